@@ -1,0 +1,250 @@
+/**
+ * Server options: one flat record that the command line, the config file and the defaults all
+ * fill. Precedence is defaults < config file < flags, as nats-server does it; `mergeOptions`
+ * applies a later layer over an earlier one field by field, so a flag only overrides what it set.
+ */
+
+export const VERSION = "2.9.10";
+/** Protocol level announced in INFO: 1 means the server understands INFO updates and headers. */
+export const PROTO = 1;
+
+export const DEFAULT_PORT = 4222;
+export const DEFAULT_HOST = "0.0.0.0";
+export const DEFAULT_HTTP_PORT = 8222;
+export const MAX_CONTROL_LINE_SIZE = 4096;
+export const MAX_PAYLOAD_SIZE = 1024 * 1024;
+/** nats-server warns above this max_payload; we keep the same ceiling as a hard limit. */
+export const MAX_PAYLOAD_MAX_SIZE = 64 * 1024 * 1024;
+export const MAX_PENDING_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 64 * 1024;
+export const DEFAULT_PING_INTERVAL_MS = 2 * 60 * 1000;
+export const DEFAULT_PING_MAX_OUT = 2;
+export const DEFAULT_WRITE_DEADLINE_MS = 10 * 1000;
+export const DEFAULT_AUTH_TIMEOUT_S = 2;
+export const DEFAULT_TLS_TIMEOUT_S = 2;
+export const DEFAULT_LAME_DUCK_DURATION_MS = 2 * 60 * 1000;
+export const DEFAULT_LAME_DUCK_GRACE_PERIOD_MS = 10 * 1000;
+export const DEFAULT_MAX_CLOSED_CLIENTS = 10000;
+export const DEFAULT_ROUTE_CONNECT_MS = 1000;
+
+/** Subject permissions as nats-server's `permissions {publish, subscribe}` blocks hold them. */
+export interface SubjectPermission {
+  allow?: string[];
+  deny?: string[];
+}
+
+export interface ResponsePermission {
+  /** Max responses per request; 0 means nats-server's default (1). */
+  maxMsgs: number;
+  /** How long a reply subject stays publishable, in ms. */
+  expiresMs: number;
+}
+
+export interface Permissions {
+  publish?: SubjectPermission;
+  subscribe?: SubjectPermission;
+  response?: ResponsePermission;
+}
+
+export interface User {
+  username: string;
+  /** Plain text or a bcrypt hash (`$2a$...`). */
+  password: string;
+  permissions?: Permissions;
+}
+
+/** TLS settings shared by the client listener, routes and HTTPS monitoring. */
+export interface TlsOptions {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  verify: boolean;
+  /** Handshake timeout, in seconds (nats-server's `tls { timeout }`). */
+  timeout: number;
+  ciphers: string[];
+  curvePreferences: string[];
+  /** Map the certificate's subject to a user (nats-server's `verify_and_map`). */
+  verifyAndMap: boolean;
+  insecure: boolean;
+}
+
+export interface ClusterOptions {
+  name: string;
+  host: string;
+  /** 0 means clustering is off; -1 means a random port. */
+  port: number;
+  username: string;
+  password: string;
+  /** Seconds. */
+  authTimeout: number;
+  tls?: TlsOptions;
+  advertise: string;
+  noAdvertise: boolean;
+  connectRetries: number;
+  permissions?: { import?: SubjectPermission; export?: SubjectPermission };
+}
+
+export interface Options {
+  configFile: string;
+  serverName: string;
+  host: string;
+  /** 0 keeps the default; -1 (RANDOM_PORT) asks the OS for one. */
+  port: number;
+  clientAdvertise: string;
+
+  // Logging
+  trace: boolean;
+  traceVerbose: boolean;
+  debug: boolean;
+  logtime: boolean;
+  logFile: string;
+  logSizeLimit: number;
+  maxTracedMsgLen: number;
+  syslog: boolean;
+  remoteSyslog: string;
+  noLog: boolean;
+  noSigs: boolean;
+
+  pidFile: string;
+  portsFileDir: string;
+
+  // Limits
+  maxConn: number;
+  maxControlLine: number;
+  maxPayload: number;
+  maxPending: number;
+  maxSubs: number;
+  pingIntervalMs: number;
+  maxPingsOut: number;
+  writeDeadlineMs: number;
+  lameDuckDurationMs: number;
+  lameDuckGracePeriodMs: number;
+  maxClosedClients: number;
+  noHeaderSupport: boolean;
+
+  // Authentication
+  username: string;
+  password: string;
+  authorization: string;
+  /** Seconds, may be fractional. */
+  authTimeout: number;
+  users: User[];
+  noAuthUser: string;
+  /** Permissions for users listed without their own. */
+  defaultPermissions?: Permissions;
+
+  // TLS for clients
+  tls: boolean;
+  tlsConfig?: TlsOptions;
+
+  // Monitoring
+  httpHost: string;
+  httpPort: number;
+  httpsPort: number;
+  httpBasePath: string;
+
+  // Clustering
+  cluster: ClusterOptions;
+  /** Route URLs to solicit, e.g. nats-route://user:pass@host:port. */
+  routes: string[];
+
+  /** `-t`: check the configuration and exit. */
+  checkConfig: boolean;
+  connectErrorReports: number;
+  reconnectErrorReports: number;
+}
+
+export function defaultTlsOptions(): TlsOptions {
+  return {
+    certFile: "",
+    keyFile: "",
+    caFile: "",
+    verify: false,
+    timeout: DEFAULT_TLS_TIMEOUT_S,
+    ciphers: [],
+    curvePreferences: [],
+    verifyAndMap: false,
+    insecure: false,
+  };
+}
+
+export function defaultOptions(): Options {
+  return {
+    configFile: "",
+    serverName: "",
+    host: DEFAULT_HOST,
+    port: DEFAULT_PORT,
+    clientAdvertise: "",
+    trace: false,
+    traceVerbose: false,
+    debug: false,
+    logtime: true,
+    logFile: "",
+    logSizeLimit: 0,
+    maxTracedMsgLen: 0,
+    syslog: false,
+    remoteSyslog: "",
+    noLog: false,
+    noSigs: false,
+    pidFile: "",
+    portsFileDir: "",
+    maxConn: DEFAULT_MAX_CONNECTIONS,
+    maxControlLine: MAX_CONTROL_LINE_SIZE,
+    maxPayload: MAX_PAYLOAD_SIZE,
+    maxPending: MAX_PENDING_SIZE,
+    maxSubs: 0,
+    pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
+    maxPingsOut: DEFAULT_PING_MAX_OUT,
+    writeDeadlineMs: DEFAULT_WRITE_DEADLINE_MS,
+    lameDuckDurationMs: DEFAULT_LAME_DUCK_DURATION_MS,
+    lameDuckGracePeriodMs: DEFAULT_LAME_DUCK_GRACE_PERIOD_MS,
+    maxClosedClients: DEFAULT_MAX_CLOSED_CLIENTS,
+    noHeaderSupport: false,
+    username: "",
+    password: "",
+    authorization: "",
+    authTimeout: 0,
+    users: [],
+    noAuthUser: "",
+    tls: false,
+    httpHost: DEFAULT_HOST,
+    httpPort: 0,
+    httpsPort: 0,
+    httpBasePath: "/",
+    cluster: {
+      name: "",
+      host: DEFAULT_HOST,
+      port: 0,
+      username: "",
+      password: "",
+      authTimeout: 0,
+      advertise: "",
+      noAdvertise: false,
+      connectRetries: 0,
+    },
+    routes: [],
+    checkConfig: false,
+    connectErrorReports: 3600,
+    reconnectErrorReports: 1,
+  };
+}
+
+/** A layer of options (config file or flags): only the fields it actually set. */
+export type PartialOptions = Partial<Omit<Options, "cluster">> & {
+  cluster?: Partial<ClusterOptions>;
+};
+
+/** Applies `layer` over `base`: every field the layer set wins, nested cluster fields too. */
+export function mergeOptions(base: Options, layer: PartialOptions): Options {
+  const { cluster, ...rest } = layer;
+  const out: Options = { ...base, cluster: { ...base.cluster } };
+  for (const [k, v] of Object.entries(rest)) {
+    if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (cluster) {
+    for (const [k, v] of Object.entries(cluster)) {
+      if (v !== undefined) (out.cluster as unknown as Record<string, unknown>)[k] = v;
+    }
+  }
+  return out;
+}
