@@ -1,0 +1,788 @@
+/**
+ * One client connection: the read loop that feeds the parser, the handlers for each op, delivery
+ * of messages into subscribers' outbound buffers, and the connection's lifecycle. Error texts and
+ * which errors close the connection follow nats-server's client.go.
+ */
+
+import {
+  CLIENT_OP_INDEX,
+  OP_CONNECT,
+  OP_ERR,
+  OP_HPUB,
+  OP_INFO,
+  OP_OK,
+  OP_PING,
+  OP_PONG,
+  OP_SUB,
+  OP_UNSUB,
+  Parser,
+  type ParserHost,
+  parseSize,
+  PubArg,
+  splitArgs,
+} from "./parser.ts";
+import { Outbound } from "./outbound.ts";
+import type { PeerAddress, Transport } from "./transport.ts";
+import { isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
+import type { Server } from "./server.ts";
+import type { Permissions } from "./options.ts";
+
+export const CLIENT = 0;
+export const ROUTER = 1;
+
+/** Why a connection closed, with the texts /connz reports (nats-server's ClosedState). */
+export const ClosedState = {
+  ClientClosed: "Client Closed",
+  AuthenticationTimeout: "Authentication Timeout",
+  AuthenticationViolation: "Authentication Failure",
+  TLSHandshakeError: "TLS Handshake Failure",
+  SlowConsumerPendingBytes: "Slow Consumer (Pending Bytes)",
+  SlowConsumerWriteDeadline: "Slow Consumer (Write Deadline)",
+  WriteError: "Write Error",
+  ReadError: "Read Error",
+  ParseError: "Parse Error",
+  StaleConnection: "Stale Connection",
+  ProtocolViolation: "Protocol Violation",
+  BadClientProtocolVersion: "Bad Client Protocol Version",
+  MaxPayloadExceeded: "Maximum Message Payload Exceeded",
+  MaxControlLineExceeded: "Maximum Control Line Exceeded",
+  MaxConnectionsExceeded: "Maximum Connections Exceeded",
+  MaxSubscriptionsExceeded: "Maximum Subscriptions Exceeded",
+  ServerShutdown: "Server Shutdown",
+  AuthenticationExpired: "Authentication Expired",
+  NoRespondersRequiresHeaders: "No Responders Requires Headers",
+  DuplicateRoute: "Duplicate Route",
+  RouteRemoved: "Route Removed",
+} as const;
+export type ClosedReason = typeof ClosedState[keyof typeof ClosedState];
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const CRLF = enc.encode("\r\n");
+const PONG = enc.encode("PONG\r\n");
+const PING = enc.encode("PING\r\n");
+const OK = enc.encode("+OK\r\n");
+const MSG_ = enc.encode("MSG ");
+const HMSG_ = enc.encode("HMSG ");
+
+const MIN_READ = 512;
+const MAX_READ = 64 * 1024;
+const SUBJECT_CACHE_SLOTS = 256;
+/** Back-pressure: a publisher waits for a subscriber that has this much queued. */
+const STALL_BYTES = 1024 * 1024;
+
+/** The fields of CONNECT that nats-server reads. */
+export interface ConnectOptions {
+  verbose: boolean;
+  pedantic: boolean;
+  echo: boolean;
+  headers: boolean;
+  no_responders: boolean;
+  protocol: number;
+  name: string;
+  lang: string;
+  version: string;
+  user?: string;
+  pass?: string;
+  auth_token?: string;
+  tls_required?: boolean;
+  jwt?: string;
+  nkey?: string;
+  sig?: string;
+}
+
+/** Compiled publish/subscribe permission checks for a user. */
+export interface PermissionChecker {
+  canPublish(subject: string): boolean;
+  canSubscribe(subject: string, queue: string): boolean;
+}
+
+export type ClientSub = Subscription<Client>;
+
+export class Client implements ParserHost {
+  readonly kind: number = CLIENT;
+  readonly opIndex = CLIENT_OP_INDEX;
+  readonly pa = new PubArg();
+  readonly cid: number;
+  readonly server: Server;
+  readonly conn: Transport;
+  readonly peer: PeerAddress;
+  readonly start: number;
+  readonly out = new Outbound();
+  /** Before CONNECT, nats-server treats a connection as verbose and pedantic (telnet users). */
+  opts: ConnectOptions = {
+    verbose: true,
+    pedantic: true,
+    echo: true,
+    headers: false,
+    no_responders: false,
+    protocol: 0,
+    name: "",
+    lang: "",
+    version: "",
+  };
+  connectReceived = false;
+  /** Authenticated user name, shown in /connz?auth=1. */
+  user = "";
+  perms: PermissionChecker | null = null;
+  permissions: Permissions | undefined;
+  readonly subs = new Map<string, ClientSub>();
+  closed = false;
+  closeReason: ClosedReason | "" = "";
+  stop = 0;
+  // Stats, as /connz reports them.
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  /** Last activity (ms), for /connz `last_activity` and the ping timer. */
+  last: number;
+  lastIn: number;
+  pingsOut = 0;
+  nextPing: number;
+  rtt = 0;
+  #rttStart = 0;
+  flushQueued = false;
+  /** Set while an asynchronous step (a bcrypt check) must finish before parsing goes on. */
+  paused: Promise<boolean> | null = null;
+  readonly maxControlLine: number;
+  #maxPayload: number;
+  #parser = new Parser();
+  #rbuf = new Uint8Array(MIN_READ);
+  #shortReads = 0;
+  #trace: boolean;
+  // Direct-mapped cache from subject bytes to the decoded subject and its sublist result.
+  #cacheBytes: (Uint8Array | undefined)[] | null = null;
+  #cacheStr: string[] | null = null;
+  #cacheRes: unknown[] | null = null;
+  #cacheGen: Int32Array | null = null;
+  #args = new Int32Array(10);
+
+  constructor(server: Server, conn: Transport, peer: PeerAddress, cid: number) {
+    this.server = server;
+    this.conn = conn;
+    this.peer = peer;
+    this.cid = cid;
+    this.start = Date.now();
+    this.last = this.start;
+    this.lastIn = this.start;
+    const o = server.opts;
+    this.maxControlLine = o.maxControlLine;
+    this.#maxPayload = o.maxPayload;
+    this.nextPing = this.start + o.pingIntervalMs;
+    this.#trace = server.log.traceEnabled;
+  }
+
+  get logPrefix(): string {
+    return `${this.peer.host}:${this.peer.port} - cid:${this.cid} - `;
+  }
+
+  /** Runs the connection until it closes. The INFO was already queued by the server. */
+  async run(): Promise<void> {
+    let len = 0;
+    try {
+      while (!this.closed) {
+        if (len === this.#rbuf.length) this.#growRead(len, len * 2);
+        const n = await this.conn.read(this.#rbuf.subarray(len));
+        if (n === null) break;
+        if (this.closed) break;
+        const total = len + n;
+        const now = this.server.now;
+        this.lastIn = now;
+        const inMsgs = this.inMsgs;
+        const consumed = this.#parser.parse(this, this.#rbuf, 0, total);
+        if (consumed < 0) break;
+        if (this.inMsgs !== inMsgs) this.last = now;
+        len = total - consumed;
+        if (len > 0 && consumed > 0) this.#rbuf.copyWithin(0, consumed, total);
+        await this.server.afterRead(this);
+        while (this.paused !== null) {
+          const ok = await this.paused;
+          this.paused = null;
+          if (!ok || this.closed) return;
+          const more = this.#parser.parse(this, this.#rbuf, 0, len);
+          if (more < 0) return;
+          if (more > 0) this.#rbuf.copyWithin(0, more, len);
+          len -= more;
+          await this.server.afterRead(this);
+        }
+        this.#adaptRead(n, len);
+      }
+    } catch (e) {
+      if (!this.closed) this.server.log.debugc(this, `Client connection read error: ${e}`);
+      this.close(ClosedState.ReadError);
+      return;
+    }
+    if (!this.closed) this.close(ClosedState.ClientClosed);
+  }
+
+  /** Grows for big reads and big messages; shrinks back after short reads so idle is cheap. */
+  #adaptRead(n: number, kept: number): void {
+    const size = this.#rbuf.length;
+    const need = this.#parser.needed;
+    if (need > size) {
+      this.#growRead(kept, need);
+      return;
+    }
+    if (n >= size && size < MAX_READ) {
+      this.#growRead(kept, size * 2);
+      this.#shortReads = 0;
+    } else if (n < size / 2 && size > MIN_READ) {
+      if (++this.#shortReads > 2 && kept <= size / 2 && need <= size / 2) {
+        this.#growRead(kept, size / 2);
+        this.#shortReads = 0;
+      }
+    } else {
+      this.#shortReads = 0;
+    }
+  }
+
+  #growRead(kept: number, size: number): void {
+    const next = new Uint8Array(size);
+    next.set(this.#rbuf.subarray(0, kept));
+    this.#rbuf = next;
+  }
+
+  // ---- Parser host ----
+
+  processOp(op: number, buf: Uint8Array, start: number, end: number): boolean {
+    switch (op) {
+      case OP_PING:
+        if (this.#trace) this.traceIn("PING", "");
+        this.queue(PONG);
+        if (this.#trace) this.traceOut("PONG", "");
+        return true;
+      case OP_PONG:
+        if (this.#trace) this.traceIn("PONG", "");
+        this.pingsOut = 0;
+        if (this.#rttStart > 0) {
+          this.rtt = performance.now() - this.#rttStart;
+          this.#rttStart = 0;
+        }
+        return true;
+      case OP_CONNECT:
+        return this.#processConnect(buf, start, end);
+      case OP_SUB:
+        if (this.#trace) this.traceIn("SUB", dec.decode(buf.subarray(start, end)));
+        return this.#processSub(buf, start, end);
+      case OP_UNSUB:
+        if (this.#trace) this.traceIn("UNSUB", dec.decode(buf.subarray(start, end)));
+        return this.#processUnsub(buf, start, end);
+      case OP_OK:
+        return true;
+      case OP_INFO:
+        return true;
+      case OP_ERR: {
+        const text = dec.decode(buf.subarray(start, end));
+        this.server.log.errorc(this, `Client Error ${text}`);
+        this.close(ClosedState.ParseError);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  parseError(buf: Uint8Array, i: number, end: number): void {
+    this.sendErr("Unknown Protocol Operation");
+    const snip = JSON.stringify(dec.decode(buf.subarray(i, Math.min(end, i + 32))));
+    this.server.log.errorc(this, `Client parser ERROR, i=${i}: proto='${snip}...'`);
+    this.close(ClosedState.ParseError);
+  }
+
+  controlLineTooLong(buf: Uint8Array, start: number, end: number): void {
+    const snip = JSON.stringify(dec.decode(buf.subarray(start, Math.min(end, start + 128))));
+    this.sendErr("maximum control line exceeded");
+    this.server.log.errorc(
+      this,
+      `maximum control line exceeded: max_control_line ${this.maxControlLine}, ` +
+        `Buffer len ${end - start} (snip: ${snip}...)`,
+    );
+    this.close(ClosedState.MaxControlLineExceeded);
+  }
+
+  processMsgArgs(op: number, buf: Uint8Array, start: number, end: number): boolean {
+    const pa = this.pa;
+    const args = this.#args;
+    const hpub = op === OP_HPUB;
+    if (this.#trace) this.traceIn(hpub ? "HPUB" : "PUB", dec.decode(buf.subarray(start, end)));
+    if (hpub && !this.opts.headers) {
+      this.server.log.errorc(this, "message headers not supported");
+      this.close(ClosedState.ProtocolViolation);
+      return false;
+    }
+    const n = splitArgs(buf, start, end, args);
+    const name = hpub ? "processHeaderPub" : "processPub";
+    const base = hpub ? 3 : 2;
+    if (n !== base && n !== base + 1) {
+      return this.#protoViolation(`${name} Parse Error: ${quoteBytes(buf, start, end)}`);
+    }
+    pa.subjectStart = args[0];
+    pa.subjectEnd = args[1];
+    if (n === base + 1) {
+      pa.replyStart = args[2];
+      pa.replyEnd = args[3];
+    } else {
+      pa.replyStart = pa.replyEnd = 0;
+    }
+    const k = 2 * (n - 1);
+    pa.sizeStart = args[k];
+    pa.sizeEnd = args[k + 1];
+    pa.size = parseSize(buf, pa.sizeStart, pa.sizeEnd);
+    if (hpub) {
+      pa.hdrStart = args[k - 2];
+      pa.hdrEnd = args[k - 1];
+      pa.hdr = parseSize(buf, pa.hdrStart, pa.hdrEnd);
+      if (pa.hdr < 0) {
+        return this.#protoViolation(
+          `processHeaderPub Bad or Missing Header Size: ${quoteBytes(buf, start, end)}`,
+        );
+      }
+    } else {
+      pa.hdr = -1;
+    }
+    if (pa.size < 0) {
+      const what = hpub ? "Total Size" : "Size";
+      return this.#protoViolation(`${name} Bad or Missing ${what}: ${quoteBytes(buf, start, end)}`);
+    }
+    if (hpub && pa.hdr > pa.size) {
+      return this.#protoViolation(
+        `processHeaderPub Header Size larger then TotalSize: ${quoteBytes(buf, start, end)}`,
+      );
+    }
+    if (pa.size > this.#maxPayload) {
+      this.server.log.errorc(
+        this,
+        `maximum payload exceeded: ${pa.size} vs ${this.#maxPayload}`,
+      );
+      this.sendErr("Maximum Payload Violation");
+      this.close(ClosedState.MaxPayloadExceeded);
+      return false;
+    }
+    pa.subject = this.#subjectOf(buf, pa.subjectStart, pa.subjectEnd);
+    if (this.opts.pedantic && !isValidLiteralSubject(pa.subject)) {
+      this.sendErr("Invalid Publish Subject");
+    }
+    return true;
+  }
+
+  processMsg(_op: number, buf: Uint8Array): void {
+    const pa = this.pa;
+    if (this.#trace) this.#traceMsg(buf);
+    this.inMsgs++;
+    this.inBytes += pa.size;
+    const subject = pa.subject;
+    if (this.perms !== null && !this.perms.canPublish(subject)) {
+      this.sendErr(`Permissions Violation for Publish to ${JSON.stringify(subject)}`);
+      this.server.log.errorc(
+        this,
+        `Publish Violation - User ${JSON.stringify(this.user)}, Subject ${JSON.stringify(subject)}`,
+      );
+      return;
+    }
+    if (this.opts.verbose) this.queue(OK);
+    const server = this.server;
+    const res = this.#cachedMatch(subject);
+    const delivered = server.routeMessage(this, res, buf, pa);
+    if (!delivered && pa.replyEnd > pa.replyStart && this.opts.no_responders) {
+      this.#sendNoResponders(buf);
+    }
+  }
+
+  // ---- Ops ----
+
+  #processConnect(buf: Uint8Array, start: number, end: number): boolean {
+    const text = dec.decode(buf.subarray(start, end));
+    if (this.#trace) this.traceIn("CONNECT", removePassFromTrace(text));
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(text);
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        throw new SyntaxError("json: cannot unmarshal into Go value of type server.ClientOpts");
+      }
+    } catch (e) {
+      this.server.log.errorc(this, (e as Error).message);
+      this.close(ClosedState.ProtocolViolation);
+      return false;
+    }
+    const o = this.opts;
+    const bool = (k: string, d: boolean) =>
+      typeof parsed[k] === "boolean" ? parsed[k] as boolean : d;
+    const str = (k: string) => typeof parsed[k] === "string" ? parsed[k] as string : "";
+    o.verbose = bool("verbose", false);
+    o.pedantic = bool("pedantic", false);
+    o.echo = bool("echo", true);
+    o.headers = bool("headers", false) && !this.server.opts.noHeaderSupport;
+    o.no_responders = bool("no_responders", false);
+    o.protocol = typeof parsed.protocol === "number" ? parsed.protocol : 0;
+    o.name = str("name");
+    o.lang = str("lang");
+    o.version = str("version");
+    o.user = str("user");
+    o.pass = str("pass");
+    o.auth_token = str("auth_token");
+    o.tls_required = bool("tls_required", false);
+    const first = !this.connectReceived;
+    this.connectReceived = true;
+    const auth = first ? this.server.authenticate(this) : true;
+    if (auth === true) return this.#finishConnect();
+    if (auth === false) return false;
+    // A bcrypt check is running: hold the rest of this read until it answers.
+    this.paused = auth.then((ok) => ok && this.#finishConnect());
+    return true;
+  }
+
+  #finishConnect(): boolean {
+    const o = this.opts;
+    if (o.protocol < 0 || o.protocol > 1) {
+      this.sendErr("invalid client protocol");
+      this.server.log.errorc(this, "invalid client protocol");
+      this.close(ClosedState.BadClientProtocolVersion);
+      return false;
+    }
+    if (o.no_responders && !o.headers) {
+      this.sendErr("no responders requires headers support");
+      this.server.log.errorc(this, "no responders requires headers support");
+      this.close(ClosedState.NoRespondersRequiresHeaders);
+      return false;
+    }
+    if (o.verbose) this.queue(OK);
+    return true;
+  }
+
+  #processSub(buf: Uint8Array, start: number, end: number): boolean {
+    const args = this.#args;
+    const n = splitArgs(buf, start, end, args);
+    if (n !== 2 && n !== 3) {
+      return this.#protoViolation(`processSub Parse Error: ${quoteBytes(buf, start, end)}`);
+    }
+    const subject = dec.decode(buf.subarray(args[0], args[1]));
+    const queue = n === 3 ? dec.decode(buf.subarray(args[2], args[3])) : "";
+    const sidStart = args[2 * (n - 1)];
+    const sidEnd = args[2 * (n - 1) + 1];
+    const sid = dec.decode(buf.subarray(sidStart, sidEnd));
+    this.last = this.server.now;
+    if (this.perms !== null && !this.perms.canSubscribe(subject, queue)) {
+      const q = queue === "" ? "" : ` using queue ${JSON.stringify(queue)}`;
+      this.sendErr(
+        `Permissions Violation for Subscription to ${JSON.stringify(subject)}${q}`,
+      );
+      this.server.log.errorc(
+        this,
+        `Subscription Violation - User ${JSON.stringify(this.user)}, Subject ${
+          JSON.stringify(subject)
+        }, SID ${sid}`,
+      );
+      return true;
+    }
+    const maxSubs = this.server.opts.maxSubs;
+    if (maxSubs > 0 && this.subs.size >= maxSubs && !this.subs.has(sid)) {
+      this.sendErr("maximum subscriptions exceeded");
+      this.server.log.errorc(this, `maximum subscriptions exceeded`);
+      return true;
+    }
+    if (!isValidSubject(subject) || (queue !== "" && !isValidSubject(queue))) {
+      this.sendErr("Invalid Subject");
+      return true;
+    }
+    // A repeated sid is accepted and ignored, as nats-server does.
+    if (!this.subs.has(sid)) {
+      const sub: ClientSub = {
+        client: this,
+        subject,
+        queue,
+        sid,
+        sidBytes: buf.slice(sidStart, sidEnd),
+        max: 0,
+        delivered: 0,
+        closed: false,
+      };
+      this.subs.set(sid, sub);
+      this.server.addSubscription(sub);
+    }
+    if (this.opts.verbose) this.queue(OK);
+    return true;
+  }
+
+  #processUnsub(buf: Uint8Array, start: number, end: number): boolean {
+    const args = this.#args;
+    const n = splitArgs(buf, start, end, args);
+    if (n !== 1 && n !== 2) {
+      return this.#protoViolation(`processUnsub Parse Error: ${quoteBytes(buf, start, end)}`);
+    }
+    const sid = dec.decode(buf.subarray(args[0], args[1]));
+    const max = n === 2 ? parseSize(buf, args[2], args[3]) : -1;
+    this.last = this.server.now;
+    const sub = this.subs.get(sid);
+    if (sub) {
+      if (max > 0 && max > sub.delivered) {
+        sub.max = max;
+      } else {
+        this.removeSub(sub);
+      }
+    }
+    if (this.opts.verbose) this.queue(OK);
+    return true;
+  }
+
+  removeSub(sub: ClientSub): void {
+    if (sub.closed) return;
+    sub.closed = true;
+    this.subs.delete(sub.sid);
+    this.server.removeSubscription(sub);
+  }
+
+  #protoViolation(msg: string): boolean {
+    this.server.log.errorc(this, msg);
+    this.close(ClosedState.ProtocolViolation);
+    return false;
+  }
+
+  #sendNoResponders(buf: Uint8Array): void {
+    const pa = this.pa;
+    const reply = dec.decode(buf.subarray(pa.replyStart, pa.replyEnd));
+    const res = this.server.sublist.match(reply);
+    for (const sub of res.psubs) {
+      if (sub.client === this) {
+        this.queue(enc.encode(`HMSG ${reply} ${sub.sid} 16 16\r\nNATS/1.0 503\r\n\r\n\r\n`));
+        return;
+      }
+    }
+  }
+
+  // ---- Subject cache ----
+
+  /** Decodes a subject at most once per distinct subject per connection (DENO-NET.md §6). */
+  #subjectOf(buf: Uint8Array, start: number, end: number): string {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    const slot = (h >>> 0) & (SUBJECT_CACHE_SLOTS - 1);
+    if (this.#cacheBytes === null) {
+      this.#cacheBytes = new Array(SUBJECT_CACHE_SLOTS);
+      this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS);
+      this.#cacheRes = new Array(SUBJECT_CACHE_SLOTS);
+      this.#cacheGen = new Int32Array(SUBJECT_CACHE_SLOTS).fill(-1);
+    }
+    const cb = this.#cacheBytes[slot];
+    const len = end - start;
+    if (cb !== undefined && cb.length === len) {
+      let i = 0;
+      while (i < len && cb[i] === buf[start + i]) i++;
+      if (i === len) {
+        this.#slot = slot;
+        return this.#cacheStr![slot];
+      }
+    }
+    const s = dec.decode(buf.subarray(start, end));
+    this.#cacheBytes[slot] = buf.slice(start, end);
+    this.#cacheStr![slot] = s;
+    this.#cacheGen![slot] = -1;
+    this.#slot = slot;
+    return s;
+  }
+  #slot = 0;
+
+  #cachedMatch(subject: string) {
+    const sl = this.server.sublist;
+    const slot = this.#slot;
+    const gen = sl.generation | 0;
+    if (this.#cacheGen![slot] === gen && this.#cacheStr![slot] === subject) {
+      return this.#cacheRes![slot] as ReturnType<typeof sl.match>;
+    }
+    const res = sl.match(subject);
+    this.#cacheRes![slot] = res;
+    this.#cacheGen![slot] = gen;
+    return res;
+  }
+
+  // ---- Output ----
+
+  /** Queues protocol bytes and schedules this connection's flush for the end of this turn. */
+  queue(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.out.append(bytes);
+    this.server.scheduleFlush(this);
+  }
+
+  sendErr(text: string): void {
+    if (this.#trace) this.traceOut("-ERR", `'${text}'`);
+    this.queue(enc.encode(`-ERR '${text}'\r\n`));
+  }
+
+  sendPing(): void {
+    this.pingsOut++;
+    this.#rttStart = performance.now();
+    if (this.#trace) this.traceOut("PING", "");
+    this.queue(PING);
+  }
+
+  /**
+   * Appends a MSG (or HMSG) for `sub` built from the publisher's bytes: subject, reply and size
+   * digits are copied from the PUB line, so no string is encoded per message.
+   */
+  deliver(sub: ClientSub, src: Uint8Array, pa: PubArg): boolean {
+    if (this.closed) return false;
+    const out = this.out;
+    const subjLen = pa.subjectEnd - pa.subjectStart;
+    const replyLen = pa.replyEnd - pa.replyStart;
+    const sid = sub.sidBytes;
+    const hdr = pa.hdr >= 0;
+    if (hdr && !this.opts.headers) {
+      return this.#deliverWithoutHeaders(sub, src, pa);
+    }
+    const hdrLen = hdr ? pa.hdrEnd - pa.hdrStart + 1 : 0;
+    const sizeLen = pa.sizeEnd - pa.sizeStart;
+    const need = (hdr ? 5 : 4) + subjLen + 1 + sid.length + 1 + (replyLen > 0 ? replyLen + 1 : 0) +
+      hdrLen + sizeLen + 2 + pa.size + 2;
+    const b = out.reserve(need);
+    let p = out.len;
+    const prefix = hdr ? HMSG_ : MSG_;
+    for (let i = 0; i < prefix.length; i++) b[p++] = prefix[i];
+    for (let i = pa.subjectStart; i < pa.subjectEnd; i++) b[p++] = src[i];
+    b[p++] = 32;
+    for (let i = 0; i < sid.length; i++) b[p++] = sid[i];
+    b[p++] = 32;
+    if (replyLen > 0) {
+      for (let i = pa.replyStart; i < pa.replyEnd; i++) b[p++] = src[i];
+      b[p++] = 32;
+    }
+    if (hdr) {
+      for (let i = pa.hdrStart; i < pa.hdrEnd; i++) b[p++] = src[i];
+      b[p++] = 32;
+    }
+    for (let i = pa.sizeStart; i < pa.sizeEnd; i++) b[p++] = src[i];
+    b[p++] = 13;
+    b[p++] = 10;
+    const size = pa.size;
+    const ps = pa.payloadStart;
+    if (size <= 64) {
+      for (let i = 0; i < size; i++) b[p++] = src[ps + i];
+    } else {
+      b.set(src.subarray(ps, ps + size), p);
+      p += size;
+    }
+    b[p++] = 13;
+    b[p++] = 10;
+    out.len = p;
+    this.outMsgs++;
+    this.outBytes += size;
+    if (!this.flushQueued) this.server.scheduleFlush(this);
+    if (this.#trace) {
+      this.traceOut(
+        hdr ? "HMSG" : "MSG",
+        dec.decode(src.subarray(pa.subjectStart, pa.subjectEnd)) + " " +
+          sub.sid +
+          (replyLen > 0 ? " " + dec.decode(src.subarray(pa.replyStart, pa.replyEnd)) : "") +
+          (hdr ? " " + pa.hdr : "") + " " + size,
+      );
+    }
+    if (out.pending > this.server.opts.maxPending) {
+      this.server.log.noticec(
+        this,
+        `Slow Consumer Detected: MaxPending of ${this.server.opts.maxPending} Exceeded`,
+      );
+      this.server.stats.slowConsumers++;
+      this.close(ClosedState.SlowConsumerPendingBytes);
+    }
+    return true;
+  }
+
+  /** A subscriber that did not ask for headers gets the payload alone, as a MSG. */
+  #deliverWithoutHeaders(sub: ClientSub, src: Uint8Array, pa: PubArg): boolean {
+    const body = src.subarray(pa.payloadStart + pa.hdr, pa.payloadStart + pa.size);
+    const reply = pa.replyEnd > pa.replyStart
+      ? " " + dec.decode(src.subarray(pa.replyStart, pa.replyEnd))
+      : "";
+    this.queue(enc.encode(`MSG ${pa.subject} ${sub.sid}${reply} ${body.length}\r\n`));
+    this.out.append(body);
+    this.out.append(CRLF);
+    this.outMsgs++;
+    this.outBytes += body.length;
+    return true;
+  }
+
+  /** Starts writing pending output (at most one write in flight). */
+  flush(): void {
+    this.flushQueued = false;
+    if (this.out.len === 0 || this.out.writing) return;
+    this.out.flush(this.conn, () => this.server.now, (e) => {
+      if (!this.closed) {
+        this.server.log.debugc(this, `Error flushing: ${e}`);
+        this.close(ClosedState.WriteError);
+      }
+    });
+  }
+
+  /** Back-pressure for a producer: wait while this connection has a large backlog. */
+  needsStall(): boolean {
+    return this.out.pending > STALL_BYTES;
+  }
+
+  // ---- Lifecycle ----
+
+  close(reason: ClosedReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.stop = Date.now();
+    for (const sub of this.subs.values()) {
+      sub.closed = true;
+      this.server.removeSubscription(sub);
+    }
+    this.server.removeClient(this);
+    // Write what is queued (e.g. the -ERR that explains the close), then close the socket.
+    const finish = () => {
+      this.out.abort();
+      try {
+        this.conn.close();
+      } catch {
+        // already closed by the peer
+      }
+    };
+    if (this.out.len > 0 && !this.out.writing && reason !== ClosedState.WriteError) {
+      this.out.flush(this.conn, () => this.server.now, () => {}).finally(finish);
+    } else if (this.out.writing) {
+      this.out.drained().then(finish);
+      // A write stuck on a dead peer must not keep the socket open forever.
+      if (
+        reason === ClosedState.SlowConsumerPendingBytes ||
+        reason === ClosedState.SlowConsumerWriteDeadline
+      ) {
+        finish();
+      }
+    } else {
+      finish();
+    }
+  }
+
+  // ---- Tracing ----
+
+  traceIn(op: string, arg: string): void {
+    this.server.log.tracec(this, `<<- [${op}${arg === "" ? "" : " " + arg}]`);
+  }
+
+  traceOut(op: string, arg: string): void {
+    this.server.log.tracec(this, `->> [${op}${arg === "" ? "" : " " + arg}]`);
+  }
+
+  #traceMsg(buf: Uint8Array): void {
+    const pa = this.pa;
+    const max = this.server.opts.maxTracedMsgLen;
+    const body = buf.subarray(pa.payloadStart, pa.payloadStart + pa.size);
+    if (max > 0 && body.length > max) {
+      const q = JSON.stringify(dec.decode(body.subarray(0, max)));
+      this.server.log.tracec(this, `<<- MSG_PAYLOAD: ["${q.slice(1, -1)}..."]`);
+    } else {
+      this.server.log.tracec(this, `<<- MSG_PAYLOAD: [${JSON.stringify(dec.decode(body))}]`);
+    }
+  }
+}
+
+/** Go's %q of a byte slice, close enough for log lines. */
+export function quoteBytes(buf: Uint8Array, start: number, end: number): string {
+  return JSON.stringify(dec.decode(buf.subarray(start, end)));
+}
+
+/** Hides the password in a traced CONNECT, as nats-server does. */
+export function removePassFromTrace(text: string): string {
+  return text.replace(/("pass"\s*:\s*")((?:[^"\\]|\\.)*)(")/, "$1[REDACTED]$3");
+}

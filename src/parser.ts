@@ -1,0 +1,308 @@
+/**
+ * The NATS protocol parser: walks a byte buffer once, by index, and calls the connection for each
+ * complete op. It never decodes a payload and never copies one; an op split across reads is left
+ * unconsumed (the caller keeps the tail and reads more after it), except that a PUB whose control
+ * line was already processed is remembered, so its side effects (errors, stats) happen once.
+ *
+ * Op names are matched byte by byte, case-insensitively, so a bad op is reported as soon as its
+ * first wrong byte arrives, as nats-server does; arguments are located with one newline search.
+ */
+
+export const OP_PUB = 1;
+export const OP_HPUB = 2;
+export const OP_SUB = 3;
+export const OP_UNSUB = 4;
+export const OP_PING = 5;
+export const OP_PONG = 6;
+export const OP_CONNECT = 7;
+export const OP_INFO = 8;
+export const OP_OK = 9;
+export const OP_ERR = 10;
+/** Route ops: RS+ and RS- (interest), RMSG and HMSG (routed messages). */
+export const OP_RSUB = 11;
+export const OP_RUNSUB = 12;
+export const OP_RMSG = 13;
+export const OP_HMSG = 14;
+
+interface OpName {
+  name: Uint8Array;
+  op: number;
+  /** Ops whose arguments are ignored up to the newline (PING, PONG, +OK). */
+  noArgs: boolean;
+}
+
+function opName(name: string, op: number, noArgs = false): OpName {
+  return { name: new TextEncoder().encode(name), op, noArgs };
+}
+
+const CLIENT_OPS: OpName[] = [
+  opName("PUB", OP_PUB),
+  opName("HPUB", OP_HPUB),
+  opName("SUB", OP_SUB),
+  opName("UNSUB", OP_UNSUB),
+  opName("PING", OP_PING, true),
+  opName("PONG", OP_PONG, true),
+  opName("CONNECT", OP_CONNECT),
+  opName("INFO", OP_INFO),
+  opName("+OK", OP_OK, true),
+  opName("-ERR", OP_ERR),
+];
+
+const ROUTE_OPS: OpName[] = [
+  ...CLIENT_OPS.filter((o) => o.op !== OP_PUB && o.op !== OP_HPUB),
+  opName("RS+", OP_RSUB),
+  opName("RS-", OP_RUNSUB),
+  opName("RMSG", OP_RMSG),
+  opName("HMSG", OP_HMSG),
+];
+
+/** Index of the op table by first (upper-cased) byte, so matching looks at 1-4 candidates. */
+function indexOps(ops: OpName[]): (OpName[] | undefined)[] {
+  const idx: (OpName[] | undefined)[] = new Array(256);
+  for (const o of ops) (idx[o.name[0]] ??= []).push(o);
+  return idx;
+}
+
+export const CLIENT_OP_INDEX = indexOps(CLIENT_OPS);
+export const ROUTE_OP_INDEX = indexOps(ROUTE_OPS);
+
+/**
+ * Arguments of the message op being parsed, as offsets into the current buffer. One instance per
+ * connection, reused for every message.
+ */
+export class PubArg {
+  subjectStart = 0;
+  subjectEnd = 0;
+  /** replyStart === replyEnd when there is no reply subject. */
+  replyStart = 0;
+  replyEnd = 0;
+  /** Header length, or -1 for a message without headers. */
+  hdr = -1;
+  size = 0;
+  /** The size digits as sent, copied verbatim into MSG lines. */
+  sizeStart = 0;
+  sizeEnd = 0;
+  hdrStart = 0;
+  hdrEnd = 0;
+  /** Routes: account name, and queue names for RMSG with `+`/`|`. */
+  accountStart = 0;
+  accountEnd = 0;
+  queuesStart = 0;
+  queuesEnd = 0;
+  payloadStart = 0;
+  /** The decoded subject: set once per op by the connection (usually from its subject cache). */
+  subject = "";
+
+  shift(delta: number): void {
+    this.subjectStart += delta;
+    this.subjectEnd += delta;
+    this.replyStart += delta;
+    this.replyEnd += delta;
+    this.sizeStart += delta;
+    this.sizeEnd += delta;
+    this.hdrStart += delta;
+    this.hdrEnd += delta;
+    this.accountStart += delta;
+    this.accountEnd += delta;
+    this.queuesStart += delta;
+    this.queuesEnd += delta;
+    this.payloadStart += delta;
+  }
+}
+
+/** What the parser needs from a connection. Handlers return false when the connection closed. */
+export interface ParserHost {
+  readonly opIndex: (OpName[] | undefined)[];
+  readonly maxControlLine: number;
+  readonly pa: PubArg;
+  /** When set after an op, parsing stops after that op until the caller resumes it. */
+  readonly paused: unknown;
+  /** Control line of PUB/HPUB/RMSG/HMSG: fill `pa`, validate; false stops parsing. */
+  processMsgArgs(op: number, buf: Uint8Array, start: number, end: number): boolean;
+  /** The message payload is complete at pa.payloadStart, pa.size bytes (headers included). */
+  processMsg(op: number, buf: Uint8Array): void;
+  /** Any other op with its argument bytes [start, end) (empty for PING/PONG/+OK). */
+  processOp(op: number, buf: Uint8Array, start: number, end: number): boolean;
+  /** An unknown or malformed op at index i; the connection sends the error and closes. */
+  parseError(buf: Uint8Array, i: number, end: number): void;
+  /** A control line longer than max_control_line. */
+  controlLineTooLong(buf: Uint8Array, start: number, end: number): void;
+}
+
+export class Parser {
+  /** A message op whose control line is processed but whose payload has not fully arrived. */
+  #pendingOp = 0;
+  #pendingStart = 0;
+  /** Total bytes (from op start) the pending op needs; lets the caller size its buffer. */
+  needed = 0;
+
+  /**
+   * Parses buf[start, end). Returns the index of the first unconsumed byte (the start of an
+   * incomplete op), or -1 when the connection was closed by a handler or a protocol error.
+   */
+  parse(host: ParserHost, buf: Uint8Array, start: number, end: number): number {
+    let i = start;
+    const pa = host.pa;
+    if (this.#pendingOp !== 0) {
+      pa.shift(start - this.#pendingStart);
+      const r = this.#finishMsg(host, buf, start, end, this.#pendingOp);
+      if (r <= 0) return r === 0 ? start : -1;
+      this.#pendingOp = 0;
+      i = r;
+    }
+    this.needed = 0;
+    const index = host.opIndex;
+    while (i < end) {
+      const opStart = i;
+      // Match the op name.
+      const cands = index[buf[i] >= 97 && buf[i] <= 122 ? buf[i] - 32 : buf[i]];
+      if (cands === undefined) {
+        host.parseError(buf, i, end);
+        return -1;
+      }
+      let op: OpName | null = null;
+      let partial = false;
+      let badAt = i;
+      for (const c of cands) {
+        const n = c.name;
+        let k = 1;
+        while (k < n.length && i + k < end) {
+          let b = buf[i + k];
+          if (b >= 97 && b <= 122) b -= 32;
+          if (b !== n[k]) break;
+          k++;
+        }
+        if (k === n.length) {
+          op = c;
+          break;
+        }
+        if (i + k >= end) partial = true;
+        else if (i + k > badAt) badAt = i + k;
+      }
+      if (op === null) {
+        if (partial) return opStart;
+        host.parseError(buf, badAt, end);
+        return -1;
+      }
+      let a = i + op.name.length;
+      if (op.noArgs) {
+        const nl = buf.indexOf(10, a);
+        if (nl < 0 || nl >= end) return opStart;
+        if (!host.processOp(op.op, buf, a, a)) return -1;
+        i = nl + 1;
+        continue;
+      }
+      // Arguments: at least one space or tab, then the rest of the line.
+      if (a >= end) return opStart;
+      if (buf[a] !== 32 && buf[a] !== 9) {
+        host.parseError(buf, a, end);
+        return -1;
+      }
+      while (a < end && (buf[a] === 32 || buf[a] === 9)) a++;
+      let nl = buf.indexOf(10, a);
+      if (nl >= end) nl = -1;
+      if (nl < 0) {
+        if (end - a > host.maxControlLine) {
+          host.controlLineTooLong(buf, a, end);
+          return -1;
+        }
+        return opStart;
+      }
+      const argEnd = nl > a && buf[nl - 1] === 13 ? nl - 1 : nl;
+      if (argEnd - a > host.maxControlLine) {
+        host.controlLineTooLong(buf, a, argEnd);
+        return -1;
+      }
+      const code = op.op;
+      if (code === OP_PUB || code === OP_HPUB || code === OP_RMSG || code === OP_HMSG) {
+        if (!host.processMsgArgs(code, buf, a, argEnd)) return -1;
+        pa.payloadStart = nl + 1;
+        const r = this.#finishMsg(host, buf, opStart, end, code);
+        if (r < 0) return -1;
+        if (r === 0) {
+          this.#pendingOp = code;
+          this.#pendingStart = opStart;
+          return opStart;
+        }
+        i = r;
+      } else {
+        if (!host.processOp(code, buf, a, argEnd)) return -1;
+        i = nl + 1;
+        if (host.paused !== null) return i;
+      }
+    }
+    return i;
+  }
+
+  /** Returns the index after the message, 0 when more bytes are needed, -1 on error. */
+  #finishMsg(
+    host: ParserHost,
+    buf: Uint8Array,
+    opStart: number,
+    end: number,
+    op: number,
+  ): number {
+    const pa = host.pa;
+    const pend = pa.payloadStart + pa.size;
+    if (pend < end && buf[pend] !== 13) {
+      host.parseError(buf, pend, end);
+      return -1;
+    }
+    if (pend + 1 < end && buf[pend + 1] !== 10) {
+      host.parseError(buf, pend + 1, end);
+      return -1;
+    }
+    if (pend + 2 > end) {
+      this.needed = pend + 2 - opStart;
+      return 0;
+    }
+    host.processMsg(op, buf);
+    return pend + 2;
+  }
+}
+
+/** Splits an argument line on spaces and tabs into [start, end) pairs; returns the count. */
+export function splitArgs(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  out: Int32Array,
+): number {
+  let n = 0;
+  let s = -1;
+  const max = out.length >> 1;
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (b === 32 || b === 9) {
+      if (s >= 0) {
+        if (n >= max) return max + 1;
+        out[2 * n] = s;
+        out[2 * n + 1] = i;
+        n++;
+        s = -1;
+      }
+    } else if (s < 0) {
+      s = i;
+    }
+  }
+  if (s >= 0) {
+    if (n >= max) return max + 1;
+    out[2 * n] = s;
+    out[2 * n + 1] = end;
+    n++;
+  }
+  return n;
+}
+
+/** Parses decimal digits as nats-server's parseSize does: -1 for empty, non-digit or overflow. */
+export function parseSize(buf: Uint8Array, start: number, end: number): number {
+  const len = end - start;
+  if (len === 0 || len > 15) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}

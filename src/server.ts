@@ -1,0 +1,466 @@
+/**
+ * The server: listeners, the client registry, the subject list, message routing, shared timers,
+ * stats and the lifecycle. Everything per connection lives in client.ts; this file owns what is
+ * shared between connections.
+ */
+
+import { Client, type ClientSub, ClosedState, type PermissionChecker } from "./client.ts";
+import type { PubArg } from "./parser.ts";
+import { type Options, PROTO, VERSION } from "./options.ts";
+import { Sublist, type SublistResult } from "./sublist.ts";
+import { peerOf } from "./transport.ts";
+import { checkPassword, isBcrypt } from "./password.ts";
+import { compilePermissions } from "./permissions.ts";
+
+/** What the server needs from a logger (see log.ts). */
+export interface Logger {
+  readonly debugEnabled: boolean;
+  readonly traceEnabled: boolean;
+  notice(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  fatal(msg: string): void;
+  debug(msg: string): void;
+  trace(msg: string): void;
+}
+
+/** A logger plus the per-connection prefix nats-server puts on connection log lines. */
+export class ServerLog {
+  constructor(readonly logger: Logger) {}
+  get traceEnabled(): boolean {
+    return this.logger.traceEnabled;
+  }
+  get debugEnabled(): boolean {
+    return this.logger.debugEnabled;
+  }
+  notice(m: string): void {
+    this.logger.notice(m);
+  }
+  warn(m: string): void {
+    this.logger.warn(m);
+  }
+  error(m: string): void {
+    this.logger.error(m);
+  }
+  fatal(m: string): void {
+    this.logger.fatal(m);
+  }
+  debug(m: string): void {
+    if (this.logger.debugEnabled) this.logger.debug(m);
+  }
+  noticec(c: Client, m: string): void {
+    this.logger.notice(c.logPrefix + m);
+  }
+  errorc(c: Client, m: string): void {
+    this.logger.error(c.logPrefix + m);
+  }
+  debugc(c: Client, m: string): void {
+    if (this.logger.debugEnabled) this.logger.debug(c.logPrefix + m);
+  }
+  tracec(c: Client, m: string): void {
+    if (this.logger.traceEnabled) this.logger.trace(c.logPrefix + m);
+  }
+}
+
+export interface ServerStats {
+  inMsgs: number;
+  inBytes: number;
+  outMsgs: number;
+  outBytes: number;
+  slowConsumers: number;
+  totalConnections: number;
+}
+
+const enc = new TextEncoder();
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/** A server id shaped like nats-server's (an nkey public key: 'N' + 55 base32 chars). */
+export function newServerId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(55));
+  let s = "N";
+  for (const b of bytes) s += BASE32[b & 31];
+  return s;
+}
+
+export class Server {
+  readonly opts: Options;
+  readonly log: ServerLog;
+  readonly id = newServerId();
+  readonly name: string;
+  readonly sublist = new Sublist<Client>();
+  readonly clients = new Map<number, Client>();
+  readonly stats: ServerStats = {
+    inMsgs: 0,
+    inBytes: 0,
+    outMsgs: 0,
+    outBytes: 0,
+    slowConsumers: 0,
+    totalConnections: 0,
+  };
+  readonly startTime = new Date();
+  /** The port actually bound (differs from opts.port for port 0 / -1). */
+  port = 0;
+  #listener: Deno.Listener | null = null;
+  #nextCid = 1;
+  #pending: Client[] = [];
+  #flushScheduled = false;
+  #ticker: ReturnType<typeof setInterval> | undefined;
+  #running = false;
+  #done: Promise<void>;
+  #resolveDone!: () => void;
+  #users = new Map<string, { password: string; perms: PermissionChecker | null }>();
+  #defaultPerms: PermissionChecker | null = null;
+
+  constructor(opts: Options, logger: Logger) {
+    this.opts = opts;
+    this.log = new ServerLog(logger);
+    this.name = opts.serverName || this.id;
+    this.#done = new Promise((r) => (this.#resolveDone = r));
+    this.#configureAuth();
+  }
+
+  get now(): number {
+    return Date.now();
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  get authRequired(): boolean {
+    const o = this.opts;
+    return o.username !== "" || o.authorization !== "" || o.users.length > 0;
+  }
+
+  #configureAuth(): void {
+    const o = this.opts;
+    this.#users.clear();
+    this.#defaultPerms = compilePermissions(o.defaultPermissions);
+    for (const u of o.users) {
+      this.#users.set(u.username, {
+        password: u.password,
+        perms: compilePermissions(u.permissions ?? o.defaultPermissions),
+      });
+    }
+  }
+
+  /** Binds the client listener and starts accepting. Resolves once listening. */
+  start(): void {
+    const o = this.opts;
+    this.log.notice("Starting nats-server");
+    this.log.notice(`  Version:  ${VERSION}`);
+    this.log.notice(`  Git:      [not set]`);
+    this.log.notice(`  Name:     ${this.name}`);
+    this.log.notice(`  ID:       ${this.id}`);
+    const port = o.port === -1 ? 0 : o.port;
+    this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
+    this.port = (this.#listener.addr as Deno.NetAddr).port;
+    this.log.notice(`Listening for client connections on ${hostPort(o.host, this.port)}`);
+    this.#running = true;
+    this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
+    this.#acceptLoop(this.#listener);
+    this.log.notice("Server is ready");
+  }
+
+  /** Resolves when the server has shut down. */
+  done(): Promise<void> {
+    return this.#done;
+  }
+
+  #tickMs(): number {
+    const o = this.opts;
+    let ms = Math.min(1000, Math.max(10, Math.floor(o.pingIntervalMs / 4)));
+    if (o.authTimeout > 0) ms = Math.min(ms, Math.max(10, o.authTimeout * 250));
+    return ms;
+  }
+
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+    while (this.#running) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (!this.#running) return;
+        this.log.error(`Error accepting client connection: ${e}`);
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      try {
+        (conn as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // not a TCP conn
+      }
+      this.#createClient(conn);
+    }
+  }
+
+  #createClient(conn: Deno.Conn): void {
+    const cid = this.#nextCid++;
+    const c = new Client(this, conn, peerOf(conn), cid);
+    this.stats.totalConnections++;
+    this.log.debugc(c, "Client connection created");
+    c.queue(enc.encode(`INFO ${JSON.stringify(this.infoFor(c))} \r\n`));
+    if (this.clients.size >= this.opts.maxConn) {
+      this.log.errorc(c, "maximum connections exceeded");
+      c.sendErr("maximum connections exceeded");
+      c.close(ClosedState.MaxConnectionsExceeded);
+      return;
+    }
+    this.clients.set(cid, c);
+    c.run();
+  }
+
+  /** The INFO sent to a client, in nats-server's field order. */
+  infoFor(c: Client): Record<string, unknown> {
+    const o = this.opts;
+    const info: Record<string, unknown> = {
+      server_id: this.id,
+      server_name: this.name,
+      version: VERSION,
+      proto: PROTO,
+      go: `deno${Deno.version.deno}`,
+      host: o.host,
+      port: this.port,
+      headers: !o.noHeaderSupport,
+    };
+    if (this.authRequired) info.auth_required = true;
+    info.max_payload = o.maxPayload;
+    info.client_id = c.cid;
+    info.client_ip = c.peer.host;
+    return info;
+  }
+
+  // ---- Authentication (user/password and token; permissions from the user's entry) ----
+
+  /**
+   * Checks CONNECT credentials. Plain passwords answer at once; bcrypt hashes are checked
+   * asynchronously so a costly hash never stalls other connections. On failure the client gets
+   * the violation and is closed.
+   */
+  authenticate(c: Client): boolean | Promise<boolean> {
+    if (!this.authRequired) return true;
+    const o = this.opts;
+    const co = c.opts;
+    let stored: string | null = null;
+    let given = "";
+    let perms: PermissionChecker | null = null;
+    let user = "";
+    if (o.users.length > 0) {
+      const u = this.#users.get(co.user ?? "");
+      if (u) {
+        stored = u.password;
+        given = co.pass ?? "";
+        perms = u.perms;
+        user = co.user ?? "";
+      }
+    } else if (o.authorization !== "") {
+      stored = o.authorization;
+      given = co.auth_token ?? "";
+    } else if (o.username !== "" && co.user === o.username) {
+      stored = o.password;
+      given = co.pass ?? "";
+      user = o.username;
+    }
+    const done = (ok: boolean): boolean => {
+      if (c.closed) return false;
+      if (ok) {
+        c.user = user;
+        c.perms = perms;
+        return true;
+      }
+      c.sendErr("Authorization Violation");
+      this.log.errorc(c, `authentication error - User "${co.user ?? ""}"`);
+      c.close(ClosedState.AuthenticationViolation);
+      return false;
+    };
+    if (stored === null) return done(false);
+    if (isBcrypt(stored)) return checkPassword(given, stored).then(done);
+    return done(given === stored);
+  }
+
+  // ---- Interest ----
+
+  addSubscription(sub: ClientSub): void {
+    this.sublist.insert(sub);
+  }
+
+  removeSubscription(sub: ClientSub): void {
+    this.sublist.remove(sub);
+  }
+
+  removeClient(c: Client): void {
+    if (this.clients.delete(c.cid)) {
+      this.log.debugc(c, `Client connection closed: ${c.closeReason}`);
+    }
+  }
+
+  // ---- Routing ----
+
+  /**
+   * Delivers the message in `pa` (bytes in `src`) to every plain subscription and to one member
+   * of each queue group. Returns whether anyone got it.
+   */
+  routeMessage(from: Client, res: SublistResult<Client>, src: Uint8Array, pa: PubArg): boolean {
+    let delivered = false;
+    const noEcho = !from.opts.echo;
+    const psubs = res.psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      const sub = psubs[i];
+      if (sub.closed || (noEcho && sub.client === from)) continue;
+      if (this.#deliverTo(sub, src, pa)) delivered = true;
+    }
+    const qsubs = res.qsubs;
+    for (let g = 0; g < qsubs.length; g++) {
+      const group = qsubs[g];
+      const n = group.length;
+      const startAt = n === 1 ? 0 : Math.floor(Math.random() * n);
+      for (let k = 0; k < n; k++) {
+        const sub = group[(startAt + k) % n];
+        if (sub.closed || (noEcho && sub.client === from)) continue;
+        if (this.#deliverTo(sub, src, pa)) {
+          delivered = true;
+          break;
+        }
+      }
+    }
+    if (delivered) {
+      this.stats.inMsgs++;
+      this.stats.inBytes += pa.size;
+    } else {
+      this.stats.inMsgs++;
+      this.stats.inBytes += pa.size;
+    }
+    return delivered;
+  }
+
+  #deliverTo(sub: ClientSub, src: Uint8Array, pa: PubArg): boolean {
+    if (sub.max > 0 && sub.delivered >= sub.max) return false;
+    if (!sub.client.deliver(sub, src, pa)) return false;
+    sub.delivered++;
+    this.stats.outMsgs++;
+    this.stats.outBytes += pa.size;
+    if (sub.max > 0 && sub.delivered >= sub.max) sub.client.removeSub(sub);
+    return true;
+  }
+
+  // ---- Output scheduling ----
+
+  /** Marks a client as having output; all such clients are flushed once at the end of the turn. */
+  scheduleFlush(c: Client): void {
+    if (c.flushQueued) return;
+    c.flushQueued = true;
+    this.#pending.push(c);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flushAll());
+    }
+  }
+
+  /** Flushes every client with output; returns one that is backed up, if any. */
+  #flushAll(): Client | null {
+    this.#flushScheduled = false;
+    const list = this.#pending;
+    if (list.length === 0) return null;
+    this.#pending = [];
+    let stalled: Client | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      c.flush();
+      if (stalled === null && c.needsStall() && !c.closed) stalled = c;
+    }
+    return stalled;
+  }
+
+  /** Called by a client's read loop after each chunk: flush, and wait on a backed-up consumer. */
+  afterRead(reader: Client): Promise<void> | undefined {
+    const stalled = this.#flushAll();
+    if (stalled === null || stalled === reader) return undefined;
+    return this.#stall(stalled);
+  }
+
+  async #stall(c: Client): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      c.out.drained(),
+      new Promise<void>((r) => (timer = setTimeout(r, 1000))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  // ---- Timers: one shared tick for pings, auth timeouts and write deadlines ----
+
+  #tick(): void {
+    const now = this.now;
+    const o = this.opts;
+    const authTimeoutMs = (o.authTimeout > 0 ? o.authTimeout : 2) * 1000;
+    const checkAuth = this.authRequired;
+    for (const c of this.clients.values()) {
+      if (c.closed) continue;
+      if (checkAuth && !c.connectReceived && now - c.start >= authTimeoutMs) {
+        c.sendErr("Authentication Timeout");
+        this.log.debugc(c, "Authentication Timeout");
+        c.close(ClosedState.AuthenticationTimeout);
+        continue;
+      }
+      if (c.out.writing && now - c.out.writeStart > o.writeDeadlineMs) {
+        this.log.noticec(
+          c,
+          `Slow Consumer Detected: WriteDeadline of ${formatDuration(o.writeDeadlineMs)} exceeded`,
+        );
+        this.stats.slowConsumers++;
+        c.close(ClosedState.SlowConsumerWriteDeadline);
+        continue;
+      }
+      if (now >= c.nextPing) {
+        c.nextPing = now + o.pingIntervalMs;
+        if (c.pingsOut + 1 > o.maxPingsOut) {
+          c.sendErr("Stale Connection");
+          this.log.debugc(c, "Stale Client Connection - Closing");
+          c.close(ClosedState.StaleConnection);
+          continue;
+        }
+        if (now - c.lastIn < o.pingIntervalMs && c.rtt > 0) {
+          this.log.debugc(c, "Delaying PING due to client activity");
+          continue;
+        }
+        this.log.debugc(c, "Client Ping Timer");
+        c.sendPing();
+      }
+    }
+  }
+
+  // ---- Shutdown ----
+
+  async shutdown(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    clearInterval(this.#ticker);
+    try {
+      this.#listener?.close();
+    } catch {
+      // already closed
+    }
+    const clients = [...this.clients.values()];
+    for (const c of clients) c.close(ClosedState.ServerShutdown);
+    await Promise.all(clients.map((c) => c.out.drained()));
+    this.log.notice("Server Exiting..");
+    this.#resolveDone();
+  }
+}
+
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Go's time.Duration String() for whole milliseconds: 1m30s, 2s, 500ms. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  if (ms < 1000) return `${ms}ms`;
+  let s = ms / 1000;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const sec = Number.isInteger(s) ? `${s}s` : `${parseFloat(s.toFixed(9))}s`;
+  return (h > 0 ? `${h}h` : "") + (h > 0 || m > 0 ? `${m}m` : "") + sec;
+}

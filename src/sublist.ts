@@ -1,0 +1,272 @@
+/**
+ * The subject interest tree: subscriptions stored by token with `*` and `>` nodes, matched per
+ * published subject. Results are cached per literal subject because the same few subjects are
+ * published over and over; the cache is invalidated precisely (only the entries a change can
+ * affect), so churn on one subject does not cool every other subject.
+ */
+
+/** Anything that can hold a subscription: a client or a route. */
+export interface Subscriber {
+  readonly kind: number;
+}
+
+export interface Subscription<C extends Subscriber = Subscriber> {
+  client: C;
+  subject: string;
+  /** Queue group name, or "" for a plain subscription. */
+  queue: string;
+  sid: string;
+  /** `sid` as bytes, written straight into every MSG line for this subscription. */
+  sidBytes: Uint8Array;
+  /** Auto-unsubscribe after this many messages; 0 means unlimited. */
+  max: number;
+  /** Messages delivered so far. */
+  delivered: number;
+  /** Set once removed, so a cached result never delivers to a closed subscription. */
+  closed: boolean;
+}
+
+export interface SublistResult<C extends Subscriber = Subscriber> {
+  psubs: Subscription<C>[];
+  /** One array per queue group that has members interested in the subject. */
+  qsubs: Subscription<C>[][];
+}
+
+class Level<C extends Subscriber> {
+  nodes = new Map<string, Node<C>>();
+  pwc: Node<C> | null = null;
+  fwc: Node<C> | null = null;
+
+  get size(): number {
+    return this.nodes.size + (this.pwc ? 1 : 0) + (this.fwc ? 1 : 0);
+  }
+}
+
+class Node<C extends Subscriber> {
+  next: Level<C> | null = null;
+  psubs = new Set<Subscription<C>>();
+  qsubs = new Map<string, Set<Subscription<C>>>();
+
+  isEmpty(): boolean {
+    return this.psubs.size === 0 && this.qsubs.size === 0 && (!this.next || this.next.size === 0);
+  }
+}
+
+const CACHE_MAX = 1024;
+const EMPTY_RESULT: SublistResult<never> = { psubs: [], qsubs: [] };
+
+export class Sublist<C extends Subscriber = Subscriber> {
+  #root = new Level<C>();
+  #cache = new Map<string, SublistResult<C>>();
+  #count = 0;
+  /** Bumped on every change so per-connection caches above this one know to re-resolve. */
+  generation = 0;
+  inserts = 0;
+  removes = 0;
+  matches = 0;
+  cacheHits = 0;
+
+  get count(): number {
+    return this.#count;
+  }
+
+  get cacheSize(): number {
+    return this.#cache.size;
+  }
+
+  insert(sub: Subscription<C>): void {
+    const tokens = sub.subject.split(".");
+    let level = this.#root;
+    let node: Node<C> | null = null;
+    for (const t of tokens) {
+      if (t === "*") {
+        node = level.pwc ??= new Node();
+      } else if (t === ">") {
+        node = level.fwc ??= new Node();
+      } else {
+        node = level.nodes.get(t) ?? null;
+        if (!node) {
+          node = new Node();
+          level.nodes.set(t, node);
+        }
+      }
+      level = node.next ??= new Level();
+    }
+    if (!node) return;
+    if (sub.queue === "") {
+      node.psubs.add(sub);
+    } else {
+      let q = node.qsubs.get(sub.queue);
+      if (!q) {
+        q = new Set();
+        node.qsubs.set(sub.queue, q);
+      }
+      q.add(sub);
+    }
+    this.#count++;
+    this.inserts++;
+    this.#invalidate(sub.subject);
+  }
+
+  /** Returns false when the subscription was not in the tree. */
+  remove(sub: Subscription<C>): boolean {
+    const tokens = sub.subject.split(".");
+    const path: { level: Level<C>; token: string; node: Node<C> }[] = [];
+    let level: Level<C> | null = this.#root;
+    let node: Node<C> | null = null;
+    for (const t of tokens) {
+      if (!level) return false;
+      node = t === "*" ? level.pwc : t === ">" ? level.fwc : level.nodes.get(t) ?? null;
+      if (!node) return false;
+      path.push({ level, token: t, node });
+      level = node.next;
+    }
+    if (!node) return false;
+    let removed: boolean;
+    if (sub.queue === "") {
+      removed = node.psubs.delete(sub);
+    } else {
+      const q = node.qsubs.get(sub.queue);
+      removed = q?.delete(sub) ?? false;
+      if (q && q.size === 0) node.qsubs.delete(sub.queue);
+    }
+    if (!removed) return false;
+    // Prune empty nodes bottom-up so the tree does not grow with subject churn.
+    for (let i = path.length - 1; i >= 0; i--) {
+      const p = path[i];
+      if (!p.node.isEmpty()) break;
+      if (p.token === "*") p.level.pwc = null;
+      else if (p.token === ">") p.level.fwc = null;
+      else p.level.nodes.delete(p.token);
+    }
+    this.#count--;
+    this.removes++;
+    this.#invalidate(sub.subject);
+    return true;
+  }
+
+  match(subject: string): SublistResult<C> {
+    this.matches++;
+    const cached = this.#cache.get(subject);
+    if (cached) {
+      this.cacheHits++;
+      return cached;
+    }
+    const tokens = subject.split(".");
+    for (const t of tokens) if (t === "") return EMPTY_RESULT;
+    const result: SublistResult<C> = { psubs: [], qsubs: [] };
+    const queues = new Map<string, Subscription<C>[]>();
+    matchLevel(this.#root, tokens, 0, result, queues);
+    for (const q of queues.values()) result.qsubs.push(q);
+    if (this.#cache.size >= CACHE_MAX) {
+      // Drop the oldest entry: Map keeps insertion order.
+      const first = this.#cache.keys().next().value;
+      if (first !== undefined) this.#cache.delete(first);
+    }
+    this.#cache.set(subject, result);
+    return result;
+  }
+
+  /** All subscriptions, for monitoring (/subsz?subs=1) and route interest exchange. */
+  all(): Subscription<C>[] {
+    const out: Subscription<C>[] = [];
+    collect(this.#root, out);
+    return out;
+  }
+
+  #invalidate(subject: string): void {
+    this.generation++;
+    if (this.#cache.size === 0) return;
+    if (!subject.includes("*") && !subject.includes(">")) {
+      this.#cache.delete(subject);
+      return;
+    }
+    for (const key of this.#cache.keys()) {
+      if (subjectMatches(subject, key)) this.#cache.delete(key);
+    }
+  }
+}
+
+function addNode<C extends Subscriber>(
+  node: Node<C>,
+  result: SublistResult<C>,
+  queues: Map<string, Subscription<C>[]>,
+): void {
+  for (const s of node.psubs) result.psubs.push(s);
+  for (const [name, set] of node.qsubs) {
+    let q = queues.get(name);
+    if (!q) {
+      q = [];
+      queues.set(name, q);
+    }
+    for (const s of set) q.push(s);
+  }
+}
+
+function matchLevel<C extends Subscriber>(
+  level: Level<C>,
+  tokens: string[],
+  i: number,
+  result: SublistResult<C>,
+  queues: Map<string, Subscription<C>[]>,
+): void {
+  const last = i === tokens.length - 1;
+  if (level.fwc) addNode(level.fwc, result, queues);
+  if (level.pwc) {
+    if (last) addNode(level.pwc, result, queues);
+    else if (level.pwc.next) matchLevel(level.pwc.next, tokens, i + 1, result, queues);
+  }
+  const node = level.nodes.get(tokens[i]);
+  if (node) {
+    if (last) addNode(node, result, queues);
+    else if (node.next) matchLevel(node.next, tokens, i + 1, result, queues);
+  }
+}
+
+function collect<C extends Subscriber>(level: Level<C>, out: Subscription<C>[]): void {
+  const visit = (n: Node<C> | null) => {
+    if (!n) return;
+    for (const s of n.psubs) out.push(s);
+    for (const q of n.qsubs.values()) for (const s of q) out.push(s);
+    if (n.next) collect(n.next, out);
+  };
+  for (const n of level.nodes.values()) visit(n);
+  visit(level.pwc);
+  visit(level.fwc);
+}
+
+/** Does the (possibly wildcard) `filter` match the literal `subject`? */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split(".");
+  const s = subject.split(".");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === ">") return s.length > i;
+    if (i >= s.length) return false;
+    if (f[i] !== "*" && f[i] !== s[i]) return false;
+  }
+  return f.length === s.length;
+}
+
+/**
+ * A subject a client may subscribe to: non-empty tokens, no whitespace, `>` only as the last
+ * token. Tokens such as `a*` are literal, as in nats-server's IsValidSubject.
+ */
+export function isValidSubject(subject: string): boolean {
+  if (subject === "") return false;
+  const tokens = subject.split(".");
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.length === 0) return false;
+    if (t === ">" && i !== tokens.length - 1) return false;
+    if (/[ \t\n\r\f]/.test(t)) return false;
+  }
+  return true;
+}
+
+/** A subject one may publish to (pedantic mode): non-empty tokens and no wildcard tokens. */
+export function isValidLiteralSubject(subject: string): boolean {
+  for (const t of subject.split(".")) {
+    if (t.length === 0 || t === "*" || t === ">") return false;
+  }
+  return true;
+}
