@@ -105,7 +105,9 @@ export class Client implements ParserHost {
   readonly pa = new PubArg();
   readonly cid: number;
   readonly server: Server;
-  readonly conn: Transport;
+  /** Replaced by a TLS transport after the handshake. */
+  conn: Transport;
+  tlsInfo: { version: string; cipher: string } | null = null;
   readonly peer: PeerAddress;
   readonly start: number;
   readonly out = new Outbound();
@@ -145,7 +147,7 @@ export class Client implements ParserHost {
   flushQueued = false;
   /** Set while an asynchronous step (a bcrypt check) must finish before parsing goes on. */
   paused: Promise<boolean> | null = null;
-  readonly maxControlLine: number;
+  maxControlLine: number;
   #maxPayload: number;
   #parser = new Parser();
   #rbuf = new Uint8Array(MIN_READ);
@@ -171,6 +173,15 @@ export class Client implements ParserHost {
     this.#maxPayload = o.maxPayload;
     this.nextPing = this.start + o.pingIntervalMs;
     this.#trace = server.log.traceEnabled;
+  }
+
+  /** Picks up limits and logging flags after a configuration reload. */
+  applyOptions(): void {
+    const o = this.server.opts;
+    this.maxControlLine = o.maxControlLine;
+    this.#maxPayload = o.maxPayload;
+    this.#trace = this.server.log.traceEnabled;
+    this.nextPing = Math.min(this.nextPing, this.server.now + o.pingIntervalMs);
   }
 
   get logPrefix(): string {
@@ -286,7 +297,7 @@ export class Client implements ParserHost {
     this.sendErr("Unknown Protocol Operation");
     const snip = JSON.stringify(dec.decode(buf.subarray(i, Math.min(end, i + 32))));
     this.server.log.errorc(this, `Client parser ERROR, i=${i}: proto='${snip}...'`);
-    this.close(ClosedState.ParseError);
+    this.close(ClosedState.ProtocolViolation);
   }
 
   controlLineTooLong(buf: Uint8Array, start: number, end: number): void {
@@ -379,7 +390,7 @@ export class Client implements ParserHost {
       );
       return;
     }
-    if (this.opts.verbose) this.queue(OK);
+    if (this.opts.verbose) this.sendOK();
     const server = this.server;
     const res = this.#cachedMatch(subject);
     const delivered = server.routeMessage(this, res, buf, pa);
@@ -445,7 +456,7 @@ export class Client implements ParserHost {
       this.close(ClosedState.NoRespondersRequiresHeaders);
       return false;
     }
-    if (o.verbose) this.queue(OK);
+    if (o.verbose) this.sendOK();
     return true;
   }
 
@@ -499,7 +510,7 @@ export class Client implements ParserHost {
       this.subs.set(sid, sub);
       this.server.addSubscription(sub);
     }
-    if (this.opts.verbose) this.queue(OK);
+    if (this.opts.verbose) this.sendOK();
     return true;
   }
 
@@ -520,7 +531,7 @@ export class Client implements ParserHost {
         this.removeSub(sub);
       }
     }
-    if (this.opts.verbose) this.queue(OK);
+    if (this.opts.verbose) this.sendOK();
     return true;
   }
 
@@ -604,8 +615,13 @@ export class Client implements ParserHost {
   }
 
   sendErr(text: string): void {
-    if (this.#trace) this.traceOut("-ERR", `'${text}'`);
+    if (this.#trace) this.traceOut("-ERR", text);
     this.queue(enc.encode(`-ERR '${text}'\r\n`));
+  }
+
+  sendOK(): void {
+    if (this.#trace) this.traceOut("OK", "");
+    this.queue(OK);
   }
 
   sendPing(): void {

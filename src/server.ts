@@ -11,6 +11,8 @@ import { Sublist, type SublistResult } from "./sublist.ts";
 import { peerOf } from "./transport.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { compilePermissions } from "./permissions.ts";
+import { type MonitorHandle, startMonitoring } from "./monitor.ts";
+import { loadTlsContext, serverHandshake, type TlsContext } from "./tls.ts";
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -26,7 +28,7 @@ export interface Logger {
 
 /** A logger plus the per-connection prefix nats-server puts on connection log lines. */
 export class ServerLog {
-  constructor(readonly logger: Logger) {}
+  constructor(public logger: Logger) {}
   get traceEnabled(): boolean {
     return this.logger.traceEnabled;
   }
@@ -83,7 +85,7 @@ export function newServerId(): string {
 }
 
 export class Server {
-  readonly opts: Options;
+  opts: Options;
   readonly log: ServerLog;
   readonly id = newServerId();
   readonly name: string;
@@ -98,6 +100,11 @@ export class Server {
     totalConnections: 0,
   };
   readonly startTime = new Date();
+  configLoadTime = new Date();
+  /** Recently closed clients, oldest first, bounded by max_closed_clients (for /connz). */
+  readonly closedClients: Client[] = [];
+  /** The monitoring HTTP(S) server, when http_port or https_port is set. */
+  monitor: MonitorHandle | null = null;
   /** The port actually bound (differs from opts.port for port 0 / -1). */
   port = 0;
   #listener: Deno.Listener | null = null;
@@ -110,6 +117,8 @@ export class Server {
   #resolveDone!: () => void;
   #users = new Map<string, { password: string; perms: PermissionChecker | null }>();
   #defaultPerms: PermissionChecker | null = null;
+  /** Client TLS, loaded once at start (and on reload). */
+  tls: TlsContext | null = null;
 
   constructor(opts: Options, logger: Logger) {
     this.opts = opts;
@@ -117,6 +126,7 @@ export class Server {
     this.name = opts.serverName || this.id;
     this.#done = new Promise((r) => (this.#resolveDone = r));
     this.#configureAuth();
+    this.tls = opts.tls && opts.tlsConfig ? loadTlsContext(opts.tlsConfig) : null;
   }
 
   get now(): number {
@@ -159,6 +169,7 @@ export class Server {
     this.#running = true;
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
     this.#acceptLoop(this.#listener);
+    if (o.httpPort !== 0 || o.httpsPort !== 0) this.monitor = startMonitoring(this);
     this.log.notice("Server is ready");
   }
 
@@ -207,6 +218,31 @@ export class Server {
       return;
     }
     this.clients.set(cid, c);
+    if (this.tls) this.#startTls(c, conn, this.tls);
+    else c.run();
+  }
+
+  /** INFO went out in clear; once it is written, the client must start the TLS handshake. */
+  async #startTls(c: Client, conn: Deno.Conn, ctx: TlsContext): Promise<void> {
+    c.flush();
+    await c.out.drained();
+    if (c.closed) return;
+    this.log.debugc(c, "Starting TLS client connection handshake");
+    try {
+      const t = await serverHandshake(conn, ctx);
+      if (c.closed) {
+        t.close();
+        return;
+      }
+      c.conn = t;
+      c.tlsInfo = { version: t.protocol, cipher: t.cipher };
+      this.log.debugc(c, "TLS handshake complete");
+      this.log.debugc(c, `TLS version ${t.protocol}, cipher suite ${t.cipher}`);
+    } catch (e) {
+      this.log.errorc(c, `TLS handshake error: ${(e as Error).message}`);
+      c.close(ClosedState.TLSHandshakeError);
+      return;
+    }
     c.run();
   }
 
@@ -224,6 +260,10 @@ export class Server {
       headers: !o.noHeaderSupport,
     };
     if (this.authRequired) info.auth_required = true;
+    if (this.tls) {
+      info.tls_required = true;
+      if (this.tls.verify) info.tls_verify = true;
+    }
     info.max_payload = o.maxPayload;
     info.client_id = c.cid;
     info.client_ip = c.peer.host;
@@ -429,6 +469,48 @@ export class Server {
     }
   }
 
+  /**
+   * Applies a reloaded configuration (SIGHUP). Options bound to listeners cannot change; any
+   * such change refuses the whole reload and the running configuration stays. Clients whose
+   * credentials no longer pass are disconnected; the others keep their connections.
+   */
+  reload(next: Options, logger?: Logger): void {
+    const cur = this.opts;
+    const fixed: [string, unknown, unknown][] = [
+      ["Host", cur.host, next.host],
+      ["Port", cur.port, next.port],
+      ["ServerName", cur.serverName, next.serverName],
+      ["Cluster.Host", cur.cluster.host, next.cluster.host],
+      ["Cluster.Port", cur.cluster.port, next.cluster.port],
+      ["HTTPHost", cur.httpHost, next.httpHost],
+      ["HTTPPort", cur.httpPort, next.httpPort],
+      ["HTTPSPort", cur.httpsPort, next.httpsPort],
+    ];
+    for (const [name, a, b] of fixed) {
+      if (a !== b) {
+        throw new Error(`config reload not supported for ${name}: old=${a}, new=${b}`);
+      }
+    }
+    this.opts = next;
+    if (logger) this.log.logger = logger;
+    this.#configureAuth();
+    for (const c of [...this.clients.values()]) {
+      c.applyOptions();
+      if (c.connectReceived) this.authenticate(c);
+    }
+    clearInterval(this.#ticker);
+    this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
+    this.log.notice("Reloaded server configuration");
+  }
+
+  /** What `--ports_file_dir` writes: the URLs each listener can be reached at. */
+  portsInfo(): Record<string, string[]> {
+    const host = this.opts.host === "0.0.0.0" || this.opts.host === ""
+      ? "127.0.0.1"
+      : this.opts.host;
+    return { nats: [`nats://${hostPort(host, this.port)}`] };
+  }
+
   // ---- Shutdown ----
 
   async shutdown(): Promise<void> {
@@ -442,6 +524,7 @@ export class Server {
     }
     const clients = [...this.clients.values()];
     for (const c of clients) c.close(ClosedState.ServerShutdown);
+    await this.monitor?.stop();
     await Promise.all(clients.map((c) => c.out.drained()));
     this.log.notice("Server Exiting..");
     this.#resolveDone();

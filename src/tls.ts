@@ -1,0 +1,255 @@
+/**
+ * TLS the way NATS does it: the INFO goes out in clear, then the server side of a TLS handshake
+ * runs on the same connection. Deno's own TLS API cannot be the server in that upgrade, so the
+ * accepted Deno connection is wrapped in a small node `Duplex` and handed to node:tls's
+ * `TLSSocket({isServer: true})` (DENO-NET.md §5). Deno's node:tls does not check a client
+ * certificate against the CA, so `verify` is enforced here, with node:crypto's X509Certificate.
+ */
+
+import { Duplex } from "node:stream";
+import * as tls from "node:tls";
+import { X509Certificate } from "node:crypto";
+import type { TlsOptions } from "./options.ts";
+import type { Transport } from "./transport.ts";
+
+export class TlsError extends Error {
+  override name = "TlsError";
+}
+
+/** Loaded certificates and the node secure context built from them, shared by all handshakes. */
+export interface TlsContext {
+  context: tls.SecureContext;
+  verify: boolean;
+  /** CA certificates client certificates must chain to (verify mode). */
+  cas: X509Certificate[];
+  timeoutMs: number;
+  cert: string;
+  key: string;
+}
+
+function readFile(path: string, what: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new TlsError(
+      `error parsing X509 certificate/key pair: open ${path}: ${
+        e instanceof Deno.errors.NotFound ? "no such file or directory" : (e as Error).message
+      } (${what})`,
+    );
+  }
+}
+
+/** Splits a PEM bundle into its certificates. */
+export function parsePemBundle(pem: string): X509Certificate[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((b) => new X509Certificate(b));
+}
+
+export function loadTlsContext(o: TlsOptions): TlsContext {
+  if (o.certFile === "" || o.keyFile === "") {
+    throw new TlsError("missing 'cert_file' or 'key_file' in TLS configuration");
+  }
+  const cert = readFile(o.certFile, "cert_file");
+  const key = readFile(o.keyFile, "key_file");
+  let ca: string | undefined;
+  let cas: X509Certificate[] = [];
+  if (o.caFile !== "") {
+    ca = readFile(o.caFile, "ca_file");
+    cas = parsePemBundle(ca);
+    if (cas.length === 0) throw new TlsError(`failed to parse root ca certificate (${o.caFile})`);
+  }
+  let context: tls.SecureContext;
+  try {
+    context = tls.createSecureContext({
+      cert,
+      key,
+      ca,
+      minVersion: "TLSv1.2",
+    });
+  } catch (e) {
+    throw new TlsError(`error parsing X509 certificate/key pair: ${(e as Error).message}`);
+  }
+  return {
+    context,
+    verify: o.verify,
+    cas,
+    timeoutMs: Math.max(1, o.timeout * 1000),
+    cert,
+    key,
+  };
+}
+
+/** A node Duplex over a Deno connection, so node:tls can run on top of it. */
+class DenoConnDuplex extends Duplex {
+  #conn: Deno.Conn;
+  #reading = false;
+  #buf = new Uint8Array(16 * 1024);
+
+  constructor(conn: Deno.Conn) {
+    super();
+    this.#conn = conn;
+  }
+
+  override _read(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    try {
+      while (true) {
+        const n = await this.#conn.read(this.#buf);
+        if (n === null) {
+          this.push(null);
+          return;
+        }
+        // push() copies nothing, so hand over a fresh copy of the bytes read.
+        if (!this.push(this.#buf.slice(0, n))) break;
+      }
+    } catch {
+      this.push(null);
+      return;
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  override _write(chunk: Uint8Array, _enc: string, cb: (e?: Error | null) => void): void {
+    (async () => {
+      let off = 0;
+      while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
+    })().then(() => cb(), (e) => cb(e));
+  }
+
+  override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+    cb(err);
+  }
+}
+
+/** Our Transport over a node TLSSocket: reads from a queue of decrypted chunks. */
+export class TlsTransport implements Transport {
+  readonly socket: tls.TLSSocket;
+  #chunks: Uint8Array[] = [];
+  #ended = false;
+  #error: Error | null = null;
+  #waiter: (() => void) | null = null;
+
+  constructor(socket: tls.TLSSocket) {
+    this.socket = socket;
+    socket.on("data", (d: Uint8Array) => {
+      this.#chunks.push(d);
+      if (this.#chunks.length > 8) socket.pause();
+      this.#wake();
+    });
+    socket.on("end", () => {
+      this.#ended = true;
+      this.#wake();
+    });
+    socket.on("close", () => {
+      this.#ended = true;
+      this.#wake();
+    });
+    socket.on("error", (e: Error) => {
+      this.#error = e;
+      this.#wake();
+    });
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.();
+  }
+
+  async read(buf: Uint8Array): Promise<number | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#error) throw this.#error;
+      if (this.#ended) return null;
+      await new Promise<void>((r) => (this.#waiter = r));
+    }
+    const c = this.#chunks[0];
+    const n = Math.min(c.length, buf.length);
+    buf.set(c.subarray(0, n));
+    if (n === c.length) this.#chunks.shift();
+    else this.#chunks[0] = c.subarray(n);
+    if (this.#chunks.length <= 2 && this.socket.isPaused()) this.socket.resume();
+    return n;
+  }
+
+  write(buf: Uint8Array): Promise<number> {
+    if (this.#error) return Promise.reject(this.#error);
+    // node keeps a reference until the callback, after which the caller may reuse buf.
+    return new Promise((resolve, reject) => {
+      this.socket.write(buf, (e) => (e ? reject(e) : resolve(buf.length)));
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  get protocol(): string {
+    return this.socket.getProtocol() ?? "";
+  }
+
+  get cipher(): string {
+    return this.socket.getCipher()?.standardName ?? "";
+  }
+}
+
+/**
+ * Runs the server side of the handshake on an accepted connection (after the clear-text INFO).
+ * Rejects on timeout, handshake failure, or (verify mode) a missing or untrusted client
+ * certificate.
+ */
+export function serverHandshake(conn: Deno.Conn, ctx: TlsContext): Promise<TlsTransport> {
+  const duplex = new DenoConnDuplex(conn);
+  const socket = new tls.TLSSocket(duplex as unknown as import("node:net").Socket, {
+    isServer: true,
+    secureContext: ctx.context,
+    requestCert: ctx.verify,
+    rejectUnauthorized: false,
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new TlsError("TLS handshake timeout")), ctx.timeoutMs);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    };
+    socket.once("error", (e: Error) => fail(e));
+    socket.once("secure", () => {
+      clearTimeout(timer);
+      if (ctx.verify) {
+        const peer = socket.getPeerX509Certificate();
+        const problem = peer ? verifyChain(peer, ctx.cas) : "client didn't provide a certificate";
+        if (problem !== null) {
+          fail(new TlsError(problem));
+          return;
+        }
+      }
+      socket.removeAllListeners("error");
+      resolve(new TlsTransport(socket));
+    });
+  });
+}
+
+/** Null when `cert` is currently valid and issued (and signed) by one of `cas`. */
+export function verifyChain(cert: X509Certificate, cas: X509Certificate[]): string | null {
+  const now = Date.now();
+  if (Date.parse(cert.validFrom) > now) return "x509: certificate is not yet valid";
+  if (Date.parse(cert.validTo) < now) return "x509: certificate has expired or is not yet valid";
+  for (const ca of cas) {
+    if (cert.checkIssued(ca) && cert.verify(ca.publicKey)) {
+      if (Date.parse(ca.validTo) < now) return "x509: certificate signed by expired authority";
+      return null;
+    }
+  }
+  return "x509: certificate signed by unknown authority";
+}
