@@ -4,7 +4,8 @@
  * shared between connections.
  */
 
-import { Client, type ClientSub, ClosedState, type PermissionChecker } from "./client.ts";
+import { Client, type ClientSub, ClosedState, type PermissionChecker, ROUTER } from "./client.ts";
+import { Cluster, Route } from "./route.ts";
 import type { PubArg } from "./parser.ts";
 import { type Options, PROTO, VERSION } from "./options.ts";
 import { Sublist, type SublistResult } from "./sublist.ts";
@@ -117,6 +118,10 @@ export class Server {
   #resolveDone!: () => void;
   #users = new Map<string, { password: string; perms: PermissionChecker | null }>();
   #defaultPerms: PermissionChecker | null = null;
+  /** Routes and cluster state, when a cluster port is configured. */
+  cluster: Cluster | null = null;
+  #msgStamp = 0;
+  #routesToSend: Route[] = [];
   /** Client TLS, loaded once at start (and on reload). */
   tls: TlsContext | null = null;
 
@@ -169,6 +174,10 @@ export class Server {
     this.#running = true;
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
     this.#acceptLoop(this.#listener);
+    if (o.cluster.port !== 0) {
+      this.cluster = new Cluster(this);
+      this.cluster.start();
+    }
     if (o.httpPort !== 0 || o.httpsPort !== 0) this.monitor = startMonitoring(this);
     this.log.notice("Server is ready");
   }
@@ -206,7 +215,7 @@ export class Server {
   }
 
   #createClient(conn: Deno.Conn): void {
-    const cid = this.#nextCid++;
+    const cid = this.nextId();
     const c = new Client(this, conn, peerOf(conn), cid);
     this.stats.totalConnections++;
     this.log.debugc(c, "Client connection created");
@@ -246,6 +255,49 @@ export class Server {
     c.run();
   }
 
+  /** Connection ids are shared by clients and routes, as nats-server's cid/rid are. */
+  nextId(): number {
+    return this.#nextCid++;
+  }
+
+  /** Fields every INFO shares, for routes as well as clients. */
+  get info(): { version: string; go: string } {
+    return { version: VERSION, go: `deno${Deno.version.deno}` };
+  }
+
+  /** This server's client URLs, as other servers advertise them (host:port). */
+  ownConnectUrls(): string[] {
+    const o = this.opts;
+    if (o.clientAdvertise !== "") return [o.clientAdvertise];
+    if (o.host !== "0.0.0.0" && o.host !== "::" && o.host !== "") {
+      return [hostPort(o.host, this.port)];
+    }
+    const urls: string[] = [];
+    for (const ni of Deno.networkInterfaces()) {
+      if (ni.family === "IPv4" && !ni.address.startsWith("127.")) {
+        urls.push(hostPort(ni.address, this.port));
+      }
+    }
+    return urls.length > 0 ? urls : [hostPort("127.0.0.1", this.port)];
+  }
+
+  /** All client URLs of the cluster, ours first, for INFO connect_urls. */
+  connectUrls(): string[] {
+    if (!this.cluster || this.opts.cluster.noAdvertise) return [];
+    const all = new Set(this.ownConnectUrls());
+    for (const urls of this.cluster.remoteUrls.values()) for (const u of urls) all.add(u);
+    return [...all];
+  }
+
+  /** The cluster changed: clients that understand async INFO get the new connect_urls. */
+  connectUrlsChanged(): void {
+    for (const c of this.clients.values()) {
+      if (c.connectReceived && c.opts.protocol >= 1 && !c.closed) {
+        c.queue(enc.encode(`INFO ${JSON.stringify(this.infoFor(c))} \r\n`));
+      }
+    }
+  }
+
   /** The INFO sent to a client, in nats-server's field order. */
   infoFor(c: Client): Record<string, unknown> {
     const o = this.opts;
@@ -267,6 +319,11 @@ export class Server {
     info.max_payload = o.maxPayload;
     info.client_id = c.cid;
     info.client_ip = c.peer.host;
+    if (this.cluster) {
+      info.cluster = this.cluster.name;
+      const urls = this.connectUrls();
+      if (urls.length > 0) info.connect_urls = urls;
+    }
     return info;
   }
 
@@ -322,31 +379,49 @@ export class Server {
 
   addSubscription(sub: ClientSub): void {
     this.sublist.insert(sub);
+    this.cluster?.localInterest(sub.subject, sub.queue, 1);
   }
 
   removeSubscription(sub: ClientSub): void {
-    this.sublist.remove(sub);
+    if (this.sublist.remove(sub)) this.cluster?.localInterest(sub.subject, sub.queue, -1);
   }
 
   removeClient(c: Client): void {
-    if (this.clients.delete(c.cid)) {
-      this.log.debugc(c, `Client connection closed: ${c.closeReason}`);
+    if (c.kind === ROUTER) {
+      this.cluster?.removeRoute(c as Route);
+      return;
+    }
+    if (!this.clients.delete(c.cid)) return;
+    this.log.debugc(c, `Client connection closed: ${c.closeReason}`);
+    const max = this.opts.maxClosedClients;
+    if (max > 0) {
+      this.closedClients.push(c);
+      if (this.closedClients.length > max) this.closedClients.shift();
     }
   }
 
   // ---- Routing ----
 
   /**
-   * Delivers the message in `pa` (bytes in `src`) to every plain subscription and to one member
-   * of each queue group. Returns whether anyone got it.
+   * Delivers a client's message to every plain subscription and to one member of each queue
+   * group (a local member when there is one), and forwards it once to each route with interest.
+   * Returns whether anyone got it.
    */
   routeMessage(from: Client, res: SublistResult<Client>, src: Uint8Array, pa: PubArg): boolean {
+    this.stats.inMsgs++;
+    this.stats.inBytes += pa.size;
     let delivered = false;
     const noEcho = !from.opts.echo;
+    const stamp = ++this.#msgStamp;
+    const routes = this.#routesToSend;
     const psubs = res.psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i];
       if (sub.closed || (noEcho && sub.client === from)) continue;
+      if (sub.client.kind === ROUTER) {
+        this.#routeFor(sub.client as Route, stamp, routes);
+        continue;
+      }
       if (this.#deliverTo(sub, src, pa)) delivered = true;
     }
     const qsubs = res.qsubs;
@@ -354,23 +429,71 @@ export class Server {
       const group = qsubs[g];
       const n = group.length;
       const startAt = n === 1 ? 0 : Math.floor(Math.random() * n);
+      let remote: ClientSub | null = null;
+      let done = false;
       for (let k = 0; k < n; k++) {
         const sub = group[(startAt + k) % n];
         if (sub.closed || (noEcho && sub.client === from)) continue;
+        if (sub.client.kind === ROUTER) {
+          remote ??= sub;
+          continue;
+        }
         if (this.#deliverTo(sub, src, pa)) {
-          delivered = true;
+          delivered = done = true;
           break;
         }
       }
+      if (!done && remote !== null) {
+        this.#routeFor(remote.client as Route, stamp, routes).pendingQueues.push(remote.queue);
+      }
     }
-    if (delivered) {
-      this.stats.inMsgs++;
-      this.stats.inBytes += pa.size;
-    } else {
-      this.stats.inMsgs++;
-      this.stats.inBytes += pa.size;
+    if (routes.length > 0) {
+      for (const r of routes) {
+        r.sendRouted(src, pa, r.pendingQueues);
+        r.pendingQueues = [];
+      }
+      routes.length = 0;
+      delivered = true;
     }
     return delivered;
+  }
+
+  #routeFor(r: Route, stamp: number, routes: Route[]): Route {
+    if (r.sentStamp !== stamp) {
+      r.sentStamp = stamp;
+      routes.push(r);
+    }
+    return r;
+  }
+
+  /**
+   * A message that came over a route goes to local subscribers only (never another route), and
+   * to one local member of each queue group the sending server chose for this route.
+   */
+  routeFromRoute(
+    from: Route,
+    res: SublistResult<Client>,
+    src: Uint8Array,
+    pa: PubArg,
+    queues: string[],
+  ): void {
+    this.stats.inMsgs++;
+    this.stats.inBytes += pa.size;
+    for (const sub of res.psubs) {
+      if (!sub.closed && sub.client.kind !== ROUTER) this.#deliverTo(sub, src, pa);
+    }
+    if (queues.length === 0) return;
+    for (const group of res.qsubs) {
+      if (group.length === 0 || !queues.includes(group[0].queue)) continue;
+      const n = group.length;
+      const startAt = Math.floor(Math.random() * n);
+      for (let k = 0; k < n; k++) {
+        const sub = group[(startAt + k) % n];
+        if (sub.closed || sub.client.kind === ROUTER) continue;
+        if (this.#deliverTo(sub, src, pa)) break;
+      }
+    }
+    void from;
   }
 
   #deliverTo(sub: ClientSub, src: Uint8Array, pa: PubArg): boolean {
@@ -434,9 +557,12 @@ export class Server {
     const o = this.opts;
     const authTimeoutMs = (o.authTimeout > 0 ? o.authTimeout : 2) * 1000;
     const checkAuth = this.authRequired;
-    for (const c of this.clients.values()) {
+    const all: Iterable<Client> = this.cluster
+      ? [...this.clients.values(), ...this.cluster.routes.values()]
+      : this.clients.values();
+    for (const c of all) {
       if (c.closed) continue;
-      if (checkAuth && !c.connectReceived && now - c.start >= authTimeoutMs) {
+      if (checkAuth && c.kind !== ROUTER && !c.connectReceived && now - c.start >= authTimeoutMs) {
         c.sendErr("Authentication Timeout");
         this.log.debugc(c, "Authentication Timeout");
         c.close(ClosedState.AuthenticationTimeout);
@@ -508,7 +634,15 @@ export class Server {
     const host = this.opts.host === "0.0.0.0" || this.opts.host === ""
       ? "127.0.0.1"
       : this.opts.host;
-    return { nats: [`nats://${hostPort(host, this.port)}`] };
+    const info: Record<string, string[]> = { nats: [`nats://${hostPort(host, this.port)}`] };
+    if (this.cluster) info.cluster = [`nats://${hostPort(host, this.cluster.port)}`];
+    if (this.monitor?.httpPort) {
+      info.monitoring = [`http://${hostPort(host, this.monitor.httpPort)}`];
+    }
+    if (this.monitor?.httpsPort) {
+      info.monitoring = [`https://${hostPort(host, this.monitor.httpsPort)}`];
+    }
+    return info;
   }
 
   // ---- Shutdown ----
@@ -524,6 +658,7 @@ export class Server {
     }
     const clients = [...this.clients.values()];
     for (const c of clients) c.close(ClosedState.ServerShutdown);
+    await this.cluster?.stop();
     await this.monitor?.stop();
     await Promise.all(clients.map((c) => c.out.drained()));
     this.log.notice("Server Exiting..");

@@ -253,3 +253,43 @@ export function verifyChain(cert: X509Certificate, cas: X509Certificate[]): stri
   }
   return "x509: certificate signed by unknown authority";
 }
+
+/**
+ * The client side of a handshake, for routes we dial: present our certificate and, when a CA is
+ * configured, check the server's chain against it ourselves.
+ */
+export function clientHandshake(
+  conn: Deno.Conn,
+  ctx: TlsContext,
+  servername: string,
+): Promise<TlsTransport> {
+  const duplex = new DenoConnDuplex(conn);
+  const socket = tls.connect({
+    socket: duplex as unknown as import("node:net").Socket,
+    secureContext: ctx.context,
+    servername: /^[\d.]+$|:/.test(servername) ? undefined : servername,
+    rejectUnauthorized: false,
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new TlsError("TLS handshake timeout")), ctx.timeoutMs);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    };
+    socket.once("error", (e: Error) => fail(e));
+    socket.once("secureConnect", () => {
+      clearTimeout(timer);
+      if (ctx.cas.length > 0) {
+        const peer = socket.getPeerX509Certificate();
+        const problem = peer ? verifyChain(peer, ctx.cas) : "server didn't provide a certificate";
+        if (problem !== null) {
+          fail(new TlsError(problem));
+          return;
+        }
+      }
+      socket.removeAllListeners("error");
+      resolve(new TlsTransport(socket));
+    });
+  });
+}

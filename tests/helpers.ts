@@ -239,3 +239,8 @@ export class RawClient {
     await this.close();
   }
 }
+
+/** Whether the reference nats-server is installed (interop tests are skipped without it). */
+export const HAVE_NATS_SERVER = await new Deno.Command("nats-server", { args: ["-v"] })
+  .output()
+  .then((o) => o.success, () => false);

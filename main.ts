@@ -1,0 +1,150 @@
+/**
+ * The nats-server command: command line -> Options -> Server, then signals and exit codes as
+ * nats-server has them (SIGINT/SIGTERM shut down, SIGUSR1 reopens the log file, SIGHUP reloads).
+ */
+
+import {
+  applyFlags,
+  FlagError,
+  type FlagResult,
+  parseFlags,
+  SIGNALS,
+  TLS_USAGE,
+  USAGE,
+  versionString,
+} from "./src/flags.ts";
+import { createLogger } from "./src/log.ts";
+import { defaultOptions, mergeOptions, type Options } from "./src/options.ts";
+import { hostPort, Server } from "./src/server.ts";
+import { loadConfigFile } from "./src/config.ts";
+
+function die(msg: string, code = 1): never {
+  console.error(`nats-server: ${msg}`);
+  Deno.exit(code);
+}
+
+/** Builds the options: defaults < config file < flags, as nats-server layers them. */
+export function resolveOptions(flags: FlagResult): Options {
+  let opts = defaultOptions();
+  if (flags.configFile !== "") {
+    opts = mergeOptions(opts, loadConfigFile(flags.configFile));
+    opts.configFile = flags.configFile;
+  }
+  return applyFlags(opts, flags);
+}
+
+async function sendSignal(command: string, pidArg: string): Promise<void> {
+  const sig = SIGNALS[command];
+  if (!sig) die(`unknown signal "${command}"`);
+  let pidText = pidArg;
+  if (pidArg === "") die("no pid given: use --signal " + command + "=<pid or pid file>");
+  if (!/^\d+$/.test(pidArg)) {
+    try {
+      pidText = (await Deno.readTextFile(pidArg)).trim();
+    } catch (e) {
+      die(`could not read pid file ${pidArg}: ${(e as Error).message}`);
+    }
+  }
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) die(`invalid pid: ${JSON.stringify(pidText)}`);
+  try {
+    Deno.kill(pid, sig);
+  } catch (e) {
+    die(`signal failed: ${(e as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  let flags: FlagResult;
+  try {
+    flags = parseFlags(Deno.args);
+  } catch (e) {
+    if (e instanceof FlagError) {
+      if (e.usage) {
+        console.error(e.message);
+        console.log(USAGE);
+        Deno.exit(e.exitCode);
+      }
+      die(e.message, e.exitCode);
+    }
+    throw e;
+  }
+  switch (flags.action.kind) {
+    case "help":
+      console.log(USAGE);
+      return;
+    case "version":
+      console.log(versionString());
+      return;
+    case "help_tls":
+      console.log(TLS_USAGE);
+      return;
+    case "signal":
+      await sendSignal(flags.action.command, flags.action.pid);
+      return;
+  }
+
+  let opts: Options;
+  try {
+    opts = resolveOptions(flags);
+  } catch (e) {
+    die((e as Error).message);
+  }
+  if (flags.action.kind === "check_config") {
+    console.error(`nats-server: configuration file ${opts.configFile} is valid`);
+    return;
+  }
+
+  let logger = createLogger(opts);
+  for (const w of flags.warnings) logger.warn(w);
+  const server = new Server(opts, logger);
+  try {
+    server.start();
+  } catch (e) {
+    logger.fatal(
+      `Error listening on port: ${hostPort(opts.host, opts.port)}, "${(e as Error).message}"`,
+    );
+    await logger.close();
+    Deno.exit(1);
+  }
+
+  if (opts.pidFile !== "") await Deno.writeTextFile(opts.pidFile, `${Deno.pid}`);
+  let portsFile = "";
+  if (opts.portsFileDir !== "") {
+    portsFile = `${opts.portsFileDir}/nats-server_${Deno.pid}.ports`;
+    await Deno.writeTextFile(portsFile, JSON.stringify(server.portsInfo()));
+  }
+
+  let stopping = false;
+  const stop = async (name: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.debug(`Trapped "${name}" signal`);
+    logger.notice("Initiating Shutdown...");
+    await server.shutdown();
+    for (const f of [opts.pidFile, portsFile]) {
+      if (f !== "") await Deno.remove(f).catch(() => {});
+    }
+    await logger.close();
+    Deno.exit(0);
+  };
+  if (!opts.noSigs) {
+    Deno.addSignalListener("SIGINT", () => stop("interrupt"));
+    Deno.addSignalListener("SIGTERM", () => stop("terminated"));
+    Deno.addSignalListener("SIGUSR1", () => logger.reopen());
+    Deno.addSignalListener("SIGHUP", () => {
+      try {
+        const next = resolveOptions(flags);
+        const old = logger;
+        logger = createLogger(next);
+        server.reload(next, logger);
+        old.close();
+      } catch (e) {
+        logger.error(`Failed to reload server configuration: ${(e as Error).message}`);
+      }
+    });
+  }
+  await server.done();
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,1099 @@
+/**
+ * Maps a parsed config file onto Options, with nats-server 2.9.10's key names, aliases, value
+ * types and error texts (plus gnatsd's `max_pending_size`).
+ *
+ * nats-server reports a value of the wrong type through Go's recovered panic, so its text is
+ * "interface conversion: interface {} is int64, not string"; we produce the same words so that
+ * users and scripts see one server. Problems are collected rather than thrown one at a time, in
+ * document order (nats-server's order is Go's random map order), and thrown together at the end.
+ */
+
+import { ConfigError, type Position } from "./conf/errors.ts";
+import {
+  type ConfKind,
+  type ConfMap,
+  type ConfNode,
+  parseConfig,
+  parseConfigFile,
+} from "./conf/parser.ts";
+import {
+  type ClusterOptions,
+  defaultTlsOptions,
+  type PartialOptions,
+  type Permissions,
+  type SubjectPermission,
+  type TlsOptions,
+  type User,
+} from "./options.ts";
+
+export { ConfigError } from "./conf/errors.ts";
+
+export interface ConfigResult {
+  options: PartialOptions;
+  /** nats-server's warnings (e.g. a plain number for ping_interval): print them, keep going. */
+  warnings: ConfigError[];
+}
+
+/** Loads a config file; throws ConfigError (all problems in one) if anything is wrong. */
+export function loadConfigFile(path: string): PartialOptions {
+  return loadConfig(path).options;
+}
+
+/** Like loadConfigFile, but also returns the warnings nats-server would print. */
+export function loadConfig(path: string): ConfigResult {
+  const result = mapConfig(parseConfigFile(path));
+  result.options.configFile = path;
+  return result;
+}
+
+/** Maps config text; `path` names it in errors and anchors relative includes. */
+export function parseConfigString(text: string, path = ""): PartialOptions {
+  return parseConfigStringWithWarnings(text, path).options;
+}
+
+export function parseConfigStringWithWarnings(text: string, path = ""): ConfigResult {
+  return mapConfig(parseConfig(text, { file: path }));
+}
+
+/** Keys nats-server knows that this server does not implement. */
+const UNSUPPORTED = new Set([
+  "mappings",
+  "maps",
+  "disable_sublist_cache",
+  "no_sublist_cache",
+  "accounts",
+  "gateway",
+  "leaf",
+  "leafnodes",
+  "store_dir",
+  "storedir",
+  "jetstream",
+  "prof_port",
+  "max_sub_tokens",
+  "max_subscription_tokens",
+  "ocsp",
+  "allow_non_tls",
+  "operator",
+  "operators",
+  "roots",
+  "root",
+  "root_operators",
+  "root_operator",
+  "resolver",
+  "account_resolver",
+  "accounts_resolver",
+  "resolver_tls",
+  "resolver_preload",
+  "resolver_pinned_accounts",
+  "system_account",
+  "system",
+  "no_system_account",
+  "no_system",
+  "no_sys_acc",
+  "trusted",
+  "trusted_keys",
+  "websocket",
+  "ws",
+  "mqtt",
+  "server_tags",
+  "default_js_domain",
+]);
+
+const DEFAULT_ALLOW_RESPONSE_MAX_MSGS = 1;
+const DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS = 2 * 60 * 1000;
+
+interface KindValues {
+  string: string;
+  integer: number;
+  float: number;
+  bool: boolean;
+  datetime: Date;
+  array: ConfNode[];
+  map: ConfMap;
+}
+
+/** Thrown inside one key's handling to abandon that key, as nats-server's recover does. */
+class Abandon extends Error {}
+
+class Mapper {
+  errors: ConfigError[] = [];
+  warnings: ConfigError[] = [];
+  out: PartialOptions = {};
+  cluster: Partial<ClusterOptions> = {};
+
+  error(pos: Position, reason: string): void {
+    this.errors.push(ConfigError.at(pos, reason));
+  }
+
+  /** Records an error and stops handling the current key. */
+  abandon(pos: Position, reason: string): never {
+    this.error(pos, reason);
+    throw new Abandon();
+  }
+
+  warn(pos: Position, field: string, reason: string): void {
+    const msg = `${pos.file}:${pos.line}:${pos.col}: invalid use of field ${
+      goQuote(field)
+    }: ${reason}`;
+    this.warnings.push(new ConfigError(msg, pos, reason));
+  }
+
+  unknown(pos: Position, field: string): void {
+    this.errors.push(
+      new ConfigError(
+        `${pos.file}:${pos.line}:${pos.col}: unknown field ${goQuote(field)}`,
+        pos,
+        `unknown field ${goQuote(field)}`,
+      ),
+    );
+  }
+
+  unsupported(pos: Position, field: string): void {
+    this.error(pos, `${goQuote(field)} is not supported by this server`);
+  }
+
+  /** Runs one key's handler; a wrong type abandons only that key. */
+  guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      if (!(e instanceof Abandon)) throw e;
+    }
+  }
+
+  /** The value if it has the kind nats-server type-asserts, else Go's panic text. */
+  want<K extends ConfKind>(node: ConfNode, kind: K): KindValues[K] {
+    if (node.kind !== kind) {
+      this.abandon(
+        node.pos,
+        `interface conversion: interface {} is ${goType(node)}, not ${GO_TYPES[kind]}`,
+      );
+    }
+    return node.value as KindValues[K];
+  }
+
+  string(node: ConfNode): string {
+    return this.want(node, "string");
+  }
+  int(node: ConfNode): number {
+    return this.want(node, "integer");
+  }
+  bool(node: ConfNode): boolean {
+    return this.want(node, "bool");
+  }
+}
+
+function mapConfig(root: ConfMap): ConfigResult {
+  const m = new Mapper();
+  for (const [key, node] of root) m.guard(() => topLevel(m, key, node));
+  if (Object.keys(m.cluster).length > 0) m.out.cluster = m.cluster;
+  if (m.errors.length > 0) {
+    throw ConfigError.collect(m.errors, m.warnings);
+  }
+  return { options: m.out, warnings: m.warnings };
+}
+
+function topLevel(m: Mapper, key: string, node: ConfNode): void {
+  const o = m.out;
+  const k = key.toLowerCase();
+  switch (k) {
+    case "listen": {
+      const hp = parseListen(m, node);
+      if (hp.host !== undefined) o.host = hp.host;
+      o.port = hp.port;
+      return;
+    }
+    case "client_advertise":
+      o.clientAdvertise = m.string(node);
+      return;
+    case "port":
+      o.port = m.int(node);
+      return;
+    case "server_name":
+      o.serverName = m.string(node);
+      return;
+    case "host":
+    case "net":
+      o.host = m.string(node);
+      return;
+    case "debug":
+      o.debug = m.bool(node);
+      return;
+    case "trace":
+      o.trace = m.bool(node);
+      return;
+    case "trace_verbose":
+      o.traceVerbose = o.trace = m.bool(node);
+      return;
+    case "logtime":
+      o.logtime = m.bool(node);
+      return;
+    case "authorization":
+      topAuthorization(m, node);
+      return;
+    case "no_auth_user":
+      o.noAuthUser = m.string(node);
+      return;
+    case "http": {
+      const hp = parseListen(m, node);
+      if (hp.host !== undefined) o.httpHost = hp.host;
+      o.httpPort = hp.port;
+      return;
+    }
+    case "https": {
+      const hp = parseListen(m, node);
+      if (hp.host !== undefined) o.httpHost = hp.host;
+      o.httpsPort = hp.port;
+      return;
+    }
+    case "http_port":
+    case "monitor_port":
+      o.httpPort = m.int(node);
+      return;
+    case "https_port":
+      o.httpsPort = m.int(node);
+      return;
+    case "http_base_path":
+      o.httpBasePath = m.string(node);
+      return;
+    case "cluster":
+      parseCluster(m, node);
+      return;
+    case "logfile":
+    case "log_file":
+      o.logFile = m.string(node);
+      return;
+    case "logfile_size_limit":
+    case "log_size_limit":
+      o.logSizeLimit = m.int(node);
+      return;
+    case "syslog":
+      o.syslog = m.bool(node);
+      return;
+    case "remote_syslog":
+      o.remoteSyslog = m.string(node);
+      return;
+    case "pidfile":
+    case "pid_file":
+      o.pidFile = m.string(node);
+      return;
+    case "ports_file_dir":
+      o.portsFileDir = m.string(node);
+      return;
+    case "max_control_line":
+    case "max_payload": {
+      const n = m.int(node);
+      if (n > 2 ** 31 - 1) m.abandon(node.pos, `${key} value is too big`);
+      if (k === "max_payload") o.maxPayload = n;
+      else o.maxControlLine = n;
+      return;
+    }
+    case "max_pending":
+    case "max_pending_size": // gnatsd's name for it
+      o.maxPending = m.int(node);
+      return;
+    case "max_connections":
+    case "max_conn":
+      o.maxConn = m.int(node);
+      return;
+    case "max_traced_msg_len":
+      o.maxTracedMsgLen = m.int(node);
+      return;
+    case "max_subscriptions":
+    case "max_subs":
+      o.maxSubs = m.int(node);
+      return;
+    case "ping_interval":
+      o.pingIntervalMs = parseLegacyDuration(m, "ping_interval", node);
+      return;
+    case "ping_max":
+      o.maxPingsOut = m.int(node);
+      return;
+    case "write_deadline":
+      o.writeDeadlineMs = parseLegacyDuration(m, "write_deadline", node);
+      return;
+    case "lame_duck_duration": {
+      const ms = goDuration(m.string(node));
+      if (typeof ms === "string") m.abandon(node.pos, `error parsing lame_duck_duration: ${ms}`);
+      if (ms < 30_000) {
+        m.abandon(
+          node.pos,
+          `invalid lame_duck_duration of ${formatGoDuration(ms)}, minimum is 30 seconds`,
+        );
+      }
+      o.lameDuckDurationMs = ms;
+      return;
+    }
+    case "lame_duck_grace_period": {
+      const ms = goDuration(m.string(node));
+      if (typeof ms === "string") {
+        m.abandon(node.pos, `error parsing lame_duck_grace_period: ${ms}`);
+      }
+      if (ms < 0) m.abandon(node.pos, "invalid lame_duck_grace_period, needs to be positive");
+      o.lameDuckGracePeriodMs = ms;
+      return;
+    }
+    case "tls": {
+      const tls = parseTls(m, node, true);
+      o.tls = true;
+      o.tlsConfig = tls;
+      return;
+    }
+    case "no_header_support":
+      o.noHeaderSupport = m.bool(node);
+      return;
+    case "connect_error_reports":
+      o.connectErrorReports = m.int(node);
+      return;
+    case "reconnect_error_reports":
+      o.reconnectErrorReports = m.int(node);
+      return;
+  }
+  if (UNSUPPORTED.has(k)) {
+    m.unsupported(node.pos, key);
+  } else if (!node.usedVariable) {
+    // A key that only exists to be referenced as $key is a variable, not an option.
+    m.unknown(node.pos, key);
+  }
+}
+
+interface HostPort {
+  host?: string;
+  port: number;
+}
+
+/** `port` or `host:port`; a bare port leaves the host as it was. */
+function parseListen(m: Mapper, node: ConfNode): HostPort {
+  if (node.kind === "integer") return { port: node.value };
+  if (node.kind !== "string") {
+    m.abandon(node.pos, `expected port or host:port, got ${goType(node)}`);
+  }
+  const hp = splitHostPort(node.value);
+  if (!hp) m.abandon(node.pos, `could not parse address string ${goQuote(node.value)}`);
+  if (!/^[+-]?[0-9]+$/.test(hp.port) || !Number.isSafeInteger(Number(hp.port))) {
+    m.abandon(node.pos, `could not parse port ${goQuote(hp.port)}`);
+  }
+  return { host: hp.host, port: Number(hp.port) };
+}
+
+/** Go's net.SplitHostPort: IPv6 hosts in brackets, exactly one colon otherwise. */
+export function splitHostPort(s: string): { host: string; port: string } | undefined {
+  const i = s.lastIndexOf(":");
+  if (i < 0) return undefined;
+  let host: string;
+  if (s.startsWith("[")) {
+    const end = s.indexOf("]");
+    if (end < 0 || end + 1 !== i) return undefined;
+    host = s.slice(1, end);
+    if (s.indexOf("[", 1) >= 0 || s.indexOf("]", end + 1) >= 0) return undefined;
+  } else {
+    host = s.slice(0, i);
+    if (host.includes(":") || host.includes("[") || host.includes("]")) return undefined;
+  }
+  const port = s.slice(i + 1);
+  if (port.includes("]")) return undefined;
+  return { host, port };
+}
+
+/** ping_interval and write_deadline: a duration string, or (deprecated) a number of seconds. */
+function parseLegacyDuration(m: Mapper, field: string, node: ConfNode): number {
+  if (node.kind === "string") {
+    const ms = goDuration(node.value);
+    if (typeof ms === "string") m.abandon(node.pos, `error parsing ${field}: ${ms}`);
+    return ms;
+  }
+  // nats-server warns before it finds out the value is not an integer either.
+  m.warn(node.pos, field, `${field} should be converted to a duration`);
+  return m.int(node) * 1000;
+}
+
+interface Authorization {
+  user?: string;
+  pass?: string;
+  token?: string;
+  timeout?: number;
+  users?: User[];
+  defaultPermissions?: Permissions;
+}
+
+function parseAuthorization(m: Mapper, node: ConfNode): Authorization {
+  const auth: Authorization = {};
+  for (const [key, v] of m.want(node, "map")) {
+    m.guard(() => {
+      switch (key.toLowerCase()) {
+        case "user":
+        case "username":
+          auth.user = m.string(v);
+          return;
+        case "pass":
+        case "password":
+          auth.pass = m.string(v);
+          return;
+        case "token":
+          auth.token = m.string(v);
+          return;
+        case "timeout":
+          // nats-server takes a number of seconds; any other type silently means 1.
+          auth.timeout = v.kind === "integer" || v.kind === "float" ? v.value : 1;
+          return;
+        case "users":
+          auth.users = parseUsers(m, v);
+          return;
+        case "default_permission":
+        case "default_permissions":
+        case "permissions":
+          auth.defaultPermissions = parseUserPermissions(m, v);
+          return;
+        case "nkey":
+          m.unsupported(v.pos, key);
+          return;
+        default:
+          if (!v.usedVariable) m.unknown(v.pos, key);
+      }
+    });
+  }
+  if (auth.defaultPermissions && auth.users) {
+    for (const u of auth.users) u.permissions ??= auth.defaultPermissions;
+  }
+  return auth;
+}
+
+function topAuthorization(m: Mapper, node: ConfNode): void {
+  const auth = parseAuthorization(m, node);
+  const o = m.out;
+  if (auth.user !== undefined) o.username = auth.user;
+  if (auth.pass !== undefined) o.password = auth.pass;
+  if (auth.token !== undefined) o.authorization = auth.token;
+  if (auth.timeout !== undefined) o.authTimeout = auth.timeout;
+  if (auth.defaultPermissions) o.defaultPermissions = auth.defaultPermissions;
+  if ((auth.user || auth.pass) && auth.token) {
+    m.abandon(node.pos, "Cannot have a user/pass and token");
+  }
+  if (auth.users) {
+    if (auth.user) m.abandon(node.pos, "Can not have a single user/pass and a users array");
+    if (auth.token) m.abandon(node.pos, "Can not have a token and a users array");
+    const seen = new Set((o.users ?? []).map((u) => u.username));
+    for (const u of auth.users) {
+      if (seen.has(u.username)) {
+        m.abandon(node.pos, `Duplicate user ${goQuote(u.username)} detected`);
+      }
+      seen.add(u.username);
+    }
+    o.users = [...(o.users ?? []), ...auth.users];
+  }
+}
+
+function parseUsers(m: Mapper, node: ConfNode): User[] {
+  if (node.kind !== "array") {
+    m.abandon(node.pos, `Expected users field to be an array, got ${goValue(node)}`);
+  }
+  const users: User[] = [];
+  for (const entry of node.value) {
+    if (entry.kind !== "map") {
+      m.error(entry.pos, `Expected user entry to be a map/struct, got ${goValue(entry)}`);
+      continue;
+    }
+    const user: User = { username: "", password: "" };
+    let last: ConfNode = entry;
+    for (const [key, v] of entry.value) {
+      last = v;
+      m.guard(() => {
+        switch (key.toLowerCase()) {
+          case "user":
+          case "username":
+            user.username = m.string(v);
+            return;
+          case "pass":
+          case "password":
+            user.password = m.string(v);
+            return;
+          case "permission":
+          case "permissions":
+          case "authorization":
+            user.permissions = parseUserPermissions(m, v);
+            return;
+          case "nkey":
+          case "allowed_connection_types":
+          case "connection_types":
+          case "clients":
+            m.unsupported(v.pos, key);
+            return;
+          default:
+            if (!v.usedVariable) m.unknown(v.pos, key);
+        }
+      });
+    }
+    if (user.username === "") m.abandon(last.pos, "User entry requires a user");
+    users.push(user);
+  }
+  return users;
+}
+
+function parseUserPermissions(m: Mapper, node: ConfNode): Permissions {
+  if (node.kind !== "map") {
+    m.abandon(node.pos, `Expected permissions to be a map/struct, got ${goValue(node)}`);
+  }
+  const p: Permissions = {};
+  for (const [key, v] of node.value) {
+    m.guard(() => {
+      switch (key.toLowerCase()) {
+        case "pub":
+        case "publish":
+        case "import":
+          p.publish = parseVariablePermissions(m, v);
+          return;
+        case "sub":
+        case "subscribe":
+        case "export":
+          p.subscribe = parseVariablePermissions(m, v);
+          return;
+        case "publish_allow_responses":
+        case "allow_responses":
+          if (v.kind === "bool") {
+            if (v.value) {
+              p.response = {
+                maxMsgs: DEFAULT_ALLOW_RESPONSE_MAX_MSGS,
+                expiresMs: DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS,
+              };
+            }
+          } else {
+            p.response = parseAllowResponses(m, v);
+          }
+          if (p.response) {
+            // Allowing responses turns off the blanket publish allow.
+            p.publish ??= {};
+            p.publish.allow ??= [];
+          }
+          return;
+        default:
+          if (!v.usedVariable) m.error(v.pos, `Unknown field ${goQuote(key)} parsing permissions`);
+      }
+    });
+  }
+  return p;
+}
+
+function parseVariablePermissions(m: Mapper, node: ConfNode): SubjectPermission | undefined {
+  if (node.kind !== "map") return { allow: parsePermSubjects(m, node) };
+  if (node.value.size === 0) return undefined;
+  const p: SubjectPermission = {};
+  for (const [key, v] of node.value) {
+    m.guard(() => {
+      switch (key.toLowerCase()) {
+        case "allow":
+          p.allow = parsePermSubjects(m, v);
+          return;
+        case "deny":
+          p.deny = parsePermSubjects(m, v);
+          return;
+        default:
+          if (!v.usedVariable) {
+            m.error(
+              v.pos,
+              `Unknown field name ${
+                goQuote(key)
+              } parsing subject permissions, only 'allow' or 'deny' are permitted`,
+            );
+          }
+      }
+    });
+  }
+  return p;
+}
+
+function parsePermSubjects(m: Mapper, node: ConfNode): string[] {
+  let subjects: string[];
+  if (node.kind === "string") {
+    subjects = [node.value];
+  } else if (node.kind === "array") {
+    subjects = node.value.map((s) => {
+      if (s.kind !== "string") {
+        m.abandon(s.pos, "Subject in permissions array cannot be cast to string");
+      }
+      return s.value;
+    });
+  } else {
+    m.abandon(
+      node.pos,
+      `Expected subject permissions to be a subject, or array of subjects, got ${goType(node)}`,
+    );
+  }
+  for (const s of subjects) {
+    if (isValidSubject(s)) continue;
+    // A queue subscription permission: "subject queue".
+    const fields = s.split(/[ \t\n\v\f\r]+/).filter((f) => f !== "");
+    if (fields.length !== 2) m.abandon(node.pos, `subject ${goQuote(s)} is not a valid subject`);
+    if (!isValidSubject(fields[0])) {
+      m.abandon(node.pos, `subject ${goQuote(fields[0])} is not a valid subject`);
+    }
+  }
+  return subjects;
+}
+
+/** nats-server's IsValidSubject: non-empty tokens, no whitespace, `>` only last. */
+function isValidSubject(subject: string): boolean {
+  if (subject === "") return false;
+  let sawFwc = false;
+  for (const t of subject.split(".")) {
+    if (t.length === 0 || sawFwc) return false;
+    if (t.length > 1) {
+      if (/[\t\n\f\r ]/.test(t)) return false;
+      continue;
+    }
+    if (t === ">") sawFwc = true;
+    else if (/[ \t\n\r\f]/.test(t)) return false;
+  }
+  return true;
+}
+
+function parseAllowResponses(m: Mapper, node: ConfNode): Permissions["response"] {
+  if (node.kind !== "map") {
+    m.abandon(node.pos, "error parsing response permissions, expected a boolean or a map");
+  }
+  const rp = {
+    maxMsgs: DEFAULT_ALLOW_RESPONSE_MAX_MSGS,
+    expiresMs: DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS,
+  };
+  for (const [key, v] of node.value) {
+    switch (key.toLowerCase()) {
+      case "max":
+      case "max_msgs":
+      case "max_messages":
+      case "max_responses": {
+        // Negative means unlimited; 0 keeps the default.
+        const max = m.int(v);
+        if (max !== 0) rp.maxMsgs = max;
+        break;
+      }
+      case "expires":
+      case "expiration":
+      case "ttl": {
+        if (v.kind !== "string") m.abandon(v.pos, "error parsing expires, not a duration string");
+        const ms = goDuration(v.value);
+        if (typeof ms === "string") m.abandon(v.pos, `error parsing expires: ${ms}`);
+        if (ms !== 0) rp.expiresMs = ms;
+        break;
+      }
+      default:
+        if (!v.usedVariable) m.error(v.pos, `Unknown field ${goQuote(key)} parsing permissions`);
+    }
+  }
+  return rp;
+}
+
+function parseCluster(m: Mapper, node: ConfNode): void {
+  if (node.kind !== "map") {
+    m.abandon(node.pos, `Expected map to define cluster, got ${goType(node)}`);
+  }
+  const c = m.cluster;
+  for (const [key, v] of node.value) {
+    m.guard(() => {
+      switch (key.toLowerCase()) {
+        case "name":
+          c.name = m.string(v);
+          return;
+        case "listen": {
+          const hp = parseListen(m, v);
+          if (hp.host !== undefined) c.host = hp.host;
+          c.port = hp.port;
+          return;
+        }
+        case "port":
+          c.port = m.int(v);
+          return;
+        case "host":
+        case "net":
+          c.host = m.string(v);
+          return;
+        case "authorization": {
+          const auth = parseAuthorization(m, v);
+          if (auth.users) m.abandon(v.pos, "Cluster authorization does not allow multiple users");
+          if (auth.token) m.abandon(v.pos, "Cluster authorization does not support tokens");
+          if (auth.user !== undefined) c.username = auth.user;
+          if (auth.pass !== undefined) c.password = auth.pass;
+          if (auth.timeout !== undefined) c.authTimeout = auth.timeout;
+          if (auth.defaultPermissions) {
+            m.warn(
+              v.pos,
+              key,
+              'setting "permissions" within cluster authorization block is deprecated',
+            );
+            c.permissions ??= routePermissions(auth.defaultPermissions);
+          }
+          return;
+        }
+        case "routes":
+          m.out.routes = parseRoutes(m, v);
+          return;
+        case "tls":
+          c.tls = parseTls(m, v, false);
+          return;
+        case "cluster_advertise":
+        case "advertise":
+          c.advertise = m.string(v);
+          return;
+        case "no_advertise":
+          c.noAdvertise = m.bool(v);
+          return;
+        case "connect_retries":
+          c.connectRetries = m.int(v);
+          return;
+        case "permissions": {
+          const perms = parseUserPermissions(m, v);
+          if (perms.response) {
+            m.abandon(v.pos, "Cluster permissions do not support dynamic responses");
+          }
+          c.permissions = routePermissions(perms);
+          return;
+        }
+        default:
+          if (!v.usedVariable) m.unknown(v.pos, key);
+      }
+    });
+  }
+}
+
+/** Routes name their directions import/export; the parser stored them as publish/subscribe. */
+function routePermissions(p: Permissions): ClusterOptions["permissions"] {
+  const out: NonNullable<ClusterOptions["permissions"]> = {};
+  if (p.publish) out.import = p.publish;
+  if (p.subscribe) out.export = p.subscribe;
+  return out;
+}
+
+function parseRoutes(m: Mapper, node: ConfNode): string[] {
+  const routes: string[] = [];
+  const seen = new Set<string>();
+  for (const r of m.want(node, "array")) {
+    const url = m.string(r);
+    if (seen.has(url)) {
+      m.warn(r.pos, url, "Duplicate route entry detected");
+      continue;
+    }
+    seen.add(url);
+    const trimmed = url.trim();
+    if (!isParsableUrl(trimmed)) {
+      m.error(r.pos, `error parsing route url [${goQuote(trimmed)}]`);
+      continue;
+    }
+    routes.push(trimmed);
+  }
+  return routes;
+}
+
+/** The few things Go's lenient url.Parse rejects. */
+function isParsableUrl(s: string): boolean {
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(s)) return false;
+  if (s.startsWith(":")) return false; // missing protocol scheme
+  if (/%(?![0-9a-fA-F]{2})/.test(s)) return false;
+  const auth = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/.exec(s);
+  if (auth) {
+    const host = auth[1].slice(auth[1].lastIndexOf("@") + 1);
+    if (host.startsWith("[")) {
+      const end = host.indexOf("]");
+      if (end < 0) return false;
+      const rest = host.slice(end + 1);
+      if (rest !== "" && !/^:[0-9]*$/.test(rest)) return false;
+    } else {
+      const colon = host.lastIndexOf(":");
+      if (colon >= 0 && !/^[0-9]*$/.test(host.slice(colon + 1))) return false;
+    }
+  }
+  return true;
+}
+
+/** Cipher suite names nats-server accepts (Go's crypto/tls names). */
+export const CIPHER_SUITES: readonly string[] = [
+  "TLS_RSA_WITH_RC4_128_SHA",
+  "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+  "TLS_RSA_WITH_AES_128_CBC_SHA",
+  "TLS_RSA_WITH_AES_128_CBC_SHA256",
+  "TLS_RSA_WITH_AES_256_CBC_SHA",
+  "TLS_RSA_WITH_AES_256_GCM_SHA384",
+  "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
+  "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+  "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+  "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
+  "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+  "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+  "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+  "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+  "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+  "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+  "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+  "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+  "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+  "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+  "TLS_AES_128_GCM_SHA256",
+  "TLS_AES_256_GCM_SHA384",
+  "TLS_CHACHA20_POLY1305_SHA256",
+];
+
+export const CURVE_PREFERENCES: readonly string[] = [
+  "X25519",
+  "CurveP256",
+  "CurveP384",
+  "CurveP521",
+];
+
+/** A `tls { }` block; `clientSide` is the top-level one (clients connect to us). */
+function parseTls(m: Mapper, node: ConfNode, clientSide: boolean): TlsOptions {
+  const tc = defaultTlsOptions();
+  const expect = (v: ConfNode, kind: ConfKind, what: string, field: string) => {
+    if (v.kind !== kind) {
+      m.abandon(v.pos, `error parsing tls config, expected '${field}' to be ${what}`);
+    }
+    return v.value;
+  };
+  for (const [key, v] of m.want(node, "map")) {
+    const k = key.toLowerCase();
+    switch (k) {
+      case "cert_file":
+        tc.certFile = expect(v, "string", "filename", k) as string;
+        break;
+      case "key_file":
+        tc.keyFile = expect(v, "string", "filename", k) as string;
+        break;
+      case "ca_file":
+        tc.caFile = expect(v, "string", "filename", k) as string;
+        break;
+      case "insecure":
+        tc.insecure = expect(v, "bool", "a boolean", k) as boolean;
+        break;
+      case "verify":
+        tc.verify = expect(v, "bool", "a boolean", k) as boolean;
+        break;
+      case "verify_and_map": {
+        const on = expect(v, "bool", "a boolean", k) as boolean;
+        if (on) tc.verify = true;
+        tc.verifyAndMap = on;
+        break;
+      }
+      case "verify_cert_and_check_known_urls": {
+        const on = expect(v, "bool", "a boolean", k) as boolean;
+        if (on && clientSide) {
+          m.abandon(v.pos, "verify_cert_and_check_known_urls not supported in this context");
+        }
+        if (on) m.unsupported(v.pos, key);
+        break;
+      }
+      case "cipher_suites":
+      case "curve_preferences": {
+        const names = m.want(v, "array");
+        if (names.length === 0) {
+          m.abandon(v.pos, `error parsing tls config, '${k}' cannot be empty`);
+        }
+        const known = k === "cipher_suites" ? CIPHER_SUITES : CURVE_PREFERENCES;
+        const what = k === "cipher_suites" ? "cipher" : "curve preference";
+        const list = names.map((n) => {
+          const name = m.string(n);
+          if (!known.includes(name)) m.abandon(n.pos, `unrecognized ${what} ${name}`);
+          return name;
+        });
+        if (k === "cipher_suites") tc.ciphers = list;
+        else tc.curvePreferences = list;
+        break;
+      }
+      case "timeout":
+        if (v.kind === "integer" || v.kind === "float") {
+          tc.timeout = v.value;
+        } else if (v.kind === "string") {
+          const ms = goDuration(v.value);
+          if (typeof ms === "string") {
+            m.abandon(v.pos, `error parsing tls config, 'timeout' ${ms}`);
+          }
+          tc.timeout = ms / 1000;
+        } else {
+          m.abandon(v.pos, "error parsing tls config, 'timeout' wrong type");
+        }
+        break;
+      case "connection_rate_limit":
+      case "pinned_certs":
+        m.unsupported(v.pos, key);
+        break;
+      default:
+        m.abandon(v.pos, `error parsing tls config, unknown field [${goQuote(key)}]`);
+    }
+  }
+  if (tc.certFile !== "" && tc.keyFile === "") {
+    m.abandon(node.pos, "missing 'key_file' in TLS configuration");
+  }
+  if (tc.certFile === "" && tc.keyFile !== "") {
+    m.abandon(node.pos, "missing 'cert_file' in TLS configuration");
+  }
+  return tc;
+}
+
+// ---- Go formatting, so messages read exactly as nats-server's ----
+
+const GO_TYPES: Record<ConfKind, string> = {
+  string: "string",
+  integer: "int64",
+  float: "float64",
+  bool: "bool",
+  datetime: "time.Time",
+  array: "[]interface {}",
+  map: "map[string]interface {}",
+};
+
+function goType(node: ConfNode): string {
+  return GO_TYPES[node.kind];
+}
+
+const GO_ESCAPES: Record<string, string> = {
+  "\x07": "\\a",
+  "\b": "\\b",
+  "\f": "\\f",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+  "\v": "\\v",
+  '"': '\\"',
+  "\\": "\\\\",
+};
+
+/** Go's %q (strconv.Quote): printable characters as they are, the rest escaped Go's way. */
+function goQuote(s: string): string {
+  let out = '"';
+  for (const c of s) {
+    const cp = c.codePointAt(0)!;
+    if (GO_ESCAPES[c]) out += GO_ESCAPES[c];
+    else if (c === " " || /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(c)) out += c;
+    else if (cp < 0x80) out += "\\x" + hex(cp, 2);
+    else if (cp < 0x10000) out += "\\u" + hex(cp, 4);
+    else out += "\\U" + hex(cp, 8);
+  }
+  return out + '"';
+}
+
+/** The quoting of Go's time package: every byte outside printable ASCII as \xNN. */
+function timeQuote(s: string): string {
+  let out = '"';
+  for (const c of s) {
+    const cp = c.codePointAt(0)!;
+    if (cp < 0x20 || cp >= 0x80) {
+      for (const b of new TextEncoder().encode(c)) out += "\\x" + hex(b, 2);
+    } else {
+      out += c === '"' || c === "\\" ? "\\" + c : c;
+    }
+  }
+  return out + '"';
+}
+
+function hex(n: number, width: number): string {
+  return n.toString(16).padStart(width, "0");
+}
+
+/** Go's %v of a config value. */
+function goValue(node: ConfNode): string {
+  switch (node.kind) {
+    case "string":
+      return node.value;
+    case "integer":
+    case "bool":
+      return String(node.value);
+    case "float":
+      return goFloat(node.value);
+    case "datetime":
+      return node.value.toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC");
+    case "array":
+      return `[${node.value.map(goValue).join(" ")}]`;
+    case "map": {
+      const keys = [...node.value.keys()].sort();
+      return `map[${keys.map((k) => `${k}:${goValue(node.value.get(k)!)}`).join(" ")}]`;
+    }
+  }
+}
+
+/** strconv.FormatFloat(f, 'g', -1, 64): shortest digits, exponent form outside [1e-4, 1e21). */
+function goFloat(f: number): string {
+  if (!Number.isFinite(f)) return f > 0 ? "+Inf" : f < 0 ? "-Inf" : "NaN";
+  const [mant, expStr] = f.toExponential().split("e");
+  const exp = Number(expStr);
+  if (exp < -4 || exp >= 21) {
+    const e = Math.abs(exp);
+    return `${mant}e${exp < 0 ? "-" : "+"}${e < 10 ? "0" + e : e}`;
+  }
+  return String(f);
+}
+
+const UNITS_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  "µs": 1e-3,
+  "μs": 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Go's time.ParseDuration, in milliseconds; returns Go's error text on failure. */
+export function goDuration(text: string): number | string {
+  const invalid = `time: invalid duration ${timeQuote(text)}`;
+  let s = text;
+  let sign = 1;
+  if (s.startsWith("-") || s.startsWith("+")) {
+    if (s[0] === "-") sign = -1;
+    s = s.slice(1);
+  }
+  if (s === "0") return 0;
+  if (s === "") return invalid;
+  let totalNs = 0n;
+  while (s !== "") {
+    const num = /^([0-9]*)(?:\.([0-9]*))?/.exec(s)!;
+    const [whole, int = "", frac] = num;
+    if (int === "" && (frac === undefined || frac === "")) return invalid;
+    s = s.slice(whole.length);
+    const unit = /^[^0-9.]*/.exec(s)![0];
+    if (unit === "") return `time: missing unit in duration ${timeQuote(text)}`;
+    const perMs = UNITS_MS[unit];
+    if (perMs === undefined) {
+      return `time: unknown unit ${timeQuote(unit)} in duration ${timeQuote(text)}`;
+    }
+    s = s.slice(unit.length);
+    const unitNs = BigInt(Math.round(perMs * 1e6));
+    const fracDigits = frac ?? "";
+    let ns = BigInt(int || "0") * unitNs;
+    if (fracDigits !== "") {
+      ns += (BigInt(fracDigits) * unitNs) / 10n ** BigInt(fracDigits.length);
+    }
+    totalNs += ns;
+    if (totalNs > 2n ** 63n - 1n) return invalid;
+  }
+  return (sign * Number(totalNs)) / 1e6;
+}
+
+/** Go's Duration.String for a number of milliseconds: "1m30s", "500ms", "0s". */
+export function formatGoDuration(ms: number): string {
+  let ns = BigInt(Math.round(ms * 1e6));
+  if (ns === 0n) return "0s";
+  const neg = ns < 0n;
+  if (neg) ns = -ns;
+  let out: string;
+  if (ns < 1_000_000_000n) {
+    const [unit, div] = ns < 1000n
+      ? ["ns", 1n]
+      : ns < 1_000_000n
+      ? ["µs", 1000n]
+      : ["ms", 1_000_000n];
+    out = fixed(ns, div) + unit;
+  } else {
+    const h = ns / 3_600_000_000_000n;
+    const min = (ns / 60_000_000_000n) % 60n;
+    const sec = fixed(ns % 60_000_000_000n, 1_000_000_000n) + "s";
+    out = h > 0n ? `${h}h${min}m${sec}` : min > 0n ? `${min}m${sec}` : sec;
+  }
+  return (neg ? "-" : "") + out;
+}
+
+/** `n / div` with the fraction's trailing zeros dropped, as Go prints durations. */
+function fixed(n: bigint, div: bigint): string {
+  const whole = n / div;
+  const frac = n % div;
+  if (frac === 0n) return String(whole);
+  const width = String(div).length - 1;
+  return `${whole}.${String(frac).padStart(width, "0").replace(/0+$/, "")}`;
+}

@@ -1,0 +1,695 @@
+/**
+ * Cluster routes: connections between servers of one cluster, speaking nats-server's route
+ * protocol (INFO, CONNECT, RS+/RS- for interest, RMSG/HMSG for messages, PING/PONG) so our servers
+ * form a full mesh with each other and with nats-server 2.9 nodes. A route reuses the client
+ * connection machinery (read loop, parser, coalesced outbound) and replaces the op handlers.
+ *
+ * Interest: each server tells its routes which subjects (and queue groups, with a weight) its
+ * local clients want; a message crosses a route at most once and never a second hop, which is
+ * why the mesh must be full. Gossip: when a server accepts a new route it forwards that server's
+ * INFO to its other routes, which then connect to it (implicit routes).
+ */
+
+import { Client, type ClientSub, ClosedState, quoteBytes, ROUTER } from "./client.ts";
+import {
+  OP_CONNECT,
+  OP_ERR,
+  OP_HMSG,
+  OP_INFO,
+  OP_OK,
+  OP_PING,
+  OP_PONG,
+  OP_RSUB,
+  OP_RUNSUB,
+  parseSize,
+  type PubArg,
+  ROUTE_OP_INDEX,
+  splitArgs,
+} from "./parser.ts";
+import { type PeerAddress, peerOf, type Transport } from "./transport.ts";
+import { hostPort } from "./server.ts";
+import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } from "./tls.ts";
+import type { ClusterOptions } from "./options.ts";
+import type { Server } from "./server.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const RMSG_ = enc.encode("RMSG $G ");
+const HMSG_ = enc.encode("HMSG $G ");
+
+/** What a route learned from the remote's INFO. */
+export interface RouteInfo {
+  server_id: string;
+  server_name?: string;
+  host?: string;
+  port?: number;
+  cluster?: string;
+  cluster_dynamic?: boolean;
+  connect_urls?: string[];
+  ip?: string;
+  headers?: boolean;
+  auth_required?: boolean;
+  tls_required?: boolean;
+}
+
+export class Route extends Client {
+  override readonly kind: number = ROUTER;
+  override readonly opIndex = ROUTE_OP_INDEX;
+  /** The URL we dialed, for solicited routes (reconnect target). */
+  readonly url: URL | null;
+  readonly solicited: boolean;
+  remoteId = "";
+  remoteName = "";
+  remoteInfo: RouteInfo | null = null;
+  /** Remote interest, by "subject queue" key. */
+  readonly remoteSubs = new Map<string, ClientSub>();
+  /** Stamp of the last message forwarded, so a message crosses this route once. */
+  sentStamp = 0;
+  /** Queue groups chosen for this route for the message being routed. */
+  pendingQueues: string[] = [];
+  #queueArgs: string[] = [];
+  #rargs = new Int32Array(2 * 16);
+
+  constructor(
+    server: Server,
+    conn: Transport,
+    peer: PeerAddress,
+    rid: number,
+    url: URL | null,
+  ) {
+    super(server, conn, peer, rid);
+    this.url = url;
+    this.solicited = url !== null;
+    // Routes are not telnet sessions: no +OK, no pedantic checks.
+    this.opts.verbose = false;
+    this.opts.pedantic = false;
+    this.opts.headers = true;
+  }
+
+  override get logPrefix(): string {
+    return `${this.peer.host}:${this.peer.port} - rid:${this.cid} - `;
+  }
+
+  override processOp(op: number, buf: Uint8Array, start: number, end: number): boolean {
+    switch (op) {
+      case OP_PING:
+      case OP_PONG:
+      case OP_OK:
+        return super.processOp(op, buf, start, end);
+      case OP_CONNECT:
+        return this.#processConnect(dec.decode(buf.subarray(start, end)));
+      case OP_INFO:
+        return this.#processInfo(dec.decode(buf.subarray(start, end)));
+      case OP_RSUB:
+        return this.#processRemoteSub(buf, start, end, true);
+      case OP_RUNSUB:
+        return this.#processRemoteSub(buf, start, end, false);
+      case OP_ERR:
+        this.server.log.errorc(this, `Router Error ${dec.decode(buf.subarray(start, end))}`);
+        this.close(ClosedState.ParseError);
+        return false;
+    }
+    return true;
+  }
+
+  /** RMSG <account> <subject> [+ <reply> <queues..> | | <queues..> | <reply>] <size>. */
+  override processMsgArgs(op: number, buf: Uint8Array, start: number, end: number): boolean {
+    const pa = this.pa;
+    const hdr = op === OP_HMSG;
+    if (this.server.log.traceEnabled) {
+      this.traceIn(hdr ? "HMSG" : "RMSG", dec.decode(buf.subarray(start, end)));
+    }
+    const args = this.#rargs;
+    const n = splitArgs(buf, start, end, args);
+    const fixed = hdr ? 4 : 3; // account, subject, [hdr], size
+    if (n < fixed || n > 16) {
+      this.server.log.errorc(
+        this,
+        `processRoutedMsgArgs Parse Error: ${quoteBytes(buf, start, end)}`,
+      );
+      this.close(ClosedState.ProtocolViolation);
+      return false;
+    }
+    pa.accountStart = args[0];
+    pa.accountEnd = args[1];
+    pa.subjectStart = args[2];
+    pa.subjectEnd = args[3];
+    pa.replyStart = pa.replyEnd = 0;
+    this.#queueArgs = [];
+    const last = 2 * (n - 1);
+    pa.sizeStart = args[last];
+    pa.sizeEnd = args[last + 1];
+    pa.size = parseSize(buf, pa.sizeStart, pa.sizeEnd);
+    let middleEnd = n - 1;
+    if (hdr) {
+      pa.hdrStart = args[last - 2];
+      pa.hdrEnd = args[last - 1];
+      pa.hdr = parseSize(buf, pa.hdrStart, pa.hdrEnd);
+      middleEnd = n - 2;
+    } else {
+      pa.hdr = -1;
+    }
+    // Tokens between the subject and the sizes: reply and/or queue names.
+    if (middleEnd > 2) {
+      const first = dec.decode(buf.subarray(args[4], args[5]));
+      if (first === "+" || first === "|") {
+        let k = 3;
+        if (first === "+") {
+          pa.replyStart = args[6];
+          pa.replyEnd = args[7];
+          k = 4;
+        }
+        for (; k < middleEnd; k++) {
+          this.#queueArgs.push(dec.decode(buf.subarray(args[2 * k], args[2 * k + 1])));
+        }
+      } else if (middleEnd === 3) {
+        pa.replyStart = args[4];
+        pa.replyEnd = args[5];
+      } else {
+        this.server.log.errorc(
+          this,
+          `processRoutedMsgArgs Parse Error: ${quoteBytes(buf, start, end)}`,
+        );
+        this.close(ClosedState.ProtocolViolation);
+        return false;
+      }
+    }
+    if (pa.size < 0 || (hdr && (pa.hdr < 0 || pa.hdr > pa.size))) {
+      this.server.log.errorc(
+        this,
+        `processRoutedMsgArgs Bad or Missing Size: ${quoteBytes(buf, start, end)}`,
+      );
+      this.close(ClosedState.ProtocolViolation);
+      return false;
+    }
+    pa.subject = dec.decode(buf.subarray(pa.subjectStart, pa.subjectEnd));
+    return true;
+  }
+
+  override processMsg(_op: number, buf: Uint8Array): void {
+    const pa = this.pa;
+    this.inMsgs++;
+    this.inBytes += pa.size;
+    const res = this.server.sublist.match(pa.subject);
+    this.server.routeFromRoute(this, res, buf, pa, this.#queueArgs);
+  }
+
+  override parseError(buf: Uint8Array, i: number, end: number): void {
+    const snip = JSON.stringify(dec.decode(buf.subarray(i, Math.min(end, i + 32))));
+    this.server.log.errorc(this, `Route parser ERROR, i=${i}: proto='${snip}...'`);
+    this.close(ClosedState.ProtocolViolation);
+  }
+
+  #processConnect(text: string): boolean {
+    if (this.server.log.traceEnabled) {
+      this.traceIn("CONNECT", text.replace(/"pass":"[^"]*"/, '"pass":"[REDACTED]"'));
+    }
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(text);
+    } catch (e) {
+      this.server.log.errorc(this, (e as Error).message);
+      this.close(ClosedState.ProtocolViolation);
+      return false;
+    }
+    if (typeof o.lang === "string" && o.lang !== "") {
+      this.sendErr("Attempted To Connect To Route Port");
+      this.server.log.errorc(this, "Attempted To Connect To Route Port");
+      this.close(ClosedState.ProtocolViolation);
+      return false;
+    }
+    this.connectReceived = true;
+    const c = this.server.opts.cluster;
+    if (c.username !== "" && (o.user !== c.username || o.pass !== c.password)) {
+      this.sendErr("Authorization Violation");
+      this.server.log.errorc(this, `authentication error - User "${o.user ?? ""}"`);
+      this.close(ClosedState.AuthenticationViolation);
+      return false;
+    }
+    const theirs = typeof o.cluster === "string" ? o.cluster : "";
+    if (!this.server.cluster!.agreeName(theirs, o.dynamic === true)) {
+      const msg = `Rejecting connection, cluster name "${theirs}" does not match "${
+        this.server.cluster!.name
+      }"`;
+      this.server.log.errorc(this, msg);
+      this.sendErr(msg);
+      this.close(ClosedState.ProtocolViolation);
+      return false;
+    }
+    if (typeof o.name === "string") this.remoteId = o.name;
+    return true;
+  }
+
+  #processInfo(text: string): boolean {
+    let info: RouteInfo;
+    try {
+      info = JSON.parse(text);
+    } catch (e) {
+      this.server.log.errorc(this, (e as Error).message);
+      this.close(ClosedState.ProtocolViolation);
+      return false;
+    }
+    if (this.server.log.traceEnabled) this.traceIn("INFO", text);
+    if (info.server_id === this.server.id) {
+      this.server.log.debugc(this, "Detected route to self, ignoring");
+      this.close(ClosedState.DuplicateRoute);
+      return false;
+    }
+    if (this.remoteInfo !== null) {
+      // An INFO about another server (gossip), or an update from this one.
+      if (info.server_id !== this.remoteId) this.server.cluster!.implicitRoute(info);
+      else this.server.cluster!.updateConnectUrls(this, info.connect_urls ?? []);
+      return true;
+    }
+    if (
+      info.cluster && !this.server.cluster!.agreeName(info.cluster, info.cluster_dynamic === true)
+    ) {
+      this.server.log.errorc(
+        this,
+        `Cluster name "${info.cluster}" does not match "${this.server.cluster!.name}"`,
+      );
+      this.close(ClosedState.ProtocolViolation);
+      return false;
+    }
+    this.remoteInfo = info;
+    this.remoteId = info.server_id;
+    this.remoteName = info.server_name ?? "";
+    return this.server.cluster!.register(this);
+  }
+
+  /** RS+ <account> <subject> [<queue> <weight>] and RS- <account> <subject> [<queue>]. */
+  #processRemoteSub(buf: Uint8Array, start: number, end: number, add: boolean): boolean {
+    const text = dec.decode(buf.subarray(start, end));
+    if (this.server.log.traceEnabled) this.traceIn(add ? "RS+" : "RS-", text);
+    const parts = text.split(/[ \t]+/);
+    if (parts.length < 2) {
+      this.server.log.errorc(this, `processRemoteSub Parse Error: ${JSON.stringify(text)}`);
+      this.close(ClosedState.ProtocolViolation);
+      return false;
+    }
+    // Only the global account exists here; interest in other accounts ($SYS) is not ours.
+    if (parts[0] !== "$G") return true;
+    const subject = parts[1];
+    const queue = parts.length >= 3 ? parts[2] : "";
+    const key = queue === "" ? subject : `${subject} ${queue}`;
+    const existing = this.remoteSubs.get(key);
+    if (add) {
+      if (existing) return true;
+      const sub: ClientSub = {
+        client: this,
+        subject,
+        queue,
+        sid: key,
+        sidBytes: enc.encode(key),
+        max: 0,
+        delivered: 0,
+        closed: false,
+      };
+      this.remoteSubs.set(key, sub);
+      this.server.sublist.insert(sub);
+    } else if (existing) {
+      existing.closed = true;
+      this.remoteSubs.delete(key);
+      this.server.sublist.remove(existing);
+    }
+    return true;
+  }
+
+  /** Appends an RMSG/HMSG for the message in `pa`, naming the queue groups this route serves. */
+  sendRouted(src: Uint8Array, pa: PubArg, queues: string[]): void {
+    if (this.closed) return;
+    const out = this.out;
+    const hdr = pa.hdr >= 0;
+    const hasReply = pa.replyEnd > pa.replyStart;
+    let middle = "";
+    if (queues.length > 0) middle = hasReply ? "+ " : "| ";
+    const q = queues.length > 0 ? " " + queues.join(" ") : "";
+    const subj = src.subarray(pa.subjectStart, pa.subjectEnd);
+    const reply = src.subarray(pa.replyStart, pa.replyEnd);
+    const midBytes = middle === "" ? null : enc.encode(middle);
+    const qBytes = q === "" ? null : enc.encode(q);
+    const sizeLen = pa.sizeEnd - pa.sizeStart;
+    const hdrLen = hdr ? pa.hdrEnd - pa.hdrStart + 1 : 0;
+    const need = 8 + subj.length + 1 + (midBytes?.length ?? 0) + (hasReply ? reply.length + 1 : 0) +
+      (qBytes?.length ?? 0) + hdrLen + sizeLen + 2 + pa.size + 2;
+    const b = out.reserve(need);
+    let p = out.len;
+    b.set(hdr ? HMSG_ : RMSG_, p);
+    p += 8;
+    b.set(subj, p);
+    p += subj.length;
+    b[p++] = 32;
+    if (midBytes) {
+      b.set(midBytes, p);
+      p += midBytes.length;
+    }
+    if (hasReply) {
+      b.set(reply, p);
+      p += reply.length;
+      if (qBytes) {
+        b.set(qBytes.subarray(1), p);
+        p += qBytes.length - 1;
+      }
+      b[p++] = 32;
+    } else if (qBytes) {
+      b.set(qBytes.subarray(1), p);
+      p += qBytes.length - 1;
+      b[p++] = 32;
+    }
+    if (hdr) {
+      b.set(src.subarray(pa.hdrStart, pa.hdrEnd), p);
+      p += pa.hdrEnd - pa.hdrStart;
+      b[p++] = 32;
+    }
+    b.set(src.subarray(pa.sizeStart, pa.sizeEnd), p);
+    p += sizeLen;
+    b[p++] = 13;
+    b[p++] = 10;
+    b.set(src.subarray(pa.payloadStart, pa.payloadStart + pa.size), p);
+    p += pa.size;
+    b[p++] = 13;
+    b[p++] = 10;
+    out.len = p;
+    this.outMsgs++;
+    this.outBytes += pa.size;
+    if (this.server.log.traceEnabled) {
+      const parts = ["$G", pa.subject];
+      if (queues.length > 0) parts.push(hasReply ? "+" : "|");
+      if (hasReply) parts.push(dec.decode(reply));
+      parts.push(...queues);
+      if (hdr) parts.push(String(pa.hdr));
+      parts.push(String(pa.size));
+      this.traceOut(hdr ? "HMSG" : "RMSG", parts.join(" "));
+    }
+    this.server.scheduleFlush(this);
+  }
+
+  /** Sends interest for a local subscription change: RS+ with the queue weight, or RS-. */
+  sendInterest(subject: string, queue: string, weight: number): void {
+    let line: string;
+    if (weight > 0) {
+      line = queue === "" ? `RS+ $G ${subject}` : `RS+ $G ${subject} ${queue} ${weight}`;
+    } else line = queue === "" ? `RS- $G ${subject}` : `RS- $G ${subject} ${queue}`;
+    if (this.server.log.traceEnabled) this.traceOut(line.slice(0, 3), line.slice(4));
+    this.queue(enc.encode(line + "\r\n"));
+  }
+
+  /** Drops all interest this route registered (it closed). */
+  removeRemoteSubs(): void {
+    for (const sub of this.remoteSubs.values()) {
+      sub.closed = true;
+      this.server.sublist.remove(sub);
+    }
+    this.remoteSubs.clear();
+  }
+}
+
+const RECONNECT_MS = 1000;
+
+/**
+ * The cluster side of a server: the route listener, solicited and implicit routes, the route
+ * registry (one route per remote server), local interest counts sent as RS+/RS-, and the client
+ * connect URLs learned from the other servers.
+ */
+export class Cluster {
+  readonly server: Server;
+  name: string;
+  /** A generated name gives way to a configured (or greater) one, as nats-server negotiates. */
+  dynamic: boolean;
+  port = 0;
+  readonly routes = new Map<number, Route>();
+  readonly byId = new Map<string, Route>();
+  /** Local interest: "subject" or "subject queue" -> number of local subscriptions. */
+  readonly interest = new Map<string, number>();
+  /** Client URLs of the other servers, by server id (for INFO connect_urls). */
+  readonly remoteUrls = new Map<string, string[]>();
+  #listener: Deno.Listener | null = null;
+  #running = false;
+  #tls: TlsContext | null;
+  /** URLs being dialed, so gossip and configured routes do not dial the same server twice. */
+  #dialing = new Set<string>();
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(server: Server) {
+    this.server = server;
+    const c = server.opts.cluster;
+    this.dynamic = c.name === "";
+    this.name = c.name !== "" ? c.name : randomName();
+    this.#tls = c.tls ? loadTlsContext(c.tls) : null;
+  }
+
+  get opts(): ClusterOptions {
+    return this.server.opts.cluster;
+  }
+
+  start(): void {
+    const c = this.opts;
+    const port = c.port === -1 ? 0 : c.port;
+    this.#listener = Deno.listen({ hostname: c.host, port, transport: "tcp" });
+    this.port = (this.#listener.addr as Deno.NetAddr).port;
+    this.#running = true;
+    this.server.log.notice(`Cluster name is ${this.name}`);
+    this.server.log.notice(`Listening for route connections on ${hostPort(c.host, this.port)}`);
+    this.#acceptLoop(this.#listener);
+    for (const r of this.server.opts.routes) this.solicit(r, true);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    try {
+      this.#listener?.close();
+    } catch {
+      // already closed
+    }
+    const routes = [...this.routes.values()];
+    for (const r of routes) r.close(ClosedState.ServerShutdown);
+    await Promise.all(routes.map((r) => r.out.drained()));
+  }
+
+  /** The INFO this server sends on a route connection. */
+  routeInfo(): Record<string, unknown> {
+    const s = this.server;
+    const o = this.opts;
+    const info: Record<string, unknown> = {
+      server_id: s.id,
+      server_name: s.name,
+      version: s.info.version,
+      proto: 1,
+      go: s.info.go,
+      host: o.advertise !== "" ? o.advertise.split(":")[0] : o.host,
+      port: this.port,
+      headers: true,
+    };
+    if (o.username !== "") info.auth_required = true;
+    if (this.#tls) {
+      info.tls_required = true;
+      info.tls_verify = this.#tls.verify;
+    }
+    info.max_payload = s.opts.maxPayload;
+    info.cluster = this.name;
+    if (this.dynamic) info.cluster_dynamic = true;
+    if (!o.noAdvertise) info.connect_urls = s.ownConnectUrls();
+    return info;
+  }
+
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+    while (this.#running) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (!this.#running) return;
+        this.server.log.error(`Error accepting route connection: ${e}`);
+        continue;
+      }
+      this.#startRoute(conn, null);
+    }
+  }
+
+  /** Dials a route URL, retrying every second (forever for configured routes). */
+  solicit(urlText: string, configured: boolean, attempt = 1): void {
+    if (!this.#running) return;
+    let url: URL;
+    try {
+      url = new URL(urlText);
+    } catch {
+      this.server.log.error(`Error parsing route URL ${JSON.stringify(urlText)}`);
+      return;
+    }
+    const key = `${url.hostname}:${url.port}`;
+    if (attempt === 1 && this.#dialing.has(key)) return;
+    this.#dialing.add(key);
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    Deno.connect({ hostname: host, port: Number(url.port) || 6222 }).then(
+      (conn) => {
+        this.#dialing.delete(key);
+        if (!this.#running) {
+          conn.close();
+          return;
+        }
+        this.#startRoute(conn, url);
+      },
+      (e) => {
+        const retries = this.opts.connectRetries;
+        if (!configured && attempt > retries) {
+          this.#dialing.delete(key);
+          return;
+        }
+        this.server.log.debug(
+          `Error trying to connect to route (attempt ${attempt}): ${(e as Error).message}`,
+        );
+        const t = setTimeout(() => {
+          this.#timers.delete(t);
+          this.solicit(urlText, configured, attempt + 1);
+        }, RECONNECT_MS);
+        this.#timers.add(t);
+      },
+    );
+  }
+
+  async #startRoute(conn: Deno.Conn, url: URL | null): Promise<void> {
+    try {
+      (conn as Deno.TcpConn).setNoDelay(true);
+    } catch {
+      // not TCP
+    }
+    const s = this.server;
+    const r = new Route(s, conn, peerOf(conn), s.nextId(), url);
+    this.routes.set(r.cid, r);
+    s.log.noticec(r, "Route connection created");
+    let transport: Transport = conn;
+    if (this.#tls) {
+      // Both sides start TLS right away on route connections; INFO goes inside it.
+      try {
+        transport = url
+          ? await clientHandshake(conn, this.#tls, url.hostname)
+          : await serverHandshake(conn, this.#tls);
+        r.conn = transport;
+      } catch (e) {
+        s.log.errorc(r, `TLS route handshake error: ${(e as Error).message}`);
+        r.close(ClosedState.TLSHandshakeError);
+        return;
+      }
+    }
+    if (url) {
+      const user = decodeURIComponent(url.username);
+      const pass = decodeURIComponent(url.password);
+      const connect: Record<string, unknown> = {
+        echo: true,
+        verbose: false,
+        pedantic: false,
+      };
+      if (user !== "") connect.user = user;
+      if (pass !== "") connect.pass = pass;
+      connect.tls_required = this.#tls !== null;
+      connect.headers = true;
+      connect.name = s.id;
+      connect.cluster = this.name;
+      if (this.dynamic) connect.dynamic = true;
+      connect.lnoc = true;
+      r.queue(enc.encode(`CONNECT ${JSON.stringify(connect)}\r\n`));
+    }
+    r.queue(enc.encode(`INFO ${JSON.stringify(this.routeInfo())} \r\n`));
+    r.run();
+  }
+
+  /** A dynamic cluster name yields to a configured or greater one; otherwise names must match. */
+  agreeName(theirs: string, theirsDynamic: boolean): boolean {
+    if (theirs === "" || theirs === this.name) return true;
+    if (this.dynamic && (!theirsDynamic || this.name < theirs)) {
+      this.server.log.debug(`Cluster name updated to ${theirs}`);
+      this.name = theirs;
+      this.dynamic = theirsDynamic;
+      return true;
+    }
+    return !theirsDynamic ? false : this.name > theirs;
+  }
+
+  /** The remote's INFO arrived: keep one route per server, share interest, gossip. */
+  register(r: Route): boolean {
+    const s = this.server;
+    const id = r.remoteId;
+    const existing = this.byId.get(id);
+    if (existing && existing !== r && !existing.closed) {
+      s.log.debugc(r, `Detected duplicate remote route "${id}"`);
+      r.close(ClosedState.DuplicateRoute);
+      return false;
+    }
+    this.byId.set(id, r);
+    s.log.debugc(r, `Registering remote route "${id}"`);
+    for (const [key, count] of this.interest) {
+      if (count <= 0) continue;
+      const sp = key.indexOf(" ");
+      if (sp < 0) r.sendInterest(key, "", 1);
+      else r.sendInterest(key.slice(0, sp), key.slice(sp + 1), count);
+    }
+    const info = r.remoteInfo!;
+    this.updateConnectUrls(r, info.connect_urls ?? []);
+    if (!r.solicited) {
+      // Tell the servers we already know about the new one, so the mesh closes.
+      const gossip = { ...info };
+      if (!gossip.ip) gossip.ip = `nats-route://${hostPort(r.peer.host, info.port ?? 0)}/`;
+      const line = enc.encode(`INFO ${JSON.stringify(gossip)} \r\n`);
+      for (const other of this.routes.values()) {
+        if (other !== r && other.remoteInfo !== null && !other.closed) other.queue(line);
+      }
+    }
+    return true;
+  }
+
+  /** Gossip told us about a server: connect to it unless we have (or are) it. */
+  implicitRoute(info: RouteInfo): void {
+    if (info.server_id === this.server.id || this.byId.has(info.server_id)) return;
+    const url = info.ip ?? `nats-route://${hostPort(info.host ?? "", info.port ?? 0)}/`;
+    this.server.log.debug(`Connecting to implicit route ${url}`);
+    this.solicit(url, false);
+  }
+
+  updateConnectUrls(r: Route, urls: string[]): void {
+    if (this.opts.noAdvertise) return;
+    this.remoteUrls.set(r.remoteId, urls);
+    this.server.connectUrlsChanged();
+  }
+
+  removeRoute(r: Route): void {
+    if (!this.routes.delete(r.cid)) return;
+    r.removeRemoteSubs();
+    if (this.byId.get(r.remoteId) === r) {
+      this.byId.delete(r.remoteId);
+      if (this.remoteUrls.delete(r.remoteId)) this.server.connectUrlsChanged();
+    }
+    this.server.log.noticec(r, `Router connection closed: ${r.closeReason}`);
+    // A configured route is redialed for as long as the server runs.
+    if (r.url && this.#running && r.closeReason !== ClosedState.DuplicateRoute) {
+      const t = setTimeout(() => {
+        this.#timers.delete(t);
+        this.solicit(r.url!.href, true);
+      }, RECONNECT_MS);
+      this.#timers.add(t);
+    }
+  }
+
+  /** A local subscription came or went: update counts and tell every route. */
+  localInterest(subject: string, queue: string, delta: number): void {
+    const key = queue === "" ? subject : `${subject} ${queue}`;
+    const before = this.interest.get(key) ?? 0;
+    const after = before + delta;
+    if (after <= 0) this.interest.delete(key);
+    else this.interest.set(key, after);
+    // Plain interest changes only at 0 <-> 1; queue weights are sent on every change.
+    if (queue === "" && before > 0 && after > 0) return;
+    for (const r of this.routes.values()) {
+      if (r.remoteInfo !== null && !r.closed) r.sendInterest(subject, queue, Math.max(0, after));
+    }
+  }
+}
+
+function randomName(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(22));
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  let s = "";
+  for (const b of bytes) s += alphabet[b % alphabet.length];
+  return s;
+}
