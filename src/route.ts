@@ -522,6 +522,7 @@ export class Cluster {
     if (attempt === 1 && this.#dialing.has(key)) return;
     this.#dialing.add(key);
     const host = url.hostname.replace(/^\[|\]$/g, "");
+    this.server.log.debug(`Trying to connect to route on ${hostPort(host, Number(url.port))}`);
     Deno.connect({ hostname: host, port: Number(url.port) || 6222 }).then(
       (conn) => {
         this.#dialing.delete(key);
@@ -590,6 +591,7 @@ export class Cluster {
       if (this.dynamic) connect.dynamic = true;
       connect.lnoc = true;
       r.queue(enc.encode(`CONNECT ${JSON.stringify(connect)}\r\n`));
+      s.log.debugc(r, "Route connect msg sent");
     }
     r.queue(enc.encode(`INFO ${JSON.stringify(this.routeInfo())} \r\n`));
     r.run();
@@ -625,6 +627,7 @@ export class Cluster {
       if (sp < 0) r.sendInterest(key, "", 1);
       else r.sendInterest(key.slice(0, sp), key.slice(sp + 1), count);
     }
+    s.log.debugc(r, "Route sent local subscriptions");
     const info = r.remoteInfo!;
     this.updateConnectUrls(r, info.connect_urls ?? []);
     if (!r.solicited) {

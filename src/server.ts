@@ -171,6 +171,7 @@ export class Server {
     this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
     this.port = (this.#listener.addr as Deno.NetAddr).port;
     this.log.notice(`Listening for client connections on ${hostPort(o.host, this.port)}`);
+    if (this.tls) this.log.notice("TLS required for client connections");
     this.#running = true;
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
     this.#acceptLoop(this.#listener);
