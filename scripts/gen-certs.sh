@@ -2,10 +2,11 @@
 # Generates the test certificates in configs/certs/ (or in the directory given as $1).
 #
 # The outputs are committed so the tests never need openssl; run this again only to change or
-# renew them (the good certificates last 10 years from the day they are made). Every certificate the CA signs goes through
-# `openssl ca` rather than `openssl x509 -req`, because OpenSSL 3.0 (the version on our machines)
-# has no `-not_before`/`-not_after` for x509 (added in 3.4), and the expired client certificate
-# needs explicit dates in the past; using one signing path for all keeps them alike.
+# renew them (the good certificates last 10 years from the day they are made). Every certificate
+# goes through `openssl ca` rather than `openssl x509 -req` or `openssl req -x509`, because
+# OpenSSL 3.0 (the version on our machines) has no `-not_before`/`-not_after` there (added in 3.4),
+# and the expired certificate and the 2020 start dates need explicit dates; one signing path for
+# all keeps them alike.
 #
 # The CA is valid from 2020 so that the expired certificate was once valid under it: a verifier
 # then rejects it for being expired, which is the case the tests mean to exercise, not for
@@ -164,10 +165,15 @@ sign "$(csr client-expired-key.pem "NATS Test Expired Client")" client client-ex
 # The checks a TLS stack will make, so a bad generation fails here and not in a test.
 echo "verifying"
 v() { openssl verify "$@" 2>&1; }
-v -CAfile "$out/ca.pem" "$out/server-cert.pem" "$out/client-cert.pem" "$out/route-cert.pem" >/dev/null
+v -CAfile "$out/ca.pem" "$out"/{server,client,route}-cert.pem >/dev/null
 v -CAfile "$out/other-ca.pem" "$out/client-otherca-cert.pem" >/dev/null
-! v -CAfile "$out/ca.pem" "$out/client-otherca-cert.pem" >/dev/null
-! v -CAfile "$out/ca.pem" "$out/client-selfsigned-cert.pem" >/dev/null
+# `! cmd` would not stop a `set -e` script, hence the explicit ifs.
+for untrusted in client-otherca client-selfsigned; do
+  if v -CAfile "$out/ca.pem" "$out/$untrusted-cert.pem" >/dev/null; then
+    echo "$untrusted-cert.pem must not verify against ca.pem" >&2
+    exit 1
+  fi
+done
 expired="$(v -CAfile "$out/ca.pem" "$out/client-expired-cert.pem" || true)"
 [[ "$expired" == *"certificate has expired"* ]]
 for pair in server route client client-selfsigned client-otherca client-expired; do
