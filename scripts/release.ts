@@ -27,6 +27,8 @@ interface Program {
    * Listed rather than --allow-all so the binary cannot load FFI libraries or import remote code.
    */
   permissions: string[];
+  /** Modules loaded dynamically (workers) that the compiler cannot see by itself. */
+  include?: string[];
 }
 
 export const PROGRAMS: readonly Program[] = [
@@ -41,6 +43,7 @@ export const PROGRAMS: readonly Program[] = [
       "--allow-sys", // hostname, memory and CPU figures for /varz
       "--allow-run", // --signal: Deno.kill on another server's pid needs it
     ],
+    include: ["src/bcrypt_worker.ts"],
   },
   // mkpasswd needs no permission at all: stdin, stdout, raw mode and crypto are ungated.
   { entry: "mkpasswd.ts", binary: "mkpasswd", permissions: [] },
@@ -58,6 +61,7 @@ export function compileCommands(targets: readonly string[] = TARGETS): string[][
         "--target",
         target,
         ...p.permissions,
+        ...(p.include ?? []).flatMap((f) => ["--include", f]),
         "--output",
         `dist/${target}/${p.binary}${exe}`,
         p.entry,

@@ -40,11 +40,23 @@ export async function checkPassword(given: string, stored: string): Promise<bool
   // Go's bcrypt ignores the minor version letter when hashing, and so does bcryptjs for a/b/y;
   // bcryptjs rejects `x` outright, so hash as `a` and compare against the same rewrite.
   const normalized = stored[2] === "x" ? "$2a$" + stored.slice(4) : stored;
-  try {
-    return await bcrypt.compare(given, normalized);
-  } catch {
-    return false;
-  }
+  return await compareInWorker(given, normalized);
+}
+
+/**
+ * A worker per check: bcrypt at cost 11 takes ~200 ms of CPU, against ~30 ms to start a worker,
+ * and a worker that lives only for its check needs no lifecycle management at shutdown.
+ */
+function compareInWorker(given: string, stored: string): Promise<boolean> {
+  const worker = new Worker(new URL("./bcrypt_worker.ts", import.meta.url), { type: "module" });
+  return new Promise<boolean>((resolve) => {
+    worker.onmessage = (e: MessageEvent<boolean>) => resolve(e.data === true);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      resolve(false);
+    };
+    worker.postMessage({ given, stored });
+  }).finally(() => worker.terminate());
 }
 
 /**

@@ -3,7 +3,13 @@
  * exact bytes with condition waits (never sleep-and-hope), and a capturing logger.
  */
 
-import { defaultOptions, mergeOptions, type Options, type PartialOptions } from "../src/options.ts";
+import {
+  defaultOptions,
+  mergeOptions,
+  type Options,
+  type PartialOptions,
+  type User,
+} from "../src/options.ts";
 import { type Logger, Server } from "../src/server.ts";
 
 export class MemoryLogger implements Logger {
@@ -55,7 +61,22 @@ const REF_KEYS: Record<string, (v: unknown) => string> = {
   pingIntervalMs: (v) => `ping_interval: "${v}ms"`,
   maxPingsOut: (v) => `ping_max: ${v}`,
   writeDeadlineMs: (v) => `write_deadline: "${v}ms"`,
+  username: (v) => `authorization { user: ${JSON.stringify(v)} }`,
+  password: (v) => `authorization { password: ${JSON.stringify(v)} }`,
+  authorization: (v) => `authorization { token: ${JSON.stringify(v)} }`,
+  authTimeout: (v) => `authorization { timeout: ${v} }`,
+  noAuthUser: (v) => `no_auth_user: ${JSON.stringify(v)}`,
+  users: (v) => `authorization { users: ${JSON.stringify(usersForConf(v as User[]))} }`,
 };
+
+/** Users as a nats-server config block (JSON is valid config syntax). */
+function usersForConf(users: User[]): unknown[] {
+  return users.map((u) => ({
+    user: u.username,
+    password: u.password,
+    ...(u.permissions ? { permissions: u.permissions } : {}),
+  }));
+}
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -67,11 +88,17 @@ function freePort(): number {
 async function startReference(layer: PartialOptions): Promise<TestServer> {
   const port = freePort();
   const lines = [`listen: "127.0.0.1:${port}"`];
+  const auth: string[] = [];
   for (const [k, v] of Object.entries(layer)) {
     const f = REF_KEYS[k];
     if (!f) throw new Error(`reference run cannot express option ${k}`);
-    lines.push(f(v));
+    const line = f(v);
+    // Several authorization fields share one block in the file.
+    const m = line.match(/^authorization \{ (.*) \}$/);
+    if (m) auth.push(m[1]);
+    else lines.push(line);
   }
+  if (auth.length > 0) lines.push(`authorization { ${auth.join("\n")} }`);
   const conf = await Deno.makeTempFile({ suffix: ".conf" });
   await Deno.writeTextFile(conf, lines.join("\n") + "\n");
   const child = new Deno.Command("nats-server", {

@@ -1,0 +1,133 @@
+/**
+ * Authentication and authorization over raw sockets, with nats-server's exact texts (these tests
+ * also run against nats-server itself with REFERENCE=nats-server).
+ */
+
+import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import { RawClient, REFERENCE, startServer } from "./helpers.ts";
+
+/** The original gnatsd README's bcrypt hash of "T0pS3cr3t". */
+const README_HASH = "$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG";
+
+async function attempt(port: number, connectJson: string): Promise<[string, boolean]> {
+  const [c, info] = await RawClient.connectInfo(port);
+  assert.equal(info.auth_required, true);
+  await c.send(`CONNECT ${connectJson}\r\nPING\r\n`);
+  await c.waitText((t) => t.includes("PONG") || t.includes("-ERR"), "auth answer");
+  if (c.text.includes("-ERR")) await c.waitClosed();
+  const text = c.text;
+  const closed = c.eof;
+  await c.close();
+  return [text, closed];
+}
+
+Deno.test("user and password: right passes, wrong gets Authorization Violation and is closed", async () => {
+  await using s = await startServer({ username: "derek", password: "secret" });
+  assert.deepEqual(await attempt(s.port, '{"verbose":false,"user":"derek","pass":"secret"}'), [
+    "PONG\r\n",
+    false,
+  ]);
+  assert.deepEqual(await attempt(s.port, '{"verbose":false,"user":"derek","pass":"nope"}'), [
+    "-ERR 'Authorization Violation'\r\n",
+    true,
+  ]);
+  assert.deepEqual(await attempt(s.port, '{"verbose":false}'), [
+    "-ERR 'Authorization Violation'\r\n",
+    true,
+  ]);
+});
+
+Deno.test("bcrypt password: the README's hash of T0pS3cr3t", async () => {
+  await using s = await startServer({ username: "derek", password: README_HASH });
+  assert.deepEqual(await attempt(s.port, '{"verbose":false,"user":"derek","pass":"T0pS3cr3t"}'), [
+    "PONG\r\n",
+    false,
+  ]);
+  assert.deepEqual(await attempt(s.port, '{"verbose":false,"user":"derek","pass":"t0ps3cr3t"}'), [
+    "-ERR 'Authorization Violation'\r\n",
+    true,
+  ]);
+});
+
+Deno.test("a bcrypt check does not stall other connections", { ignore: REFERENCE }, async () => {
+  await using s = await startServer({ username: "derek", password: README_HASH });
+  const [slow] = await RawClient.connectInfo(s.port);
+  await using _s = slow;
+  const [fast] = await RawClient.connectInfo(s.port);
+  await using _f = fast;
+  await slow.send('CONNECT {"verbose":false,"user":"derek","pass":"T0pS3cr3t"}\r\nPING\r\n');
+  // While the cost-11 hash runs, a pre-CONNECT PING on another connection is answered at once.
+  const t0 = performance.now();
+  await fast.send("PING\r\n");
+  await fast.waitText((t) => t.includes("PONG"), "PONG");
+  const fastMs = performance.now() - t0;
+  await slow.waitText((t) => t === "PONG\r\n", "authenticated PONG");
+  assert.ok(fastMs < 50, `fast connection waited ${fastMs} ms`);
+});
+
+Deno.test("token authorization", async () => {
+  await using s = await startServer({ authorization: "s3cr3t" });
+  assert.deepEqual(await attempt(s.port, '{"verbose":false,"auth_token":"s3cr3t"}'), [
+    "PONG\r\n",
+    false,
+  ]);
+  assert.deepEqual(await attempt(s.port, '{"verbose":false,"auth_token":"x"}'), [
+    "-ERR 'Authorization Violation'\r\n",
+    true,
+  ]);
+});
+
+Deno.test("authentication timeout", async () => {
+  await using s = await startServer({ username: "a", password: "b", authTimeout: 0.2 });
+  const [c] = await RawClient.connectInfo(s.port);
+  await using _c = c;
+  await c.waitClosed();
+  assert.equal(c.text, "-ERR 'Authentication Timeout'\r\n");
+});
+
+Deno.test("users with permissions: violations answered, connection stays open", async () => {
+  await using s = await startServer({
+    users: [
+      {
+        username: "alice",
+        password: "pa",
+        permissions: {
+          publish: { allow: ["pub.>", "both"] },
+          subscribe: { allow: ["sub.*", "both"], deny: ["sub.secret"] },
+        },
+      },
+      { username: "bob", password: "pb" },
+    ],
+  });
+  const [c] = await RawClient.connectInfo(s.port);
+  await using _c = c;
+  await c.send('CONNECT {"verbose":false,"user":"alice","pass":"pa"}\r\n');
+  await c.send("SUB both 1\r\nSUB sub.secret 2\r\nSUB other 3\r\n");
+  await c.send("PUB both 2\r\nok\r\nPUB nope 1\r\nx\r\nPUB pub.a.b 0\r\n\r\n");
+  assert.equal(
+    await c.roundTrip(),
+    `-ERR 'Permissions Violation for Subscription to "sub.secret"'\r\n` +
+      `-ERR 'Permissions Violation for Subscription to "other"'\r\n` +
+      "MSG both 1 2\r\nok\r\n" +
+      `-ERR 'Permissions Violation for Publish to "nope"'\r\n`,
+  );
+  assert.equal(
+    await attempt(s.port, '{"verbose":false,"user":"bob","pass":"pb"}').then((r) => r[0]),
+    "PONG\r\n",
+  );
+  assert.deepEqual(await attempt(s.port, '{"verbose":false,"user":"carol","pass":"pb"}'), [
+    "-ERR 'Authorization Violation'\r\n",
+    true,
+  ]);
+});
+
+Deno.test("the official client authenticates with user and password", async () => {
+  await using s = await startServer({ username: "derek", password: README_HASH });
+  const nc = await connect({ port: s.port, user: "derek", pass: "T0pS3cr3t" });
+  await nc.flush();
+  await nc.close();
+  await assert.rejects(() =>
+    connect({ port: s.port, user: "derek", pass: "bad", reconnect: false })
+  );
+});
