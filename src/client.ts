@@ -257,6 +257,7 @@ export class Client implements ParserHost {
   // ---- Parser host ----
 
   processOp(op: number, buf: Uint8Array, start: number, end: number): boolean {
+    if (!this.connectReceived && op !== OP_CONNECT && !this.#beforeConnect()) return false;
     switch (op) {
       case OP_PING:
         if (this.#trace) this.traceIn("PING", "");
@@ -312,6 +313,7 @@ export class Client implements ParserHost {
   }
 
   processMsgArgs(op: number, buf: Uint8Array, start: number, end: number): boolean {
+    if (!this.connectReceived && !this.#beforeConnect()) return false;
     const pa = this.pa;
     const args = this.#args;
     const hpub = op === OP_HPUB;
@@ -397,6 +399,20 @@ export class Client implements ParserHost {
     if (!delivered && pa.replyEnd > pa.replyStart && this.opts.no_responders) {
       this.#sendNoResponders(buf);
     }
+  }
+
+  /**
+   * An op other than CONNECT arrived first. Fine without auth (telnet sessions); with auth it is
+   * a violation, unless no_auth_user names the user such a connection becomes.
+   */
+  #beforeConnect(): boolean {
+    if (this.kind !== CLIENT || !this.server.authRequired) return true;
+    if (this.server.loginNoAuthUser(this)) {
+      this.connectReceived = true;
+      return true;
+    }
+    this.server.authViolation(this);
+    return false;
   }
 
   // ---- Ops ----

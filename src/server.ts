@@ -312,7 +312,8 @@ export class Server {
       port: this.port,
       headers: !o.noHeaderSupport,
     };
-    if (this.authRequired) info.auth_required = true;
+    // A connection without credentials is welcome under no_auth_user, so INFO does not ask.
+    if (this.authRequired && o.noAuthUser === "") info.auth_required = true;
     if (this.tls) {
       info.tls_required = true;
       if (this.tls.verify) info.tls_verify = true;
@@ -366,14 +367,31 @@ export class Server {
         c.perms = perms;
         return true;
       }
-      c.sendErr("Authorization Violation");
-      this.log.errorc(c, `authentication error - User "${co.user ?? ""}"`);
-      c.close(ClosedState.AuthenticationViolation);
+      this.authViolation(c);
       return false;
     };
+    const noCredentials = (co.user ?? "") === "" && (co.auth_token ?? "") === "";
+    if (noCredentials && this.loginNoAuthUser(c)) return true;
     if (stored === null) return done(false);
     if (isBcrypt(stored)) return checkPassword(given, stored).then(done);
     return done(given === stored);
+  }
+
+  /** no_auth_user: a connection without credentials becomes that user, permissions and all. */
+  loginNoAuthUser(c: Client): boolean {
+    const name = this.opts.noAuthUser;
+    if (name === "") return false;
+    const u = this.#users.get(name);
+    if (!u) return false;
+    c.user = name;
+    c.perms = u.perms;
+    return true;
+  }
+
+  authViolation(c: Client): void {
+    c.sendErr("Authorization Violation");
+    this.log.errorc(c, `authentication error - User "${c.opts.user ?? ""}"`);
+    c.close(ClosedState.AuthenticationViolation);
   }
 
   // ---- Interest ----
