@@ -132,6 +132,10 @@ async function main(): Promise<void> {
     Deno.addSignalListener("SIGINT", () => stop("interrupt"));
     Deno.addSignalListener("SIGTERM", () => stop("terminated"));
     Deno.addSignalListener("SIGUSR1", () => logger.reopen());
+    Deno.addSignalListener("SIGUSR2", async () => {
+      await server.enterLameDuckMode();
+      await stop("lame duck");
+    });
     Deno.addSignalListener("SIGHUP", () => {
       try {
         const next = resolveOptions(flags);

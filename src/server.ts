@@ -211,6 +211,10 @@ export class Server {
       } catch {
         // not a TCP conn
       }
+      if (this.lameDuck) {
+        conn.close();
+        continue;
+      }
       this.#createClient(conn);
     }
   }
@@ -666,15 +670,58 @@ export class Server {
 
   // ---- Shutdown ----
 
-  async shutdown(): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    clearInterval(this.#ticker);
+  /** Lame duck mode is on: INFO says so, and no new client is accepted. */
+  lameDuck = false;
+
+  /**
+   * Lame duck mode (SIGUSR2, `--signal ldm`): stop accepting clients, tell connected clients
+   * (INFO with "ldm":true) so they reconnect elsewhere, wait the grace period, then close the
+   * clients spread over the rest of lame_duck_duration, then shut down.
+   */
+  async enterLameDuckMode(): Promise<void> {
+    if (!this.#running || this.lameDuck) return;
+    this.lameDuck = true;
+    const o = this.opts;
+    this.log.notice("Entering lame duck mode, stop accepting new clients");
+    this.#closeListener();
+    for (const c of this.clients.values()) {
+      if (c.connectReceived && c.opts.protocol >= 1) {
+        c.queue(enc.encode(`INFO ${JSON.stringify({ ...this.infoFor(c), ldm: true })} \r\n`));
+      }
+    }
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const grace = Math.min(o.lameDuckGracePeriodMs, o.lameDuckDurationMs);
+    if (grace > 0) {
+      this.log.notice(`Waiting ${formatDuration(grace)} before closing clients`);
+      await sleep(grace);
+    }
+    const clients = [...this.clients.values()];
+    const spread = Math.max(0, o.lameDuckDurationMs - grace);
+    if (clients.length > 0) {
+      this.log.notice(`Closing existing clients`);
+      const pause = spread / clients.length;
+      for (const c of clients) {
+        c.close(ClosedState.ServerShutdown);
+        if (pause >= 1) await sleep(pause);
+      }
+    }
+    await this.shutdown();
+  }
+
+  #closeListener(): void {
     try {
       this.#listener?.close();
     } catch {
       // already closed
     }
+    this.#listener = null;
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    clearInterval(this.#ticker);
+    this.#closeListener();
     const clients = [...this.clients.values()];
     for (const c of clients) c.close(ClosedState.ServerShutdown);
     await this.cluster?.stop();
