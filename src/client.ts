@@ -95,7 +95,17 @@ export interface ConnectOptions {
 export interface PermissionChecker {
   canPublish(subject: string): boolean;
   canSubscribe(subject: string, queue: string): boolean;
+  /** allow_responses: may publish to reply subjects of messages received. */
+  response: { maxMsgs: number; expiresMs: number } | null;
 }
+
+/** A reply subject this client may answer (allow_responses), with when and how often. */
+interface ReplyGrant {
+  t: number;
+  n: number;
+}
+
+const MAX_REPLY_GRANTS = 10000;
 
 export type ClientSub = Subscription<Client>;
 
@@ -127,6 +137,8 @@ export class Client implements ParserHost {
   /** Authenticated user name, shown in /connz?auth=1. */
   user = "";
   perms: PermissionChecker | null = null;
+  /** Reply subjects granted by allow_responses; null when the user has no such permission. */
+  replies: Map<string, ReplyGrant> | null = null;
   permissions: Permissions | undefined;
   readonly subs = new Map<string, ClientSub>();
   closed = false;
@@ -384,7 +396,9 @@ export class Client implements ParserHost {
     this.inMsgs++;
     this.inBytes += pa.size;
     const subject = pa.subject;
-    if (this.perms !== null && !this.perms.canPublish(subject)) {
+    if (
+      this.perms !== null && !this.perms.canPublish(subject) && !this.#mayRespond(subject)
+    ) {
       this.sendErr(`Permissions Violation for Publish to ${JSON.stringify(subject)}`);
       this.server.log.errorc(
         this,
@@ -413,6 +427,36 @@ export class Client implements ParserHost {
     }
     this.server.authViolation(this);
     return false;
+  }
+
+  /** allow_responses: one grant per reply subject received, bounded in count and age. */
+  #mayRespond(subject: string): boolean {
+    const rp = this.perms?.response;
+    const g = this.replies?.get(subject);
+    if (!rp || !g) return false;
+    g.n++;
+    if (
+      (rp.maxMsgs > 0 && g.n > rp.maxMsgs) || (rp.expiresMs > 0 && Date.now() - g.t > rp.expiresMs)
+    ) {
+      this.replies!.delete(subject);
+      return false;
+    }
+    return true;
+  }
+
+  setPermissions(p: PermissionChecker | null): void {
+    this.perms = p;
+    this.replies = p?.response ? (this.replies ?? new Map()) : null;
+  }
+
+  /** Records a reply subject this client received, for allow_responses. */
+  grantReply(src: Uint8Array, start: number, end: number): void {
+    const replies = this.replies!;
+    if (replies.size >= MAX_REPLY_GRANTS) {
+      const oldest = replies.keys().next().value;
+      if (oldest !== undefined) replies.delete(oldest);
+    }
+    replies.set(dec.decode(src.subarray(start, end)), { t: Date.now(), n: 0 });
   }
 
   // ---- Ops ----
@@ -697,6 +741,7 @@ export class Client implements ParserHost {
     out.len = p;
     this.outMsgs++;
     this.outBytes += size;
+    if (this.replies !== null && replyLen > 0) this.grantReply(src, pa.replyStart, pa.replyEnd);
     if (!this.flushQueued) this.server.scheduleFlush(this);
     if (this.#trace) {
       this.traceOut(
@@ -729,6 +774,9 @@ export class Client implements ParserHost {
     this.out.append(CRLF);
     this.outMsgs++;
     this.outBytes += body.length;
+    if (this.replies !== null && pa.replyEnd > pa.replyStart) {
+      this.grantReply(src, pa.replyStart, pa.replyEnd);
+    }
     return true;
   }
 

@@ -14,8 +14,13 @@ class SubjectRule {
   #deny: string[];
   #cache = new Map<string, boolean>();
 
-  constructor(p: SubjectPermission | undefined) {
-    this.#allow = p?.allow && p.allow.length > 0 ? p.allow : null;
+  /**
+   * `emptyAllowDeniesAll`: nats-server treats a present but empty publish allow list as "allow
+   * nothing" (what allow_responses relies on) but an empty subscribe allow list as absent.
+   */
+  constructor(p: SubjectPermission | undefined, emptyAllowDeniesAll: boolean) {
+    const allow = p?.allow;
+    this.#allow = allow && (allow.length > 0 || emptyAllowDeniesAll) ? allow : null;
     this.#deny = p?.deny ?? [];
   }
 
@@ -42,11 +47,12 @@ class SubjectRule {
 }
 
 export function compilePermissions(p: Permissions | undefined): PermissionChecker | null {
-  if (!p || (!p.publish && !p.subscribe)) return null;
-  const pub = new SubjectRule(p.publish);
-  const sub = new SubjectRule(p.subscribe);
+  if (!p || (!p.publish && !p.subscribe && !p.response)) return null;
+  const pub = new SubjectRule(p.publish, true);
+  const sub = new SubjectRule(p.subscribe, false);
   return {
     canPublish: (subject) => pub.allowsSubject(subject),
     canSubscribe: (subject, _queue) => sub.allowsFilter(subject),
+    response: p.response ?? null,
   };
 }

@@ -368,7 +368,7 @@ export class Server {
       if (c.closed) return false;
       if (ok) {
         c.user = user;
-        c.perms = perms;
+        c.setPermissions(perms);
         return true;
       }
       this.authViolation(c);
@@ -388,7 +388,7 @@ export class Server {
     const u = this.#users.get(name);
     if (!u) return false;
     c.user = name;
-    c.perms = u.perms;
+    c.setPermissions(u.perms);
     return true;
   }
 

@@ -169,3 +169,38 @@ Deno.test("no_auth_user: a connection without credentials becomes that user", as
     false,
   ]);
 });
+
+Deno.test("allow_responses: a responder may answer each request once, and nothing else", async () => {
+  await using s = await startServer({
+    users: [
+      {
+        username: "svc",
+        password: "p",
+        permissions: {
+          publish: { allow: [] },
+          subscribe: { allow: ["requests"] },
+          response: { maxMsgs: 1, expiresMs: 60000 },
+        },
+      },
+      { username: "cli", password: "p" },
+    ],
+  });
+  const [svc] = await RawClient.connectInfo(s.port);
+  const [cli] = await RawClient.connectInfo(s.port);
+  await using _s = svc;
+  await using _c = cli;
+  await svc.send('CONNECT {"verbose":false,"user":"svc","pass":"p"}\r\nSUB requests 1\r\n');
+  await svc.roundTrip();
+  await cli.send('CONNECT {"verbose":false,"user":"cli","pass":"p"}\r\nSUB _INBOX.1 9\r\n');
+  await cli.send("PUB requests _INBOX.1 2\r\nq?\r\n");
+  await cli.roundTrip();
+  await svc.waitText((t) => t.includes("MSG requests 1 _INBOX.1 2"), "request");
+  svc.clear();
+  await svc.send("PUB _INBOX.1 2\r\nr1\r\nPUB _INBOX.1 2\r\nr2\r\nPUB elsewhere 0\r\n\r\n");
+  assert.equal(
+    await svc.roundTrip(),
+    `-ERR 'Permissions Violation for Publish to "_INBOX.1"'\r\n` +
+      `-ERR 'Permissions Violation for Publish to "elsewhere"'\r\n`,
+  );
+  assert.equal(await cli.roundTrip(), "MSG _INBOX.1 9 2\r\nr1\r\n");
+});

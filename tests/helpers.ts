@@ -74,7 +74,22 @@ function usersForConf(users: User[]): unknown[] {
   return users.map((u) => ({
     user: u.username,
     password: u.password,
-    ...(u.permissions ? { permissions: u.permissions } : {}),
+    ...(u.permissions
+      ? {
+        permissions: {
+          publish: u.permissions.publish,
+          subscribe: u.permissions.subscribe,
+          ...(u.permissions.response
+            ? {
+              allow_responses: {
+                max: u.permissions.response.maxMsgs,
+                expires: `${u.permissions.response.expiresMs}ms`,
+              },
+            }
+            : {}),
+        },
+      }
+      : {}),
   }));
 }
 
