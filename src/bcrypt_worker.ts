@@ -9,12 +9,18 @@ interface Job {
   stored: string;
 }
 
-self.onmessage = async (e: MessageEvent<Job>) => {
+/** The worker's global scope, typed without pulling the worker lib into the main program. */
+const scope = self as unknown as {
+  onmessage: (e: MessageEvent<Job>) => void;
+  postMessage(ok: boolean): void;
+};
+
+scope.onmessage = async (e) => {
   let ok = false;
   try {
     ok = await bcrypt.compare(e.data.given, e.data.stored);
   } catch {
     ok = false;
   }
-  self.postMessage(ok);
+  scope.postMessage(ok);
 };

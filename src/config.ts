@@ -8,6 +8,7 @@
  * document order (nats-server's order is Go's random map order), and thrown together at the end.
  */
 
+import { CIPHER_SUITES, CURVE_PREFERENCES } from "./tls.ts";
 import { ConfigError, type Position } from "./conf/errors.ts";
 import {
   type ConfKind,
@@ -802,41 +803,6 @@ function isParsableUrl(s: string): boolean {
   }
   return true;
 }
-
-/** Cipher suite names nats-server accepts (Go's crypto/tls names). */
-export const CIPHER_SUITES: readonly string[] = [
-  "TLS_RSA_WITH_RC4_128_SHA",
-  "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-  "TLS_RSA_WITH_AES_128_CBC_SHA",
-  "TLS_RSA_WITH_AES_128_CBC_SHA256",
-  "TLS_RSA_WITH_AES_256_CBC_SHA",
-  "TLS_RSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-  "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-  "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-  "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-  "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
-  "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
-  "TLS_AES_128_GCM_SHA256",
-  "TLS_AES_256_GCM_SHA384",
-  "TLS_CHACHA20_POLY1305_SHA256",
-];
-
-export const CURVE_PREFERENCES: readonly string[] = [
-  "X25519",
-  "CurveP256",
-  "CurveP384",
-  "CurveP521",
-];
 
 /** A `tls { }` block; `clientSide` is the top-level one (clients connect to us). */
 function parseTls(m: Mapper, node: ConfNode, clientSide: boolean): TlsOptions {

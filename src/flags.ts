@@ -8,6 +8,7 @@
  * config file field by field; `applyFlags` adds the few overrides a plain merge cannot express.
  */
 
+import { CIPHER_SUITES, CURVE_PREFERENCES } from "./tls.ts";
 import {
   defaultTlsOptions,
   type Options,
@@ -509,41 +510,6 @@ Common Options:
         --help_tls                   TLS help
 
 `;
-
-/** The cipher suite names a `tls { cipher_suites: [...] }` block accepts, as nats-server names them. */
-export const CIPHER_SUITES: readonly string[] = [
-  "TLS_RSA_WITH_RC4_128_SHA",
-  "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-  "TLS_RSA_WITH_AES_128_CBC_SHA",
-  "TLS_RSA_WITH_AES_128_CBC_SHA256",
-  "TLS_RSA_WITH_AES_256_CBC_SHA",
-  "TLS_RSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-  "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-  "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-  "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-  "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
-  "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
-  "TLS_AES_128_GCM_SHA256",
-  "TLS_AES_256_GCM_SHA384",
-  "TLS_CHACHA20_POLY1305_SHA256",
-];
-
-export const CURVE_PREFERENCES: readonly string[] = [
-  "X25519",
-  "CurveP256",
-  "CurveP384",
-  "CurveP521",
-];
 
 /** What `--help_tls` prints (nats-server lists the names in Go map order; we keep table order). */
 export const TLS_USAGE = `

@@ -172,6 +172,13 @@ export class Server {
     this.port = (this.#listener.addr as Deno.NetAddr).port;
     this.log.notice(`Listening for client connections on ${hostPort(o.host, this.port)}`);
     if (this.tls) this.log.notice("TLS required for client connections");
+    const tc = o.tlsConfig;
+    if (this.tls && tc && (tc.ciphers.length > 0 || tc.curvePreferences.length > 0)) {
+      this.log.warn(
+        "TLS cipher_suites/curve_preferences are accepted but not enforced: Deno's TLS " +
+          "negotiates its own modern suites (TLS 1.3, ECDHE with AES-GCM or ChaCha20)",
+      );
+    }
     this.#running = true;
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
     this.#acceptLoop(this.#listener);

@@ -45,6 +45,58 @@ export function parsePemBundle(pem: string): X509Certificate[] {
   return blocks.map((b) => new X509Certificate(b));
 }
 
+/** nats-server's (Go's) cipher suite names, and OpenSSL's names for the same suites. */
+export const CIPHER_SUITE_NAMES: Readonly<Record<string, string>> = {
+  TLS_RSA_WITH_RC4_128_SHA: "RC4-SHA",
+  TLS_RSA_WITH_3DES_EDE_CBC_SHA: "DES-CBC3-SHA",
+  TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
+  TLS_RSA_WITH_AES_128_CBC_SHA256: "AES128-SHA256",
+  TLS_RSA_WITH_AES_256_CBC_SHA: "AES256-SHA",
+  TLS_RSA_WITH_AES_256_GCM_SHA384: "AES256-GCM-SHA384",
+  TLS_ECDHE_ECDSA_WITH_RC4_128_SHA: "ECDHE-ECDSA-RC4-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: "ECDHE-ECDSA-AES128-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: "ECDHE-ECDSA-AES256-SHA",
+  TLS_ECDHE_RSA_WITH_RC4_128_SHA: "ECDHE-RSA-RC4-SHA",
+  TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA: "ECDHE-RSA-DES-CBC3-SHA",
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: "ECDHE-RSA-AES128-SHA",
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: "ECDHE-RSA-AES128-SHA256",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: "ECDHE-ECDSA-AES128-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: "ECDHE-RSA-AES256-SHA",
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: "ECDHE-RSA-AES128-GCM-SHA256",
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: "ECDHE-ECDSA-AES128-GCM-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: "ECDHE-RSA-AES256-GCM-SHA384",
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: "ECDHE-ECDSA-AES256-GCM-SHA384",
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305: "ECDHE-RSA-CHACHA20-POLY1305",
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305: "ECDHE-ECDSA-CHACHA20-POLY1305",
+  TLS_AES_128_GCM_SHA256: "TLS_AES_128_GCM_SHA256",
+  TLS_AES_256_GCM_SHA384: "TLS_AES_256_GCM_SHA384",
+  TLS_CHACHA20_POLY1305_SHA256: "TLS_CHACHA20_POLY1305_SHA256",
+};
+export const CIPHER_SUITES: readonly string[] = Object.keys(CIPHER_SUITE_NAMES);
+
+/** Go's curve names and OpenSSL's. */
+export const CURVE_NAMES: Readonly<Record<string, string>> = {
+  X25519: "X25519",
+  CurveP256: "P-256",
+  CurveP384: "P-384",
+  CurveP521: "P-521",
+};
+export const CURVE_PREFERENCES: readonly string[] = Object.keys(CURVE_NAMES);
+
+/**
+ * Checks configured suite and curve names. Deno's node:tls (rustls underneath) ignores cipher
+ * and curve settings and always negotiates its own modern AEAD suites with ECDHE, so the names
+ * are validated and the caller warns that the list is not enforced.
+ */
+export function checkCipherNames(o: TlsOptions): void {
+  for (const n of o.ciphers) {
+    if (!CIPHER_SUITE_NAMES[n]) throw new TlsError(`unrecognized cipher ${n}`);
+  }
+  for (const c of o.curvePreferences) {
+    if (!CURVE_NAMES[c]) throw new TlsError(`unrecognized curve preference ${c}`);
+  }
+}
+
 export function loadTlsContext(o: TlsOptions): TlsContext {
   if (o.certFile === "" || o.keyFile === "") {
     throw new TlsError("missing 'cert_file' or 'key_file' in TLS configuration");
@@ -60,13 +112,10 @@ export function loadTlsContext(o: TlsOptions): TlsContext {
   }
   let context: tls.SecureContext;
   try {
-    context = tls.createSecureContext({
-      cert,
-      key,
-      ca,
-      minVersion: "TLSv1.2",
-    });
+    checkCipherNames(o);
+    context = tls.createSecureContext({ cert, key, ca, minVersion: "TLSv1.2" });
   } catch (e) {
+    if (e instanceof TlsError) throw e;
     throw new TlsError(`error parsing X509 certificate/key pair: ${(e as Error).message}`);
   }
   return {

@@ -9,6 +9,7 @@ import * as net from "node:net";
 import { connect } from "@nats-io/transport-node";
 import { defaultTlsOptions, type TlsOptions } from "../src/options.ts";
 import { startServer, type TestServer, waitFor } from "./helpers.ts";
+import { loadTlsContext } from "../src/tls.ts";
 
 const CERTS = new URL("../configs/certs/", import.meta.url).pathname;
 const read = (f: string) => Deno.readTextFileSync(CERTS + f);
@@ -176,5 +177,21 @@ Deno.test("routes over TLS", async () => {
   await waitFor(
     () => a.server!.cluster!.byId.size === 1 && b.server!.cluster!.byId.size === 1,
     "TLS route",
+  );
+});
+
+Deno.test("TLS: only modern AEAD suites are negotiated; cipher_suites is validated", async () => {
+  await using s = await startServer({
+    tls: true,
+    tlsConfig: tlsConfig({ ciphers: ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"] }),
+  });
+  const r = await tlsClient(s.port, { maxVersion: "TLSv1.2" });
+  assert.equal(r.ok, true, r.error);
+  const c = [...s.server!.clients.values()][0] ?? s.server!.closedClients.at(-1);
+  assert.match(c?.tlsInfo?.cipher ?? "", /^TLS_ECDHE_RSA_WITH_(AES_\d+_GCM_SHA\d+|CHACHA20)/);
+  assert.ok(s.log.lines.some((l) => l.includes("accepted but not enforced")));
+  assert.throws(
+    () => loadTlsContext(tlsConfig({ ciphers: ["TLS_NOPE"] })),
+    /unrecognized cipher TLS_NOPE/,
   );
 });
