@@ -26,7 +26,7 @@ import {
   ROUTE_OP_INDEX,
   splitArgs,
 } from "./parser.ts";
-import { type PeerAddress, peerOf, type Transport } from "./transport.ts";
+import { acceptLoop, type PeerAddress, peerOf, type Transport } from "./transport.ts";
 import { hostPort } from "./server.ts";
 import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } from "./tls.ts";
 import type { ClusterOptions } from "./options.ts";
@@ -450,7 +450,10 @@ export class Cluster {
     this.#running = true;
     this.server.log.notice(`Cluster name is ${this.name}`);
     this.server.log.notice(`Listening for route connections on ${hostPort(c.host, this.port)}`);
-    this.#acceptLoop(this.#listener);
+    acceptLoop(this.#listener, "route", (m) => this.server.log.error(m), (conn) => {
+      if (this.#running) this.#startRoute(conn, null);
+      else conn.close();
+    });
     for (const r of this.server.opts.routes) this.solicit(r, true);
   }
 
@@ -492,20 +495,6 @@ export class Cluster {
     if (this.dynamic) info.cluster_dynamic = true;
     if (!o.noAdvertise) info.connect_urls = s.ownConnectUrls();
     return info;
-  }
-
-  async #acceptLoop(listener: Deno.Listener): Promise<void> {
-    while (this.#running) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch (e) {
-        if (!this.#running) return;
-        this.server.log.error(`Error accepting route connection: ${e}`);
-        continue;
-      }
-      this.#startRoute(conn, null);
-    }
   }
 
   /** Dials a route URL, retrying every second (forever for configured routes). */
@@ -551,10 +540,12 @@ export class Cluster {
   }
 
   async #startRoute(conn: Deno.Conn, url: URL | null): Promise<void> {
-    try {
-      (conn as Deno.TcpConn).setNoDelay(true);
-    } catch {
-      // not TCP
+    if (url) {
+      try {
+        (conn as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // not TCP
+      }
     }
     const s = this.server;
     const r = new Route(s, conn, peerOf(conn), s.nextId(), url);

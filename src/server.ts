@@ -9,7 +9,7 @@ import { Cluster, Route } from "./route.ts";
 import type { PubArg } from "./parser.ts";
 import { type Options, PROTO, VERSION } from "./options.ts";
 import { Sublist, type SublistResult } from "./sublist.ts";
-import { peerOf } from "./transport.ts";
+import { acceptLoop, peerOf } from "./transport.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
@@ -181,7 +181,10 @@ export class Server {
     }
     this.#running = true;
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
-    this.#acceptLoop(this.#listener);
+    acceptLoop(this.#listener, "client", (m) => this.log.error(m), (conn) => {
+      if (this.lameDuck || !this.#running) conn.close();
+      else this.#createClient(conn);
+    });
     if (o.cluster.port !== 0) {
       this.cluster = new Cluster(this);
       this.cluster.start();
@@ -200,30 +203,6 @@ export class Server {
     let ms = Math.min(1000, Math.max(10, Math.floor(o.pingIntervalMs / 4)));
     if (o.authTimeout > 0) ms = Math.min(ms, Math.max(10, o.authTimeout * 250));
     return ms;
-  }
-
-  async #acceptLoop(listener: Deno.Listener): Promise<void> {
-    while (this.#running) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch (e) {
-        if (!this.#running) return;
-        this.log.error(`Error accepting client connection: ${e}`);
-        await new Promise((r) => setTimeout(r, 10));
-        continue;
-      }
-      try {
-        (conn as Deno.TcpConn).setNoDelay(true);
-      } catch {
-        // not a TCP conn
-      }
-      if (this.lameDuck) {
-        conn.close();
-        continue;
-      }
-      this.#createClient(conn);
-    }
   }
 
   #createClient(conn: Deno.Conn): void {

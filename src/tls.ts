@@ -265,6 +265,20 @@ export function serverHandshake(conn: Deno.Conn, ctx: TlsContext): Promise<TlsTr
     requestCert: ctx.verify,
     rejectUnauthorized: false,
   });
+  return settle(socket, "secure", ctx, ctx.verify, "client didn't provide a certificate");
+}
+
+/**
+ * Resolves once the handshake is done (and, when `checkPeer`, the peer's chain verified),
+ * rejects on error or after the TLS timeout; the socket is destroyed on any failure.
+ */
+function settle(
+  socket: tls.TLSSocket,
+  ready: "secure" | "secureConnect",
+  ctx: TlsContext,
+  checkPeer: boolean,
+  missing: string,
+): Promise<TlsTransport> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new TlsError("TLS handshake timeout")), ctx.timeoutMs);
     const fail = (e: Error) => {
@@ -273,11 +287,11 @@ export function serverHandshake(conn: Deno.Conn, ctx: TlsContext): Promise<TlsTr
       reject(e);
     };
     socket.once("error", (e: Error) => fail(e));
-    socket.once("secure", () => {
+    socket.once(ready, () => {
       clearTimeout(timer);
-      if (ctx.verify) {
+      if (checkPeer) {
         const peer = socket.getPeerX509Certificate();
-        const problem = peer ? verifyChain(peer, ctx.cas) : "client didn't provide a certificate";
+        const problem = peer ? verifyChain(peer, ctx.cas) : missing;
         if (problem !== null) {
           fail(new TlsError(problem));
           return;
@@ -319,26 +333,11 @@ export function clientHandshake(
     servername: /^[\d.]+$|:/.test(servername) ? undefined : servername,
     rejectUnauthorized: false,
   });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new TlsError("TLS handshake timeout")), ctx.timeoutMs);
-    const fail = (e: Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(e);
-    };
-    socket.once("error", (e: Error) => fail(e));
-    socket.once("secureConnect", () => {
-      clearTimeout(timer);
-      if (ctx.cas.length > 0) {
-        const peer = socket.getPeerX509Certificate();
-        const problem = peer ? verifyChain(peer, ctx.cas) : "server didn't provide a certificate";
-        if (problem !== null) {
-          fail(new TlsError(problem));
-          return;
-        }
-      }
-      socket.removeAllListeners("error");
-      resolve(new TlsTransport(socket));
-    });
-  });
+  return settle(
+    socket,
+    "secureConnect",
+    ctx,
+    ctx.cas.length > 0,
+    "server didn't provide a certificate",
+  );
 }
