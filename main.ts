@@ -97,7 +97,13 @@ async function main(): Promise<void> {
 
   let logger = createLogger(opts);
   for (const w of flags.warnings) logger.warn(w);
-  const server = new Server(opts, logger);
+  let server: Server;
+  try {
+    server = new Server(opts, logger);
+  } catch (e) {
+    await logger.close();
+    die((e as Error).message);
+  }
   try {
     server.start();
   } catch (e) {
@@ -116,7 +122,7 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
-  const stop = async (name: string) => {
+  const stop = async (name: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     logger.debug(`Trapped "${name}" signal`);
@@ -126,11 +132,12 @@ async function main(): Promise<void> {
       if (f !== "") await Deno.remove(f).catch(() => {});
     }
     await logger.close();
-    Deno.exit(0);
+    Deno.exit(code);
   };
   if (!opts.noSigs) {
     Deno.addSignalListener("SIGINT", () => stop("interrupt"));
-    Deno.addSignalListener("SIGTERM", () => stop("terminated"));
+    // nats-server exits 1 after a SIGTERM shutdown and 0 after SIGINT.
+    Deno.addSignalListener("SIGTERM", () => stop("terminated", 1));
     Deno.addSignalListener("SIGUSR1", () => logger.reopen());
     Deno.addSignalListener("SIGUSR2", async () => {
       await server.enterLameDuckMode();

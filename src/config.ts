@@ -8,6 +8,7 @@
  * document order (nats-server's order is Go's random map order), and thrown together at the end.
  */
 
+import { formatGoDuration } from "./options.ts";
 import { CIPHER_SUITES, CURVE_PREFERENCES } from "./tls.ts";
 import { ConfigError, type Position } from "./conf/errors.ts";
 import {
@@ -27,6 +28,7 @@ import {
   type User,
 } from "./options.ts";
 
+export { formatGoDuration };
 export { ConfigError } from "./conf/errors.ts";
 
 export interface ConfigResult {
@@ -1030,36 +1032,4 @@ export function goDuration(text: string): number | string {
     if (totalNs > 2n ** 63n - 1n) return invalid;
   }
   return (sign * Number(totalNs)) / 1e6;
-}
-
-/** Go's Duration.String for a number of milliseconds: "1m30s", "500ms", "0s". */
-export function formatGoDuration(ms: number): string {
-  let ns = BigInt(Math.round(ms * 1e6));
-  if (ns === 0n) return "0s";
-  const neg = ns < 0n;
-  if (neg) ns = -ns;
-  let out: string;
-  if (ns < 1_000_000_000n) {
-    const [unit, div] = ns < 1000n
-      ? ["ns", 1n]
-      : ns < 1_000_000n
-      ? ["µs", 1000n]
-      : ["ms", 1_000_000n];
-    out = fixed(ns, div) + unit;
-  } else {
-    const h = ns / 3_600_000_000_000n;
-    const min = (ns / 60_000_000_000n) % 60n;
-    const sec = fixed(ns % 60_000_000_000n, 1_000_000_000n) + "s";
-    out = h > 0n ? `${h}h${min}m${sec}` : min > 0n ? `${min}m${sec}` : sec;
-  }
-  return (neg ? "-" : "") + out;
-}
-
-/** `n / div` with the fraction's trailing zeros dropped, as Go prints durations. */
-function fixed(n: bigint, div: bigint): string {
-  const whole = n / div;
-  const frac = n % div;
-  if (frac === 0n) return String(whole);
-  const width = String(div).length - 1;
-  return `${whole}.${String(frac).padStart(width, "0").replace(/0+$/, "")}`;
 }

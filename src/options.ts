@@ -248,3 +248,56 @@ export function mergeOptions(base: Options, layer: PartialOptions): Options {
   }
   return out;
 }
+
+/** Go's Duration.String for a number of milliseconds: "1m30s", "500ms", "0s". */
+export function formatGoDuration(ms: number): string {
+  let ns = BigInt(Math.round(ms * 1e6));
+  if (ns === 0n) return "0s";
+  const neg = ns < 0n;
+  if (neg) ns = -ns;
+  let out: string;
+  if (ns < 1_000_000_000n) {
+    const [unit, div] = ns < 1000n
+      ? ["ns", 1n]
+      : ns < 1_000_000n
+      ? ["µs", 1000n]
+      : ["ms", 1_000_000n];
+    out = fixed(ns, div) + unit;
+  } else {
+    const h = ns / 3_600_000_000_000n;
+    const min = (ns / 60_000_000_000n) % 60n;
+    const sec = fixed(ns % 60_000_000_000n, 1_000_000_000n) + "s";
+    out = h > 0n ? `${h}h${min}m${sec}` : min > 0n ? `${min}m${sec}` : sec;
+  }
+  return (neg ? "-" : "") + out;
+}
+
+/** `n / div` with the fraction's trailing zeros dropped, as Go prints durations. */
+function fixed(n: bigint, div: bigint): string {
+  const whole = n / div;
+  const frac = n % div;
+  if (frac === 0n) return String(whole);
+  const width = String(div).length - 1;
+  return `${whole}.${String(frac).padStart(width, "0").replace(/0+$/, "")}`;
+}
+
+/** The checks nats-server's validateOptions makes before it starts, with its texts. */
+export function validateOptions(o: Options): void {
+  if (o.lameDuckDurationMs > 0 && o.lameDuckGracePeriodMs >= o.lameDuckDurationMs) {
+    throw new Error(
+      `lame duck grace period (${formatGoDuration(o.lameDuckGracePeriodMs)}) should be strictly ` +
+        `lower than lame duck duration (${formatGoDuration(o.lameDuckDurationMs)})`,
+    );
+  }
+  if (o.maxPayload > o.maxPending) {
+    throw new Error(
+      `max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`,
+    );
+  }
+  if (o.noAuthUser !== "" && !o.users.some((u) => u.username === o.noAuthUser)) {
+    throw new Error(
+      `no_auth_user: "${o.noAuthUser}" not present as user or nkey in authorization block ` +
+        `or account configuration`,
+    );
+  }
+}

@@ -129,32 +129,49 @@ export interface ParserHost {
   controlLineTooLong(buf: Uint8Array, start: number, end: number): void;
 }
 
+/** Where an op cut by the end of a read resumes. */
+const NONE = 0;
+/** After PING/PONG/+OK: ignore bytes up to the newline (kept: nothing). */
+const TO_NEWLINE = 1;
+/** After an op name that takes arguments: spaces and tabs (kept: nothing). */
+const SPACES = 2;
+/** Inside the argument line (kept: the line so far). */
+const ARGS = 3;
+/** Control line processed, payload incomplete (kept: from the arguments on). */
+const PAYLOAD = 4;
+/** parse() stops: the connection keeps bytes from `#keep` and reads more. */
+const STOP = -2;
+
 export class Parser {
-  /** A message op whose control line is processed but whose payload has not fully arrived. */
-  #pendingOp = 0;
+  #phase = NONE;
+  #op: OpName | null = null;
+  /** SPACES: whether the one required space or tab was seen. */
+  #sawSpace = false;
+  /** PAYLOAD: where the kept bytes started when the control line was processed. */
   #pendingStart = 0;
-  /** Total bytes (from op start) the pending op needs; lets the caller size its buffer. */
+  #keep = 0;
+  /** Total bytes (from the kept start) a pending message needs; lets the caller size its buffer. */
   needed = 0;
 
   /**
-   * Parses buf[start, end). Returns the index of the first unconsumed byte (the start of an
-   * incomplete op), or -1 when the connection was closed by a handler or a protocol error.
+   * Parses buf[start, end). Returns the index of the first byte to keep for the next read (the
+   * rest of a cut op; bytes that carry no information, such as spaces, are consumed), or -1 when
+   * the connection was closed by a handler or a protocol error. Memory held for a cut op is
+   * therefore bounded by max_control_line plus the payload size.
    */
   parse(host: ParserHost, buf: Uint8Array, start: number, end: number): number {
-    let i = start;
-    const pa = host.pa;
-    if (this.#pendingOp !== 0) {
-      pa.shift(start - this.#pendingStart);
-      const r = this.#finishMsg(host, buf, start, end, this.#pendingOp);
-      if (r <= 0) return r === 0 ? start : -1;
-      this.#pendingOp = 0;
-      i = r;
-    }
     this.needed = 0;
+    let i = start;
+    if (this.#phase !== NONE) {
+      i = this.#resume(host, buf, start, end);
+      if (i === STOP) return this.#keep;
+      if (i < 0) return -1;
+      if (host.paused !== null) return i;
+    }
     const index = host.opIndex;
     while (i < end) {
       const opStart = i;
-      // Match the op name.
+      // Match the op name, byte by byte and case-insensitively.
       const cands = index[buf[i] >= 97 && buf[i] <= 122 ? buf[i] - 32 : buf[i]];
       if (cands === undefined) {
         host.parseError(buf, i, end);
@@ -184,54 +201,114 @@ export class Parser {
         host.parseError(buf, badAt, end);
         return -1;
       }
-      let a = i + op.name.length;
-      if (op.noArgs) {
-        const nl = buf.indexOf(10, a);
-        if (nl < 0 || nl >= end) return opStart;
-        if (!host.processOp(op.op, buf, a, a)) return -1;
-        i = nl + 1;
-        continue;
+      const a = i + op.name.length;
+      i = op.noArgs
+        ? this.#toNewline(host, op, buf, a, end)
+        : this.#spaces(host, op, buf, a, end, false);
+      if (i === STOP) return this.#keep;
+      if (i < 0) return -1;
+      if (host.paused !== null) return i;
+    }
+    return i;
+  }
+
+  #resume(host: ParserHost, buf: Uint8Array, start: number, end: number): number {
+    const op = this.#op!;
+    const phase = this.#phase;
+    this.#phase = NONE;
+    switch (phase) {
+      case TO_NEWLINE:
+        return this.#toNewline(host, op, buf, start, end);
+      case SPACES:
+        return this.#spaces(host, op, buf, start, end, this.#sawSpace);
+      case ARGS:
+        return this.#args(host, op, buf, start, end);
+      default: {
+        host.pa.shift(start - this.#pendingStart);
+        return this.#payload(host, op, buf, start, end);
       }
-      // Arguments: at least one space or tab, then the rest of the line.
-      if (a >= end) return opStart;
+    }
+  }
+
+  #stop(phase: number, op: OpName, keep: number): number {
+    this.#phase = phase;
+    this.#op = op;
+    this.#keep = keep;
+    return STOP;
+  }
+
+  /** PING, PONG, +OK: anything up to the newline is ignored, as nats-server does. */
+  #toNewline(host: ParserHost, op: OpName, buf: Uint8Array, a: number, end: number): number {
+    const nl = buf.indexOf(10, a);
+    if (nl < 0 || nl >= end) return this.#stop(TO_NEWLINE, op, end);
+    if (!host.processOp(op.op, buf, a, a)) return -1;
+    return nl + 1;
+  }
+
+  /** At least one space or tab after the op name, then any number of them. */
+  #spaces(
+    host: ParserHost,
+    op: OpName,
+    buf: Uint8Array,
+    a: number,
+    end: number,
+    sawSpace: boolean,
+  ): number {
+    if (!sawSpace) {
+      if (a >= end) {
+        this.#sawSpace = false;
+        return this.#stop(SPACES, op, end);
+      }
       if (buf[a] !== 32 && buf[a] !== 9) {
         host.parseError(buf, a, end);
         return -1;
       }
-      while (a < end && (buf[a] === 32 || buf[a] === 9)) a++;
-      let nl = buf.indexOf(10, a);
-      if (nl >= end) nl = -1;
-      if (nl < 0) {
-        if (end - a > host.maxControlLine) {
-          host.controlLineTooLong(buf, a, end);
-          return -1;
-        }
-        return opStart;
-      }
-      const argEnd = nl > a && buf[nl - 1] === 13 ? nl - 1 : nl;
-      if (argEnd - a > host.maxControlLine) {
-        host.controlLineTooLong(buf, a, argEnd);
+      a++;
+    }
+    while (a < end && (buf[a] === 32 || buf[a] === 9)) a++;
+    if (a >= end) {
+      this.#sawSpace = true;
+      return this.#stop(SPACES, op, end);
+    }
+    return this.#args(host, op, buf, a, end);
+  }
+
+  /** The argument line up to its newline, then the op (and a message's payload). */
+  #args(host: ParserHost, op: OpName, buf: Uint8Array, a: number, end: number): number {
+    let nl = buf.indexOf(10, a);
+    if (nl >= end) nl = -1;
+    if (nl < 0) {
+      if (end - a > host.maxControlLine) {
+        host.controlLineTooLong(buf, a, end);
         return -1;
       }
-      const code = op.op;
-      if (code === OP_PUB || code === OP_HPUB || code === OP_RMSG || code === OP_HMSG) {
-        if (!host.processMsgArgs(code, buf, a, argEnd)) return -1;
-        pa.payloadStart = nl + 1;
-        const r = this.#finishMsg(host, buf, opStart, end, code);
-        if (r < 0) return -1;
-        if (r === 0) {
-          this.#pendingOp = code;
-          this.#pendingStart = opStart;
-          return opStart;
-        }
-        i = r;
-      } else {
-        if (!host.processOp(code, buf, a, argEnd)) return -1;
-        i = nl + 1;
-        if (host.paused !== null) return i;
-      }
+      return this.#stop(ARGS, op, a);
     }
-    return i;
+    const argEnd = nl > a && buf[nl - 1] === 13 ? nl - 1 : nl;
+    if (argEnd - a > host.maxControlLine) {
+      host.controlLineTooLong(buf, a, argEnd);
+      return -1;
+    }
+    const code = op.op;
+    if (code === OP_PUB || code === OP_HPUB || code === OP_RMSG || code === OP_HMSG) {
+      if (!host.processMsgArgs(code, buf, a, argEnd)) return -1;
+      host.pa.payloadStart = nl + 1;
+      this.#pendingStart = a;
+      return this.#payload(host, op, buf, a, end);
+    }
+    if (!host.processOp(code, buf, a, argEnd)) return -1;
+    return nl + 1;
+  }
+
+  /** The payload and its CRLF; `keepFrom` is where the kept bytes begin if it is cut. */
+  #payload(host: ParserHost, op: OpName, buf: Uint8Array, keepFrom: number, end: number): number {
+    const r = this.#finishMsg(host, buf, keepFrom, end, op.op);
+    if (r < 0) return -1;
+    if (r === 0) {
+      this.#pendingStart = keepFrom;
+      return this.#stop(PAYLOAD, op, keepFrom);
+    }
+    return r;
   }
 
   /** Returns the index after the message, 0 when more bytes are needed, -1 on error. */

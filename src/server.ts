@@ -7,7 +7,7 @@
 import { Client, type ClientSub, ClosedState, type PermissionChecker, ROUTER } from "./client.ts";
 import { Cluster, Route } from "./route.ts";
 import type { PubArg } from "./parser.ts";
-import { type Options, PROTO, VERSION } from "./options.ts";
+import { formatGoDuration, type Options, PROTO, validateOptions, VERSION } from "./options.ts";
 import { Sublist, type SublistResult } from "./sublist.ts";
 import { acceptLoop, peerOf } from "./transport.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
@@ -126,6 +126,7 @@ export class Server {
   tls: TlsContext | null = null;
 
   constructor(opts: Options, logger: Logger) {
+    validateOptions(opts);
     this.opts = opts;
     this.log = new ServerLog(logger);
     this.name = opts.serverName || this.id;
@@ -580,7 +581,9 @@ export class Server {
       if (c.out.writing && now - c.out.writeStart > o.writeDeadlineMs) {
         this.log.noticec(
           c,
-          `Slow Consumer Detected: WriteDeadline of ${formatDuration(o.writeDeadlineMs)} exceeded`,
+          `Slow Consumer Detected: WriteDeadline of ${
+            formatGoDuration(o.writeDeadlineMs)
+          } exceeded`,
         );
         this.stats.slowConsumers++;
         c.close(ClosedState.SlowConsumerWriteDeadline);
@@ -678,7 +681,7 @@ export class Server {
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const grace = Math.min(o.lameDuckGracePeriodMs, o.lameDuckDurationMs);
     if (grace > 0) {
-      this.log.notice(`Waiting ${formatDuration(grace)} before closing clients`);
+      this.log.notice(`Waiting ${formatGoDuration(grace)} before closing clients`);
       await sleep(grace);
     }
     const clients = [...this.clients.values()];
@@ -720,17 +723,4 @@ export class Server {
 
 export function hostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** Go's time.Duration String() for whole milliseconds: 1m30s, 2s, 500ms. */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return "0s";
-  if (ms < 1000) return `${ms}ms`;
-  let s = ms / 1000;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const sec = Number.isInteger(s) ? `${s}s` : `${parseFloat(s.toFixed(9))}s`;
-  return (h > 0 ? `${h}h` : "") + (h > 0 || m > 0 ? `${m}m` : "") + sec;
 }

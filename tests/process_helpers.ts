@@ -12,9 +12,9 @@ export const ROOT = new URL("..", import.meta.url).pathname;
 
 const dec = new TextDecoder();
 
-/** Our command line, or with REFERENCE=nats-server the real binary with the same arguments. */
-function command(args: string[]): [string, string[]] {
-  return REFERENCE ? ["nats-server", args] : [Deno.execPath(), ["run", "-A", "main.ts", ...args]];
+/** Our command line, or (`reference`) the real nats-server binary with the same arguments. */
+function command(args: string[], reference: boolean): [string, string[]] {
+  return reference ? ["nats-server", args] : [Deno.execPath(), ["run", "-A", "main.ts", ...args]];
 }
 
 export function freePort(): number {
@@ -33,9 +33,10 @@ export class ServerProcess {
   #status: Deno.CommandStatus | null = null;
   readonly status: Promise<Deno.CommandStatus>;
 
-  constructor(args: string[], port: number, env: Record<string, string> = {}) {
+  /** `reference`: run nats-server itself instead of main.ts (spawnServer sets it from REFERENCE). */
+  constructor(args: string[], port: number, env: Record<string, string> = {}, reference = false) {
     this.port = port;
-    const [cmd, argv] = command(args);
+    const [cmd, argv] = command(args, reference);
     this.child = new Deno.Command(cmd, {
       args: argv,
       cwd: ROOT,
@@ -106,23 +107,44 @@ export class ServerProcess {
   }
 }
 
-/** Runs `deno run -A main.ts args` (or nats-server) to completion (for -h, -v, bad flags) and returns its output. */
+/**
+ * Runs `deno run -A main.ts args` (or nats-server) to completion (for -h, -v, bad flags) and
+ * returns its output. A process still running after `ms` is killed and reported as `timedOut`.
+ */
 export async function runMain(
   args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [cmd, argv] = command(args);
-  const out = await new Deno.Command(cmd, {
+  ms = 10000,
+): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
+  const [cmd, argv] = command(args, REFERENCE);
+  const child = new Deno.Command(cmd, {
     args: argv,
     cwd: ROOT,
     stdin: "null",
-  }).output();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, ms);
+  try {
+    const out = await child.output();
+    return {
+      code: out.code,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr),
+      timedOut,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Starts `main.ts -a 127.0.0.1 -p <free port> ...args` and waits for "Server is ready". */
 export async function spawnServer(args: string[] = []): Promise<ServerProcess> {
   const port = freePort();
-  const p = new ServerProcess(["-a", "127.0.0.1", "-p", `${port}`, ...args], port);
+  const p = new ServerProcess(["-a", "127.0.0.1", "-p", `${port}`, ...args], port, {}, REFERENCE);
   try {
     if (!args.includes("-l") && !args.includes("--log")) await p.waitStderr(/Server is ready/);
     else {
