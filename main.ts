@@ -15,7 +15,7 @@ import {
 } from "./src/flags.ts";
 import { createLogger } from "./src/log.ts";
 import { defaultOptions, mergeOptions, type Options } from "./src/options.ts";
-import { hostPort, Server } from "./src/server.ts";
+import { Server } from "./src/server.ts";
 import { loadConfigFile } from "./src/config.ts";
 
 function die(msg: string, code = 1): never {
@@ -107,9 +107,7 @@ async function main(): Promise<void> {
   try {
     server.start();
   } catch (e) {
-    logger.fatal(
-      `Error listening on port: ${hostPort(opts.host, opts.port)}, "${(e as Error).message}"`,
-    );
+    logger.fatal((e as Error).message);
     await logger.close();
     Deno.exit(1);
   }

@@ -811,7 +811,11 @@ export class Client implements ParserHost {
     this.server.removeClient(this);
     // Write what is queued (e.g. the -ERR that explains the close), then close the socket.
     const finish = () => {
-      this.out.abort();
+      this.out.release();
+      // Closed clients stay listed in /connz for a while: keep their stats, not their buffers.
+      this.#rbuf = new Uint8Array(0);
+      this.#cacheBytes = this.#cacheStr = this.#cacheRes = null;
+      this.#cacheGen = null;
       try {
         this.conn.close();
       } catch {

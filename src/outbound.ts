@@ -37,7 +37,7 @@ export class Outbound {
   reserve(n: number): Uint8Array {
     const need = this.len + n;
     if (need > this.buf.length) {
-      let size = this.buf.length * 2;
+      let size = Math.max(MIN_SIZE, this.buf.length * 2);
       while (size < need) size *= 2;
       const next = new Uint8Array(size);
       next.set(this.buf.subarray(0, this.len));
@@ -103,9 +103,11 @@ export class Outbound {
     for (const f of w) f();
   }
 
-  /** Releases anyone waiting on this buffer, e.g. when the connection closes. */
-  abort(): void {
+  /** The connection closed: drop the buffers and release anyone waiting on them. */
+  release(): void {
     this.len = 0;
+    this.buf = new Uint8Array(0);
+    this.#spare = null;
     this.#wakeDrainWaiters();
   }
 }

@@ -85,6 +85,11 @@ export function newServerId(): string {
   return s;
 }
 
+/** A listener could not start; the message is nats-server's fatal log text. */
+export class StartError extends Error {
+  override name = "StartError";
+}
+
 export class Server {
   opts: Options;
   readonly log: ServerLog;
@@ -168,8 +173,40 @@ export class Server {
     this.log.notice(`  Git:      [not set]`);
     this.log.notice(`  Name:     ${this.name}`);
     this.log.notice(`  ID:       ${this.id}`);
-    const port = o.port === -1 ? 0 : o.port;
-    this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
+    // nats-server's order: monitoring, then routes, then clients. A failure undoes the rest.
+    try {
+      if (o.httpPort !== 0 || o.httpsPort !== 0) {
+        try {
+          this.monitor = startMonitoring(this);
+        } catch (e) {
+          throw new StartError(`Can't start monitoring: ${(e as Error).message}`);
+        }
+      }
+      if (o.cluster.port !== 0) {
+        this.cluster = new Cluster(this);
+        try {
+          this.cluster.start();
+        } catch (e) {
+          throw new StartError(
+            `Error listening on router port: ${o.cluster.port} - ${(e as Error).message}`,
+          );
+        }
+      }
+      const port = o.port === -1 ? 0 : o.port;
+      try {
+        this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
+      } catch (e) {
+        throw new StartError(
+          `Error listening on port: ${hostPort(o.host, o.port)}, ${
+            JSON.stringify((e as Error).message)
+          }`,
+        );
+      }
+    } catch (e) {
+      this.monitor?.stop();
+      this.cluster?.stop();
+      throw e;
+    }
     this.port = (this.#listener.addr as Deno.NetAddr).port;
     this.log.notice(`Listening for client connections on ${hostPort(o.host, this.port)}`);
     if (this.tls) this.log.notice("TLS required for client connections");
@@ -186,11 +223,6 @@ export class Server {
       if (this.lameDuck || !this.#running) conn.close();
       else this.#createClient(conn);
     });
-    if (o.cluster.port !== 0) {
-      this.cluster = new Cluster(this);
-      this.cluster.start();
-    }
-    if (o.httpPort !== 0 || o.httpsPort !== 0) this.monitor = startMonitoring(this);
     this.log.notice("Server is ready");
   }
 

@@ -167,6 +167,18 @@ export class Sublist<C extends Subscriber = Subscriber> {
     return result;
   }
 
+  /** Fanout over cached results, for /subsz (as nats-server's Sublist.Stats()). */
+  cacheFanout(): { entries: number; total: number; max: number } {
+    let total = 0;
+    let max = 0;
+    for (const r of this.#cache.values()) {
+      const l = r.psubs.length + r.qsubs.length;
+      total += l;
+      if (l > max) max = l;
+    }
+    return { entries: this.#cache.size, total, max };
+  }
+
   /** All subscriptions, for monitoring (/subsz?subs=1) and route interest exchange. */
   all(): Subscription<C>[] {
     const out: Subscription<C>[] = [];

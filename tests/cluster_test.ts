@@ -175,3 +175,34 @@ async function freePort(): Promise<number> {
   l.close();
   return await Promise.resolve(port);
 }
+
+Deno.test("/routez lists routes; clients learn the cluster's connect_urls", async () => {
+  await using a = await startServer({
+    cluster: { host: "127.0.0.1", port: -1, name: "m" },
+    httpPort: -1,
+  });
+  await using b = await startServer({
+    cluster: { host: "127.0.0.1", port: -1, name: "m" },
+    routes: [`nats://127.0.0.1:${clusterOf(a)}`],
+  });
+  await meshed([a, b]);
+  const [c, info] = await RawClient.connectInfo(b.port);
+  await using _c = c;
+  assert.equal(info.cluster, "m");
+  assert.deepEqual(info.connect_urls, [`127.0.0.1:${b.port}`, `127.0.0.1:${a.port}`]);
+  const [sub] = await RawClient.connectInfo(b.port);
+  await using _s = sub;
+  await sub.send(QUIET + "SUB interest.here 1\r\n");
+  await sub.roundTrip();
+  await waitFor(() => a.server!.sublist.count === 1, "interest on a");
+  const res = await fetch(
+    `http://127.0.0.1:${a.server!.monitor!.httpPort}/routez?subs=1`,
+  );
+  const routez = await res.json();
+  assert.equal(routez.num_routes, 1);
+  const r = routez.routes[0];
+  assert.equal(r.remote_id, b.server!.id);
+  assert.equal(r.did_solicit, false);
+  assert.equal(r.subscriptions, 1);
+  assert.deepEqual(r.subscriptions_list, ["interest.here"]);
+});
