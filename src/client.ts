@@ -183,7 +183,7 @@ export class Client implements ParserHost {
     const o = server.opts;
     this.maxControlLine = o.maxControlLine;
     this.#maxPayload = o.maxPayload;
-    this.nextPing = this.start + o.pingIntervalMs;
+    this.nextPing = this.start + firstPingDelay(o.pingIntervalMs, CLIENT);
     this.#trace = server.log.traceEnabled;
   }
 
@@ -859,6 +859,15 @@ export class Client implements ParserHost {
       this.server.log.tracec(this, `<<- MSG_PAYLOAD: [${JSON.stringify(dec.decode(body))}]`);
     }
   }
+}
+
+/**
+ * The first PING comes early (2 s for clients, 1 s for routes, as nats-server) so RTT is known
+ * soon, with up to 20% jitter so connections made together do not ping together.
+ */
+export function firstPingDelay(intervalMs: number, kind: number): number {
+  const d = Math.min(intervalMs, kind === CLIENT ? 2000 : 1000);
+  return d + Math.floor(Math.random() * d / 5);
 }
 
 /** Go's %q of a byte slice, close enough for log lines. */

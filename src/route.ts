@@ -10,7 +10,14 @@
  * INFO to its other routes, which then connect to it (implicit routes).
  */
 
-import { Client, type ClientSub, ClosedState, quoteBytes, ROUTER } from "./client.ts";
+import {
+  Client,
+  type ClientSub,
+  ClosedState,
+  firstPingDelay,
+  quoteBytes,
+  ROUTER,
+} from "./client.ts";
 import {
   OP_CONNECT,
   OP_ERR,
@@ -80,6 +87,7 @@ export class Route extends Client {
     super(server, conn, peer, rid);
     this.url = url;
     this.solicited = url !== null;
+    this.nextPing = this.start + firstPingDelay(server.opts.pingIntervalMs, ROUTER);
     // Routes are not telnet sessions: no +OK, no pedantic checks.
     this.opts.verbose = false;
     this.opts.pedantic = false;
