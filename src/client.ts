@@ -229,7 +229,7 @@ export class Client implements ParserHost {
           len -= more;
           await this.server.afterRead(this);
         }
-        this.#adaptRead(n, len);
+        this.#adaptRead(total, len);
       }
     } catch (e) {
       if (!this.closed) this.server.log.debugc(this, `Client connection read error: ${e}`);
@@ -239,18 +239,22 @@ export class Client implements ParserHost {
     if (!this.closed) this.close(ClosedState.ClientClosed);
   }
 
-  /** Grows for big reads and big messages; shrinks back after short reads so idle is cheap. */
-  #adaptRead(n: number, kept: number): void {
+  /**
+   * Grows when a read filled the buffer (counting the bytes kept from the previous read, which
+   * is almost always some: a cut op) and for big messages; shrinks back after a few short reads
+   * so an idle connection pins only a small buffer.
+   */
+  #adaptRead(filled: number, kept: number): void {
     const size = this.#rbuf.length;
     const need = this.#parser.needed;
     if (need > size) {
       this.#growRead(kept, need);
       return;
     }
-    if (n >= size && size < MAX_READ) {
+    if (filled >= size && size < MAX_READ) {
       this.#growRead(kept, size * 2);
       this.#shortReads = 0;
-    } else if (n < size / 2 && size > MIN_READ) {
+    } else if (filled < size / 2 && size > MIN_READ) {
       if (++this.#shortReads > 2 && kept <= size / 2 && need <= size / 2) {
         this.#growRead(kept, size / 2);
         this.#shortReads = 0;

@@ -1,0 +1,306 @@
+/**
+ * One benchmark agent: a raw publisher, a raw subscriber (one or more connections counting MSG
+ * frames), or a request/reply pair on the real NATS client. It runs either as a Web Worker (a
+ * thread of the bench process) or as a child process (`deno run -A worker.ts --child`), and
+ * talks to the bench over JSON messages: postMessage in a Worker, one JSON object per line on
+ * stdin/stdout in a child process. The same code drives every server measured.
+ *
+ * Messages in: {cmd:"pub"|"sub"|"reqrep", ...}, then {cmd:"go"} (pub), {cmd:"stat"} and
+ * {cmd:"stop"} (sub). Messages out: {ev:"ready"}, {ev:"done", ...}, {ev:"stat", ...},
+ * {ev:"error", message}.
+ */
+
+import {
+  CONNECT,
+  connectTcp,
+  msgFrame,
+  packFrames,
+  payload,
+  pingPong,
+  pubFrame,
+  wallMs,
+  writeAll,
+} from "./raw.ts";
+
+// deno-lint-ignore no-explicit-any
+type Msg = Record<string, any>;
+
+export interface PubCmd {
+  cmd: "pub";
+  port: number;
+  subject: string;
+  size: number;
+  count: number;
+  /** Bytes per write: PUB frames packed back to back. */
+  writeSize: number;
+}
+
+export interface SubCmd {
+  cmd: "sub";
+  port: number;
+  size: number;
+  /** One connection per entry, each with sid 1. */
+  subs: { subject: string; queue?: string }[];
+  readSize: number;
+}
+
+export interface ReqRepCmd {
+  cmd: "reqrep";
+  port: number;
+  size: number;
+  count: number;
+  warmup: number;
+}
+
+// ---- channel to the bench: Worker messages or stdin/stdout lines ----
+
+const isChild = Deno.args.includes("--child");
+const enc = new TextEncoder();
+let onCmd: (m: Msg) => void = () => {};
+
+function send(m: Msg): void {
+  if (isChild) {
+    Deno.stdout.writeSync(enc.encode(JSON.stringify(m) + "\n"));
+  } else {
+    // deno-lint-ignore no-explicit-any
+    (globalThis as any).postMessage(m);
+  }
+}
+
+async function readStdinLines(): Promise<void> {
+  const dec = new TextDecoder();
+  const buf = new Uint8Array(4096);
+  let text = "";
+  while (true) {
+    const n = await Deno.stdin.read(buf);
+    if (n === null) Deno.exit(0); // the bench went away
+    text += dec.decode(buf.subarray(0, n), { stream: true });
+    let nl;
+    while ((nl = text.indexOf("\n")) >= 0) {
+      const line = text.slice(0, nl);
+      text = text.slice(nl + 1);
+      if (line.trim() !== "") onCmd(JSON.parse(line));
+    }
+  }
+}
+
+function fail(e: unknown): void {
+  send({ ev: "error", message: e instanceof Error ? e.message : String(e) });
+}
+
+// ---- roles ----
+
+/** Waits for the next command; the roles are strictly sequential conversations. */
+function nextCmd(): Promise<Msg> {
+  return new Promise((resolve) => onCmd = resolve);
+}
+
+async function publisher(c: PubCmd): Promise<void> {
+  const conn = await connectTcp(c.port);
+  conn.setNoDelay(true);
+  await pingPong(conn, CONNECT);
+  const frame = pubFrame(c.subject, c.size);
+  const { buf, count: perBuf } = packFrames(frame, c.writeSize);
+  send({ ev: "ready" });
+  await nextCmd(); // go
+  const t0 = wallMs();
+  let left = c.count;
+  while (left >= perBuf) {
+    await writeAll(conn, buf);
+    left -= perBuf;
+  }
+  if (left > 0) await writeAll(conn, buf.subarray(0, left * frame.length));
+  const tWritten = wallMs();
+  // The PONG proves the server has processed every PUB before it.
+  await pingPong(conn, "", 120_000);
+  const tPong = wallMs();
+  conn.close();
+  send({ ev: "done", t0, tWritten, tPong, sent: c.count });
+}
+
+interface SubState {
+  first: number;
+  last: number;
+  error: string;
+  stopping: boolean;
+}
+
+interface SubConn {
+  conn: Deno.TcpConn;
+  count: number;
+  reads: number;
+  bytes: number;
+  /** Bytes of an incomplete frame or line kept at the front of the read buffer. */
+  carry: number;
+}
+
+async function subscriber(c: SubCmd): Promise<void> {
+  const state: SubState = { first: 0, last: 0, error: "", stopping: false };
+  const conns: SubConn[] = [];
+  for (const s of c.subs) {
+    const conn = await connectTcp(c.port);
+    conn.setNoDelay(true);
+    const sub = s.queue ? `SUB ${s.subject} ${s.queue} 1\r\n` : `SUB ${s.subject} 1\r\n`;
+    await pingPong(conn, CONNECT + sub);
+    conns.push({ conn, count: 0, reads: 0, bytes: 0, carry: 0 });
+  }
+  const loops = conns.map((sc, i) =>
+    readLoop(sc, msgFrame(c.subs[i].subject, "1", c.size), c.readSize, state)
+  );
+  const stat = () => {
+    let count = 0, reads = 0, bytes = 0;
+    for (const sc of conns) {
+      count += sc.count;
+      reads += sc.reads;
+      bytes += sc.bytes;
+    }
+    const per = conns.map((sc) => sc.count);
+    return { count, per, reads, bytes, first: state.first, last: state.last, error: state.error };
+  };
+  send({ ev: "ready" });
+  while (true) {
+    const m = await nextCmd();
+    if (m.cmd === "stat") {
+      send({ ev: "stat", ...stat() });
+    } else if (m.cmd === "stop") {
+      state.stopping = true;
+      for (const sc of conns) {
+        try {
+          sc.conn.close();
+        } catch { /* already closed */ }
+      }
+      await Promise.allSettled(loops);
+      const s = stat();
+      if (!s.error && conns.some((sc) => sc.carry !== 0)) {
+        s.error = "a connection ended inside a frame";
+      }
+      send({ ev: "done", ...s });
+      return;
+    }
+  }
+}
+
+const PONG = new TextEncoder().encode("PONG\r\n");
+
+/**
+ * Counts MSG frames. Every MSG on a connection has the same length (one subject, sid 1, one
+ * size), so a frame is recognised by its first byte ('M'; payloads are all 'x') and skipped
+ * whole after checking its last byte; one frame per read is compared in full. Anything else is
+ * a control line: PING is answered (nats-server pings a quiet client after a second), +OK and
+ * PONG are skipped, -ERR or garbage ends the run with an error.
+ */
+async function readLoop(
+  sc: SubConn,
+  frame: Uint8Array,
+  readSize: number,
+  state: SubState,
+): Promise<void> {
+  const buf = new Uint8Array(readSize);
+  const fl = frame.length;
+  const dec = new TextDecoder();
+  while (true) {
+    let n: number | null;
+    try {
+      n = await sc.conn.read(sc.carry === 0 ? buf : buf.subarray(sc.carry));
+    } catch (e) {
+      if (!state.stopping && !state.error) state.error = `read failed: ${e}`;
+      return;
+    }
+    if (n === null) {
+      if (!state.stopping && !state.error) state.error = "server closed the connection";
+      return;
+    }
+    const t = wallMs();
+    if (state.first === 0) state.first = t;
+    state.last = t;
+    sc.reads++;
+    sc.bytes += n;
+    const total = sc.carry + n;
+    let i = 0;
+    let checked = false;
+    let count = 0;
+    while (i < total) {
+      if (buf[i] === 77) {
+        if (i + fl > total) break;
+        if (buf[i + fl - 1] !== 10) return badFrame(state, buf, i, total);
+        if (!checked) {
+          for (let k = 0; k < fl; k++) {
+            if (buf[i + k] !== frame[k]) return badFrame(state, buf, i, total);
+          }
+          checked = true;
+        }
+        count++;
+        i += fl;
+        continue;
+      }
+      const nl = buf.indexOf(10, i);
+      if (nl < 0 || nl >= total) {
+        if (total - i > 4096) return badFrame(state, buf, i, total);
+        break;
+      }
+      const line = dec.decode(buf.subarray(i, nl + 1));
+      if (line === "PING\r\n") {
+        await writeAll(sc.conn, PONG);
+      } else if (line !== "+OK\r\n" && line !== "PONG\r\n" && !line.startsWith("INFO ")) {
+        return badFrame(state, buf, i, total);
+      }
+      i = nl + 1;
+    }
+    sc.count += count;
+    sc.carry = total - i;
+    if (sc.carry > 0) buf.copyWithin(0, i, total);
+  }
+}
+
+function badFrame(state: SubState, buf: Uint8Array, i: number, n: number): void {
+  if (state.error) return;
+  const text = new TextDecoder().decode(buf.subarray(Math.max(0, i - 8), Math.min(n, i + 64)));
+  state.error = `unexpected bytes where a MSG frame should start: ${JSON.stringify(text)}`;
+}
+
+async function reqrep(c: ReqRepCmd): Promise<void> {
+  const { connect } = await import("@nats-io/transport-node");
+  const servers = `127.0.0.1:${c.port}`;
+  const responder = await connect({ servers, name: "bench-responder" });
+  const requester = await connect({ servers, name: "bench-requester" });
+  responder.subscribe("bench.rr", {
+    callback: (_e, m) => {
+      m.respond(m.data);
+    },
+  });
+  await responder.flush();
+  const data = payload(c.size);
+  send({ ev: "ready" });
+  await nextCmd(); // go
+  const lat: number[] = [];
+  for (let i = 0; i < c.warmup + c.count; i++) {
+    const t = performance.now();
+    await requester.request("bench.rr", data, { timeout: 5000 });
+    if (i >= c.warmup) lat.push(performance.now() - t);
+  }
+  await requester.close();
+  await responder.close();
+  lat.sort((a, b) => a - b);
+  const pick = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] * 1000;
+  const mean = lat.reduce((a, b) => a + b, 0) / lat.length * 1000;
+  send({ ev: "done", p50: pick(0.5), p99: pick(0.99), mean, n: lat.length });
+}
+
+async function run(m: Msg): Promise<void> {
+  try {
+    if (m.cmd === "pub") await publisher(m as PubCmd);
+    else if (m.cmd === "sub") await subscriber(m as SubCmd);
+    else if (m.cmd === "reqrep") await reqrep(m as ReqRepCmd);
+    else throw new Error(`unknown command ${m.cmd}`);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+onCmd = (m) => void run(m);
+if (isChild) {
+  readStdinLines();
+} else {
+  // deno-lint-ignore no-explicit-any
+  (globalThis as any).onmessage = (e: MessageEvent) => onCmd(e.data);
+}
