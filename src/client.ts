@@ -161,7 +161,8 @@ export class Client implements ParserHost {
   paused: Promise<boolean> | null = null;
   maxControlLine: number;
   #maxPayload: number;
-  #parser = new Parser();
+  /** Shared with Route, which reads the message tokens it splits. */
+  readonly parser = new Parser();
   #rbuf = new Uint8Array(MIN_READ);
   #shortReads = 0;
   #trace: boolean;
@@ -213,7 +214,7 @@ export class Client implements ParserHost {
         const now = this.server.now;
         this.lastIn = now;
         const inMsgs = this.inMsgs;
-        const consumed = this.#parser.parse(this, this.#rbuf, 0, total);
+        const consumed = this.parser.parse(this, this.#rbuf, 0, total);
         if (consumed < 0) break;
         if (this.inMsgs !== inMsgs) this.last = now;
         len = total - consumed;
@@ -223,7 +224,7 @@ export class Client implements ParserHost {
           const ok = await this.paused;
           this.paused = null;
           if (!ok || this.closed) return;
-          const more = this.#parser.parse(this, this.#rbuf, 0, len);
+          const more = this.parser.parse(this, this.#rbuf, 0, len);
           if (more < 0) return;
           if (more > 0) this.#rbuf.copyWithin(0, more, len);
           len -= more;
@@ -246,7 +247,7 @@ export class Client implements ParserHost {
    */
   #adaptRead(filled: number, kept: number): void {
     const size = this.#rbuf.length;
-    const need = this.#parser.needed;
+    const need = this.parser.needed;
     if (need > size) {
       this.#growRead(kept, need);
       return;
@@ -331,7 +332,6 @@ export class Client implements ParserHost {
   processMsgArgs(op: number, buf: Uint8Array, start: number, end: number): boolean {
     if (!this.connectReceived && !this.#beforeConnect()) return false;
     const pa = this.pa;
-    const args = this.#args;
     const hpub = op === OP_HPUB;
     if (this.#trace) this.traceIn(hpub ? "HPUB" : "PUB", dec.decode(buf.subarray(start, end)));
     if (hpub && !this.opts.headers) {
@@ -339,7 +339,9 @@ export class Client implements ParserHost {
       this.close(ClosedState.ProtocolViolation);
       return false;
     }
-    const n = splitArgs(buf, start, end, args);
+    const parser = this.parser;
+    const n = parser.ntokens;
+    const args = parser.tokens;
     const name = hpub ? "processHeaderPub" : "processPub";
     const base = hpub ? 3 : 2;
     if (n !== base && n !== base + 1) {
@@ -387,7 +389,7 @@ export class Client implements ParserHost {
       this.close(ClosedState.MaxPayloadExceeded);
       return false;
     }
-    pa.subject = this.#subjectOf(buf, pa.subjectStart, pa.subjectEnd);
+    pa.subject = this.#subjectOf(buf, pa.subjectStart, pa.subjectEnd, parser.hash0);
     if (this.opts.pedantic && !isValidLiteralSubject(pa.subject)) {
       this.sendErr("Invalid Publish Subject");
     }
@@ -627,9 +629,7 @@ export class Client implements ParserHost {
   // ---- Subject cache ----
 
   /** Decodes a subject at most once per distinct subject per connection (DENO-NET.md §6). */
-  #subjectOf(buf: Uint8Array, start: number, end: number): string {
-    let h = 0x811c9dc5;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  #subjectOf(buf: Uint8Array, start: number, end: number, h: number): string {
     const slot = (h >>> 0) & (SUBJECT_CACHE_SLOTS - 1);
     if (this.#cacheBytes === null) {
       this.#cacheBytes = new Array(SUBJECT_CACHE_SLOTS);

@@ -117,7 +117,10 @@ export interface ParserHost {
   readonly pa: PubArg;
   /** When set after an op, parsing stops after that op until the caller resumes it. */
   readonly paused: unknown;
-  /** Control line of PUB/HPUB/RMSG/HMSG: fill `pa`, validate; false stops parsing. */
+  /**
+   * Control line of PUB/HPUB/RMSG/HMSG, already split into the parser's `tokens`: fill `pa`,
+   * validate; false stops parsing.
+   */
   processMsgArgs(op: number, buf: Uint8Array, start: number, end: number): boolean;
   /** The message payload is complete at pa.payloadStart, pa.size bytes (headers included). */
   processMsg(op: number, buf: Uint8Array): void;
@@ -139,6 +142,8 @@ const SPACES = 2;
 const ARGS = 3;
 /** Control line processed, payload incomplete (kept: from the arguments on). */
 const PAYLOAD = 4;
+/** Routes may list many queue groups on one RMSG; more tokens than this is malformed. */
+const MAX_MSG_TOKENS = 64;
 /** parse() stops: the connection keeps bytes from `#keep` and reads more. */
 const STOP = -2;
 
@@ -152,6 +157,13 @@ export class Parser {
   #keep = 0;
   /** Total bytes (from the kept start) a pending message needs; lets the caller size its buffer. */
   needed = 0;
+  /** Tokens of the last message control line, as [start, end) pairs (see #scanMsgLine). */
+  readonly tokens = new Int32Array(2 * MAX_MSG_TOKENS);
+  /** How many tokens the line had (may exceed what `tokens` holds: then it is malformed). */
+  ntokens = 0;
+  /** FNV-1a hashes of the first and second token. */
+  hash0 = 0;
+  hash1 = 0;
 
   /**
    * Parses buf[start, end). Returns the index of the first byte to keep for the next read (the
@@ -273,9 +285,47 @@ export class Parser {
     return this.#args(host, op, buf, a, end);
   }
 
+  /**
+   * One pass over a message's control line (the hot path): finds the newline, splits the tokens
+   * on spaces and tabs into `tokens`, and hashes the first two (a client's subject, or a route's
+   * account and subject) for the connection's subject cache. Returns the newline's index or -1.
+   */
+  #scanMsgLine(buf: Uint8Array, a: number, end: number): number {
+    const t = this.tokens;
+    const max = t.length >> 1;
+    let n = 0;
+    let s = -1;
+    let h = 0x811c9dc5 | 0;
+    let i = a;
+    for (; i < end; i++) {
+      const b = buf[i];
+      if (b === 32 || b === 9 || b === 10 || (b === 13 && i + 1 < end && buf[i + 1] === 10)) {
+        if (s >= 0) {
+          if (n < max) {
+            t[2 * n] = s;
+            t[2 * n + 1] = i;
+          }
+          if (n === 0) this.hash0 = h;
+          else if (n === 1) this.hash1 = h;
+          n++;
+          s = -1;
+          h = 0x811c9dc5 | 0;
+        }
+        if (b === 10) break;
+      } else {
+        if (s < 0) s = i;
+        h = Math.imul(h ^ b, 0x01000193);
+      }
+    }
+    this.ntokens = n;
+    return i < end ? i : -1;
+  }
+
   /** The argument line up to its newline, then the op (and a message's payload). */
   #args(host: ParserHost, op: OpName, buf: Uint8Array, a: number, end: number): number {
-    let nl = buf.indexOf(10, a);
+    const code = op.op;
+    const isMsg = code === OP_PUB || code === OP_HPUB || code === OP_RMSG || code === OP_HMSG;
+    let nl = isMsg ? this.#scanMsgLine(buf, a, end) : buf.indexOf(10, a);
     if (nl >= end) nl = -1;
     if (nl < 0) {
       if (end - a > host.maxControlLine) {
@@ -289,8 +339,7 @@ export class Parser {
       host.controlLineTooLong(buf, a, argEnd);
       return -1;
     }
-    const code = op.op;
-    if (code === OP_PUB || code === OP_HPUB || code === OP_RMSG || code === OP_HMSG) {
+    if (isMsg) {
       if (!host.processMsgArgs(code, buf, a, argEnd)) return -1;
       host.pa.payloadStart = nl + 1;
       this.#pendingStart = a;

@@ -31,7 +31,6 @@ import {
   parseSize,
   type PubArg,
   ROUTE_OP_INDEX,
-  splitArgs,
 } from "./parser.ts";
 import { acceptLoop, type PeerAddress, peerOf, type Transport } from "./transport.ts";
 import { hostPort } from "./server.ts";
@@ -75,7 +74,6 @@ export class Route extends Client {
   /** Queue groups chosen for this route for the message being routed. */
   pendingQueues: string[] = [];
   #queueArgs: string[] = [];
-  #rargs = new Int32Array(2 * 16);
 
   constructor(
     server: Server,
@@ -127,10 +125,10 @@ export class Route extends Client {
     if (this.server.log.traceEnabled) {
       this.traceIn(hdr ? "HMSG" : "RMSG", dec.decode(buf.subarray(start, end)));
     }
-    const args = this.#rargs;
-    const n = splitArgs(buf, start, end, args);
+    const args = this.parser.tokens;
+    const n = this.parser.ntokens;
     const fixed = hdr ? 4 : 3; // account, subject, [hdr], size
-    if (n < fixed || n > 16) {
+    if (n < fixed || 2 * n > args.length) {
       this.server.log.errorc(
         this,
         `processRoutedMsgArgs Parse Error: ${quoteBytes(buf, start, end)}`,
