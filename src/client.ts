@@ -152,6 +152,8 @@ export class Client implements ParserHost {
   /** Last activity (ms), for /connz `last_activity` and the ping timer. */
   last: number;
   lastIn: number;
+  /** Last time output was flushed (ms); quiet connections give buffer memory back. */
+  lastOut = 0;
   pingsOut = 0;
   nextPing: number;
   rtt = 0;
@@ -788,6 +790,7 @@ export class Client implements ParserHost {
   flush(): void {
     this.flushQueued = false;
     if (this.out.len === 0 || this.out.writing) return;
+    this.lastOut = this.server.now;
     this.out.flush(this.conn, () => this.server.now, (e) => {
       if (!this.closed) {
         this.server.log.debugc(this, `Error flushing: ${e}`);

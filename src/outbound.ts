@@ -9,7 +9,7 @@
 import type { Transport } from "./transport.ts";
 
 const MIN_SIZE = 512;
-/** An idle buffer larger than this is dropped after a flush so idle connections stay small. */
+/** A quiet connection's buffer larger than this is given back (see shrinkIfIdle). */
 const KEEP_SIZE = 64 * 1024;
 
 export class Outbound {
@@ -76,7 +76,9 @@ export class Outbound {
           this.inFlight = n - off;
         }
         this.flushes++;
-        this.#spare = out.length <= KEEP_SIZE ? out : null;
+        // Keep the written buffer for the next swap, whatever its size: under load both
+        // buffers settle at the working size instead of regrowing from 512 B after each write.
+        this.#spare = out;
       }
     } catch (e) {
       this.inFlight = 0;
@@ -85,9 +87,18 @@ export class Outbound {
     } finally {
       this.writing = false;
       this.inFlight = 0;
-      if (this.buf.length > KEEP_SIZE && this.len === 0) this.buf = new Uint8Array(MIN_SIZE);
       this.#wakeDrainWaiters();
     }
+  }
+
+  /**
+   * Gives memory back once a connection has gone quiet (called from the server's shared tick
+   * for connections with no recent output), so an idle connection holds only a small buffer.
+   */
+  shrinkIfIdle(): void {
+    if (this.writing || this.len > 0) return;
+    this.#spare = null;
+    if (this.buf.length > KEEP_SIZE) this.buf = new Uint8Array(MIN_SIZE);
   }
 
   /** Resolves when nothing is pending (or the connection failed), for producer back-pressure. */

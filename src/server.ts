@@ -621,6 +621,7 @@ export class Server {
         c.close(ClosedState.SlowConsumerWriteDeadline);
         continue;
       }
+      if (now - c.lastOut > 1000) c.out.shrinkIfIdle();
       if (now >= c.nextPing) {
         c.nextPing = now + o.pingIntervalMs;
         if (c.pingsOut + 1 > o.maxPingsOut) {
