@@ -64,6 +64,7 @@ function indexOps(ops: OpName[]): (OpName[] | undefined)[] {
 }
 
 export const CLIENT_OP_INDEX = indexOps(CLIENT_OPS);
+const PUB_OP = CLIENT_OPS[0];
 export const ROUTE_OP_INDEX = indexOps(ROUTE_OPS);
 
 /**
@@ -181,8 +182,19 @@ export class Parser {
       if (host.paused !== null) return i;
     }
     const index = host.opIndex;
+    const clientOps = index === CLIENT_OP_INDEX;
     while (i < end) {
       const opStart = i;
+      // The hot case first: a client's "PUB " (any case), straight to its arguments.
+      if (
+        clientOps && i + 4 < end && (buf[i] | 32) === 112 && (buf[i + 1] | 32) === 117 &&
+        (buf[i + 2] | 32) === 98 && (buf[i + 3] === 32 || buf[i + 3] === 9)
+      ) {
+        i = this.#spaces(host, PUB_OP, buf, i + 4, end, true);
+        if (i === STOP) return this.#keep;
+        if (i < 0) return -1;
+        continue;
+      }
       // Match the op name, byte by byte and case-insensitively.
       const cands = index[buf[i] >= 97 && buf[i] <= 122 ? buf[i] - 32 : buf[i]];
       if (cands === undefined) {
