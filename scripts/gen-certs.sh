@@ -180,5 +180,8 @@ for pair in server route client client-selfsigned client-otherca client-expired;
   [[ "$(openssl x509 -noout -pubkey -in "$out/$pair-cert.pem")" == \
     "$(openssl pkey -pubout -in "$out/$pair-key.pem")" ]]
 done
+# The gnatsd README's cluster TLS example names the route pair srva-*.pem.
+cp "$out/route-cert.pem" "$out/srva-cert.pem"
+cp "$out/route-key.pem" "$out/srva-key.pem"
 chmod 644 "$out"/*.pem
 echo "certificates written to $out"
