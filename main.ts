@@ -104,22 +104,10 @@ async function main(): Promise<void> {
     await logger.close();
     die((e as Error).message);
   }
-  try {
-    server.start();
-  } catch (e) {
-    logger.fatal((e as Error).message);
-    await logger.close();
-    Deno.exit(1);
-  }
-
-  if (opts.pidFile !== "") await Deno.writeTextFile(opts.pidFile, `${Deno.pid}`);
-  let portsFile = "";
-  if (opts.portsFileDir !== "") {
-    portsFile = `${opts.portsFileDir}/nats-server_${Deno.pid}.ports`;
-    await Deno.writeTextFile(portsFile, JSON.stringify(server.portsInfo()));
-  }
-
+  // Signals are trapped before the server says it is ready, so a signal sent the moment the log
+  // shows "Server is ready" is never the default action (which kills the process).
   let stopping = false;
+  let portsFile = "";
   const stop = async (name: string, code = 0) => {
     if (stopping) return;
     stopping = true;
@@ -142,16 +130,35 @@ async function main(): Promise<void> {
       await stop("lame duck");
     });
     Deno.addSignalListener("SIGHUP", () => {
+      // A reload that fails leaves everything as it was, the logger included.
+      let fresh: ReturnType<typeof createLogger> | null = null;
       try {
         const next = resolveOptions(flags);
-        const old = logger;
-        logger = createLogger(next);
-        server.reload(next, logger);
-        old.close();
+        fresh = createLogger(next);
+        server.reload(next, fresh);
       } catch (e) {
+        fresh?.close();
         logger.error(`Failed to reload server configuration: ${(e as Error).message}`);
+        return;
       }
+      const old = logger;
+      logger = fresh;
+      old.close();
     });
+  }
+  // The pid file exists before the listeners, as nats-server writes it early in its start.
+  if (opts.pidFile !== "") await Deno.writeTextFile(opts.pidFile, `${Deno.pid}`);
+  try {
+    server.start();
+  } catch (e) {
+    logger.fatal((e as Error).message);
+    await logger.close();
+    Deno.exit(1);
+  }
+
+  if (opts.portsFileDir !== "") {
+    portsFile = `${opts.portsFileDir}/nats-server_${Deno.pid}.ports`;
+    await Deno.writeTextFile(portsFile, JSON.stringify(server.portsInfo()));
   }
   await server.done();
 }

@@ -817,13 +817,6 @@ function sortConns(rows: ConnRow[], sort: string, now: number): void {
   }
 }
 
-/** Go's tls version names: "1.2", "1.3". */
-function tlsVersion(v: string): string {
-  const m = /^TLSv(\d(?:\.\d)?)$/.exec(v);
-  if (!m) return v;
-  return m[1].includes(".") ? m[1] : `${m[1]}.0`;
-}
-
 function connInfo(
   r: ConnRow,
   now: number,
@@ -861,7 +854,7 @@ function connInfo(
   if (o.version) ci.version = o.version;
   const tls = (c as { tlsInfo?: { version: string; cipher: string } | null }).tlsInfo;
   if (tls) {
-    ci.tls_version = tlsVersion(tls.version);
+    ci.tls_version = tls.version;
     ci.tls_cipher_suite = tls.cipher;
   }
   if (auth && c.user) ci.authorized_user = c.user;

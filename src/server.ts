@@ -268,9 +268,10 @@ export class Server {
         return;
       }
       c.conn = t;
-      c.tlsInfo = { version: t.protocol, cipher: t.cipher };
+      // nats-server's spelling: "1.3", not "TLSv1.3".
+      c.tlsInfo = { version: t.protocol.replace(/^TLSv/, ""), cipher: t.cipher };
       this.log.debugc(c, "TLS handshake complete");
-      this.log.debugc(c, `TLS version ${t.protocol}, cipher suite ${t.cipher}`);
+      this.log.debugc(c, `TLS version ${c.tlsInfo.version}, cipher suite ${t.cipher}`);
     } catch (e) {
       this.log.errorc(c, `TLS handshake error: ${(e as Error).message}`);
       c.close(ClosedState.TLSHandshakeError);
@@ -662,7 +663,11 @@ export class Server {
         throw new Error(`config reload not supported for ${name}: old=${a}, new=${b}`);
       }
     }
+    validateOptions(next);
+    // New certificates are loaded before anything changes, so a bad file refuses the reload.
+    const tls = next.tls && next.tlsConfig ? loadTlsContext(next.tlsConfig) : null;
     this.opts = next;
+    this.tls = tls;
     if (logger) this.log.logger = logger;
     this.#configureAuth();
     for (const c of [...this.clients.values()]) {
