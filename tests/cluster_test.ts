@@ -206,3 +206,16 @@ Deno.test("/routez lists routes; clients learn the cluster's connect_urls", asyn
   assert.equal(r.subscriptions, 1);
   assert.deepEqual(r.subscriptions_list, ["interest.here"]);
 });
+
+Deno.test("route authorization with a bcrypt password (the README sample's style)", async () => {
+  // bcrypt of "T0pS3cr3t" from the original README.
+  const hash = "$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG";
+  await using a = await startServer({
+    cluster: { host: "127.0.0.1", port: -1, username: "route_user", password: hash },
+  });
+  await using b = await startServer({
+    cluster: { host: "127.0.0.1", port: -1 },
+    routes: [`nats://route_user:T0pS3cr3t@127.0.0.1:${clusterOf(a)}`],
+  });
+  await meshed([a, b]);
+});
