@@ -26,6 +26,7 @@ import type { PeerAddress, Transport } from "./transport.ts";
 import { isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
 import type { Server } from "./server.ts";
 import type { Permissions } from "./options.ts";
+import type { X509Certificate } from "node:crypto";
 
 export const CLIENT = 0;
 export const ROUTER = 1;
@@ -117,7 +118,7 @@ export class Client implements ParserHost {
   readonly server: Server;
   /** Replaced by a TLS transport after the handshake. */
   conn: Transport;
-  tlsInfo: { version: string; cipher: string } | null = null;
+  tlsInfo: { version: string; cipher: string; peer: X509Certificate | null } | null = null;
   readonly peer: PeerAddress;
   readonly start: number;
   readonly out = new Outbound();

@@ -13,7 +13,8 @@ import { acceptLoop, peerOf } from "./transport.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
-import { loadTlsContext, serverHandshake, type TlsContext } from "./tls.ts";
+import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
+import type { X509Certificate } from "node:crypto";
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -269,7 +270,11 @@ export class Server {
       }
       c.conn = t;
       // nats-server's spelling: "1.3", not "TLSv1.3".
-      c.tlsInfo = { version: t.protocol.replace(/^TLSv/, ""), cipher: t.cipher };
+      c.tlsInfo = {
+        version: t.protocol.replace(/^TLSv/, ""),
+        cipher: t.cipher,
+        peer: t.socket.getPeerX509Certificate() ?? null,
+      };
       this.log.debugc(c, "TLS handshake complete");
       this.log.debugc(c, `TLS version ${c.tlsInfo.version}, cipher suite ${t.cipher}`);
     } catch (e) {
@@ -368,6 +373,17 @@ export class Server {
     let given = "";
     let perms: PermissionChecker | null = null;
     let user = "";
+    if (o.users.length > 0 && this.tls?.verifyAndMap) {
+      // verify_and_map: the (already verified) client certificate names the user.
+      const name = c.tlsInfo?.peer ? this.#userForCert(c.tlsInfo.peer) : null;
+      if (name === null) {
+        this.authViolation(c);
+        return false;
+      }
+      c.user = name;
+      c.setPermissions(this.#users.get(name)!.perms);
+      return true;
+    }
     if (o.users.length > 0) {
       const u = this.#users.get(co.user ?? "");
       if (u) {
@@ -399,6 +415,17 @@ export class Server {
     if (stored === null) return done(false);
     if (isBcrypt(stored)) return checkPassword(given, stored).then(done);
     return done(given === stored);
+  }
+
+  /** The configured user a certificate maps to: by SAN or subject string, then by equal DN. */
+  #userForCert(cert: X509Certificate): string | null {
+    const ids = certIdentities(cert);
+    for (const id of ids) if (this.#users.has(id)) return id;
+    const subject = ids.at(-1) ?? "";
+    for (const name of this.#users.keys()) {
+      if (name.includes("=") && sameDN(name, subject)) return name;
+    }
+    return null;
   }
 
   /** no_auth_user: a connection without credentials becomes that user, permissions and all. */

@@ -20,6 +20,8 @@ export class TlsError extends Error {
 export interface TlsContext {
   context: tls.SecureContext;
   verify: boolean;
+  /** verify_and_map: the client certificate names the user. */
+  verifyAndMap: boolean;
   /** CA certificates client certificates must chain to (verify mode). */
   cas: X509Certificate[];
   timeoutMs: number;
@@ -120,7 +122,8 @@ export function loadTlsContext(o: TlsOptions): TlsContext {
   }
   return {
     context,
-    verify: o.verify,
+    verify: o.verify || o.verifyAndMap,
+    verifyAndMap: o.verifyAndMap,
     cas,
     timeoutMs: Math.max(1, o.timeout * 1000),
     cert,
@@ -340,4 +343,37 @@ export function clientHandshake(
     ctx.cas.length > 0,
     "server didn't provide a certificate",
   );
+}
+
+/**
+ * The names a client certificate offers for verify_and_map, in nats-server's order: e-mail
+ * addresses, DNS names and URIs from the SAN, then the subject as an RFC 2253 string
+ * ("CN=...,O=...,C=..."; the certificate lists RDNs in the opposite order).
+ */
+export function certIdentities(cert: X509Certificate): string[] {
+  const out: string[] = [];
+  const san = cert.subjectAltName ?? "";
+  for (const kind of ["email:", "DNS:", "URI:"]) {
+    for (const part of san.split(/,\s*/)) {
+      if (part.startsWith(kind)) out.push(part.slice(kind.length));
+    }
+  }
+  const rdns = cert.subject.split("\n").filter((l) => l !== "");
+  if (rdns.length > 0) out.push(rdns.reverse().join(","));
+  return out;
+}
+
+/**
+ * Distinguished names compared as nats-server does when a user name is a DN: the same
+ * attributes with the same values, whatever their order or the spaces around separators.
+ */
+export function sameDN(a: string, b: string): boolean {
+  const parse = (dn: string) =>
+    dn.split(/(?<!\\),/).map((rdn) => {
+      const eq = rdn.indexOf("=");
+      return eq < 0
+        ? rdn.trim()
+        : `${rdn.slice(0, eq).trim().toUpperCase()}=${rdn.slice(eq + 1).trim()}`;
+    }).sort().join(",");
+  return parse(a) === parse(b);
 }

@@ -195,3 +195,28 @@ Deno.test("TLS: only modern AEAD suites are negotiated; cipher_suites is validat
     /unrecognized cipher TLS_NOPE/,
   );
 });
+
+Deno.test("TLS verify_and_map: the client certificate names the user", async () => {
+  const dn = "CN=NATS Test Client,O=NATS Test,L=San Francisco,ST=California,C=US";
+  const cases: [string, boolean][] = [
+    ["client@nats.test", true], // e-mail SAN
+    [dn, true], // subject, RFC 2253
+    ["C=US, ST=California, L=San Francisco, O=NATS Test, CN=NATS Test Client", true], // reordered
+    ["someone-else", false],
+  ];
+  for (const [user, ok] of cases) {
+    await using s = await startServer({
+      tls: true,
+      tlsConfig: tlsConfig({ caFile: CERTS + "ca.pem", verify: true, verifyAndMap: true }),
+      users: [{ username: user, password: "" }],
+    });
+    const r = await tlsClient(s.port, { cert: "client-cert.pem", key: "client-key.pem" });
+    if (ok) {
+      assert.equal(r.reply, "PONG\r\n", user);
+      const c = [...s.server!.clients.values()][0] ?? s.server!.closedClients.at(-1);
+      assert.equal(c?.user, user);
+    } else {
+      assert.equal(r.reply, "-ERR 'Authorization Violation'\r\n", user);
+    }
+  }
+});
