@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { RawClient, waitFor } from "./helpers.ts";
-import { freePort, ServerProcess } from "./process_helpers.ts";
+import { freePort, runMain, ServerProcess } from "./process_helpers.ts";
 
 async function login(port: number, user: string, pass: string): Promise<RawClient> {
   const [c] = await RawClient.connectInfo(port);
@@ -63,5 +63,18 @@ Deno.test("SIGHUP reload: limits and logging flags take effect", async () => {
   await c.send("PUB foo 11\r\n");
   await c.waitClosed();
   assert.equal(c.text, "-ERR 'Maximum Payload Violation'\r\n");
+  await Deno.remove(conf);
+});
+
+Deno.test("--signal reload=<pid file> sends SIGHUP to the running server", async () => {
+  const port = freePort();
+  const conf = await Deno.makeTempFile({ suffix: ".conf" });
+  const pidFile = await Deno.makeTempFile({ suffix: ".pid" });
+  await Deno.writeTextFile(conf, `listen: 127.0.0.1:${port}\n`);
+  await using p = new ServerProcess(["-c", conf, "-P", pidFile], port);
+  await p.waitStderr(/Server is ready/);
+  const r = await runMain(["--signal", `reload=${pidFile}`]);
+  assert.equal(r.code, 0, r.stderr);
+  await p.waitStderr(/Reloaded server configuration/);
   await Deno.remove(conf);
 });
