@@ -301,6 +301,7 @@ export class Route extends Client {
   #processRemoteSub(buf: Uint8Array, start: number, end: number, add: boolean): boolean {
     const text = dec.decode(buf.subarray(start, end));
     if (this.server.log.traceEnabled) this.traceIn(add ? "RS+" : "RS-", text);
+    this.last = this.server.now;
     const parts = text.split(/[ \t]+/);
     if (parts.length < 2) {
       this.server.log.errorc(this, `processRemoteSub Parse Error: ${JSON.stringify(text)}`);
