@@ -699,11 +699,26 @@ export class Server {
     this.#configureAuth();
     for (const c of [...this.clients.values()]) {
       c.applyOptions();
-      if (c.connectReceived) this.authenticate(c);
+      if (!c.connectReceived) continue;
+      const auth = this.authenticate(c);
+      if (auth === true) this.#dropForbiddenSubs(c);
+      else if (auth !== false) auth.then((ok) => ok && this.#dropForbiddenSubs(c));
     }
     clearInterval(this.#ticker);
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
     this.log.notice("Reloaded server configuration");
+  }
+
+  /** After a reload narrowed a user's permissions: subscriptions no longer allowed go away. */
+  #dropForbiddenSubs(c: Client): void {
+    if (c.closed || c.perms === null) return;
+    for (const sub of [...c.subs.values()]) {
+      if (c.perms.canSubscribe(sub.subject, sub.queue)) continue;
+      c.removeSub(sub);
+      const what = `${JSON.stringify(sub.subject)} (sid ${JSON.stringify(sub.sid)})`;
+      c.sendErr(`Permissions Violation for Subscription to ${what}`);
+      this.log.notice(`Removed sub ${what} for User ${JSON.stringify(c.user)} - not authorized`);
+    }
   }
 
   /** What `--ports_file_dir` writes: the URLs each listener can be reached at. */

@@ -78,3 +78,23 @@ Deno.test("--signal reload=<pid file> sends SIGHUP to the running server", async
   await p.waitStderr(/Reloaded server configuration/);
   await Deno.remove(conf);
 });
+
+Deno.test("SIGHUP reload: a subscription the new permissions forbid is removed", async () => {
+  const port = freePort();
+  const conf = await Deno.makeTempFile({ suffix: ".conf" });
+  const users = (allow: string) =>
+    `listen: 127.0.0.1:${port}\nauthorization { users: [ {user: a, password: p, ` +
+    `permissions: { subscribe: ${allow} }} ] }\n`;
+  await Deno.writeTextFile(conf, users('[">"]'));
+  await using p = new ServerProcess(["-c", conf], port);
+  await p.waitStderr(/Server is ready/);
+  const c = await login(port, "a", "p");
+  await using _c = c;
+  await c.send("SUB keep.it 1\r\nSUB drop.it 2\r\n");
+  assert.equal(await c.roundTrip(), "");
+  await Deno.writeTextFile(conf, users('["keep.>"]'));
+  p.signal("SIGHUP");
+  await c.waitText((t) => t.includes("-ERR"), "violation");
+  assert.equal(c.text, `-ERR 'Permissions Violation for Subscription to "drop.it" (sid "2")'\r\n`);
+  await Deno.remove(conf);
+});
