@@ -502,10 +502,19 @@ export class Cluster {
       version: s.info.version,
       proto: 1,
       go: s.info.go,
-      host: o.advertise !== "" ? o.advertise.split(":")[0] : o.host,
+      host: o.host,
       port: this.port,
       headers: true,
     };
+    // cluster_advertise: other servers (and gossip) dial this address instead.
+    if (o.advertise !== "") {
+      const m = /^(?:nats(?:-route)?:\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?/.exec(o.advertise);
+      if (m) {
+        info.host = m[1].replace(/^\[|\]$/g, "");
+        if (m[2]) info.port = Number(m[2]);
+        info.ip = `nats-route://${hostPort(info.host as string, info.port as number)}/`;
+      }
+    }
     if (o.username !== "") info.auth_required = true;
     if (this.#tls) {
       info.tls_required = true;

@@ -219,3 +219,13 @@ Deno.test("route authorization with a bcrypt password (the README sample's style
   });
   await meshed([a, b]);
 });
+
+Deno.test("cluster_advertise: the route INFO (and so gossip) carries the advertised address", async () => {
+  await using a = await startServer({
+    cluster: { host: "127.0.0.1", port: -1, advertise: "routes.example.com:7244" },
+  });
+  const info = a.server!.cluster!.routeInfo();
+  assert.equal(info.host, "routes.example.com");
+  assert.equal(info.port, 7244);
+  assert.equal(info.ip, "nats-route://routes.example.com:7244/");
+});
