@@ -18,6 +18,15 @@ import { defaultOptions, mergeOptions, type Options } from "./src/options.ts";
 import { Server } from "./src/server.ts";
 import { loadConfigFile } from "./src/config.ts";
 
+/**
+ * The ports file is named after the executable, as nats-server names it: the compiled binary's
+ * own name, or "nats-server" when run as a script under `deno`.
+ */
+function executableName(): string {
+  const base = Deno.execPath().split(/[\\/]/).pop()!.replace(/\.exe$/, "");
+  return base === "deno" ? "nats-server" : base;
+}
+
 function die(msg: string, code = 1): never {
   console.error(`nats-server: ${msg}`);
   Deno.exit(code);
@@ -157,7 +166,7 @@ async function main(): Promise<void> {
   }
 
   if (opts.portsFileDir !== "") {
-    portsFile = `${opts.portsFileDir}/nats-server_${Deno.pid}.ports`;
+    portsFile = `${opts.portsFileDir}/${executableName()}_${Deno.pid}.ports`;
     await Deno.writeTextFile(portsFile, JSON.stringify(server.portsInfo()));
   }
   await server.done();

@@ -299,16 +299,10 @@ export class Server {
   ownConnectUrls(): string[] {
     const o = this.opts;
     if (o.clientAdvertise !== "") return [o.clientAdvertise];
-    if (o.host !== "0.0.0.0" && o.host !== "::" && o.host !== "") {
-      return [hostPort(o.host, this.port)];
-    }
-    const urls: string[] = [];
-    for (const ni of Deno.networkInterfaces()) {
-      if (ni.family === "IPv4" && !ni.address.startsWith("127.")) {
-        urls.push(hostPort(ni.address, this.port));
-      }
-    }
-    return urls.length > 0 ? urls : [hostPort("127.0.0.1", this.port)];
+    const all = addressesOf(o.host);
+    // Other servers' clients cannot reach our loopback, so it is advertised only when alone.
+    const reachable = all.length > 1 ? all.filter((h) => !h.startsWith("127.")) : all;
+    return reachable.map((h) => hostPort(h, this.port));
   }
 
   /** All client URLs of the cluster, ours first, for INFO connect_urls. */
@@ -723,17 +717,15 @@ export class Server {
 
   /** What `--ports_file_dir` writes: the URLs each listener can be reached at. */
   portsInfo(): Record<string, string[]> {
-    const host = this.opts.host === "0.0.0.0" || this.opts.host === ""
-      ? "127.0.0.1"
-      : this.opts.host;
-    const info: Record<string, string[]> = { nats: [`nats://${hostPort(host, this.port)}`] };
-    if (this.cluster) info.cluster = [`nats://${hostPort(host, this.cluster.port)}`];
-    if (this.monitor?.httpPort) {
-      info.monitoring = [`http://${hostPort(host, this.monitor.httpPort)}`];
-    }
+    const o = this.opts;
+    const urls = (scheme: string, host: string, port: number) =>
+      addressesOf(host).map((h) => `${scheme}://${hostPort(h, port)}`);
+    const info: Record<string, string[]> = { nats: urls("nats", o.host, this.port) };
+    if (this.monitor?.httpPort) info.monitoring = urls("http", o.httpHost, this.monitor.httpPort);
     if (this.monitor?.httpsPort) {
-      info.monitoring = [`https://${hostPort(host, this.monitor.httpsPort)}`];
+      info.monitoring = urls("https", o.httpHost, this.monitor.httpsPort);
     }
+    if (this.cluster) info.cluster = urls("nats", o.cluster.host, this.cluster.port);
     return info;
   }
 
@@ -799,6 +791,23 @@ export class Server {
     this.log.notice("Server Exiting..");
     this.#resolveDone();
   }
+}
+
+/**
+ * The addresses a listener bound to `host` answers on: itself, or for a wildcard host every
+ * IPv4 interface address, loopback first (the listener is IPv4), as nats-server lists them.
+ */
+export function addressesOf(host: string): string[] {
+  if (host !== "0.0.0.0" && host !== "" && host !== "::") return [host];
+  const out = ["127.0.0.1"];
+  try {
+    for (const ni of Deno.networkInterfaces()) {
+      if (ni.family === "IPv4" && !out.includes(ni.address)) out.push(ni.address);
+    }
+  } catch {
+    // no permission to list interfaces: loopback alone
+  }
+  return out;
 }
 
 export function hostPort(host: string, port: number): string {
