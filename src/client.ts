@@ -818,7 +818,7 @@ export class Client implements ParserHost {
     }
     this.server.removeClient(this);
     // Write what is queued (e.g. the -ERR that explains the close), then close the socket.
-    const finish = () => {
+    const finish = (): void => {
       this.out.release();
       // Closed clients stay listed in /connz for a while: keep their stats, not their buffers.
       this.#rbuf = new Uint8Array(0);
@@ -830,20 +830,24 @@ export class Client implements ParserHost {
         // already closed by the peer
       }
     };
-    if (this.out.len > 0 && !this.out.writing && reason !== ClosedState.WriteError) {
-      this.out.flush(this.conn, () => this.server.now, () => {}).finally(finish);
-    } else if (this.out.writing) {
-      this.out.drained().then(finish);
-      // A write stuck on a dead peer must not keep the socket open forever.
-      if (
-        reason === ClosedState.SlowConsumerPendingBytes ||
-        reason === ClosedState.SlowConsumerWriteDeadline
-      ) {
-        finish();
-      }
-    } else {
+    const slow = reason === ClosedState.SlowConsumerPendingBytes ||
+      reason === ClosedState.SlowConsumerWriteDeadline || reason === ClosedState.WriteError;
+    if (slow || (this.out.len === 0 && !this.out.writing)) {
       finish();
+      return;
     }
+    // The last bytes (often the -ERR that explains the close) go out first, but a peer that
+    // stops reading gets at most the write deadline before the socket is closed anyway.
+    let done = false;
+    const once = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      finish();
+    };
+    const timer = setTimeout(once, this.server.opts.writeDeadlineMs);
+    if (this.out.writing) this.out.drained().then(once);
+    else this.out.flush(this.conn, () => this.server.now, () => {}).finally(once);
   }
 
   // ---- Tracing ----
