@@ -69,8 +69,6 @@ const HMSG_ = enc.encode("HMSG ");
 const MIN_READ = 512;
 const MAX_READ = 64 * 1024;
 const SUBJECT_CACHE_SLOTS = 256;
-/** Back-pressure: a publisher waits for a subscriber that has this much queued. */
-const STALL_BYTES = 1024 * 1024;
 
 /** The fields of CONNECT that nats-server reads. */
 export interface ConnectOptions {
@@ -800,9 +798,12 @@ export class Client implements ParserHost {
     });
   }
 
-  /** Back-pressure for a producer: wait while this connection has a large backlog. */
+  /**
+   * Back-pressure, as nats-server applies it: a producer waits while this connection has more
+   * than half of max_pending queued.
+   */
   needsStall(): boolean {
-    return this.out.pending > STALL_BYTES;
+    return this.out.pending > this.server.opts.maxPending / 2;
   }
 
   // ---- Lifecycle ----

@@ -23,7 +23,7 @@ export class Outbound {
   writeStart = 0;
   /** Total bytes and flushes, for stats. */
   flushes = 0;
-  #drainWaiters: (() => void)[] = [];
+  #drainWaiters: { limit: number; resolve: () => void }[] = [];
 
   constructor(initial = MIN_SIZE) {
     this.buf = new Uint8Array(initial);
@@ -76,6 +76,7 @@ export class Outbound {
           this.inFlight = n - off;
         }
         this.flushes++;
+        this.#wakeDrainWaiters();
         // Keep the written buffer for the next swap, whatever its size: under load both
         // buffers settle at the working size instead of regrowing from 512 B after each write.
         this.#spare = out;
@@ -101,17 +102,26 @@ export class Outbound {
     if (this.buf.length > KEEP_SIZE) this.buf = new Uint8Array(MIN_SIZE);
   }
 
-  /** Resolves when nothing is pending (or the connection failed), for producer back-pressure. */
+  /** Resolves when nothing is pending (or the connection closed). */
   drained(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+    return this.below(1);
   }
 
-  #wakeDrainWaiters(): void {
+  /** Resolves once fewer than `limit` bytes are pending (or the connection closed). */
+  below(limit: number): Promise<void> {
+    if (this.pending < limit) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push({ limit, resolve }));
+  }
+
+  #wakeDrainWaiters(all = false): void {
     if (this.#drainWaiters.length === 0) return;
-    const w = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const f of w) f();
+    const pending = this.pending;
+    const keep: { limit: number; resolve: () => void }[] = [];
+    for (const w of this.#drainWaiters) {
+      if (all || pending < w.limit) w.resolve();
+      else keep.push(w);
+    }
+    this.#drainWaiters = keep;
   }
 
   /** The connection closed: drop the buffers and release anyone waiting on them. */
@@ -119,6 +129,6 @@ export class Outbound {
     this.len = 0;
     this.buf = new Uint8Array(0);
     this.#spare = null;
-    this.#wakeDrainWaiters();
+    this.#wakeDrainWaiters(true);
   }
 }

@@ -605,11 +605,19 @@ export class Server {
     return this.#stall(stalled);
   }
 
+  /**
+   * Holds the producer's reads until the consumer is back under half of max_pending, for 100 ms
+   * plus 100 ms per tenth of the excess, at most 1 s (nats-server's stallDuration).
+   */
   async #stall(c: Client): Promise<void> {
+    const mp = this.opts.maxPending;
+    const half = mp / 2;
+    const pb = c.out.pending;
+    const ms = pb >= mp ? 1000 : Math.min(1000, 100 + 100 * Math.floor((pb - half) / (half / 10)));
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      c.out.drained(),
-      new Promise<void>((r) => (timer = setTimeout(r, 1000))),
+      c.out.below(half),
+      new Promise<void>((r) => (timer = setTimeout(r, ms))),
     ]);
     clearTimeout(timer);
   }
