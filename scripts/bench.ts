@@ -242,19 +242,21 @@ async function startServer(kind: ServerKind): Promise<RunningServer> {
       try {
         child.kill("SIGTERM");
       } catch { /* gone */ }
-      const done = await Promise.race([
-        child.status.then(() => true),
-        sleep(3000).then(() => false),
-      ]);
-      if (!done) {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-        await child.status;
-      }
-      children.delete(child);
+      await reap(child, 3000);
     },
   };
+}
+
+/** Waits up to `ms` for a child asked to stop, then kills it; forgets it either way. */
+async function reap(child: Deno.ChildProcess, ms: number): Promise<void> {
+  const done = await Promise.race([child.status.then(() => true), sleep(ms).then(() => false)]);
+  if (!done) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+  }
+  children.delete(child);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -403,14 +405,7 @@ class Agent {
     try {
       await this.#stdin!.close();
     } catch { /* closed */ }
-    const done = await Promise.race([child.status.then(() => true), sleep(2000).then(() => false)]);
-    if (!done) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await child.status;
-    }
-    children.delete(child);
+    await reap(child, 2000);
   }
 }
 
