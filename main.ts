@@ -16,7 +16,7 @@ import {
 import { createLogger } from "./src/log.ts";
 import { defaultOptions, mergeOptions, type Options } from "./src/options.ts";
 import { Server } from "./src/server.ts";
-import { loadConfigFile } from "./src/config.ts";
+import { loadConfig } from "./src/config.ts";
 
 /**
  * The ports file is named after the executable, as nats-server names it: the compiled binary's
@@ -32,11 +32,16 @@ function die(msg: string, code = 1): never {
   Deno.exit(code);
 }
 
-/** Builds the options: defaults < config file < flags, as nats-server layers them. */
-export function resolveOptions(flags: FlagResult): Options {
+/**
+ * Builds the options: defaults < config file < flags, as nats-server layers them. Config
+ * warnings (deprecated forms, features this server ignores) go to `warnings`.
+ */
+export function resolveOptions(flags: FlagResult, warnings: string[] = []): Options {
   let opts = defaultOptions();
   if (flags.configFile !== "") {
-    opts = mergeOptions(opts, loadConfigFile(flags.configFile));
+    const loaded = loadConfig(flags.configFile);
+    for (const w of loaded.warnings) warnings.push(w.message);
+    opts = mergeOptions(opts, loaded.options);
     opts.configFile = flags.configFile;
   }
   return applyFlags(opts, flags);
@@ -94,12 +99,16 @@ async function main(): Promise<void> {
   }
 
   let opts: Options;
+  const warnings: string[] = [];
   try {
-    opts = resolveOptions(flags);
+    opts = resolveOptions(flags, warnings);
   } catch (e) {
     die((e as Error).message);
   }
+  // Like nats-server: warnings are printed and the server starts, but `-t` fails on them.
+  for (const w of warnings) console.error(w);
   if (flags.action.kind === "check_config") {
+    if (warnings.length > 0) Deno.exit(1);
     console.error(`nats-server: configuration file ${opts.configFile} is valid`);
     return;
   }
@@ -142,7 +151,9 @@ async function main(): Promise<void> {
       // A reload that fails leaves everything as it was, the logger included.
       let fresh: ReturnType<typeof createLogger> | null = null;
       try {
-        const next = resolveOptions(flags);
+        const warnings: string[] = [];
+        const next = resolveOptions(flags, warnings);
+        for (const w of warnings) logger.warn(w);
         fresh = createLogger(next);
         server.reload(next, fresh);
       } catch (e) {

@@ -133,6 +133,8 @@ export class Client implements ParserHost {
     version: "",
   };
   connectReceived = false;
+  /** The nonce sent in INFO for an nkey user to sign; "" when no nkey users exist. */
+  nonce = "";
   /** Authenticated user name, shown in /connz?auth=1. */
   user = "";
   perms: PermissionChecker | null = null;
@@ -220,7 +222,7 @@ export class Client implements ParserHost {
         if (this.inMsgs !== inMsgs) this.last = now;
         len = total - consumed;
         if (len > 0 && consumed > 0) this.#rbuf.copyWithin(0, consumed, total);
-        await this.server.afterRead(this);
+        await this.server.afterRead();
         while (this.paused !== null) {
           const ok = await this.paused;
           this.paused = null;
@@ -229,7 +231,7 @@ export class Client implements ParserHost {
           if (more < 0) return;
           if (more > 0) this.#rbuf.copyWithin(0, more, len);
           len -= more;
-          await this.server.afterRead(this);
+          await this.server.afterRead();
         }
         this.#adaptRead(total, len);
       }
@@ -499,6 +501,8 @@ export class Client implements ParserHost {
     o.pass = str("pass");
     o.auth_token = str("auth_token");
     o.tls_required = bool("tls_required", false);
+    o.nkey = str("nkey");
+    o.sig = str("sig");
     const first = !this.connectReceived;
     this.connectReceived = true;
     const auth = first ? this.server.authenticate(this) : true;

@@ -8,6 +8,7 @@
  * document order (nats-server's order is Go's random map order), and thrown together at the end.
  */
 
+import { isUserNkey } from "./nkeys.ts";
 import { formatGoDuration } from "./options.ts";
 import { CIPHER_SUITES, CURVE_PREFERENCES } from "./tls.ts";
 import { ConfigError, type Position } from "./conf/errors.ts";
@@ -98,7 +99,6 @@ const UNSUPPORTED = new Set([
   "websocket",
   "ws",
   "mqtt",
-  "server_tags",
   "default_js_domain",
 ]);
 
@@ -153,6 +153,17 @@ class Mapper {
 
   unsupported(pos: Position, field: string): void {
     this.error(pos, `${goQuote(field)} is not supported by this server`);
+  }
+
+  /**
+   * A whole nats-server feature this server does not have (leafnodes, websocket, jetstream...):
+   * nats-server starts with such a block, and so do we, but never silently: a warning names it.
+   */
+  ignoredFeature(pos: Position, field: string): void {
+    const reason = `${goQuote(field)} is not supported by this server: ignored`;
+    this.warnings.push(
+      new ConfigError(`${pos.file}:${pos.line}:${pos.col}: ${reason}`, pos, reason),
+    );
   }
 
   /** Runs one key's handler; a wrong type abandons only that key. */
@@ -351,9 +362,12 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
     case "reconnect_error_reports":
       o.reconnectErrorReports = m.int(node);
       return;
+    case "server_tags":
+      o.tags = node.kind === "array" ? node.value.map((t) => m.string(t)) : [m.string(node)];
+      return;
   }
   if (UNSUPPORTED.has(k)) {
-    m.unsupported(node.pos, key);
+    m.ignoredFeature(node.pos, key);
   } else if (!node.usedVariable) {
     // A key that only exists to be referenced as $key is a variable, not an option.
     m.unknown(node.pos, key);
@@ -475,8 +489,8 @@ function topAuthorization(m: Mapper, node: ConfNode): void {
   if (auth.users) {
     if (auth.user) m.abandon(node.pos, "Can not have a single user/pass and a users array");
     if (auth.token) m.abandon(node.pos, "Can not have a token and a users array");
-    const seen = new Set((o.users ?? []).map((u) => u.username));
-    for (const u of auth.users) {
+    const seen = new Set((o.users ?? []).filter((u) => !u.nkey).map((u) => u.username));
+    for (const u of auth.users.filter((u) => !u.nkey)) {
       if (seen.has(u.username)) {
         m.abandon(node.pos, `Duplicate user ${goQuote(u.username)} detected`);
       }
@@ -516,6 +530,9 @@ function parseUsers(m: Mapper, node: ConfNode): User[] {
             user.permissions = parseUserPermissions(m, v);
             return;
           case "nkey":
+            user.nkey = m.string(v);
+            if (!isUserNkey(user.nkey)) m.abandon(v.pos, `Not a valid public nkey for a user`);
+            return;
           case "allowed_connection_types":
           case "connection_types":
           case "clients":
@@ -526,7 +543,7 @@ function parseUsers(m: Mapper, node: ConfNode): User[] {
         }
       });
     }
-    if (user.username === "") m.abandon(last.pos, "User entry requires a user");
+    if (user.username === "" && !user.nkey) m.abandon(last.pos, "User entry requires a user");
     users.push(user);
   }
   return users;

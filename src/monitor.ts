@@ -214,6 +214,8 @@ class Monitor {
     if (s.authRequired) v.auth_required = true;
     if (tls) v.tls_required = true;
     if (tlsVerify) v.tls_verify = true;
+    const urls = s.connectUrls();
+    if (urls.length > 0) v.connect_urls = urls;
     v.max_connections = o.maxConn;
     if (o.maxSubs > 0) v.max_subscriptions = o.maxSubs;
     v.ping_interval = o.pingIntervalMs * NS_PER_MS;
@@ -254,6 +256,7 @@ class Monitor {
     v.subscriptions = s.sublist.count;
     v.http_req_stats = Object.fromEntries([...this.reqStats].sort(([a], [b]) => cmp(a, b)));
     v.config_load_time = goTime(s.configLoadTime.getTime());
+    if (o.tags.length > 0) v.tags = o.tags;
     v.system_account = SYSTEM_ACCOUNT;
     return v;
   }

@@ -47,9 +47,12 @@ export interface Permissions {
 }
 
 export interface User {
+  /** Empty for an nkey user, which is known by its public key instead. */
   username: string;
   /** Plain text or a bcrypt hash (`$2a$...`). */
   password: string;
+  /** A user public nkey ("U..."): the client proves it by signing the INFO nonce. */
+  nkey?: string;
   permissions?: Permissions;
 }
 
@@ -148,6 +151,9 @@ export interface Options {
   /** Route URLs to solicit, e.g. nats-route://user:pass@host:port. */
   routes: string[];
 
+  /** server_tags: free-form labels shown in /varz. */
+  tags: string[];
+
   /** `-t`: check the configuration and exit. */
   checkConfig: boolean;
   connectErrorReports: number;
@@ -223,6 +229,7 @@ export function defaultOptions(): Options {
       connectRetries: 0,
     },
     routes: [],
+    tags: [],
     checkConfig: false,
     connectErrorReports: 3600,
     reconnectErrorReports: 1,

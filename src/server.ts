@@ -11,6 +11,7 @@ import { formatGoDuration, type Options, PROTO, validateOptions, VERSION } from 
 import { Sublist, type SublistResult } from "./sublist.ts";
 import { acceptLoop, peerOf } from "./transport.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
+import { newNonce, verifyNonceSignature } from "./nkeys.ts";
 import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
@@ -124,6 +125,8 @@ export class Server {
   #resolveDone!: () => void;
   #users = new Map<string, { password: string; perms: PermissionChecker | null }>();
   #defaultPerms: PermissionChecker | null = null;
+  /** nkey users by public key: they prove the key by signing the nonce sent in INFO. */
+  #nkeyUsers = new Map<string, PermissionChecker | null>();
   /** Routes and cluster state, when a cluster port is configured. */
   cluster: Cluster | null = null;
   #msgStamp = 0;
@@ -157,12 +160,12 @@ export class Server {
   #configureAuth(): void {
     const o = this.opts;
     this.#users.clear();
+    this.#nkeyUsers.clear();
     this.#defaultPerms = compilePermissions(o.defaultPermissions);
     for (const u of o.users) {
-      this.#users.set(u.username, {
-        password: u.password,
-        perms: compilePermissions(u.permissions ?? o.defaultPermissions),
-      });
+      const perms = compilePermissions(u.permissions ?? o.defaultPermissions);
+      if (u.nkey) this.#nkeyUsers.set(u.nkey, perms);
+      else this.#users.set(u.username, { password: u.password, perms });
     }
   }
 
@@ -242,6 +245,8 @@ export class Server {
   #createClient(conn: Deno.Conn): void {
     const cid = this.nextId();
     const c = new Client(this, conn, peerOf(conn), cid);
+    // With nkey users, each client gets a nonce to sign (nats-server's INFO "nonce").
+    if (this.#nkeyUsers.size > 0) c.nonce = newNonce();
     this.stats.totalConnections++;
     this.log.debugc(c, "Client connection created");
     c.queue(enc.encode(`INFO ${JSON.stringify(this.infoFor(c))} \r\n`));
@@ -305,9 +310,14 @@ export class Server {
     return reachable.map((h) => hostPort(h, this.port));
   }
 
-  /** All client URLs of the cluster, ours first, for INFO connect_urls. */
+  /**
+   * All client URLs of the cluster, ours first, for INFO and /varz connect_urls; empty (so the
+   * field is left out) until another server is known, as nats-server does.
+   */
   connectUrls(): string[] {
-    if (!this.cluster || this.opts.cluster.noAdvertise) return [];
+    if (!this.cluster || this.opts.cluster.noAdvertise || this.cluster.remoteUrls.size === 0) {
+      return [];
+    }
     const all = new Set(this.ownConnectUrls());
     for (const urls of this.cluster.remoteUrls.values()) for (const u of urls) all.add(u);
     return [...all];
@@ -344,6 +354,7 @@ export class Server {
     info.max_payload = o.maxPayload;
     info.client_id = c.cid;
     info.client_ip = c.peer.host;
+    if (c.nonce !== "") info.nonce = c.nonce;
     if (this.cluster) {
       info.cluster = this.cluster.name;
       const urls = this.connectUrls();
@@ -377,6 +388,20 @@ export class Server {
       c.user = name;
       c.setPermissions(this.#users.get(name)!.perms);
       return true;
+    }
+    if (co.nkey && this.#nkeyUsers.has(co.nkey) && c.nonce !== "") {
+      const nkey = co.nkey;
+      const nkeyPerms = this.#nkeyUsers.get(nkey) ?? null;
+      return verifyNonceSignature(nkey, c.nonce, co.sig ?? "").then((ok) => {
+        if (c.closed) return false;
+        if (!ok) {
+          this.authViolation(c);
+          return false;
+        }
+        c.user = nkey;
+        c.setPermissions(nkeyPerms);
+        return true;
+      });
     }
     if (o.users.length > 0) {
       const u = this.#users.get(co.user ?? "");
@@ -599,9 +624,11 @@ export class Server {
   }
 
   /** Called by a client's read loop after each chunk: flush, and wait on a backed-up consumer. */
-  afterRead(reader: Client): Promise<void> | undefined {
+  afterRead(): Promise<void> | undefined {
+    // A client publishing to its own subscription is stalled too: its writes progress on their
+    // own, and reading less from it is what keeps its backlog under max_pending.
     const stalled = this.#flushAll();
-    if (stalled === null || stalled === reader) return undefined;
+    if (stalled === null) return undefined;
     return this.#stall(stalled);
   }
 

@@ -4,7 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { connect } from "@nats-io/transport-node";
+import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
+// deno-lint-ignore no-import-prefix
+import { createUser } from "npm:@nats-io/nkeys@2.0.3";
 import { RawClient, REFERENCE, startServer } from "./helpers.ts";
 
 /** The original gnatsd README's bcrypt hash of "T0pS3cr3t". */
@@ -203,4 +205,60 @@ Deno.test("allow_responses: a responder may answer each request once, and nothin
       `-ERR 'Permissions Violation for Publish to "elsewhere"'\r\n`,
   );
   assert.equal(await cli.roundTrip(), "MSG _INBOX.1 9 2\r\nr1\r\n");
+});
+
+Deno.test("subscribe permissions with queue groups ('subject queue' entries)", async () => {
+  await using s = await startServer({
+    users: [{
+      username: "a",
+      password: "a",
+      permissions: { subscribe: { allow: ["q A", "plain"], deny: ["plain bad"] } },
+    }],
+  });
+  const [c] = await RawClient.connectInfo(s.port);
+  await using _c = c;
+  await c.send('CONNECT {"verbose":false,"user":"a","pass":"a"}\r\n');
+  await c.send("SUB q A 1\r\nSUB q bad 2\r\nSUB q 3\r\nSUB plain 4\r\nSUB plain bad 5\r\n");
+  await c.send("SUB plain good 6\r\nPUB q 2\r\nhi\r\n");
+  assert.equal(
+    await c.roundTrip(),
+    `-ERR 'Permissions Violation for Subscription to "q" using queue "bad"'\r\n` +
+      `-ERR 'Permissions Violation for Subscription to "q"'\r\n` +
+      `-ERR 'Permissions Violation for Subscription to "plain" using queue "bad"'\r\n` +
+      "MSG q 1 2\r\nhi\r\n",
+  );
+});
+
+Deno.test("nkey users: the client signs the INFO nonce", async () => {
+  const kp = createUser();
+  const other = createUser();
+  const nkey = kp.getPublicKey();
+  await using s = await startServer({
+    users: [{ username: "", password: "", nkey, permissions: { publish: { allow: ["ok"] } } }],
+  });
+  const sign = (k: typeof kp, nonce: string) =>
+    btoa(String.fromCharCode(...k.sign(new TextEncoder().encode(nonce))))
+      .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  for (const [signer, ok] of [[kp, true], [other, false]] as const) {
+    const [c, info] = await RawClient.connectInfo(s.port);
+    await using _c = c;
+    assert.match(info.nonce as string, /^[A-Za-z0-9_-]{15}$/);
+    assert.equal(info.auth_required, true);
+    const sig = sign(signer, info.nonce as string);
+    await c.send(`CONNECT {"verbose":false,"nkey":"${nkey}","sig":"${sig}"}\r\nPING\r\n`);
+    await c.waitText((t) => t.includes("PONG") || t.includes("-ERR"), "answer");
+    if (ok) {
+      assert.equal(c.text, "PONG\r\n");
+      c.clear();
+      await c.send("PUB no 0\r\n\r\n");
+      assert.equal(await c.roundTrip(), `-ERR 'Permissions Violation for Publish to "no"'\r\n`);
+    } else {
+      await c.waitClosed();
+      assert.equal(c.text, "-ERR 'Authorization Violation'\r\n");
+    }
+  }
+  // The official client with its nkey authenticator.
+  const nc = await connect({ port: s.port, authenticator: nkeyAuthenticator(kp.getSeed()) });
+  await nc.flush();
+  await nc.close();
 });

@@ -205,6 +205,8 @@ Deno.test("/routez lists routes; clients learn the cluster's connect_urls", asyn
   assert.equal(r.did_solicit, false);
   assert.equal(r.subscriptions, 1);
   assert.deepEqual(r.subscriptions_list, ["interest.here"]);
+  const varz = await (await fetch(`http://127.0.0.1:${a.server!.monitor!.httpPort}/varz`)).json();
+  assert.deepEqual(varz.connect_urls, [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`]);
 });
 
 Deno.test("route authorization with a bcrypt password (the README sample's style)", async () => {

@@ -435,9 +435,6 @@ Deno.test("config errors carry nats-server's texts with file:line:col", () => {
       `x.conf:1:6: error parsing tls config, 'timeout' time: unknown unit "x" in duration "5x"`,
     ],
     ["tls { timeout: true }", "x.conf:1:6: error parsing tls config, 'timeout' wrong type"],
-    ["jetstream: {}", 'x.conf:1:0: "jetstream" is not supported by this server'],
-    ["leafnodes { port: 7422 }", 'x.conf:1:0: "leafnodes" is not supported by this server'],
-    ["\n gateway: {}", 'x.conf:2:2: "gateway" is not supported by this server'],
   ];
   for (const [text, message] of cases) assert.equal(errorOf(text), message, text);
 });
@@ -672,4 +669,28 @@ Deno.test("config fuzz: pathological nesting neither hangs nor overflows the sta
       assert.ok(e instanceof ConfigError);
     }
   }
+});
+
+Deno.test("features this server lacks are warnings naming the key, and the file still loads", () => {
+  const text = "port: 4222\njetstream: {}\nleafnodes { port: 7422 }\n gateway: {}\n" +
+    "websocket { port: -1, no_tls: true }\nserver_tags [ id:ABC ]";
+  const r = parseConfigStringWithWarnings(text, "x.conf");
+  assert.deepEqual(r.warnings.map((w) => w.message), [
+    'x.conf:2:1: "jetstream" is not supported by this server: ignored',
+    'x.conf:3:1: "leafnodes" is not supported by this server: ignored',
+    'x.conf:4:2: "gateway" is not supported by this server: ignored',
+    'x.conf:5:1: "websocket" is not supported by this server: ignored',
+  ]);
+  assert.equal(r.options.port, 4222);
+  assert.deepEqual(r.options.tags, ["id:ABC"]);
+});
+
+Deno.test("nkey users load; a bad nkey is an error", () => {
+  const nkey = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+  const o = parseConfigString(
+    `authorization { users: [ { nkey: ${nkey} }, { user: a, password: b } ] }`,
+  );
+  assert.equal(o.users?.[0].nkey, nkey);
+  assert.equal(o.users?.[1].username, "a");
+  assert.match(errorOf("authorization { users: [ { nkey: UABC } ] }"), /Not a valid public nkey/);
 });

@@ -72,8 +72,7 @@ const REF_KEYS: Record<string, (v: unknown) => string> = {
 /** Users as a nats-server config block (JSON is valid config syntax). */
 function usersForConf(users: User[]): unknown[] {
   return users.map((u) => ({
-    user: u.username,
-    password: u.password,
+    ...(u.nkey ? { nkey: u.nkey } : { user: u.username, password: u.password }),
     ...(u.permissions
       ? {
         permissions: {

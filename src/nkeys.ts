@@ -1,0 +1,300 @@
+/**
+ * Server side of NATS nkey authentication: parsing public nkeys, generating the INFO `nonce`
+ * challenge, and verifying the client's CONNECT `sig` over it.
+ *
+ * Formats follow nats-server 2.9.10 (server/nkey.go, server/auth.go) and the Go nkeys library
+ * (strkey.go, crc16.go) exactly, so clients built for nats-server work unchanged:
+ *
+ * - a public nkey is RFC 4648 base32 (upper-case alphabet, no padding) of
+ *   `prefix byte ‖ 32-byte ed25519 public key ‖ CRC16 (little endian)`, 35 bytes → 56 chars;
+ * - the CRC is CRC-16/XMODEM (polynomial 0x1021, initial value 0), computed over the prefix byte
+ *   and the key;
+ * - the nonce is 11 random bytes in unpadded URL-safe base64 (15 chars);
+ * - the signature is ed25519 over the nonce string's bytes, sent as unpadded URL-safe base64, or
+ *   standard padded base64 as a fallback.
+ *
+ * Only Deno built-ins are used (WebCrypto Ed25519), so the server carries no nkeys dependency.
+ */
+
+/**
+ * The nkey prefix bytes (the first decoded byte, chosen so the base32 text starts with the
+ * letter in the comment). Only the public kinds can appear in a CONNECT or a config file.
+ */
+export const NkeyPrefix = {
+  /** 'O...' */
+  Operator: 14 << 3,
+  /** 'N...' */
+  Server: 13 << 3,
+  /** 'C...' */
+  Cluster: 2 << 3,
+  /** 'A...' */
+  Account: 0,
+  /** 'U...' */
+  User: 20 << 3,
+} as const;
+
+/** One of the public {@link NkeyPrefix} values. */
+export type NkeyPrefixByte = (typeof NkeyPrefix)[keyof typeof NkeyPrefix];
+
+const PUBLIC_PREFIXES: ReadonlySet<number> = new Set(Object.values(NkeyPrefix));
+
+/** Why a public nkey was rejected; lets callers log or branch without parsing the message. */
+export type NkeyErrorCode = "encoding" | "length" | "checksum" | "prefix";
+
+/**
+ * Thrown by {@link decodePublicNkey}. Messages start with the Go library's wording
+ * ("nkeys: invalid checksum", ...) so logs read like nats-server's, with the detail appended.
+ */
+export class NkeyError extends Error {
+  readonly code: NkeyErrorCode;
+  constructor(code: NkeyErrorCode, message: string) {
+    super(message);
+    this.name = "NkeyError";
+    this.code = code;
+  }
+}
+
+/** Length of the raw ed25519 public key carried in an nkey. */
+const KEY_LEN = 32;
+/** prefix + key + CRC16. */
+const PUBLIC_RAW_LEN = 1 + KEY_LEN + 2;
+/** Ed25519 signatures are always 64 bytes; anything else cannot verify. */
+const SIG_LEN = 64;
+
+/** nats-server's `nonceRawLen`: random bytes behind each nonce. */
+export const NONCE_RAW_LEN = 11;
+/** nats-server's `nonceLen` = base64.RawURLEncoding.EncodedLen(11). */
+export const NONCE_LEN = 15;
+
+// ---------------------------------------------------------------------------------------------
+// CRC16
+
+/**
+ * The XMODEM table, generated rather than pasted: it is the standard CCITT polynomial 0x1021
+ * table, identical entry for entry to `crc16tab` in nkeys/crc16.go (the tests pin a few entries
+ * and the standard check value).
+ */
+const CRC16_TABLE: Uint16Array = (() => {
+  const t = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i << 8;
+    for (let b = 0; b < 8; b++) c = c & 0x8000 ? (c << 1) ^ 0x1021 : c << 1;
+    t[i] = c & 0xffff;
+  }
+  return t;
+})();
+
+/** CRC-16/XMODEM exactly as nkeys computes it (exported for the tests). */
+export function crc16(data: Uint8Array): number {
+  let crc = 0;
+  for (const b of data) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ b) & 0xff];
+  return crc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// base32 (RFC 4648 standard alphabet, no padding, as Go's base32.StdEncoding.WithPadding(NoPadding))
+
+const B32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const B32_VALUES: Int8Array = (() => {
+  const v = new Int8Array(128).fill(-1);
+  for (let i = 0; i < B32_ALPHABET.length; i++) v[B32_ALPHABET.charCodeAt(i)] = i;
+  return v;
+})();
+
+/**
+ * Decodes unpadded base32; null on any character outside the alphabet (lower case and '=' too,
+ * as Go rejects them) or a length no byte string encodes to. Stricter than Go in one respect:
+ * Go skips CR/LF inside the text, which no legitimate nkey contains.
+ */
+function base32Decode(s: string): Uint8Array<ArrayBuffer> | null {
+  if ([1, 3, 6].includes(s.length % 8)) return null;
+  const out = new Uint8Array(Math.floor((s.length * 5) / 8));
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? B32_VALUES[c] : -1;
+    if (v < 0) return null;
+    acc = ((acc << 5) | v) & 0xfff;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// base64 (Go's RawURLEncoding and StdEncoding)
+
+const B64_STD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+function b64Values(alphabet: string): Int8Array {
+  const v = new Int8Array(128).fill(-1);
+  for (let i = 0; i < alphabet.length; i++) v[alphabet.charCodeAt(i)] = i;
+  return v;
+}
+const B64_STD_VALUES = b64Values(B64_STD);
+const B64_URL_VALUES = b64Values(B64_URL);
+
+/** Unpadded URL-safe base64, Go's base64.RawURLEncoding.EncodeToString. */
+function base64RawUrlEncode(data: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  for (; i + 3 <= data.length; i += 3) {
+    const n = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    out += B64_URL[n >> 18] + B64_URL[(n >> 12) & 63] + B64_URL[(n >> 6) & 63] + B64_URL[n & 63];
+  }
+  const rest = data.length - i;
+  if (rest === 1) {
+    const n = data[i] << 16;
+    out += B64_URL[n >> 18] + B64_URL[(n >> 12) & 63];
+  } else if (rest === 2) {
+    const n = (data[i] << 16) | (data[i + 1] << 8);
+    out += B64_URL[n >> 18] + B64_URL[(n >> 12) & 63] + B64_URL[(n >> 6) & 63];
+  }
+  return out;
+}
+
+/**
+ * Decodes base64 the way Go's decoders accept it: CR and LF are skipped; `padded` (StdEncoding)
+ * requires a multiple of 4 with '=' only as the final one or two characters; unpadded
+ * (RawURLEncoding) rejects '=' altogether. Like Go's non-strict mode, unused trailing bits are
+ * not checked. Returns null where Go returns an error.
+ */
+function base64Decode(
+  input: string,
+  values: Int8Array,
+  padded: boolean,
+): Uint8Array<ArrayBuffer> | null {
+  let s = input.replace(/[\r\n]/g, "");
+  if (padded) {
+    if (s.length % 4 !== 0) return null;
+    if (s.endsWith("==")) s = s.slice(0, -2);
+    else if (s.endsWith("=")) s = s.slice(0, -1);
+  }
+  if (s.length % 4 === 1) return null;
+  const out = new Uint8Array(Math.floor((s.length * 6) / 8));
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? values[c] : -1;
+    if (v < 0) return null;
+    acc = ((acc << 6) | v) & 0xffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+/** auth.go's order: RawURLEncoding first, then StdEncoding as the fallback. */
+function decodeSig(sig: string): Uint8Array<ArrayBuffer> | null {
+  return base64Decode(sig, B64_URL_VALUES, false) ?? base64Decode(sig, B64_STD_VALUES, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+/**
+ * The raw 32-byte ed25519 key inside a public nkey. Checks, in order: base32 text, decoded
+ * length (35 bytes), CRC16, then the prefix byte against `expected` (the user prefix unless told
+ * otherwise, since users are what CONNECT authenticates). Throws {@link NkeyError}.
+ */
+export function decodePublicNkey(
+  s: string,
+  expected: NkeyPrefixByte = NkeyPrefix.User,
+): Uint8Array<ArrayBuffer> {
+  const raw = base32Decode(s);
+  if (raw === null) {
+    throw new NkeyError("encoding", "nkeys: invalid encoded key: not unpadded base32");
+  }
+  if (raw.length !== PUBLIC_RAW_LEN) {
+    throw new NkeyError(
+      "length",
+      `nkeys: invalid public key: ${raw.length} bytes decoded, want ${PUBLIC_RAW_LEN}`,
+    );
+  }
+  const body = raw.subarray(0, PUBLIC_RAW_LEN - 2);
+  const want = raw[PUBLIC_RAW_LEN - 2] | (raw[PUBLIC_RAW_LEN - 1] << 8);
+  if (crc16(body) !== want) throw new NkeyError("checksum", "nkeys: invalid checksum");
+  if (raw[0] !== expected) {
+    throw new NkeyError(
+      "prefix",
+      `nkeys: invalid prefix byte: ${prefixName(raw[0])} key, want ${prefixName(expected)}`,
+    );
+  }
+  return raw.slice(1, 1 + KEY_LEN);
+}
+
+/** Readable kind for error messages ("user", "account", ...). */
+function prefixName(b: number): string {
+  for (const [name, v] of Object.entries(NkeyPrefix)) if (v === b) return name.toLowerCase();
+  return `unknown (0x${b.toString(16).padStart(2, "0")})`;
+}
+
+/**
+ * Whether `s` is a well-formed public nkey: of kind `prefix` if given, else of any public kind
+ * (operator, server, cluster, account, user), as nkeys.IsValidPublicKey.
+ */
+export function isValidPublicNkey(s: string, prefix?: NkeyPrefixByte): boolean {
+  const raw = base32Decode(s);
+  if (raw === null || raw.length !== PUBLIC_RAW_LEN) return false;
+  const want = raw[PUBLIC_RAW_LEN - 2] | (raw[PUBLIC_RAW_LEN - 1] << 8);
+  if (crc16(raw.subarray(0, PUBLIC_RAW_LEN - 2)) !== want) return false;
+  return prefix === undefined ? PUBLIC_PREFIXES.has(raw[0]) : raw[0] === prefix;
+}
+
+/** Whether `s` is a well-formed public user nkey ("U..."), as nkeys.IsValidPublicUserKey. */
+export function isUserNkey(s: string): boolean {
+  return isValidPublicNkey(s, NkeyPrefix.User);
+}
+
+/**
+ * A fresh INFO `nonce`, as nats-server's generateNonce: 11 bytes from the CSPRNG in unpadded
+ * URL-safe base64, always 15 characters of [A-Za-z0-9_-]. The client signs these characters
+ * (not the decoded bytes), so the shape only matters for clients that inspect it.
+ */
+export function newNonce(): string {
+  return base64RawUrlEncode(crypto.getRandomValues(new Uint8Array(NONCE_RAW_LEN)));
+}
+
+const enc = new TextEncoder();
+
+/**
+ * Checks a CONNECT `sig` against the nonce this connection was sent and the user `nkey` it
+ * claims. The signed message is the nonce string's bytes; the signature is accepted in unpadded
+ * URL-safe base64 or, failing that, padded standard base64 (auth.go's fallback). Any malformed
+ * input (non-user or corrupt nkey, bad base64, wrong signature length, a point WebCrypto rejects)
+ * yields false rather than an exception, because every such case is simply a failed login.
+ */
+export async function verifyNonceSignature(
+  nkey: string,
+  nonce: string,
+  sig: string,
+): Promise<boolean> {
+  if (typeof nkey !== "string" || typeof nonce !== "string" || typeof sig !== "string") {
+    return false;
+  }
+  let pub: Uint8Array<ArrayBuffer>;
+  try {
+    pub = decodePublicNkey(nkey, NkeyPrefix.User);
+  } catch {
+    return false;
+  }
+  const sigBytes = decodeSig(sig);
+  if (sigBytes === null || sigBytes.length !== SIG_LEN) return false;
+  try {
+    const key = await crypto.subtle.importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
+    return await crypto.subtle.verify({ name: "Ed25519" }, key, sigBytes, enc.encode(nonce));
+  } catch {
+    return false;
+  }
+}
