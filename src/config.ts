@@ -59,24 +59,36 @@ export function parseConfigStringWithWarnings(text: string, path = ""): ConfigRe
   return mapConfig(parseConfig(text, { file: path }));
 }
 
-/** Keys nats-server knows that this server does not implement. */
-const UNSUPPORTED = new Set([
-  "mappings",
-  "maps",
-  "disable_sublist_cache",
-  "no_sublist_cache",
-  "accounts",
+/**
+ * Keys nats-server knows that this server does not implement, in two kinds. Features whose
+ * absence only means less is offered (other listeners, persistence, profiling) are ignored with
+ * a warning, so configs written for nats-server (and client test suites) still start. Security
+ * and routing semantics (accounts, operator/JWT trust, OCSP, subject mappings) are refused:
+ * ignoring them would start a server more open, or routing differently, than its config says.
+ */
+const IGNORED = new Set([
   "gateway",
   "leaf",
   "leafnodes",
   "store_dir",
   "storedir",
   "jetstream",
+  "default_js_domain",
   "prof_port",
+  "websocket",
+  "ws",
+  "mqtt",
+  "disable_sublist_cache",
+  "no_sublist_cache",
   "max_sub_tokens",
   "max_subscription_tokens",
-  "ocsp",
   "allow_non_tls",
+]);
+const REFUSED = new Set([
+  "mappings",
+  "maps",
+  "accounts",
+  "ocsp",
   "operator",
   "operators",
   "roots",
@@ -96,10 +108,6 @@ const UNSUPPORTED = new Set([
   "no_sys_acc",
   "trusted",
   "trusted_keys",
-  "websocket",
-  "ws",
-  "mqtt",
-  "default_js_domain",
 ]);
 
 const DEFAULT_ALLOW_RESPONSE_MAX_MSGS = 1;
@@ -366,8 +374,10 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
       o.tags = node.kind === "array" ? node.value.map((t) => m.string(t)) : [m.string(node)];
       return;
   }
-  if (UNSUPPORTED.has(k)) {
+  if (IGNORED.has(k)) {
     m.ignoredFeature(node.pos, key);
+  } else if (REFUSED.has(k)) {
+    m.unsupported(node.pos, key);
   } else if (!node.usedVariable) {
     // A key that only exists to be referenced as $key is a variable, not an option.
     m.unknown(node.pos, key);

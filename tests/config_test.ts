@@ -685,6 +685,21 @@ Deno.test("features this server lacks are warnings naming the key, and the file 
   assert.deepEqual(r.options.tags, ["id:ABC"]);
 });
 
+Deno.test("security features this server lacks are refused, not ignored", () => {
+  assert.equal(
+    errorOf("operator: ./op.jwt"),
+    'x.conf:1:0: "operator" is not supported by this server',
+  );
+  assert.equal(
+    errorOf("accounts { A { users: [ {user: a, password: b} ] } }"),
+    'x.conf:1:0: "accounts" is not supported by this server',
+  );
+  assert.equal(
+    errorOf("mappings { a: b }"),
+    'x.conf:1:0: "mappings" is not supported by this server',
+  );
+});
+
 Deno.test("nkey users load; a bad nkey is an error", () => {
   const nkey = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
   const o = parseConfigString(
