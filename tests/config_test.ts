@@ -687,7 +687,7 @@ Deno.test("features this server lacks are warnings naming the key, and the file 
 
 Deno.test("security features this server lacks are refused, not ignored", () => {
   assert.equal(
-    errorOf("operator: ./op.jwt"),
+    errorOf(`operator: "./op.jwt"`),
     'x.conf:1:0: "operator" is not supported by this server',
   );
   assert.equal(
