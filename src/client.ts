@@ -204,13 +204,25 @@ export class Client implements ParserHost {
     return `${this.peer.host}:${this.peer.port} - cid:${this.cid} - `;
   }
 
-  /** Runs the connection until it closes. The INFO was already queued by the server. */
-  async run(): Promise<void> {
+  /**
+   * Runs the connection until it closes. The INFO was already queued by the server. `initial`
+   * holds bytes already read from the connection (allow_non_tls peeks at the first ones).
+   */
+  async run(initial?: Uint8Array): Promise<void> {
     let len = 0;
+    let pre = initial?.length ?? 0;
+    if (pre > this.#rbuf.length) this.#rbuf = new Uint8Array(pre);
+    if (pre > 0) this.#rbuf.set(initial!);
     try {
       while (!this.closed) {
         if (len === this.#rbuf.length) this.#growRead(len, len * 2);
-        const n = await this.conn.read(this.#rbuf.subarray(len));
+        let n: number | null;
+        if (pre > 0) {
+          n = pre;
+          pre = 0;
+        } else {
+          n = await this.conn.read(this.#rbuf.subarray(len));
+        }
         if (n === null) break;
         if (this.closed) break;
         const total = len + n;
@@ -485,24 +497,27 @@ export class Client implements ParserHost {
       return false;
     }
     const o = this.opts;
-    const bool = (k: string, d: boolean) =>
-      typeof parsed[k] === "boolean" ? parsed[k] as boolean : d;
-    const str = (k: string) => typeof parsed[k] === "string" ? parsed[k] as string : "";
-    o.verbose = bool("verbose", false);
-    o.pedantic = bool("pedantic", false);
-    o.echo = bool("echo", true);
-    o.headers = bool("headers", false) && !this.server.opts.noHeaderSupport;
-    o.no_responders = bool("no_responders", false);
-    o.protocol = typeof parsed.protocol === "number" ? parsed.protocol : 0;
-    o.name = str("name");
-    o.lang = str("lang");
-    o.version = str("version");
-    o.user = str("user");
-    o.pass = str("pass");
-    o.auth_token = str("auth_token");
-    o.tls_required = bool("tls_required", false);
-    o.nkey = str("nkey");
-    o.sig = str("sig");
+    // Like Go's json.Unmarshal into the existing options: a field the CONNECT leaves out keeps
+    // its value, so `CONNECT {}` stays verbose and pedantic, as on nats-server.
+    const bool = (k: string, cur: boolean) =>
+      typeof parsed[k] === "boolean" ? parsed[k] as boolean : cur;
+    const str = (k: string, cur: string | undefined) =>
+      typeof parsed[k] === "string" ? parsed[k] as string : cur ?? "";
+    o.verbose = bool("verbose", o.verbose);
+    o.pedantic = bool("pedantic", o.pedantic);
+    o.echo = bool("echo", o.echo);
+    o.headers = bool("headers", o.headers) && !this.server.opts.noHeaderSupport;
+    o.no_responders = bool("no_responders", o.no_responders);
+    if (typeof parsed.protocol === "number") o.protocol = parsed.protocol;
+    o.name = str("name", o.name);
+    o.lang = str("lang", o.lang);
+    o.version = str("version", o.version);
+    o.user = str("user", o.user);
+    o.pass = str("pass", o.pass);
+    o.auth_token = str("auth_token", o.auth_token);
+    o.tls_required = bool("tls_required", o.tls_required ?? false);
+    o.nkey = str("nkey", o.nkey);
+    o.sig = str("sig", o.sig);
     const first = !this.connectReceived;
     this.connectReceived = true;
     const auth = first ? this.server.authenticate(this) : true;

@@ -82,7 +82,6 @@ const IGNORED = new Set([
   "no_sublist_cache",
   "max_sub_tokens",
   "max_subscription_tokens",
-  "allow_non_tls",
 ]);
 const REFUSED = new Set([
   "mappings",
@@ -369,6 +368,9 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
       return;
     case "reconnect_error_reports":
       o.reconnectErrorReports = m.int(node);
+      return;
+    case "allow_non_tls":
+      o.allowNonTls = m.bool(node);
       return;
     case "server_tags":
       o.tags = node.kind === "array" ? node.value.map((t) => m.string(t)) : [m.string(node)];

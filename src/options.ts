@@ -138,6 +138,8 @@ export interface Options {
 
   // TLS for clients
   tls: boolean;
+  /** allow_non_tls: TLS is offered (INFO tls_available) but plain clients are served too. */
+  allowNonTls: boolean;
   tlsConfig?: TlsOptions;
 
   // Monitoring
@@ -213,6 +215,7 @@ export function defaultOptions(): Options {
     users: [],
     noAuthUser: "",
     tls: false,
+    allowNonTls: false,
     httpHost: DEFAULT_HOST,
     httpPort: 0,
     httpsPort: 0,

@@ -266,9 +266,25 @@ export class Server {
     c.flush();
     await c.out.drained();
     if (c.closed) return;
+    let first: Uint8Array | undefined;
+    if (this.opts.allowNonTls) {
+      // TLS offered, not required: a TLS ClientHello starts with record type 0x16, anything
+      // else is the plain protocol (nats-server peeks the same way).
+      const buf = new Uint8Array(4);
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) {
+        c.close(ClosedState.ClientClosed);
+        return;
+      }
+      first = buf.subarray(0, n);
+      if (first[0] !== 0x16) {
+        c.run(first);
+        return;
+      }
+    }
     this.log.debugc(c, "Starting TLS client connection handshake");
     try {
-      const t = await serverHandshake(conn, ctx);
+      const t = await serverHandshake(conn, ctx, first);
       if (c.closed) {
         t.close();
         return;
@@ -348,8 +364,9 @@ export class Server {
     // A connection without credentials is welcome under no_auth_user, so INFO does not ask.
     if (this.authRequired && o.noAuthUser === "") info.auth_required = true;
     if (this.tls) {
-      info.tls_required = true;
+      if (!o.allowNonTls) info.tls_required = true;
       if (this.tls.verify) info.tls_verify = true;
+      if (o.allowNonTls) info.tls_available = true;
     }
     info.max_payload = o.maxPayload;
     info.client_id = c.cid;

@@ -137,9 +137,11 @@ class DenoConnDuplex extends Duplex {
   #reading = false;
   #buf = new Uint8Array(16 * 1024);
 
-  constructor(conn: Deno.Conn) {
+  /** `initial`: bytes already read from the connection, handed to TLS first. */
+  constructor(conn: Deno.Conn, initial?: Uint8Array) {
     super();
     this.#conn = conn;
+    if (initial && initial.length > 0) this.push(initial.slice());
   }
 
   override _read(): void {
@@ -260,8 +262,12 @@ export class TlsTransport implements Transport {
  * Rejects on timeout, handshake failure, or (verify mode) a missing or untrusted client
  * certificate.
  */
-export function serverHandshake(conn: Deno.Conn, ctx: TlsContext): Promise<TlsTransport> {
-  const duplex = new DenoConnDuplex(conn);
+export function serverHandshake(
+  conn: Deno.Conn,
+  ctx: TlsContext,
+  initial?: Uint8Array,
+): Promise<TlsTransport> {
+  const duplex = new DenoConnDuplex(conn, initial);
   const socket = new tls.TLSSocket(duplex as unknown as import("node:net").Socket, {
     isServer: true,
     secureContext: ctx.context,

@@ -275,3 +275,13 @@ Deno.test("a stream split at every byte parses the same as whole", async () => {
     await c.close();
   }
 });
+
+Deno.test("CONNECT keeps what it leaves out: CONNECT {} stays verbose and pedantic", async () => {
+  await using s = await startServer();
+  const [c] = await RawClient.connectInfo(s.port);
+  await using _c = c;
+  await c.send("CONNECT {}\r\nSUB x 1\r\nPUB x.* 1\r\nx\r\n");
+  assert.equal(await c.roundTrip(), "+OK\r\n+OK\r\n-ERR 'Invalid Publish Subject'\r\n+OK\r\n");
+  await c.send('CONNECT {"verbose":false}\r\nSUB y 2\r\nCONNECT {"echo":false}\r\nSUB y 3\r\n');
+  assert.equal(await c.roundTrip(), "");
+});

@@ -8,7 +8,7 @@ import * as tls from "node:tls";
 import * as net from "node:net";
 import { connect } from "@nats-io/transport-node";
 import { defaultTlsOptions, type TlsOptions } from "../src/options.ts";
-import { startServer, type TestServer, waitFor } from "./helpers.ts";
+import { RawClient, startServer, type TestServer, waitFor } from "./helpers.ts";
 import { loadTlsContext } from "../src/tls.ts";
 
 const CERTS = new URL("../configs/certs/", import.meta.url).pathname;
@@ -71,7 +71,7 @@ function tlsClient(
         done({ info, reply, ...o });
       };
       t.once("error", (e) => finish({ error: e.message }));
-      t.once("secureConnect", () => t.write("CONNECT {}\r\nPING\r\n"));
+      t.once("secureConnect", () => t.write(`CONNECT {"verbose":false}\r\nPING\r\n`));
       t.on("data", (x: Uint8Array) => {
         reply += new TextDecoder().decode(x);
         if (reply.includes("PONG\r\n")) finish({ ok: true });
@@ -219,4 +219,16 @@ Deno.test("TLS verify_and_map: the client certificate names the user", async () 
       assert.equal(r.reply, "-ERR 'Authorization Violation'\r\n", user);
     }
   }
+});
+
+Deno.test("allow_non_tls: TLS offered (tls_available), plain and TLS clients both served", async () => {
+  await using s = await startServer({ tls: true, tlsConfig: tlsConfig(), allowNonTls: true });
+  const tlsOutcome = await tlsClient(s.port, {});
+  assert.equal(tlsOutcome.info.tls_available, true);
+  assert.equal(tlsOutcome.info.tls_required, undefined);
+  assert.equal(tlsOutcome.reply, "PONG\r\n");
+  const [plain] = await RawClient.connectInfo(s.port);
+  await using _p = plain;
+  await plain.send("CONNECT {}\r\nSUB x 1\r\nPUB x 2\r\nok\r\n");
+  assert.equal(await plain.roundTrip(), "+OK\r\n+OK\r\n+OK\r\nMSG x 1 2\r\nok\r\n");
 });
