@@ -32,7 +32,7 @@ import {
   type PubArg,
   ROUTE_OP_INDEX,
 } from "./parser.ts";
-import { acceptLoop, type PeerAddress, peerOf, type Transport } from "./transport.ts";
+import { acceptLoop, listenTcp, type PeerAddress, peerOf, type Transport } from "./transport.ts";
 import { hostPort } from "./server.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } from "./tls.ts";
@@ -466,7 +466,7 @@ export class Cluster {
   start(): void {
     const c = this.opts;
     const port = c.port === -1 ? 0 : c.port;
-    this.#listener = Deno.listen({ hostname: c.host, port, transport: "tcp" });
+    this.#listener = listenTcp(c.host, port).listener;
     this.port = (this.#listener.addr as Deno.NetAddr).port;
     this.#running = true;
     this.server.log.notice(`Cluster name is ${this.name}`);

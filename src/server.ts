@@ -9,7 +9,7 @@ import { Cluster, Route } from "./route.ts";
 import type { PubArg } from "./parser.ts";
 import { formatGoDuration, type Options, PROTO, validateOptions, VERSION } from "./options.ts";
 import { Sublist, type SublistResult } from "./sublist.ts";
-import { acceptLoop, peerOf } from "./transport.ts";
+import { acceptLoop, isWildcardHost, listenTcp, peerOf } from "./transport.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { newNonce, verifyNonceSignature } from "./nkeys.ts";
 import { compilePermissions } from "./permissions.ts";
@@ -115,6 +115,8 @@ export class Server {
   monitor: MonitorHandle | null = null;
   /** The port actually bound (differs from opts.port for port 0 / -1). */
   port = 0;
+  /** Whether the client listener serves IPv6 too (a wildcard host on a dual-stack machine). */
+  ipv6 = false;
   #listener: Deno.Listener | null = null;
   #nextCid = 1;
   #pending: Client[] = [];
@@ -198,7 +200,9 @@ export class Server {
       }
       const port = o.port === -1 ? 0 : o.port;
       try {
-        this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
+        const l = listenTcp(o.host, port);
+        this.#listener = l.listener;
+        this.ipv6 = l.ipv6;
       } catch (e) {
         throw new StartError(
           `Error listening on port: ${hostPort(o.host, o.port)}, ${
@@ -772,7 +776,9 @@ export class Server {
     const o = this.opts;
     const urls = (scheme: string, host: string, port: number) =>
       addressesOf(host).map((h) => `${scheme}://${hostPort(h, port)}`);
-    const info: Record<string, string[]> = { nats: urls("nats", o.host, this.port) };
+    const info: Record<string, string[]> = {
+      nats: addressesOf(o.host, this.ipv6).map((h) => `nats://${hostPort(h, this.port)}`),
+    };
     if (this.monitor?.httpPort) info.monitoring = urls("http", o.httpHost, this.monitor.httpPort);
     if (this.monitor?.httpsPort) {
       info.monitoring = urls("https", o.httpHost, this.monitor.httpsPort);
@@ -847,14 +853,16 @@ export class Server {
 
 /**
  * The addresses a listener bound to `host` answers on: itself, or for a wildcard host every
- * IPv4 interface address, loopback first (the listener is IPv4), as nats-server lists them.
+ * interface address (IPv6 ones when the listener serves IPv6), loopback first, as nats-server
+ * lists them in its ports file.
  */
-export function addressesOf(host: string): string[] {
-  if (host !== "0.0.0.0" && host !== "" && host !== "::") return [host];
+export function addressesOf(host: string, ipv6 = false): string[] {
+  if (!isWildcardHost(host)) return [host];
   const out = ["127.0.0.1"];
+  if (ipv6) out.push("::1");
   try {
     for (const ni of Deno.networkInterfaces()) {
-      if (ni.family === "IPv4" && !out.includes(ni.address)) out.push(ni.address);
+      if ((ni.family === "IPv4" || ipv6) && !out.includes(ni.address)) out.push(ni.address);
     }
   } catch {
     // no permission to list interfaces: loopback alone

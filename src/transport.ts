@@ -19,7 +19,31 @@ export interface PeerAddress {
 /** The remote address of a Deno connection, for logs, INFO's client_ip and /connz. */
 export function peerOf(conn: Deno.Conn): PeerAddress {
   const a = conn.remoteAddr as Deno.NetAddr;
-  return { host: a.hostname ?? "", port: a.port ?? 0 };
+  // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d; report it as a.b.c.d.
+  const host = (a.hostname ?? "").replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
+  return { host, port: a.port ?? 0 };
+}
+
+/** Whether a host means "every interface". */
+export function isWildcardHost(host: string): boolean {
+  return host === "0.0.0.0" || host === "" || host === "::";
+}
+
+/**
+ * Listens like Go's net.Listen: a wildcard host ("0.0.0.0") binds every interface, IPv6 included,
+ * so "localhost" clients that try ::1 first reach the server as they reach nats-server. Falls back
+ * to IPv4 alone where IPv6 is unavailable. Reports whether IPv6 is served too.
+ */
+export function listenTcp(host: string, port: number): { listener: Deno.Listener; ipv6: boolean } {
+  if (isWildcardHost(host)) {
+    try {
+      return { listener: Deno.listen({ hostname: "::", port, transport: "tcp" }), ipv6: true };
+    } catch (e) {
+      if (e instanceof Deno.errors.AddrInUse) throw e;
+    }
+  }
+  const listener = Deno.listen({ hostname: host, port, transport: "tcp" });
+  return { listener, ipv6: host.includes(":") };
 }
 
 /**

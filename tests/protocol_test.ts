@@ -285,3 +285,23 @@ Deno.test("CONNECT keeps what it leaves out: CONNECT {} stays verbose and pedant
   await c.send('CONNECT {"verbose":false}\r\nSUB y 2\r\nCONNECT {"echo":false}\r\nSUB y 3\r\n');
   assert.equal(await c.roundTrip(), "");
 });
+
+Deno.test("a wildcard host serves IPv4 and IPv6 (as Go's listener does)", {
+  ignore: REFERENCE,
+}, async () => {
+  await using s = await startServer({ host: "0.0.0.0" });
+  for (const [hostname, ip] of [["127.0.0.1", "127.0.0.1"], ["::1", "::1"]]) {
+    let conn: Deno.TcpConn;
+    try {
+      conn = await Deno.connect({ hostname, port: s.port });
+    } catch (e) {
+      if (hostname === "::1") return; // no IPv6 on this machine
+      throw e;
+    }
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    const info = JSON.parse(new TextDecoder().decode(buf.subarray(5, n!)).trim());
+    assert.equal(info.client_ip, ip);
+    conn.close();
+  }
+});
