@@ -8,7 +8,7 @@
 import process from "node:process";
 import type { Client } from "./client.ts";
 import { hostPort, type Server } from "./server.ts";
-import { PROTO, VERSION } from "./options.ts";
+import { GO_VERSION, PROTO, VERSION } from "./options.ts";
 import { isValidLiteralSubject, subjectMatches, type Subscription } from "./sublist.ts";
 import {
   decodeBool,
@@ -207,7 +207,7 @@ class Monitor {
       server_name: s.name,
       version: VERSION,
       proto: PROTO,
-      go: `deno${Deno.version.deno}`,
+      go: GO_VERSION,
       host: o.host,
       port: s.port,
     };

@@ -5,6 +5,8 @@
  */
 
 export const VERSION = "2.9.10";
+/** INFO's and /varz's "go" field: the runtime we are built on, where nats-server names Go's. */
+export const GO_VERSION = `deno${Deno.version.deno}`;
 /** Protocol level announced in INFO: 1 means the server understands INFO updates and headers. */
 export const PROTO = 1;
 

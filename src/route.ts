@@ -36,7 +36,7 @@ import { acceptLoop, listenTcp, type PeerAddress, peerOf, type Transport } from 
 import { hostPort } from "./server.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } from "./tls.ts";
-import type { ClusterOptions } from "./options.ts";
+import { type ClusterOptions, GO_VERSION, VERSION } from "./options.ts";
 import type { Server } from "./server.ts";
 
 const enc = new TextEncoder();
@@ -198,7 +198,7 @@ export class Route extends Client {
     this.inMsgs++;
     this.inBytes += pa.size;
     const res = this.server.sublist.match(pa.subject);
-    this.server.routeFromRoute(this, res, buf, pa, this.#queueArgs);
+    this.server.routeFromRoute(res, buf, pa, this.#queueArgs);
   }
 
   override parseError(buf: Uint8Array, i: number, end: number): void {
@@ -499,9 +499,9 @@ export class Cluster {
     const info: Record<string, unknown> = {
       server_id: s.id,
       server_name: s.name,
-      version: s.info.version,
+      version: VERSION,
       proto: 1,
-      go: s.info.go,
+      go: GO_VERSION,
       host: o.host,
       port: this.port,
       headers: true,

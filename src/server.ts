@@ -7,7 +7,14 @@
 import { Client, type ClientSub, ClosedState, type PermissionChecker, ROUTER } from "./client.ts";
 import { Cluster, Route } from "./route.ts";
 import type { PubArg } from "./parser.ts";
-import { formatGoDuration, type Options, PROTO, validateOptions, VERSION } from "./options.ts";
+import {
+  formatGoDuration,
+  GO_VERSION,
+  type Options,
+  PROTO,
+  validateOptions,
+  VERSION,
+} from "./options.ts";
 import { Sublist, type SublistResult } from "./sublist.ts";
 import { acceptLoop, isWildcardHost, listenTcp, peerOf } from "./transport.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
@@ -126,7 +133,6 @@ export class Server {
   #done: Promise<void>;
   #resolveDone!: () => void;
   #users = new Map<string, { password: string; perms: PermissionChecker | null }>();
-  #defaultPerms: PermissionChecker | null = null;
   /** nkey users by public key: they prove the key by signing the nonce sent in INFO. */
   #nkeyUsers = new Map<string, PermissionChecker | null>();
   /** Routes and cluster state, when a cluster port is configured. */
@@ -163,7 +169,6 @@ export class Server {
     const o = this.opts;
     this.#users.clear();
     this.#nkeyUsers.clear();
-    this.#defaultPerms = compilePermissions(o.defaultPermissions);
     for (const u of o.users) {
       const perms = compilePermissions(u.permissions ?? o.defaultPermissions);
       if (u.nkey) this.#nkeyUsers.set(u.nkey, perms);
@@ -253,7 +258,7 @@ export class Server {
     if (this.#nkeyUsers.size > 0) c.nonce = newNonce();
     this.stats.totalConnections++;
     this.log.debugc(c, "Client connection created");
-    c.queue(enc.encode(`INFO ${JSON.stringify(this.infoFor(c))} \r\n`));
+    this.sendInfo(c);
     if (this.clients.size >= this.opts.maxConn) {
       this.log.errorc(c, "maximum connections exceeded");
       c.sendErr("maximum connections exceeded");
@@ -315,11 +320,6 @@ export class Server {
     return this.#nextCid++;
   }
 
-  /** Fields every INFO shares, for routes as well as clients. */
-  get info(): { version: string; go: string } {
-    return { version: VERSION, go: `deno${Deno.version.deno}` };
-  }
-
   /** This server's client URLs, as other servers advertise them (host:port). */
   ownConnectUrls(): string[] {
     const o = this.opts;
@@ -347,9 +347,14 @@ export class Server {
   connectUrlsChanged(): void {
     for (const c of this.clients.values()) {
       if (c.connectReceived && c.opts.protocol >= 1 && !c.closed) {
-        c.queue(enc.encode(`INFO ${JSON.stringify(this.infoFor(c))} \r\n`));
+        this.sendInfo(c);
       }
     }
+  }
+
+  /** Queues an INFO for a client: on connect, on cluster changes, in lame duck mode. */
+  sendInfo(c: Client, extra: Record<string, unknown> = {}): void {
+    c.queue(enc.encode(`INFO ${JSON.stringify({ ...this.infoFor(c), ...extra })} \r\n`));
   }
 
   /** The INFO sent to a client, in nats-server's field order. */
@@ -360,7 +365,7 @@ export class Server {
       server_name: this.name,
       version: VERSION,
       proto: PROTO,
-      go: `deno${Deno.version.deno}`,
+      go: GO_VERSION,
       host: o.host,
       port: this.port,
       headers: !o.noHeaderSupport,
@@ -536,25 +541,10 @@ export class Server {
     }
     const qsubs = res.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
-      const group = qsubs[g];
-      const n = group.length;
-      const startAt = n === 1 ? 0 : Math.floor(Math.random() * n);
-      let remote: ClientSub | null = null;
-      let done = false;
-      for (let k = 0; k < n; k++) {
-        const sub = group[(startAt + k) % n];
-        if (sub.closed || (noEcho && sub.client === from)) continue;
-        if (sub.client.kind === ROUTER) {
-          remote ??= sub;
-          continue;
-        }
-        if (this.#deliverTo(sub, src, pa)) {
-          delivered = done = true;
-          break;
-        }
-      }
-      if (!done && remote !== null) {
-        this.#routeFor(remote.client as Route, stamp, routes).pendingQueues.push(remote.queue);
+      const r = this.#deliverToGroup(qsubs[g], src, pa, noEcho ? from : null);
+      if (r === true) delivered = true;
+      else if (r !== false) {
+        this.#routeFor(r.client as Route, stamp, routes).pendingQueues.push(r.queue);
       }
     }
     if (routes.length > 0) {
@@ -580,13 +570,7 @@ export class Server {
    * A message that came over a route goes to local subscribers only (never another route), and
    * to one local member of each queue group the sending server chose for this route.
    */
-  routeFromRoute(
-    from: Route,
-    res: SublistResult<Client>,
-    src: Uint8Array,
-    pa: PubArg,
-    queues: string[],
-  ): void {
+  routeFromRoute(res: SublistResult<Client>, src: Uint8Array, pa: PubArg, queues: string[]): void {
     this.stats.inMsgs++;
     this.stats.inBytes += pa.size;
     for (const sub of res.psubs) {
@@ -594,16 +578,36 @@ export class Server {
     }
     if (queues.length === 0) return;
     for (const group of res.qsubs) {
-      if (group.length === 0 || !queues.includes(group[0].queue)) continue;
-      const n = group.length;
-      const startAt = Math.floor(Math.random() * n);
-      for (let k = 0; k < n; k++) {
-        const sub = group[(startAt + k) % n];
-        if (sub.closed || sub.client.kind === ROUTER) continue;
-        if (this.#deliverTo(sub, src, pa)) break;
+      if (group.length > 0 && queues.includes(group[0].queue)) {
+        this.#deliverToGroup(group, src, pa, null);
       }
     }
-    void from;
+  }
+
+  /**
+   * Delivers to one local member of a queue group, starting at a random member so the load
+   * spreads. Returns true when a local member took it; otherwise the first route member seen
+   * (the caller may forward to it), or false. `skip` is a publisher that asked for no echo.
+   */
+  #deliverToGroup(
+    group: ClientSub[],
+    src: Uint8Array,
+    pa: PubArg,
+    skip: Client | null,
+  ): boolean | ClientSub {
+    const n = group.length;
+    const startAt = n === 1 ? 0 : Math.floor(Math.random() * n);
+    let remote: ClientSub | null = null;
+    for (let k = 0; k < n; k++) {
+      const sub = group[(startAt + k) % n];
+      if (sub.closed || sub.client === skip) continue;
+      if (sub.client.kind === ROUTER) {
+        remote ??= sub;
+        continue;
+      }
+      if (this.#deliverTo(sub, src, pa)) return true;
+    }
+    return remote ?? false;
   }
 
   #deliverTo(sub: ClientSub, src: Uint8Array, pa: PubArg): boolean {
@@ -774,11 +778,9 @@ export class Server {
   /** What `--ports_file_dir` writes: the URLs each listener can be reached at. */
   portsInfo(): Record<string, string[]> {
     const o = this.opts;
-    const urls = (scheme: string, host: string, port: number) =>
-      addressesOf(host).map((h) => `${scheme}://${hostPort(h, port)}`);
-    const info: Record<string, string[]> = {
-      nats: addressesOf(o.host, this.ipv6).map((h) => `nats://${hostPort(h, this.port)}`),
-    };
+    const urls = (scheme: string, host: string, port: number, ipv6 = false) =>
+      addressesOf(host, ipv6).map((h) => `${scheme}://${hostPort(h, port)}`);
+    const info: Record<string, string[]> = { nats: urls("nats", o.host, this.port, this.ipv6) };
     if (this.monitor?.httpPort) info.monitoring = urls("http", o.httpHost, this.monitor.httpPort);
     if (this.monitor?.httpsPort) {
       info.monitoring = urls("https", o.httpHost, this.monitor.httpsPort);
@@ -805,7 +807,7 @@ export class Server {
     this.#closeListener();
     for (const c of this.clients.values()) {
       if (c.connectReceived && c.opts.protocol >= 1) {
-        c.queue(enc.encode(`INFO ${JSON.stringify({ ...this.infoFor(c), ldm: true })} \r\n`));
+        this.sendInfo(c, { ldm: true });
       }
     }
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
