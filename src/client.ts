@@ -50,6 +50,7 @@ export const ClosedState = {
   MaxPayloadExceeded: "Maximum Message Payload Exceeded",
   MaxControlLineExceeded: "Maximum Control Line Exceeded",
   MaxConnectionsExceeded: "Maximum Connections Exceeded",
+  MaxAccountConnectionsExceeded: "Maximum Account Connections Exceeded",
   MaxSubscriptionsExceeded: "Maximum Subscriptions Exceeded",
   ServerShutdown: "Server Shutdown",
   AuthenticationExpired: "Authentication Expired",
@@ -171,6 +172,8 @@ export class Client implements ParserHost {
   paused: Promise<boolean> | null = null;
   maxControlLine: number;
   #maxPayload: number;
+  /** 0: unlimited; -1: none allowed (an account limit of 0). */
+  maxSubs = 0;
   /** Shared with Route, which reads the message tokens it splits. */
   readonly parser = new Parser();
   #rbuf = new Uint8Array(MIN_READ);
@@ -195,6 +198,7 @@ export class Client implements ParserHost {
     const o = server.opts;
     this.maxControlLine = o.maxControlLine;
     this.#maxPayload = o.maxPayload;
+    this.maxSubs = o.maxSubs;
     this.nextPing = this.start + firstPingDelay(o.pingIntervalMs, CLIENT);
     this.#trace = server.log.traceEnabled;
   }
@@ -203,7 +207,7 @@ export class Client implements ParserHost {
   applyOptions(): void {
     const o = this.server.opts;
     this.maxControlLine = o.maxControlLine;
-    this.#maxPayload = o.maxPayload;
+    this.applyLimits();
     this.#trace = this.server.log.traceEnabled;
     this.nextPing = Math.min(this.nextPing, this.server.now + o.pingIntervalMs);
   }
@@ -431,8 +435,13 @@ export class Client implements ParserHost {
     // Mappings rewrite the subject before anything else looks at it (permissions included), as
     // nats-server maps at the PUB line. Accounts without mappings pay one null check.
     if (acc.mappings !== null) {
-      const mapped = acc.mappings.map(subject);
+      const mapped = acc.mappings.map(subject, this.server.cluster?.name ?? "");
+      if (mapped === "") {
+        if (this.opts.verbose) this.sendOK();
+        return;
+      }
       if (mapped !== null && mapped !== subject) {
+        if (this.#trace) this.server.log.tracec(this, `MAPPING ${subject} -> ${mapped}`);
         const m = rewriteMsg(buf, pa, mapped, null);
         src = m.buf;
         args = m.pa;
@@ -500,8 +509,15 @@ export class Client implements ParserHost {
    * Moves the connection into an account (authentication decided it). Subscriptions made
    * before (a connection without auth may subscribe before CONNECT) move with it.
    */
-  setAccount(acc: Account): void {
-    if (acc === this.account && (this.kind !== CLIENT || acc.clients.has(this))) return;
+  setAccount(acc: Account): boolean {
+    if (acc === this.account && (this.kind !== CLIENT || acc.clients.has(this))) return true;
+    const maxConns = acc.limits.maxConnections;
+    if (this.kind === CLIENT && maxConns >= 0 && acc.clients.size >= maxConns) {
+      this.sendErr("maximum account active connections exceeded");
+      this.server.log.errorc(this, "maximum account active connections exceeded");
+      this.close(ClosedState.MaxAccountConnectionsExceeded);
+      return false;
+    }
     const subs = [...this.subs.values()];
     for (const sub of subs) this.server.removeSubscription(sub);
     this.account.clients.delete(this);
@@ -510,6 +526,23 @@ export class Client implements ParserHost {
     for (const sub of subs) this.server.addSubscription(sub);
     // The subject cache holds results of the old account's sublist.
     this.#cacheGen?.fill(-1);
+    this.applyLimits();
+    return true;
+  }
+
+  /**
+   * Payload and subscription limits: the lower of the server's and the account's (nats-server's
+   * applyAccountLimits), logged when the server's setting overrides the account's.
+   */
+  applyLimits(): void {
+    const o = this.server.opts;
+    const lim = this.account.limits;
+    this.#maxPayload = o.maxPayload;
+    this.maxSubs = o.maxSubs;
+    if (lim.maxPayload >= 0 && lim.maxPayload < this.#maxPayload) this.#maxPayload = lim.maxPayload;
+    if (lim.maxSubscriptions >= 0 && (this.maxSubs === 0 || lim.maxSubscriptions < this.maxSubs)) {
+      this.maxSubs = lim.maxSubscriptions === 0 ? -1 : lim.maxSubscriptions;
+    }
   }
 
   setPermissions(p: PermissionChecker | null): void {
@@ -618,8 +651,8 @@ export class Client implements ParserHost {
       );
       return true;
     }
-    const maxSubs = this.server.opts.maxSubs;
-    if (maxSubs > 0 && this.subs.size >= maxSubs && !this.subs.has(sid)) {
+    const maxSubs = this.maxSubs;
+    if (maxSubs !== 0 && this.subs.size >= maxSubs && !this.subs.has(sid)) {
       this.sendErr("maximum subscriptions exceeded");
       this.server.log.errorc(this, `maximum subscriptions exceeded`);
       return true;

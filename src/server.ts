@@ -19,6 +19,7 @@ import type { SublistResult } from "./sublist.ts";
 import { Account, GLOBAL_ACCOUNT } from "./accounts/account.ts";
 import { InternalClient, type InternalHandler } from "./internal_client.ts";
 import { configureAccounts } from "./accounts/setup.ts";
+import { expireResponses } from "./accounts/imports.ts";
 import { acceptLoop, isWildcardHost, listenTcp, peerOf } from "./transport.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { newNonce, verifyNonceSignature } from "./nkeys.ts";
@@ -292,6 +293,7 @@ export class Server {
       return;
     }
     this.clients.set(cid, c);
+    c.setAccount(this.globalAccount);
     if (this.tls) this.#startTls(c, conn, this.tls);
     else c.run();
   }
@@ -439,10 +441,7 @@ export class Server {
         return false;
       }
       const u = this.#users.get(name)!;
-      c.user = name;
-      c.setAccount(u.account);
-      c.setPermissions(u.perms);
-      return true;
+      return this.#admit(c, name, u.account, u.perms);
     }
     if (co.nkey && this.#nkeyUsers.has(co.nkey) && c.nonce !== "") {
       const nkey = co.nkey;
@@ -453,10 +452,7 @@ export class Server {
           this.authViolation(c);
           return false;
         }
-        c.user = nkey;
-        c.setAccount(nu.account);
-        c.setPermissions(nu.perms);
-        return true;
+        return this.#admit(c, nkey, nu.account, nu.perms);
       });
     }
     if (o.users.length > 0) {
@@ -478,12 +474,7 @@ export class Server {
     }
     const done = (ok: boolean): boolean => {
       if (c.closed) return false;
-      if (ok) {
-        c.user = user;
-        c.setAccount(account);
-        c.setPermissions(perms);
-        return true;
-      }
+      if (ok) return this.#admit(c, user, account, perms);
       this.authViolation(c);
       return false;
     };
@@ -511,9 +502,14 @@ export class Server {
     if (name === "") return false;
     const u = this.#users.get(name);
     if (!u) return false;
-    c.user = name;
-    c.setAccount(u.account);
-    c.setPermissions(u.perms);
+    return this.#admit(c, name, u.account, u.perms);
+  }
+
+  /** Authenticated: the connection takes the user's name, account and permissions. */
+  #admit(c: Client, user: string, acc: Account, perms: PermissionChecker | null): boolean {
+    c.user = user;
+    if (!c.setAccount(acc)) return false;
+    c.setPermissions(perms);
     return true;
   }
 
@@ -825,6 +821,9 @@ export class Server {
     const o = this.opts;
     const authTimeoutMs = (o.authTimeout > 0 ? o.authTimeout : 2) * 1000;
     const checkAuth = this.authRequired;
+    for (const acc of this.accounts.values()) {
+      if (acc.responses.size > 0) expireResponses(acc, now);
+    }
     const all: Iterable<Client> = this.cluster
       ? [...this.clients.values(), ...this.cluster.routes.values()]
       : this.clients.values();
@@ -894,6 +893,7 @@ export class Server {
     this.opts = next;
     this.tls = tls;
     if (logger) this.log.logger = logger;
+    configureAccounts(this, next);
     this.#configureAuth();
     for (const c of [...this.clients.values()]) {
       c.applyOptions();

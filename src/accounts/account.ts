@@ -20,9 +20,12 @@ import type { InternalClient } from "../internal_client.ts";
 export const GLOBAL_ACCOUNT = "$G";
 export const DEFAULT_SYSTEM_ACCOUNT = "$SYS";
 
-/** Something that maps a published subject to another (mappings.ts builds these). */
+/**
+ * Maps a published subject (mapping.ts): null when no mapping applies, "" when the mapping drops
+ * the message, else the new subject. `cluster` selects cluster-scoped destinations.
+ */
 export interface SubjectMapper {
-  map(subject: string): string | null;
+  map(subject: string, cluster?: string): string | null;
 }
 
 /**

@@ -96,7 +96,7 @@ function addServiceImport(
   const handler = (_sub: ClientSub, from: Client, src: Uint8Array, pa: PubArg): void => {
     if (from.kind === ROUTER) return;
     let subject = target(pa.subject);
-    const mapped = exporter.mappings?.map(subject);
+    const mapped = exporter.mappings?.map(subject, server.cluster?.name ?? "");
     if (mapped) subject = mapped;
     const se = serviceExportFor(exporter, subject);
     const reply = replyOf(src, pa);
@@ -164,9 +164,9 @@ function serviceExportFor(exporter: Account, subject: string): ServiceExportOpti
  */
 function transformFor(src: string, dest: string): SubjectTransform | null {
   let n = 0;
-  const d = dest.split(".").map((t) => (t === "*" || t === ">" ? `$${++n}` : t)).join(".");
+  const d = dest.split(".").map((t) => (t === "*" ? `$${++n}` : t)).join(".");
   try {
-    return SubjectTransform.compile(src, d);
+    return SubjectTransform.compile(src, d, { validateDestination: false });
   } catch {
     return null;
   }

@@ -4,9 +4,10 @@
  */
 
 import type { SubjectMapper } from "./account.ts";
+import { Mappings } from "./mapping.ts";
 import type { MappingOptions } from "../options.ts";
 
 export function compileMappings(list: MappingOptions[]): SubjectMapper | null {
   if (list.length === 0) return null;
-  throw new Error("mappings are not wired yet");
+  return Mappings.compile(list);
 }
