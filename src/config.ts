@@ -12,6 +12,8 @@ import { isUserNkey } from "./nkeys.ts";
 import { formatGoDuration } from "./options.ts";
 import { CIPHER_SUITES, CURVE_PREFERENCES } from "./tls.ts";
 import { ConfigError, type Position } from "./conf/errors.ts";
+import { parseAccounts } from "./conf/accounts.ts";
+import { checkAccounts } from "./conf/accounts_check.ts";
 import {
   type ConfKind,
   type ConfMap,
@@ -63,8 +65,8 @@ export function parseConfigStringWithWarnings(text: string, path = ""): ConfigRe
  * Keys nats-server knows that this server does not implement, in two kinds. Features whose
  * absence only means less is offered (other listeners, persistence, profiling) are ignored with
  * a warning, so configs written for nats-server (and client test suites) still start. Security
- * and routing semantics (accounts, operator/JWT trust, OCSP, subject mappings) are refused:
- * ignoring them would start a server more open, or routing differently, than its config says.
+ * semantics (operator/JWT trust, OCSP) are refused: ignoring them would start a server more open
+ * than its config says.
  */
 const IGNORED = new Set([
   "gateway",
@@ -84,9 +86,6 @@ const IGNORED = new Set([
   "max_subscription_tokens",
 ]);
 const REFUSED = new Set([
-  "mappings",
-  "maps",
-  "accounts",
   "ocsp",
   "operator",
   "operators",
@@ -100,11 +99,6 @@ const REFUSED = new Set([
   "resolver_tls",
   "resolver_preload",
   "resolver_pinned_accounts",
-  "system_account",
-  "system",
-  "no_system_account",
-  "no_system",
-  "no_sys_acc",
   "trusted",
   "trusted_keys",
 ]);
@@ -125,11 +119,13 @@ interface KindValues {
 /** Thrown inside one key's handling to abandon that key, as nats-server's recover does. */
 class Abandon extends Error {}
 
-class Mapper {
+export class Mapper {
   errors: ConfigError[] = [];
   warnings: ConfigError[] = [];
   out: PartialOptions = {};
   cluster: Partial<ClusterOptions> = {};
+  /** Where `accounts` is: nats-server reports the checks across accounts there. */
+  accountsPos?: Position;
 
   error(pos: Position, reason: string): void {
     this.errors.push(ConfigError.at(pos, reason));
@@ -206,8 +202,21 @@ class Mapper {
 
 function mapConfig(root: ConfMap): ConfigResult {
   const m = new Mapper();
+  // nats-server reads the system account first (by its exact key), then the rest.
+  const sys = root.get("system_account") ?? root.get("system");
+  if (sys) {
+    if (sys.kind === "string") m.out.systemAccount = sys.value;
+    else m.error(sys.pos, "system account name must be a string");
+  }
   for (const [key, node] of root) m.guard(() => topLevel(m, key, node));
   if (Object.keys(m.cluster).length > 0) m.out.cluster = m.cluster;
+  // The checks across accounts, which nats-server skips when anything else failed already.
+  if (m.accountsPos && m.errors.length === 0) {
+    const reasons = checkAccounts(m.out.accounts ?? [], {
+      noSystemAccount: m.out.noSystemAccount,
+    });
+    for (const reason of reasons) m.error(m.accountsPos, reason);
+  }
   if (m.errors.length > 0) {
     throw ConfigError.collect(m.errors, m.warnings);
   }
@@ -254,6 +263,23 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
       return;
     case "no_auth_user":
       o.noAuthUser = m.string(node);
+      return;
+    case "accounts":
+      m.accountsPos = node.pos;
+      parseAccounts(m, node);
+      return;
+    case "system_account":
+    case "system":
+      return; // read before the other keys
+    case "no_system_account":
+    case "no_system":
+    case "no_sys_acc":
+      o.noSystemAccount = m.bool(node);
+      return;
+    case "mappings":
+    case "maps":
+      // Kept as written: the mappings parser converts it (for the global account).
+      o.mappingsNode = node;
       return;
     case "http": {
       const hp = parseListen(m, node);
@@ -498,21 +524,27 @@ function topAuthorization(m: Mapper, node: ConfNode): void {
   if ((auth.user || auth.pass) && auth.token) {
     m.abandon(node.pos, "Cannot have a user/pass and token");
   }
-  if (auth.users) {
+  // Users (and nkeys) of the accounts block, when it came first, count as a users array.
+  const taken = new Set((o.users ?? []).map((u) => u.nkey || u.username));
+  if (auth.users || taken.size > 0) {
     if (auth.user) m.abandon(node.pos, "Can not have a single user/pass and a users array");
     if (auth.token) m.abandon(node.pos, "Can not have a token and a users array");
-    const seen = new Set((o.users ?? []).filter((u) => !u.nkey).map((u) => u.username));
-    for (const u of auth.users.filter((u) => !u.nkey)) {
-      if (seen.has(u.username)) {
-        m.abandon(node.pos, `Duplicate user ${goQuote(u.username)} detected`);
-      }
-      seen.add(u.username);
-    }
-    o.users = [...(o.users ?? []), ...auth.users];
   }
+  const users = auth.users ?? [];
+  for (const u of users.filter((u) => !u.nkey)) {
+    if (taken.has(u.username)) {
+      m.abandon(node.pos, `Duplicate user ${goQuote(u.username)} detected`);
+    }
+    taken.add(u.username);
+  }
+  for (const u of users.filter((u) => u.nkey)) {
+    if (taken.has(u.nkey!)) m.abandon(node.pos, `Duplicate nkey ${goQuote(u.nkey!)} detected`);
+    taken.add(u.nkey!);
+  }
+  if (users.length > 0) o.users = [...(o.users ?? []), ...users];
 }
 
-function parseUsers(m: Mapper, node: ConfNode): User[] {
+export function parseUsers(m: Mapper, node: ConfNode): User[] {
   if (node.kind !== "array") {
     m.abandon(node.pos, `Expected users field to be an array, got ${goValue(node)}`);
   }
@@ -543,7 +575,6 @@ function parseUsers(m: Mapper, node: ConfNode): User[] {
             return;
           case "nkey":
             user.nkey = m.string(v);
-            if (!isUserNkey(user.nkey)) m.abandon(v.pos, `Not a valid public nkey for a user`);
             return;
           case "allowed_connection_types":
           case "connection_types":
@@ -555,13 +586,22 @@ function parseUsers(m: Mapper, node: ConfNode): User[] {
         }
       });
     }
+    // nats-server checks these after the entry, at its last value.
     if (user.username === "" && !user.nkey) m.abandon(last.pos, "User entry requires a user");
+    if (user.nkey) {
+      if (!isUserNkey(user.nkey)) m.abandon(last.pos, "Not a valid public nkey for a user");
+      if (user.username !== "" || user.password !== "") {
+        m.abandon(last.pos, "Nkey users do not take usernames or passwords");
+      }
+    } else {
+      delete user.nkey;
+    }
     users.push(user);
   }
   return users;
 }
 
-function parseUserPermissions(m: Mapper, node: ConfNode): Permissions {
+export function parseUserPermissions(m: Mapper, node: ConfNode): Permissions {
   if (node.kind !== "map") {
     m.abandon(node.pos, `Expected permissions to be a map/struct, got ${goValue(node)}`);
   }
@@ -935,7 +975,7 @@ const GO_TYPES: Record<ConfKind, string> = {
   map: "map[string]interface {}",
 };
 
-function goType(node: ConfNode): string {
+export function goType(node: ConfNode): string {
   return GO_TYPES[node.kind];
 }
 
@@ -952,7 +992,7 @@ const GO_ESCAPES: Record<string, string> = {
 };
 
 /** Go's %q (strconv.Quote): printable characters as they are, the rest escaped Go's way. */
-function goQuote(s: string): string {
+export function goQuote(s: string): string {
   let out = '"';
   for (const c of s) {
     const cp = c.codePointAt(0)!;
@@ -984,7 +1024,7 @@ function hex(n: number, width: number): string {
 }
 
 /** Go's %v of a config value. */
-function goValue(node: ConfNode): string {
+export function goValue(node: ConfNode): string {
   switch (node.kind) {
     case "string":
       return node.value;
