@@ -9,10 +9,10 @@
  */
 
 import { isUserNkey } from "./nkeys.ts";
-import { formatGoDuration } from "./options.ts";
+import { formatGoDuration, GLOBAL_ACCOUNT } from "./options.ts";
 import { CIPHER_SUITES, CURVE_PREFERENCES } from "./tls.ts";
 import { ConfigError, type Position } from "./conf/errors.ts";
-import { parseAccounts } from "./conf/accounts.ts";
+import { newAccount, parseAccounts } from "./conf/accounts.ts";
 import { checkAccounts } from "./conf/accounts_check.ts";
 import {
   type ConfKind,
@@ -137,6 +137,19 @@ export class Mapper {
     throw new Abandon();
   }
 
+  /**
+   * An error nats-server prints without a position (it lost the token on the way); the position
+   * is kept on the error for tools, not printed.
+   */
+  unplaced(pos: Position, reason: string): void {
+    this.errors.push(new ConfigError(reason, pos, reason));
+  }
+
+  abandonUnplaced(pos: Position, reason: string): never {
+    this.unplaced(pos, reason);
+    throw new Abandon();
+  }
+
   warn(pos: Position, field: string, reason: string): void {
     const msg = `${pos.file}:${pos.line}:${pos.col}: invalid use of field ${
       goQuote(field)
@@ -212,9 +225,10 @@ function mapConfig(root: ConfMap): ConfigResult {
   if (Object.keys(m.cluster).length > 0) m.out.cluster = m.cluster;
   // The checks across accounts, which nats-server skips when anything else failed already.
   if (m.accountsPos && m.errors.length === 0) {
-    const reasons = checkAccounts(m.out.accounts ?? [], {
-      noSystemAccount: m.out.noSystemAccount,
-    });
+    const accounts = [...(m.out.accounts ?? [])];
+    // nats-server's top-level mappings add the global account to the configured ones.
+    if (m.out.mappingsNode) accounts.push(newAccount(GLOBAL_ACCOUNT));
+    const reasons = checkAccounts(accounts, { noSystemAccount: m.out.noSystemAccount });
     for (const reason of reasons) m.error(m.accountsPos, reason);
   }
   if (m.errors.length > 0) {
@@ -556,35 +570,35 @@ export function parseUsers(m: Mapper, node: ConfNode): User[] {
     }
     const user: User = { username: "", password: "" };
     let last: ConfNode = entry;
+    // A value of the wrong type ends the whole list, as nats-server's panic does; a bad
+    // permissions block only itself.
     for (const [key, v] of entry.value) {
       last = v;
-      m.guard(() => {
-        switch (key.toLowerCase()) {
-          case "user":
-          case "username":
-            user.username = m.string(v);
-            return;
-          case "pass":
-          case "password":
-            user.password = m.string(v);
-            return;
-          case "permission":
-          case "permissions":
-          case "authorization":
-            user.permissions = parseUserPermissions(m, v);
-            return;
-          case "nkey":
-            user.nkey = m.string(v);
-            return;
-          case "allowed_connection_types":
-          case "connection_types":
-          case "clients":
-            m.unsupported(v.pos, key);
-            return;
-          default:
-            if (!v.usedVariable) m.unknown(v.pos, key);
-        }
-      });
+      switch (key.toLowerCase()) {
+        case "user":
+        case "username":
+          user.username = m.string(v);
+          break;
+        case "pass":
+        case "password":
+          user.password = m.string(v);
+          break;
+        case "permission":
+        case "permissions":
+        case "authorization":
+          m.guard(() => user.permissions = parseUserPermissions(m, v));
+          break;
+        case "nkey":
+          user.nkey = m.string(v);
+          break;
+        case "allowed_connection_types":
+        case "connection_types":
+        case "clients":
+          m.unsupported(v.pos, key);
+          break;
+        default:
+          if (!v.usedVariable) m.unknown(v.pos, key);
+      }
     }
     // nats-server checks these after the entry, at its last value.
     if (user.username === "" && !user.nkey) m.abandon(last.pos, "User entry requires a user");
@@ -646,7 +660,8 @@ export function parseUserPermissions(m: Mapper, node: ConfNode): Permissions {
 }
 
 function parseVariablePermissions(m: Mapper, node: ConfNode): SubjectPermission | undefined {
-  if (node.kind !== "map") return { allow: parsePermSubjects(m, node) };
+  // nats-server hands the old style (a subject or a list) over without its position.
+  if (node.kind !== "map") return { allow: parsePermSubjects(m, node, false) };
   if (node.value.size === 0) return undefined;
   const p: SubjectPermission = {};
   for (const [key, v] of node.value) {
@@ -673,7 +688,9 @@ function parseVariablePermissions(m: Mapper, node: ConfNode): SubjectPermission 
   return p;
 }
 
-function parsePermSubjects(m: Mapper, node: ConfNode): string[] {
+function parsePermSubjects(m: Mapper, node: ConfNode, positioned = true): string[] {
+  const fail: (reason: string) => never = (reason) =>
+    positioned ? m.abandon(node.pos, reason) : m.abandonUnplaced(node.pos, reason);
   let subjects: string[];
   if (node.kind === "string") {
     subjects = [node.value];
@@ -685,19 +702,14 @@ function parsePermSubjects(m: Mapper, node: ConfNode): string[] {
       return s.value;
     });
   } else {
-    m.abandon(
-      node.pos,
-      `Expected subject permissions to be a subject, or array of subjects, got ${goType(node)}`,
-    );
+    fail(`Expected subject permissions to be a subject, or array of subjects, got ${goType(node)}`);
   }
   for (const s of subjects) {
     if (isValidSubject(s)) continue;
     // A queue subscription permission: "subject queue".
     const fields = s.split(/[ \t\n\v\f\r]+/).filter((f) => f !== "");
-    if (fields.length !== 2) m.abandon(node.pos, `subject ${goQuote(s)} is not a valid subject`);
-    if (!isValidSubject(fields[0])) {
-      m.abandon(node.pos, `subject ${goQuote(fields[0])} is not a valid subject`);
-    }
+    if (fields.length !== 2) fail(`subject ${goQuote(s)} is not a valid subject`);
+    if (!isValidSubject(fields[0])) fail(`subject ${goQuote(fields[0])} is not a valid subject`);
   }
   return subjects;
 }

@@ -632,6 +632,36 @@ accounts { A { exports: [{service: "foo", latency: {sampling: 50, subject: lat}}
     `accounts { A { exports: [{service: "foo.*", latency: "foo.bar"}] } }`,
     `x.conf:1:0: Error adding service latency sampling for "foo.*" on subject "foo.bar": invalid publish subject`,
   ],
+  [
+    "a user value of the wrong type drops the account's users",
+    `accounts { A { users: [{user: 5}, {user: b, password: 6}] } }`,
+    `x.conf:1:24: interface conversion: interface {} is int64, not string`,
+  ],
+  [
+    "a bad permissions block is reported and the user parse goes on",
+    `accounts { A { users: [{user: a, permissions: 5, password: 1}] } }`,
+    `x.conf:1:33: Expected permissions to be a map/struct, got 5
+x.conf:1:49: interface conversion: interface {} is int64, not string`,
+  ],
+  [
+    "old-style permission errors carry no position, as nats-server's",
+    `accounts { A { users: [{user: a, password: b, permissions: {publish: "a..b", subscribe: true}}] } }`,
+    `subject "a..b" is not a valid subject
+Expected subject permissions to be a subject, or array of subjects, got bool`,
+  ],
+  [
+    "allow/deny permission errors carry their position",
+    `accounts { A { default_permissions: {subscribe: {deny: true}} } }`,
+    `x.conf:1:49: Expected subject permissions to be a subject, or array of subjects, got bool`,
+  ],
+  [
+    "top-level mappings define the global account, which exports nothing",
+    `mappings { a: b }
+accounts {
+  A { imports: [{stream: {account: "$G", subject: "x"}}] }
+}`,
+    `x.conf:2:1: Error adding stream import "x": stream import not authorized`,
+  ],
 ];
 
 for (const [what, text, want] of ERRORS) {

@@ -25,7 +25,7 @@ import {
   type StreamImportOptions,
   type User,
 } from "../options.ts";
-import { ConfigError, type Position } from "./errors.ts";
+import type { Position } from "./errors.ts";
 import type { ConfNode } from "./parser.ts";
 import {
   goDuration,
@@ -118,7 +118,8 @@ function userKey(u: User): string {
   return u.nkey || u.username;
 }
 
-function newAccount(name: string): AccountOptions {
+/** An account as a bare name defines it (nats-server's NewAccount). */
+export function newAccount(name: string): AccountOptions {
   return {
     name,
     streamExports: [],
@@ -163,8 +164,7 @@ function parseAccount(
           users = [];
           if (v.kind !== "array") {
             // nats-server hands this one the bare value, so its error has no position.
-            const reason = `Expected users field to be an array, got ${goValue(v)}`;
-            m.errors.push(new ConfigError(reason, v.pos, reason));
+            m.unplaced(v.pos, `Expected users field to be an array, got ${goValue(v)}`);
             return;
           }
           users = parseUsers(m, v);
