@@ -14,6 +14,8 @@ import { CIPHER_SUITES, CURVE_PREFERENCES } from "./tls.ts";
 import { ConfigError, type Position } from "./conf/errors.ts";
 import { newAccount, parseAccounts } from "./conf/accounts.ts";
 import { checkAccounts } from "./conf/accounts_check.ts";
+import { parseMappings } from "./conf/mappings.ts";
+import { SubjectTransform } from "./accounts/transform.ts";
 import {
   type ConfKind,
   type ConfMap,
@@ -223,18 +225,46 @@ function mapConfig(root: ConfMap): ConfigResult {
   }
   for (const [key, node] of root) m.guard(() => topLevel(m, key, node));
   if (Object.keys(m.cluster).length > 0) m.out.cluster = m.cluster;
+  applyMappings(m);
   // The checks across accounts, which nats-server skips when anything else failed already.
   if (m.accountsPos && m.errors.length === 0) {
     const accounts = [...(m.out.accounts ?? [])];
     // nats-server's top-level mappings add the global account to the configured ones.
     if (m.out.mappingsNode) accounts.push(newAccount(GLOBAL_ACCOUNT));
-    const reasons = checkAccounts(accounts, { noSystemAccount: m.out.noSystemAccount });
+    const reasons = checkAccounts(accounts, {
+      noSystemAccount: m.out.noSystemAccount,
+      transformError,
+    });
     for (const reason of reasons) m.error(m.accountsPos, reason);
   }
   if (m.errors.length > 0) {
     throw ConfigError.collect(m.errors, m.warnings);
   }
   return { options: m.out, warnings: m.warnings };
+}
+
+/** The `mappings` blocks (top level for `$G`, and per account), kept raw until here. */
+function applyMappings(m: Mapper): void {
+  const convert = (node: ConfNode | undefined) => {
+    if (!node) return [];
+    const r = parseMappings(node);
+    m.errors.push(...r.errors);
+    return r.definitions;
+  };
+  if (m.out.mappingsNode) m.out.mappings = convert(m.out.mappingsNode);
+  for (const a of m.out.accounts ?? []) {
+    if (a.mappingsNode) a.mappings = convert(a.mappingsNode);
+  }
+}
+
+/** Whether an import's subjects make a transform, with the transform's own error text. */
+function transformError(source: string, destination: string): string | undefined {
+  try {
+    SubjectTransform.compile(source, destination, { validateDestination: false });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 function topLevel(m: Mapper, key: string, node: ConfNode): void {

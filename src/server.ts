@@ -222,6 +222,14 @@ export class Server {
       }
       if (o.cluster.port !== 0) {
         this.cluster = new Cluster(this);
+        // Subscriptions made before the cluster existed (imports, system services) count too.
+        for (const acc of this.accounts.values()) {
+          for (const sub of acc.sublist.all()) {
+            if (sub.client.kind !== ROUTER) {
+              this.cluster.localInterest(acc, sub.subject, sub.queue, 1);
+            }
+          }
+        }
         try {
           this.cluster.start();
         } catch (e) {

@@ -17,8 +17,7 @@ import type {
 } from "../options.ts";
 import type { InternalClient } from "../internal_client.ts";
 
-export const GLOBAL_ACCOUNT = "$G";
-export const DEFAULT_SYSTEM_ACCOUNT = "$SYS";
+export { DEFAULT_SYSTEM_ACCOUNT, GLOBAL_ACCOUNT } from "../options.ts";
 
 /**
  * Maps a published subject (mapping.ts): null when no mapping applies, "" when the mapping drops
