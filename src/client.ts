@@ -136,6 +136,8 @@ export class Client implements ParserHost {
     version: "",
   };
   connectReceived = false;
+  /** Set at the first PONG after CONNECT; async INFOs go only to clients past it. */
+  firstPongSent = false;
   /**
    * The account whose subject space this connection lives in: `$G` until authentication says
    * otherwise. Routes carry many accounts and name one per message instead.
@@ -201,6 +203,23 @@ export class Client implements ParserHost {
     this.maxSubs = o.maxSubs;
     this.nextPing = this.start + firstPingDelay(o.pingIntervalMs, CLIENT);
     this.#trace = server.log.traceEnabled;
+  }
+
+  /**
+   * After the first PONG, a client that reads async INFO learns what changed since its INFO:
+   * the cluster's connect URLs, or a max_payload its account lowered (nats-server's processPing).
+   */
+  #firstPong(): void {
+    this.firstPongSent = true;
+    if (this.opts.protocol < 1) return;
+    const s = this.server;
+    if (s.connectUrlsUpdated >= this.start || this.#maxPayload !== s.opts.maxPayload) {
+      s.sendInfo(this);
+    }
+  }
+
+  get maxPayload(): number {
+    return this.#maxPayload;
   }
 
   /** Picks up limits and logging flags after a configuration reload. */
@@ -307,6 +326,9 @@ export class Client implements ParserHost {
         if (this.#trace) this.traceIn("PING", "");
         this.queue(PONG);
         if (this.#trace) this.traceOut("PONG", "");
+        if (!this.firstPongSent && this.connectReceived && this.kind === CLIENT) {
+          this.#firstPong();
+        }
         return true;
       case OP_PONG:
         if (this.#trace) this.traceIn("PONG", "");

@@ -125,6 +125,8 @@ export class Server {
   configLoadTime = new Date();
   /** Recently closed clients, oldest first, bounded by max_closed_clients (for /connz). */
   readonly closedClients: Client[] = [];
+  /** When the cluster's client URLs last changed (ms); see Client's first PONG. */
+  connectUrlsUpdated = 0;
   /** The monitoring HTTP(S) server, when http_port or https_port is set. */
   monitor: MonitorHandle | null = null;
   /** The port actually bound (differs from opts.port for port 0 / -1). */
@@ -381,8 +383,9 @@ export class Server {
 
   /** The cluster changed: clients that understand async INFO get the new connect_urls. */
   connectUrlsChanged(): void {
+    this.connectUrlsUpdated = Date.now();
     for (const c of this.clients.values()) {
-      if (c.connectReceived && c.opts.protocol >= 1 && !c.closed) {
+      if (c.firstPongSent && c.opts.protocol >= 1 && !c.closed) {
         this.sendInfo(c);
       }
     }
@@ -413,7 +416,7 @@ export class Server {
       if (this.tls.verify) info.tls_verify = true;
       if (o.allowNonTls) info.tls_available = true;
     }
-    info.max_payload = o.maxPayload;
+    info.max_payload = c.maxPayload;
     info.client_id = c.cid;
     info.client_ip = c.peer.host;
     if (c.nonce !== "") info.nonce = c.nonce;

@@ -78,9 +78,12 @@ async function login(port: number, user: string): Promise<RawClient> {
   c.clear();
   await c.send(
     `CONNECT {"verbose":false,"pedantic":false,"user":"${user}","pass":"${user}",` +
-      `"headers":true,"protocol":1}\r\n`,
+      `"headers":true,"protocol":1}\r\nPING\r\n`,
   );
-  assert.equal(await c.roundTrip(), "", `login of ${user}`);
+  // An async INFO may follow the first PONG (cluster URLs, an account's max_payload); the
+  // second round trip proves it has arrived.
+  const extra = (await c.roundTrip()).replace(/^PONG\r\n(INFO \{[^\r]*\} \r\n)?/, "");
+  assert.equal(extra, "", `login of ${user}`);
   return c;
 }
 
@@ -267,4 +270,64 @@ Deno.test("accounts: per-account interest and messages cross routes", async () =
       await s2.stop();
     }
   }
+});
+
+Deno.test("accounts: mappings rewrite published subjects (global and per account)", async () => {
+  const conf = `
+mappings { "orders.*": "orders.mapped.$1" }
+accounts {
+  M: {
+    users: [{user: m, password: m}]
+    mappings: { "in.*.*": "out.$2.$1", "gone": [{destination: "gone", weight: 0%}] }
+  }
+}
+authorization { users: [{user: g, password: g}] }
+`;
+  await onBoth(conf, async (t) => {
+    await using g = await login(t.port, "g");
+    await using m = await login(t.port, "m");
+    await g.send("SUB orders.> 1\r\n");
+    await m.send("SUB > 1\r\n");
+    await g.roundTrip();
+    await m.roundTrip();
+    await g.send("PUB orders.7 2\r\nok\r\n");
+    assert.equal(await g.roundTrip(), "MSG orders.mapped.7 1 2\r\nok\r\n");
+    await m.send("PUB in.a.b 1\r\nx\r\nPUB gone 1\r\ny\r\nPUB orders.7 1\r\nz\r\n");
+    assert.equal(
+      await m.roundTrip(),
+      "MSG out.b.a 1 1\r\nx\r\nMSG orders.7 1 1\r\nz\r\n",
+    );
+  });
+});
+
+Deno.test("accounts: limits on connections, subscriptions and payload", async () => {
+  const conf = `
+accounts {
+  L: {
+    users: [{user: l, password: l}]
+    limits: { max_connections: 1, max_subscriptions: 1, max_payload: 4 }
+  }
+}
+`;
+  await onBoth(conf, async (t) => {
+    await using l = await RawClient.connect(t.port);
+    await l.waitText((s) => s.includes("\r\n"), "INFO");
+    l.clear();
+    await l.send('CONNECT {"verbose":false,"user":"l","pass":"l","protocol":1}\r\nPING\r\n');
+    // The account's lower max_payload comes in an INFO right after the first PONG.
+    await l.waitText((s) => s.includes('"max_payload":4,'), "INFO with the account's max_payload");
+    assert.match(l.text, /^PONG\r\nINFO \{[^\r]*\} \r\n$/);
+    l.clear();
+    await l.send("SUB a 1\r\nSUB b 2\r\n");
+    assert.equal(await l.roundTrip(), "-ERR 'maximum subscriptions exceeded'\r\n");
+    await using l2 = await RawClient.connect(t.port);
+    await l2.waitText((s) => s.includes("\r\n"), "INFO");
+    l2.clear();
+    await l2.send('CONNECT {"verbose":false,"user":"l","pass":"l"}\r\nPING\r\n');
+    await l2.waitClosed();
+    assert.equal(l2.text, "-ERR 'maximum account active connections exceeded'\r\n");
+    await l.send("PUB a 5\r\nhello\r\n");
+    await l.waitClosed();
+    assert.equal(l.text, "-ERR 'Maximum Payload Violation'\r\n");
+  });
 });
