@@ -16,6 +16,7 @@ import {
   VERSION,
 } from "./options.ts";
 import { Sublist, type SublistResult } from "./sublist.ts";
+import { releaseString } from "./version.ts";
 import { acceptLoop, isWildcardHost, listenTcp, peerOf } from "./transport.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { newNonce, verifyNonceSignature } from "./nkeys.ts";
@@ -182,6 +183,7 @@ export class Server {
     this.log.notice("Starting nats-server");
     this.log.notice(`  Version:  ${VERSION}`);
     this.log.notice(`  Git:      [not set]`);
+    this.log.notice(`  Release:  ${releaseString()}`);
     this.log.notice(`  Name:     ${this.name}`);
     this.log.notice(`  ID:       ${this.id}`);
     // nats-server's order: monitoring, then routes, then clients. A failure undoes the rest.
