@@ -6,6 +6,7 @@
 
 import bcrypt from "bcryptjs";
 import { timingSafeEqual } from "node:crypto";
+import { BCRYPT_WORKER_URL } from "./bcrypt_worker_url.ts";
 
 /** golang.org/x/crypto/bcrypt's bounds; mkpasswd and the server must agree with nats-server. */
 export const MIN_COST = 4;
@@ -48,7 +49,7 @@ export async function checkPassword(given: string, stored: string): Promise<bool
  * and a worker that lives only for its check needs no lifecycle management at shutdown.
  */
 function compareInWorker(given: string, stored: string): Promise<boolean> {
-  const worker = new Worker(new URL("./bcrypt_worker.ts", import.meta.url), { type: "module" });
+  const worker = new Worker(BCRYPT_WORKER_URL, { type: "module" });
   return new Promise<boolean>((resolve) => {
     worker.onmessage = (e: MessageEvent<boolean>) => resolve(e.data === true);
     worker.onerror = (e) => {

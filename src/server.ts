@@ -5,7 +5,7 @@
  */
 
 import { Client, type ClientSub, ClosedState, type PermissionChecker, ROUTER } from "./client.ts";
-import { Cluster, Route } from "./route.ts";
+import { Cluster, type Route } from "./route.ts";
 import type { PubArg } from "./parser.ts";
 import {
   formatGoDuration,
