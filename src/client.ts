@@ -25,6 +25,8 @@ import { Outbound } from "./outbound.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
 import { isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
 import type { Server } from "./server.ts";
+import type { Account } from "./accounts/account.ts";
+import { rewriteMsg } from "./message.ts";
 import type { Permissions } from "./options.ts";
 import type { X509Certificate } from "node:crypto";
 
@@ -48,6 +50,7 @@ export const ClosedState = {
   MaxPayloadExceeded: "Maximum Message Payload Exceeded",
   MaxControlLineExceeded: "Maximum Control Line Exceeded",
   MaxConnectionsExceeded: "Maximum Connections Exceeded",
+  MaxAccountConnectionsExceeded: "Maximum Account Connections Exceeded",
   MaxSubscriptionsExceeded: "Maximum Subscriptions Exceeded",
   ServerShutdown: "Server Shutdown",
   AuthenticationExpired: "Authentication Expired",
@@ -133,6 +136,11 @@ export class Client implements ParserHost {
     version: "",
   };
   connectReceived = false;
+  /**
+   * The account whose subject space this connection lives in: `$G` until authentication says
+   * otherwise. Routes carry many accounts and name one per message instead.
+   */
+  account: Account;
   /** The nonce sent in INFO for an nkey user to sign; "" when no nkey users exist. */
   nonce = "";
   /** Authenticated user name, shown in /connz?auth=1. */
@@ -164,6 +172,8 @@ export class Client implements ParserHost {
   paused: Promise<boolean> | null = null;
   maxControlLine: number;
   #maxPayload: number;
+  /** 0: unlimited; -1: none allowed (an account limit of 0). */
+  maxSubs = 0;
   /** Shared with Route, which reads the message tokens it splits. */
   readonly parser = new Parser();
   #rbuf = new Uint8Array(MIN_READ);
@@ -181,12 +191,14 @@ export class Client implements ParserHost {
     this.conn = conn;
     this.peer = peer;
     this.cid = cid;
+    this.account = server.globalAccount;
     this.start = Date.now();
     this.last = this.start;
     this.lastIn = this.start;
     const o = server.opts;
     this.maxControlLine = o.maxControlLine;
     this.#maxPayload = o.maxPayload;
+    this.maxSubs = o.maxSubs;
     this.nextPing = this.start + firstPingDelay(o.pingIntervalMs, CLIENT);
     this.#trace = server.log.traceEnabled;
   }
@@ -195,7 +207,7 @@ export class Client implements ParserHost {
   applyOptions(): void {
     const o = this.server.opts;
     this.maxControlLine = o.maxControlLine;
-    this.#maxPayload = o.maxPayload;
+    this.applyLimits();
     this.#trace = this.server.log.traceEnabled;
     this.nextPing = Math.min(this.nextPing, this.server.now + o.pingIntervalMs);
   }
@@ -416,7 +428,26 @@ export class Client implements ParserHost {
     if (this.#trace) this.#traceMsg(buf);
     this.inMsgs++;
     this.inBytes += pa.size;
-    const subject = pa.subject;
+    const acc = this.account;
+    let subject = pa.subject;
+    let src = buf;
+    let args = pa;
+    // Mappings rewrite the subject before anything else looks at it (permissions included), as
+    // nats-server maps at the PUB line. Accounts without mappings pay one null check.
+    if (acc.mappings !== null) {
+      const mapped = acc.mappings.map(subject, this.server.cluster?.name ?? "");
+      if (mapped === "") {
+        if (this.opts.verbose) this.sendOK();
+        return;
+      }
+      if (mapped !== null && mapped !== subject) {
+        if (this.#trace) this.server.log.tracec(this, `MAPPING ${subject} -> ${mapped}`);
+        const m = rewriteMsg(buf, pa, mapped, null);
+        src = m.buf;
+        args = m.pa;
+        subject = mapped;
+      }
+    }
     if (
       this.perms !== null && !this.perms.canPublish(subject) && !this.#mayRespond(subject)
     ) {
@@ -427,12 +458,21 @@ export class Client implements ParserHost {
       );
       return;
     }
+    if (args.replyEnd > args.replyStart && isReservedReply(src, args.replyStart, args.replyEnd)) {
+      const reply = quoteBytes(src, args.replyStart, args.replyEnd);
+      this.sendErr(`Permissions Violation for Publish with Reply of ${reply}`);
+      this.server.log.errorc(
+        this,
+        `Publish Violation - User ${JSON.stringify(this.user)}, Reply ${reply}`,
+      );
+      return;
+    }
     if (this.opts.verbose) this.sendOK();
     const server = this.server;
-    const res = this.#cachedMatch(subject);
-    const delivered = server.routeMessage(this, res, buf, pa);
-    if (!delivered && pa.replyEnd > pa.replyStart && this.opts.no_responders) {
-      this.#sendNoResponders(buf);
+    const res = args === pa ? this.#cachedMatch(subject) : acc.sublist.match(subject);
+    const delivered = server.routeMessage(this, acc, res, src, args);
+    if (!delivered && args.replyEnd > args.replyStart && this.opts.no_responders) {
+      this.#sendNoResponders(src, args);
     }
   }
 
@@ -463,6 +503,46 @@ export class Client implements ParserHost {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Moves the connection into an account (authentication decided it). Subscriptions made
+   * before (a connection without auth may subscribe before CONNECT) move with it.
+   */
+  setAccount(acc: Account): boolean {
+    if (acc === this.account && (this.kind !== CLIENT || acc.clients.has(this))) return true;
+    const maxConns = acc.limits.maxConnections;
+    if (this.kind === CLIENT && maxConns >= 0 && acc.clients.size >= maxConns) {
+      this.sendErr("maximum account active connections exceeded");
+      this.server.log.errorc(this, "maximum account active connections exceeded");
+      this.close(ClosedState.MaxAccountConnectionsExceeded);
+      return false;
+    }
+    const subs = [...this.subs.values()];
+    for (const sub of subs) this.server.removeSubscription(sub);
+    this.account.clients.delete(this);
+    this.account = acc;
+    if (this.kind === CLIENT) acc.clients.add(this);
+    for (const sub of subs) this.server.addSubscription(sub);
+    // The subject cache holds results of the old account's sublist.
+    this.#cacheGen?.fill(-1);
+    this.applyLimits();
+    return true;
+  }
+
+  /**
+   * Payload and subscription limits: the lower of the server's and the account's (nats-server's
+   * applyAccountLimits), logged when the server's setting overrides the account's.
+   */
+  applyLimits(): void {
+    const o = this.server.opts;
+    const lim = this.account.limits;
+    this.#maxPayload = o.maxPayload;
+    this.maxSubs = o.maxSubs;
+    if (lim.maxPayload >= 0 && lim.maxPayload < this.#maxPayload) this.#maxPayload = lim.maxPayload;
+    if (lim.maxSubscriptions >= 0 && (this.maxSubs === 0 || lim.maxSubscriptions < this.maxSubs)) {
+      this.maxSubs = lim.maxSubscriptions === 0 ? -1 : lim.maxSubscriptions;
+    }
   }
 
   setPermissions(p: PermissionChecker | null): void {
@@ -571,8 +651,8 @@ export class Client implements ParserHost {
       );
       return true;
     }
-    const maxSubs = this.server.opts.maxSubs;
-    if (maxSubs > 0 && this.subs.size >= maxSubs && !this.subs.has(sid)) {
+    const maxSubs = this.maxSubs;
+    if (maxSubs !== 0 && this.subs.size >= maxSubs && !this.subs.has(sid)) {
       this.sendErr("maximum subscriptions exceeded");
       this.server.log.errorc(this, `maximum subscriptions exceeded`);
       return true;
@@ -634,10 +714,9 @@ export class Client implements ParserHost {
     return false;
   }
 
-  #sendNoResponders(buf: Uint8Array): void {
-    const pa = this.pa;
+  #sendNoResponders(buf: Uint8Array, pa: PubArg): void {
     const reply = dec.decode(buf.subarray(pa.replyStart, pa.replyEnd));
-    const res = this.server.sublist.match(reply);
+    const res = this.account.sublist.match(reply);
     for (const sub of res.psubs) {
       if (sub.client === this) {
         this.queue(enc.encode(`HMSG ${reply} ${sub.sid} 16 16\r\nNATS/1.0 503\r\n\r\n\r\n`));
@@ -677,7 +756,7 @@ export class Client implements ParserHost {
   #slot = 0;
 
   #cachedMatch(subject: string) {
-    const sl = this.server.sublist;
+    const sl = this.account.sublist;
     const slot = this.#slot;
     const gen = sl.generation | 0;
     if (this.#cacheGen![slot] === gen && this.#cacheStr![slot] === subject) {
@@ -719,7 +798,7 @@ export class Client implements ParserHost {
    * Appends a MSG (or HMSG) for `sub` built from the publisher's bytes: subject, reply and size
    * digits are copied from the PUB line, so no string is encoded per message.
    */
-  deliver(sub: ClientSub, src: Uint8Array, pa: PubArg): boolean {
+  deliver(sub: ClientSub, src: Uint8Array, pa: PubArg, _from?: Client): boolean {
     if (this.closed) return false;
     const out = this.out;
     const subjLen = pa.subjectEnd - pa.subjectStart;
@@ -900,6 +979,28 @@ export class Client implements ParserHost {
 export function firstPingDelay(intervalMs: number, kind: number): number {
   const d = Math.min(intervalMs, kind === CLIENT ? 2000 : 1000);
   return d + Math.floor(Math.random() * d / 5);
+}
+
+/**
+ * Reply subjects clients may not use: service-import replies (`_R_.`), JetStream acks and
+ * gateway-routed replies are the server's own (nats-server's isReservedReply).
+ */
+function isReservedReply(b: Uint8Array, start: number, end: number): boolean {
+  const n = end - start;
+  if (
+    n > 3 && b[start] === 95 && b[start + 1] === 82 && b[start + 2] === 95 && b[start + 3] === 46
+  ) {
+    return true; // _R_.
+  }
+  return (n > 8 && startsWith(b, start, JS_ACK)) || (n > 5 && startsWith(b, start, GW_REPLY));
+}
+
+const JS_ACK = enc.encode("$JS.ACK.");
+const GW_REPLY = enc.encode("_GR_.");
+
+function startsWith(b: Uint8Array, start: number, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (b[start + i] !== prefix[i]) return false;
+  return true;
 }
 
 /** Go's %q of a byte slice, close enough for log lines. */

@@ -256,7 +256,7 @@ class Monitor {
     v.in_bytes = s.stats.inBytes;
     v.out_bytes = s.stats.outBytes;
     v.slow_consumers = s.stats.slowConsumers;
-    v.subscriptions = s.sublist.count;
+    v.subscriptions = s.subscriptionCount;
     v.http_req_stats = Object.fromEntries([...this.reqStats].sort(([a], [b]) => cmp(a, b)));
     v.config_load_time = goTime(s.configLoadTime.getTime());
     if (o.tags.length > 0) v.tags = o.tags;
@@ -289,7 +289,7 @@ class Monitor {
     if (!routes) return [];
     return [...routes.values()].map((r) =>
       Object.assign(Object.create(r), {
-        subs: r.remoteSubs,
+        subs: new Map([...r.remoteSubs].map(([k, v]) => [k, v.sub])),
         didSolicit: r.solicited,
         isConfigured: r.url !== null && this.server.opts.routes.some((u) => sameRoute(u, r.url!)),
       }) as RouteLike
@@ -422,7 +422,7 @@ class Monitor {
   // ---- /subsz ----
 
   sublistStats(): SublistStats {
-    const sl = this.server.sublist;
+    const sl = this.server.globalAccount.sublist;
     const fan = sl.cacheFanout();
     return {
       num_subscriptions: sl.count,
@@ -452,7 +452,7 @@ class Monitor {
     const ours = acc === "" || acc === GLOBAL_ACCOUNT;
     const stats = ours ? this.sublistStats() : emptySublistStats();
     if (!subs || !ours) return respond(q, goJson(stats));
-    let all = this.server.sublist.all();
+    let all = this.server.globalAccount.sublist.all();
     if (test !== "") all = all.filter((sub) => subjectMatches(sub.subject, test));
     const minoff = Math.min(offset, all.length);
     const maxoff = Math.min(offset + limit, all.length);
@@ -521,7 +521,7 @@ class Monitor {
         jetstream_enabled: false,
         leafnode_connections: 0,
         client_connections: global ? s.clients.size : 0,
-        subscriptions: global ? s.sublist.count : 0,
+        subscriptions: global ? s.globalAccount.sublist.count : 0,
         sublist_stats: global ? this.sublistStats() : emptySublistStats(),
       });
       out.account_detail = detail;
@@ -684,7 +684,7 @@ class Monitor {
     );
     metric("gnatsd_varz_routes", "gauge", "Cluster routes", this.routeList().length);
     metric("gnatsd_varz_remotes", "gauge", "Remote servers", this.routeList().length);
-    metric("gnatsd_varz_subscriptions", "gauge", "Subscriptions", s.sublist.count);
+    metric("gnatsd_varz_subscriptions", "gauge", "Subscriptions", s.subscriptionCount);
     metric("gnatsd_varz_mem", "gauge", "Resident set size in bytes", Deno.memoryUsage().rss);
     metric("gnatsd_varz_cpu", "gauge", "CPU use in percent of one core", this.cpu.pcpu);
     metric("gnatsd_varz_cores", "gauge", "Logical CPUs", navigator.hardwareConcurrency);

@@ -56,6 +56,74 @@ export interface User {
   /** A user public nkey ("U..."): the client proves it by signing the INFO nonce. */
   nkey?: string;
   permissions?: Permissions;
+  /** The account the user belongs to; empty means the global account `$G`. */
+  account?: string;
+}
+
+/** How a service export answers: one message, a stream, or chunks (nats-server's names). */
+export type ResponseType = "Singleton" | "Stream" | "Chunked";
+
+/** `exports: [{stream: "foo.>", accounts: [B]}]`; no accounts means public. */
+export interface StreamExportOptions {
+  subject: string;
+  accounts?: string[];
+}
+
+/** `exports: [{service: "req.*", accounts: [...], response_type, response_threshold}]`. */
+export interface ServiceExportOptions {
+  subject: string;
+  accounts?: string[];
+  responseType: ResponseType;
+  /** 0 means nats-server's default (2 minutes). */
+  responseThresholdMs: number;
+  /** Latency tracking, accepted as nats-server parses it. */
+  latency?: { sampling: number; subject: string };
+}
+
+/** `imports: [{stream: {account: A, subject: "foo.>"}, prefix: "p"}]` (or `to`). */
+export interface StreamImportOptions {
+  account: string;
+  subject: string;
+  prefix?: string;
+  to?: string;
+}
+
+/** `imports: [{service: {account: A, subject: "req"}, to: "local"}]`; `to` defaults to subject. */
+export interface ServiceImportOptions {
+  account: string;
+  subject: string;
+  to: string;
+  share: boolean;
+}
+
+/** One `mappings` entry: a source subject and its (weighted) destinations. */
+export interface MappingOptions {
+  subject: string;
+  destinations: { subject: string; weight: number; cluster?: string }[];
+}
+
+/** Per-account limits (`limits {}` in an account block); -1 means unlimited. */
+export interface AccountLimits {
+  maxConnections: number;
+  maxSubscriptions: number;
+  maxPayload: number;
+  maxLeafnodes: number;
+}
+
+/** One entry of the `accounts {}` block. Users of the account are in Options.users. */
+export interface AccountOptions {
+  name: string;
+  /** A public account nkey ("A..."), when given. */
+  nkey?: string;
+  streamExports: StreamExportOptions[];
+  serviceExports: ServiceExportOptions[];
+  streamImports: StreamImportOptions[];
+  serviceImports: ServiceImportOptions[];
+  mappings: MappingOptions[];
+  limits: AccountLimits;
+  defaultPermissions?: Permissions;
+  /** The account's `jetstream` value, kept for when JetStream lands. */
+  jetstream?: unknown;
 }
 
 /** TLS settings shared by the client listener, routes and HTTPS monitoring. */
@@ -138,6 +206,15 @@ export interface Options {
   /** Permissions for users listed without their own. */
   defaultPermissions?: Permissions;
 
+  // Accounts
+  /** The `accounts {}` block; `$G` (global) and the system account exist besides these. */
+  accounts: AccountOptions[];
+  /** Top-level `mappings {}`: they apply to the global account `$G`. */
+  mappings: MappingOptions[];
+  /** `system_account`; default `$SYS`. */
+  systemAccount: string;
+  noSystemAccount: boolean;
+
   // TLS for clients
   tls: boolean;
   /** allow_non_tls: TLS is offered (INFO tls_available) but plain clients are served too. */
@@ -216,6 +293,10 @@ export function defaultOptions(): Options {
     authTimeout: 0,
     users: [],
     noAuthUser: "",
+    accounts: [],
+    mappings: [],
+    systemAccount: "",
+    noSystemAccount: false,
     tls: false,
     allowNonTls: false,
     httpHost: DEFAULT_HOST,

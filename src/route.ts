@@ -38,11 +38,12 @@ import { checkPassword, isBcrypt } from "./password.ts";
 import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } from "./tls.ts";
 import { type ClusterOptions, GO_VERSION, VERSION } from "./options.ts";
 import type { Server } from "./server.ts";
+import type { Account } from "./accounts/account.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const RMSG_ = enc.encode("RMSG $G ");
-const HMSG_ = enc.encode("HMSG $G ");
+const RMSG_ = enc.encode("RMSG ");
+const HMSG_ = enc.encode("HMSG ");
 
 /** What a route learned from the remote's INFO. */
 export interface RouteInfo {
@@ -68,8 +69,10 @@ export class Route extends Client {
   remoteId = "";
   remoteName = "";
   remoteInfo: RouteInfo | null = null;
-  /** Remote interest, by "subject queue" key. */
-  readonly remoteSubs = new Map<string, ClientSub>();
+  /** Remote interest, by "account subject queue" key, with the account it lives in. */
+  readonly remoteSubs = new Map<string, { sub: ClientSub; acc: Account }>();
+  /** The account of the last routed message: consecutive messages mostly share one. */
+  #lastAcc: Account | null = null;
   /** Stamp of the last message forwarded, so a message crosses this route once. */
   sentStamp = 0;
   /** Queue groups chosen for this route for the message being routed. */
@@ -197,8 +200,26 @@ export class Route extends Client {
     const pa = this.pa;
     this.inMsgs++;
     this.inBytes += pa.size;
-    const res = this.server.sublist.match(pa.subject);
-    this.server.routeFromRoute(res, buf, pa, this.#queueArgs);
+    const acc = this.#accountOf(buf, pa.accountStart, pa.accountEnd);
+    if (acc === null) return;
+    const res = acc.sublist.match(pa.subject);
+    this.server.routeFromRoute(this, acc, res, buf, pa, this.#queueArgs);
+  }
+
+  /** The account an RMSG names; unknown accounts are not ours (nats-server drops them too). */
+  #accountOf(buf: Uint8Array, start: number, end: number): Account | null {
+    const last = this.#lastAcc;
+    if (last !== null) {
+      const nb = last.nameBytes;
+      if (nb.length === end - start) {
+        let i = 0;
+        while (i < nb.length && nb[i] === buf[start + i]) i++;
+        if (i === nb.length) return last;
+      }
+    }
+    const acc = this.server.accounts.get(dec.decode(buf.subarray(start, end))) ?? null;
+    if (acc !== null) this.#lastAcc = acc;
+    return acc;
   }
 
   override parseError(buf: Uint8Array, i: number, end: number): void {
@@ -308,11 +329,17 @@ export class Route extends Client {
       this.close(ClosedState.ProtocolViolation);
       return false;
     }
-    // Only the global account exists here; interest in other accounts ($SYS) is not ours.
-    if (parts[0] !== "$G") return true;
+    const acc = this.server.accounts.get(parts[0]);
+    if (!acc) {
+      this.server.log.debugc(
+        this,
+        `Unknown account ${JSON.stringify(parts[0])} for subject ${JSON.stringify(parts[1])}`,
+      );
+      return true;
+    }
     const subject = parts[1];
     const queue = parts.length >= 3 ? parts[2] : "";
-    const key = queue === "" ? subject : `${subject} ${queue}`;
+    const key = queue === "" ? `${parts[0]} ${subject}` : `${parts[0]} ${subject} ${queue}`;
     const existing = this.remoteSubs.get(key);
     if (add) {
       if (existing) return true;
@@ -326,18 +353,18 @@ export class Route extends Client {
         delivered: 0,
         closed: false,
       };
-      this.remoteSubs.set(key, sub);
-      this.server.sublist.insert(sub);
+      this.remoteSubs.set(key, { sub, acc });
+      acc.sublist.insert(sub);
     } else if (existing) {
-      existing.closed = true;
+      existing.sub.closed = true;
       this.remoteSubs.delete(key);
-      this.server.sublist.remove(existing);
+      existing.acc.sublist.remove(existing.sub);
     }
     return true;
   }
 
   /** Appends an RMSG/HMSG for the message in `pa`, naming the queue groups this route serves. */
-  sendRouted(src: Uint8Array, pa: PubArg, queues: string[]): void {
+  sendRouted(acc: Account, src: Uint8Array, pa: PubArg, queues: string[]): void {
     if (this.closed) return;
     const out = this.out;
     const hdr = pa.hdr >= 0;
@@ -351,12 +378,17 @@ export class Route extends Client {
     const qBytes = q === "" ? null : enc.encode(q);
     const sizeLen = pa.sizeEnd - pa.sizeStart;
     const hdrLen = hdr ? pa.hdrEnd - pa.hdrStart + 1 : 0;
-    const need = 8 + subj.length + 1 + (midBytes?.length ?? 0) + (hasReply ? reply.length + 1 : 0) +
+    const accName = acc.nameBytes;
+    const need = 6 + accName.length + subj.length + 1 + (midBytes?.length ?? 0) +
+      (hasReply ? reply.length + 1 : 0) +
       (qBytes?.length ?? 0) + hdrLen + sizeLen + 2 + pa.size + 2;
     const b = out.reserve(need);
     let p = out.len;
     b.set(hdr ? HMSG_ : RMSG_, p);
-    p += 8;
+    p += 5;
+    b.set(accName, p);
+    p += accName.length;
+    b[p++] = 32;
     b.set(subj, p);
     p += subj.length;
     b[p++] = 32;
@@ -394,7 +426,7 @@ export class Route extends Client {
     this.outMsgs++;
     this.outBytes += pa.size;
     if (this.server.log.traceEnabled) {
-      const parts = ["$G", pa.subject];
+      const parts = [acc.name, pa.subject];
       if (queues.length > 0) parts.push(hasReply ? "+" : "|");
       if (hasReply) parts.push(dec.decode(reply));
       parts.push(...queues);
@@ -406,20 +438,20 @@ export class Route extends Client {
   }
 
   /** Sends interest for a local subscription change: RS+ with the queue weight, or RS-. */
-  sendInterest(subject: string, queue: string, weight: number): void {
+  sendInterest(acc: string, subject: string, queue: string, weight: number): void {
     let line: string;
     if (weight > 0) {
-      line = queue === "" ? `RS+ $G ${subject}` : `RS+ $G ${subject} ${queue} ${weight}`;
-    } else line = queue === "" ? `RS- $G ${subject}` : `RS- $G ${subject} ${queue}`;
+      line = queue === "" ? `RS+ ${acc} ${subject}` : `RS+ ${acc} ${subject} ${queue} ${weight}`;
+    } else line = queue === "" ? `RS- ${acc} ${subject}` : `RS- ${acc} ${subject} ${queue}`;
     if (this.server.log.traceEnabled) this.traceOut(line.slice(0, 3), line.slice(4));
     this.queue(enc.encode(line + "\r\n"));
   }
 
   /** Drops all interest this route registered (it closed). */
   removeRemoteSubs(): void {
-    for (const sub of this.remoteSubs.values()) {
+    for (const { sub, acc } of this.remoteSubs.values()) {
       sub.closed = true;
-      this.server.sublist.remove(sub);
+      acc.sublist.remove(sub);
     }
     this.remoteSubs.clear();
   }
@@ -440,7 +472,7 @@ export class Cluster {
   port = 0;
   readonly routes = new Map<number, Route>();
   readonly byId = new Map<string, Route>();
-  /** Local interest: "subject" or "subject queue" -> number of local subscriptions. */
+  /** Local interest: "account subject [queue]" -> number of local subscriptions. */
   readonly interest = new Map<string, number>();
   /** Client URLs of the other servers, by server id (for INFO connect_urls). */
   readonly remoteUrls = new Map<string, string[]>();
@@ -644,9 +676,8 @@ export class Cluster {
     s.log.debugc(r, `Registering remote route "${id}"`);
     for (const [key, count] of this.interest) {
       if (count <= 0) continue;
-      const sp = key.indexOf(" ");
-      if (sp < 0) r.sendInterest(key, "", 1);
-      else r.sendInterest(key.slice(0, sp), key.slice(sp + 1), count);
+      const [acc, subject, queue] = key.split(" ");
+      r.sendInterest(acc, subject, queue ?? "", queue === undefined ? 1 : count);
     }
     s.log.debugc(r, "Route sent local subscriptions");
     const info = r.remoteInfo!;
@@ -696,8 +727,8 @@ export class Cluster {
   }
 
   /** A local subscription came or went: update counts and tell every route. */
-  localInterest(subject: string, queue: string, delta: number): void {
-    const key = queue === "" ? subject : `${subject} ${queue}`;
+  localInterest(acc: Account, subject: string, queue: string, delta: number): void {
+    const key = queue === "" ? `${acc.name} ${subject}` : `${acc.name} ${subject} ${queue}`;
     const before = this.interest.get(key) ?? 0;
     const after = before + delta;
     if (after <= 0) this.interest.delete(key);
@@ -705,7 +736,9 @@ export class Cluster {
     // Plain interest changes only at 0 <-> 1; queue weights are sent on every change.
     if (queue === "" && before > 0 && after > 0) return;
     for (const r of this.routes.values()) {
-      if (r.remoteInfo !== null && !r.closed) r.sendInterest(subject, queue, Math.max(0, after));
+      if (r.remoteInfo !== null && !r.closed) {
+        r.sendInterest(acc.name, subject, queue, Math.max(0, after));
+      }
     }
   }
 }

@@ -15,7 +15,11 @@ import {
   validateOptions,
   VERSION,
 } from "./options.ts";
-import { Sublist, type SublistResult } from "./sublist.ts";
+import type { SublistResult } from "./sublist.ts";
+import { Account, GLOBAL_ACCOUNT } from "./accounts/account.ts";
+import { InternalClient, type InternalHandler } from "./internal_client.ts";
+import { configureAccounts } from "./accounts/setup.ts";
+import { expireResponses } from "./accounts/imports.ts";
 import { releaseString } from "./version.ts";
 import { acceptLoop, isWildcardHost, listenTcp, peerOf } from "./transport.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
@@ -105,7 +109,10 @@ export class Server {
   readonly log: ServerLog;
   readonly id = newServerId();
   readonly name: string;
-  readonly sublist = new Sublist<Client>();
+  /** Every account by name: `$G`, the system account, and those configured. */
+  readonly accounts = new Map<string, Account>();
+  readonly globalAccount = new Account(GLOBAL_ACCOUNT);
+  systemAccount: Account | null = null;
   readonly clients = new Map<number, Client>();
   readonly stats: ServerStats = {
     inMsgs: 0,
@@ -133,9 +140,12 @@ export class Server {
   #running = false;
   #done: Promise<void>;
   #resolveDone!: () => void;
-  #users = new Map<string, { password: string; perms: PermissionChecker | null }>();
+  #users = new Map<string, AuthUser>();
   /** nkey users by public key: they prove the key by signing the nonce sent in INFO. */
-  #nkeyUsers = new Map<string, PermissionChecker | null>();
+  #nkeyUsers = new Map<string, AuthUser>();
+  /** Internal deliveries waiting for the message being routed to finish (deferInternal). */
+  #deferred: Deferred[] = [];
+  #draining = false;
   /** Routes and cluster state, when a cluster port is configured. */
   cluster: Cluster | null = null;
   #msgStamp = 0;
@@ -149,6 +159,8 @@ export class Server {
     this.log = new ServerLog(logger);
     this.name = opts.serverName || this.id;
     this.#done = new Promise((r) => (this.#resolveDone = r));
+    this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
+    configureAccounts(this, opts);
     this.#configureAuth();
     this.tls = opts.tls && opts.tlsConfig ? loadTlsContext(opts.tlsConfig) : null;
   }
@@ -166,14 +178,29 @@ export class Server {
     return o.username !== "" || o.authorization !== "" || o.users.length > 0;
   }
 
+  /** The account named, or `$G` for an empty name. */
+  accountFor(name: string | undefined): Account {
+    return this.accounts.get(name || GLOBAL_ACCOUNT) ?? this.globalAccount;
+  }
+
+  /** The internal client of an account, made on first use. */
+  internalClient(acc: Account): InternalClient {
+    if (acc.internal === null) acc.internal = new InternalClient(this, acc);
+    return acc.internal;
+  }
+
   #configureAuth(): void {
     const o = this.opts;
     this.#users.clear();
     this.#nkeyUsers.clear();
     for (const u of o.users) {
-      const perms = compilePermissions(u.permissions ?? o.defaultPermissions);
-      if (u.nkey) this.#nkeyUsers.set(u.nkey, perms);
-      else this.#users.set(u.username, { password: u.password, perms });
+      const account = this.accountFor(u.account);
+      const perms = compilePermissions(
+        u.permissions ?? (u.account ? account.defaultPermissions : o.defaultPermissions),
+      );
+      const entry = { password: u.password, perms, account };
+      if (u.nkey) this.#nkeyUsers.set(u.nkey, entry);
+      else this.#users.set(u.username, entry);
     }
   }
 
@@ -268,6 +295,7 @@ export class Server {
       return;
     }
     this.clients.set(cid, c);
+    c.setAccount(this.globalAccount);
     if (this.tls) this.#startTls(c, conn, this.tls);
     else c.run();
   }
@@ -405,6 +433,7 @@ export class Server {
     let stored: string | null = null;
     let given = "";
     let perms: PermissionChecker | null = null;
+    let account = this.globalAccount;
     let user = "";
     if (o.users.length > 0 && this.tls?.verifyAndMap) {
       // verify_and_map: the (already verified) client certificate names the user.
@@ -413,22 +442,19 @@ export class Server {
         this.authViolation(c);
         return false;
       }
-      c.user = name;
-      c.setPermissions(this.#users.get(name)!.perms);
-      return true;
+      const u = this.#users.get(name)!;
+      return this.#admit(c, name, u.account, u.perms);
     }
     if (co.nkey && this.#nkeyUsers.has(co.nkey) && c.nonce !== "") {
       const nkey = co.nkey;
-      const nkeyPerms = this.#nkeyUsers.get(nkey) ?? null;
+      const nu = this.#nkeyUsers.get(nkey)!;
       return verifyNonceSignature(nkey, c.nonce, co.sig ?? "").then((ok) => {
         if (c.closed) return false;
         if (!ok) {
           this.authViolation(c);
           return false;
         }
-        c.user = nkey;
-        c.setPermissions(nkeyPerms);
-        return true;
+        return this.#admit(c, nkey, nu.account, nu.perms);
       });
     }
     if (o.users.length > 0) {
@@ -437,6 +463,7 @@ export class Server {
         stored = u.password;
         given = co.pass ?? "";
         perms = u.perms;
+        account = u.account;
         user = co.user ?? "";
       }
     } else if (o.authorization !== "") {
@@ -449,11 +476,7 @@ export class Server {
     }
     const done = (ok: boolean): boolean => {
       if (c.closed) return false;
-      if (ok) {
-        c.user = user;
-        c.setPermissions(perms);
-        return true;
-      }
+      if (ok) return this.#admit(c, user, account, perms);
       this.authViolation(c);
       return false;
     };
@@ -481,8 +504,14 @@ export class Server {
     if (name === "") return false;
     const u = this.#users.get(name);
     if (!u) return false;
-    c.user = name;
-    c.setPermissions(u.perms);
+    return this.#admit(c, name, u.account, u.perms);
+  }
+
+  /** Authenticated: the connection takes the user's name, account and permissions. */
+  #admit(c: Client, user: string, acc: Account, perms: PermissionChecker | null): boolean {
+    c.user = user;
+    if (!c.setAccount(acc)) return false;
+    c.setPermissions(perms);
     return true;
   }
 
@@ -494,13 +523,23 @@ export class Server {
 
   // ---- Interest ----
 
+  /** A local (client or internal) subscription, in its client's account. */
   addSubscription(sub: ClientSub): void {
-    this.sublist.insert(sub);
-    this.cluster?.localInterest(sub.subject, sub.queue, 1);
+    const acc = sub.client.account;
+    acc.sublist.insert(sub);
+    this.cluster?.localInterest(acc, sub.subject, sub.queue, 1);
   }
 
   removeSubscription(sub: ClientSub): void {
-    if (this.sublist.remove(sub)) this.cluster?.localInterest(sub.subject, sub.queue, -1);
+    const acc = sub.client.account;
+    if (acc.sublist.remove(sub)) this.cluster?.localInterest(acc, sub.subject, sub.queue, -1);
+  }
+
+  /** Subscriptions in every account (what /varz counts). */
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const acc of this.accounts.values()) n += acc.sublist.count;
+    return n;
   }
 
   removeClient(c: Client): void {
@@ -509,6 +548,7 @@ export class Server {
       return;
     }
     if (!this.clients.delete(c.cid)) return;
+    c.account.clients.delete(c);
     this.log.debugc(c, `Client connection closed: ${c.closeReason}`);
     const max = this.opts.maxClosedClients;
     if (max > 0) {
@@ -524,9 +564,34 @@ export class Server {
    * group (a local member when there is one), and forwards it once to each route with interest.
    * Returns whether anyone got it.
    */
-  routeMessage(from: Client, res: SublistResult<Client>, src: Uint8Array, pa: PubArg): boolean {
+  routeMessage(
+    from: Client,
+    acc: Account,
+    res: SublistResult<Client>,
+    src: Uint8Array,
+    pa: PubArg,
+  ): boolean {
     this.stats.inMsgs++;
     this.stats.inBytes += pa.size;
+    acc.inMsgs++;
+    acc.inBytes += pa.size;
+    const delivered = this.routeIn(from, acc, res, src, pa);
+    if (this.#deferred.length > 0) this.#drainInternal();
+    return delivered;
+  }
+
+  /**
+   * Routes a message in an account: local subscribers, one member per queue group, and each
+   * route with interest (once). Used for client messages and for messages an import or an
+   * internal client moves into an account; counts nothing at the server level.
+   */
+  routeIn(
+    from: Client,
+    acc: Account,
+    res: SublistResult<Client>,
+    src: Uint8Array,
+    pa: PubArg,
+  ): boolean {
     let delivered = false;
     const noEcho = !from.opts.echo;
     const stamp = ++this.#msgStamp;
@@ -539,11 +604,11 @@ export class Server {
         this.#routeFor(sub.client as Route, stamp, routes);
         continue;
       }
-      if (this.#deliverTo(sub, src, pa)) delivered = true;
+      if (this.#deliverTo(sub, src, pa, from)) delivered = true;
     }
     const qsubs = res.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
-      const r = this.#deliverToGroup(qsubs[g], src, pa, noEcho ? from : null);
+      const r = this.#deliverToGroup(qsubs[g], src, pa, from, noEcho ? from : null);
       if (r === true) delivered = true;
       else if (r !== false) {
         this.#routeFor(r.client as Route, stamp, routes).pendingQueues.push(r.queue);
@@ -551,7 +616,7 @@ export class Server {
     }
     if (routes.length > 0) {
       for (const r of routes) {
-        r.sendRouted(src, pa, r.pendingQueues);
+        r.sendRouted(acc, src, pa, r.pendingQueues);
         r.pendingQueues = [];
       }
       routes.length = 0;
@@ -572,18 +637,89 @@ export class Server {
    * A message that came over a route goes to local subscribers only (never another route), and
    * to one local member of each queue group the sending server chose for this route.
    */
-  routeFromRoute(res: SublistResult<Client>, src: Uint8Array, pa: PubArg, queues: string[]): void {
+  routeFromRoute(
+    from: Client,
+    acc: Account,
+    res: SublistResult<Client>,
+    src: Uint8Array,
+    pa: PubArg,
+    queues: string[],
+  ): void {
     this.stats.inMsgs++;
     this.stats.inBytes += pa.size;
+    acc.inMsgs++;
+    acc.inBytes += pa.size;
+    this.routeLocal(from, res, src, pa, queues);
+    if (this.#deferred.length > 0) this.#drainInternal();
+  }
+
+  /**
+   * Delivers to local subscribers only: plain ones, and the queue groups named in `queues`
+   * (null: every group). Messages from routes and stream imports go this way; the servers
+   * they came from (or will come from) serve their own subscribers.
+   */
+  routeLocal(
+    from: Client,
+    res: SublistResult<Client>,
+    src: Uint8Array,
+    pa: PubArg,
+    queues: string[] | null,
+  ): boolean {
+    let delivered = false;
     for (const sub of res.psubs) {
-      if (!sub.closed && sub.client.kind !== ROUTER) this.#deliverTo(sub, src, pa);
-    }
-    if (queues.length === 0) return;
-    for (const group of res.qsubs) {
-      if (group.length > 0 && queues.includes(group[0].queue)) {
-        this.#deliverToGroup(group, src, pa, null);
+      if (!sub.closed && sub.client.kind !== ROUTER && this.#deliverTo(sub, src, pa, from)) {
+        delivered = true;
       }
     }
+    if (queues !== null && queues.length === 0) return delivered;
+    for (const group of res.qsubs) {
+      if (group.length > 0 && (queues === null || queues.includes(group[0].queue))) {
+        if (this.#deliverToGroup(group, src, pa, from, null) === true) delivered = true;
+      }
+    }
+    return delivered;
+  }
+
+  /**
+   * An internal subscriber matched: its handler runs once the current message is fully routed,
+   * so a handler that publishes (an import forwarding into another account) starts a fresh
+   * routing pass instead of disturbing the one in progress.
+   */
+  deferInternal(
+    h: InternalHandler,
+    sub: ClientSub,
+    from: Client,
+    src: Uint8Array,
+    pa: PubArg,
+  ): void {
+    this.#deferred.push({ h, sub, from, src, pa });
+  }
+
+  #drainInternal(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      const q = this.#deferred;
+      for (let i = 0; i < q.length; i++) {
+        const d = q[i];
+        try {
+          d.h(d.sub, d.from, d.src, d.pa);
+        } catch (e) {
+          this.log.error(`Internal subscription on "${d.sub.subject}" failed: ${e}`);
+        }
+      }
+      q.length = 0;
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Publishes a message the server made (system events, service replies) into an account. */
+  publishInternal(acc: Account, src: Uint8Array, pa: PubArg, from?: Client): boolean {
+    const sender = from ?? this.internalClient(acc);
+    const delivered = this.routeIn(sender, acc, acc.sublist.match(pa.subject), src, pa);
+    if (this.#deferred.length > 0) this.#drainInternal();
+    return delivered;
   }
 
   /**
@@ -595,6 +731,7 @@ export class Server {
     group: ClientSub[],
     src: Uint8Array,
     pa: PubArg,
+    from: Client,
     skip: Client | null,
   ): boolean | ClientSub {
     const n = group.length;
@@ -607,17 +744,20 @@ export class Server {
         remote ??= sub;
         continue;
       }
-      if (this.#deliverTo(sub, src, pa)) return true;
+      if (this.#deliverTo(sub, src, pa, from)) return true;
     }
     return remote ?? false;
   }
 
-  #deliverTo(sub: ClientSub, src: Uint8Array, pa: PubArg): boolean {
+  #deliverTo(sub: ClientSub, src: Uint8Array, pa: PubArg, from: Client): boolean {
     if (sub.max > 0 && sub.delivered >= sub.max) return false;
-    if (!sub.client.deliver(sub, src, pa)) return false;
+    if (!sub.client.deliver(sub, src, pa, from)) return false;
     sub.delivered++;
     this.stats.outMsgs++;
     this.stats.outBytes += pa.size;
+    const acc = sub.client.account;
+    acc.outMsgs++;
+    acc.outBytes += pa.size;
     if (sub.max > 0 && sub.delivered >= sub.max) sub.client.removeSub(sub);
     return true;
   }
@@ -683,6 +823,9 @@ export class Server {
     const o = this.opts;
     const authTimeoutMs = (o.authTimeout > 0 ? o.authTimeout : 2) * 1000;
     const checkAuth = this.authRequired;
+    for (const acc of this.accounts.values()) {
+      if (acc.responses.size > 0) expireResponses(acc, now);
+    }
     const all: Iterable<Client> = this.cluster
       ? [...this.clients.values(), ...this.cluster.routes.values()]
       : this.clients.values();
@@ -752,6 +895,7 @@ export class Server {
     this.opts = next;
     this.tls = tls;
     if (logger) this.log.logger = logger;
+    configureAccounts(this, next);
     this.#configureAuth();
     for (const c of [...this.clients.values()]) {
       c.applyOptions();
@@ -872,6 +1016,22 @@ export function addressesOf(host: string, ipv6 = false): string[] {
     // no permission to list interfaces: loopback alone
   }
   return out;
+}
+
+/** A user as authentication sees it: credentials, compiled permissions, account. */
+interface AuthUser {
+  password: string;
+  perms: PermissionChecker | null;
+  account: Account;
+}
+
+/** An internal delivery waiting for the current routing pass to end. */
+interface Deferred {
+  h: InternalHandler;
+  sub: ClientSub;
+  from: Client;
+  src: Uint8Array;
+  pa: PubArg;
 }
 
 export function hostPort(host: string, port: number): string {

@@ -29,7 +29,7 @@ Deno.test("two servers route messages, replies and queue groups both ways", asyn
   await using _b = sb;
   await sa.send(QUIET + "SUB foo.* 1\r\nSUB work q 2\r\n");
   await sa.roundTrip();
-  await waitFor(() => b.server!.sublist.count === 2, "interest on b");
+  await waitFor(() => b.server!.globalAccount.sublist.count === 2, "interest on b");
   await sb.send(
     QUIET + "PUB foo.bar reply 5\r\nhello\r\nHPUB foo.h 12 14\r\nNATS/1.0\r\n\r\nab\r\n",
   );
@@ -45,7 +45,7 @@ Deno.test("two servers route messages, replies and queue groups both ways", asyn
   sa.clear();
   await sa.send("UNSUB 1\r\n");
   await sa.roundTrip();
-  await waitFor(() => b.server!.sublist.count === 1, "RS- on b");
+  await waitFor(() => b.server!.globalAccount.sublist.count === 1, "RS- on b");
 });
 
 Deno.test("a queue group spread over two servers gets each message once", async () => {
@@ -65,7 +65,7 @@ Deno.test("a queue group spread over two servers gets each message once", async 
   await qa.roundTrip();
   await qb.send(QUIET + "SUB q g 1\r\n");
   await qb.roundTrip();
-  await waitFor(() => b.server!.sublist.count === 2, "remote queue interest");
+  await waitFor(() => b.server!.globalAccount.sublist.count === 2, "remote queue interest");
   let batch = QUIET;
   for (let i = 0; i < 100; i++) batch += "PUB q 1\r\nx\r\n";
   await pub.send(batch);
@@ -95,7 +95,7 @@ Deno.test("three servers form a full mesh through gossip", async () => {
   await using _p = pub;
   await sub.send(QUIET + "SUB x 1\r\n");
   await sub.roundTrip();
-  await waitFor(() => b.server!.sublist.count === 1, "interest reaches b");
+  await waitFor(() => b.server!.globalAccount.sublist.count === 1, "interest reaches b");
   await pub.send(QUIET + "PUB x 2\r\nok\r\n");
   await sub.waitText((t) => t === "MSG x 1 2\r\nok\r\n", "message over the b-c route");
 });
@@ -152,7 +152,7 @@ Deno.test("our server and nats-server form a cluster", {
     await mine.send(QUIET + "SUB b 8\r\n");
     await mine.roundTrip();
     await waitFor(
-      () => ours.server!.sublist.all().some((s) => s.subject === "a.>"),
+      () => ours.server!.globalAccount.sublist.all().some((s) => s.subject === "a.>"),
       "their interest here",
     );
     await mine.send("PUB a.1 r 3\r\none\r\n");
@@ -194,7 +194,7 @@ Deno.test("/routez lists routes; clients learn the cluster's connect_urls", asyn
   await using _s = sub;
   await sub.send(QUIET + "SUB interest.here 1\r\n");
   await sub.roundTrip();
-  await waitFor(() => a.server!.sublist.count === 1, "interest on a");
+  await waitFor(() => a.server!.globalAccount.sublist.count === 1, "interest on a");
   const res = await fetch(
     `http://127.0.0.1:${a.server!.monitor!.httpPort}/routez?subs=1`,
   );

@@ -207,7 +207,7 @@ async function assertNoLeftovers(s: TestServer, what: string): Promise<void> {
     () => s.server!.clients.size === 0,
     `every fuzz connection dropped after ${what} (${s.server.clients.size} left)`,
   );
-  assert.equal(s.server.sublist.count, 0, `subscriptions left after ${what}`);
+  assert.equal(s.server.globalAccount.sublist.count, 0, `subscriptions left after ${what}`);
 }
 
 const CONCURRENCY = 12;

@@ -632,7 +632,7 @@ Deno.test({
   async fn() {
     await using s = await monitored();
     const { sub1, sub2, pub } = await traffic(s);
-    const sl = s.server!.sublist;
+    const sl = s.server!.globalAccount.sublist;
     const st = await json(s, "/subsz");
     assert.deepEqual(Object.keys(st), [
       "num_subscriptions",

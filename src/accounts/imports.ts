@@ -1,0 +1,173 @@
+/**
+ * Imports move messages between accounts, as internal subscriptions (internal_client.ts):
+ *
+ * - A stream import is a subscription in the exporting account on the imported subject; each
+ *   message is re-delivered, under its new subject (prefix or `to`), to the importer's local
+ *   subscribers. Local only: every server holding the import receives the exporter's messages
+ *   through the exporter's interest and serves its own importers, so nothing is routed twice.
+ * - A service import is a subscription in the importing account on the local subject; a request
+ *   is re-published in the exporting account (routes included) with its reply replaced by a
+ *   fresh `_R_.` subject of the exporter. The exporter holds one wildcard subscription on its
+ *   `_R_.xxxx.>` prefix; an answer there is looked up and delivered to the requester's original
+ *   reply in the importing account, and nowhere else. Singleton replies end after one answer;
+ *   stream and chunked replies live until unused for the export's response threshold.
+ * Requests arriving over routes do not trigger service imports: the server the requester is
+ * connected to has already moved them (nats-server's rule), while answers may come from anywhere.
+ */
+
+import type { Account, ResponseImport } from "./account.ts";
+import type { Client, ClientSub } from "../client.ts";
+import { ROUTER } from "../client.ts";
+import type { Server } from "../server.ts";
+import type { AccountOptions, ResponseType, ServiceExportOptions } from "../options.ts";
+import type { PubArg } from "../parser.ts";
+import { replyOf, rewriteMsg } from "../message.ts";
+import { subjectMatches } from "../sublist.ts";
+import { SubjectTransform } from "./transform.ts";
+
+/** nats-server's default response threshold for service exports. */
+export const DEFAULT_RESPONSE_THRESHOLD_MS = 2 * 60 * 1000;
+
+const REQUEST_INFO = "Nats-Request-Info";
+
+/** Installs every account's imports (after all accounts and exports exist). */
+export function installImports(server: Server, configured: AccountOptions[]): void {
+  for (const a of configured) {
+    const acc = server.accounts.get(a.name);
+    if (!acc) continue;
+    for (const si of a.streamImports) {
+      const exp = server.accounts.get(si.account);
+      if (exp) addStreamImport(server, acc, exp, si.subject, si.prefix, si.to);
+    }
+    for (const si of a.serviceImports) {
+      const exp = server.accounts.get(si.account);
+      if (exp) addServiceImport(server, acc, exp, si.to || si.subject, si.subject);
+    }
+  }
+}
+
+/** Removes the import subscriptions an account holds (in itself and in exporters). */
+export function removeImports(server: Server): void {
+  for (const acc of server.accounts.values()) {
+    for (const sub of acc.importSubs) {
+      if (sub.client.account.internal) sub.client.account.internal.unsubscribe(sub);
+    }
+    acc.importSubs = [];
+  }
+}
+
+function addStreamImport(
+  server: Server,
+  importer: Account,
+  exporter: Account,
+  subject: string,
+  prefix: string | undefined,
+  to: string | undefined,
+): void {
+  let rename: (s: string) => string = (s) => s;
+  if (prefix) rename = (s) => `${prefix}.${s}`;
+  else if (to && to !== subject) {
+    const tr = transformFor(subject, to);
+    rename = (s) => tr?.apply(s) ?? to;
+  }
+  const handler = (_sub: ClientSub, from: Client, src: Uint8Array, pa: PubArg): void => {
+    const subj = rename(pa.subject);
+    const m = rewriteMsg(src, pa, subj, null);
+    server.routeLocal(from, importer.sublist.match(subj), m.buf, m.pa, null);
+  };
+  const sub = server.internalClient(exporter).subscribe(subject, handler);
+  importer.importSubs.push(sub);
+}
+
+function addServiceImport(
+  server: Server,
+  importer: Account,
+  exporter: Account,
+  local: string,
+  remote: string,
+): void {
+  let target: (s: string) => string = () => remote;
+  if (local !== remote && /(^|\.)[*>](\.|$)/.test(local)) {
+    const tr = transformFor(local, remote);
+    target = (s) => tr?.apply(s) ?? remote;
+  } else if (local === remote && /(^|\.)[*>](\.|$)/.test(local)) {
+    target = (s) => s;
+  }
+  const handler = (_sub: ClientSub, from: Client, src: Uint8Array, pa: PubArg): void => {
+    if (from.kind === ROUTER) return;
+    let subject = target(pa.subject);
+    const mapped = exporter.mappings?.map(subject, server.cluster?.name ?? "");
+    if (mapped) subject = mapped;
+    const se = serviceExportFor(exporter, subject);
+    const reply = replyOf(src, pa);
+    let nrr = "";
+    let ri: ResponseImport | null = null;
+    if (reply !== "") {
+      nrr = exporter.newServiceReply();
+      ensureResponseSub(server, exporter);
+      ri = {
+        from: nrr,
+        to: reply,
+        dest: importer,
+        type: (se?.responseType ?? "Singleton") as ResponseType,
+        thresholdMs: se?.responseThresholdMs || DEFAULT_RESPONSE_THRESHOLD_MS,
+        ts: Date.now(),
+      };
+      exporter.responses.set(nrr, ri);
+    }
+    // The responder learns who asks (account and RTT), as nats-server's Nats-Request-Info.
+    const info: Record<string, unknown> = { acc: from.account.name };
+    if (from.rtt > 0) info.rtt = Math.round(from.rtt * 1e6);
+    const m = rewriteMsg(src, pa, subject, nrr, [REQUEST_INFO, JSON.stringify(info)]);
+    const delivered = server.routeIn(from, exporter, exporter.sublist.match(subject), m.buf, m.pa);
+    if (!delivered && ri) exporter.responses.delete(nrr);
+  };
+  const sub = server.internalClient(importer).subscribe(local, handler);
+  importer.importSubs.push(sub);
+}
+
+/** The exporter's one subscription for all replies to its service imports. */
+function ensureResponseSub(server: Server, exporter: Account): void {
+  if (exporter.responseSub !== null && !exporter.responseSub.closed) return;
+  const handler = (_sub: ClientSub, from: Client, src: Uint8Array, pa: PubArg): void => {
+    const ri = exporter.responses.get(pa.subject);
+    if (!ri) return;
+    const m = rewriteMsg(src, pa, ri.to, "");
+    const delivered = server.routeIn(from, ri.dest, ri.dest.sublist.match(ri.to), m.buf, m.pa);
+    // An empty message ends a stream or chunked reply, as nats-server reads it.
+    if (!delivered || ri.type === "Singleton" || pa.size === 0) exporter.responses.delete(ri.from);
+    else ri.ts = Date.now();
+  };
+  exporter.responseSub = server.internalClient(exporter).subscribe(
+    exporter.replyPrefix + ">",
+    handler,
+  );
+}
+
+/** Drops service replies nobody answered (or kept using) within their threshold. */
+export function expireResponses(acc: Account, now: number): void {
+  for (const [k, ri] of acc.responses) {
+    if (now - ri.ts > ri.thresholdMs) acc.responses.delete(k);
+  }
+}
+
+function serviceExportFor(exporter: Account, subject: string): ServiceExportOptions | undefined {
+  for (const se of exporter.serviceExports) {
+    if (se.subject === subject || subjectMatches(se.subject, subject)) return se;
+  }
+  return undefined;
+}
+
+/**
+ * A transform from a wildcard source to a destination that has wildcards in the same order:
+ * the n-th wildcard of the destination takes the token of the n-th wildcard of the source.
+ */
+function transformFor(src: string, dest: string): SubjectTransform | null {
+  let n = 0;
+  const d = dest.split(".").map((t) => (t === "*" ? `$${++n}` : t)).join(".");
+  try {
+    return SubjectTransform.compile(src, d, { validateDestination: false });
+  } catch {
+    return null;
+  }
+}
