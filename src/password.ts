@@ -4,7 +4,10 @@
  * auth.go does, so a config written for nats-server authenticates the same users here.
  */
 
-import bcrypt from "bcryptjs";
+// A full specifier, not deno.json's import map name: mod.ts is also imported by path from other
+// projects, and a project without a deno.json of its own resolves no names from ours.
+// deno-lint-ignore no-import-prefix
+import bcrypt from "npm:bcryptjs@3.0.3";
 import { timingSafeEqual } from "node:crypto";
 import { BCRYPT_WORKER_URL } from "./bcrypt_worker_url.ts";
 
