@@ -147,7 +147,7 @@ Builds ${RELEASE_NAME} ${RELEASE_VERSION} release archives and SHA256SUMS into D
 nats-server and mkpasswd compiled for each target, and the portable bundle.
 
   --dry-run        print the steps, run nothing
-  --out DIR        output folder (default dist)
+  --out DIR        output folder (default dist; relative to the repository root)
   --target TARGET  build only this target (repeatable); default: all of
                    ${[...TARGETS, PORTABLE].join("\n                   ")}
   -h, --help       this text

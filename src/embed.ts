@@ -259,8 +259,12 @@ export class NatsServer {
  *
  * @example
  * ```ts
+ * import { startServer } from "@nats-server-deno/server";
+ * import { connect } from "@nats-io/transport-node";
+ *
  * await using server = await startServer({ authorization: { token: "s3cret" } });
  * const nc = await connect({ servers: server.url, token: "s3cret" });
+ * await nc.close();
  * ```
  */
 export function startServer(

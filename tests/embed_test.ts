@@ -53,8 +53,9 @@ Deno.test("startServer listens on a free loopback port, serves the official clie
 });
 
 Deno.test("two servers in one process share nothing: ids, ports, subjects, logs", async () => {
-  await using a = await startServer({ server_name: "a" });
-  await using b = await startServer({ server_name: "b", debug: true });
+  // Port 0, -1 or none: each gets a free port of its own.
+  await using a = await startServer({ server_name: "a", listen: "127.0.0.1:-1" });
+  await using b = await startServer({ server_name: "b", port: 0, debug: true });
   assert.notEqual(a.port, b.port);
   assert.notEqual(a.id, b.id);
   assert.deepEqual([a.name, b.name], ["a", "b"]);
