@@ -9,9 +9,11 @@
  */
 
 import { isUserNkey } from "./nkeys.ts";
-import { formatGoDuration } from "./options.ts";
+import { formatGoDuration, GLOBAL_ACCOUNT } from "./options.ts";
 import { CIPHER_SUITES, CURVE_PREFERENCES } from "./tls.ts";
 import { ConfigError, type Position } from "./conf/errors.ts";
+import { newAccount, parseAccounts } from "./conf/accounts.ts";
+import { checkAccounts } from "./conf/accounts_check.ts";
 import {
   type ConfKind,
   type ConfMap,
@@ -63,8 +65,8 @@ export function parseConfigStringWithWarnings(text: string, path = ""): ConfigRe
  * Keys nats-server knows that this server does not implement, in two kinds. Features whose
  * absence only means less is offered (other listeners, persistence, profiling) are ignored with
  * a warning, so configs written for nats-server (and client test suites) still start. Security
- * and routing semantics (accounts, operator/JWT trust, OCSP, subject mappings) are refused:
- * ignoring them would start a server more open, or routing differently, than its config says.
+ * semantics (operator/JWT trust, OCSP) are refused: ignoring them would start a server more open
+ * than its config says.
  */
 const IGNORED = new Set([
   "gateway",
@@ -84,9 +86,6 @@ const IGNORED = new Set([
   "max_subscription_tokens",
 ]);
 const REFUSED = new Set([
-  "mappings",
-  "maps",
-  "accounts",
   "ocsp",
   "operator",
   "operators",
@@ -100,11 +99,6 @@ const REFUSED = new Set([
   "resolver_tls",
   "resolver_preload",
   "resolver_pinned_accounts",
-  "system_account",
-  "system",
-  "no_system_account",
-  "no_system",
-  "no_sys_acc",
   "trusted",
   "trusted_keys",
 ]);
@@ -125,11 +119,13 @@ interface KindValues {
 /** Thrown inside one key's handling to abandon that key, as nats-server's recover does. */
 class Abandon extends Error {}
 
-class Mapper {
+export class Mapper {
   errors: ConfigError[] = [];
   warnings: ConfigError[] = [];
   out: PartialOptions = {};
   cluster: Partial<ClusterOptions> = {};
+  /** Where `accounts` is: nats-server reports the checks across accounts there. */
+  accountsPos?: Position;
 
   error(pos: Position, reason: string): void {
     this.errors.push(ConfigError.at(pos, reason));
@@ -138,6 +134,19 @@ class Mapper {
   /** Records an error and stops handling the current key. */
   abandon(pos: Position, reason: string): never {
     this.error(pos, reason);
+    throw new Abandon();
+  }
+
+  /**
+   * An error nats-server prints without a position (it lost the token on the way); the position
+   * is kept on the error for tools, not printed.
+   */
+  unplaced(pos: Position, reason: string): void {
+    this.errors.push(new ConfigError(reason, pos, reason));
+  }
+
+  abandonUnplaced(pos: Position, reason: string): never {
+    this.unplaced(pos, reason);
     throw new Abandon();
   }
 
@@ -206,8 +215,22 @@ class Mapper {
 
 function mapConfig(root: ConfMap): ConfigResult {
   const m = new Mapper();
+  // nats-server reads the system account first (by its exact key), then the rest.
+  const sys = root.get("system_account") ?? root.get("system");
+  if (sys) {
+    if (sys.kind === "string") m.out.systemAccount = sys.value;
+    else m.error(sys.pos, "system account name must be a string");
+  }
   for (const [key, node] of root) m.guard(() => topLevel(m, key, node));
   if (Object.keys(m.cluster).length > 0) m.out.cluster = m.cluster;
+  // The checks across accounts, which nats-server skips when anything else failed already.
+  if (m.accountsPos && m.errors.length === 0) {
+    const accounts = [...(m.out.accounts ?? [])];
+    // nats-server's top-level mappings add the global account to the configured ones.
+    if (m.out.mappingsNode) accounts.push(newAccount(GLOBAL_ACCOUNT));
+    const reasons = checkAccounts(accounts, { noSystemAccount: m.out.noSystemAccount });
+    for (const reason of reasons) m.error(m.accountsPos, reason);
+  }
   if (m.errors.length > 0) {
     throw ConfigError.collect(m.errors, m.warnings);
   }
@@ -254,6 +277,23 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
       return;
     case "no_auth_user":
       o.noAuthUser = m.string(node);
+      return;
+    case "accounts":
+      m.accountsPos = node.pos;
+      parseAccounts(m, node);
+      return;
+    case "system_account":
+    case "system":
+      return; // read before the other keys
+    case "no_system_account":
+    case "no_system":
+    case "no_sys_acc":
+      o.noSystemAccount = m.bool(node);
+      return;
+    case "mappings":
+    case "maps":
+      // Kept as written: the mappings parser converts it (for the global account).
+      o.mappingsNode = node;
       return;
     case "http": {
       const hp = parseListen(m, node);
@@ -498,21 +538,27 @@ function topAuthorization(m: Mapper, node: ConfNode): void {
   if ((auth.user || auth.pass) && auth.token) {
     m.abandon(node.pos, "Cannot have a user/pass and token");
   }
-  if (auth.users) {
+  // Users (and nkeys) of the accounts block, when it came first, count as a users array.
+  const taken = new Set((o.users ?? []).map((u) => u.nkey || u.username));
+  if (auth.users || taken.size > 0) {
     if (auth.user) m.abandon(node.pos, "Can not have a single user/pass and a users array");
     if (auth.token) m.abandon(node.pos, "Can not have a token and a users array");
-    const seen = new Set((o.users ?? []).filter((u) => !u.nkey).map((u) => u.username));
-    for (const u of auth.users.filter((u) => !u.nkey)) {
-      if (seen.has(u.username)) {
-        m.abandon(node.pos, `Duplicate user ${goQuote(u.username)} detected`);
-      }
-      seen.add(u.username);
-    }
-    o.users = [...(o.users ?? []), ...auth.users];
   }
+  const users = auth.users ?? [];
+  for (const u of users.filter((u) => !u.nkey)) {
+    if (taken.has(u.username)) {
+      m.abandon(node.pos, `Duplicate user ${goQuote(u.username)} detected`);
+    }
+    taken.add(u.username);
+  }
+  for (const u of users.filter((u) => u.nkey)) {
+    if (taken.has(u.nkey!)) m.abandon(node.pos, `Duplicate nkey ${goQuote(u.nkey!)} detected`);
+    taken.add(u.nkey!);
+  }
+  if (users.length > 0) o.users = [...(o.users ?? []), ...users];
 }
 
-function parseUsers(m: Mapper, node: ConfNode): User[] {
+export function parseUsers(m: Mapper, node: ConfNode): User[] {
   if (node.kind !== "array") {
     m.abandon(node.pos, `Expected users field to be an array, got ${goValue(node)}`);
   }
@@ -524,44 +570,52 @@ function parseUsers(m: Mapper, node: ConfNode): User[] {
     }
     const user: User = { username: "", password: "" };
     let last: ConfNode = entry;
+    // A value of the wrong type ends the whole list, as nats-server's panic does; a bad
+    // permissions block only itself.
     for (const [key, v] of entry.value) {
       last = v;
-      m.guard(() => {
-        switch (key.toLowerCase()) {
-          case "user":
-          case "username":
-            user.username = m.string(v);
-            return;
-          case "pass":
-          case "password":
-            user.password = m.string(v);
-            return;
-          case "permission":
-          case "permissions":
-          case "authorization":
-            user.permissions = parseUserPermissions(m, v);
-            return;
-          case "nkey":
-            user.nkey = m.string(v);
-            if (!isUserNkey(user.nkey)) m.abandon(v.pos, `Not a valid public nkey for a user`);
-            return;
-          case "allowed_connection_types":
-          case "connection_types":
-          case "clients":
-            m.unsupported(v.pos, key);
-            return;
-          default:
-            if (!v.usedVariable) m.unknown(v.pos, key);
-        }
-      });
+      switch (key.toLowerCase()) {
+        case "user":
+        case "username":
+          user.username = m.string(v);
+          break;
+        case "pass":
+        case "password":
+          user.password = m.string(v);
+          break;
+        case "permission":
+        case "permissions":
+        case "authorization":
+          m.guard(() => user.permissions = parseUserPermissions(m, v));
+          break;
+        case "nkey":
+          user.nkey = m.string(v);
+          break;
+        case "allowed_connection_types":
+        case "connection_types":
+        case "clients":
+          m.unsupported(v.pos, key);
+          break;
+        default:
+          if (!v.usedVariable) m.unknown(v.pos, key);
+      }
     }
+    // nats-server checks these after the entry, at its last value.
     if (user.username === "" && !user.nkey) m.abandon(last.pos, "User entry requires a user");
+    if (user.nkey) {
+      if (!isUserNkey(user.nkey)) m.abandon(last.pos, "Not a valid public nkey for a user");
+      if (user.username !== "" || user.password !== "") {
+        m.abandon(last.pos, "Nkey users do not take usernames or passwords");
+      }
+    } else {
+      delete user.nkey;
+    }
     users.push(user);
   }
   return users;
 }
 
-function parseUserPermissions(m: Mapper, node: ConfNode): Permissions {
+export function parseUserPermissions(m: Mapper, node: ConfNode): Permissions {
   if (node.kind !== "map") {
     m.abandon(node.pos, `Expected permissions to be a map/struct, got ${goValue(node)}`);
   }
@@ -606,7 +660,8 @@ function parseUserPermissions(m: Mapper, node: ConfNode): Permissions {
 }
 
 function parseVariablePermissions(m: Mapper, node: ConfNode): SubjectPermission | undefined {
-  if (node.kind !== "map") return { allow: parsePermSubjects(m, node) };
+  // nats-server hands the old style (a subject or a list) over without its position.
+  if (node.kind !== "map") return { allow: parsePermSubjects(m, node, false) };
   if (node.value.size === 0) return undefined;
   const p: SubjectPermission = {};
   for (const [key, v] of node.value) {
@@ -633,7 +688,9 @@ function parseVariablePermissions(m: Mapper, node: ConfNode): SubjectPermission 
   return p;
 }
 
-function parsePermSubjects(m: Mapper, node: ConfNode): string[] {
+function parsePermSubjects(m: Mapper, node: ConfNode, positioned = true): string[] {
+  const fail: (reason: string) => never = (reason) =>
+    positioned ? m.abandon(node.pos, reason) : m.abandonUnplaced(node.pos, reason);
   let subjects: string[];
   if (node.kind === "string") {
     subjects = [node.value];
@@ -645,19 +702,14 @@ function parsePermSubjects(m: Mapper, node: ConfNode): string[] {
       return s.value;
     });
   } else {
-    m.abandon(
-      node.pos,
-      `Expected subject permissions to be a subject, or array of subjects, got ${goType(node)}`,
-    );
+    fail(`Expected subject permissions to be a subject, or array of subjects, got ${goType(node)}`);
   }
   for (const s of subjects) {
     if (isValidSubject(s)) continue;
     // A queue subscription permission: "subject queue".
     const fields = s.split(/[ \t\n\v\f\r]+/).filter((f) => f !== "");
-    if (fields.length !== 2) m.abandon(node.pos, `subject ${goQuote(s)} is not a valid subject`);
-    if (!isValidSubject(fields[0])) {
-      m.abandon(node.pos, `subject ${goQuote(fields[0])} is not a valid subject`);
-    }
+    if (fields.length !== 2) fail(`subject ${goQuote(s)} is not a valid subject`);
+    if (!isValidSubject(fields[0])) fail(`subject ${goQuote(fields[0])} is not a valid subject`);
   }
   return subjects;
 }
@@ -935,7 +987,7 @@ const GO_TYPES: Record<ConfKind, string> = {
   map: "map[string]interface {}",
 };
 
-function goType(node: ConfNode): string {
+export function goType(node: ConfNode): string {
   return GO_TYPES[node.kind];
 }
 
@@ -952,7 +1004,7 @@ const GO_ESCAPES: Record<string, string> = {
 };
 
 /** Go's %q (strconv.Quote): printable characters as they are, the rest escaped Go's way. */
-function goQuote(s: string): string {
+export function goQuote(s: string): string {
   let out = '"';
   for (const c of s) {
     const cp = c.codePointAt(0)!;
@@ -984,7 +1036,7 @@ function hex(n: number, width: number): string {
 }
 
 /** Go's %v of a config value. */
-function goValue(node: ConfNode): string {
+export function goValue(node: ConfNode): string {
   switch (node.kind) {
     case "string":
       return node.value;

@@ -4,6 +4,8 @@
  * applies a later layer over an earlier one field by field, so a flag only overrides what it set.
  */
 
+import type { ConfNode } from "./conf/parser.ts";
+
 export const VERSION = "2.9.10";
 /** INFO's and /varz's "go" field: the runtime we are built on, where nats-server names Go's. */
 export const GO_VERSION = `deno${Deno.version.deno}`;
@@ -67,6 +69,11 @@ export type ResponseType = "Singleton" | "Stream" | "Chunked";
 export interface StreamExportOptions {
   subject: string;
   accounts?: string[];
+  /**
+   * `account_token_position`: the 1-based token of the subject (a `*`) that must equal the
+   * importing account's name; absent or 0 means none.
+   */
+  accountTokenPosition?: number;
 }
 
 /** `exports: [{service: "req.*", accounts: [...], response_type, response_threshold}]`. */
@@ -76,11 +83,19 @@ export interface ServiceExportOptions {
   responseType: ResponseType;
   /** 0 means nats-server's default (2 minutes). */
   responseThresholdMs: number;
-  /** Latency tracking, accepted as nats-server parses it. */
+  /**
+   * Latency tracking, as nats-server parses it: `sampling` is a percentage (1-100, default 100)
+   * or 0 for `sampling: headers` (sample the requests that carry tracing headers).
+   */
   latency?: { sampling: number; subject: string };
+  /** `account_token_position`, as for stream exports. */
+  accountTokenPosition?: number;
 }
 
-/** `imports: [{stream: {account: A, subject: "foo.>"}, prefix: "p"}]` (or `to`). */
+/**
+ * `imports: [{stream: {account: A, subject: "foo.>"}, prefix: "p"}]` (or `to`). When both are
+ * set (nats-server accepts that in some key orders) the prefix wins, as there.
+ */
 export interface StreamImportOptions {
   account: string;
   subject: string;
@@ -110,6 +125,16 @@ export interface AccountLimits {
   maxLeafnodes: number;
 }
 
+/** The account of users and connections that name none. */
+export const GLOBAL_ACCOUNT = "$G";
+/** The system account's name when `system_account` does not give one. */
+export const DEFAULT_SYSTEM_ACCOUNT = "$SYS";
+
+/** An account's limits before its `limits {}` block: everything unlimited. */
+export function defaultAccountLimits(): AccountLimits {
+  return { maxConnections: -1, maxSubscriptions: -1, maxPayload: -1, maxLeafnodes: -1 };
+}
+
 /** One entry of the `accounts {}` block. Users of the account are in Options.users. */
 export interface AccountOptions {
   name: string;
@@ -119,11 +144,15 @@ export interface AccountOptions {
   serviceExports: ServiceExportOptions[];
   streamImports: StreamImportOptions[];
   serviceImports: ServiceImportOptions[];
+  /** Filled from `mappingsNode` by the mappings parser (src/conf/accounts.ts keeps it raw). */
   mappings: MappingOptions[];
+  /** The account's `mappings`/`maps` value as written, for the mappings parser to convert. */
+  mappingsNode?: ConfNode;
   limits: AccountLimits;
+  /** `default_permissions`; already applied to the account's users that have none. */
   defaultPermissions?: Permissions;
-  /** The account's `jetstream` value, kept for when JetStream lands. */
-  jetstream?: unknown;
+  /** The account's `jetstream` value as written, kept for when JetStream lands. */
+  jetstream?: ConfNode;
 }
 
 /** TLS settings shared by the client listener, routes and HTTPS monitoring. */
@@ -211,6 +240,8 @@ export interface Options {
   accounts: AccountOptions[];
   /** Top-level `mappings {}`: they apply to the global account `$G`. */
   mappings: MappingOptions[];
+  /** The top-level `mappings`/`maps` value as written, for the mappings parser to convert. */
+  mappingsNode?: ConfNode;
   /** `system_account`; default `$SYS`. */
   systemAccount: string;
   noSystemAccount: boolean;
@@ -387,10 +418,23 @@ export function validateOptions(o: Options): void {
       `max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`,
     );
   }
-  if (o.noAuthUser !== "" && !o.users.some((u) => u.username === o.noAuthUser)) {
-    throw new Error(
-      `no_auth_user: "${o.noAuthUser}" not present as user or nkey in authorization block ` +
-        `or account configuration`,
-    );
+  // Users of every account are in o.users, so no_auth_user may name any of them. nats-server
+  // keeps nkey users apart and looks only at user/password ones.
+  if (o.noAuthUser !== "") {
+    const users = o.users.filter((u) => !u.nkey);
+    if (users.length === 0) {
+      throw new Error(`no_auth_user: "${o.noAuthUser}" present, but users are not defined`);
+    }
+    if (!users.some((u) => u.username === o.noAuthUser)) {
+      throw new Error(
+        `no_auth_user: "${o.noAuthUser}" not present as user in authorization block ` +
+          `or account configuration`,
+      );
+    }
+  }
+  // nats-server finds out when it sets its accounts up, right after these checks.
+  const sys = o.systemAccount;
+  if (sys !== "" && sys !== GLOBAL_ACCOUNT && !o.accounts.some((a) => a.name === sys)) {
+    throw new Error("error resolving system account: account missing");
   }
 }

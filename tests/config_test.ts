@@ -691,12 +691,8 @@ Deno.test("security features this server lacks are refused, not ignored", () => 
     'x.conf:1:0: "operator" is not supported by this server',
   );
   assert.equal(
-    errorOf("accounts { A { users: [ {user: a, password: b} ] } }"),
-    'x.conf:1:0: "accounts" is not supported by this server',
-  );
-  assert.equal(
-    errorOf("mappings { a: b }"),
-    'x.conf:1:0: "mappings" is not supported by this server',
+    errorOf(`trusted: "ABC"`),
+    'x.conf:1:0: "trusted" is not supported by this server',
   );
 });
 
