@@ -220,3 +220,30 @@ Deno.test("stop() is idempotent and a stopped cluster releases every server", as
   assert.equal(b.running, false);
   await assert.rejects(() => startCluster(0), RangeError);
 });
+
+Deno.test("config blocks added to the config file work here too: accounts keep subjects apart", async () => {
+  await using server = await startServer({
+    accounts: {
+      A: { users: [{ user: "a", password: "a" }] },
+      B: { users: [{ user: "b", password: "b" }] },
+    },
+  });
+  const a = await connect({ servers: server.url, user: "a", pass: "a" });
+  const b = await connect({ servers: server.url, user: "b", pass: "b" });
+  const inB: string[] = [];
+  b.subscribe("news", {
+    callback: (_e, m) => {
+      inB.push(m.string());
+    },
+  });
+  await b.flush();
+  a.publish("news", "for A only");
+  const own = a.subscribe("news", { max: 1 });
+  a.publish("news", "A hears A");
+  for await (const m of own) assert.equal(m.string(), "A hears A");
+  b.publish("news", "B hears B");
+  await waitFor(() => inB.length > 0, "B's own message");
+  assert.deepEqual(inB, ["B hears B"]);
+  await a.close();
+  await b.close();
+});
