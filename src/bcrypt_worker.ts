@@ -2,7 +2,10 @@
  * Runs one bcrypt comparison off the main thread: bcryptjs's async API still computes in
  * ~100 ms slices on the caller's thread, which would stall every other connection.
  */
-import bcrypt from "bcryptjs";
+// A full specifier, not deno.json's import map name: mod.ts is also imported by path from other
+// projects, and a project without a deno.json of its own resolves no names from ours.
+// deno-lint-ignore no-import-prefix
+import bcrypt from "npm:bcryptjs@3.0.3";
 
 interface Job {
   given: string;

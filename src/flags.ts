@@ -16,6 +16,7 @@ import {
   type TlsOptions,
   VERSION,
 } from "./options.ts";
+import { RELEASE_NAME, RELEASE_VERSION } from "./version.ts";
 
 export type FlagAction =
   | { kind: "run" }
@@ -65,8 +66,12 @@ export const SIGNALS: Readonly<Record<string, Deno.Signal>> = {
   term: "SIGTERM",
 };
 
+/**
+ * nats-server's line, byte for byte (scripts parse it), then ours on a line of its own: which
+ * release of this server, on which Deno.
+ */
 export function versionString(): string {
-  return `nats-server: v${VERSION}`;
+  return `nats-server: v${VERSION}\n${RELEASE_NAME}: v${RELEASE_VERSION} (deno ${Deno.version.deno})`;
 }
 
 type Kind = "bool" | "string" | "int";

@@ -9,6 +9,7 @@ import process from "node:process";
 import type { Client } from "./client.ts";
 import { hostPort, type Server } from "./server.ts";
 import { GO_VERSION, PROTO, VERSION } from "./options.ts";
+import { RELEASE_VERSION } from "./version.ts";
 import { isValidLiteralSubject, subjectMatches, type Subscription } from "./sublist.ts";
 import {
   decodeBool,
@@ -208,6 +209,8 @@ class Monitor {
       version: VERSION,
       proto: PROTO,
       go: GO_VERSION,
+      // Not in nats-server: this server's own release (deno.json), beside the version it emulates.
+      release: RELEASE_VERSION,
       host: o.host,
       port: s.port,
     };

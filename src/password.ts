@@ -4,8 +4,12 @@
  * auth.go does, so a config written for nats-server authenticates the same users here.
  */
 
-import bcrypt from "bcryptjs";
+// A full specifier, not deno.json's import map name: mod.ts is also imported by path from other
+// projects, and a project without a deno.json of its own resolves no names from ours.
+// deno-lint-ignore no-import-prefix
+import bcrypt from "npm:bcryptjs@3.0.3";
 import { timingSafeEqual } from "node:crypto";
+import { BCRYPT_WORKER_URL } from "./bcrypt_worker_url.ts";
 
 /** golang.org/x/crypto/bcrypt's bounds; mkpasswd and the server must agree with nats-server. */
 export const MIN_COST = 4;
@@ -48,7 +52,7 @@ export async function checkPassword(given: string, stored: string): Promise<bool
  * and a worker that lives only for its check needs no lifecycle management at shutdown.
  */
 function compareInWorker(given: string, stored: string): Promise<boolean> {
-  const worker = new Worker(new URL("./bcrypt_worker.ts", import.meta.url), { type: "module" });
+  const worker = new Worker(BCRYPT_WORKER_URL, { type: "module" });
   return new Promise<boolean>((resolve) => {
     worker.onmessage = (e: MessageEvent<boolean>) => resolve(e.data === true);
     worker.onerror = (e) => {

@@ -5,7 +5,7 @@
  */
 
 import { Client, type ClientSub, ClosedState, type PermissionChecker, ROUTER } from "./client.ts";
-import { Cluster, Route } from "./route.ts";
+import { Cluster, type Route } from "./route.ts";
 import type { PubArg } from "./parser.ts";
 import {
   formatGoDuration,
@@ -20,6 +20,7 @@ import { Account, GLOBAL_ACCOUNT } from "./accounts/account.ts";
 import { InternalClient, type InternalHandler } from "./internal_client.ts";
 import { configureAccounts } from "./accounts/setup.ts";
 import { expireResponses } from "./accounts/imports.ts";
+import { releaseString } from "./version.ts";
 import { acceptLoop, isWildcardHost, listenTcp, peerOf } from "./transport.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { newNonce, verifyNonceSignature } from "./nkeys.ts";
@@ -211,6 +212,7 @@ export class Server {
     this.log.notice("Starting nats-server");
     this.log.notice(`  Version:  ${VERSION}`);
     this.log.notice(`  Git:      [not set]`);
+    this.log.notice(`  Release:  ${releaseString()}`);
     this.log.notice(`  Name:     ${this.name}`);
     this.log.notice(`  ID:       ${this.id}`);
     // nats-server's order: monitoring, then routes, then clients. A failure undoes the rest.

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { RawClient, REFERENCE, waitFor } from "./helpers.ts";
 import { runMain, spawnServer } from "./process_helpers.ts";
+import { RELEASE_VERSION } from "../src/version.ts";
 
 /** `[pid] YYYY/MM/DD HH:MM:SS.micro [LVL] msg`, Go's log.LstdFlags|Lmicroseconds after a pid. */
 function logLine(pid: number, level: string, msg: string): RegExp {
@@ -30,6 +31,10 @@ Deno.test("startup lines, -DV tracing and SIGINT shutdown, on stderr in nats-ser
   const pid = p.child.pid;
   assert.match(p.stderr, logLine(pid, "INF", "Starting nats-server"));
   assert.match(p.stderr, logLine(pid, "INF", "  Version:  2.9.10"));
+  if (!REFERENCE) {
+    const release = `  Release:  nats-server-deno ${RELEASE_VERSION} (deno ${Deno.version.deno})`;
+    assert.match(p.stderr, logLine(pid, "INF", release));
+  }
   assert.match(
     p.stderr,
     logLine(pid, "INF", `Listening for client connections on 127.0.0.1:${p.port}`),
@@ -138,10 +143,11 @@ Deno.test("-h prints the usage on stdout and exits 0", async () => {
   }
 });
 
-Deno.test("-v prints the version", async () => {
+Deno.test("-v prints nats-server's version line, then this server's release", async () => {
   const r = await runMain(["-v"]);
   assert.equal(r.code, 0);
-  assert.equal(r.stdout, "nats-server: v2.9.10\n");
+  const ours = `nats-server-deno: v${RELEASE_VERSION} (deno ${Deno.version.deno})\n`;
+  assert.equal(r.stdout, "nats-server: v2.9.10\n" + (REFERENCE ? "" : ours));
 });
 
 Deno.test("an unknown flag prints the error and the usage, and exits non-zero", async () => {

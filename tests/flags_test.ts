@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { RELEASE_VERSION } from "../src/version.ts";
 import {
   applyFlags,
   FlagError,
@@ -348,8 +349,10 @@ Deno.test("applyFlags: routes need a cluster listener from flags or config", () 
   assert.equal(applyFlags(defaultOptions(), both).cluster.port, 6333);
 });
 
-Deno.test("version string is nats-server's", () => {
-  assert.equal(versionString(), "nats-server: v2.9.10");
+Deno.test("version string is nats-server's line, then this server's release on its own line", () => {
+  const [theirs, ours] = versionString().split("\n");
+  assert.equal(theirs, "nats-server: v2.9.10");
+  assert.equal(ours, `nats-server-deno: v${RELEASE_VERSION} (deno ${Deno.version.deno})`);
 });
 
 Deno.test("usage text lists every flag in nats-server's layout", () => {

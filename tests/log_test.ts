@@ -3,7 +3,7 @@ import { createSocket } from "node:dgram";
 import {
   createLogger,
   type LogEnv,
-  Logger,
+  type Logger,
   logTimestamp,
   nowMicros,
   rfc3339,
