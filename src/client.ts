@@ -32,6 +32,8 @@ import type { X509Certificate } from "node:crypto";
 
 export const CLIENT = 0;
 export const ROUTER = 1;
+/** A leafnode connection (nats-server's LEAF kind). */
+export const LEAF = 4;
 
 /** Why a connection closed, with the texts /connz reports (nats-server's ClosedState). */
 export const ClosedState = {
@@ -57,6 +59,11 @@ export const ClosedState = {
   NoRespondersRequiresHeaders: "No Responders Requires Headers",
   DuplicateRoute: "Duplicate Route",
   RouteRemoved: "Route Removed",
+  WrongPort: "Incorrect Port",
+  MissingAccount: "Missing Account",
+  DuplicateRemoteLeafnodeConnection: "Duplicate Remote LeafNode Connection",
+  MinimumVersionRequired: "Minimum Version Required",
+  ClusterNamesIdentical: "Cluster Names Identical",
 } as const;
 export type ClosedReason = typeof ClosedState[keyof typeof ClosedState];
 

@@ -15,6 +15,7 @@ import { ConfigError, type Position } from "./conf/errors.ts";
 import { newAccount, parseAccounts } from "./conf/accounts.ts";
 import { checkAccounts } from "./conf/accounts_check.ts";
 import { parseMappings } from "./conf/mappings.ts";
+import { parseLeafNodes } from "./conf/leafnodes.ts";
 import { SubjectTransform } from "./accounts/transform.ts";
 import {
   type ConfKind,
@@ -72,8 +73,6 @@ export function parseConfigStringWithWarnings(text: string, path = ""): ConfigRe
  */
 const IGNORED = new Set([
   "gateway",
-  "leaf",
-  "leafnodes",
   "store_dir",
   "storedir",
   "jetstream",
@@ -174,7 +173,7 @@ export class Mapper {
   }
 
   /**
-   * A whole nats-server feature this server does not have (leafnodes, websocket, jetstream...):
+   * A whole nats-server feature this server does not have (gateways, websocket, jetstream...):
    * nats-server starts with such a block, and so do we, but never silently: a warning names it.
    */
   ignoredFeature(pos: Position, field: string): void {
@@ -350,6 +349,10 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
     case "cluster":
       parseCluster(m, node);
       return;
+    case "leafnodes":
+    case "leaf":
+      parseLeafNodes(m, node);
+      return;
     case "logfile":
     case "log_file":
       o.logFile = m.string(node);
@@ -462,7 +465,7 @@ interface HostPort {
 }
 
 /** `port` or `host:port`; a bare port leaves the host as it was. */
-function parseListen(m: Mapper, node: ConfNode): HostPort {
+export function parseListen(m: Mapper, node: ConfNode): HostPort {
   if (node.kind === "integer") return { port: node.value };
   if (node.kind !== "string") {
     m.abandon(node.pos, `expected port or host:port, got ${goType(node)}`);
@@ -718,7 +721,7 @@ function parseVariablePermissions(m: Mapper, node: ConfNode): SubjectPermission 
   return p;
 }
 
-function parsePermSubjects(m: Mapper, node: ConfNode, positioned = true): string[] {
+export function parsePermSubjects(m: Mapper, node: ConfNode, positioned = true): string[] {
   const fail: (reason: string) => never = (reason) =>
     positioned ? m.abandon(node.pos, reason) : m.abandonUnplaced(node.pos, reason);
   let subjects: string[];
@@ -918,7 +921,7 @@ function isParsableUrl(s: string): boolean {
 }
 
 /** A `tls { }` block; `clientSide` is the top-level one (clients connect to us). */
-function parseTls(m: Mapper, node: ConfNode, clientSide: boolean): TlsOptions {
+export function parseTls(m: Mapper, node: ConfNode, clientSide: boolean): TlsOptions {
   const tc = defaultTlsOptions();
   const expect = (v: ConfNode, kind: ConfKind, what: string, field: string) => {
     if (v.kind !== kind) {

@@ -5,6 +5,11 @@
  */
 
 import type { ConfNode } from "./conf/parser.ts";
+import {
+  defaultLeafNodeOptions,
+  type LeafNodeOptions,
+  validateLeafNode,
+} from "./leafnode/options.ts";
 
 export const VERSION = "2.9.10";
 /** INFO's and /varz's "go" field: the runtime we are built on, where nats-server names Go's. */
@@ -263,6 +268,9 @@ export interface Options {
   /** Route URLs to solicit, e.g. nats-route://user:pass@host:port. */
   routes: string[];
 
+  /** `leafnodes {}`: the leafnode listener and the remotes this server connects to. */
+  leafnode: LeafNodeOptions;
+
   /** server_tags: free-form labels shown in /varz. */
   tags: string[];
 
@@ -346,6 +354,7 @@ export function defaultOptions(): Options {
       connectRetries: 0,
     },
     routes: [],
+    leafnode: defaultLeafNodeOptions(),
     tags: [],
     checkConfig: false,
     connectErrorReports: 3600,
@@ -437,4 +446,5 @@ export function validateOptions(o: Options): void {
   if (sys !== "" && sys !== GLOBAL_ACCOUNT && !o.accounts.some((a) => a.name === sys)) {
     throw new Error("error resolving system account: account missing");
   }
+  validateLeafNode(o.leafnode, o.accounts, o.systemAccount, o.noSystemAccount);
 }

@@ -4,13 +4,24 @@
  * shared between connections.
  */
 
-import { Client, type ClientSub, ClosedState, type PermissionChecker, ROUTER } from "./client.ts";
+import {
+  CLIENT,
+  Client,
+  type ClientSub,
+  ClosedState,
+  LEAF,
+  type PermissionChecker,
+  ROUTER,
+} from "./client.ts";
 import { Cluster, type Route } from "./route.ts";
+import { LeafNodes } from "./leafnode/leafnodes.ts";
+import { type Leaf, leafTakes } from "./leafnode/connection.ts";
 import type { PubArg } from "./parser.ts";
 import {
   formatGoDuration,
   GO_VERSION,
   type Options,
+  type Permissions,
   PROTO,
   validateOptions,
   VERSION,
@@ -150,8 +161,10 @@ export class Server {
   #draining = false;
   /** Routes and cluster state, when a cluster port is configured. */
   cluster: Cluster | null = null;
+  /** Leafnode connections, when a leafnode port or remotes are configured. */
+  leafnodes: LeafNodes | null = null;
   #msgStamp = 0;
-  #routesToSend: Route[] = [];
+  #routesToSend: Forwarder[] = [];
   /** Client TLS, loaded once at start (and on reload). */
   tls: TlsContext | null = null;
 
@@ -197,10 +210,10 @@ export class Server {
     this.#nkeyUsers.clear();
     for (const u of o.users) {
       const account = this.accountFor(u.account);
-      const perms = compilePermissions(
-        u.permissions ?? (u.account ? account.defaultPermissions : o.defaultPermissions),
-      );
-      const entry = { password: u.password, perms, account };
+      const permissions = u.permissions ??
+        (u.account ? account.defaultPermissions : o.defaultPermissions);
+      const perms = compilePermissions(permissions);
+      const entry = { password: u.password, perms, account, permissions };
       if (u.nkey) this.#nkeyUsers.set(u.nkey, entry);
       else this.#users.set(u.username, entry);
     }
@@ -224,12 +237,17 @@ export class Server {
           throw new StartError(`Can't start monitoring: ${(e as Error).message}`);
         }
       }
+      if (o.leafnode.port !== 0 || o.leafnode.remotes.length > 0) {
+        // Before routes: their INFO carries our leafnode URL.
+        this.leafnodes = new LeafNodes(this);
+        this.leafnodes.start();
+      }
       if (o.cluster.port !== 0) {
         this.cluster = new Cluster(this);
         // Subscriptions made before the cluster existed (imports, system services) count too.
         for (const acc of this.accounts.values()) {
           for (const sub of acc.sublist.all()) {
-            if (sub.client.kind !== ROUTER) {
+            if (sub.client.kind !== ROUTER && sub.client.kind !== LEAF) {
               this.cluster.localInterest(acc, sub.subject, sub.queue, 1);
             }
           }
@@ -256,6 +274,7 @@ export class Server {
       }
     } catch (e) {
       this.monitor?.stop();
+      this.leafnodes?.stop();
       this.cluster?.stop();
       throw e;
     }
@@ -509,6 +528,16 @@ export class Server {
     return null;
   }
 
+  /** A configured user by name, or by public key for an nkey user (leafnode authentication). */
+  lookupUser(name: string, nkey = false): AuthUser | undefined {
+    return nkey ? this.#nkeyUsers.get(name) : this.#users.get(name);
+  }
+
+  /** Whether users (by name) or nkey users are configured. */
+  get userKinds(): { users: boolean; nkeys: boolean } {
+    return { users: this.#users.size > 0, nkeys: this.#nkeyUsers.size > 0 };
+  }
+
   /** no_auth_user: a connection without credentials becomes that user, permissions and all. */
   loginNoAuthUser(c: Client): boolean {
     const name = this.opts.noAuthUser;
@@ -539,11 +568,14 @@ export class Server {
     const acc = sub.client.account;
     acc.sublist.insert(sub);
     this.cluster?.localInterest(acc, sub.subject, sub.queue, 1);
+    this.leafnodes?.interestChanged(acc, sub, 1, "");
   }
 
   removeSubscription(sub: ClientSub): void {
     const acc = sub.client.account;
-    if (acc.sublist.remove(sub)) this.cluster?.localInterest(acc, sub.subject, sub.queue, -1);
+    if (!acc.sublist.remove(sub)) return;
+    this.cluster?.localInterest(acc, sub.subject, sub.queue, -1);
+    this.leafnodes?.interestChanged(acc, sub, -1, "");
   }
 
   /** Subscriptions in every account (what /varz counts). */
@@ -556,6 +588,10 @@ export class Server {
   removeClient(c: Client): void {
     if (c.kind === ROUTER) {
       this.cluster?.removeRoute(c as Route);
+      return;
+    }
+    if (c.kind === LEAF) {
+      this.leafnodes?.removeLeaf(c as Leaf);
       return;
     }
     if (!this.clients.delete(c.cid)) return;
@@ -581,20 +617,23 @@ export class Server {
     res: SublistResult<Client>,
     src: Uint8Array,
     pa: PubArg,
+    queues: string[] | null = null,
   ): boolean {
     this.stats.inMsgs++;
     this.stats.inBytes += pa.size;
     acc.inMsgs++;
     acc.inBytes += pa.size;
-    const delivered = this.routeIn(from, acc, res, src, pa);
+    const delivered = this.routeIn(from, acc, res, src, pa, queues);
     if (this.#deferred.length > 0) this.#drainInternal();
     return delivered;
   }
 
   /**
    * Routes a message in an account: local subscribers, one member per queue group, and each
-   * route with interest (once). Used for client messages and for messages an import or an
-   * internal client moves into an account; counts nothing at the server level.
+   * route and leafnode with interest (once). Used for client and leafnode messages and for
+   * messages an import or an internal client moves into an account; counts nothing at the
+   * server level. `queues`: the groups a leafnode message is for (null: every group). A message
+   * from a leafnode we solicited goes to no route: the hub sent it to each server that asked.
    */
   routeIn(
     from: Client,
@@ -602,32 +641,46 @@ export class Server {
     res: SublistResult<Client>,
     src: Uint8Array,
     pa: PubArg,
+    queues: string[] | null = null,
   ): boolean {
     let delivered = false;
     const noEcho = !from.opts.echo;
     const stamp = ++this.#msgStamp;
     const routes = this.#routesToSend;
+    const fromLeaf = from.kind === LEAF ? from as Leaf : null;
+    const toRoutes = fromLeaf === null || !fromLeaf.isSpoke;
     const psubs = res.psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i];
       if (sub.closed || (noEcho && sub.client === from)) continue;
-      if (sub.client.kind === ROUTER) {
-        this.#routeFor(sub.client as Route, stamp, routes);
+      const kind = sub.client.kind;
+      if (kind === ROUTER) {
+        if (toRoutes) this.#routeFor(sub.client as Route, stamp, routes);
+        continue;
+      }
+      if (kind === LEAF) {
+        if (leafTakes(from, sub.client as Leaf, pa.subject)) {
+          this.#routeFor(sub.client as Leaf, stamp, routes);
+        }
         continue;
       }
       if (this.#deliverTo(sub, src, pa, from)) delivered = true;
     }
     const qsubs = res.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
-      const r = this.#deliverToGroup(qsubs[g], src, pa, from, noEcho ? from : null);
+      const group = qsubs[g];
+      if (queues !== null && (group.length === 0 || !queues.includes(group[0].queue))) continue;
+      const skip = noEcho || fromLeaf !== null ? from : null;
+      const r = this.#deliverToGroup(group, src, pa, from, skip, false);
       if (r === true) delivered = true;
       else if (r !== false) {
-        this.#routeFor(r.client as Route, stamp, routes).pendingQueues.push(r.queue);
+        this.#routeFor(r.client as Forwarder, stamp, routes).pendingQueues.push(r.queue);
       }
     }
     if (routes.length > 0) {
+      const origin = fromLeaf?.remoteCluster ?? "";
       for (const r of routes) {
-        r.sendRouted(acc, src, pa, r.pendingQueues);
+        r.sendRouted(acc, src, pa, r.pendingQueues, origin);
         r.pendingQueues = [];
       }
       routes.length = 0;
@@ -636,7 +689,7 @@ export class Server {
     return delivered;
   }
 
-  #routeFor(r: Route, stamp: number, routes: Route[]): Route {
+  #routeFor(r: Forwarder, stamp: number, routes: Forwarder[]): Forwarder {
     if (r.sentStamp !== stamp) {
       r.sentStamp = stamp;
       routes.push(r);
@@ -677,16 +730,37 @@ export class Server {
     queues: string[] | null,
   ): boolean {
     let delivered = false;
+    const stamp = ++this.#msgStamp;
+    const leafs = this.#routesToSend;
     for (const sub of res.psubs) {
-      if (!sub.closed && sub.client.kind !== ROUTER && this.#deliverTo(sub, src, pa, from)) {
+      if (sub.closed || sub.client.kind === ROUTER) continue;
+      if (sub.client.kind === LEAF) {
+        if (leafTakes(from, sub.client as Leaf, pa.subject)) {
+          this.#routeFor(sub.client as Leaf, stamp, leafs);
+        }
+      } else if (this.#deliverTo(sub, src, pa, from)) {
         delivered = true;
       }
     }
-    if (queues !== null && queues.length === 0) return delivered;
-    for (const group of res.qsubs) {
-      if (group.length > 0 && (queues === null || queues.includes(group[0].queue))) {
-        if (this.#deliverToGroup(group, src, pa, from, null) === true) delivered = true;
+    if (queues === null || queues.length > 0) {
+      for (const group of res.qsubs) {
+        if (group.length > 0 && (queues === null || queues.includes(group[0].queue))) {
+          // Local members first; failing those, a leafnode's (never another route's).
+          const r = this.#deliverToGroup(group, src, pa, from, null, true);
+          if (r === true) delivered = true;
+          else if (r !== false && r.client.kind === LEAF) {
+            this.#routeFor(r.client as Leaf, stamp, leafs).pendingQueues.push(r.queue);
+          }
+        }
       }
+    }
+    if (leafs.length > 0) {
+      for (const l of leafs) {
+        l.sendRouted(l.account, src, pa, l.pendingQueues, "");
+        l.pendingQueues = [];
+      }
+      leafs.length = 0;
+      delivered = true;
     }
     return delivered;
   }
@@ -735,8 +809,10 @@ export class Server {
 
   /**
    * Delivers to one local member of a queue group, starting at a random member so the load
-   * spreads. Returns true when a local member took it; otherwise the first route member seen
-   * (the caller may forward to it), or false. `skip` is a publisher that asked for no echo.
+   * spreads. Returns true when a local member took it; otherwise the first remote member seen
+   * (the caller may forward to it): a route's before a leafnode's, as nats-server picks them,
+   * or a leafnode's first when `preferLeaf` (a message from a route), or false. `skip` is a
+   * publisher that asked for no echo.
    */
   #deliverToGroup(
     group: ClientSub[],
@@ -744,20 +820,27 @@ export class Server {
     pa: PubArg,
     from: Client,
     skip: Client | null,
+    preferLeaf: boolean,
   ): boolean | ClientSub {
     const n = group.length;
     const startAt = n === 1 ? 0 : Math.floor(Math.random() * n);
-    let remote: ClientSub | null = null;
+    let route: ClientSub | null = null;
+    let leaf: ClientSub | null = null;
     for (let k = 0; k < n; k++) {
       const sub = group[(startAt + k) % n];
       if (sub.closed || sub.client === skip) continue;
-      if (sub.client.kind === ROUTER) {
-        remote ??= sub;
+      const kind = sub.client.kind;
+      if (kind === ROUTER) {
+        route ??= sub;
+        continue;
+      }
+      if (kind === LEAF) {
+        if (leaf === null && leafTakes(from, sub.client as Leaf, pa.subject)) leaf = sub;
         continue;
       }
       if (this.#deliverTo(sub, src, pa, from)) return true;
     }
-    return remote ?? false;
+    return (preferLeaf ? leaf ?? route : route ?? leaf) ?? false;
   }
 
   #deliverTo(sub: ClientSub, src: Uint8Array, pa: PubArg, from: Client): boolean {
@@ -837,12 +920,16 @@ export class Server {
     for (const acc of this.accounts.values()) {
       if (acc.responses.size > 0) expireResponses(acc, now);
     }
-    const all: Iterable<Client> = this.cluster
-      ? [...this.clients.values(), ...this.cluster.routes.values()]
+    const all: Iterable<Client> = this.cluster || this.leafnodes
+      ? [
+        ...this.clients.values(),
+        ...(this.cluster?.routes.values() ?? []),
+        ...(this.leafnodes?.conns.values() ?? []),
+      ]
       : this.clients.values();
     for (const c of all) {
       if (c.closed) continue;
-      if (checkAuth && c.kind !== ROUTER && !c.connectReceived && now - c.start >= authTimeoutMs) {
+      if (checkAuth && c.kind === CLIENT && !c.connectReceived && now - c.start >= authTimeoutMs) {
         c.sendErr("Authentication Timeout");
         this.log.debugc(c, "Authentication Timeout");
         c.close(ClosedState.AuthenticationTimeout);
@@ -1002,6 +1089,7 @@ export class Server {
     this.#closeListener();
     const clients = [...this.clients.values()];
     for (const c of clients) c.close(ClosedState.ServerShutdown);
+    await this.leafnodes?.stop();
     await this.cluster?.stop();
     await this.monitor?.stop();
     await Promise.all(clients.map((c) => c.out.drained()));
@@ -1030,10 +1118,19 @@ export function addressesOf(host: string, ipv6 = false): string[] {
 }
 
 /** A user as authentication sees it: credentials, compiled permissions, account. */
-interface AuthUser {
+export interface AuthUser {
   password: string;
   perms: PermissionChecker | null;
   account: Account;
+  /** As configured (leafnodes apply them their own way). */
+  permissions: Permissions | undefined;
+}
+
+/** A connection a message is forwarded to once, naming the queue groups it serves there. */
+interface Forwarder extends Client {
+  sentStamp: number;
+  pendingQueues: string[];
+  sendRouted(acc: Account, src: Uint8Array, pa: PubArg, queues: string[], origin: string): void;
 }
 
 /** An internal delivery waiting for the current routing pass to end. */

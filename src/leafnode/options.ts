@@ -1,0 +1,124 @@
+/**
+ * The `leafnodes {}` options (nats-server's LeafNodeOpts and RemoteLeafOpts) and the checks
+ * nats-server's validateLeafNode makes before the server starts.
+ */
+
+import type { AccountOptions, TlsOptions } from "../options.ts";
+
+/** nats-server's DEFAULT_LEAF_NODE_RECONNECT. */
+export const DEFAULT_LEAF_RECONNECT_MS = 1000;
+/** nats-server's DEFAULT_LEAFNODE_PORT: a remote URL without a port dials this one. */
+export const DEFAULT_LEAFNODE_PORT = 7422;
+/** nats-server's DEFAULT_LEAF_TLS_TIMEOUT, in seconds. */
+export const DEFAULT_LEAF_TLS_TIMEOUT_S = 2;
+
+/** A user of the leafnode `authorization {users: [...]}` list: no permissions, one account. */
+export interface LeafUser {
+  username: string;
+  password: string;
+  /** Empty: the global account. */
+  account: string;
+}
+
+/** One entry of `remotes [...]`: a server this one connects to as a leaf. */
+export interface RemoteLeafOptions {
+  /** As written (trimmed), with nats-server's default port added where none is given. */
+  urls: string[];
+  /** `account`: the local account the connection binds; empty means `$G`. */
+  localAccount: string;
+  /** `credentials`: a .creds file (user JWT and seed) used to sign the hub's nonce. */
+  credentials: string;
+  /** `tls {}`: TLS is required toward this remote (and these are the client-side settings). */
+  tls?: TlsOptions;
+  /** Seconds; nats-server's default when the tls block gives none. */
+  tlsTimeout: number;
+  /** `hub: true`: this side acts as the hub on the connection it makes. */
+  hub: boolean;
+  denyImports: string[];
+  denyExports: string[];
+  noRandomize: boolean;
+}
+
+export interface LeafNodeOptions {
+  host: string;
+  /** 0: no listener; -1: a random port. */
+  port: number;
+  username: string;
+  password: string;
+  /** Seconds; 0 means nats-server's default (TLS timeout + 1 with TLS, else 2). */
+  authTimeout: number;
+  /** The account leafs authenticated by the single user (or by nothing) bind to. */
+  account: string;
+  users: LeafUser[];
+  tls?: TlsOptions;
+  advertise: string;
+  noAdvertise: boolean;
+  minVersion: string;
+  reconnectMs: number;
+  remotes: RemoteLeafOptions[];
+}
+
+export function defaultLeafNodeOptions(): LeafNodeOptions {
+  return {
+    host: "0.0.0.0",
+    port: 0,
+    username: "",
+    password: "",
+    authTimeout: 0,
+    account: "",
+    users: [],
+    advertise: "",
+    noAdvertise: false,
+    minVersion: "",
+    reconnectMs: DEFAULT_LEAF_RECONNECT_MS,
+    remotes: [],
+  };
+}
+
+/** nats-server's versionComponents: "v2.9.10" -> [2, 9, 10]; missing parts are 0. */
+export function versionComponents(version: string): [number, number, number] | null {
+  const m = /^v?([0-9]+)\.?([0-9]+)?\.?([0-9]+)?/.exec(version);
+  if (!m) return null;
+  return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
+}
+
+export function versionAtLeast(version: string, major: number, minor: number, patch: number) {
+  const v = versionComponents(version);
+  if (v === null) return false;
+  return v[0] > major || (v[0] === major && (v[1] > minor || (v[1] === minor && v[2] >= patch)));
+}
+
+/** checkLeafMinVersionConfig: the error text, or null when `min_version` is acceptable. */
+export function checkMinVersion(mv: string): string | null {
+  if (versionComponents(mv) === null) return "invalid leafnode's minimum version: invalid semver";
+  if (!versionAtLeast(mv, 2, 8, 0)) return "the minimum version should be at least 2.8.0";
+  return null;
+}
+
+/**
+ * validateLeafNode: every account a leafnode setting names must exist (the global account, the
+ * system account and "" always do). Throws with nats-server's text.
+ */
+export function validateLeafNode(
+  ln: LeafNodeOptions,
+  accounts: AccountOptions[],
+  systemAccount: string,
+  noSystemAccount: boolean,
+): void {
+  const names = new Set(accounts.map((a) => a.name));
+  names.add("$G");
+  names.add("");
+  if (systemAccount === "" && !noSystemAccount) names.add("$SYS");
+  const check = (name: string, what: string) => {
+    if (!names.has(name)) {
+      throw new Error(`cannot find local account "${name}" specified in leafnode ${what}`);
+    }
+  };
+  check(ln.account, "authorization");
+  for (const u of ln.users) if (u.account !== "") check(u.account, "authorization");
+  for (const r of ln.remotes) check(r.localAccount, "remote");
+  if (ln.port !== 0 && ln.minVersion !== "") {
+    const problem = checkMinVersion(ln.minVersion);
+    if (problem !== null) throw new Error(problem);
+  }
+}
