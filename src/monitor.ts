@@ -23,6 +23,7 @@ import {
   rttString,
 } from "./monitor/format.ts";
 import { dashboardHtml } from "./monitor/dashboard.ts";
+import { leafVarz, leafzObject } from "./leafnode/monitor.ts";
 
 export interface MonitorHandle {
   /** Bound ports (0 when that listener is off). */
@@ -233,7 +234,7 @@ class Monitor {
     v.max_pending = o.maxPending;
     v.cluster = this.clusterVarz();
     v.gateway = {};
-    v.leaf = {};
+    v.leaf = leafVarz(s);
     v.mqtt = {};
     v.websocket = {};
     v.jetstream = {};
@@ -250,7 +251,7 @@ class Monitor {
     v.total_connections = s.stats.totalConnections;
     v.routes = this.routeList().length;
     v.remotes = this.routeList().length;
-    v.leafnodes = 0;
+    v.leafnodes = s.leafnodes?.registeredCount ?? 0;
     v.in_msgs = s.stats.inMsgs;
     v.out_msgs = s.stats.outMsgs;
     v.in_bytes = s.stats.inBytes;
@@ -267,7 +268,11 @@ class Monitor {
   clusterVarz(): Record<string, unknown> {
     const o = this.server.opts;
     const c = o.cluster;
-    if (c.port === 0 && o.routes.length === 0) return {};
+    if (c.port === 0 && o.routes.length === 0) {
+      // A server with leafnode remotes and no cluster is named for its leafs (nats-server).
+      const name = this.server.leafnodes?.clusterName() ?? "";
+      return name !== "" ? { name } : {};
+    }
     const v: Record<string, unknown> = {};
     if (c.name !== "") v.name = c.name;
     if (c.host !== "") v.addr = c.host;
@@ -472,6 +477,14 @@ class Monitor {
     );
   }
 
+  // ---- /leafz ----
+
+  leafz(q: URLSearchParams): Response {
+    this.count("/leafz");
+    const subs = decodeBool(q, "subs");
+    return respond(q, goJson(leafzObject(this.server, subs, q.get("acc") ?? "")));
+  }
+
   // ---- Features this server does not have: answered as nats-server does when they are off ----
 
   gatewayz(q: URLSearchParams): Response {
@@ -485,15 +498,6 @@ class Monitor {
         outbound_gateways: {},
         inbound_gateways: {},
       }),
-    );
-  }
-
-  leafz(q: URLSearchParams): Response {
-    this.count("/leafz");
-    decodeBool(q, "subs");
-    return respond(
-      q,
-      goJson({ server_id: this.server.id, now: goTime(nowMs()), leafnodes: 0, leafs: null }),
     );
   }
 

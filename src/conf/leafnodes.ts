@@ -178,7 +178,10 @@ function parseRemotes(m: Mapper, node: ConfNode): RemoteLeafOptions[] {
   const remotes: RemoteLeafOptions[] = [];
   for (const entry of node.value) {
     if (entry.kind !== "map") {
-      m.error(entry.pos, `Expected remote leafnode entry to be a map/struct, got ${goValue(entry)}`);
+      m.error(
+        entry.pos,
+        `Expected remote leafnode entry to be a map/struct, got ${goValue(entry)}`,
+      );
       continue;
     }
     const r: RemoteLeafOptions = {

@@ -39,6 +39,7 @@ import type { PeerAddress, Transport } from "../transport.ts";
 import { formatGoDuration, VERSION } from "../options.ts";
 import type { Permissions } from "../options.ts";
 import { rewriteMsg } from "../message.ts";
+import { goJson } from "../monitor/format.ts";
 import { LeafPermissions } from "./perms.ts";
 import type { RemoteLeaf } from "./solicit.ts";
 import type { LeafNodes } from "./leafnodes.ts";
@@ -209,7 +210,7 @@ export class Leaf extends Client {
   #authTimeout(): void {
     if (this.closed || this.connectReceived) return;
     this.sendErr("Authentication Timeout");
-    this.server.log.errorc(this, "authentication error");
+    this.server.log.debugc(this, "Authentication Timeout");
     this.close(ClosedState.AuthenticationTimeout);
   }
 
@@ -431,7 +432,10 @@ export class Leaf extends Client {
         const text = `connection rejected since minimum version required is ${JSON.stringify(mv)}`;
         this.sendErr(text);
         s.log.errorc(this, text);
-        const t = setTimeout(() => this.close(ClosedState.MinimumVersionRequired), MIN_VERSION_WAIT_MS);
+        const t = setTimeout(
+          () => this.close(ClosedState.MinimumVersionRequired),
+          MIN_VERSION_WAIT_MS,
+        );
         this.leafnodes.timers.add(t);
         return true;
       }
@@ -593,7 +597,7 @@ export class Leaf extends Client {
     if (cluster !== "") c.cluster = cluster;
     if (this.opts.headers) c.headers = true;
     if (remote.opts.denyImports.length > 0) c.deny_pub = remote.opts.denyImports;
-    const text = JSON.stringify(c);
+    const text = goJson(c, false);
     if (s.log.traceEnabled) this.traceOut("CONNECT", removePassFromTrace(text));
     this.queue(enc.encode(`CONNECT ${text}\r\n`));
   }
@@ -671,7 +675,9 @@ export class Leaf extends Client {
       return this.#fail(`processLeafSub Parse Error: '${text}'`);
     }
     const [subject, queue = ""] = args;
-    const weight = queue === "" ? 1 : Math.max(1, parseSize(enc.encode(args[2]), 0, args[2].length));
+    const weight = queue === ""
+      ? 1
+      : Math.max(1, parseSize(enc.encode(args[2]), 0, args[2].length));
     const acc = this.account;
     if (subject.startsWith(LDS_PREFIX) && subject === this.leafnodes.lds(acc)) {
       this.loopDetected(true);
@@ -759,7 +765,7 @@ export class Leaf extends Client {
     const keepHdr = hasHdr && this.opts.headers;
     const hasReply = pa.replyEnd > pa.replyStart;
     let mid = "";
-    if (queues.length > 0) mid = (hasReply ? "+ " : "| ");
+    if (queues.length > 0) mid = hasReply ? "+ " : "| ";
     const qtext = queues.length > 0 ? queues.join(" ") + " " : "";
     const subj = src.subarray(pa.subjectStart, pa.subjectEnd);
     const reply = src.subarray(pa.replyStart, pa.replyEnd);

@@ -13,7 +13,8 @@ import { GO_VERSION, type SubjectPermission, VERSION } from "../options.ts";
 import { acceptLoop, isWildcardHost, listenTcp, peerOf } from "../transport.ts";
 import { loadTlsContext, serverHandshake, type TlsContext } from "../tls.ts";
 import { newNonce } from "../nkeys.ts";
-import { Leaf, LDS_PREFIX } from "./connection.ts";
+import { goJson } from "../monitor/format.ts";
+import { LDS_PREFIX, Leaf } from "./connection.ts";
 import { RemoteLeaf } from "./solicit.ts";
 import { initialInterest, updateLeafs } from "./interest.ts";
 import { LeafPermissions } from "./perms.ts";
@@ -227,7 +228,7 @@ export class LeafNodes {
     if (x.connectInfo) info.connect_info = true;
     info.leafnode_urls = [...this.urls.keys()];
     if (x.remoteAccount) info.remote_account = x.remoteAccount;
-    return `INFO ${JSON.stringify(info)} \r\n`;
+    return `INFO ${goJson(info, false)} \r\n`;
   }
 
   /** A route told us another server's leafnode URL: leafs learn where else they may connect. */

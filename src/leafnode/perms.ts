@@ -68,7 +68,9 @@ export class LeafPermissions {
 
   /** Adds subjects to the deny list of one or both rules (nats-server's mergeDenyPermissions). */
   mergeDeny(which: "pub" | "sub" | "both", subjects: string[]): void {
-    const rules = which === "both" ? [this.#pub, this.#sub] : [which === "pub" ? this.#pub : this.#sub];
+    const rules = which === "both"
+      ? [this.#pub, this.#sub]
+      : [which === "pub" ? this.#pub : this.#sub];
     for (const r of rules) {
       for (const s of subjects) if (!r.deny.includes(s)) r.deny.push(s);
     }
@@ -95,5 +97,4 @@ export class LeafPermissions {
     }
     return !r.deny.some((d) => matches(d, subject));
   }
-
 }

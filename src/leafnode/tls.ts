@@ -35,7 +35,9 @@ export function loadClientTls(o: TlsOptions | undefined, timeoutS: number): Clie
   const key = o?.keyFile ? read(o.keyFile, "key_file") : undefined;
   const ca = o?.caFile ? read(o.caFile, "ca_file") : undefined;
   const cas = ca ? parsePemBundle(ca) : [];
-  if (ca && cas.length === 0) throw new TlsError(`failed to parse root ca certificate (${o!.caFile})`);
+  if (ca && cas.length === 0) {
+    throw new TlsError(`failed to parse root ca certificate (${o!.caFile})`);
+  }
   let context: tls.SecureContext;
   try {
     context = tls.createSecureContext({ cert, key, ca, minVersion: "TLSv1.2" });
@@ -69,7 +71,9 @@ export async function leafClientHandshake(
   if (t.insecure) return tr;
   if (t.cas.length === 0 && !tr.socket.authorized) {
     tr.close();
-    throw new TlsError(`x509: ${tr.socket.authorizationError ?? "certificate signed by unknown authority"}`);
+    throw new TlsError(
+      `x509: ${tr.socket.authorizationError ?? "certificate signed by unknown authority"}`,
+    );
   }
   const peer = tr.socket.getPeerCertificate();
   const problem = tls.checkServerIdentity(host.replace(/^\[|\]$/g, ""), peer);

@@ -1,0 +1,463 @@
+/**
+ * Leafnodes: our servers as hub and as leaf, with each other and with nats-server 2.9.10 on
+ * either side. Exact bytes where the protocol is the point, the official client elsewhere.
+ */
+
+import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import { HAVE_NATS_SERVER, RawClient, startServer, type TestServer, waitFor } from "./helpers.ts";
+import { freePort, ServerProcess } from "./process_helpers.ts";
+import type { PartialOptions } from "../src/options.ts";
+import { parseConfigString } from "../src/config.ts";
+import {
+  defaultLeafNodeOptions,
+  type LeafNodeOptions,
+  type RemoteLeafOptions,
+} from "../src/leafnode/options.ts";
+
+const QUIET = 'CONNECT {"verbose":false,"pedantic":false,"headers":true,"protocol":1}\r\n';
+const CERTS = new URL("../configs/certs/", import.meta.url).pathname;
+
+function leafnode(o: Partial<LeafNodeOptions> = {}): LeafNodeOptions {
+  return { ...defaultLeafNodeOptions(), host: "127.0.0.1", port: -1, ...o };
+}
+
+function remote(url: string | string[], o: Partial<RemoteLeafOptions> = {}): RemoteLeafOptions {
+  return {
+    urls: Array.isArray(url) ? url : [url],
+    localAccount: "",
+    credentials: "",
+    tlsTimeout: 0,
+    hub: false,
+    denyImports: [],
+    denyExports: [],
+    noRandomize: true,
+    ...o,
+  };
+}
+
+function leafPort(s: TestServer): number {
+  return s.server!.leafnodes!.port;
+}
+
+/** A hub listening for leafnodes, with the given extra options. */
+function startHub(extra: PartialOptions = {}, leaf: Partial<LeafNodeOptions> = {}) {
+  return startServer({ serverName: "HUB", ...extra, leafnode: leafnode(leaf) });
+}
+
+/** A server whose one remote points at `port`. */
+function startLeaf(port: number, extra: PartialOptions = {}, r: Partial<RemoteLeafOptions> = {}) {
+  return startServer({
+    serverName: "LEAF",
+    ...extra,
+    leafnode: {
+      ...defaultLeafNodeOptions(),
+      remotes: [remote(`nats-leaf://127.0.0.1:${port}`, r)],
+    },
+  });
+}
+
+function leafs(s: TestServer): number {
+  return s.server!.leafnodes?.registeredCount ?? 0;
+}
+
+async function connected(...servers: TestServer[]): Promise<void> {
+  await waitFor(() => servers.every((s) => leafs(s) > 0), "leafnode connections");
+}
+
+/** Waits until `s` knows `n` subscriptions on `subject` in account `acc` (interest arrived). */
+async function interest(s: TestServer, subject: string, n = 1, acc = "$G"): Promise<void> {
+  await waitFor(() => {
+    const a = s.server!.accounts.get(acc)!;
+    const r = a.sublist.match(subject);
+    return r.psubs.length + r.qsubs.reduce((k, g) => k + g.length, 0) >= n;
+  }, `interest in ${subject} on ${s.server!.name}`);
+}
+
+async function client(port: number, connect = QUIET): Promise<RawClient> {
+  const [c] = await RawClient.connectInfo(port);
+  await c.send(connect);
+  await c.roundTrip();
+  return c;
+}
+
+Deno.test("a leaf and its hub exchange messages, replies and headers both ways", async () => {
+  await using hub = await startHub();
+  await using leaf = await startLeaf(leafPort(hub));
+  await connected(hub, leaf);
+  await using h = await client(hub.port);
+  await using l = await client(leaf.port);
+  await l.send("SUB foo.* 1\r\n");
+  await l.roundTrip();
+  await h.send("SUB bar 1\r\n");
+  await h.roundTrip();
+  await interest(hub, "foo.x");
+  await interest(leaf, "bar");
+  await h.send("PUB foo.x reply.1 5\r\nhello\r\nHPUB foo.y 12 14\r\nNATS/1.0\r\n\r\nab\r\n");
+  await h.roundTrip();
+  await l.waitText((t) => t.includes("HMSG"), "messages from the hub");
+  assert.equal(
+    l.text,
+    "MSG foo.x 1 reply.1 5\r\nhello\r\nHMSG foo.y 1 12 14\r\nNATS/1.0\r\n\r\nab\r\n",
+  );
+  await l.send("PUB bar 3\r\nabc\r\n");
+  await h.waitText((t) => t.includes("abc"), "a message from the leaf");
+  assert.equal(h.text, "MSG bar 1 3\r\nabc\r\n");
+  // Interest withdrawn on one side stops the traffic from the other.
+  await l.send("UNSUB 1\r\n");
+  await l.roundTrip();
+  await waitFor(() => hub.server!.globalAccount.sublist.match("foo.x").psubs.length === 0, "LS-");
+});
+
+Deno.test("request/reply across the leafnode with the official client", async () => {
+  await using hub = await startHub();
+  await using leaf = await startLeaf(leafPort(hub));
+  await connected(hub, leaf);
+  const nh = await connect({ servers: `127.0.0.1:${hub.port}` });
+  const nl = await connect({ servers: `127.0.0.1:${leaf.port}` });
+  try {
+    nh.subscribe("svc.hub", { callback: (_e, m) => void m.respond(`hub:${m.string()}`) });
+    nl.subscribe("svc.leaf", { callback: (_e, m) => void m.respond(`leaf:${m.string()}`) });
+    await nh.flush();
+    await nl.flush();
+    await interest(leaf, "svc.hub");
+    await interest(hub, "svc.leaf");
+    assert.equal((await nl.request("svc.hub", "a", { timeout: 2000 })).string(), "hub:a");
+    assert.equal((await nh.request("svc.leaf", "b", { timeout: 2000 })).string(), "leaf:b");
+  } finally {
+    await nh.close();
+    await nl.close();
+  }
+});
+
+Deno.test("queue groups across the boundary: local members first, then the other side's", async () => {
+  await using hub = await startHub();
+  await using leaf = await startLeaf(leafPort(hub));
+  await connected(hub, leaf);
+  await using hq = await client(hub.port);
+  await using lq = await client(leaf.port);
+  await using pub = await client(hub.port);
+  await hq.send("SUB work q 1\r\n");
+  await hq.roundTrip();
+  await lq.send("SUB work q 1\r\nSUB work q 2\r\n");
+  await lq.roundTrip();
+  await interest(hub, "work", 2);
+  // The hub learns the group with the leaf's weight (two members).
+  const ls = [...hub.server!.leafnodes!.conns.values()][0].leafSubs.get("work q");
+  assert.equal(ls?.weight, 2);
+  // With a member on the hub, every message stays there.
+  for (let i = 0; i < 20; i++) await pub.send("PUB work 1\r\nx\r\n");
+  await pub.roundTrip();
+  await hq.waitText((t) => t.split("MSG").length - 1 === 20, "20 messages on the hub member");
+  assert.equal(await lq.roundTrip(), "");
+  // Without one, the leaf's members take them, each message once.
+  hq.clear();
+  await hq.send("UNSUB 1\r\n");
+  await hq.roundTrip();
+  await waitFor(() => hub.server!.globalAccount.sublist.match("work").qsubs[0]?.length === 1, "");
+  for (let i = 0; i < 20; i++) await pub.send("PUB work 1\r\ny\r\n");
+  await pub.roundTrip();
+  await lq.waitText((t) => t.split("MSG").length - 1 === 20, "20 messages on the leaf members");
+  // A message published on the leaf prefers the leaf's own members.
+  lq.clear();
+  await using lp = await client(leaf.port);
+  for (let i = 0; i < 10; i++) await lp.send("PUB work 1\r\nz\r\n");
+  await lp.roundTrip();
+  await lq.waitText((t) => t.split("MSG").length - 1 === 10, "10 local deliveries");
+  assert.equal(await hq.roundTrip(), "");
+});
+
+Deno.test("hub and spokes: several leaves reach each other through the hub, once", async () => {
+  await using hub = await startHub();
+  await using a = await startLeaf(leafPort(hub), { serverName: "A" });
+  await using b = await startLeaf(leafPort(hub), { serverName: "B" });
+  await using c = await startLeaf(leafPort(hub), { serverName: "C" });
+  await waitFor(() => leafs(hub) === 3, "three leaves on the hub");
+  await using sa = await client(a.port);
+  await using sb = await client(b.port);
+  await sa.send("SUB news 1\r\nSUB jobs g 2\r\n");
+  await sa.roundTrip();
+  await sb.send("SUB news 1\r\nSUB jobs g 2\r\n");
+  await sb.roundTrip();
+  await interest(c, "news", 1);
+  await interest(hub, "news", 2);
+  await using pc = await client(c.port);
+  for (let i = 0; i < 10; i++) await pc.send(`PUB news 1\r\n${i}\r\nPUB jobs 1\r\n${i}\r\n`);
+  await pc.roundTrip();
+  const count = (t: string, subj: string) => t.split(`MSG ${subj} `).length - 1;
+  await waitFor(() => count(sa.text, "news") === 10 && count(sb.text, "news") === 10, "news x2");
+  await waitFor(() => count(sa.text, "jobs") + count(sb.text, "jobs") === 10, "jobs once each");
+  // Nothing more arrives (no message crossed twice).
+  await pc.roundTrip();
+  assert.equal(count(sa.text, "news") + count(sb.text, "news"), 20);
+  assert.equal(count(sa.text, "jobs") + count(sb.text, "jobs"), 10);
+});
+
+// ---- Configured servers (accounts, auth, permissions): config text, in-process or nats-server ----
+
+/** Starts our server in-process from config text (host and client port filled in). */
+function startConf(text: string): Promise<TestServer> {
+  return startServer(parseConfigString(text));
+}
+
+/** nats-server with a config file; `port` is its client port, written into the file. */
+async function startNatsServer(text: string, port = freePort()): Promise<ServerProcess> {
+  const conf = await Deno.makeTempFile({ suffix: ".conf" });
+  await Deno.writeTextFile(conf, `listen: "127.0.0.1:${port}"\n${text}\n`);
+  const p = new ServerProcess(["-c", conf], port, {}, true);
+  try {
+    await p.waitStderr(/Server is ready/);
+  } catch (e) {
+    await p[Symbol.asyncDispose]();
+    throw e;
+  }
+  return p;
+}
+
+/** The client or leafnode port a log line reports ("Listening for leafnode connections on"). */
+function listenPort(log: string, what: string): number {
+  const m = new RegExp(`Listening for ${what} connections on [^\\n]*:(\\d+)`).exec(log);
+  if (!m) throw new Error(`no ${what} port in ${log}`);
+  return Number(m[1]);
+}
+
+Deno.test("a remote binds one local account to the account the hub's user is bound to", async () => {
+  await using hub = await startConf(`
+    server_name: HUB
+    accounts {
+      HA { users [ {user: ha, password: p} ] }
+      OTHER { users [ {user: other, password: p} ] }
+    }
+    leafnodes { listen: "127.0.0.1:-1", authorization { users [ {user: lu, password: lp, account: HA} ] } }
+  `);
+  await using leaf = await startConf(`
+    server_name: LEAF
+    accounts { LA { users [ {user: la, password: p} ] }, LB { users [ {user: lb, password: p} ] } }
+    leafnodes { remotes [ { url: "nats-leaf://lu:lp@127.0.0.1:${leafPort(hub)}", account: LA } ] }
+  `);
+  await connected(hub, leaf);
+  const hubLeaf = [...hub.server!.leafnodes!.conns.values()][0];
+  const leafLeaf = [...leaf.server!.leafnodes!.conns.values()][0];
+  assert.equal(hubLeaf.account.name, "HA");
+  assert.equal(leafLeaf.account.name, "LA");
+  assert.equal(leafLeaf.remoteAccount, "HA");
+  const auth = (u: string) =>
+    `CONNECT {"verbose":false,"pedantic":false,"user":"${u}","pass":"p","protocol":1}\r\n`;
+  await using la = await client(leaf.port, auth("la"));
+  await using lb = await client(leaf.port, auth("lb"));
+  await la.send("SUB x 1\r\n");
+  await lb.send("SUB x 1\r\n");
+  await la.roundTrip();
+  await lb.roundTrip();
+  await interest(hub, "x", 1, "HA");
+  await using ha = await client(hub.port, auth("ha"));
+  await using other = await client(hub.port, auth("other"));
+  await other.send("PUB x 5\r\nother\r\n");
+  await other.roundTrip();
+  await ha.send("PUB x 2\r\nha\r\n");
+  await ha.roundTrip();
+  await la.waitText((t) => t.includes("ha"), "the HA message on LA");
+  assert.equal(la.text, "MSG x 1 2\r\nha\r\n");
+  assert.equal(await lb.roundTrip(), "");
+  // The other way: LA's messages land in HA only.
+  await ha.send("SUB y 1\r\n");
+  await other.send("SUB y 1\r\n");
+  await ha.roundTrip();
+  await other.roundTrip();
+  await interest(leaf, "y", 1, "LA");
+  await la.send("PUB y 2\r\nla\r\n");
+  await ha.waitText((t) => t.includes("la"), "the LA message on HA");
+  assert.equal(await other.roundTrip(), "");
+});
+
+Deno.test("the hub user's permissions decide what crosses, in both directions", async () => {
+  const users = `authorization { users [
+    {user: hc, password: p}
+    {user: lu, password: lp, permissions: { publish: ["to.hub.>"], subscribe: ["to.leaf.>"] } }
+  ] }`;
+  await using hub = await startConf(
+    `server_name: HUB\n${users}\nleafnodes { listen: "127.0.0.1:-1" }`,
+  );
+  await using leaf = await startLeaf(leafPort(hub), {}, {
+    urls: [`nats-leaf://lu:lp@127.0.0.1:${leafPort(hub)}`],
+  });
+  await connected(hub, leaf);
+  // The hub's answer to CONNECT told the leaf its permissions (import/export as nats-server).
+  const spoke = [...leaf.server!.leafnodes!.conns.values()][0];
+  assert.deepEqual(spoke.leafPerms?.source, {
+    publish: { allow: ["to.hub.>"] },
+    subscribe: { allow: ["to.leaf.>"] },
+  });
+  await using l = await client(leaf.port);
+  await l.send("SUB to.leaf.a 1\r\nSUB secret 2\r\n");
+  await l.roundTrip();
+  await using h = await client(
+    hub.port,
+    'CONNECT {"verbose":false,"pedantic":false,"user":"hc","pass":"p","protocol":1}\r\n',
+  );
+  await h.send("SUB to.hub.x 1\r\nSUB other 2\r\n");
+  await h.roundTrip();
+  await interest(hub, "to.leaf.a");
+  await interest(leaf, "to.hub.x");
+  // The leaf never asked for what it may not receive, nor learned what it may not send.
+  assert.equal(hub.server!.globalAccount.sublist.match("secret").psubs.length, 0);
+  assert.equal(leaf.server!.globalAccount.sublist.match("other").psubs.length, 0);
+  await h.send("PUB secret 1\r\nS\r\nPUB to.leaf.a 1\r\nA\r\n");
+  await h.roundTrip();
+  await l.waitText((t) => t.includes("to.leaf.a"), "the allowed message");
+  assert.equal(l.text, "MSG to.leaf.a 1 1\r\nA\r\n");
+  l.clear();
+  await l.send("PUB other 1\r\nO\r\nPUB to.hub.x 1\r\nX\r\n");
+  await l.roundTrip();
+  await h.waitText((t) => t.includes("to.hub.x"), "the allowed message on the hub");
+  assert.equal(h.text, "MSG to.hub.x 1 1\r\nX\r\n");
+});
+
+Deno.test("deny_imports and deny_exports keep subjects on their side", async () => {
+  await using hub = await startHub();
+  await using leaf = await startLeaf(leafPort(hub), {}, {
+    denyImports: ["private.>"],
+    denyExports: ["internal.>"],
+  });
+  await connected(hub, leaf);
+  await using l = await client(leaf.port);
+  await l.send("SUB > 1\r\n");
+  await l.roundTrip();
+  await using h = await client(hub.port);
+  await h.send("SUB internal.x 1\r\nSUB public.x 2\r\n");
+  await h.roundTrip();
+  await interest(hub, "public.y");
+  await interest(leaf, "public.x", 2);
+  // The leaf ignored the hub's interest in what it may not export.
+  assert.equal(leaf.server!.globalAccount.sublist.match("internal.x").psubs.length, 1);
+  await h.send("PUB private.a 1\r\np\r\nPUB public.a 1\r\nq\r\n");
+  await h.roundTrip();
+  await l.waitText((t) => t.includes("public.a"), "the public message");
+  assert.equal(l.text, "MSG public.a 1 1\r\nq\r\n");
+  l.clear();
+  await l.send("PUB internal.x 1\r\ni\r\nPUB public.x 1\r\nj\r\n");
+  await h.waitText((t) => t.includes("public.x"), "the exported message");
+  assert.equal(h.text, "MSG public.x 2 1\r\nj\r\n");
+});
+
+// ---- The leafnode port's protocol, byte for byte beside nats-server ----
+
+/** Placeholders for what differs per run: ids, nonces, loop subjects, ports, versions. */
+function normalize(text: string): string {
+  return text
+    .replace(/"server_id":"N[A-Z0-9]{55}"/g, '"server_id":"ID"')
+    .replace(/"nonce":"[^"]*"/g, '"nonce":"NONCE"')
+    .replace(/\$LDS\.[A-Za-z0-9]+/g, "$LDS.X")
+    .replace(/"go":"[^"]*"/g, '"go":"GO"')
+    .replace(/"port":\d+/g, '"port":P')
+    .replace(/"ip":"[^"]*"/g, '"ip":"IP"')
+    .replace(/"leafnode_urls":\["[^"]*"\]/g, '"leafnode_urls":["URL"]')
+    .replace(/"client_id":\d+/g, '"client_id":N');
+}
+
+/**
+ * Runs `steps` (send, then wait for the answer to end with `until`, or for the close) on a raw
+ * connection to a leafnode port; returns the normalized transcript of what came back.
+ */
+async function leafSession(
+  port: number,
+  steps: {
+    send: string | ((info: Record<string, unknown>, seen: string) => string);
+    until?: string;
+  }[],
+): Promise<string[]> {
+  const [c, info] = await RawClient.connectInfo(port);
+  const out: string[] = [normalize(JSON.stringify(Object.keys(info)))];
+  try {
+    let seen = "";
+    for (const step of steps) {
+      await c.send(typeof step.send === "string" ? step.send : step.send(info, seen));
+      if (step.until === undefined) await c.waitClosed();
+      else await c.waitText((t) => t.includes(step.until!), step.until);
+      seen = c.text;
+      out.push(normalize(c.text));
+      c.clear();
+    }
+  } finally {
+    await c.close();
+  }
+  return out;
+}
+
+/** The same session against our server and against nats-server, both given `conf`. */
+async function sideBySide(
+  conf: string,
+  steps: Parameters<typeof leafSession>[1],
+): Promise<[string[], string[]]> {
+  const text = conf.replace("LEAFPORT", "-1");
+  await using ours = await startConf(text);
+  const mine = await leafSession(leafPort(ours), steps);
+  if (!HAVE_NATS_SERVER) return [mine, mine];
+  const lp = freePort();
+  await using ns = await startNatsServer(conf.replace("LEAFPORT", String(lp)));
+  const theirs = await leafSession(lp, steps);
+  void ns;
+  return [mine, theirs];
+}
+
+const CONNECT_LEAF = (extra = "") =>
+  `CONNECT {"version":"2.9.10","tls_required":false,"server_id":"NTEST","name":"RAW","headers":true${extra}}\r\n`;
+
+Deno.test("a raw leaf sees the INFO, the answer to CONNECT and the hub's interest as from nats-server", async () => {
+  const conf =
+    `server_name: HUB\nno_system_account: true\nleafnodes { listen: "127.0.0.1:LEAFPORT" }`;
+  const [mine, theirs] = await sideBySide(conf, [
+    { send: CONNECT_LEAF(), until: "$LDS." },
+    { send: "LS+ foo\r\nLS+ bar q 3\r\nLS- bar q\r\nPING\r\n", until: "PONG\r\n" },
+  ]);
+  assert.deepEqual(mine, theirs);
+  assert.match(
+    mine[1],
+    /^INFO \{.*"connect_info":true.*"remote_account":"\$G"\} \r\nLS\+ \$LDS\.X\r\n$/,
+  );
+});
+
+Deno.test("a leaf asking for a subject its user may not receive is cut off, as by nats-server", async () => {
+  const conf = `server_name: HUB\nno_system_account: true
+    authorization { users [ {user: lu, password: lp, permissions: { subscribe: ["ok.>"] } } ] }
+    leafnodes { listen: "127.0.0.1:LEAFPORT" }`;
+  const [mine, theirs] = await sideBySide(conf, [
+    { send: CONNECT_LEAF(',"user":"lu","pass":"lp"'), until: "$LDS." },
+    { send: "LS+ ok.a\r\nLS+ ok.*\r\nLS+ secret\r\n" },
+  ]);
+  assert.deepEqual(mine, theirs);
+  assert.equal(mine[2], `-ERR 'Permissions Violation for Subscription to "secret"'\r\n`);
+});
+
+Deno.test("a leaf that sends back the hub's own loop subject is refused: Loop detected", async () => {
+  const conf =
+    `server_name: HUB\nno_system_account: true\nleafnodes { listen: "127.0.0.1:LEAFPORT" }`;
+  const lds = (_: unknown, seen: string) => `LS+ ${/\$LDS\.[A-Za-z0-9]+/.exec(seen)![0]}\r\n`;
+  const [mine, theirs] = await sideBySide(conf, [
+    { send: CONNECT_LEAF(), until: "$LDS." },
+    { send: lds },
+  ]);
+  assert.deepEqual(mine, theirs);
+  assert.equal(
+    mine[2],
+    `-ERR 'Loop detected for leafnode account="$G". Delaying attempt to reconnect for 30s'\r\n`,
+  );
+});
+
+Deno.test("the leafnode port refuses clients, bad credentials and silence as nats-server", async () => {
+  const conf = `server_name: HUB\nno_system_account: true
+    leafnodes { listen: "127.0.0.1:LEAFPORT", authorization { user: lu, password: lp, timeout: 0.5 } }`;
+  for (
+    const steps of [
+      [{ send: 'CONNECT {"lang":"go","version":"1.0","user":"lu","pass":"lp"}\r\n' }],
+      [{ send: CONNECT_LEAF(',"user":"lu","pass":"nope"') }],
+      [{ send: "PING\r\n" }],
+      [{ send: "" }],
+    ]
+  ) {
+    const [mine, theirs] = await sideBySide(conf, steps);
+    assert.deepEqual(mine, theirs);
+  }
+  const [mine] = await sideBySide(conf, [{ send: "" }]);
+  assert.equal(mine[1], "-ERR 'Authentication Timeout'\r\n");
+});
