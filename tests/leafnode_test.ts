@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import { HAVE_NATS_SERVER, RawClient, startServer, type TestServer, waitFor } from "./helpers.ts";
 import { freePort, ServerProcess } from "./process_helpers.ts";
-import type { PartialOptions } from "../src/options.ts";
+import { defaultOptions, type PartialOptions } from "../src/options.ts";
 import { parseConfigString } from "../src/config.ts";
 import {
   defaultLeafNodeOptions,
@@ -15,6 +15,7 @@ import {
   type RemoteLeafOptions,
 } from "../src/leafnode/options.ts";
 
+const defaultClusterOptions = () => defaultOptions().cluster;
 const QUIET = 'CONNECT {"verbose":false,"pedantic":false,"headers":true,"protocol":1}\r\n';
 const CERTS = new URL("../configs/certs/", import.meta.url).pathname;
 
@@ -460,4 +461,431 @@ Deno.test("the leafnode port refuses clients, bad credentials and silence as nat
   }
   const [mine] = await sideBySide(conf, [{ send: "" }]);
   assert.equal(mine[1], "-ERR 'Authentication Timeout'\r\n");
+});
+
+// ---- With nats-server 2.9.10 on the other side ----
+
+/** Waits until `n` messages (MSG lines) for `subject` arrived on a raw client. */
+function msgs(c: RawClient | string, subject: string): number {
+  return (typeof c === "string" ? c : c.text).split(`MSG ${subject} `).length - 1;
+}
+
+Deno.test({
+  name: "our server as a leaf of a nats-server hub: messages, requests and queues both ways",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    const lp = freePort();
+    await using ns = await startNatsServer(
+      `server_name: NHUB\nleafnodes { listen: "127.0.0.1:${lp}" }`,
+    );
+    await using leaf = await startLeaf(lp);
+    await connected(leaf);
+    const nh = await connect({ servers: `127.0.0.1:${ns.port}` });
+    const nl = await connect({ servers: `127.0.0.1:${leaf.port}` });
+    try {
+      nh.subscribe("svc.hub", { callback: (_e, m) => void m.respond(`hub:${m.string()}`) });
+      nl.subscribe("svc.leaf", { callback: (_e, m) => void m.respond(`leaf:${m.string()}`) });
+      await nh.flush();
+      await nl.flush();
+      await interest(leaf, "svc.hub");
+      await waitFor(async () => {
+        try {
+          return (await nh.request("svc.leaf", "b", { timeout: 200 })).string() === "leaf:b";
+        } catch {
+          return false;
+        }
+      }, "the hub to reach the leaf's service");
+      assert.equal((await nl.request("svc.hub", "a", { timeout: 2000 })).string(), "hub:a");
+      // A queue group with members on both sides: each message once, locals first.
+      let onHub = 0;
+      let onLeaf = 0;
+      nh.subscribe("q", { queue: "g", callback: () => void onHub++ });
+      nl.subscribe("q", { queue: "g", callback: () => void onLeaf++ });
+      await nh.flush();
+      await nl.flush();
+      await interest(leaf, "q");
+      for (let i = 0; i < 50; i++) nl.publish("q", "x");
+      await nl.flush();
+      await waitFor(() => onHub + onLeaf === 50, "50 queue deliveries");
+      assert.deepEqual([onHub, onLeaf], [0, 50]);
+      for (let i = 0; i < 50; i++) nh.publish("q", "y");
+      await nh.flush();
+      await waitFor(() => onHub + onLeaf === 100, "100 queue deliveries");
+      assert.deepEqual([onHub, onLeaf], [50, 50]);
+    } finally {
+      await nh.close();
+      await nl.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "nats-server leaves connected to our hub reach each other and the hub's clients",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    await using hub = await startHub();
+    const remoteTo = `leafnodes { remotes [ { url: "nats-leaf://127.0.0.1:${leafPort(hub)}" } ] }`;
+    await using a = await startNatsServer(`server_name: NA\n${remoteTo}`);
+    await using b = await startNatsServer(`server_name: NB\n${remoteTo}`);
+    await waitFor(() => leafs(hub) === 2, "two nats-server leaves on our hub");
+    await using ca = await client(a.port);
+    await using cb = await client(b.port);
+    await using ch = await client(hub.port);
+    await ca.send("SUB t 1\r\nSUB w g 2\r\n");
+    await cb.send("SUB t 1\r\nSUB w g 2\r\n");
+    await ch.send("SUB t 1\r\n");
+    await ca.roundTrip();
+    await cb.roundTrip();
+    await ch.roundTrip();
+    await interest(hub, "t", 3);
+    await interest(hub, "w", 2);
+    // Wait until each leaf knows the other's interest through the hub.
+    await waitFor(async () => {
+      await ca.send("PUB t 4\r\nping\r\n");
+      await ca.roundTrip();
+      return msgs(cb, "t") > 0;
+    }, "a message from one nats-server leaf to the other");
+    cb.clear();
+    ch.clear();
+    ca.clear();
+    for (let i = 0; i < 20; i++) await ch.send("PUB t 1\r\nh\r\nPUB w 1\r\nh\r\n");
+    await ch.roundTrip();
+    await waitFor(() => msgs(ca, "t") === 20 && msgs(cb, "t") === 20, "20 on each leaf");
+    await waitFor(() => msgs(ca, "w") + msgs(cb, "w") === 20, "the group's 20, once each");
+    await ca.roundTrip();
+    await cb.roundTrip();
+    assert.equal(msgs(ca, "w") + msgs(cb, "w"), 0);
+  },
+});
+
+// ---- TLS ----
+
+const HUB_TLS = `tls { cert_file: "${CERTS}server-cert.pem", key_file: "${CERTS}server-key.pem", ` +
+  `ca_file: "${CERTS}ca.pem", verify: true, timeout: 2 }`;
+const LEAF_TLS =
+  `tls { cert_file: "${CERTS}client-cert.pem", key_file: "${CERTS}client-key.pem", ` +
+  `ca_file: "${CERTS}ca.pem" }`;
+
+/** Messages flow both ways between a client on `a` and one on `b` (interest on both sides). */
+async function flows(a: number, b: number, hubSide: TestServer | null): Promise<void> {
+  await using ca = await client(a);
+  await using cb = await client(b);
+  await ca.send("SUB one 1\r\n");
+  await cb.send("SUB two 1\r\n");
+  await ca.roundTrip();
+  await cb.roundTrip();
+  if (hubSide) await interest(hubSide, "one");
+  await waitFor(async () => {
+    await cb.send("PUB one 2\r\nhi\r\n");
+    await cb.roundTrip();
+    return msgs(ca, "one") > 0;
+  }, "b -> a");
+  await waitFor(async () => {
+    await ca.send("PUB two 2\r\nho\r\n");
+    await ca.roundTrip();
+    return msgs(cb, "two") > 0;
+  }, "a -> b");
+}
+
+Deno.test("TLS leafnode connections: verified both ways, a leaf without a certificate refused", async () => {
+  await using hub = await startConf(
+    `server_name: HUB\nleafnodes { listen: "127.0.0.1:-1", ${HUB_TLS} }`,
+  );
+  const url = `nats-leaf://127.0.0.1:${leafPort(hub)}`;
+  await using leaf = await startConf(
+    `server_name: LEAF\nleafnodes { remotes [ { url: "${url}", ${LEAF_TLS} } ] }`,
+  );
+  await connected(hub, leaf);
+  const spoke = [...leaf.server!.leafnodes!.conns.values()][0];
+  const hubSide = [...hub.server!.leafnodes!.conns.values()][0];
+  assert.equal(spoke.tlsInfo?.version, "1.3");
+  assert.ok(hubSide.tlsInfo?.peer, "the hub saw the leaf's certificate");
+  await flows(hub.port, leaf.port, hub);
+  // A leaf with only the CA (no certificate of its own) fails the handshake and retries.
+  await using bare = await startConf(
+    `server_name: BARE\nleafnodes { remotes [ { url: "${url}", tls { ca_file: "${CERTS}ca.pem" } } ] }`,
+  );
+  await waitFor(
+    () => hub.log.lines.some((l) => /TLS leafnode handshake error/.test(l)),
+    "the hub to refuse the handshake",
+  );
+  assert.equal(leafs(bare), 0);
+  assert.equal(leafs(hub), 1);
+});
+
+Deno.test({
+  name: "TLS with nats-server: its leaf on our hub, our leaf on its hub",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    await using hub = await startConf(
+      `server_name: HUB\nleafnodes { listen: "127.0.0.1:-1", ${HUB_TLS} }`,
+    );
+    await using nleaf = await startNatsServer(
+      `server_name: NLEAF\nleafnodes { remotes [ { url: "nats-leaf://127.0.0.1:${
+        leafPort(hub)
+      }", ${LEAF_TLS} } ] }`,
+    );
+    await connected(hub);
+    await flows(hub.port, nleaf.port, hub);
+
+    const lp = freePort();
+    await using nhub = await startNatsServer(
+      `server_name: NHUB\nleafnodes { listen: "127.0.0.1:${lp}", ${HUB_TLS} }`,
+    );
+    await using leaf = await startConf(
+      `server_name: LEAF\nleafnodes { remotes [ { url: "nats-leaf://127.0.0.1:${lp}", ${LEAF_TLS} } ] }`,
+    );
+    await connected(leaf);
+    await flows(nhub.port, leaf.port, null);
+  },
+});
+
+// ---- Reconnecting ----
+
+/** Our server as a process (main.ts) with a config file, on the given client port. */
+async function spawnConf(text: string, port: number): Promise<ServerProcess> {
+  const conf = await Deno.makeTempFile({ suffix: ".conf" });
+  await Deno.writeTextFile(conf, `listen: "127.0.0.1:${port}"\n${text}\n`);
+  const p = new ServerProcess(["-c", conf], port);
+  try {
+    await p.waitStderr(/Server is ready/);
+  } catch (e) {
+    await p[Symbol.asyncDispose]();
+    throw e;
+  }
+  return p;
+}
+
+/** Publishes `n` messages on `subject` from a new client of `port` until one gets through. */
+async function publishOnce(port: number, subject: string, sub: RawClient, n: number) {
+  await using p = await client(port);
+  // The first message proves the path (interest restored on the far side); then `n` more.
+  await waitFor(
+    async () => {
+      await p.send(`PUB ${subject} 5\r\nprobe\r\n`);
+      await p.roundTrip();
+      await new Promise((r) => setTimeout(r, 20));
+      return sub.text.includes("probe");
+    },
+    "the path to be back",
+    15000,
+  );
+  await sub.roundTrip();
+  sub.clear();
+  for (let i = 0; i < n; i++) await p.send(`PUB ${subject} 1\r\n${i % 10}\r\n`);
+  await p.roundTrip();
+}
+
+for (const hubKind of ["ours", "nats-server"] as const) {
+  Deno.test({
+    name: `the hub (${hubKind}) killed and restarted: the leaf reconnects, no duplicates`,
+    ignore: hubKind === "nats-server" && !HAVE_NATS_SERVER,
+    async fn() {
+      const port = freePort();
+      const lp = freePort();
+      const conf = `server_name: HUB\nleafnodes { listen: "127.0.0.1:${lp}" }`;
+      const start = () => hubKind === "ours" ? spawnConf(conf, port) : startNatsServer(conf, port);
+      let hub = await start();
+      try {
+        await using leaf = await startLeaf(lp);
+        await connected(leaf);
+        await using sub = await client(leaf.port);
+        await sub.send("SUB events 1\r\n");
+        await sub.roundTrip();
+        await publishOnce(port, "events", sub, 10);
+        await waitFor(() => msgs(sub, "events") === 10, "10 events before the restart");
+        hub.signal("SIGKILL");
+        await hub.waitExit();
+        await waitFor(() => leafs(leaf) === 0, "the leaf to see the hub go");
+        hub = await start();
+        await waitFor(() => leafs(leaf) === 1, "the leaf to reconnect", 15000);
+        sub.clear();
+        await publishOnce(port, "events", sub, 25);
+        await waitFor(() => msgs(sub, "events") === 25, "25 events after the restart");
+        // Everything up to a round trip later: still 25, none twice.
+        assert.equal(msgs(await sub.roundTrip(), "events"), 25);
+        assert.ok(
+          leaf.log.lines.some((l) => l.includes("Leafnode connection closed")),
+          "the leaf logged the close",
+        );
+      } finally {
+        await hub[Symbol.asyncDispose]();
+      }
+    },
+  });
+}
+
+// ---- Loops ----
+
+for (const other of ["ours", "nats-server"] as const) {
+  Deno.test({
+    name:
+      `two servers that are each other's leaf (with ${other}): the loop is detected and dropped`,
+    ignore: other === "nats-server" && !HAVE_NATS_SERVER,
+    async fn() {
+      const lpA = freePort();
+      const lpB = freePort();
+      const confFor = (name: string, listen: number, to: number) =>
+        `server_name: ${name}\nleafnodes { listen: "127.0.0.1:${listen}", ` +
+        `remotes [ { url: "nats-leaf://127.0.0.1:${to}" } ] }`;
+      await using a = await startConf(confFor("A", lpA, lpB));
+      let b: TestServer | ServerProcess;
+      if (other === "ours") b = await startConf(confFor("B", lpB, lpA));
+      else b = await startNatsServer(confFor("B", lpB, lpA));
+      try {
+        const text =
+          'Loop detected for leafnode account="$G". Delaying attempt to reconnect for 30s';
+        const seen = () =>
+          a.log.lines.some((l) => l.includes(text)) ||
+          ("log" in b && b.log.lines.some((l) => l.includes(text))) ||
+          ("stderr" in b && b.stderr.includes(text));
+        await waitFor(seen, "a loop to be detected", 10000);
+        // Both ends of one connection may see it at once; either way that connection goes, and
+        // the side that made it waits 30 s before trying again: past several reconnect
+        // intervals (1 s) the count is still one connection each.
+        await waitFor(() => leafs(a) === 1, "the looping connection to close");
+        await new Promise((r) => setTimeout(r, 2500));
+        assert.equal(leafs(a), 1);
+      } finally {
+        await b[Symbol.asyncDispose]();
+      }
+    },
+  });
+}
+
+// ---- Clusters ----
+
+Deno.test("a leaf that is a cluster: each of its servers has its own connection, messages once", async () => {
+  await using hub = await startHub();
+  const url = `nats-leaf://127.0.0.1:${leafPort(hub)}`;
+  const cluster = (routes: string[]) => ({
+    cluster: { ...defaultClusterOptions(), name: "L", host: "127.0.0.1", port: -1 },
+    routes,
+    leafnode: { ...defaultLeafNodeOptions(), remotes: [remote(url)] },
+  });
+  await using l1 = await startServer({ serverName: "L1", ...cluster([]) });
+  await using l2 = await startServer({
+    serverName: "L2",
+    ...cluster([`nats-route://127.0.0.1:${l1.server!.cluster!.port}`]),
+  });
+  await waitFor(() => l1.server!.cluster!.byId.size === 1 && leafs(hub) === 2, "routes and leafs");
+  await using s2 = await client(l2.port);
+  await s2.send("SUB x 1\r\nSUB w g 2\r\n");
+  await s2.roundTrip();
+  await using s1 = await client(l1.port);
+  await s1.send("SUB w g 2\r\n");
+  await s1.roundTrip();
+  await interest(hub, "x");
+  await interest(l1, "x");
+  // From the hub: through L2's own connection only.
+  await using ph = await client(hub.port);
+  for (let i = 0; i < 10; i++) await ph.send("PUB x 1\r\nh\r\n");
+  await ph.roundTrip();
+  await waitFor(() => msgs(s2, "x") === 10, "10 from the hub");
+  // From L1: over the route only, not back through the hub (interest from cluster L is not
+  // sent into cluster L).
+  await using p1 = await client(l1.port);
+  for (let i = 0; i < 10; i++) await p1.send("PUB x 1\r\nl\r\n");
+  await p1.roundTrip();
+  await waitFor(() => msgs(s2, "x") === 20, "10 more from L1");
+  assert.equal(msgs(await s2.roundTrip(), "x"), 20);
+  // The queue group spread over L1 and L2: each hub message once.
+  for (let i = 0; i < 20; i++) await ph.send("PUB w 1\r\nq\r\n");
+  await ph.roundTrip();
+  await waitFor(() => msgs(s1, "w") + msgs(s2, "w") === 20, "20 group messages");
+  await s1.roundTrip().then((t) =>
+    s2.roundTrip().then((u) => assert.equal(msgs(t, "w") + msgs(u, "w"), 20))
+  );
+});
+
+Deno.test("a hub that is a cluster: interest and messages over routes, leafnode URLs gossiped", async () => {
+  const c = (routes: string[]) => ({
+    cluster: { ...defaultClusterOptions(), name: "H", host: "127.0.0.1", port: -1 },
+    routes,
+    leafnode: leafnode(),
+  });
+  await using h1 = await startServer({ serverName: "H1", ...c([]) });
+  const h2 = await startServer({
+    serverName: "H2",
+    ...c([`nats-route://127.0.0.1:${h1.server!.cluster!.port}`]),
+  });
+  try {
+    await waitFor(() => h1.server!.cluster!.byId.size === 1, "the route");
+    await using leaf = await startLeaf(leafPort(h2));
+    await connected(leaf);
+    // H2's INFO told the leaf about H1's leafnode port too.
+    await waitFor(
+      () => leaf.server!.leafnodes!.remotes[0].urlsTried().includes(`127.0.0.1:${leafPort(h1)}`),
+      "the gossiped URL",
+    );
+    await using s = await client(leaf.port);
+    await s.send("SUB y 1\r\n");
+    await s.roundTrip();
+    await interest(h1, "y");
+    await using p1 = await client(h1.port);
+    await p1.send("PUB y 2\r\nok\r\n");
+    await s.waitText((t) => t.includes("ok"), "a message from H1 through H2");
+    await using r1 = await client(h1.port);
+    await r1.send("SUB z 1\r\n");
+    await r1.roundTrip();
+    await interest(leaf, "z");
+    await s.send("PUB z 2\r\nup\r\n");
+    await r1.waitText((t) => t.includes("up"), "a message from the leaf to H1");
+    // H2 goes away: the leaf moves to H1, which it only knows from gossip.
+    await h2[Symbol.asyncDispose]();
+    await waitFor(() => leafs(h1) === 1, "the leaf on H1", 10000);
+    s.clear();
+    await publishOnce(h1.port, "y", s, 5);
+    await waitFor(() => msgs(s, "y") === 5, "5 messages after the move");
+  } finally {
+    await h2[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test({
+  name: "a hub cluster of ours and nats-server: leaf interest and messages cross the route",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    await using h1 = await startServer({
+      serverName: "H1",
+      cluster: { ...defaultClusterOptions(), name: "H", host: "127.0.0.1", port: -1 },
+      leafnode: leafnode(),
+    });
+    const lp2 = freePort();
+    await using h2 = await startNatsServer(
+      `server_name: H2\ncluster { name: H, listen: "127.0.0.1:-1", routes [ "nats-route://127.0.0.1:${
+        h1.server!.cluster!.port
+      }" ] }\nleafnodes { listen: "127.0.0.1:${lp2}" }`,
+    );
+    await waitFor(() => h1.server!.cluster!.byId.size === 1, "the route to nats-server");
+    const route = [...h1.server!.cluster!.routes.values()][0];
+    assert.equal(route.lnoc, true);
+    await using s1 = await startLeaf(lp2, { serverName: "S1" });
+    await using s2 = await startNatsServer(
+      `server_name: S2\nleafnodes { remotes [ { url: "nats-leaf://127.0.0.1:${leafPort(h1)}" } ] }`,
+    );
+    await waitFor(() => leafs(s1) === 1 && leafs(h1) === 1, "both leaves");
+    await using c1 = await client(s1.port);
+    await using c2 = await client(s2.port);
+    await c1.send("SUB a 1\r\n");
+    await c2.send("SUB b 1\r\n");
+    await c1.roundTrip();
+    await c2.roundTrip();
+    // S1's interest reached H1 over the route with its origin (LS+ S1 ...).
+    await interest(h1, "a");
+    const viaRoute = h1.server!.globalAccount.sublist.match("a").psubs[0];
+    assert.equal(route.remoteSubs.get(viaRoute.sid)?.origin, "S1");
+    await interest(s1, "b");
+    // Each side's messages reach the other leaf exactly once (LMSG with origin over the route).
+    await using p1 = await client(s1.port);
+    await using p2 = await client(s2.port);
+    for (let i = 0; i < 10; i++) await p2.send("PUB a 1\r\nx\r\n");
+    for (let i = 0; i < 10; i++) await p1.send("PUB b 1\r\ny\r\n");
+    await p1.roundTrip();
+    await p2.roundTrip();
+    await waitFor(() => msgs(c1, "a") === 10 && msgs(c2, "b") === 10, "10 each way");
+    assert.equal(msgs(await c1.roundTrip(), "a"), 10);
+    assert.equal(msgs(await c2.roundTrip(), "b"), 10);
+    void h2;
+  },
 });

@@ -112,6 +112,11 @@ export class RemoteLeaf {
     this.#urls = [...next, ...this.#configured];
   }
 
+  /** The URLs the next attempts go through (host:port), gossiped ones first. */
+  urlsTried(): string[] {
+    return this.#urls.map((u) => `${u.hostname}:${u.port || DEFAULT_LEAFNODE_PORT}`);
+  }
+
   /** Credentials from the URL in use, or from any configured URL that had some. */
   userPass(): [string, string] {
     const u = this.curUrl;
