@@ -15,6 +15,7 @@ import {
 } from "./client.ts";
 import { Cluster, type Route } from "./route.ts";
 import { LeafNodes } from "./leafnode/leafnodes.ts";
+import { leafnodeReloadError } from "./leafnode/options.ts";
 import { type Leaf, leafTakes } from "./leafnode/connection.ts";
 import type { PubArg } from "./parser.ts";
 import {
@@ -987,6 +988,8 @@ export class Server {
         throw new Error(`config reload not supported for ${name}: old=${a}, new=${b}`);
       }
     }
+    const leafChange = leafnodeReloadError(cur.leafnode, next.leafnode);
+    if (leafChange !== null) throw new Error(leafChange);
     validateOptions(next);
     // New certificates are loaded before anything changes, so a bad file refuses the reload.
     const tls = next.tls && next.tlsConfig ? loadTlsContext(next.tlsConfig) : null;

@@ -5,9 +5,15 @@
 
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
+import { createUser } from "npm:@nats-io/nkeys@2.0.3";
 import { HAVE_NATS_SERVER, RawClient, startServer, type TestServer, waitFor } from "./helpers.ts";
 import { freePort, ServerProcess } from "./process_helpers.ts";
-import { defaultOptions, type PartialOptions } from "../src/options.ts";
+import {
+  defaultOptions,
+  mergeOptions,
+  type PartialOptions,
+  validateOptions,
+} from "../src/options.ts";
 import { parseConfigString } from "../src/config.ts";
 import {
   defaultLeafNodeOptions,
@@ -215,13 +221,6 @@ async function startNatsServer(text: string, port = freePort()): Promise<ServerP
   return p;
 }
 
-/** The client or leafnode port a log line reports ("Listening for leafnode connections on"). */
-function listenPort(log: string, what: string): number {
-  const m = new RegExp(`Listening for ${what} connections on [^\\n]*:(\\d+)`).exec(log);
-  if (!m) throw new Error(`no ${what} port in ${log}`);
-  return Number(m[1]);
-}
-
 Deno.test("a remote binds one local account to the account the hub's user is bound to", async () => {
   await using hub = await startConf(`
     server_name: HUB
@@ -401,8 +400,8 @@ async function sideBySide(
   return [mine, theirs];
 }
 
-const CONNECT_LEAF = (extra = "") =>
-  `CONNECT {"version":"2.9.10","tls_required":false,"server_id":"NTEST","name":"RAW","headers":true${extra}}\r\n`;
+const CONNECT_LEAF = (extra = "", name = "RAW") =>
+  `CONNECT {"version":"2.9.10","tls_required":false,"server_id":"NTEST","name":"${name}","headers":true${extra}}\r\n`;
 
 Deno.test("a raw leaf sees the INFO, the answer to CONNECT and the hub's interest as from nats-server", async () => {
   const conf =
@@ -888,4 +887,387 @@ Deno.test({
     assert.equal(msgs(await c2.roundTrip(), "b"), 10);
     void h2;
   },
+});
+
+// ---- Monitoring ----
+
+async function getJson(port: number, path: string): Promise<Record<string, unknown>> {
+  const r = await fetch(`http://127.0.0.1:${port}${path}`);
+  return await r.json();
+}
+
+/** /leafz and the leafnode parts of /varz, with what differs per run replaced. */
+async function leafMonitoring(httpPort: number): Promise<unknown> {
+  const lz = await getJson(httpPort, "/leafz?subs=1");
+  const v = await getJson(httpPort, "/varz");
+  const leafs = (lz.leafs as Record<string, unknown>[]).map((l) => ({
+    ...l,
+    port: "P",
+    rtt: typeof l.rtt === "string" && /^[\d.]+(µs|ms|s)$/.test(l.rtt) ? "RTT" : l.rtt,
+    subscriptions_list: (l.subscriptions_list as string[]).map((x) =>
+      x.replace(/^\$LDS\..*/, "$LDS.X")
+    ).sort(),
+  }));
+  const leaf = v.leaf as Record<string, unknown>;
+  return {
+    keys: Object.keys(lz),
+    leafnodes: lz.leafnodes,
+    leafs,
+    varzLeaf: { ...leaf, port: leaf.port ? "P" : undefined },
+    varzLeafnodes: v.leafnodes,
+  };
+}
+
+Deno.test({
+  name: "/leafz and the leaf fields of /varz as nats-server shows them",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    const seen: unknown[] = [];
+    for (const hubKind of ["ours", "nats-server"]) {
+      const lp = freePort();
+      const http = freePort();
+      const conf =
+        `server_name: HUB\nhttp: "127.0.0.1:${http}"\nleafnodes { listen: "127.0.0.1:${lp}" }`;
+      const hub = hubKind === "ours" ? await startConf(conf) : await startNatsServer(conf);
+      try {
+        await using leaf = await startLeaf(lp);
+        await connected(leaf);
+        await using c = await client(leaf.port);
+        await c.send("SUB foo 1\r\nSUB bar q 2\r\n");
+        await c.roundTrip();
+        await waitFor(async () => {
+          const lz = await getJson(http, "/leafz");
+          const l = (lz.leafs as { subscriptions: number }[] | null)?.[0];
+          return (l?.subscriptions ?? 0) >= 3;
+        }, "the leaf's interest in /leafz");
+        seen.push(await leafMonitoring(http));
+      } finally {
+        await hub[Symbol.asyncDispose]();
+      }
+    }
+    assert.deepEqual(seen[0], seen[1]);
+    assert.deepEqual((seen[0] as { leafs: unknown[] }).leafs, [{
+      account: "$G",
+      ip: "127.0.0.1",
+      port: "P",
+      rtt: "RTT",
+      in_msgs: 0,
+      out_msgs: 0,
+      in_bytes: 0,
+      out_bytes: 0,
+      subscriptions: 3,
+      subscriptions_list: ["$LDS.X", "bar", "foo"],
+    }]);
+  },
+});
+
+Deno.test("/varz shows the remotes, their deny lists and the cluster name a leaf-only server takes", async () => {
+  await using s = await startConf(`
+    server_name: EDGE
+    http: "127.0.0.1:-1"
+    accounts { A {} }
+    leafnodes {
+      remotes [
+        { urls: ["nats-leaf://u:p@127.0.0.1:1", "nats://127.0.0.1:2"], account: A, deny_imports: ["foo"], deny_exports: ["bar", "baz"] }
+        { url: "nats-leaf://127.0.0.1:3", tls { ca_file: "${CERTS}ca.pem" } }
+      ]
+    }
+  `);
+  const v = await getJson(s.server!.monitor!.httpPort, "/varz");
+  assert.deepEqual(v.leaf, {
+    remotes: [
+      {
+        local_account: "A",
+        urls: ["127.0.0.1:1", "127.0.0.1:2"],
+        deny: { exports: ["bar", "baz"], imports: ["foo"] },
+      },
+      { tls_timeout: 2, urls: ["127.0.0.1:3"] },
+    ],
+  });
+  assert.deepEqual(v.cluster, { name: "EDGE" });
+  assert.equal(v.leafnodes, 0);
+  const lz = await getJson(s.server!.monitor!.httpPort, "/leafz");
+  assert.deepEqual([lz.leafnodes, lz.leafs], [0, null]);
+});
+
+Deno.test({
+  name: "queue weights: a leaf learns each group's members summed over clients and other leaves",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    /** The LS+/LS- lines leaf B receives while members come and go, on a hub at `ports`. */
+    async function scenario(port: number, lp: number): Promise<string[]> {
+      const out: string[] = [];
+      await using m1 = await client(port);
+      await using m2 = await client(port);
+      await m1.send("SUB work q 1\r\n");
+      await m2.send("SUB work q 1\r\n");
+      await m1.roundTrip();
+      await m2.roundTrip();
+      const [a] = await RawClient.connectInfo(lp);
+      await using _a = a;
+      await a.send(CONNECT_LEAF("", "A"));
+      await a.send("LS+ work q 3\r\nPING\r\n");
+      await a.waitText((t) => t.includes("PONG"), "A set up");
+      const [b] = await RawClient.connectInfo(lp);
+      await using _b = b;
+      await b.send(CONNECT_LEAF("", "B"));
+      await b.send("PING\r\n");
+      await b.waitText((t) => t.includes("PONG"), "B set up");
+      const lines = () => b.text.split("\r\n").filter((l) => l.startsWith("LS"));
+      out.push(lines().filter((l) => l.includes("work")).join("|"));
+      const step = async (c: RawClient, send: string, what: string) => {
+        b.clear();
+        await c.send(send + "PING\r\n");
+        await c.waitText((t) => t.includes("PONG"), what);
+        c.clear();
+        await b.send("PING\r\n");
+        await b.waitText((t) => t.includes("PONG") && (t.includes("LS") || what === "none"), what);
+        out.push(lines().join("|"));
+      };
+      await step(a, "LS+ work q 1\r\n", "A down to 1");
+      await step(a, "LS- work q\r\n", "A gone");
+      await step(m1, "UNSUB 1\r\n", "a client gone");
+      await step(m2, "UNSUB 1\r\n", "the last one gone");
+      return out;
+    }
+    const conf = (lp: number) =>
+      `server_name: HUB\nno_system_account: true\nleafnodes { listen: "127.0.0.1:${lp}" }`;
+    const lp1 = freePort();
+    await using ours = await startConf(conf(lp1));
+    const mine = await scenario(ours.port, lp1);
+    const lp2 = freePort();
+    await using ns = await startNatsServer(conf(lp2));
+    const theirs = await scenario(ns.port, lp2);
+    assert.deepEqual(mine, theirs);
+    assert.deepEqual(mine, [
+      "LS+ work q 5",
+      "LS+ work q 3",
+      "LS+ work q 2",
+      "LS+ work q 1",
+      "LS- work q",
+    ]);
+  },
+});
+
+// ---- nkeys and credentials ----
+
+Deno.test("an nkey user's leaf signs the nonce: accepted, a bad signature refused, as nats-server", async () => {
+  const kp = createUser();
+  const nkey = kp.getPublicKey();
+  const conf = `server_name: HUB\nno_system_account: true
+    authorization { users [ { nkey: ${nkey} } ] }
+    leafnodes { listen: "127.0.0.1:LEAFPORT" }`;
+  const sign = (nonce: string) => {
+    const sig = kp.sign(new TextEncoder().encode(nonce));
+    return btoa(String.fromCharCode(...sig)).replace(/\+/g, "-").replace(/\//g, "_").replace(
+      /=+$/,
+      "",
+    );
+  };
+  const good = (info: Record<string, unknown>) =>
+    CONNECT_LEAF(`,"nkey":"${nkey}","sig":"${sign(info.nonce as string)}"`);
+  const bad = () => CONNECT_LEAF(`,"nkey":"${nkey}","sig":"${sign("not the nonce")}"`);
+  const [mine, theirs] = await sideBySide(conf, [{ send: good, until: "$LDS." }]);
+  assert.deepEqual(mine, theirs);
+  assert.match(mine[1], /"connect_info":true/);
+  const [mine2, theirs2] = await sideBySide(conf, [{ send: bad }]);
+  assert.deepEqual(mine2, theirs2);
+  assert.equal(mine2[1], "-ERR 'Authorization Violation'\r\n");
+});
+
+/** A listener that plays a hub's first INFO and returns the CONNECT it gets back. */
+async function captureConnect(): Promise<{ port: number; connect: Promise<string> }> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  const connect = (async () => {
+    const c = await l.accept();
+    l.close();
+    const info = {
+      server_id: "NFAKE",
+      server_name: "FAKE",
+      version: "2.9.10",
+      proto: 1,
+      go: "go1.19.8",
+      host: "127.0.0.1",
+      port,
+      headers: true,
+      auth_required: true,
+      max_payload: 1048576,
+      client_id: 7,
+      nonce: "abcdefghijklmno",
+      info_on_connect: true,
+      leafnode_urls: [`127.0.0.1:${port}`],
+    };
+    await c.write(new TextEncoder().encode(`INFO ${JSON.stringify(info)} \r\n`));
+    let text = "";
+    const buf = new Uint8Array(4096);
+    while (!text.includes("\r\n")) {
+      const n = await c.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    c.close();
+    return text.slice(0, text.indexOf("\r\n"));
+  })();
+  return { port, connect };
+}
+
+Deno.test({
+  name: "a remote with a credentials file sends the JWT and signs the nonce, as nats-server",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    const kp = createUser();
+    const seed = new TextDecoder().decode(kp.getSeed());
+    const creds = await Deno.makeTempFile({ suffix: ".creds" });
+    await Deno.writeTextFile(
+      creds,
+      "-----BEGIN NATS USER JWT-----\neyJhbGciOiJlZDI1NTE5In0.e30.c2ln\n------END NATS USER JWT------\n\n" +
+        "************************* IMPORTANT *************************\n\n" +
+        `-----BEGIN USER NKEY SEED-----\n${seed}\n------END USER NKEY SEED------\n`,
+    );
+    const seen: Record<string, unknown>[] = [];
+    for (const kind of ["ours", "nats-server"]) {
+      const fake = await captureConnect();
+      const conf = `server_name: EDGE\nleafnodes { remotes [ { url: "nats-leaf://127.0.0.1:${fake.port}", ` +
+        `credentials: "${creds}" } ] }`;
+      const s = kind === "ours" ? await startConf(conf) : await startNatsServer(conf);
+      try {
+        const line = await fake.connect;
+        assert.match(line, /^CONNECT /);
+        const c = JSON.parse(line.slice(8));
+        const sig = Uint8Array.from(
+          atob(c.sig.replace(/-/g, "+").replace(/_/g, "/")),
+          (ch) => ch.charCodeAt(0),
+        );
+        assert.ok(kp.verify(new TextEncoder().encode("abcdefghijklmno"), sig), `${kind} signed`);
+        seen.push({ ...c, server_id: "ID", sig: "SIG" });
+      } finally {
+        await s[Symbol.asyncDispose]();
+      }
+    }
+    assert.deepEqual(seen[0], seen[1]);
+    assert.deepEqual(Object.keys(seen[0]), [
+      "version",
+      "jwt",
+      "sig",
+      "tls_required",
+      "server_id",
+      "name",
+      "cluster",
+      "headers",
+    ]);
+  },
+});
+
+Deno.test("a reload may change leafnode TLS but nothing else of the leafnode settings", async () => {
+  await using hub = await startHub();
+  await using leaf = await startLeaf(leafPort(hub));
+  await connected(hub, leaf);
+  const s = leaf.server!;
+  // The remote now names the account it bound ($G), as in nats-server's /varz.
+  assert.equal(s.opts.leafnode.remotes[0].localAccount, "$G");
+  const same = structuredClone(s.opts);
+  same.leafnode.remotes[0].localAccount = "";
+  s.reload(same);
+  const changed = structuredClone(s.opts);
+  changed.leafnode.remotes[0].denyImports = ["x"];
+  assert.throws(() => s.reload(changed), /^Error: config reload not supported for LeafNode: /);
+  assert.equal(leafs(leaf), 1);
+});
+
+// ---- Configuration errors, as `nats-server -t` prints them ----
+
+const BAD_CONFIGS: [string, string][] = [
+  [`leafnodes: 3`, "x.conf:1:0: Expected map to define a leafnode, got int64"],
+  [`leafnodes { port: "x" }`, "x.conf:1:12: interface conversion: interface {} is string, not int64"],
+  [`leafnodes { listen: "a:b" }`, 'x.conf:1:12: could not parse port "b"'],
+  [`leafnodes { foo: 1 }`, 'x.conf:1:12: unknown field "foo"'],
+  [`leafnodes { authorization { token: x } }`, 'x.conf:1:28: unknown field "token"'],
+  [
+    `leafnodes { authorization { user: a, users: [{user: b}] } }`,
+    "x.conf:1:12: can not have a single user/pass and a users array",
+  ],
+  [
+    `leafnodes { authorization { users: [{user: b}, {user: b, account: X}] } }`,
+    'x.conf:1:12: duplicate user "b" detected in leafnode authorization',
+  ],
+  [
+    `leafnodes { authorization: { users: [ {user: a, permissions: {}} ]} }`,
+    'x.conf:1:48: unknown field "permissions"',
+  ],
+  [`leafnodes { remotes: foo }`, "x.conf:1:12: Expected remotes field to be an array, got string"],
+  [
+    `leafnodes { remotes: [ 3 ] }`,
+    "x.conf:1:23: Expected remote leafnode entry to be a map/struct, got 3",
+  ],
+  [
+    `leafnodes { remotes: [ {url: 3} ] }`,
+    "x.conf:1:24: Expected remote leafnode url to be an array or string, got 3",
+  ],
+  [`leafnodes { reconnect: "2s" }`, "x.conf:1:12: interface conversion: interface {} is string, not int64"],
+  [`leafnodes { min_version: "2.7.0" }`, "x.conf:1:12: the minimum version should be at least 2.8.0"],
+  [
+    `leafnodes { remotes: [ {url: "nats://a:1", deny_imports: 3} ] }`,
+    "x.conf:1:43: Expected subject permissions to be a subject, or array of subjects, got int64",
+  ],
+];
+
+Deno.test("leafnodes config errors read as nats-server's, at the same places", async () => {
+  for (const [text, want] of BAD_CONFIGS) {
+    let got = "";
+    try {
+      parseConfigString(text, "x.conf");
+    } catch (e) {
+      got = (e as Error).message;
+    }
+    assert.equal(got, want, text);
+    if (!HAVE_NATS_SERVER) continue;
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/x.conf`, text);
+      const out = await new Deno.Command("nats-server", {
+        args: ["-t", "-c", "x.conf"],
+        cwd: dir,
+        stderr: "piped",
+        stdout: "null",
+      }).output();
+      const theirs = new TextDecoder().decode(out.stderr).replace(/^nats-server: /, "").trim();
+      assert.equal(theirs, want, `nats-server on ${text}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  // Accounts a leafnode setting names must exist; nats-server checks at start.
+  const opts = mergeOptions(
+    defaultOptions(),
+    parseConfigString(`leafnodes { remotes [ { url: "nats://127.0.0.1:1", account: NOPE } ] }`),
+  );
+  assert.throws(
+    () => validateOptions(opts),
+    /^Error: cannot find local account "NOPE" specified in leafnode remote$/,
+  );
+});
+
+Deno.test("a remote pointed at a client port, or refused by the hub, says so and keeps trying", async () => {
+  await using plain = await startServer({ serverName: "PLAIN" });
+  await using wrong = await startLeaf(plain.port);
+  await waitFor(
+    () => wrong.log.lines.filter((l) => l.includes("attempted to connect to wrong port")).length >= 2,
+    "two attempts on the wrong port",
+  );
+  assert.ok(wrong.log.lines.some((l) => /Leafnode connection closed: Incorrect Port account: \$G$/.test(l)));
+  await using hub = await startHub({}, { username: "lu", password: "lp" });
+  await using refused = await startLeaf(leafPort(hub), {}, {
+    urls: [`nats-leaf://lu:nope@127.0.0.1:${leafPort(hub)}`],
+  });
+  await waitFor(
+    () => refused.log.lines.filter((l) => l.includes("Leafnode Error 'Authorization Violation'")).length >= 2,
+    "two refused attempts",
+  );
+  assert.ok(hub.log.lines.some((l) => /- lid:\d+ - authentication error$/.test(l)));
+  // Refused before it was bound to an account: none named, as nats-server logs it.
+  assert.ok(
+    hub.log.lines.some((l) => /Leafnode connection closed: Authentication Failure account: $/.test(l)),
+  );
+  assert.equal(leafs(hub), 0);
 });

@@ -123,5 +123,6 @@ function bindAccount(s: Server, leaf: Leaf, name: string): boolean {
   const max = acc.limits.maxLeafnodes;
   if (max >= 0 && leaf.leafnodes.countFor(acc) >= max) return false;
   leaf.setAccount(acc);
+  leaf.bound = true;
   return true;
 }

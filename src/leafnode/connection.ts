@@ -145,6 +145,8 @@ export class Leaf extends Client {
   leafPerms: LeafPermissions | null = null;
   /** In the registry (after CONNECT on the hub side, after the hub's answer on the spoke). */
   registered = false;
+  /** Bound to its account (from the start when we made it; by authentication on the hub). */
+  bound: boolean;
   infoReceived = false;
   /** Stamp of the last message forwarded, so a message crosses this connection once. */
   sentStamp = 0;
@@ -166,6 +168,7 @@ export class Leaf extends Client {
     this.leafnodes = leafnodes;
     this.remote = remote;
     this.isSpoke = remote !== null && !remote.opts.hub;
+    this.bound = remote !== null;
     this.opts.verbose = false;
     this.opts.pedantic = false;
     this.opts.headers = false;
@@ -189,10 +192,6 @@ export class Leaf extends Client {
     return `${this.peer.host}:${this.peer.port} - lid:${this.cid} - `;
   }
 
-  /** The bound account's name, as nats-server's close log shows it. */
-  get accountName(): string {
-    return this.account.name;
-  }
 
   canSubscribe(subject: string): boolean {
     return this.leafPerms === null || this.leafPerms.canSubscribe(subject);

@@ -300,6 +300,8 @@ export class LeafNodes {
   /** A remote's dial succeeded: the connection waits for the hub's INFO. */
   createLeaf(conn: Deno.Conn, remote: RemoteLeaf): void {
     const s = this.server;
+    // nats-server names the global account in the remote's settings once it binds (/varz).
+    if (remote.opts.localAccount === "") remote.opts.localAccount = remote.account.name;
     const leaf = new Leaf(s, this, conn, peerOf(conn), s.nextId(), remote);
     this.conns.set(leaf.cid, leaf);
     s.log.noticec(leaf, `Leafnode connection created for account: ${remote.account.name} `);
@@ -374,7 +376,8 @@ export class LeafNodes {
     }
     leaf.leafSubs.clear();
     leaf.smap = null;
-    s.log.noticec(leaf, `Leafnode connection closed: ${leaf.closeReason} account: ${acc.name}`);
+    const name = leaf.bound ? acc.name : "";
+    s.log.noticec(leaf, `Leafnode connection closed: ${leaf.closeReason} account: ${name}`);
     if (leaf.remote !== null && this.running) leaf.remote.reconnect();
   }
 

@@ -122,3 +122,18 @@ export function validateLeafNode(
     if (problem !== null) throw new Error(problem);
   }
 }
+
+/**
+ * A reload may not change the leafnode settings, bar TLS (nats-server refuses the rest, and
+ * keeps "" and "$G" as the same remote account). Returns the refusal, or null.
+ */
+export function leafnodeReloadError(cur: LeafNodeOptions, next: LeafNodeOptions): string | null {
+  const comparable = (o: LeafNodeOptions) =>
+    JSON.stringify({
+      ...o,
+      tls: undefined,
+      remotes: o.remotes.map((r) => ({ ...r, tls: undefined, localAccount: r.localAccount || "$G" })),
+    });
+  if (comparable(cur) === comparable(next)) return null;
+  return `config reload not supported for LeafNode: old=${comparable(cur)}, new=${comparable(next)}`;
+}
