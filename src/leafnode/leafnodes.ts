@@ -117,9 +117,18 @@ export class LeafNodes {
     for (const r of o.remotes) {
       const acc = s.accounts.get(r.localAccount || "$G") ?? s.globalAccount;
       const remote = new RemoteLeaf(this, r, acc);
+      // Certificates are read now: a bad file stops the start, as it stops nats-server.
+      if (r.tls) {
+        try {
+          remote.clientTls();
+        } catch (e) {
+          this.stop();
+          throw new StartError((e as Error).message);
+        }
+      }
       this.remotes.push(remote);
-      remote.connect(true);
     }
+    for (const remote of this.remotes) remote.connect(true);
   }
 
   async stop(): Promise<void> {
