@@ -15,7 +15,7 @@ import {
 } from "./client.ts";
 import { Cluster, type Route } from "./route.ts";
 import { LeafNodes } from "./leafnode/leafnodes.ts";
-import { leafnodeReloadError } from "./leafnode/options.ts";
+import { configuredClusterName, leafnodeReloadError } from "./leafnode/options.ts";
 import { type Leaf, leafTakes } from "./leafnode/connection.ts";
 import type { PubArg } from "./parser.ts";
 import {
@@ -227,6 +227,8 @@ export class Server {
     this.log.notice(`  Version:  ${VERSION}`);
     this.log.notice(`  Git:      [not set]`);
     this.log.notice(`  Release:  ${releaseString()}`);
+    const clusterName = configuredClusterName(o);
+    if (clusterName !== "") this.log.notice(`  Cluster:  ${clusterName}`);
     this.log.notice(`  Name:     ${this.name}`);
     this.log.notice(`  ID:       ${this.id}`);
     // nats-server's order: monitoring, then routes, then clients. A failure undoes the rest.

@@ -1271,3 +1271,67 @@ Deno.test("a remote pointed at a client port, or refused by the hub, says so and
   );
   assert.equal(leafs(hub), 0);
 });
+
+Deno.test("advertise sets the INFO's address and URL as in nats-server; no_advertise keeps it off routes", async () => {
+  const conf = `server_name: HUB\nno_system_account: true
+    leafnodes { listen: "127.0.0.1:LEAFPORT", advertise: "leaf.example.com:7777" }`;
+  const info = async (port: number) => {
+    const [c, i] = await RawClient.connectInfo(port);
+    await c.close();
+    return { host: i.host, port: i.port, ip: i.ip, leafnode_urls: i.leafnode_urls };
+  };
+  await using ours = await startConf(conf.replace("LEAFPORT", "-1"));
+  const mine = await info(leafPort(ours));
+  assert.deepEqual(mine, {
+    host: "leaf.example.com",
+    port: 7777,
+    ip: "leaf.example.com:7777",
+    leafnode_urls: ["leaf.example.com:7777"],
+  });
+  if (HAVE_NATS_SERVER) {
+    const lp = freePort();
+    await using ns = await startNatsServer(conf.replace("LEAFPORT", String(lp)));
+    assert.deepEqual(await info(lp), mine);
+    assert.match(ns.stderr, /Advertise address for leafnode is set to leaf.example.com:7777/);
+  }
+  assert.ok(ours.log.lines.some((l) => l.endsWith("Advertise address for leafnode is set to leaf.example.com:7777")));
+  // no_advertise: the other servers of the cluster do not pass this one's URL to their leafs.
+  const c = (name: string, routes: string[], extra: Partial<LeafNodeOptions>) =>
+    startServer({
+      serverName: name,
+      cluster: { ...defaultClusterOptions(), name: "H", host: "127.0.0.1", port: -1 },
+      routes,
+      leafnode: leafnode(extra),
+    });
+  await using h1 = await c("H1", [], { noAdvertise: true });
+  await using h2 = await c("H2", [`nats-route://127.0.0.1:${h1.server!.cluster!.port}`], {});
+  await waitFor(() => h2.server!.cluster!.byId.size === 1, "the route");
+  assert.deepEqual([...h2.server!.leafnodes!.urls.keys()], [`127.0.0.1:${leafPort(h2)}`]);
+  assert.deepEqual(
+    [...h1.server!.leafnodes!.urls.keys()].sort(),
+    [`127.0.0.1:${leafPort(h1)}`, `127.0.0.1:${leafPort(h2)}`].sort(),
+  );
+});
+
+Deno.test({
+  name: "user and password both ways with nats-server",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    const auth = `authorization { user: lu, password: lp }`;
+    await using hub = await startConf(`server_name: HUB\nleafnodes { listen: "127.0.0.1:-1", ${auth} }`);
+    await using nleaf = await startNatsServer(
+      `server_name: NLEAF\nleafnodes { remotes [ { url: "nats-leaf://lu:lp@127.0.0.1:${
+        leafPort(hub)
+      }" } ] }`,
+    );
+    await connected(hub);
+    await flows(hub.port, nleaf.port, hub);
+    const lp = freePort();
+    await using nhub = await startNatsServer(
+      `server_name: NHUB\nleafnodes { listen: "127.0.0.1:${lp}", ${auth} }`,
+    );
+    await using leaf = await startLeaf(lp, {}, { urls: [`nats-leaf://lu:lp@127.0.0.1:${lp}`] });
+    await connected(leaf);
+    await flows(nhub.port, leaf.port, null);
+  },
+});

@@ -18,7 +18,7 @@ import { LDS_PREFIX, Leaf } from "./connection.ts";
 import { RemoteLeaf } from "./solicit.ts";
 import { initialInterest, updateLeafs } from "./interest.ts";
 import { LeafPermissions } from "./perms.ts";
-import type { LeafNodeOptions } from "./options.ts";
+import { configuredClusterName, type LeafNodeOptions } from "./options.ts";
 
 const enc = new TextEncoder();
 
@@ -122,7 +122,6 @@ export class LeafNodes {
         try {
           remote.clientTls();
         } catch (e) {
-          this.stop();
           throw new StartError((e as Error).message);
         }
       }
@@ -200,11 +199,7 @@ export class LeafNodes {
    * its server name (nats-server gives such a server that stable name).
    */
   clusterName(): string {
-    const s = this.server;
-    if (s.cluster) return s.cluster.name;
-    const o = s.opts;
-    if (o.cluster.name !== "") return o.cluster.name;
-    return o.leafnode.remotes.length > 0 && o.cluster.port === 0 ? o.serverName : "";
+    return this.server.cluster?.name ?? configuredClusterName(this.server.opts);
   }
 
   /** The leafnode INFO, with nats-server's fields in its order. */

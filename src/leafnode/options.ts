@@ -3,7 +3,7 @@
  * nats-server's validateLeafNode makes before the server starts.
  */
 
-import type { AccountOptions, TlsOptions } from "../options.ts";
+import type { AccountOptions, Options, TlsOptions } from "../options.ts";
 
 /** nats-server's DEFAULT_LEAF_NODE_RECONNECT. */
 export const DEFAULT_LEAF_RECONNECT_MS = 1000;
@@ -136,4 +136,13 @@ export function leafnodeReloadError(cur: LeafNodeOptions, next: LeafNodeOptions)
     });
   if (comparable(cur) === comparable(next)) return null;
   return `config reload not supported for LeafNode: old=${comparable(cur)}, new=${comparable(next)}`;
+}
+
+/**
+ * The cluster name known before the cluster starts: the configured one, or, for a server with
+ * leafnode remotes and no cluster, its server name (nats-server gives it that stable name).
+ */
+export function configuredClusterName(o: Options): string {
+  if (o.cluster.name !== "") return o.cluster.name;
+  return o.leafnode.remotes.length > 0 && o.cluster.port === 0 ? o.serverName : "";
 }
