@@ -909,6 +909,12 @@ export class Server {
     configureAccounts(this, next);
     this.#configureAuth();
     for (const c of [...this.clients.values()]) {
+      // A user removed, or moved to another account, is closed without an error (nats-server's
+      // clientHasMovedToDifferentAccount); a moved user reconnects into the new account.
+      if (c.connectReceived && this.#userAccount(c) !== c.account) {
+        c.close(ClosedState.ClientClosed);
+        continue;
+      }
       c.applyOptions();
       if (!c.connectReceived) continue;
       const auth = this.authenticate(c);
@@ -918,6 +924,12 @@ export class Server {
     clearInterval(this.#ticker);
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
     this.log.notice("Reloaded server configuration");
+  }
+
+  /** The account a connected client's user now belongs to; null when the user is gone. */
+  #userAccount(c: Client): Account | null {
+    if (!this.authRequired || c.user === "") return this.globalAccount;
+    return (this.#users.get(c.user) ?? this.#nkeyUsers.get(c.user))?.account ?? null;
   }
 
   /** After a reload narrowed a user's permissions: subscriptions no longer allowed go away. */
