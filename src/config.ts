@@ -16,6 +16,7 @@ import { newAccount, parseAccounts } from "./conf/accounts.ts";
 import { checkAccounts } from "./conf/accounts_check.ts";
 import { parseMappings } from "./conf/mappings.ts";
 import { SubjectTransform } from "./accounts/transform.ts";
+import { GO_TYPES, goQuote, goType, goValue, timeQuote } from "./conf/go_format.ts";
 import {
   type ConfKind,
   type ConfMap,
@@ -1005,98 +1006,9 @@ function parseTls(m: Mapper, node: ConfNode, clientSide: boolean): TlsOptions {
   return tc;
 }
 
-// ---- Go formatting, so messages read exactly as nats-server's ----
+// ---- Go formatting (src/conf/go_format.ts), so messages read exactly as nats-server's ----
 
-const GO_TYPES: Record<ConfKind, string> = {
-  string: "string",
-  integer: "int64",
-  float: "float64",
-  bool: "bool",
-  datetime: "time.Time",
-  array: "[]interface {}",
-  map: "map[string]interface {}",
-};
-
-export function goType(node: ConfNode): string {
-  return GO_TYPES[node.kind];
-}
-
-const GO_ESCAPES: Record<string, string> = {
-  "\x07": "\\a",
-  "\b": "\\b",
-  "\f": "\\f",
-  "\n": "\\n",
-  "\r": "\\r",
-  "\t": "\\t",
-  "\v": "\\v",
-  '"': '\\"',
-  "\\": "\\\\",
-};
-
-/** Go's %q (strconv.Quote): printable characters as they are, the rest escaped Go's way. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const c of s) {
-    const cp = c.codePointAt(0)!;
-    if (GO_ESCAPES[c]) out += GO_ESCAPES[c];
-    else if (c === " " || /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(c)) out += c;
-    else if (cp < 0x80) out += "\\x" + hex(cp, 2);
-    else if (cp < 0x10000) out += "\\u" + hex(cp, 4);
-    else out += "\\U" + hex(cp, 8);
-  }
-  return out + '"';
-}
-
-/** The quoting of Go's time package: every byte outside printable ASCII as \xNN. */
-function timeQuote(s: string): string {
-  let out = '"';
-  for (const c of s) {
-    const cp = c.codePointAt(0)!;
-    if (cp < 0x20 || cp >= 0x80) {
-      for (const b of new TextEncoder().encode(c)) out += "\\x" + hex(b, 2);
-    } else {
-      out += c === '"' || c === "\\" ? "\\" + c : c;
-    }
-  }
-  return out + '"';
-}
-
-function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, "0");
-}
-
-/** Go's %v of a config value. */
-export function goValue(node: ConfNode): string {
-  switch (node.kind) {
-    case "string":
-      return node.value;
-    case "integer":
-    case "bool":
-      return String(node.value);
-    case "float":
-      return goFloat(node.value);
-    case "datetime":
-      return node.value.toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC");
-    case "array":
-      return `[${node.value.map(goValue).join(" ")}]`;
-    case "map": {
-      const keys = [...node.value.keys()].sort();
-      return `map[${keys.map((k) => `${k}:${goValue(node.value.get(k)!)}`).join(" ")}]`;
-    }
-  }
-}
-
-/** strconv.FormatFloat(f, 'g', -1, 64): shortest digits, exponent form outside [1e-4, 1e21). */
-function goFloat(f: number): string {
-  if (!Number.isFinite(f)) return f > 0 ? "+Inf" : f < 0 ? "-Inf" : "NaN";
-  const [mant, expStr] = f.toExponential().split("e");
-  const exp = Number(expStr);
-  if (exp < -4 || exp >= 21) {
-    const e = Math.abs(exp);
-    return `${mant}e${exp < 0 ? "-" : "+"}${e < 10 ? "0" + e : e}`;
-  }
-  return String(f);
-}
+export { goQuote, goType, goValue };
 
 const UNITS_MS: Record<string, number> = {
   ns: 1e-6,

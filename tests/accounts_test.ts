@@ -5,7 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { HAVE_NATS_SERVER, MemoryLogger, RawClient, REFERENCE, waitFor } from "./helpers.ts";
+import {
+  HAVE_NATS_SERVER,
+  MemoryLogger,
+  RawClient,
+  REFERENCE,
+  waitFor,
+  waitListening,
+} from "./helpers.ts";
 import { freePort } from "./process_helpers.ts";
 import { parseConfigString } from "../src/config.ts";
 import { defaultOptions, mergeOptions } from "../src/options.ts";
@@ -33,14 +40,7 @@ async function startNatsServer(conf: string, extra = ""): Promise<Target> {
   const file = await Deno.makeTempFile({ suffix: ".conf" });
   await Deno.writeTextFile(file, `listen: "127.0.0.1:${port}"\n${extra}\n${conf}`);
   const child = new Deno.Command("nats-server", { args: ["-c", file], stderr: "null" }).spawn();
-  await waitFor(async () => {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return true;
-    } catch {
-      return false;
-    }
-  }, "nats-server to listen");
+  await waitListening(port, "nats-server to listen");
   return {
     name: "nats-server",
     port,

@@ -120,14 +120,7 @@ async function startReference(layer: PartialOptions): Promise<TestServer> {
     stdout: "null",
     stderr: "null",
   }).spawn();
-  await waitFor(async () => {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return true;
-    } catch {
-      return false;
-    }
-  }, "nats-server to listen");
+  await waitListening(port, "nats-server to listen");
   return {
     server: null,
     port,
@@ -178,6 +171,18 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port. */
+export function waitListening(port: number, what: string): Promise<void> {
+  return waitFor(async () => {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return true;
+    } catch {
+      return false;
+    }
+  }, what);
 }
 
 /** A raw protocol connection that accumulates everything the server sends. */
