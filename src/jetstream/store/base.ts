@@ -58,7 +58,7 @@ interface FilterEntry {
 
 export abstract class BaseStore implements StreamStore {
   abstract readonly type: StorageType;
-  protected readonly idx: MsgIndex;
+  protected readonly idx: MsgIndex<StoredMsg>;
   protected limits: StoreLimits;
   protected closed = false;
   protected consumerCount = 0;
@@ -77,21 +77,25 @@ export abstract class BaseStore implements StreamStore {
 
   /** The accounted size of a message (nats-server's formula for this storage type). */
   protected abstract msgSize(subjectLen: number, hdrLen: number, dataLen: number): number;
-  /** Keeps the message's bytes; returns [block, offset] (0, 0 in memory). Throws on failure. */
+  /**
+   * Keeps the message's bytes; returns where: [block, offset] (file), or the message object to
+   * keep in the index (memory). Throws on failure, before anything is kept.
+   */
   protected abstract writeMsg(
     seq: number,
     ts: number,
     subject: string,
     hdr: Uint8Array,
     data: Uint8Array,
-  ): [number, number];
-  /** The bytes of a live message; null when they cannot be read back (logged by the store). */
+  ): [number, number, StoredMsg | undefined];
+  /** A live message; null when it cannot be read back (the store logs why). */
   protected abstract readMsg(
     seq: number,
     subject: string,
     ts: number,
     blk: number,
     off: number,
+    obj: StoredMsg | undefined,
   ): StoredMsg | null;
   protected abstract writeSkip(seq: number, ts: number): void;
   /** One message left the index (removal, limits, expiry); `secure` also erases its bytes. */
@@ -136,8 +140,8 @@ export abstract class BaseStore implements StreamStore {
     const seq = this.idx.lastSeq + 1;
     ts ??= nowNanos();
     const size = this.msgSize(utf8Length(subject), hdr.length, data.length);
-    const [blk, off] = this.writeMsg(seq, ts, subject, hdr, data);
-    const added = this.idx.add(seq, subject, size, ts, blk, off);
+    const [blk, off, obj] = this.writeMsg(seq, ts, subject, hdr, data);
+    const added = this.idx.add(seq, subject, size, ts, blk, off, obj);
     this.#handler?.(1, size, seq, subject);
     if (lim.maxMsgsPerSubject > 0) {
       while (added.msgs > lim.maxMsgsPerSubject) this.removeSeq(added.first, false);
@@ -170,8 +174,14 @@ export abstract class BaseStore implements StreamStore {
     const sid = idx.sidAt(seq);
     if (sid === 0) return null;
     const subject = idx.subjectById(sid)!.subject;
-    const loc = idx.locationAt(seq);
-    return this.readMsg(seq, subject, idx.tsAt(seq), loc?.[0] ?? 0, loc?.[1] ?? 0);
+    return this.readMsg(
+      seq,
+      subject,
+      idx.tsAt(seq),
+      idx.blkAt(seq),
+      idx.offAt(seq),
+      idx.objAt(seq),
+    );
   }
 
   loadLastMsg(filter: string): StoredMsg | null {

@@ -33,6 +33,7 @@ import {
   fileHeader,
   getU64,
   Kind,
+  MAX_RECORD_LEN,
   putU64,
   readRecord,
   RECORD_HEADER_LEN,
@@ -228,7 +229,7 @@ export class FileStore extends BaseStore {
   #isTorn(bytes: Uint8Array, dv: DataView, off: number): boolean {
     if (bytes.length - off < 4) return true;
     const len = dv.getUint32(off, true);
-    return len >= RECORD_OVERHEAD && off + len > bytes.length;
+    return len >= RECORD_OVERHEAD && len <= MAX_RECORD_LEN && off + len > bytes.length;
   }
 
   /** Applies one record to the index, exactly as the live operation that wrote it did. */
@@ -244,7 +245,8 @@ export class FileStore extends BaseStore {
         }
         const subject = dec.decode(bytes.subarray(r.body, r.body + r.subjectLen));
         const dataLen = r.len - RECORD_OVERHEAD - r.subjectLen - r.n;
-        idx.add(r.seq, subject, fileStoreMsgSize(r.subjectLen, r.n, dataLen), r.ts, b.id, r.off);
+        const size = fileStoreMsgSize(r.subjectLen, r.n, dataLen);
+        idx.add(r.seq, subject, size, r.ts, b.id, r.off);
         b.live++;
         return;
       }
@@ -388,7 +390,7 @@ export class FileStore extends BaseStore {
     subject: string,
     hdr: Uint8Array,
     data: Uint8Array,
-  ): [number, number] {
+  ): [number, number, undefined] {
     this.#checkWritable();
     this.#flushDeletes();
     const w = this.#w;
@@ -411,7 +413,7 @@ export class FileStore extends BaseStore {
     w.end();
     const off = this.#appendRecords();
     this.#wb.live++;
-    return [this.#wb.id, off];
+    return [this.#wb.id, off, undefined];
   }
 
   protected writeSkip(seq: number, ts: number): void {

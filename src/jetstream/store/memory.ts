@@ -1,7 +1,7 @@
 /**
- * The memory store: messages live in a map by sequence; all rules come from BaseStore. The
- * message's header and payload are copied in (the caller's buffers are usually a read buffer
- * that is about to be reused), as one allocation.
+ * The memory store: each message object lives in its index slot; all rules come from BaseStore.
+ * Header and payload are copied in: the caller's buffers are usually a read buffer that is about
+ * to be reused.
  */
 
 import { BaseStore, EMPTY } from "./base.ts";
@@ -22,7 +22,6 @@ export interface MemoryStoreOptions {
 
 export class MemoryStore extends BaseStore {
   readonly type = "memory" as const;
-  #msgs = new Map<number, StoredMsg>();
   #meta: unknown = undefined;
   #consumers = new Map<string, MemoryConsumerStore>();
 
@@ -40,37 +39,33 @@ export class MemoryStore extends BaseStore {
     subject: string,
     hdr: Uint8Array,
     data: Uint8Array,
-  ): [number, number] {
-    const buf = new Uint8Array(hdr.length + data.length);
-    buf.set(hdr, 0);
-    buf.set(data, hdr.length);
-    this.#msgs.set(seq, {
+  ): [number, number, StoredMsg] {
+    return [0, 0, {
       seq,
       ts,
       subject,
-      hdr: hdr.length === 0 ? EMPTY : buf.subarray(0, hdr.length),
-      data: buf.subarray(hdr.length),
-    });
-    return [0, 0];
+      hdr: hdr.length === 0 ? EMPTY : hdr.slice(),
+      data: data.slice(),
+    }];
   }
 
-  protected readMsg(seq: number): StoredMsg | null {
-    return this.#msgs.get(seq) ?? null;
+  protected readMsg(
+    _seq: number,
+    _subject: string,
+    _ts: number,
+    _blk: number,
+    _off: number,
+    obj: StoredMsg | undefined,
+  ): StoredMsg | null {
+    return obj ?? null;
   }
 
   protected writeSkip(): void {}
 
-  protected dropped(seq: number): void {
-    this.#msgs.delete(seq);
-  }
-
-  protected bulkDropped(seq: number): void {
-    this.#msgs.delete(seq);
-  }
-
-  protected writePurge(): void {
-    this.#msgs.clear();
-  }
+  // The index drops the messages themselves.
+  protected dropped(): void {}
+  protected bulkDropped(): void {}
+  protected writePurge(): void {}
 
   protected writeCompact(): void {}
   protected writeTruncate(): void {}
@@ -112,6 +107,6 @@ export class MemoryStore extends BaseStore {
 
   delete(): void {
     this.stop();
-    this.#msgs.clear();
+    this.idx.clear(0);
   }
 }

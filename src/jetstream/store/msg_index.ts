@@ -13,7 +13,7 @@ const CHUNK_BITS = 10;
 const CHUNK = 1 << CHUNK_BITS;
 const MASK = CHUNK - 1;
 
-class Chunk {
+class Chunk<T> {
   /** Subject id per slot; 0 = no live message. */
   readonly sid = new Uint32Array(CHUNK);
   readonly size = new Uint32Array(CHUNK);
@@ -21,10 +21,13 @@ class Chunk {
   /** File store: block id and record offset per slot. */
   readonly blk: Uint32Array | null;
   readonly off: Uint32Array | null;
+  /** Memory store: the message itself per slot. */
+  readonly objs: (T | undefined)[] | null;
   live = 0;
   constructor(withLocation: boolean) {
     this.blk = withLocation ? new Uint32Array(CHUNK) : null;
     this.off = withLocation ? new Uint32Array(CHUNK) : null;
+    this.objs = withLocation ? null : new Array(CHUNK);
   }
 }
 
@@ -52,7 +55,11 @@ export interface SubjectInfo {
   last: number;
 }
 
-export class MsgIndex {
+/**
+ * `T` is what the memory store keeps per message (the message); the file store keeps a block
+ * id and an offset instead (`withLocation`).
+ */
+export class MsgIndex<T = never> {
   msgs = 0;
   bytes = 0;
   firstSeq = 0;
@@ -61,7 +68,7 @@ export class MsgIndex {
   readonly subjects = new Map<string, SubjectInfo>();
   #byId: (SubjectInfo | undefined)[] = [undefined];
   #freeIds: number[] = [];
-  #chunks = new Map<number, Chunk>();
+  #chunks = new Map<number, Chunk<T>>();
   #withLocation: boolean;
   /** Told about every subject that appears or disappears (the stores' filter cache). */
   onSubjectAdded: ((info: SubjectInfo) => void) | null = null;
@@ -84,7 +91,15 @@ export class MsgIndex {
   // ---- adding -------------------------------------------------------------------------------
 
   /** Records a new message; `seq` must be past lastSeq. */
-  add(seq: number, subject: string, size: number, ts: number, blk = 0, off = 0): SubjectInfo {
+  add(
+    seq: number,
+    subject: string,
+    size: number,
+    ts: number,
+    blk: number,
+    off: number,
+    obj?: T,
+  ): SubjectInfo {
     let info = this.subjects.get(subject);
     if (info === undefined) {
       const id = this.#freeIds.pop() ?? this.#byId.length;
@@ -99,7 +114,7 @@ export class MsgIndex {
     const ci = Math.floor(seq / CHUNK);
     let c = this.#chunks.get(ci);
     if (c === undefined) {
-      c = new Chunk(this.#withLocation);
+      c = new Chunk<T>(this.#withLocation);
       this.#chunks.set(ci, c);
     }
     const i = seq & MASK;
@@ -109,7 +124,7 @@ export class MsgIndex {
     if (c.blk !== null) {
       c.blk[i] = blk;
       c.off![i] = off;
-    }
+    } else c.objs![i] = obj;
     c.live++;
     if (this.msgs === 0) this.firstSeq = seq;
     this.msgs++;
@@ -149,11 +164,22 @@ export class MsgIndex {
     return c === undefined ? 0 : c.ts[seq & MASK];
   }
 
-  /** [block id, offset] of a live message (file store). */
-  locationAt(seq: number): [number, number] | null {
+  /** The block id of a live message (file store). */
+  blkAt(seq: number): number {
     const c = this.#chunks.get(Math.floor(seq / CHUNK));
-    if (c === undefined || c.sid[seq & MASK] === 0 || c.blk === null) return null;
-    return [c.blk[seq & MASK], c.off![seq & MASK]];
+    return c?.blk?.[seq & MASK] ?? 0;
+  }
+
+  /** The record offset of a live message (file store). */
+  offAt(seq: number): number {
+    const c = this.#chunks.get(Math.floor(seq / CHUNK));
+    return c?.off?.[seq & MASK] ?? 0;
+  }
+
+  /** What the memory store keeps for a live message. */
+  objAt(seq: number): T | undefined {
+    const c = this.#chunks.get(Math.floor(seq / CHUNK));
+    return c?.objs?.[seq & MASK];
   }
 
   get firstTs(): number {
@@ -274,6 +300,7 @@ export class MsgIndex {
     const size = c.size[i];
     const blk = c.blk?.[i] ?? 0, off = c.off?.[i] ?? 0;
     c.sid[i] = 0;
+    if (c.objs !== null) c.objs[i] = undefined;
     if (--c.live === 0) this.#chunks.delete(ci);
     this.msgs--;
     this.bytes -= size;
@@ -307,6 +334,7 @@ export class MsgIndex {
         if (id === 0) continue;
         const size = c.size[i];
         c.sid[i] = 0;
+        if (c.objs !== null) c.objs[i] = undefined;
         c.live--;
         count++;
         bytes += size;
@@ -356,6 +384,7 @@ export class MsgIndex {
         const id = c.sid[i];
         if (id === 0) continue;
         c.sid[i] = 0;
+        if (c.objs !== null) c.objs[i] = undefined;
         c.live--;
         count++;
         bytes += c.size[i];
