@@ -15,6 +15,7 @@ import {
   ErrMaxBytes,
   ErrMaxMsgs,
   ErrMaxMsgsPerSubject,
+  ErrMsgTooLarge,
   ErrNoAckPolicy,
   ErrPurgeArgMismatch,
   ErrStoreClosed,
@@ -458,6 +459,25 @@ bothStores("many messages across blocks with limits keep memory and blocks bound
   if (s instanceof FileStore) assert.ok(s.blockCount() <= 6, `blocks: ${s.blockCount()}`);
   assert.equal(s.loadNextMsg("m.3", 0)!.seq, 4904);
   s.stop();
+});
+
+Deno.test("file store: memory-only consumers and oversized subjects", () => {
+  const dir = tempDir();
+  try {
+    let s = new FileStore({ dir });
+    const c = s.consumerStore("eph", { ackPolicy: "explicit", memoryStorage: true });
+    c.updateDelivered(1, 1, 1, 1);
+    assert.equal(c.hasState(), false);
+    assert.equal(s.state().consumers, 1);
+    assert.throws(() => s.storeMsg("x".repeat(70000), null, new Uint8Array(1)), ErrMsgTooLarge);
+    assert.equal(s.state().lastSeq, 0);
+    s.stop();
+    s = new FileStore({ dir });
+    assert.deepEqual(s.consumerNames(), []);
+    s.stop();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 // ---- file store: restart, torn tails, corruption -----------------------------------------------

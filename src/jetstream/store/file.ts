@@ -25,6 +25,7 @@
  */
 
 import { BaseStore } from "./base.ts";
+import { MemoryConsumerStore } from "./consumer.ts";
 import { FileConsumerStore } from "./file_consumer.ts";
 import { readJsonFile, syncDir, writeJsonFile } from "./meta.ts";
 import {
@@ -45,6 +46,7 @@ import {
 import {
   type ConsumerStore,
   type ConsumerStoreConfig,
+  ErrMsgTooLarge,
   ErrStoreClosed,
   ErrStoreEOF,
   ErrStoreMsgNotFound,
@@ -60,6 +62,11 @@ import {
 export interface FileStoreOptions {
   /** The stream's directory; created if missing. */
   dir: string;
+  /**
+   * The limits in force. Recovery applies them (a crash can leave a message the limits had
+   * already removed): pass the stream's current limits (or none, then updateLimits), never
+   * stale stricter ones, which would remove messages.
+   */
   limits?: StoreLimits;
   /** Block size before rolling over to a new block file (default 8 MiB, as nats-server). */
   blockSize?: number;
@@ -134,7 +141,7 @@ export class FileStore extends BaseStore {
   /** Set by every cache use; the sweep drops the caches of a store left idle. */
   #cacheUsed = false;
   #tailLen = 0;
-  #consumers = new Map<string, FileConsumerStore>();
+  #consumers = new Map<string, FileConsumerStore | MemoryConsumerStore>();
 
   constructor(opts: FileStoreOptions) {
     super(true, opts.limits ?? NO_LIMITS);
@@ -404,7 +411,9 @@ export class FileStore extends BaseStore {
         break;
       }
     }
-    const body = w.begin(Kind.Msg, seq, ts, sl, hdr.length, sl + hdr.length + data.length);
+    const bodyLen = sl + hdr.length + data.length;
+    if (sl > 0xffff || bodyLen + RECORD_OVERHEAD > MAX_RECORD_LEN) throw new ErrMsgTooLarge();
+    const body = w.begin(Kind.Msg, seq, ts, sl, hdr.length, bodyLen);
     const buf = w.buf;
     if (subjectBytes !== null) buf.set(subjectBytes, body);
     else for (let i = 0; i < sl; i++) buf[body + i] = subject.charCodeAt(i);
@@ -740,6 +749,15 @@ export class FileStore extends BaseStore {
     if (open !== undefined) {
       open.updateConfig(cfg);
       return open;
+    }
+    if (cfg.memoryStorage) {
+      const mem = new MemoryConsumerStore(name, cfg, () => {
+        this.#consumers.delete(name);
+        this.consumerCount--;
+      });
+      this.#consumers.set(name, mem);
+      this.consumerCount++;
+      return mem;
     }
     const dir = `${this.dir}/consumers/${encodeURIComponent(name)}`;
     const cs = new FileConsumerStore(name, dir, cfg, this.#syncAlways, this.#log, () => {

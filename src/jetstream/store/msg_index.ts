@@ -1,23 +1,25 @@
 /**
  * What both stores know about every live message without touching its bytes: subject, size,
- * time and (file store) where it is. Slots are kept in chunks of 1024 sequences of typed arrays,
- * about 24 bytes a message, and a chunk is dropped as soon as it holds no live message, so
- * memory follows the live messages, not the sequence range.
+ * time and (file store) where it is. Slots are kept in chunks of 64 sequences of typed arrays,
+ * about 30 bytes a message all told, and a chunk is dropped as soon as it holds no live message,
+ * so memory follows the live messages, not the sequence range (a live message alone in its chunk
+ * costs the chunk, ~1.7 KiB: small chunks keep that worst case of sparse survivors cheap).
  *
  * Subjects are interned: each distinct subject has an id and running totals (count, first and
  * last sequence). Filters are matched against that table, once per subject, and scans over the
  * slots then compare small integers.
  */
 
-const CHUNK_BITS = 10;
+const CHUNK_BITS = 6;
 const CHUNK = 1 << CHUNK_BITS;
 const MASK = CHUNK - 1;
 
+/** One allocation per chunk: the typed arrays are views on a single buffer. */
 class Chunk<T> {
+  readonly ts: Float64Array;
   /** Subject id per slot; 0 = no live message. */
-  readonly sid = new Uint32Array(CHUNK);
-  readonly size = new Uint32Array(CHUNK);
-  readonly ts = new Float64Array(CHUNK);
+  readonly sid: Uint32Array;
+  readonly size: Uint32Array;
   /** File store: block id and record offset per slot. */
   readonly blk: Uint32Array | null;
   readonly off: Uint32Array | null;
@@ -25,8 +27,12 @@ class Chunk<T> {
   readonly objs: (T | undefined)[] | null;
   live = 0;
   constructor(withLocation: boolean) {
-    this.blk = withLocation ? new Uint32Array(CHUNK) : null;
-    this.off = withLocation ? new Uint32Array(CHUNK) : null;
+    const buf = new ArrayBuffer(CHUNK * (withLocation ? 24 : 16));
+    this.ts = new Float64Array(buf, 0, CHUNK);
+    this.sid = new Uint32Array(buf, CHUNK * 8, CHUNK);
+    this.size = new Uint32Array(buf, CHUNK * 12, CHUNK);
+    this.blk = withLocation ? new Uint32Array(buf, CHUNK * 16, CHUNK) : null;
+    this.off = withLocation ? new Uint32Array(buf, CHUNK * 20, CHUNK) : null;
     this.objs = withLocation ? null : new Array(CHUNK);
   }
 }

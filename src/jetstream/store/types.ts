@@ -190,6 +190,8 @@ export interface ConsumerState {
 
 export interface ConsumerStoreConfig {
   ackPolicy: AckPolicy;
+  /** Keep this consumer's state in memory even on a file stream (nats-server's mem_storage). */
+  memoryStorage?: boolean;
 }
 
 export interface ConsumerStore {
@@ -273,6 +275,13 @@ export class ErrMaxMsgsPerSubject extends StoreError {
   override name = "ErrMaxMsgsPerSubject";
   constructor() {
     super("maximum messages per subject exceeded");
+  }
+}
+/** A message whose record cannot be stored (subject over 64 KiB, record over 256 MiB). */
+export class ErrMsgTooLarge extends StoreError {
+  override name = "ErrMsgTooLarge";
+  constructor() {
+    super("message to large"); // sic: nats-server's text
   }
 }
 export class ErrInvalidSequence extends StoreError {
