@@ -506,7 +506,10 @@ export class Client implements ParserHost {
     for (const sub of subs) this.server.removeSubscription(sub);
     this.account.clients.delete(this);
     this.account = acc;
-    if (this.kind === CLIENT) acc.clients.add(this);
+    if (this.kind === CLIENT) {
+      acc.clients.add(this);
+      this.server.events?.accountConnsChanged(acc);
+    }
     for (const sub of subs) this.server.addSubscription(sub);
     // The subject cache holds results of the old account's sublist.
     this.#cacheGen?.fill(-1);
@@ -568,10 +571,16 @@ export class Client implements ParserHost {
     const first = !this.connectReceived;
     this.connectReceived = true;
     const auth = first ? this.server.authenticate(this) : true;
-    if (auth === true) return this.#finishConnect();
+    if (auth === true) return this.#authorized(first) && this.#finishConnect();
     if (auth === false) return false;
     // A bcrypt check is running: hold the rest of this read until it answers.
-    this.paused = auth.then((ok) => ok && this.#finishConnect());
+    this.paused = auth.then((ok) => ok && this.#authorized(first) && this.#finishConnect());
+    return true;
+  }
+
+  /** Authentication passed: the system account hears of the new connection (first CONNECT). */
+  #authorized(first: boolean): boolean {
+    if (first && this.kind === CLIENT) this.server.events?.clientConnected(this);
     return true;
   }
 
@@ -828,6 +837,7 @@ export class Client implements ParserHost {
         `Slow Consumer Detected: MaxPending of ${this.server.opts.maxPending} Exceeded`,
       );
       this.server.stats.slowConsumers++;
+      this.account.slowConsumers++;
       this.close(ClosedState.SlowConsumerPendingBytes);
     }
     return true;

@@ -24,6 +24,9 @@ import { checkPassword, isBcrypt } from "./password.ts";
 import { newNonce, verifyNonceSignature } from "./nkeys.ts";
 import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
+import { MonitorStats } from "./monitor/stats.ts";
+import { SystemEvents } from "./system/events.ts";
+import { installRequests } from "./system/requests.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
 
@@ -111,6 +114,15 @@ export class Server {
   readonly accounts = new Map<string, Account>();
   readonly globalAccount = new Account(GLOBAL_ACCOUNT);
   systemAccount: Account | null = null;
+  /** The system account's events and services (null without a system account). */
+  events: SystemEvents | null = null;
+  /**
+   * The generated no_auth_user that keeps `$G` open when the only configured account is the
+   * system account (nats-server's sysAccOnlyNoAuthUser); "" otherwise.
+   */
+  sysOnlyNoAuthUser = "";
+  /** Request counts and CPU sampling, shared by /varz over HTTP and over NATS. */
+  readonly monitorStats = new MonitorStats();
   readonly clients = new Map<number, Client>();
   readonly stats: ServerStats = {
     inMsgs: 0,
@@ -200,6 +212,14 @@ export class Server {
       if (u.nkey) this.#nkeyUsers.set(u.nkey, entry);
       else this.#users.set(u.username, entry);
     }
+    const sysOnly = this.sysOnlyNoAuthUser;
+    if (sysOnly !== "") {
+      this.#users.set(sysOnly, {
+        password: sysOnly.slice(5),
+        perms: null,
+        account: this.globalAccount,
+      });
+    }
   }
 
   /** Binds the client listener and starts accepting. Resolves once listening. */
@@ -257,6 +277,10 @@ export class Server {
       );
     }
     this.#running = true;
+    if (this.systemAccount) {
+      this.events = new SystemEvents(this, this.systemAccount);
+      this.events.start(installRequests);
+    }
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
     acceptLoop(this.#listener, "client", (m) => this.log.error(m), (conn) => {
       if (this.lameDuck || !this.#running) conn.close();
@@ -280,6 +304,8 @@ export class Server {
   #createClient(conn: Deno.Conn): void {
     const cid = this.nextId();
     const c = new Client(this, conn, peerOf(conn), cid);
+    // Every client starts in `$G`, as in nats-server; authentication may move it.
+    c.setAccount(this.globalAccount);
     // With nkey users, each client gets a nonce to sign (nats-server's INFO "nonce").
     if (this.#nkeyUsers.size > 0) c.nonce = newNonce();
     this.stats.totalConnections++;
@@ -507,7 +533,7 @@ export class Server {
 
   /** no_auth_user: a connection without credentials becomes that user, permissions and all. */
   loginNoAuthUser(c: Client): boolean {
-    const name = this.opts.noAuthUser;
+    const name = this.opts.noAuthUser || this.sysOnlyNoAuthUser;
     if (name === "") return false;
     const u = this.#users.get(name);
     if (!u) return false;
@@ -518,6 +544,7 @@ export class Server {
   }
 
   authViolation(c: Client): void {
+    this.events?.authFailed(c);
     c.sendErr("Authorization Violation");
     this.log.errorc(c, `authentication error - User "${c.opts.user ?? ""}"`);
     c.close(ClosedState.AuthenticationViolation);
@@ -551,6 +578,10 @@ export class Server {
     }
     if (!this.clients.delete(c.cid)) return;
     c.account.clients.delete(c);
+    if (this.events) {
+      if (c.account !== this.globalAccount) this.events.accountConnsChanged(c.account);
+      this.events.clientDisconnected(c);
+    }
     this.log.debugc(c, `Client connection closed: ${c.closeReason}`);
     const max = this.opts.maxClosedClients;
     if (max > 0) {
@@ -844,6 +875,7 @@ export class Server {
           } exceeded`,
         );
         this.stats.slowConsumers++;
+        c.account.slowConsumers++;
         c.close(ClosedState.SlowConsumerWriteDeadline);
         continue;
       }
@@ -984,6 +1016,7 @@ export class Server {
 
   async shutdown(): Promise<void> {
     if (!this.#running) return;
+    this.events?.stop();
     this.#running = false;
     clearInterval(this.#ticker);
     this.#closeListener();
