@@ -281,6 +281,14 @@ export class RawClient {
   }
 }
 
+/**
+ * Subscriptions in the global account other than the three imports every account gets from the
+ * system account (`$SYS.REQ...`, held locally and, in a cluster, as remote interest too).
+ */
+export function appSubs(server: Server): number {
+  return server.globalAccount.sublist.all().filter((s) => !s.subject.startsWith("$SYS.")).length;
+}
+
 /** Whether the reference nats-server is installed (interop tests are skipped without it). */
 export const HAVE_NATS_SERVER = await new Deno.Command("nats-server", { args: ["-v"] })
   .output()
