@@ -165,7 +165,11 @@ export class Client implements ParserHost {
   pingsOut = 0;
   nextPing: number;
   rtt = 0;
+  /** When a PONG last measured the RTT (ms); 0 while only CONNECT's estimate is known. */
+  rttMeasuredAt = 0;
   #rttStart = 0;
+  /** performance.now() at accept, for the RTT estimate CONNECT gives (as nats-server). */
+  readonly #accepted = performance.now();
   flushQueued = false;
   /** Set while an asynchronous step (a bcrypt check) must finish before parsing goes on. */
   paused: Promise<boolean> | null = null;
@@ -309,6 +313,7 @@ export class Client implements ParserHost {
         this.pingsOut = 0;
         if (this.#rttStart > 0) {
           this.rtt = performance.now() - this.#rttStart;
+          this.rttMeasuredAt = Date.now();
           this.#rttStart = 0;
         }
         return true;
@@ -570,6 +575,8 @@ export class Client implements ParserHost {
     o.sig = str("sig", o.sig);
     const first = !this.connectReceived;
     this.connectReceived = true;
+    // nats-server estimates the RTT from accept to CONNECT until a PING measures it.
+    if (this.kind === CLIENT) this.rtt = Math.max(performance.now() - this.#accepted, 1e-6);
     const auth = first ? this.server.authenticate(this) : true;
     if (auth === true) return this.#authorized(first) && this.#finishConnect();
     if (auth === false) return false;

@@ -888,7 +888,9 @@ export class Server {
           c.close(ClosedState.StaleConnection);
           continue;
         }
-        if (now - c.lastIn < o.pingIntervalMs && c.rtt > 0) {
+        // An RTT measured within the hour lets activity stand in for the PING (nats-server).
+        const needRtt = c.rttMeasuredAt === 0 || now - c.rttMeasuredAt > 3_600_000;
+        if (now - c.lastIn < o.pingIntervalMs && !needRtt) {
           this.log.debugc(c, "Delaying PING due to client activity");
           continue;
         }

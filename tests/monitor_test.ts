@@ -11,6 +11,7 @@ import { Server } from "../src/server.ts";
 import { MAX_LIST_SIZE, startMonitoring } from "../src/monitor.ts";
 import { goDuration, goJson, goTime, myUptime, rttString } from "../src/monitor/format.ts";
 import { MemoryLogger } from "./helpers.ts";
+import { ACCOUNTS, ACCOUNTS_CONF } from "./accounts_fixture.ts";
 
 const ignore = REFERENCE;
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
@@ -975,6 +976,85 @@ Deno.test({
     } finally {
       child.kill("SIGKILL");
       await child.status;
+    }
+  },
+});
+
+Deno.test({
+  name: "with several accounts, field names, order and errors match the real nats-server",
+  ignore: REFERENCE || !(await natsServerInstalled()),
+  async fn() {
+    const port = freePort();
+    const http = freePort();
+    const conf = await Deno.makeTempFile({ suffix: ".conf" });
+    await Deno.writeTextFile(
+      conf,
+      `listen: "127.0.0.1:${port}"\nhttp: "127.0.0.1:${http}"\n${ACCOUNTS_CONF}`,
+    );
+    const child = new Deno.Command("nats-server", {
+      args: ["-c", conf],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await waitFor(async () => {
+        try {
+          await (await fetch(`http://127.0.0.1:${http}/healthz`)).body?.cancel();
+          return true;
+        } catch {
+          return false;
+        }
+      }, "nats-server monitoring");
+      await using s = await monitored({ ...ACCOUNTS, noSystemAccount: false });
+      // The same clients on both: a in A (subscribed to the service), b in B, one closed b.
+      const login = (u: string, ops = "") =>
+        `CONNECT {"verbose":false,"pedantic":false,"user":"${u}","pass":"${u}","name":"${u}",` +
+        `"lang":"deno","version":"1.0"}\r\n${ops}`;
+      const clients: RawClient[] = [];
+      for (const p of [port, s.port]) {
+        for (const [u, ops] of [["a", "SUB svc.> 1\r\n"], ["b", "SUB st.x 1\r\n"], ["b", ""]]) {
+          const [c] = await RawClient.connectInfo(p);
+          await c.send(login(u, ops));
+          await c.roundTrip();
+          clients.push(c);
+        }
+      }
+      // The last b of each server goes away, to be listed as closed.
+      await clients[2].close();
+      await clients[5].close();
+      await waitFor(() => s.server!.closedClients.length === 1, "the closed connection");
+      for (
+        const path of [
+          "/varz",
+          "/accountz",
+          "/accountz?acc=A",
+          "/accountz?acc=B",
+          "/accountz?acc=SYS",
+          "/accountz?acc=$G",
+          "/accstatz",
+          "/accstatz?unused=1",
+          "/connz?auth=1&subs=detail",
+          "/connz?acc=A",
+          "/connz?acc=B&state=all&auth=1&subs=detail",
+          "/connz?acc=ZZ",
+          "/connz?acc=$G&state=closed",
+          "/subsz?acc=B&subs=1",
+          "/subsz?subs=1",
+          "/subsz?acc=A",
+        ]
+      ) {
+        const want = shape(await json(http, path));
+        const got = shape(await json(s, path));
+        assert.deepEqual(got, want, path);
+      }
+      const theirs = await get(http, "/accountz?acc=ZZ");
+      const mine = await get(s, "/accountz?acc=ZZ");
+      assert.deepEqual([mine.status, mine.text], [theirs.status, theirs.text]);
+      await closeAll(...clients);
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+      await Deno.remove(conf);
     }
   },
 });
