@@ -916,6 +916,10 @@ export class Server {
       ["HTTPHost", cur.httpHost, next.httpHost],
       ["HTTPPort", cur.httpPort, next.httpPort],
       ["HTTPSPort", cur.httpsPort, next.httpsPort],
+      // nats-server lets only the default system account go (old=$SYS, new="").
+      ...(cur.systemAccount === "$SYS" && next.systemAccount === ""
+        ? []
+        : [["SystemAccount", cur.systemAccount, next.systemAccount] as [string, unknown, unknown]]),
     ];
     for (const [name, a, b] of fixed) {
       if (a !== b) {

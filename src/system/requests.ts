@@ -31,6 +31,7 @@ import { defaultSubszOptions, subsz } from "../monitor/subsz.ts";
 import { varz } from "../monitor/varz.ts";
 import type { Compression, SystemEvents } from "./events.ts";
 import { type GoField, GoJsonError, unmarshal } from "./go_json.ts";
+import { installDebug } from "./debug.ts";
 
 /** nats-server's EventFilterOptions, part of every request's options. */
 const FILTER_FIELDS: Record<string, GoField> = {
@@ -108,6 +109,7 @@ export function installRequests(ev: SystemEvents): void {
         return stz;
       },
     }));
+  installDebug(ev);
 }
 
 // ---- Options as nats-server's JSON names them ----
