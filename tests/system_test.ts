@@ -859,3 +859,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "in a mixed cluster with nats-server, both answer PINGs, track each other and share events",
+  ignore: refIgnore,
+  async fn() {
+    const mine = await ours({
+      serverName: "ours",
+      cluster: { ...defaultOptions().cluster, host: "127.0.0.1", port: -1, name: "mix" },
+    });
+    const conf = ACCOUNTS_CONF.replace("server_name: srv1", "server_name: theirs") +
+      `cluster { name: mix, listen: "127.0.0.1:-1", routes: ["nats://127.0.0.1:${
+        mine.server.cluster!.port
+      }"] }\n`;
+    const ref = await reference(conf);
+    try {
+      await waitFor(() => mine.server.cluster!.byId.size === 1, "the route to nats-server");
+      const sys = await user(mine, "sys");
+      // Each learns of the other from STATSZ: nats-server counts us, we count it.
+      await waitFor(
+        async () => {
+          const [m, r] = await Promise.all([
+            ask(sys, `$SYS.REQ.SERVER.${mine.id}.STATSZ`),
+            ask(sys, `$SYS.REQ.SERVER.${ref.id}.STATSZ`),
+          ]);
+          return m.statsz.active_servers === 2 && r.statsz.active_servers === 2;
+        },
+        "both servers active on both",
+        10000,
+      );
+      const pongs = (await collectReplies(sys, "$SYS.REQ.SERVER.PING", "", 2)).map(json);
+      assert.deepEqual(pongs.map((p) => p.server.name).sort(), ["ours", "theirs"]);
+      // An account's CONNZ asked on nats-server is answered by both, through its import.
+      const theirA = await user(ref, "a");
+      const ourA = await user(mine, "a");
+      const conns = (await collectReplies(theirA, "$SYS.REQ.SERVER.PING.CONNZ", "", 2)).map(json);
+      assert.deepEqual(conns.map((c) => c.server.name).sort(), ["ours", "theirs"]);
+      assert.deepEqual(conns.map((c) => c.data.num_connections), [1, 1]);
+      // A CONNECT on our side reaches a system user on theirs.
+      const theirSys = await user(ref, "sys");
+      const ev = theirSys.subscribe("$SYS.ACCOUNT.B.CONNECT", { max: 1 });
+      await theirSys.flush();
+      await waitFor(
+        () =>
+          mine.server.accounts.get("SYS")!.sublist.match("$SYS.ACCOUNT.B.CONNECT").psubs.length > 0,
+        "their interest on our side",
+      );
+      const b = await user(mine, "b");
+      for await (const m of ev) assert.equal(json(m).server.name, "ours");
+      await Promise.all([sys.close(), theirA.close(), ourA.close(), theirSys.close(), b.close()]);
+    } finally {
+      await ref.stop();
+      await mine.stop();
+    }
+  },
+});
