@@ -304,8 +304,6 @@ export class Server {
   #createClient(conn: Deno.Conn): void {
     const cid = this.nextId();
     const c = new Client(this, conn, peerOf(conn), cid);
-    // Every client starts in `$G`, as in nats-server; authentication may move it.
-    c.setAccount(this.globalAccount);
     // With nkey users, each client gets a nonce to sign (nats-server's INFO "nonce").
     if (this.#nkeyUsers.size > 0) c.nonce = newNonce();
     this.stats.totalConnections++;
@@ -318,6 +316,8 @@ export class Server {
       return;
     }
     this.clients.set(cid, c);
+    // Every client starts in `$G`, as in nats-server; authentication may move it.
+    c.setAccount(this.globalAccount);
     if (this.tls) this.#startTls(c, conn, this.tls);
     else c.run();
   }
