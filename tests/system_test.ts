@@ -890,6 +890,12 @@ Deno.test({
       );
       const pongs = (await collectReplies(sys, "$SYS.REQ.SERVER.PING", "", 2)).map(json);
       assert.deepEqual(pongs.map((p) => p.server.name).sort(), ["ours", "theirs"]);
+      // Clustered, the system account exports JetStream's API too.
+      const exports = (id: string) =>
+        ask(sys, `$SYS.REQ.SERVER.${id}.ACCOUNTZ`, '{"account":"SYS"}').then((r) =>
+          r.data.account_detail.exports.map((e: { subject: string }) => e.subject).sort()
+        );
+      assert.deepEqual(await exports(mine.id), await exports(ref.id));
       // An account's CONNZ asked on nats-server is answered by both, through its import.
       const theirA = await user(ref, "a");
       const ourA = await user(mine, "a");

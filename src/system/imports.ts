@@ -1,8 +1,8 @@
 /**
  * What the system account shares with every other account, as nats-server's
  * addSystemAccountExports and registerSystemImports set up: the system account exports
- * `$SYS.REQ.ACCOUNT.*.CONNZ` and `$SYS.REQ.ACCOUNT.*.STATZ` (streamed responses) and
- * `$SYS.DEBUG.SUBSCRIBERS`, and each other account imports
+ * `$SYS.REQ.ACCOUNT.*.CONNZ` and `$SYS.REQ.ACCOUNT.*.STATZ` (streamed responses),
+ * `$SYS.DEBUG.SUBSCRIBERS` and, in a cluster, `$JS.API.>`; each other account imports
  *
  * - `$SYS.REQ.SERVER.PING.CONNZ` and `$SYS.REQ.ACCOUNT.PING.CONNZ` as `$SYS.REQ.ACCOUNT.<acc>.CONNZ`
  * - `$SYS.REQ.ACCOUNT.PING.STATZ` as `$SYS.REQ.ACCOUNT.<acc>.STATZ`
@@ -23,9 +23,20 @@ const SYSTEM_EXPORTS: ServiceExportOptions[] = [
   { subject: "$SYS.DEBUG.SUBSCRIBERS", responseType: "Singleton", responseThresholdMs: 0 },
 ];
 
+/** JetStream's API, which nats-server exports from the system account unless standalone. */
+const JS_API_EXPORT: ServiceExportOptions = {
+  subject: "$JS.API.>",
+  responseType: "Singleton",
+  responseThresholdMs: 0,
+};
+
 /** The system exports not already covered by a configured export (configured ones win). */
-function missingExports(configured: ServiceExportOptions[]): ServiceExportOptions[] {
-  return SYSTEM_EXPORTS.filter((se) =>
+function missingExports(
+  server: Server,
+  configured: ServiceExportOptions[],
+): ServiceExportOptions[] {
+  const all = server.opts.cluster.port !== 0 ? [...SYSTEM_EXPORTS, JS_API_EXPORT] : SYSTEM_EXPORTS;
+  return all.filter((se) =>
     !configured.some((c) => c.subject === se.subject || subjectMatches(c.subject, se.subject))
   );
 }
@@ -53,7 +64,7 @@ export function systemImports(server: Server, acc: Account): ServiceImportOption
 export function installSystemImports(server: Server): void {
   const sys = server.systemAccount;
   if (!sys) return;
-  sys.serviceExports = [...sys.serviceExports, ...missingExports(sys.serviceExports)];
+  sys.serviceExports = [...sys.serviceExports, ...missingExports(server, sys.serviceExports)];
   for (const acc of server.accounts.values()) {
     for (const si of systemImports(server, acc)) {
       addServiceImport(server, acc, sys, si.to, si.subject);
