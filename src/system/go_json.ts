@@ -19,6 +19,13 @@ class GoObject {
 
 type GoValue = string | boolean | null | GoNumber | GoValue[] | GoObject;
 
+/** An array or object being read: its elements so far, or its members and the pending key. */
+interface Frame {
+  list: GoValue[] | null;
+  members: [string, GoValue][] | null;
+  key: string;
+}
+
 export class GoJsonError extends Error {
   override name = "GoJsonError";
 }
@@ -39,8 +46,12 @@ function quoteChar(c: number): string {
 
 const dec = new TextDecoder();
 
+/** encoding/json's maxNestingDepth. */
+const MAX_DEPTH = 10000;
+
 class Scanner {
   i = 0;
+  depth = 0;
   constructor(readonly b: Uint8Array) {}
 
   fail(context: string): never {
@@ -52,17 +63,81 @@ class Scanner {
     while (this.i < this.b.length && WS.has(this.b[this.i])) this.i++;
   }
 
+  /**
+   * One value, iteratively (an explicit stack of open arrays and objects), so nesting as deep as
+   * Go allows (10000) costs no call stack.
+   */
   value(): GoValue {
+    const stack: Frame[] = [];
+    while (true) {
+      // Expecting a value.
+      this.ws();
+      const c = this.b[this.i];
+      let v: GoValue;
+      if (c === 0x7b || c === 0x5b) {
+        if (++this.depth > MAX_DEPTH) this.fail("exceeded max depth");
+        this.i++;
+        this.ws();
+        const close = c === 0x7b ? 0x7d : 0x5d;
+        if (this.b[this.i] === close) {
+          this.i++;
+          this.depth--;
+          v = c === 0x7b ? new GoObject([]) : [];
+        } else if (c === 0x5b) {
+          stack.push({ list: [], members: null, key: "" });
+          continue;
+        } else {
+          const f: Frame = { list: null, members: [], key: "" };
+          f.key = this.key();
+          stack.push(f);
+          continue;
+        }
+      } else if (c === 0x22) v = this.string();
+      else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) v = this.number();
+      else if (c === 0x74) v = this.literal("true", true);
+      else if (c === 0x66) v = this.literal("false", false);
+      else if (c === 0x6e) v = this.literal("null", null);
+      else return this.fail("looking for beginning of value");
+      // A value is complete: it goes into the enclosing array or object, which may end too.
+      while (true) {
+        const top = stack.at(-1);
+        if (top === undefined) return v;
+        this.ws();
+        const n = this.b[this.i];
+        if (top.list !== null) {
+          top.list.push(v);
+          if (n === 0x2c) {
+            this.i++;
+            break;
+          }
+          if (n !== 0x5d) this.fail("after array element");
+          v = top.list;
+        } else {
+          top.members!.push([top.key, v]);
+          if (n === 0x2c) {
+            this.i++;
+            top.key = this.key();
+            break;
+          }
+          if (n !== 0x7d) this.fail("after object key:value pair");
+          v = new GoObject(top.members!);
+        }
+        this.i++;
+        this.depth--;
+        stack.pop();
+      }
+    }
+  }
+
+  /** An object key and its colon. */
+  key(): string {
     this.ws();
-    const c = this.b[this.i];
-    if (c === 0x7b) return this.object();
-    if (c === 0x5b) return this.array();
-    if (c === 0x22) return this.string();
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
-    if (c === 0x74) return this.literal("true", true);
-    if (c === 0x66) return this.literal("false", false);
-    if (c === 0x6e) return this.literal("null", null);
-    return this.fail("looking for beginning of value");
+    if (this.b[this.i] !== 0x22) this.fail("looking for beginning of object key string");
+    const k = this.string();
+    this.ws();
+    if (this.b[this.i] !== 0x3a) this.fail("after object key");
+    this.i++;
+    return k;
   }
 
   literal(word: string, v: boolean | null): GoValue {
@@ -124,60 +199,6 @@ class Scanner {
     const raw = dec.decode(this.b.subarray(start - 1, this.i + 1));
     this.i++;
     return JSON.parse(raw);
-  }
-
-  object(): GoObject {
-    this.i++;
-    const members: [string, GoValue][] = [];
-    this.ws();
-    if (this.b[this.i] === 0x7d) {
-      this.i++;
-      return new GoObject(members);
-    }
-    while (true) {
-      this.ws();
-      if (this.b[this.i] !== 0x22) this.fail("looking for beginning of object key string");
-      const key = this.string();
-      this.ws();
-      if (this.b[this.i] !== 0x3a) this.fail("after object key");
-      this.i++;
-      members.push([key, this.value()]);
-      this.ws();
-      const c = this.b[this.i];
-      if (c === 0x2c) {
-        this.i++;
-        continue;
-      }
-      if (c === 0x7d) {
-        this.i++;
-        return new GoObject(members);
-      }
-      this.fail("after object key:value pair");
-    }
-  }
-
-  array(): GoValue[] {
-    this.i++;
-    const out: GoValue[] = [];
-    this.ws();
-    if (this.b[this.i] === 0x5d) {
-      this.i++;
-      return out;
-    }
-    while (true) {
-      out.push(this.value());
-      this.ws();
-      const c = this.b[this.i];
-      if (c === 0x2c) {
-        this.i++;
-        continue;
-      }
-      if (c === 0x5d) {
-        this.i++;
-        return out;
-      }
-      this.fail("after array element");
-    }
   }
 }
 
