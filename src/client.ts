@@ -578,17 +578,17 @@ export class Client implements ParserHost {
     // nats-server estimates the RTT from accept to CONNECT until a PING measures it.
     if (this.kind === CLIENT) this.rtt = Math.max(performance.now() - this.#accepted, 1e-6);
     const auth = first ? this.server.authenticate(this) : true;
-    if (auth === true) return this.#authorized(first) && this.#finishConnect();
+    if (auth === true) return this.#authorized(first);
     if (auth === false) return false;
     // A bcrypt check is running: hold the rest of this read until it answers.
-    this.paused = auth.then((ok) => ok && this.#authorized(first) && this.#finishConnect());
+    this.paused = auth.then((ok) => ok && this.#authorized(first));
     return true;
   }
 
-  /** Authentication passed: the system account hears of the new connection (first CONNECT). */
+  /** Authentication passed: the system account hears of a new connection, then CONNECT ends. */
   #authorized(first: boolean): boolean {
     if (first && this.kind === CLIENT) this.server.events?.clientConnected(this);
-    return true;
+    return this.#finishConnect();
   }
 
   #finishConnect(): boolean {
