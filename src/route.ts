@@ -489,6 +489,12 @@ export class Cluster {
     this.dynamic = c.name === "";
     this.name = c.name !== "" ? c.name : randomName();
     this.#tls = c.tls ? loadTlsContext(c.tls) : null;
+    // Subscriptions made before the cluster existed (imports, internal services) are interest.
+    for (const acc of server.accounts.values()) {
+      for (const sub of acc.sublist.all()) {
+        if (sub.client.kind !== ROUTER) this.localInterest(acc, sub.subject, sub.queue, 1);
+      }
+    }
   }
 
   get opts(): ClusterOptions {

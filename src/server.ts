@@ -26,6 +26,9 @@ import { checkPassword, isBcrypt } from "./password.ts";
 import { newNonce, verifyNonceSignature } from "./nkeys.ts";
 import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
+import { MonitorStats } from "./monitor/stats.ts";
+import { SystemEvents } from "./system/events.ts";
+import { installRequests } from "./system/requests.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
 
@@ -113,6 +116,15 @@ export class Server {
   readonly accounts = new Map<string, Account>();
   readonly globalAccount = new Account(GLOBAL_ACCOUNT);
   systemAccount: Account | null = null;
+  /** The system account's events and services (null without a system account). */
+  events: SystemEvents | null = null;
+  /**
+   * The generated no_auth_user that keeps `$G` open when the only configured account is the
+   * system account (nats-server's sysAccOnlyNoAuthUser); "" otherwise.
+   */
+  sysOnlyNoAuthUser = "";
+  /** Request counts and CPU sampling, shared by /varz over HTTP and over NATS. */
+  readonly monitorStats = new MonitorStats();
   readonly clients = new Map<number, Client>();
   readonly stats: ServerStats = {
     inMsgs: 0,
@@ -204,6 +216,14 @@ export class Server {
       if (u.nkey) this.#nkeyUsers.set(u.nkey, entry);
       else this.#users.set(u.username, entry);
     }
+    const sysOnly = this.sysOnlyNoAuthUser;
+    if (sysOnly !== "") {
+      this.#users.set(sysOnly, {
+        password: sysOnly.slice(5),
+        perms: null,
+        account: this.globalAccount,
+      });
+    }
   }
 
   /** Binds the client listener and starts accepting. Resolves once listening. */
@@ -226,14 +246,6 @@ export class Server {
       }
       if (o.cluster.port !== 0) {
         this.cluster = new Cluster(this);
-        // Subscriptions made before the cluster existed (imports, system services) count too.
-        for (const acc of this.accounts.values()) {
-          for (const sub of acc.sublist.all()) {
-            if (sub.client.kind !== ROUTER) {
-              this.cluster.localInterest(acc, sub.subject, sub.queue, 1);
-            }
-          }
-        }
         try {
           this.cluster.start();
         } catch (e) {
@@ -270,6 +282,10 @@ export class Server {
       );
     }
     this.#running = true;
+    if (this.systemAccount) {
+      this.events = new SystemEvents(this, this.systemAccount);
+      this.events.start(installRequests);
+    }
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
     acceptLoop(this.#listener, "client", (m) => this.log.error(m), (conn) => {
       if (this.lameDuck || !this.#running) conn.close();
@@ -305,6 +321,7 @@ export class Server {
       return;
     }
     this.clients.set(cid, c);
+    // Every client starts in `$G`, as in nats-server; authentication may move it.
     c.setAccount(this.globalAccount);
     if (this.tls) this.#startTls(c, conn, this.tls);
     else c.run();
@@ -511,7 +528,7 @@ export class Server {
 
   /** no_auth_user: a connection without credentials becomes that user, permissions and all. */
   loginNoAuthUser(c: Client): boolean {
-    const name = this.opts.noAuthUser;
+    const name = this.opts.noAuthUser || this.sysOnlyNoAuthUser;
     if (name === "") return false;
     const u = this.#users.get(name);
     if (!u) return false;
@@ -527,6 +544,7 @@ export class Server {
   }
 
   authViolation(c: Client): void {
+    this.events?.authFailed(c);
     c.sendErr("Authorization Violation");
     this.log.errorc(c, `authentication error - User "${c.opts.user ?? ""}"`);
     c.close(ClosedState.AuthenticationViolation);
@@ -560,6 +578,10 @@ export class Server {
     }
     if (!this.clients.delete(c.cid)) return;
     c.account.clients.delete(c);
+    if (this.events) {
+      if (c.account !== this.globalAccount) this.events.accountConnsChanged(c.account);
+      this.events.clientDisconnected(c);
+    }
     this.log.debugc(c, `Client connection closed: ${c.closeReason}`);
     const max = this.opts.maxClosedClients;
     if (max > 0) {
@@ -856,6 +878,7 @@ export class Server {
           } exceeded`,
         );
         this.stats.slowConsumers++;
+        c.account.slowConsumers++;
         c.close(ClosedState.SlowConsumerWriteDeadline);
         continue;
       }
@@ -868,7 +891,9 @@ export class Server {
           c.close(ClosedState.StaleConnection);
           continue;
         }
-        if (now - c.lastIn < o.pingIntervalMs && c.rtt > 0) {
+        // An RTT measured within the hour lets activity stand in for the PING (nats-server).
+        const needRtt = c.rttMeasuredAt === 0 || now - c.rttMeasuredAt > 3_600_000;
+        if (now - c.lastIn < o.pingIntervalMs && !needRtt) {
           this.log.debugc(c, "Delaying PING due to client activity");
           continue;
         }
@@ -894,6 +919,10 @@ export class Server {
       ["HTTPHost", cur.httpHost, next.httpHost],
       ["HTTPPort", cur.httpPort, next.httpPort],
       ["HTTPSPort", cur.httpsPort, next.httpsPort],
+      // nats-server lets only the default system account go (old=$SYS, new="").
+      ...(cur.systemAccount === "$SYS" && next.systemAccount === ""
+        ? []
+        : [["SystemAccount", cur.systemAccount, next.systemAccount] as [string, unknown, unknown]]),
     ];
     for (const [name, a, b] of fixed) {
       if (a !== b) {
@@ -907,6 +936,7 @@ export class Server {
     this.tls = tls;
     if (logger) this.log.logger = logger;
     configureAccounts(this, next);
+    this.events?.trackAccounts();
     this.#configureAuth();
     for (const c of [...this.clients.values()]) {
       // A user removed, or moved to another account, is closed without an error (nats-server's
@@ -1009,6 +1039,7 @@ export class Server {
 
   async shutdown(): Promise<void> {
     if (!this.#running) return;
+    this.events?.stop();
     this.#running = false;
     clearInterval(this.#ticker);
     this.#closeListener();
