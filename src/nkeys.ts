@@ -256,6 +256,24 @@ export function decodeAnyPublicNkey(
   return { prefix: raw[0] as NkeyPrefixByte, key: raw.slice(1, 1 + KEY_LEN) };
 }
 
+/**
+ * The error nkeys.FromPublicKey gives for `s`, in the Go library's words, or null when it takes
+ * the key (which, as in Go, may still hold a key of the wrong length: it then fails to verify).
+ * nats-server logs it for a user JWT whose subject is not a usable key.
+ */
+export function fromPublicKeyError(s: string): string | null {
+  const raw = base32Decode(s);
+  if (raw === null) {
+    const bad = [...s].findIndex((c) => c.charCodeAt(0) >= 128 || B32_VALUES[c.charCodeAt(0)] < 0);
+    return `illegal base32 data at input byte ${bad < 0 ? s.length : bad}`;
+  }
+  if (raw.length < 4) return "nkeys: invalid encoded key";
+  const want = raw[raw.length - 2] | (raw[raw.length - 1] << 8);
+  if (crc16(raw.subarray(0, raw.length - 2)) !== want) return "nkeys: invalid checksum";
+  if (!PUBLIC_PREFIXES.has(raw[0])) return "nkeys: invalid public key";
+  return null;
+}
+
 /** Readable kind for error messages ("user", "account", ...). */
 function prefixName(b: number): string {
   for (const [name, v] of Object.entries(NkeyPrefix)) if (v === b) return name.toLowerCase();
@@ -426,7 +444,9 @@ export class NkeyPair {
     const key = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, true, ["sign"]);
     const jwk = await crypto.subtle.exportKey("jwk", key);
     const pub = base64RawUrlDecode(jwk.x ?? "");
-    if (pub === null || pub.length !== KEY_LEN) throw new NkeyError("encoding", "nkeys: invalid seed");
+    if (pub === null || pub.length !== KEY_LEN) {
+      throw new NkeyError("encoding", "nkeys: invalid seed");
+    }
     return new NkeyPair(prefix, encodePublicNkey(prefix, pub), key);
   }
 

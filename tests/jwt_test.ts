@@ -51,7 +51,13 @@ import {
   permissionsFromJwt,
 } from "../src/jwt/user_auth.ts";
 import { validateAccount, validateOperator, validateUser } from "../src/jwt/validate.ts";
-import { newNonce, NkeyPair, NkeyPrefix, verifyNonceSignature } from "../src/nkeys.ts";
+import {
+  fromPublicKeyError,
+  newNonce,
+  NkeyPair,
+  NkeyPrefix,
+  verifyNonceSignature,
+} from "../src/nkeys.ts";
 import { compilePermissions } from "../src/permissions.ts";
 import { HAVE_NATS_SERVER, RawClient, waitFor } from "./helpers.ts";
 import { freePort, ServerProcess } from "./process_helpers.ts";
@@ -812,4 +818,897 @@ Deno.test("scoped signing key templates expand as in nats-server 2.9.10", () => 
     sub: {},
     subs: 3,
   });
+});
+
+// Creds and keys --------------------------------------------------------------------------------
+
+Deno.test("creds files from @nats-io/jwt and from the Go format parse; the seed signs nonces", async () => {
+  const acc = nkeys.createAccount();
+  const user = nkeys.createUser();
+  const userJwt = await jwtjs.encodeUser("u", user, acc);
+  const jsCreds = dec.decode(jwtjs.fmtCreds(userJwt, user));
+  const goCreds = await formatUserCreds(userJwt, seedOf(user));
+  assert.equal(
+    goCreds,
+    `-----BEGIN NATS USER JWT-----\n${userJwt}\n------END NATS USER JWT------\n\n` +
+      "************************* IMPORTANT *************************\n" +
+      "NKEY Seed printed below can be used to sign and prove identity.\n" +
+      "NKEYs are sensitive and should be treated as secrets.\n\n" +
+      `-----BEGIN USER NKEY SEED-----\n${seedOf(user)}\n------END USER NKEY SEED------\n\n` +
+      "*************************************************************\n",
+  );
+  for (const text of [jsCreds, goCreds, goCreds.replace(/\n/g, "\r\n")]) {
+    assert.equal(parseDecoratedJwt(text), userJwt);
+    assert.equal((await parseDecoratedUserNkey(text)).publicKey, user.getPublicKey());
+  }
+  for (const text of [jsCreds, goCreds]) {
+    const creds = await parseCreds(text);
+    assert.equal(creds.jwt, userJwt);
+    assert.equal(creds.key.publicKey, user.getPublicKey());
+    const nonce = newNonce();
+    const sig = await creds.key.signNonce(nonce);
+    assert.equal(await verifyNonceSignature(user.getPublicKey(), nonce, sig), true);
+    assert.equal(
+      user.verify(enc.encode(nonce), creds.key && (await creds.key.sign(enc.encode(nonce)))),
+      true,
+    );
+  }
+  assert.equal(
+    await verifyNonceSignature(user.getPublicKey(), "abc", await signNonce(seedOf(user), "abc")),
+    true,
+  );
+  // A bare JWT is its own "decorated" form; a bare seed line is found without decoration.
+  assert.equal(parseDecoratedJwt(userJwt), userJwt);
+  assert.equal((await parseDecoratedNkey(`junk\n${seedOf(acc)}\n`)).publicKey, acc.getPublicKey());
+  // As in Go, an indented seed line is found but then refused.
+  await rejects(parseDecoratedNkey(`junk\n  ${seedOf(acc)}\n`), "doesn't contain a seed nkey");
+});
+
+Deno.test("bad creds get the texts of nats-server and the jwt library", async () => {
+  const acc = nkeys.createAccount();
+  const user = nkeys.createUser();
+  const userJwt = await jwtjs.encodeUser("u", user, acc);
+  const accJwt = await jwtjs.encodeAccount("a", acc);
+  await rejects(parseCreds(""), "Credentials file malformed");
+  await rejects(
+    parseCreds(`-----BEGIN X-----\n${userJwt}\n------END X------\n`),
+    "Credentials file malformed",
+  );
+  const badSeed =
+    `-----BEGIN A-----\n${userJwt}\n------END A------\n-----BEGIN B-----\nSUNOPE\n------END B------\n`;
+  await rejects(parseCreds(badSeed), "Credentials file has malformed seed");
+  await rejects(parseDecoratedNkey("nothing here"), "no nkey seed found");
+  await rejects(parseDecoratedNkey(" SUNOPE"), "doesn't contain a seed nkey");
+  await rejects(parseDecoratedNkey("SUNOPE"), "nkeys: invalid encoded key");
+  await rejects(parseDecoratedUserNkey(seedOf(acc)), "doesn't contain an user seed nkey");
+  await rejects(
+    formatUserCreds(accJwt, seedOf(user)),
+    '"account" cannot be serialized as a user config',
+  );
+  await rejects(formatUserCreds(userJwt, seedOf(acc)), "nkey seed is not an user seed");
+  assert.ok((await rejectsWith(formatUserCreds("x", seedOf(user)))) instanceof JwtError);
+  assert.ok((await rejectsWith(parseCreds(""))) instanceof CredsError);
+});
+
+async function rejectsWith(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error("did not reject");
+}
+
+Deno.test("NkeyPair: seeds from @nats-io/nkeys load, sign and verify both ways", async () => {
+  for (const kp of [nkeys.createUser(), nkeys.createAccount(), nkeys.createOperator()]) {
+    const ours = await NkeyPair.fromSeed(seedOf(kp));
+    assert.equal(ours.publicKey, kp.getPublicKey());
+    const data = enc.encode("payload");
+    assert.equal(kp.verify(data, await ours.sign(data)), true);
+  }
+  const fresh = await NkeyPair.create(NkeyPrefix.Account);
+  assert.match(fresh.publicKey, /^A[A-Z2-7]{55}$/);
+  const pub = nkeys.fromPublic(fresh.publicKey);
+  assert.equal(pub.verify(enc.encode("x"), await fresh.sign(enc.encode("x"))), true);
+  await rejects(NkeyPair.fromSeed("SUAAAA"), "nkeys: invalid encoded key");
+  await rejects(NkeyPair.fromSeed("SUAAAAAA"), "nkeys: invalid checksum");
+  assert.equal(fromPublicKeyError("UNOTAKEY"), "nkeys: invalid checksum");
+  assert.equal(fromPublicKeyError("U1"), "illegal base32 data at input byte 1");
+  assert.equal(fromPublicKeyError("UAAA"), "nkeys: invalid encoded key");
+  assert.equal(fromPublicKeyError(nkeys.createUser().getPublicKey()), null);
+  await rejects(NkeyPair.fromSeed(nkeys.createUser().getPublicKey()), "nkeys: invalid seed");
+});
+
+Deno.test("operator JWTs are read from files (plain or decorated) or inline", async () => {
+  const op = nkeys.createOperator();
+  const opJwt = await jwtjs.encodeOperator("O", op);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/op.jwt`, opJwt);
+    await Deno.writeTextFile(
+      `${dir}/op_decorated.jwt`,
+      `-----BEGIN NATS OPERATOR JWT-----\n${opJwt}\n------END NATS OPERATOR JWT------\n`,
+    );
+    for (const source of [`${dir}/op.jwt`, `${dir}/op_decorated.jwt`, opJwt]) {
+      const { jwt, claims } = await readOperatorJwt(source);
+      assert.equal(jwt, opJwt);
+      assert.equal(claims.sub, op.getPublicKey());
+    }
+    await assert.rejects(readOperatorJwt(`${dir}/missing.jwt`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// Authentication decisions ----------------------------------------------------------------------
+
+/** An operator (with a signing key), trust for it, and accounts a lookup serves by key. */
+class World {
+  readonly op = nkeys.createOperator();
+  readonly opSigner = nkeys.createOperator();
+  readonly strictOp = nkeys.createOperator();
+  readonly strictSigner = nkeys.createOperator();
+  readonly accounts = new Map<string, string>();
+  trust!: Trust;
+
+  static async create(): Promise<World> {
+    const w = new World();
+    const op = await decodeOperatorClaims(
+      await jwtjs.encodeOperator("O", w.op, { signing_keys: [w.opSigner.getPublicKey()] }),
+    );
+    const strict = await decodeOperatorClaims(signJwt({
+      iss: w.strictOp.getPublicKey(),
+      sub: w.strictOp.getPublicKey(),
+      nats: {
+        type: "operator",
+        version: 2,
+        signing_keys: [w.strictSigner.getPublicKey()],
+        strict_signing_key_usage: true,
+      },
+    }, w.strictOp));
+    w.trust = trustFromOperators([op, strict]);
+    return w;
+  }
+
+  /** An account JWT signed by `signer` (the operator by default), served by the lookup. */
+  account(acc: KeyPair, nats: object = {}, top: object = {}, signer = this.op): string {
+    const jwt = signJwt(accountPayload(signer, acc, nats, top), signer);
+    this.accounts.set(acc.getPublicKey(), jwt);
+    return jwt;
+  }
+
+  lookup = async (key: string): Promise<AccountClaims> => {
+    const jwt = this.accounts.get(key);
+    if (jwt === undefined) throw new AccountLookupError("account missing");
+    return await verifyAccountJwt(jwt, this.trust, key);
+  };
+
+  /** Logs `userJwt` in, the nonce signed with `signer` (the user's own key normally). */
+  async login(
+    userJwt: string | undefined,
+    signer: KeyPair | null,
+    req: Partial<JwtAuthRequest> = {},
+    config: { lookup?: (k: string) => Promise<AccountClaims>; pinned?: Set<string> } = {},
+  ): Promise<JwtAuthResult> {
+    const nonce = newNonce();
+    return await authenticateJwtUser({
+      jwt: userJwt,
+      nonce,
+      sig: signer ? b64url(signer.sign(enc.encode(nonce))) : undefined,
+      connectionType: "STANDARD",
+      clientIp: "127.0.0.1",
+      ...req,
+    }, {
+      trust: this.trust,
+      lookupAccount: config.lookup ?? this.lookup,
+      pinnedAccounts: config.pinned,
+    });
+  }
+}
+
+function refused(r: JwtAuthResult): string {
+  assert.equal(r.ok, false, "expected a refusal");
+  return r.ok ? "" : `${r.reason}: ${r.log}`;
+}
+
+function accepted(r: JwtAuthResult): JwtAuthAccepted {
+  if (!r.ok) assert.fail(`refused: ${r.reason}: ${r.log}`);
+  return r;
+}
+
+Deno.test("auth: the JWT must be there, decode and validate", async () => {
+  const w = await World.create();
+  const acc = nkeys.createAccount();
+  w.account(acc);
+  const user = nkeys.createUser();
+  assert.equal(
+    refused(await w.login(undefined, user)),
+    "jwt_required: Authentication requires a user JWT",
+  );
+  assert.equal(
+    refused(await w.login("garbage", user)),
+    "jwt_invalid: User JWT not valid: expected 3 chunks",
+  );
+  assert.equal(
+    refused(await w.login(await jwtjs.encodeAccount("x", acc), user)),
+    "jwt_invalid: User JWT not valid: not user claim",
+  );
+  const expired = signJwt(userPayload(acc, user, {}, { exp: nowSec() - 10 }), acc);
+  assert.equal(
+    refused(await w.login(expired, user)),
+    "jwt_no_longer_valid: User JWT no longer valid: &{Issues:[claim is expired]}",
+  );
+  const early = signJwt(userPayload(acc, user, { src: ["bad"] }, { nbf: nowSec() + 100 }), acc);
+  assert.equal(
+    refused(await w.login(early, user)),
+    'jwt_no_longer_valid: User JWT no longer valid: &{Issues:[claim is not yet valid invalid cidr "bad" in user src limits]}',
+  );
+  const ok = accepted(await w.login(await jwtjs.encodeUser("u", user, acc), user));
+  assert.equal(ok.accountKey, acc.getPublicKey());
+  assert.equal(ok.signingKey, null);
+  assert.equal(ok.scope, null);
+  assert.equal(ok.permissions, null);
+  assert.deepEqual(ok.limits, { subs: -1, payload: -1, data: -1 });
+  assert.equal(ok.expiresInMs, null);
+  assert.equal(ok.bearer, false);
+  assert.deepEqual(ok.debug, []);
+});
+
+Deno.test("auth: allowed connection types", async () => {
+  const w = await World.create();
+  const acc = nkeys.createAccount();
+  w.account(acc);
+  const user = nkeys.createUser();
+  const types = (t: string[]) =>
+    signJwt(userPayload(acc, user, { allowed_connection_types: t }), acc);
+  assert.equal(
+    refused(await w.login(types(["WEBSOCKET"]), user)),
+    "connection_type: Connection type not allowed",
+  );
+  accepted(await w.login(types(["websocket"]), user, { connectionType: "WEBSOCKET" }));
+  accepted(await w.login(types(["LEAFNODE", "STANDARD"]), user));
+  assert.equal(
+    refused(await w.login(types(["FOO", "bar"]), user)),
+    'connection_type_unknown: invalid connection types ["FOO" "BAR"]',
+  );
+  // Unknown types next to known ones are logged and ignored.
+  assert.deepEqual(accepted(await w.login(types(["FOO", "STANDARD"]), user)).debug, [
+    'invalid connection types ["FOO"]',
+  ]);
+  assert.deepEqual([
+    ...accepted(await w.login(types(["mqtt", "STANDARD"]), user)).allowedConnectionTypes,
+  ], [
+    "MQTT",
+    "STANDARD",
+  ]);
+});
+
+Deno.test("auth: account lookup, trust and pinning", async () => {
+  const w = await World.create();
+  const acc = nkeys.createAccount();
+  w.account(acc);
+  const user = nkeys.createUser();
+  const userJwt = await jwtjs.encodeUser("u", user, acc);
+  assert.equal(
+    refused(await w.login(userJwt, user, {}, { pinned: new Set(["AOTHER"]) })),
+    `account_not_pinned: Account ${acc.getPublicKey()} not listed as operator pinned account`,
+  );
+  accepted(await w.login(userJwt, user, {}, { pinned: new Set([acc.getPublicKey()]) }));
+  const stranger = nkeys.createAccount();
+  assert.equal(
+    refused(await w.login(await jwtjs.encodeUser("u", user, stranger), user)),
+    "account_lookup: Account JWT lookup error: account missing",
+  );
+  // Signed by an operator we do not trust: the lookup refuses it...
+  const rogue = nkeys.createOperator();
+  const rogueAcc = nkeys.createAccount();
+  w.account(rogueAcc, {}, {}, rogue);
+  assert.equal(
+    refused(await w.login(await jwtjs.encodeUser("u", user, rogueAcc), user)),
+    "account_lookup: Account JWT lookup error: account validation failed",
+  );
+  // ...and an account that got past a lookup is still checked against the trusted keys.
+  const trusting = async (k: string) => await decodeAccountClaims(w.accounts.get(k)!);
+  assert.equal(
+    refused(
+      await w.login(await jwtjs.encodeUser("u", user, rogueAcc), user, {}, { lookup: trusting }),
+    ),
+    "account_untrusted: Account JWT not signed by trusted operator",
+  );
+  // Accounts signed with the operator's signing key are trusted; expired ones are not valid.
+  const viaSigner = nkeys.createAccount();
+  w.account(viaSigner, {}, {}, w.opSigner);
+  accepted(await w.login(await jwtjs.encodeUser("u", user, viaSigner), user));
+  const old = nkeys.createAccount();
+  w.account(old, {}, { exp: nowSec() - 5 });
+  assert.equal(
+    refused(await w.login(await jwtjs.encodeUser("u", user, old), user)),
+    "account_lookup: Account JWT lookup error: account validation failed",
+  );
+  assert.equal(
+    refused(await w.login(await jwtjs.encodeUser("u", user, old), user, {}, { lookup: trusting })),
+    "account_expired: Account JWT has expired",
+  );
+  await rejects(
+    verifyAccountJwt(w.accounts.get(acc.getPublicKey())!, w.trust, "AOTHER"),
+    "account validation failed",
+  );
+});
+
+Deno.test("auth: issuers, signing keys, scopes and strict operators", async () => {
+  const w = await World.create();
+  const acc = nkeys.createAccount();
+  const sk = nkeys.createAccount();
+  const scopedKey = nkeys.createAccount();
+  const scope = jwtjs.newScopedSigner(scopedKey, "dev", {
+    pub: { allow: ["{{name()}}.>"], deny: [] },
+    sub: { allow: ["_INBOX.>", "{{tag(team)}}.*"], deny: ["{{account-name()}}.secret"] },
+    subs: 10,
+    payload: 1024,
+  });
+  w.account(acc, { signing_keys: [sk.getPublicKey(), scope] }, { name: "acme" });
+  const user = nkeys.createUser();
+
+  const bySk = await jwtjs.encodeUser("u", user, acc, { pub: { allow: ["x"] } }, { signer: sk });
+  const r = accepted(await w.login(bySk, user));
+  assert.equal(r.signingKey, sk.getPublicKey());
+  assert.equal(r.accountKey, acc.getPublicKey());
+  assert.deepEqual(r.permissions, { publish: { allow: ["x"] } });
+
+  const stray = nkeys.createAccount();
+  const byStray = await jwtjs.encodeUser("u", user, acc, {}, { signer: stray });
+  assert.equal(
+    refused(await w.login(byStray, user)),
+    "issuer_unknown: User JWT issuer is not known",
+  );
+
+  const scoped = await jwtjs.encodeUser("alice", user, acc, { tags: ["team:red", "team:blue"] }, {
+    signer: scopedKey,
+    scopedUser: true,
+  });
+  const s = accepted(await w.login(scoped, user));
+  assert.equal(s.scope?.key, scopedKey.getPublicKey());
+  // @nats-io/jwt templates carry `resp: {max: 0, ttl: 0}`: a response permission with defaults.
+  assert.deepEqual(s.permissions, {
+    publish: { allow: ["alice.>"], deny: [] },
+    subscribe: { allow: ["_INBOX.>", "red.*", "blue.*"], deny: ["acme.secret"] },
+    response: { maxMsgs: 1, expiresMs: 120_000 },
+  });
+  assert.deepEqual(s.limits, { subs: 10, payload: 1024, data: -1 });
+  const withPerms = await jwtjs.encodeUser("alice", user, acc, { pub: { allow: ["x"] } }, {
+    signer: scopedKey,
+    scopedUser: true,
+  });
+  assert.equal(
+    refused(await w.login(withPerms, user)),
+    "scope_invalid: User JWT is not valid: scoped users require no permissions or limits set",
+  );
+  // Even an empty list is a setting (Go compares with reflect.DeepEqual).
+  const emptyList = await jwtjs.encodeUser("alice", user, acc, { src: [] }, {
+    signer: scopedKey,
+    scopedUser: true,
+  });
+  assert.equal(refused(await w.login(emptyList, user)).split(":")[0], "scope_invalid");
+
+  const badTemplate = nkeys.createAccount();
+  const acc2 = nkeys.createAccount();
+  w.account(acc2, {
+    signing_keys: [jwtjs.newScopedSigner(badTemplate, "x", { sub: { deny: ["{{tag(nope)}}"] } })],
+  });
+  const bt = await jwtjs.encodeUser("u", user, acc2, {}, { signer: badTemplate, scopedUser: true });
+  assert.equal(
+    refused(await w.login(bt, user)),
+    "template_invalid: User JWT generated invalid permissions",
+  );
+
+  // Under a strict operator the account key itself may not issue users, its signing keys may.
+  const strictAcc = nkeys.createAccount();
+  const strictSk = nkeys.createAccount();
+  w.account(strictAcc, { signing_keys: [strictSk.getPublicKey()] }, {}, w.strictSigner);
+  assert.equal(
+    refused(await w.login(await jwtjs.encodeUser("u", user, strictAcc), user)),
+    "issuer_unknown: User JWT issuer is not known",
+  );
+  accepted(
+    await w.login(await jwtjs.encodeUser("u", user, strictAcc, {}, { signer: strictSk }), user),
+  );
+});
+
+Deno.test("auth: nonce signatures and bearer tokens", async () => {
+  const w = await World.create();
+  const acc = nkeys.createAccount();
+  const noBearer = nkeys.createAccount();
+  w.account(acc);
+  w.account(noBearer, { limits: { ...UNLIMITED, disallow_bearer: true } });
+  const user = nkeys.createUser();
+  const userJwt = await jwtjs.encodeUser("u", user, acc);
+  assert.equal(refused(await w.login(userJwt, null)), "signature_missing: Signature missing");
+  assert.equal(
+    refused(await w.login(userJwt, null, { sig: "!!" })),
+    "signature_base64: Signature not valid base64",
+  );
+  assert.equal(
+    refused(await w.login(userJwt, nkeys.createUser())),
+    "signature: Signature not verified",
+  );
+  // Padded standard base64, as nats.js sends it, is accepted too.
+  const nonce = newNonce();
+  const std = btoa(String.fromCharCode(...user.sign(enc.encode(nonce))));
+  accepted(await w.login(userJwt, null, { nonce, sig: std }));
+
+  const badSub = signJwt({ ...userPayload(acc, user), sub: "UNOTAKEY" }, acc);
+  assert.equal(
+    refused(await w.login(badSub, user)),
+    "user_nkey_invalid: User nkey not valid: nkeys: invalid checksum",
+  );
+
+  const bearer = await jwtjs.encodeUser("u", user, acc, { bearer_token: true });
+  assert.equal(accepted(await w.login(bearer, null)).bearer, true);
+  accepted(await w.login(bearer, nkeys.createUser()));
+  const denied = await jwtjs.encodeUser("u", user, noBearer, { bearer_token: true });
+  assert.equal(
+    refused(await w.login(denied, null)),
+    "bearer_disallowed: Account does not allow bearer token",
+  );
+});
+
+Deno.test("auth: revocations by key and by '*', compared with the JWT's issue time", async () => {
+  const w = await World.create();
+  const user = nkeys.createUser();
+  const t = nowSec() - 100;
+  const cases: [Record<string, number>, boolean][] = [
+    [{ [user.getPublicKey()]: t }, true],
+    [{ [user.getPublicKey()]: t - 1 }, false],
+    [{ "*": t }, true],
+    [{ "*": t - 1 }, false],
+    [{ [user.getPublicKey()]: t - 1, "*": t + 5 }, true],
+    [{ [nkeys.createUser().getPublicKey()]: t + 5 }, false],
+  ];
+  for (const [revocations, revoked] of cases) {
+    const acc = nkeys.createAccount();
+    w.account(acc, { revocations });
+    const r = await w.login(signJwt(userPayload(acc, user, {}, { iat: t }), acc), user);
+    if (revoked) assert.equal(refused(r), "revoked: User authentication revoked");
+    else accepted(r);
+  }
+});
+
+Deno.test("auth: source networks and time windows", async () => {
+  const w = await World.create();
+  const acc = nkeys.createAccount();
+  w.account(acc);
+  const user = nkeys.createUser();
+  const src = (s: string[] | string) => signJwt(userPayload(acc, user, { src: s }), acc);
+  accepted(await w.login(src(["10.0.0.0/8", "127.0.0.0/8"]), user));
+  accepted(await w.login(src("10.0.0.0/8, 127.0.0.1/32"), user));
+  const r = await w.login(src(["10.0.0.0/8"]), user);
+  assert.equal(refused(r), "source_network: Bad src Ip 127.0.0.1");
+  assert.equal(!r.ok && r.level, "error");
+  assert.equal(
+    refused(await w.login(src(["10.0.0.0/8"]), user, { clientIp: "" })),
+    "source_network: Bad src Ip ",
+  );
+  accepted(await w.login(src(["::1/128"]), user, { clientIp: "::1" }));
+
+  const now = Date.parse("2024-06-01T12:00:00Z");
+  const times = (start: string, end: string, exp?: number) =>
+    signJwt(
+      userPayload(acc, user, { times: [{ start, end }], times_location: "UTC" }, {
+        iat: now / 1000 - 10,
+        ...(exp ? { exp } : {}),
+      }),
+      acc,
+    );
+  const outside = await w.login(times("13:00:00", "14:00:00"), user, { now });
+  assert.equal(refused(outside), "time_window: Outside connect times");
+  assert.equal(!outside.ok && outside.level, "error");
+  // Inside a window: the connection lasts until the window closes, or the JWT expires first.
+  assert.equal(
+    accepted(await w.login(times("11:00:00", "12:30:00"), user, { now })).expiresInMs,
+    1800_000,
+  );
+  assert.equal(
+    accepted(await w.login(times("11:00:00", "12:30:00", now / 1000 + 60), user, { now }))
+      .expiresInMs,
+    60_000,
+  );
+});
+
+Deno.test("auth: permissions, default permissions, response permissions and expiry", async () => {
+  const w = await World.create();
+  const acc = nkeys.createAccount();
+  w.account(acc, { default_permissions: { sub: { deny: ["secret.>"] } } });
+  const user = nkeys.createUser();
+  const login = async (nats: object, top: object = {}) =>
+    accepted(await w.login(signJwt(userPayload(acc, user, nats, top), acc), user));
+  assert.deepEqual((await login({})).permissions, { subscribe: { deny: ["secret.>"] } });
+  assert.deepEqual((await login({ pub: { allow: ["a"], deny: ["a.b"] } })).permissions, {
+    publish: { allow: ["a"], deny: ["a.b"] },
+  });
+  // A response permission turns off the blanket publish allow; zero max/ttl get the defaults.
+  assert.deepEqual((await login({ resp: { max: 0, ttl: 0 } })).permissions, {
+    publish: { allow: [] },
+    response: { maxMsgs: 1, expiresMs: 120_000 },
+  });
+  assert.deepEqual(
+    (await login({ resp: { max: 5, ttl: 3e9 }, pub: { deny: ["x"] } })).permissions,
+    {
+      publish: { allow: [], deny: ["x"] },
+      response: { maxMsgs: 5, expiresMs: 3000 },
+    },
+  );
+  // An empty allow list alone is no permission at all (len checks, as in nats-server).
+  assert.deepEqual((await login({ pub: { allow: [] } })).permissions, {
+    subscribe: { deny: ["secret.>"] },
+  });
+  // Absent limits in a v2 JWT are zeros.
+  assert.deepEqual((await login({ subs: undefined, payload: 5, data: undefined })).limits, {
+    subs: 0,
+    payload: 5,
+    data: 0,
+  });
+  assert.equal((await login({}, { exp: nowSec() + 100 })).expiresInMs, 100_000);
+  assert.equal(permissionsFromJwt(undefined), null);
+});
+
+Deno.test("effectiveClientLimits combines user, account and server limits as applyAccountLimits", () => {
+  const unlimited = { subs: -1, payload: -1 };
+  assert.deepEqual(
+    effectiveClientLimits(unlimited, { subs: -1, payload: -1 }, {
+      maxPayload: 1048576,
+      maxSubs: 0,
+    }),
+    { maxPayload: 1048576, maxSubs: -1, notes: [] },
+  );
+  assert.deepEqual(
+    effectiveClientLimits({ subs: 10, payload: 2000 }, { subs: 5, payload: -1 }, {
+      maxPayload: 1000,
+      maxSubs: 0,
+    }),
+    {
+      maxPayload: 1000,
+      maxSubs: 5,
+      notes: ["Max Payload set to 1000 from server overrides account or user config"],
+    },
+  );
+  // An account JWT without limits means zero.
+  assert.deepEqual(effectiveClientLimits(unlimited, {}, { maxPayload: 1048576, maxSubs: 0 }), {
+    maxPayload: 0,
+    maxSubs: 0,
+    notes: [],
+  });
+});
+
+// Side by side with nats-server 2.9.10 --------------------------------------------------------------
+
+/** A zone where it is now between 02:00 and 21:59, so a window around now stays within today. */
+function daytimeZone(): { zone: string; hour: number } {
+  for (const zone of ["UTC", "Asia/Tokyo", "America/New_York", "Asia/Kolkata"]) {
+    const hour = Number(
+      new Intl.DateTimeFormat("en-US", { timeZone: zone, hour: "numeric", hourCycle: "h23" })
+        .format(new Date()),
+    );
+    if (hour >= 2 && hour <= 21) return { zone, hour };
+  }
+  throw new Error("no daytime zone");
+}
+
+const clock = (h: number) => `${String(h).padStart(2, "0")}:00:00`;
+
+interface LoginCase {
+  name: string;
+  /** The user JWT in the creds file (none: the client sends no credentials). */
+  jwt?: string;
+  /** The seed in the creds file. */
+  key: KeyPair;
+  /** null: accepted; else the line both servers log for the refusal. */
+  refusal: string | null;
+}
+
+/** Builds the accounts and the table of logins; `w` holds the accounts for our lookup. */
+async function loginTable(w: World) {
+  const now = nowSec();
+  const acc = nkeys.createAccount();
+  const sk = nkeys.createAccount();
+  const scopedKey = nkeys.createAccount();
+  const revoked = nkeys.createUser();
+  const revokedAt = now - 60;
+  w.account(acc, {
+    signing_keys: [
+      sk.getPublicKey(),
+      jwtjs.newScopedSigner(scopedKey, "dev", {
+        pub: { allow: ["{{name()}}.>"], deny: [] },
+        sub: {
+          allow: ["_INBOX.>", "{{tag(team)}}.*", "{{account-name()}}.*"],
+          deny: ["{{account-name()}}.secret"],
+        },
+      }),
+    ],
+    revocations: { [revoked.getPublicKey()]: revokedAt },
+    default_permissions: { pub: { deny: ["nopub.>"] } },
+  }, { name: "acme" });
+  const noBearer = nkeys.createAccount();
+  w.account(noBearer, { limits: { ...UNLIMITED, disallow_bearer: true } });
+  const rogue = nkeys.createAccount();
+  w.account(rogue, {}, {}, nkeys.createOperator());
+  const expiredAcc = nkeys.createAccount();
+  w.account(expiredAcc, {}, { exp: now - 30 });
+  const viaOpSigner = nkeys.createAccount();
+  w.account(viaOpSigner, {}, {}, w.opSigner);
+
+  const u = () => nkeys.createUser();
+  const user = (key: KeyPair, nats: object = {}, top: object = {}, account = acc) =>
+    signJwt(userPayload(account, key, nats, top), account);
+  const { zone, hour } = daytimeZone();
+  const cases: LoginCase[] = [];
+  const add = (name: string, key: KeyPair, jwt: string | undefined, refusal: string | null) =>
+    cases.push({ name, key, jwt, refusal });
+
+  let k = u();
+  add("a user made by @nats-io/jwt", k, await jwtjs.encodeUser("valid", k, acc), null);
+  k = u();
+  add("no credentials", k, undefined, "Authentication requires a user JWT");
+  k = u();
+  add(
+    "an expired user",
+    k,
+    user(k, {}, { exp: now - 10 }),
+    "User JWT no longer valid: &{Issues:[claim is expired]}",
+  );
+  k = u();
+  add(
+    "a user not valid yet",
+    k,
+    user(k, {}, { nbf: now + 300 }),
+    "User JWT no longer valid: &{Issues:[claim is not yet valid]}",
+  );
+  k = u();
+  add("a nonce signed by another key", u(), user(k), "Signature not verified");
+  k = u();
+  add(
+    "a user of an account from an untrusted operator",
+    k,
+    user(k, {}, {}, rogue),
+    "Account JWT lookup error: account validation failed",
+  );
+  k = u();
+  add(
+    "a user of an expired account",
+    k,
+    user(k, {}, {}, expiredAcc),
+    "Account JWT lookup error: account validation failed",
+  );
+  k = u();
+  add("an account issued with the operator's signing key", k, user(k, {}, {}, viaOpSigner), null);
+  k = u();
+  add(
+    "a user issued by a key the account does not list",
+    k,
+    await jwtjs.encodeUser("x", k, acc, {}, { signer: nkeys.createAccount() }),
+    "User JWT issuer is not known",
+  );
+  k = u();
+  add(
+    "a user issued by an account signing key",
+    k,
+    await jwtjs.encodeUser("x", k, acc, {}, { signer: sk }),
+    null,
+  );
+  add(
+    "a revoked user",
+    revoked,
+    user(revoked, {}, { iat: revokedAt }),
+    "User authentication revoked",
+  );
+  add(
+    "a user re-issued after its revocation",
+    revoked,
+    user(revoked, {}, { iat: revokedAt + 1 }),
+    null,
+  );
+  k = u();
+  add(
+    "a websocket-only user",
+    k,
+    user(k, { allowed_connection_types: ["WEBSOCKET"] }),
+    "Connection type not allowed",
+  );
+  k = u();
+  add(
+    "only unknown connection types",
+    k,
+    user(k, { allowed_connection_types: ["FOO"] }),
+    'invalid connection types ["FOO"]',
+  );
+  k = u();
+  add("a source network elsewhere", k, user(k, { src: ["10.0.0.0/8"] }), "Bad src Ip 127.0.0.1");
+  k = u();
+  add("a source network including us", k, user(k, { src: "10.0.0.0/8,127.0.0.0/8" }), null);
+  k = u();
+  add("a bearer token signed by nobody", u(), user(k, { bearer_token: true }), null);
+  k = u();
+  add(
+    "a bearer token where the account forbids them",
+    k,
+    user(k, { bearer_token: true }, {}, noBearer),
+    "Account does not allow bearer token",
+  );
+  k = u();
+  add(
+    "a scoped user",
+    k,
+    await jwtjs.encodeUser("alice", k, acc, { tags: ["team:red", "team:blue"] }, {
+      signer: scopedKey,
+      scopedUser: true,
+    }),
+    null,
+  );
+  k = u();
+  add(
+    "a scoped user with its own permissions",
+    k,
+    await jwtjs.encodeUser("bob", k, acc, { pub: { allow: ["x"] } }, {
+      signer: scopedKey,
+      scopedUser: true,
+    }),
+    "User JWT is not valid: scoped users require no permissions or limits set",
+  );
+  k = u();
+  add(
+    "a time window now",
+    k,
+    user(k, { times: [{ start: clock(hour - 1), end: clock(hour + 1) }], times_location: zone }),
+    null,
+  );
+  k = u();
+  add(
+    "a time window later today",
+    k,
+    user(k, { times: [{ start: clock(hour + 1), end: clock(hour + 2) }], times_location: zone }),
+    "Outside connect times",
+  );
+  return { cases, acc };
+}
+
+/**
+ * nats-server resets the socket right after its -ERR, and the Node transport reports that as an
+ * uncaught ECONNRESET (see auth_test.ts); while a refused login is under way, just that is ignored.
+ */
+function ignoreConnReset(e: ErrorEvent): void {
+  if ((e.error as { code?: string } | undefined)?.code === "ECONNRESET") e.preventDefault();
+}
+
+/** What the official client gets from nats-server with these creds. */
+async function officialLogin(port: number, c: LoginCase): Promise<"ok" | string> {
+  globalThis.addEventListener("error", ignoreConnReset);
+  try {
+    const nc = await connect({
+      port,
+      reconnect: false,
+      timeout: 5000,
+      ...(c.jwt ? { authenticator: credsAuthenticator(jwtjs.fmtCreds(c.jwt, c.key)) } : {}),
+    });
+    await nc.flush();
+    await nc.close();
+    return "ok";
+  } catch (e) {
+    // Let the transport's reset surface (and be ignored) before the handler goes.
+    await new Promise((r) => setTimeout(r, 50));
+    return (e as Error).message;
+  } finally {
+    globalThis.removeEventListener("error", ignoreConnReset);
+  }
+}
+
+/** A raw connection logged in with `jwt`, answering INFO's nonce with `key`. */
+async function rawLogin(port: number, jwt: string, key: KeyPair): Promise<RawClient> {
+  const [c, info] = await RawClient.connectInfo(port);
+  const sig = b64url(key.sign(enc.encode(info.nonce as string)));
+  await c.send(
+    `CONNECT ${JSON.stringify({ verbose: false, pedantic: false, jwt, sig, protocol: 1 })}\r\n`,
+  );
+  assert.equal(await c.roundTrip(), "");
+  return c;
+}
+
+Deno.test({
+  name: "nats-server in operator mode and authenticateJwtUser decide every login alike",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    const w = await World.create();
+    const { cases, acc } = await loginTable(w);
+    const dir = await Deno.makeTempDir();
+    const port = freePort();
+    try {
+      const opJwt = await jwtjs.encodeOperator("O", w.op, {
+        signing_keys: [w.opSigner.getPublicKey()],
+      });
+      await Deno.writeTextFile(`${dir}/op.jwt`, opJwt);
+      const preload = [...w.accounts].map(([k, v]) => `  ${k}: "${v}"`).join("\n");
+      await Deno.writeTextFile(
+        `${dir}/server.conf`,
+        `listen: "127.0.0.1:${port}"\noperator: "${dir}/op.jwt"\nresolver: MEMORY\n` +
+          `resolver_preload: {\n${preload}\n}\n`,
+      );
+      await using srv = new ServerProcess(["-c", `${dir}/server.conf`, "-D"], port, {}, true);
+      await srv.waitStderr(/Server is ready/);
+
+      for (const c of cases) {
+        const logFrom = srv.stderr.length;
+        const official = await officialLogin(port, c);
+        const ours = await w.login(c.jwt, c.key);
+        const oursText = ours.ok ? "ok" : ours.log;
+        if (c.refusal === null) {
+          assert.equal(official, "ok", c.name);
+          assert.equal(oursText, "ok", c.name);
+          await waitFor(
+            () => srv.stderr.slice(logFrom).includes("Authenticated JWT"),
+            `${c.name}: nats-server's "Authenticated JWT"`,
+          );
+        } else {
+          assert.match(official, /Authorization Violation/i, c.name);
+          assert.equal(oursText, c.refusal, c.name);
+          await waitFor(
+            () => srv.stderr.slice(logFrom).includes(` - ${c.refusal}\n`),
+            `${c.name}: nats-server logging ${JSON.stringify(c.refusal)}; got ${
+              srv.stderr.slice(logFrom)
+            }`,
+          );
+        }
+      }
+
+      // The permissions we compute are the ones nats-server enforces: a scoped user's expanded
+      // template, and a plain user's account default_permissions.
+      const scoped = cases.find((c) => c.name === "a scoped user")!;
+      const plain = cases.find((c) => c.name === "a user made by @nats-io/jwt")!;
+      const probes = {
+        pub: ["alice.x", "bob.x", "red.1", "nopub.a", "ok.a"],
+        sub: [
+          "red.1",
+          "blue.2",
+          "green.3",
+          "acme.x",
+          "acme.secret",
+          "_INBOX.a",
+          "alice.x",
+          "nopub.a",
+        ],
+      };
+      let denials = 0;
+      for (const c of [scoped, plain]) {
+        const ours = await w.login(c.jwt, c.key);
+        assert.ok(ours.ok);
+        const perms = compilePermissions(ours.permissions ?? undefined);
+        await using raw = await rawLogin(port, c.jwt!, c.key);
+        let sid = 0;
+        for (const subject of probes.sub) {
+          await raw.send(`SUB ${subject} ${++sid}\r\n`);
+          const answer = await raw.roundTrip();
+          const allowed = perms?.canSubscribe(subject, "") ?? true;
+          if (!allowed) denials++;
+          assert.equal(
+            answer,
+            allowed ? "" : `-ERR 'Permissions Violation for Subscription to "${subject}"'\r\n`,
+            `${c.name}: SUB ${subject}`,
+          );
+        }
+        for (const subject of probes.pub) {
+          await raw.send(`PUB ${subject} 0\r\n\r\n`);
+          const answer = await raw.roundTrip();
+          const allowed = perms?.canPublish(subject) ?? true;
+          if (!allowed) denials++;
+          assert.equal(
+            answer.replace(/^MSG .*\r\n\r\n/, ""),
+            allowed ? "" : `-ERR 'Permissions Violation for Publish to "${subject}"'\r\n`,
+            `${c.name}: PUB ${subject}`,
+          );
+        }
+      }
+      // Both kinds of answer were seen: scoped SUB/PUB denials and the default deny on nopub.>.
+      assert.equal(denials, 9);
+      assert.ok(w.accounts.has(acc.getPublicKey()));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
