@@ -43,6 +43,7 @@ import {
 } from "../src/jwt/trust.ts";
 import type { AccountClaims, UserPermissionLimits } from "../src/jwt/types.ts";
 import {
+  authenticatedJwtLog,
   authenticateJwtUser,
   effectiveClientLimits,
   type JwtAuthAccepted,
@@ -1641,9 +1642,12 @@ Deno.test({
         if (c.refusal === null) {
           assert.equal(official, "ok", c.name);
           assert.equal(oursText, "ok", c.name);
+          const line = authenticatedJwtLog(ours as JwtAuthAccepted);
           await waitFor(
-            () => srv.stderr.slice(logFrom).includes("Authenticated JWT"),
-            `${c.name}: nats-server's "Authenticated JWT"`,
+            () => srv.stderr.slice(logFrom).includes(` - ${line} accused `),
+            `${c.name}: nats-server logging ${JSON.stringify(line)}; got ${
+              srv.stderr.slice(logFrom)
+            }`,
           );
         } else {
           assert.match(official, /Authorization Violation/i, c.name);

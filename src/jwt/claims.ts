@@ -107,7 +107,7 @@ const exportType = custom((v, ctx) => {
   if (v !== null && typeof v !== "string") throw AbortDecode.type(ctx, jsonKind(v), "string");
   const t = v ?? "";
   if (t === "stream" || t === "service") return t;
-  throw AbortDecode.text(ctx, `unknown export type ${goQuote(t)}`);
+  throw AbortDecode.text(`unknown export type ${goQuote(t)}`);
 });
 
 /** jwt.SamplingRate: a percentage, or "headers" (0). */
@@ -126,7 +126,7 @@ const samplingRate = custom((v, ctx) => {
 const scopeType = custom((v, ctx) => {
   if (v !== null && typeof v !== "string") throw AbortDecode.type(ctx, jsonKind(v), "string");
   if (v === "user_scope") return v;
-  throw AbortDecode.text(ctx, `unknown scope type "unknown"`);
+  throw AbortDecode.text(`unknown scope type "unknown"`);
 });
 
 const userPermissionLimits = {
@@ -189,7 +189,7 @@ const signingKeys = custom((v, ctx: DecodeContext) => {
       keys.set(e, e);
     } else if (isObject(e)) {
       if (e.kind !== "user_scope") {
-        throw AbortDecode.text(ctx, `unknown signing key scope ${goQuoteAny(e.type)}`);
+        throw AbortDecode.text(`unknown signing key scope ${goQuoteAny(e.type)}`);
       }
       let scope: UserScope;
       try {
@@ -203,7 +203,7 @@ const signingKeys = custom((v, ctx: DecodeContext) => {
         if (err instanceof GoJsonError && err.mismatch) {
           throw AbortDecode.type(ctx, err.mismatch.value, err.mismatch.go);
         }
-        if (err instanceof GoJsonError) throw AbortDecode.text(ctx, err.message);
+        if (err instanceof GoJsonError) throw AbortDecode.text(err.message);
         throw err;
       }
       keys.set(scope.key, scope);

@@ -181,8 +181,7 @@ export function decodeStruct(
     ctx.save(jsonKind(v), schema.go);
     return undefined;
   }
-  const folded = new Map<string, string>();
-  for (const name of Object.keys(schema.fields)) folded.set(name.toLowerCase(), name);
+  const folded = foldedNames(schema);
   const outerStruct = ctx.struct;
   const depth = ctx.path.length;
   for (const [key, value] of Object.entries(v)) {
@@ -201,6 +200,18 @@ export function decodeStruct(
     ctx.struct = outerStruct;
   }
   return into;
+}
+
+const FOLDED = new WeakMap<StructSchema, Map<string, string>>();
+
+/** Lower-cased field names of a struct, for Go's case-insensitive key match. */
+function foldedNames(schema: StructSchema): Map<string, string> {
+  let m = FOLDED.get(schema);
+  if (m === undefined) {
+    m = new Map(Object.keys(schema.fields).map((n) => [n.toLowerCase(), n]));
+    FOLDED.set(schema, m);
+  }
+  return m;
 }
 
 /** Go sets slices, maps and pointers to nil on `null` and leaves everything else alone. */
@@ -226,10 +237,7 @@ export function unmarshal(
     }
     out = decodeStruct(v, schema, ctx, defaults);
   } catch (e) {
-    if (e instanceof AbortDecode) {
-      throw new GoJsonError(e.describe());
-    }
-    throw e;
+    throw e instanceof AbortDecode ? e.error : e;
   }
   if (ctx.saved) throw ctx.saved;
   return out ?? defaults;
@@ -237,40 +245,19 @@ export function unmarshal(
 
 /**
  * An error from a custom unmarshaler: stops decoding. A type error raised by one gets the
- * context of the field being decoded (Go's addErrorContext), any other text stays as it is.
+ * context of the field being decoded (Go's addErrorContext); any other text stays as it is.
  */
 export class AbortDecode extends Error {
-  readonly typeValue: string | null;
-  readonly typeGo: string | null;
-  readonly struct: string | null;
-  readonly path: string[];
-  private constructor(
-    message: string,
-    ctx: DecodeContext,
-    typeValue: string | null,
-    typeGo: string | null,
-  ) {
-    super(message);
-    this.typeValue = typeValue;
-    this.typeGo = typeGo;
-    this.struct = ctx.struct;
-    this.path = [...ctx.path];
+  private constructor(readonly error: GoJsonError) {
+    super(error.message);
   }
 
-  static text(ctx: DecodeContext, message: string): AbortDecode {
-    return new AbortDecode(message, ctx, null, null);
+  static text(message: string): AbortDecode {
+    return new AbortDecode(new GoJsonError(message));
   }
 
   static type(ctx: DecodeContext, value: string, go: string): AbortDecode {
-    return new AbortDecode("", ctx, value, go);
-  }
-
-  describe(): string {
-    if (this.typeValue === null || this.typeGo === null) return this.message;
-    const c = new DecodeContext();
-    c.struct = this.struct;
-    c.path = this.path;
-    return c.typeError(this.typeValue, this.typeGo).message;
+    return new AbortDecode(ctx.typeError(value, go));
   }
 }
 

@@ -12,6 +12,7 @@
  */
 
 import { decodeAnyPublicNkey, decodeSig, fromPublicKeyError, verifyEd25519 } from "../nkeys.ts";
+import { goQuote } from "../monitor/format.ts";
 import type { Permissions as ServerPermissions, SubjectPermission } from "../options.ts";
 import { decodeUserClaims, signingKeyScope } from "./claims.ts";
 import { cidrContains, parseCIDR, parseIP } from "./cidr.ts";
@@ -276,7 +277,8 @@ export async function authenticateJwtUser(
   try {
     account = await config.lookupAccount(issuer);
   } catch (e) {
-    return refuse("account_lookup", `Account JWT lookup error: ${(e as Error).message}`);
+    const msg = e instanceof Error ? e.message : String(e);
+    return refuse("account_lookup", `Account JWT lookup error: ${msg}`);
   }
   if (!isTrustedIssuer(config.trust, account.iss)) {
     return refuse("account_untrusted", "Account JWT not signed by trusted operator");
@@ -362,6 +364,24 @@ export async function authenticateJwtUser(
     expiresInMs: expiresIn(juc.exp ?? 0, window.validForMs, now),
     debug,
   };
+}
+
+/** Go's %q of a []string: `["a" "b"]`. */
+const quoteList = (l: readonly string[] | undefined) => `[${(l ?? []).map(goQuote).join(" ")}]`;
+
+/**
+ * The debug line nats-server logs for an accepted JWT user, up to "has mappings <bool>" (it
+ * ends with " accused <account pointer>", which has no meaning here). `kind` is the connection
+ * kind as nats-server names it ("Client", "Leafnode").
+ */
+export function authenticatedJwtLog(r: JwtAuthAccepted, kind = "Client", hasMappings = false) {
+  const u = r.user;
+  const a = r.account;
+  return `Authenticated JWT: ${kind} ${goQuote(u.sub)} (claim-name: ${goQuote(u.name ?? "")}, ` +
+    `claim-tags: ${quoteList(u.nats.tags)}) signed with ${goQuote(u.iss)} by Account ` +
+    `${goQuote(r.accountKey)} (claim-name: ${goQuote(a.name ?? "")}, claim-tags: ${
+      quoteList(a.nats.tags)
+    }) signed with ${goQuote(a.iss)} has mappings ${hasMappings}`;
 }
 
 /** setExpiration: the JWT's exp (whole seconds from now) or the window's end, the earlier. */
