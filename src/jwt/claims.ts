@@ -15,7 +15,7 @@ import {
   type NkeyPrefixByte,
   verifyEd25519,
 } from "../nkeys.ts";
-import { goQuote } from "../monitor/format.ts";
+import { goQuote } from "../conf/go_format.ts";
 import {
   AbortDecode,
   bool,

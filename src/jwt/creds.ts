@@ -24,7 +24,7 @@
  */
 
 import { NkeyPair, NkeyPrefix } from "../nkeys.ts";
-import { goQuote } from "../monitor/format.ts";
+import { goQuote } from "../conf/go_format.ts";
 import { decodeJwt, decodeUserClaims, DECORATED_BLOCK, parseDecoratedJwt } from "./claims.ts";
 
 export { parseDecoratedJwt };

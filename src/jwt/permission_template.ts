@@ -11,7 +11,7 @@
  * lists; an allow list emptied this way becomes "deny >", so a template never widens access.
  */
 
-import { isValidSubject } from "../sublist.ts";
+import { isValidSubject } from "../subjects.ts";
 import type { UserPermissionLimits } from "./types.ts";
 
 /** What the templates may refer to. */

@@ -12,7 +12,7 @@
  */
 
 import { decodeAnyPublicNkey, decodeSig, fromPublicKeyError, verifyEd25519 } from "../nkeys.ts";
-import { goQuote } from "../monitor/format.ts";
+import { goQuote } from "../conf/go_format.ts";
 import type { Permissions as ServerPermissions, SubjectPermission } from "../options.ts";
 import { decodeUserClaims, signingKeyScope } from "./claims.ts";
 import { cidrContains, parseCIDR, parseIP } from "./cidr.ts";

@@ -7,7 +7,7 @@
  */
 
 import { isValidPublicNkey, NkeyPrefix } from "../nkeys.ts";
-import { goQuote } from "../monitor/format.ts";
+import { goQuote } from "../conf/go_format.ts";
 import { decodeActivationClaims } from "./claims.ts";
 import { parseCIDR } from "./cidr.ts";
 import { loadLocationError, parseClock } from "./time_window.ts";
