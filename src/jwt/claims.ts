@@ -9,6 +9,7 @@
  */
 
 import {
+  base64RawUrlDecode,
   decodeAnyPublicNkey,
   isValidPublicNkey,
   NkeyPrefix,
@@ -580,9 +581,9 @@ export const ALG_V2 = "ed25519-nkey";
 const B64URL = /^[A-Za-z0-9_-]$/;
 
 /**
- * Go's base64.RawURLEncoding.DecodeString: CR and LF are skipped; any other character outside
- * the alphabet, or a length that leaves a single character over, is "illegal base64 data at
- * input byte N".
+ * Go's base64.RawURLEncoding.DecodeString with its error text: CR and LF are skipped; any other
+ * character outside the alphabet, or a length that leaves a single character over, is "illegal
+ * base64 data at input byte N".
  */
 export function decodeBase64Url(s: string): Uint8Array<ArrayBuffer> {
   let n = 0;
@@ -593,11 +594,7 @@ export function decodeBase64Url(s: string): Uint8Array<ArrayBuffer> {
     n++;
   }
   if (n % 4 === 1) throw new JwtError(`illegal base64 data at input byte ${s.length - 1}`);
-  const clean = s.replace(/[\r\n]/g, "").replace(/-/g, "+").replace(/_/g, "/");
-  const bin = atob(clean + "=".repeat((4 - (clean.length % 4)) % 4));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  return base64RawUrlDecode(s)!;
 }
 
 function parseJson(bytes: Uint8Array): unknown {
