@@ -22,6 +22,7 @@ import {
   rttString,
 } from "./monitor/format.ts";
 import { dashboardHtml } from "./monitor/dashboard.ts";
+import { websocketVarz } from "./websocket/varz.ts";
 
 export interface MonitorHandle {
   /** Bound ports (0 when that listener is off). */
@@ -216,6 +217,8 @@ class Monitor {
     if (tlsVerify) v.tls_verify = true;
     const urls = s.connectUrls();
     if (urls.length > 0) v.connect_urls = urls;
+    const wsUrls = s.websocket?.connectUrls() ?? [];
+    if (wsUrls.length > 0) v.ws_connect_urls = wsUrls;
     v.max_connections = o.maxConn;
     if (o.maxSubs > 0) v.max_subscriptions = o.maxSubs;
     v.ping_interval = o.pingIntervalMs * NS_PER_MS;
@@ -232,7 +235,7 @@ class Monitor {
     v.gateway = {};
     v.leaf = {};
     v.mqtt = {};
-    v.websocket = {};
+    v.websocket = websocketVarz(o.websocket, s.websocket);
     v.jetstream = {};
     v.tls_timeout = tlsTimeout;
     v.write_deadline = o.writeDeadlineMs * NS_PER_MS;
@@ -832,7 +835,7 @@ function connInfo(
   const ci: Record<string, unknown> = {
     cid: c.cid,
     kind: "Client",
-    type: "nats",
+    type: (c as { clientType?: string }).clientType ?? "nats",
     ip: c.peer.port !== 0 ? c.peer.host : "",
     port: c.peer.port,
     start: goTime(c.start),

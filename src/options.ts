@@ -4,6 +4,12 @@
  * applies a later layer over an earlier one field by field, so a flag only overrides what it set.
  */
 
+import {
+  defaultWebsocketOptions,
+  validateWebsocketOptions,
+  type WebsocketOptions,
+} from "./websocket/options.ts";
+
 export const VERSION = "2.9.10";
 /** INFO's and /varz's "go" field: the runtime we are built on, where nats-server names Go's. */
 export const GO_VERSION = `deno${Deno.version.deno}`;
@@ -158,6 +164,9 @@ export interface Options {
   /** server_tags: free-form labels shown in /varz. */
   tags: string[];
 
+  /** The websocket listener (`websocket {}`); port 0 means none. */
+  websocket: WebsocketOptions;
+
   /** `-t`: check the configuration and exit. */
   checkConfig: boolean;
   connectErrorReports: number;
@@ -235,6 +244,7 @@ export function defaultOptions(): Options {
     },
     routes: [],
     tags: [],
+    websocket: defaultWebsocketOptions(),
     checkConfig: false,
     connectErrorReports: 3600,
     reconnectErrorReports: 1,
@@ -312,4 +322,5 @@ export function validateOptions(o: Options): void {
         `or account configuration`,
     );
   }
+  validateWebsocketOptions(o);
 }

@@ -23,6 +23,7 @@ import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
+import { WebsocketListener } from "./websocket/listener.ts";
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -141,6 +142,8 @@ export class Server {
   #routesToSend: Route[] = [];
   /** Client TLS, loaded once at start (and on reload). */
   tls: TlsContext | null = null;
+  /** The websocket listener, when `websocket { port }` is set. */
+  websocket: WebsocketListener | null = null;
 
   constructor(opts: Options, logger: Logger) {
     validateOptions(opts);
@@ -193,6 +196,15 @@ export class Server {
           throw new StartError(`Can't start monitoring: ${(e as Error).message}`);
         }
       }
+      // nats-server starts websocket before routes.
+      if (o.websocket.port !== 0) {
+        this.websocket = new WebsocketListener(this);
+        try {
+          this.websocket.start();
+        } catch (e) {
+          throw new StartError((e as Error).message);
+        }
+      }
       if (o.cluster.port !== 0) {
         this.cluster = new Cluster(this);
         try {
@@ -217,6 +229,7 @@ export class Server {
       }
     } catch (e) {
       this.monitor?.stop();
+      this.websocket?.stop();
       this.cluster?.stop();
       throw e;
     }
@@ -252,8 +265,17 @@ export class Server {
   }
 
   #createClient(conn: Deno.Conn): void {
-    const cid = this.nextId();
-    const c = new Client(this, conn, peerOf(conn), cid);
+    const c = new Client(this, conn, peerOf(conn), this.nextId());
+    if (!this.admitClient(c)) return;
+    if (this.tls) this.#startTls(c, conn, this.tls);
+    else c.run();
+  }
+
+  /**
+   * Greets and registers a new client connection (from any listener): counts it, sends INFO,
+   * enforces max_connections. False when it was refused (and closed).
+   */
+  admitClient(c: Client): boolean {
     // With nkey users, each client gets a nonce to sign (nats-server's INFO "nonce").
     if (this.#nkeyUsers.size > 0) c.nonce = newNonce();
     this.stats.totalConnections++;
@@ -263,11 +285,10 @@ export class Server {
       this.log.errorc(c, "maximum connections exceeded");
       c.sendErr("maximum connections exceeded");
       c.close(ClosedState.MaxConnectionsExceeded);
-      return;
+      return false;
     }
-    this.clients.set(cid, c);
-    if (this.tls) this.#startTls(c, conn, this.tls);
-    else c.run();
+    this.clients.set(c.cid, c);
+    return true;
   }
 
   /** INFO went out in clear; once it is written, the client must start the TLS handshake. */
@@ -386,7 +407,7 @@ export class Server {
       const urls = this.connectUrls();
       if (urls.length > 0) info.connect_urls = urls;
     }
-    return info;
+    return c.customizeInfo(info);
   }
 
   // ---- Authentication (user/password and token; permissions from the user's entry) ----
@@ -474,8 +495,7 @@ export class Server {
   }
 
   /** no_auth_user: a connection without credentials becomes that user, permissions and all. */
-  loginNoAuthUser(c: Client): boolean {
-    const name = this.opts.noAuthUser;
+  loginNoAuthUser(c: Client, name = this.opts.noAuthUser): boolean {
     if (name === "") return false;
     const u = this.#users.get(name);
     if (!u) return false;
@@ -680,13 +700,15 @@ export class Server {
     const now = this.now;
     const o = this.opts;
     const authTimeoutMs = (o.authTimeout > 0 ? o.authTimeout : 2) * 1000;
-    const checkAuth = this.authRequired;
     const all: Iterable<Client> = this.cluster
       ? [...this.clients.values(), ...this.cluster.routes.values()]
       : this.clients.values();
     for (const c of all) {
       if (c.closed) continue;
-      if (checkAuth && c.kind !== ROUTER && !c.connectReceived && now - c.start >= authTimeoutMs) {
+      if (
+        c.kind !== ROUTER && !c.connectReceived && c.authRequired() &&
+        now - c.start >= c.authTimeoutMs(authTimeoutMs)
+      ) {
         c.sendErr("Authentication Timeout");
         this.log.debugc(c, "Authentication Timeout");
         c.close(ClosedState.AuthenticationTimeout);
@@ -738,6 +760,7 @@ export class Server {
       ["HTTPHost", cur.httpHost, next.httpHost],
       ["HTTPPort", cur.httpPort, next.httpPort],
       ["HTTPSPort", cur.httpsPort, next.httpsPort],
+      ["Websocket", JSON.stringify(cur.websocket), JSON.stringify(next.websocket)],
     ];
     for (const [name, a, b] of fixed) {
       if (a !== b) {
@@ -786,6 +809,10 @@ export class Server {
       info.monitoring = urls("https", o.httpHost, this.monitor.httpsPort);
     }
     if (this.cluster) info.cluster = urls("nats", o.cluster.host, this.cluster.port);
+    if (this.websocket) {
+      const ws = this.websocket;
+      info.websocket = urls(ws.scheme, ws.host, ws.port);
+    }
     return info;
   }
 
@@ -836,6 +863,7 @@ export class Server {
       // already closed
     }
     this.#listener = null;
+    this.websocket?.closeListener();
   }
 
   async shutdown(): Promise<void> {
@@ -847,6 +875,7 @@ export class Server {
     for (const c of clients) c.close(ClosedState.ServerShutdown);
     await this.cluster?.stop();
     await this.monitor?.stop();
+    await this.websocket?.stop();
     await Promise.all(clients.map((c) => c.out.drained()));
     this.log.notice("Server Exiting..");
     this.#resolveDone();
