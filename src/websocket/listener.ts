@@ -7,7 +7,7 @@
 import type { Server } from "../server.ts";
 import { addressesOf, hostPort } from "../server.ts";
 import { acceptLoop, isWildcardHost, listenTcp, peerOf, type Transport } from "../transport.ts";
-import { loadTlsContext, serverHandshake, type TlsContext, type TlsTransport } from "../tls.ts";
+import { loadTlsContext, serverHandshake, type TlsContext } from "../tls.ts";
 import { DEFAULT_HOST } from "../options.ts";
 import {
   checkUpgrade,
@@ -138,19 +138,14 @@ export class WebsocketListener implements WsListenerView {
     const timeoutMs = this.options.handshakeTimeoutMs || DEFAULT_HANDSHAKE_TIMEOUT_MS;
     const timer = setTimeout(() => closeQuietly(conn), timeoutMs);
     let t: Transport = conn;
-    let tlsInfo: WsClient["tlsInfo"] = null;
     let req: HttpRequest | null = null;
     let up: Upgrade;
     try {
       if (this.tls) {
         try {
-          const tt: TlsTransport = await serverHandshake(conn, this.tls);
-          t = tt;
-          tlsInfo = {
-            version: tt.protocol.replace(/^TLSv/, ""),
-            cipher: tt.cipher,
-            peer: tt.socket.getPeerX509Certificate() ?? null,
-          };
+          // nats-server's /connz shows no TLS details for websocket clients (their TLS runs in
+          // its HTTP server), so the session is not recorded on the client either.
+          t = await serverHandshake(conn, this.tls);
         } catch (e) {
           // Go's HTTP server logs failed TLS handshakes this way.
           s.log.error(`websocket: http: TLS handshake error from ${addr}: ${(e as Error).message}`);
@@ -203,15 +198,10 @@ export class WebsocketListener implements WsListenerView {
       closeQuietly(t);
       return;
     }
-    this.#startClient(t, up, peer, tlsInfo);
+    this.#startClient(t, up, peer);
   }
 
-  #startClient(
-    t: Transport,
-    up: Upgrade,
-    peer: ReturnType<typeof peerOf>,
-    tlsInfo: WsClient["tlsInfo"],
-  ): void {
+  #startClient(t: Transport, up: Upgrade, peer: ReturnType<typeof peerOf>): void {
     const s = this.server;
     let client: WsClient | null = null;
     const ws = new WsTransport(t, up, {
@@ -225,7 +215,6 @@ export class WebsocketListener implements WsListenerView {
       },
     });
     const c = client = new WsClient(s, ws, peer, s.nextId(), this);
-    c.tlsInfo = tlsInfo;
     ws.reasonOf = () => c.closeReason;
     if (s.admitClient(c)) c.run();
   }
