@@ -862,3 +862,208 @@ Deno.test("/connz lists websocket clients with type websocket; /varz has the web
   });
   if (seen.length === 2) assert.deepEqual(seen[0], seen[1]);
 });
+
+// ---- Official clients ----
+
+Deno.test({
+  name: "the JavaScript client's wsconnect: pub/sub, queues, headers, requests, big messages",
+  // The client's timers outlive close() by a tick.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { wsconnect, headers } = await import("@nats-io/nats-core");
+    const results: string[][] = [];
+    await onBoth(NO_TLS, async (s) => {
+      const nc = await wsconnect({ servers: `ws://127.0.0.1:${s.wsPort}`, name: "js-ws" });
+      const out: string[] = [];
+      const got: string[] = [];
+      const all = nc.subscribe("js.>", {
+        callback: (_e, m) => {
+          got.push(`${m.subject} ${m.data.length} ${m.headers?.get("X-Id") ?? ""}`);
+        },
+      });
+      const q1: string[] = [];
+      const q2: string[] = [];
+      nc.subscribe("work", { queue: "w", callback: (_e, m) => void q1.push(m.string()) });
+      nc.subscribe("work", { queue: "w", callback: (_e, m) => void q2.push(m.string()) });
+      nc.subscribe("svc.echo", { callback: (_e, m) => void m.respond(`echo ${m.string()}`) });
+      await nc.flush();
+      nc.publish("js.a", "hello");
+      const h = headers();
+      h.set("X-Id", "42");
+      nc.publish("js.b.c", "with headers", { headers: h });
+      const big = new Uint8Array(500_000).map((_, i) => i & 0xff);
+      nc.publish("js.big", big);
+      for (let i = 0; i < 20; i++) nc.publish("work", String(i));
+      await nc.flush();
+      await waitFor(() => got.length === 3 && q1.length + q2.length === 20, "deliveries");
+      out.push(...got, `queue ${q1.length + q2.length}`);
+      out.push((await nc.request("svc.echo", "hi")).string());
+      try {
+        await nc.request("nobody.home", "", { timeout: 2000 });
+      } catch (e) {
+        out.push(`no responders: ${(e as Error).message}`);
+      }
+      out.push(`info ${nc.info?.proto} ${nc.info?.headers} ${nc.info?.max_payload}`);
+      all.unsubscribe();
+      await nc.close();
+      results.push(out);
+    });
+    assert.deepEqual(results[0], [
+      "js.a 5 ",
+      "js.b.c 12 42",
+      "js.big 500000 ",
+      "queue 20",
+      "echo hi",
+      "no responders: no responders: 'nobody.home'",
+      "info 1 true 1048576",
+    ]);
+    if (results.length === 2) assert.deepEqual(results[0], results[1]);
+  },
+});
+
+Deno.test({
+  name: "wsconnect with a token the websocket block requires; a wrong one is refused",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { wsconnect } = await import("@nats-io/nats-core");
+    await onBoth(
+      `websocket {
+        host: 127.0.0.1
+        port: -1 #WS
+        no_tls: true
+        authorization { token: "tok" }
+      }`,
+      async (s) => {
+        const nc = await wsconnect({ servers: `ws://127.0.0.1:${s.wsPort}`, token: "tok" });
+        await nc.flush();
+        await nc.close();
+        await assert.rejects(
+          wsconnect({
+            servers: `ws://127.0.0.1:${s.wsPort}`,
+            token: "bad",
+            maxReconnectAttempts: 0,
+          }),
+          /Authorization Violation/,
+        );
+      },
+    );
+  },
+});
+
+/** Builds tests/go/wsclient with Debian's Go and nats.go packages, once; null if unavailable. */
+async function buildGoClient(): Promise<string | null> {
+  const gopath = "/usr/share/gocode";
+  try {
+    Deno.statSync(`${gopath}/src/github.com/nats-io/nats.go/ws.go`);
+  } catch {
+    return null;
+  }
+  const out = await Deno.makeTempDir();
+  const bin = `${out}/wsclient`;
+  const src = new URL("./go/wsclient/main.go", import.meta.url).pathname;
+  try {
+    const r = await new Deno.Command("go", {
+      args: ["build", "-o", bin, src],
+      env: {
+        GOPATH: gopath,
+        GO111MODULE: "off",
+        GOFLAGS: "",
+        HOME: Deno.env.get("HOME") ?? "/tmp",
+      },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!r.success) {
+      console.warn(`websocket_test: Go client not built: ${new TextDecoder().decode(r.stderr)}`);
+      return null;
+    }
+  } catch {
+    return null;
+  }
+  return bin;
+}
+
+const GO_CLIENT = await buildGoClient();
+if (!GO_CLIENT) {
+  console.warn("websocket_test: Go client scenarios skipped (apt-get install -y golang-go)");
+}
+
+async function runGo(args: string[]): Promise<string> {
+  const r = await new Deno.Command(GO_CLIENT!, { args, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(r.stdout);
+  assert.ok(r.success, `Go client failed: ${text}${new TextDecoder().decode(r.stderr)}`);
+  return text;
+}
+
+const GO_EXPECTED = [
+  "msg go.a 5  true",
+  "msg go.big 300000  true",
+  "msg go.h 3 1 true",
+  "reply pong:ping",
+  "no responders: nats: no responders available for request",
+  "queue 10",
+  "server true true",
+  "",
+].join("\n");
+
+Deno.test({
+  name: "the Go client over ws://, with and without compression, and over wss://",
+  ignore: GO_CLIENT === null,
+  async fn() {
+    await onBoth(COMPRESSED, async (s) => {
+      const url = `ws://127.0.0.1:${s.wsPort}`;
+      assert.equal(await runGo([url]), GO_EXPECTED);
+      for (let i = 0; i < 3; i++) assert.equal(await runGo([url, "compress"]), GO_EXPECTED);
+    });
+    await onBoth(WSS, async (s) => {
+      const url = `wss://127.0.0.1:${s.wsPort}`;
+      assert.equal(await runGo([url, "", `${CERTS}ca.pem`]), GO_EXPECTED);
+    });
+  },
+});
+
+// ---- Clusters ----
+
+Deno.test("in a cluster, websocket clients get the websocket URLs of every server", async () => {
+  const conf = (advertise: string, routes: string) =>
+    `cluster {
+      name: c
+      listen: "127.0.0.1:-1"
+      ${routes}
+    }
+    websocket {
+      host: 127.0.0.1
+      port: -1
+      no_tls: true
+      ${advertise}
+    }`;
+  await using a = await startOurs(conf("", ""));
+  const routeUrl = `nats://127.0.0.1:${a.server!.cluster!.port}`;
+  await using b = await startOurs(
+    conf('advertise: "ws.example.com:443"', `routes: ["${routeUrl}"]`),
+  );
+  await waitFor(
+    () => a.server!.cluster!.remoteWsUrls.size === 1 && b.server!.cluster!.remoteWsUrls.size === 1,
+    "the servers to learn each other's websocket URLs",
+  );
+  const [ca, ia] = await WsRaw.open(a.wsPort);
+  assert.deepEqual(ia.connect_urls, [`127.0.0.1:${a.wsPort}`, "ws.example.com:443"]);
+  const [cb, ib] = await WsRaw.open(b.wsPort);
+  assert.deepEqual(ib.connect_urls, ["ws.example.com:443", `127.0.0.1:${a.wsPort}`]);
+  // Plain clients keep getting client URLs.
+  const [tcp, it] = await RawClient.connectInfo(a.port);
+  assert.ok((it.connect_urls as string[]).includes(`127.0.0.1:${a.port}`));
+  // Messages cross the route between websocket clients of both servers.
+  await cb.sendText(CONNECT + "SUB x 1\r\n");
+  await cb.roundTrip();
+  await waitFor(async () => {
+    await ca.sendText(CONNECT + "PUB x 2\r\nok\r\n");
+    await new Promise((r) => setTimeout(r, 20));
+    return cb.takeText().includes("MSG x 1 2\r\nok\r\n");
+  }, "a message across the route");
+  await ca.close();
+  await cb.close();
+  await tcp.close();
+});
