@@ -22,6 +22,7 @@ import {
   rttString,
 } from "./monitor/format.ts";
 import { dashboardHtml } from "./monitor/dashboard.ts";
+import { dashboardCsp } from "./monitor/live.ts";
 import { websocketVarz } from "./websocket/varz.ts";
 
 export interface MonitorHandle {
@@ -718,12 +719,12 @@ class Monitor {
 
   dashboard(): Response {
     this.count("/dashboard");
-    return new Response(dashboardHtml(), {
+    const ws = this.server.websocket;
+    const live = ws ? { port: ws.port, tls: ws.tls !== null } : null;
+    return new Response(dashboardHtml(live), {
       headers: {
         "content-type": "text/html; charset=utf-8",
-        "content-security-policy":
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
-          "connect-src 'self'; img-src data:",
+        "content-security-policy": dashboardCsp(live),
       },
     });
   }

@@ -20,6 +20,7 @@ import {
   type WsServer,
 } from "./ws_helpers.ts";
 import { parseConfigString } from "../src/config.ts";
+import { WsClient } from "../src/websocket/client.ts";
 import { defaultOptions, mergeOptions, validateOptions } from "../src/options.ts";
 
 const NO_TLS = `websocket {
@@ -1066,4 +1067,163 @@ Deno.test("in a cluster, websocket clients get the websocket URLs of every serve
   await ca.close();
   await cb.close();
   await tcp.close();
+});
+
+// ---- A real browser ----
+
+const CHROMIUM = "/usr/bin/chromium";
+const HAVE_CHROMIUM = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!HAVE_CHROMIUM) {
+  console.warn(`websocket_test: browser test skipped, ${CHROMIUM} is not installed`);
+}
+
+/** The official client (npm @nats-io/nats-core) bundled for the browser with `deno bundle`. */
+async function bundleNatsCore(): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const entry = `${dir}/entry.ts`;
+  await Deno.writeTextFile(
+    entry,
+    'export { headers, wsconnect } from "npm:@nats-io/nats-core@3.4.0";\n',
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform", "browser", "-o", `${dir}/nats.js`, entry],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const js = await Deno.readTextFile(`${dir}/nats.js`);
+  await Deno.remove(dir, { recursive: true });
+  return js;
+}
+
+/** A browser app as one would write it for nats-server: the official client, wsconnect. */
+const APP = `<!doctype html><meta charset="utf-8"><title>nats app</title>
+<pre id="out"></pre>
+<script type="module">
+import { wsconnect, headers } from "/nats.js";
+const q = new URLSearchParams(location.search);
+const out = [];
+const log = (s) => { out.push(s); document.getElementById("out").textContent = out.join("\\n"); };
+try {
+  const nc = await wsconnect({ servers: q.get("url"), name: "browser-app" });
+  log("connected " + nc.info.proto);
+  const got = [];
+  nc.subscribe("tcp.>", { callback: (_e, m) => got.push(m.subject + "=" + m.string()) });
+  await nc.flush();
+  document.title = "subscribed";
+  const h = headers(); h.set("X-From", "browser");
+  nc.publish("browser.hello", "hi from the browser", { headers: h });
+  nc.publish("browser.big", new Uint8Array(100000).fill(66));
+  const r = await nc.request("svc.time", "what time is it?", { timeout: 5000 });
+  log("reply " + r.string());
+  while (got.length < 3) await new Promise((res) => setTimeout(res, 10));
+  log("got " + got.join(","));
+  await nc.close();
+  log("closed");
+} catch (e) {
+  log("error " + e.message);
+}
+document.title = "done";
+</script>`;
+
+Deno.test({
+  name: "a browser app using the official client publishes and subscribes over websocket",
+  ignore: !HAVE_CHROMIUM,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const bundle = await bundleNatsCore();
+    const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/nats.js") {
+        return new Response(bundle, { headers: { "content-type": "text/javascript" } });
+      }
+      return new Response(APP, { headers: { "content-type": "text/html; charset=utf-8" } });
+    });
+    const origin = `http://127.0.0.1:${http.addr.port}`;
+    // deno-lint-ignore no-import-prefix -- the browser tests' only dependency; no deno.json entry
+    const { chromium } = await import("npm:playwright-core@1.65.1");
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+    });
+    try {
+      // Compression on: chromium offers permessage-deflate, so both directions are compressed.
+      await onBoth(
+        `websocket {
+          host: 127.0.0.1
+          port: -1 #WS
+          no_tls: true
+          compression: true
+          allowed_origins: ["${origin}"]
+        }`,
+        async (s) => {
+          const [tcp] = await RawClient.connectInfo(s.port);
+          await tcp.send(
+            'CONNECT {"verbose":false,"headers":true}\r\nSUB browser.> 1\r\nSUB svc.time 2\r\n',
+          );
+          await tcp.roundTrip();
+          const page = await browser.newPage();
+          const errors: string[] = [];
+          page.on("pageerror", (e: Error) => errors.push(e.message));
+          await page.goto(`${origin}/?url=ws://127.0.0.1:${s.wsPort}`);
+          await waitFor(
+            async () => (await page.title()) !== "nats app",
+            "the app to subscribe",
+            10_000,
+          );
+          // The browser's messages reach the TCP client, headers and all.
+          await tcp.waitText(
+            (t) => t.includes("PUB svc.time") || t.includes("MSG svc.time"),
+            "the request",
+            10_000,
+          );
+          const text = tcp.text;
+          assert.match(
+            text,
+            /HMSG browser\.hello 1 \d+ \d+\r\nNATS\/1\.0\r\nX-From: browser\r\n\r\nhi from the browser\r\n/,
+          );
+          assert.ok(text.includes(`MSG browser.big 1 100000\r\n${"B".repeat(100000)}\r\n`));
+          const reply = /MSG svc\.time 2 (\S+) 16\r\n/.exec(text)![1];
+          await tcp.send(`PUB ${reply} 4\r\nnoon\r\n`);
+          for (let i = 1; i <= 3; i++) await tcp.send(`PUB tcp.n${i} 1\r\n${i}\r\n`);
+          await waitFor(async () => (await page.title()) === "done", "the app to finish", 10_000);
+          assert.equal(
+            await page.locator("#out").innerText(),
+            "connected 1\nreply noon\ngot tcp.n1=1,tcp.n2=2,tcp.n3=3\nclosed",
+          );
+          assert.deepEqual(errors, []);
+          if (s.server) {
+            // Chromium asked for compression, and got it; it was recognised as a browser.
+            await waitFor(
+              () => s.server!.closedClients.some((c) => c instanceof WsClient),
+              "close",
+            );
+            const up = (s.server.closedClients.find((c) => c instanceof WsClient) as WsClient).ws
+              .upgrade;
+            assert.equal(up.compress, true);
+            assert.equal(up.browser, true);
+          }
+          // The same app served from another origin is refused by allowed_origins.
+          const other = await browser.newPage();
+          await other.goto(`http://localhost:${http.addr.port}/?url=ws://127.0.0.1:${s.wsPort}`);
+          await waitFor(async () => (await other.title()) === "done", "the refused app", 10_000);
+          assert.match(await other.locator("#out").innerText(), /^error /);
+          await page.close();
+          await other.close();
+          await tcp.close();
+        },
+      );
+    } finally {
+      await browser.close();
+      await http.shutdown();
+    }
+  },
 });
