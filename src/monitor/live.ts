@@ -23,6 +23,8 @@ export const LIVE_CSS = `
 .live-status { font-size:12px; color:var(--mute); }
 .live-status.ok { color:#2f8f5b; } .live-status.err { color:#b83232; }
 #live table td, #live table th { text-align:left; }
+#live .live-scroll { max-height:480px; overflow-y:auto; }
+#live thead th { position:sticky; top:0; background:var(--card); }
 #live td.payload { white-space:pre-wrap; word-break:break-all; font-family:ui-monospace,monospace;
   font-size:12px; max-width:520px; }
 #live td.hdrs { white-space:normal; font-size:12px; max-width:260px; }
@@ -33,7 +35,7 @@ const live = (() => {
   const MAX_ROWS = 200, PREVIEW = 256, MAX_BUFFER = 8 * 1024 * 1024;
   const te = new TextEncoder(), td = new TextDecoder();
   const section = $("live");
-  let ws = null, buf = new Uint8Array(0), greeted = false;
+  let ws = null, buf = new Uint8Array(0), greeted = false, lastError = "";
   let received = 0, shown = 0, paused = false, pending = [], scheduled = false;
 
   function status(text, cls) {
@@ -57,7 +59,7 @@ const live = (() => {
     if (token) opts.auth_token = token;
     let sock;
     try { sock = new WebSocket(url); } catch (e) { status(String(e.message || e), "err"); return; }
-    ws = sock; greeted = false; buf = new Uint8Array(0);
+    ws = sock; greeted = false; buf = new Uint8Array(0); lastError = "";
     sock.binaryType = "arraybuffer";
     status("connecting to " + url);
     sock.onmessage = (e) => {
@@ -71,8 +73,9 @@ const live = (() => {
     sock.onclose = (e) => {
       if (sock !== ws) return;
       ws = null;
-      status("closed" + (e.reason ? ": " + e.reason : e.code !== 1000 ? " (" + e.code + ")" : ""),
-        e.code === 1000 ? "" : "err");
+      // The server's -ERR says more than the close reason that follows it.
+      const closed = "closed" + (e.reason ? ": " + e.reason : e.code !== 1000 ? " (" + e.code + ")" : "");
+      status(lastError ? lastError + " (" + closed + ")" : closed, lastError || e.code !== 1000 ? "err" : "");
       section.dataset.state = "closed";
     };
     sock.onerror = () => { if (sock === ws) status("websocket error", "err"); };
@@ -117,12 +120,14 @@ const live = (() => {
       } else if (op === "PING") {
         send("PONG\\r\\n");
       } else if (op === "PONG") {
-        if (section.dataset.state !== "subscribed") {
-          section.dataset.state = "subscribed";
-          status("subscribed to " + subject, "ok");
+        // The first PONG answers CONNECT+SUB: an -ERR before it means the SUB was refused.
+        if (section.dataset.state === "closed") {
+          section.dataset.state = lastError ? "refused" : "subscribed";
+          if (!lastError) status("subscribed to " + subject, "ok");
         }
       } else if (op === "-ERR") {
-        status(line.slice(5).replace(/^'|'$/g, ""), "err");
+        lastError = line.slice(5).replace(/^'|'$/g, "");
+        status(lastError, "err");
       }
     }
     buf = buf.slice(p);
@@ -216,8 +221,10 @@ export function liveSection(cfg: LiveConfig | null): string {
   return `<section id="live"${attrs} data-state="closed" data-received="0">
     <h2>Live messages</h2>
     ${form}
-    <table><thead><tr>${LIVE_HEAD.map((h) => `<th>${h}</th>`).join("")}</tr></thead>
-    <tbody id="live-rows"><tr><td colspan="6" class="empty">no messages</td></tr></tbody></table>
+    <div class="live-scroll"><table>
+    <thead><tr>${LIVE_HEAD.map((h) => `<th>${h}</th>`).join("")}</tr></thead>
+    <tbody id="live-rows"><tr><td colspan="6" class="empty">no messages</td></tr></tbody>
+    </table></div>
   </section>`;
 }
 
