@@ -1227,3 +1227,29 @@ Deno.test({
     }
   },
 });
+
+// ---- Limits and reload ----
+
+Deno.test("max_connections counts websocket clients; the refused one gets -ERR and 1008", async () => {
+  await onBoth(`max_connections: 1\n${NO_TLS}`, async (s) => {
+    const [a] = await WsRaw.open(s.wsPort);
+    await a.sendText(CONNECT + "PING\r\n");
+    await a.textUntil("PONG\r\n");
+    const [b] = await WsRaw.open(s.wsPort);
+    assert.deepEqual(await b.closeFrame(), { code: 1008, reason: "Maximum Connections Exceeded" });
+    assert.equal(b.takeText(), "-ERR 'maximum connections exceeded'\r\n");
+    await b.close();
+    await a.close();
+  });
+});
+
+Deno.test("a reload cannot change the websocket block", async () => {
+  await using s = await startOurs(NO_TLS);
+  const srv = s.server!;
+  const next = mergeOptions(defaultOptions(), {
+    ...srv.opts,
+    websocket: { ...srv.opts.websocket, compression: true },
+  });
+  assert.throws(() => srv.reload(next), /config reload not supported for Websocket/);
+  assert.equal(srv.opts.websocket.compression, false);
+});

@@ -192,6 +192,7 @@ export class WsRaw {
   frames: Frame[] = [];
   eof = false;
   #pos = 0;
+  #carry = "";
   #reading: Promise<void>;
 
   private constructor(conn: Deno.Conn) {
@@ -235,7 +236,10 @@ export class WsRaw {
     await c.waitFrames(1, "INFO");
     const text = c.takeText();
     if (!text.startsWith("INFO ")) throw new Error(`expected INFO, got ${JSON.stringify(text)}`);
-    return [c, JSON.parse(text.slice(5, text.indexOf("\r\n")))];
+    const eol = text.indexOf("\r\n");
+    // Whatever followed the INFO in the same frames stays for the next takeText.
+    c.#carry = text.slice(eol + 2);
+    return [c, JSON.parse(text.slice(5, eol))];
   }
 
   async #readLoop(): Promise<void> {
@@ -323,7 +327,9 @@ export class WsRaw {
   takeText(): string {
     const data = this.frames.filter((f) => f.opcode === 2 || f.opcode === 0);
     this.frames = this.frames.filter((f) => !(f.opcode === 2 || f.opcode === 0));
-    return data.map((f) => dec.decode(f.payload)).join("");
+    const carry = this.#carry;
+    this.#carry = "";
+    return carry + data.map((f) => dec.decode(f.payload)).join("");
   }
 
   /** Waits until the data received so far ends with `suffix`; returns it all, consumed. */
