@@ -21,6 +21,7 @@ import {
 } from "./ws_helpers.ts";
 import { parseConfigString } from "../src/config.ts";
 import { WsClient } from "../src/websocket/client.ts";
+import { closePayload, unmask, writeHeader } from "../src/websocket/frames.ts";
 import { defaultOptions, mergeOptions, validateOptions } from "../src/options.ts";
 
 const NO_TLS = `websocket {
@@ -1252,4 +1253,56 @@ Deno.test("a reload cannot change the websocket block", async () => {
   });
   assert.throws(() => srv.reload(next), /config reload not supported for Websocket/);
   assert.equal(srv.opts.websocket.compression, false);
+});
+
+// ---- Frame helpers ----
+
+Deno.test("unmasking gives the same bytes at every alignment, length and key phase", () => {
+  const key = 0x37fa213d;
+  const keyBytes = [0x37, 0xfa, 0x21, 0x3d];
+  for (let offset = 0; offset < 8; offset++) {
+    for (const len of [0, 1, 3, 4, 5, 15, 16, 17, 64, 1000]) {
+      for (let phase = 0; phase < 4; phase++) {
+        const backing = new Uint8Array(offset + len + 8);
+        const data = backing.subarray(offset, offset + len);
+        for (let i = 0; i < len; i++) data[i] = (i * 31 + 7) & 0xff;
+        const expected = data.map((b, i) => b ^ keyBytes[(phase + i) & 3]);
+        const end = unmask(data, 0, len, key, phase);
+        assert.deepEqual(data, expected, `offset ${offset} len ${len} phase ${phase}`);
+        assert.equal(end, (phase + len) & 3);
+      }
+    }
+  }
+});
+
+Deno.test("frame headers use 7, 16 and 64-bit lengths at the RFC's boundaries", () => {
+  const head = (len: number) => {
+    const out = new Uint8Array(14);
+    return [...out.subarray(0, writeHeader(out, 0, 2, len, true, false))];
+  };
+  assert.deepEqual(head(125), [0x82, 125]);
+  assert.deepEqual(head(126), [0x82, 126, 0, 126]);
+  assert.deepEqual(head(65535), [0x82, 126, 0xff, 0xff]);
+  assert.deepEqual(head(65536), [0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]);
+  const cont = new Uint8Array(2);
+  writeHeader(cont, 0, 0, 5, false, true);
+  assert.deepEqual([...cont], [0x40, 5]);
+  // A close reason longer than a control frame allows is cut, with "..." (nats-server's way).
+  const p = closePayload(1002, "x".repeat(200));
+  assert.equal(p.length, 125);
+  assert.equal(new TextDecoder().decode(p.subarray(2)), "x".repeat(120) + "...");
+});
+
+Deno.test("log lines name websocket clients wid:N, after the X-Forwarded-For address", async () => {
+  await onBoth(NO_TLS, async (s) => {
+    const [c] = await WsRaw.open(s.wsPort, { headers: { "X-Forwarded-For": "10.1.2.3" } });
+    await c.send(frame(2, "PING\r\n", { mask: false }));
+    await c.waitClosed();
+    await waitFor(
+      () =>
+        /10\.1\.2\.3\/127\.0\.0\.1:\d+ - wid:\d+ - read error: mask bit missing/.test(s.logText()),
+      "the log line",
+    );
+    await c.close();
+  });
 });

@@ -100,6 +100,8 @@ export class WsTransport implements Transport {
 
   async read(buf: Uint8Array): Promise<number | null> {
     while (true) {
+      // Closed under a pending read: the buffers are gone, and so is the stream.
+      if (this.#closed) return null;
       const inf = this.#inflated;
       if (inf !== null) {
         const n = Math.min(buf.length, inf.length - this.#ipos);
