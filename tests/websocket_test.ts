@@ -7,7 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { HAVE_NATS_SERVER, RawClient, waitFor } from "./helpers.ts";
+import { HAVE_NATS_SERVER, MemoryLogger, RawClient, waitFor } from "./helpers.ts";
+import { Server } from "../src/server.ts";
 import {
   bothServers,
   CERTS,
@@ -1305,4 +1306,26 @@ Deno.test("log lines name websocket clients wid:N, after the X-Forwarded-For add
     );
     await c.close();
   });
+});
+
+Deno.test("a websocket port in use stops the start with nats-server's message", () => {
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (busy.addr as Deno.NetAddr).port;
+  try {
+    const opts = mergeOptions(
+      defaultOptions(),
+      parseConfigString(
+        `listen: "127.0.0.1:-1"\nwebsocket { host: 127.0.0.1, port: ${port}, no_tls: true }`,
+      ),
+    );
+    const s = new Server(opts, new MemoryLogger());
+    assert.throws(
+      () => s.start(),
+      new RegExp(
+        `^StartError: Unable to listen for websocket connections: listen tcp 127\\.0\\.0\\.1:${port}: bind: address already in use$`,
+      ),
+    );
+  } finally {
+    busy.close();
+  }
 });

@@ -70,10 +70,14 @@ export class WebsocketListener implements WsListenerView {
     try {
       this.#listener = listenTcp(this.host, o.port === -1 ? 0 : o.port).listener;
     } catch (e) {
+      // Go's wording for the common case.
+      const why = e instanceof Deno.errors.AddrInUse
+        ? "bind: address already in use"
+        : (e as Error).message;
       throw new Error(
         `Unable to listen for websocket connections: listen tcp ${
           hostPort(this.host, o.port === -1 ? 0 : o.port)
-        }: ${(e as Error).message}`,
+        }: ${why}`,
       );
     }
     this.port = (this.#listener.addr as Deno.NetAddr).port;
