@@ -508,13 +508,38 @@ export class Client implements ParserHost {
    * a violation, unless no_auth_user names the user such a connection becomes.
    */
   #beforeConnect(): boolean {
-    if (this.kind !== CLIENT || !this.server.authRequired) return true;
-    if (this.server.loginNoAuthUser(this)) {
+    if (this.kind !== CLIENT || !this.authRequired()) return true;
+    if (this.loginNoAuthUser()) {
       this.connectReceived = true;
       return true;
     }
     this.server.authViolation(this);
     return false;
+  }
+
+  // Authentication goes through these so that a listener with its own rules (websocket's
+  // authorization block) can replace the server's for its connections.
+
+  authRequired(): boolean {
+    return this.server.authRequired;
+  }
+
+  authenticate(): boolean | Promise<boolean> {
+    return this.server.authenticate(this);
+  }
+
+  loginNoAuthUser(): boolean {
+    return this.server.loginNoAuthUser(this);
+  }
+
+  /** The auth timeout for this connection, given the server's. */
+  authTimeoutMs(serverMs: number): number {
+    return serverMs;
+  }
+
+  /** The INFO this connection is sent, from the server's (a listener may adjust it). */
+  customizeInfo(info: Record<string, unknown>): Record<string, unknown> {
+    return info;
   }
 
   /** allow_responses: one grant per reply subject received, bounded in count and age. */
@@ -632,7 +657,7 @@ export class Client implements ParserHost {
     this.connectReceived = true;
     // nats-server estimates the RTT from accept to CONNECT until a PING measures it.
     if (this.kind === CLIENT) this.rtt = Math.max(performance.now() - this.#accepted, 1e-6);
-    const auth = first ? this.server.authenticate(this) : true;
+    const auth = first ? this.authenticate() : true;
     if (auth === true) return this.#authorized(first);
     if (auth === false) return false;
     // A bcrypt check is running: hold the rest of this read until it answers.

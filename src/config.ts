@@ -33,6 +33,7 @@ import {
   type TlsOptions,
   type User,
 } from "./options.ts";
+import { defaultWebsocketOptions, type WebsocketOptions } from "./websocket/options.ts";
 
 export { formatGoDuration };
 export { ConfigError } from "./conf/errors.ts";
@@ -80,8 +81,6 @@ const IGNORED = new Set([
   "jetstream",
   "default_js_domain",
   "prof_port",
-  "websocket",
-  "ws",
   "mqtt",
   "disable_sublist_cache",
   "no_sublist_cache",
@@ -183,6 +182,16 @@ export class Mapper {
     this.warnings.push(
       new ConfigError(`${pos.file}:${pos.line}:${pos.col}: ${reason}`, pos, reason),
     );
+  }
+
+  /** Runs fn; when it abandons, the error is recorded and undefined returned. */
+  guardValue<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof Abandon)) throw e;
+      return undefined;
+    }
   }
 
   /** Runs one key's handler; a wrong type abandons only that key. */
@@ -445,6 +454,10 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
       return;
     case "server_tags":
       o.tags = node.kind === "array" ? node.value.map((t) => m.string(t)) : [m.string(node)];
+      return;
+    case "websocket":
+    case "ws":
+      o.websocket = parseWebsocket(m, node);
       return;
   }
   if (IGNORED.has(k)) {
@@ -1004,6 +1017,126 @@ function parseTls(m: Mapper, node: ConfNode, clientSide: boolean): TlsOptions {
     m.abandon(node.pos, "missing 'cert_file' in TLS configuration");
   }
   return tc;
+}
+
+/** The `websocket {}` block, keys and errors as nats-server's parseWebsocket. */
+function parseWebsocket(m: Mapper, node: ConfNode): WebsocketOptions {
+  const wo = defaultWebsocketOptions();
+  if (node.kind !== "map") {
+    m.abandon(node.pos, `Expected websocket to be a map, got ${goType(node)}`);
+  }
+  // Like nats-server, a wrong type ends the block (its recovered panic), keeping what was read.
+  m.guard(() => {
+    for (const [key, v] of node.value) {
+      switch (key.toLowerCase()) {
+        case "listen": {
+          const hp = m.guardValue(() => parseListen(m, v));
+          if (hp) {
+            wo.host = hp.host ?? "";
+            wo.port = hp.port;
+          }
+          break;
+        }
+        case "port":
+          wo.port = m.int(v);
+          break;
+        case "host":
+        case "net":
+          wo.host = m.string(v);
+          break;
+        case "advertise":
+          wo.advertise = m.string(v);
+          break;
+        case "no_tls":
+          wo.noTls = m.bool(v);
+          break;
+        case "tls": {
+          const tls = m.guardValue(() => parseTls(m, v, true));
+          if (tls) wo.tls = tls;
+          break;
+        }
+        case "same_origin":
+          wo.sameOrigin = m.bool(v);
+          break;
+        case "allowed_origins":
+        case "allowed_origin":
+        case "allow_origins":
+        case "allow_origin":
+        case "origins":
+        case "origin":
+          wo.allowedOrigins = parseStringArray(m, "allowed origins", v);
+          break;
+        case "handshake_timeout":
+          if (v.kind === "integer") {
+            wo.handshakeTimeoutMs = v.value * 1000;
+          } else if (v.kind === "string") {
+            const ms = goDuration(v.value);
+            if (typeof ms === "string") m.error(v.pos, ms);
+            else wo.handshakeTimeoutMs = ms;
+          } else {
+            m.error(v.pos, `error parsing handshake timeout: unsupported type ${goType(v)}`);
+          }
+          break;
+        case "compress":
+        case "compression":
+          wo.compression = m.bool(v);
+          break;
+        case "authorization":
+        case "authentication":
+          parseWebsocketAuth(m, v, wo);
+          break;
+        case "jwt_cookie":
+          wo.jwtCookie = m.string(v);
+          break;
+        case "no_auth_user":
+          wo.noAuthUser = m.string(v);
+          break;
+        default:
+          if (!v.usedVariable) m.unknown(v.pos, key);
+      }
+    }
+  });
+  return wo;
+}
+
+/** nats-server's parseSimpleAuth: user, password, token and timeout, nothing else. */
+function parseWebsocketAuth(m: Mapper, node: ConfNode, wo: WebsocketOptions): void {
+  for (const [key, v] of m.want(node, "map")) {
+    switch (key.toLowerCase()) {
+      case "user":
+      case "username":
+        wo.username = m.string(v);
+        break;
+      case "pass":
+      case "password":
+        wo.password = m.string(v);
+        break;
+      case "token":
+        wo.token = m.string(v);
+        break;
+      case "timeout":
+        // A number of seconds; any other type silently means 1.
+        wo.authTimeout = v.kind === "integer" || v.kind === "float" ? v.value : 1;
+        break;
+      default:
+        if (!v.usedVariable) m.unknown(v.pos, key);
+    }
+  }
+}
+
+/** nats-server's parseStringArray: one string or an array of strings. */
+function parseStringArray(m: Mapper, what: string, node: ConfNode): string[] {
+  if (node.kind === "string") return [node.value];
+  if (node.kind !== "array") {
+    m.error(node.pos, `error parsing ${what}: unsupported type ${goType(node)}`);
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of node.value) {
+    if (e.kind === "string") out.push(e.value);
+    else m.error(e.pos, `error parsing ${what}: unsupported type in array ${goType(e)}`);
+  }
+  return out;
 }
 
 // ---- Go formatting (src/conf/go_format.ts), so messages read exactly as nats-server's ----

@@ -16,6 +16,7 @@ import {
   QueryError,
 } from "./monitor/format.ts";
 import { dashboardHtml } from "./monitor/dashboard.ts";
+import { dashboardCsp } from "./monitor/live.ts";
 import { normalizeBasePath, varz } from "./monitor/varz.ts";
 import {
   CONN_ALL,
@@ -285,12 +286,12 @@ class Monitor {
 
   dashboard(): Response {
     this.count("/dashboard");
-    return new Response(dashboardHtml(), {
+    const ws = this.server.websocket;
+    const live = ws ? { port: ws.port, tls: ws.tls !== null } : null;
+    return new Response(dashboardHtml(live), {
       headers: {
         "content-type": "text/html; charset=utf-8",
-        "content-security-policy":
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
-          "connect-src 'self'; img-src data:",
+        "content-security-policy": dashboardCsp(live),
       },
     });
   }

@@ -5,6 +5,11 @@
  */
 
 import type { ConfNode } from "./conf/parser.ts";
+import {
+  defaultWebsocketOptions,
+  validateWebsocketOptions,
+  type WebsocketOptions,
+} from "./websocket/options.ts";
 
 export const VERSION = "2.9.10";
 /** INFO's and /varz's "go" field: the runtime we are built on, where nats-server names Go's. */
@@ -266,6 +271,9 @@ export interface Options {
   /** server_tags: free-form labels shown in /varz. */
   tags: string[];
 
+  /** The websocket listener (`websocket {}`); port 0 means none. */
+  websocket: WebsocketOptions;
+
   /** `-t`: check the configuration and exit. */
   checkConfig: boolean;
   connectErrorReports: number;
@@ -347,6 +355,7 @@ export function defaultOptions(): Options {
     },
     routes: [],
     tags: [],
+    websocket: defaultWebsocketOptions(),
     checkConfig: false,
     connectErrorReports: 3600,
     reconnectErrorReports: 1,
@@ -437,4 +446,5 @@ export function validateOptions(o: Options): void {
   if (sys !== "" && sys !== GLOBAL_ACCOUNT && !o.accounts.some((a) => a.name === sys)) {
     throw new Error("error resolving system account: account missing");
   }
+  validateWebsocketOptions(o);
 }

@@ -54,6 +54,7 @@ export interface RouteInfo {
   cluster?: string;
   cluster_dynamic?: boolean;
   connect_urls?: string[];
+  ws_connect_urls?: string[];
   ip?: string;
   headers?: boolean;
   auth_required?: boolean;
@@ -299,7 +300,7 @@ export class Route extends Client {
     if (this.remoteInfo !== null) {
       // An INFO about another server (gossip), or an update from this one.
       if (info.server_id !== this.remoteId) this.server.cluster!.implicitRoute(info);
-      else this.server.cluster!.updateConnectUrls(this, info.connect_urls ?? []);
+      else this.server.cluster!.updateConnectUrls(this, info);
       return true;
     }
     if (
@@ -476,6 +477,8 @@ export class Cluster {
   readonly interest = new Map<string, number>();
   /** Client URLs of the other servers, by server id (for INFO connect_urls). */
   readonly remoteUrls = new Map<string, string[]>();
+  /** Websocket URLs of the other servers that have a websocket listener, by server id. */
+  readonly remoteWsUrls = new Map<string, string[]>();
   #listener: Deno.Listener | null = null;
   #running = false;
   #tls: TlsContext | null;
@@ -561,7 +564,10 @@ export class Cluster {
     info.max_payload = s.opts.maxPayload;
     info.cluster = this.name;
     if (this.dynamic) info.cluster_dynamic = true;
-    if (!o.noAdvertise) info.connect_urls = s.ownConnectUrls();
+    if (!o.noAdvertise) {
+      info.connect_urls = s.ownConnectUrls();
+      if (s.websocket) info.ws_connect_urls = s.websocket.ownUrls();
+    }
     return info;
   }
 
@@ -687,7 +693,7 @@ export class Cluster {
     }
     s.log.debugc(r, "Route sent local subscriptions");
     const info = r.remoteInfo!;
-    this.updateConnectUrls(r, info.connect_urls ?? []);
+    this.updateConnectUrls(r, info);
     if (!r.solicited) {
       // Tell the servers we already know about the new one, so the mesh closes.
       const gossip = { ...info };
@@ -708,9 +714,11 @@ export class Cluster {
     this.solicit(url, false);
   }
 
-  updateConnectUrls(r: Route, urls: string[]): void {
+  updateConnectUrls(r: Route, info: RouteInfo): void {
     if (this.opts.noAdvertise) return;
-    this.remoteUrls.set(r.remoteId, urls);
+    this.remoteUrls.set(r.remoteId, info.connect_urls ?? []);
+    if (info.ws_connect_urls?.length) this.remoteWsUrls.set(r.remoteId, info.ws_connect_urls);
+    else this.remoteWsUrls.delete(r.remoteId);
     this.server.connectUrlsChanged();
   }
 
@@ -719,6 +727,7 @@ export class Cluster {
     r.removeRemoteSubs();
     if (this.byId.get(r.remoteId) === r) {
       this.byId.delete(r.remoteId);
+      this.remoteWsUrls.delete(r.remoteId);
       if (this.remoteUrls.delete(r.remoteId)) this.server.connectUrlsChanged();
     }
     this.server.log.noticec(r, `Router connection closed: ${r.closeReason}`);

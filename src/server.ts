@@ -31,6 +31,7 @@ import { SystemEvents } from "./system/events.ts";
 import { installRequests } from "./system/requests.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
+import { WebsocketListener } from "./websocket/listener.ts";
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -166,6 +167,8 @@ export class Server {
   #routesToSend: Route[] = [];
   /** Client TLS, loaded once at start (and on reload). */
   tls: TlsContext | null = null;
+  /** The websocket listener, when `websocket { port }` is set. */
+  websocket: WebsocketListener | null = null;
 
   constructor(opts: Options, logger: Logger) {
     validateOptions(opts);
@@ -244,6 +247,15 @@ export class Server {
           throw new StartError(`Can't start monitoring: ${(e as Error).message}`);
         }
       }
+      // nats-server starts websocket before routes.
+      if (o.websocket.port !== 0) {
+        this.websocket = new WebsocketListener(this);
+        try {
+          this.websocket.start();
+        } catch (e) {
+          throw new StartError((e as Error).message);
+        }
+      }
       if (o.cluster.port !== 0) {
         this.cluster = new Cluster(this);
         try {
@@ -268,6 +280,7 @@ export class Server {
       }
     } catch (e) {
       this.monitor?.stop();
+      this.websocket?.stop();
       this.cluster?.stop();
       throw e;
     }
@@ -307,8 +320,17 @@ export class Server {
   }
 
   #createClient(conn: Deno.Conn): void {
-    const cid = this.nextId();
-    const c = new Client(this, conn, peerOf(conn), cid);
+    const c = new Client(this, conn, peerOf(conn), this.nextId());
+    if (!this.admitClient(c)) return;
+    if (this.tls) this.#startTls(c, conn, this.tls);
+    else c.run();
+  }
+
+  /**
+   * Greets and registers a new client connection (from any listener): counts it, sends INFO,
+   * enforces max_connections. False when it was refused (and closed).
+   */
+  admitClient(c: Client): boolean {
     // With nkey users, each client gets a nonce to sign (nats-server's INFO "nonce").
     if (this.#nkeyUsers.size > 0) c.nonce = newNonce();
     this.stats.totalConnections++;
@@ -318,13 +340,12 @@ export class Server {
       this.log.errorc(c, "maximum connections exceeded");
       c.sendErr("maximum connections exceeded");
       c.close(ClosedState.MaxConnectionsExceeded);
-      return;
+      return false;
     }
-    this.clients.set(cid, c);
+    this.clients.set(c.cid, c);
     // Every client starts in `$G`, as in nats-server; authentication may move it.
     c.setAccount(this.globalAccount);
-    if (this.tls) this.#startTls(c, conn, this.tls);
-    else c.run();
+    return true;
   }
 
   /** INFO went out in clear; once it is written, the client must start the TLS handshake. */
@@ -444,7 +465,7 @@ export class Server {
       const urls = this.connectUrls();
       if (urls.length > 0) info.connect_urls = urls;
     }
-    return info;
+    return c.customizeInfo(info);
   }
 
   // ---- Authentication (user/password and token; permissions from the user's entry) ----
@@ -527,8 +548,7 @@ export class Server {
   }
 
   /** no_auth_user: a connection without credentials becomes that user, permissions and all. */
-  loginNoAuthUser(c: Client): boolean {
-    const name = this.opts.noAuthUser || this.sysOnlyNoAuthUser;
+  loginNoAuthUser(c: Client, name = this.opts.noAuthUser || this.sysOnlyNoAuthUser): boolean {
     if (name === "") return false;
     const u = this.#users.get(name);
     if (!u) return false;
@@ -855,7 +875,6 @@ export class Server {
     const now = this.now;
     const o = this.opts;
     const authTimeoutMs = (o.authTimeout > 0 ? o.authTimeout : 2) * 1000;
-    const checkAuth = this.authRequired;
     for (const acc of this.accounts.values()) {
       if (acc.responses.size > 0) expireResponses(acc, now);
     }
@@ -864,7 +883,10 @@ export class Server {
       : this.clients.values();
     for (const c of all) {
       if (c.closed) continue;
-      if (checkAuth && c.kind !== ROUTER && !c.connectReceived && now - c.start >= authTimeoutMs) {
+      if (
+        c.kind !== ROUTER && !c.connectReceived && c.authRequired() &&
+        now - c.start >= c.authTimeoutMs(authTimeoutMs)
+      ) {
         c.sendErr("Authentication Timeout");
         this.log.debugc(c, "Authentication Timeout");
         c.close(ClosedState.AuthenticationTimeout);
@@ -923,6 +945,7 @@ export class Server {
       ...(cur.systemAccount === "$SYS" && next.systemAccount === ""
         ? []
         : [["SystemAccount", cur.systemAccount, next.systemAccount] as [string, unknown, unknown]]),
+      ["Websocket", JSON.stringify(cur.websocket), JSON.stringify(next.websocket)],
     ];
     for (const [name, a, b] of fixed) {
       if (a !== b) {
@@ -985,6 +1008,10 @@ export class Server {
       info.monitoring = urls("https", o.httpHost, this.monitor.httpsPort);
     }
     if (this.cluster) info.cluster = urls("nats", o.cluster.host, this.cluster.port);
+    if (this.websocket) {
+      const ws = this.websocket;
+      info.websocket = urls(ws.scheme, ws.host, ws.port);
+    }
     return info;
   }
 
@@ -1035,6 +1062,7 @@ export class Server {
       // already closed
     }
     this.#listener = null;
+    this.websocket?.closeListener();
   }
 
   async shutdown(): Promise<void> {
@@ -1047,6 +1075,7 @@ export class Server {
     for (const c of clients) c.close(ClosedState.ServerShutdown);
     await this.cluster?.stop();
     await this.monitor?.stop();
+    await this.websocket?.stop();
     await Promise.all(clients.map((c) => c.out.drained()));
     this.log.notice("Server Exiting..");
     this.#resolveDone();

@@ -259,7 +259,7 @@ function connInfo(r: ConnRow, now: number, o: ConnzOptions): Record<string, unkn
   const ci: Record<string, unknown> = {
     cid: c.cid,
     kind: "Client",
-    type: "nats",
+    type: (c as { clientType?: string }).clientType ?? "nats",
     ip: c.peer.port !== 0 ? c.peer.host : "",
     port: c.peer.port,
     start: goTime(c.start),

@@ -5,6 +5,7 @@
 
 import { GO_VERSION, PROTO, VERSION } from "../options.ts";
 import { RELEASE_VERSION } from "../version.ts";
+import { websocketVarz } from "../websocket/varz.ts";
 import type { Server } from "../server.ts";
 import { goTime, myUptime, nowMs } from "./format.ts";
 import { routeList } from "./routez.ts";
@@ -47,6 +48,8 @@ export function varz(server: Server): Record<string, unknown> {
   if (tlsVerify) v.tls_verify = true;
   const urls = s.connectUrls();
   if (urls.length > 0) v.connect_urls = urls;
+  const wsUrls = s.websocket?.connectUrls() ?? [];
+  if (wsUrls.length > 0) v.ws_connect_urls = wsUrls;
   v.max_connections = o.maxConn;
   if (o.maxSubs > 0) v.max_subscriptions = o.maxSubs;
   v.ping_interval = o.pingIntervalMs * NS_PER_MS;
@@ -63,7 +66,7 @@ export function varz(server: Server): Record<string, unknown> {
   v.gateway = {};
   v.leaf = {};
   v.mqtt = {};
-  v.websocket = {};
+  v.websocket = websocketVarz(o.websocket, s.websocket);
   v.jetstream = {};
   v.tls_timeout = tlsTimeout;
   v.write_deadline = o.writeDeadlineMs * NS_PER_MS;
