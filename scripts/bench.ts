@@ -10,6 +10,8 @@
  *   fanout   1:5 fan-out: one publisher, five subscriber connections on the subject; the rate is
  *            deliveries/s (5 per message).
  *   queue    one publisher, one queue group of 4 members; each message is delivered once.
+ *   wspubsub 1:1 pub/sub with both clients on the websocket listener (no TLS, no compression):
+ *            each publisher write is one masked binary frame, the subscriber unwraps frames.
  *   reqrep   request/reply latency on the real client (npm @nats-io/transport-node): a responder
  *            and a requester doing sequential requests; p50 and p99 in µs.
  *   memory   server RSS per idle connection: VmRSS before and after opening 10,000 raw
@@ -29,7 +31,7 @@
  *   --quick            small runs (a few hundred thousand messages, 1,000 idle conns, 1 round)
  *   --only ours|nats-server   measure one server only (default: both when nats-server is on PATH)
  *   --rounds N         rounds to take the median of (default 3; 1 with --quick)
- *   --scenario NAMES   comma-separated subset of: pub,pubsub,fanout,queue,reqrep,memory
+ *   --scenario NAMES   comma-separated subset of: pub,pubsub,fanout,queue,wspubsub,reqrep,memory
  *   --size N           payload bytes (default 16)
  *   --msgs N           messages per throughput run (default: per scenario, ~2-5 s each)
  *   --conns N          idle connections for the memory scenario (default 10000)
@@ -49,8 +51,16 @@ import * as os from "node:os";
 import { connectTcp, pingPong, wallMs } from "./bench/raw.ts";
 
 type ServerKind = "ours" | "nats-server";
-type ScenarioName = "pub" | "pubsub" | "fanout" | "queue" | "reqrep" | "memory";
-const ALL_SCENARIOS: ScenarioName[] = ["memory", "pub", "pubsub", "fanout", "queue", "reqrep"];
+type ScenarioName = "pub" | "pubsub" | "fanout" | "queue" | "wspubsub" | "reqrep" | "memory";
+const ALL_SCENARIOS: ScenarioName[] = [
+  "memory",
+  "pub",
+  "pubsub",
+  "fanout",
+  "queue",
+  "wspubsub",
+  "reqrep",
+];
 
 // deno-lint-ignore no-explicit-any
 type Msg = Record<string, any>;
@@ -123,8 +133,14 @@ function msgsFor(s: ScenarioName): number {
   if (flags.msgs !== undefined) return intFlag(flags.msgs, 0, "msgs");
   const scale = Math.min(1, 48 / (32 + SIZE));
   const base: Record<string, number> = QUICK
-    ? { pub: 400_000, pubsub: 300_000, fanout: 100_000, queue: 300_000 }
-    : { pub: 40_000_000, pubsub: 16_000_000, fanout: 6_000_000, queue: 12_000_000 };
+    ? { pub: 400_000, pubsub: 300_000, fanout: 100_000, queue: 300_000, wspubsub: 300_000 }
+    : {
+      pub: 40_000_000,
+      pubsub: 16_000_000,
+      fanout: 6_000_000,
+      queue: 12_000_000,
+      wspubsub: 12_000_000,
+    };
   return Math.max(1000, Math.round(base[s] * scale));
 }
 
@@ -185,6 +201,8 @@ function freePort(): number {
 interface RunningServer {
   kind: ServerKind;
   port: number;
+  /** The websocket listener (both servers get one, no TLS, for the wspubsub scenario). */
+  wsPort: number;
   pid: number;
   tail: () => string;
   stop(): Promise<void>;
@@ -192,6 +210,12 @@ interface RunningServer {
 
 async function startServer(kind: ServerKind): Promise<RunningServer> {
   const port = freePort();
+  const wsPort = freePort();
+  const conf = await Deno.makeTempFile({ suffix: ".conf" });
+  await Deno.writeTextFile(
+    conf,
+    `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }\n`,
+  );
   const cmd = kind === "ours"
     ? new Deno.Command(Deno.execPath(), {
       args: [
@@ -203,6 +227,8 @@ async function startServer(kind: ServerKind): Promise<RunningServer> {
         "127.0.0.1",
         "-p",
         String(port),
+        "-c",
+        conf,
       ],
       cwd: OURS_DIR,
       stdin: "null",
@@ -210,7 +236,7 @@ async function startServer(kind: ServerKind): Promise<RunningServer> {
       stderr: "piped",
     })
     : new Deno.Command("nats-server", {
-      args: ["-a", "127.0.0.1", "-p", String(port)],
+      args: ["-a", "127.0.0.1", "-p", String(port), "-c", conf],
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -236,6 +262,7 @@ async function startServer(kind: ServerKind): Promise<RunningServer> {
   return {
     kind,
     port,
+    wsPort,
     pid: child.pid,
     tail: () => log,
     async stop() {
@@ -243,6 +270,7 @@ async function startServer(kind: ServerKind): Promise<RunningServer> {
         child.kill("SIGTERM");
       } catch { /* gone */ }
       await reap(child, 3000);
+      await Deno.remove(conf).catch(() => {});
     },
   };
 }
@@ -443,22 +471,25 @@ async function throughput(
   scenario: ScenarioName,
   subs: { subject: string; queue?: string }[],
   deliveriesPerMsg: number,
+  ws = false,
 ): Promise<Sample> {
+  const port = ws ? srv.wsPort : srv.port;
   const count = msgsFor(scenario);
   const expected = count * deliveriesPerMsg;
   const subAgents = subs.length > 0 ? 1 : 0;
   return await withAgents(1 + subAgents, async ([pub, ...subAgentsList]) => {
     for (const a of subAgentsList) {
-      a.send({ cmd: "sub", port: srv.port, size: SIZE, subs, readSize: READ_SIZE });
+      a.send({ cmd: "sub", port, size: SIZE, subs, readSize: READ_SIZE, ws });
     }
     for (const a of subAgentsList) await a.expect("ready", 30_000);
     pub.send({
       cmd: "pub",
-      port: srv.port,
+      port,
       subject: "bench.foo",
       size: SIZE,
       count,
       writeSize: WRITE_SIZE,
+      ws,
     });
     await pub.expect("ready", 30_000);
     const cpu0 = cpuSeconds(srv.pid);
@@ -610,6 +641,8 @@ async function runScenario(srv: RunningServer, s: ScenarioName): Promise<Sample>
       const q = { subject: "bench.foo", queue: "workers" };
       return await throughput(srv, s, [q, q, q, q], 1);
     }
+    case "wspubsub":
+      return await throughput(srv, s, [one], 1, true);
     case "reqrep":
       return await reqrep(srv);
     case "memory":
@@ -677,6 +710,15 @@ const ROWS: Record<ScenarioName, Row[]> = {
   queue: [{
     key: "queue",
     label: "queue group (1 pub, 4 members)",
+    unit: "msgs/s",
+    fmt: fmtRate,
+    target: 1.0,
+    higher: true,
+    pick: (s) => s.value,
+  }],
+  wspubsub: [{
+    key: "wspubsub",
+    label: "1:1 pub/sub over websocket",
     unit: "msgs/s",
     fmt: fmtRate,
     target: 1.0,

@@ -175,7 +175,11 @@ export class Client implements ParserHost {
   pingsOut = 0;
   nextPing: number;
   rtt = 0;
+  /** When a PONG last measured the RTT (ms); 0 while only CONNECT's estimate is known. */
+  rttMeasuredAt = 0;
   #rttStart = 0;
+  /** performance.now() at accept, for the RTT estimate CONNECT gives (as nats-server). */
+  readonly #accepted = performance.now();
   flushQueued = false;
   /** Set while an asynchronous step (a bcrypt check) must finish before parsing goes on. */
   paused: Promise<boolean> | null = null;
@@ -342,6 +346,7 @@ export class Client implements ParserHost {
         this.pingsOut = 0;
         if (this.#rttStart > 0) {
           this.rtt = performance.now() - this.#rttStart;
+          this.rttMeasuredAt = Date.now();
           this.#rttStart = 0;
         }
         return true;
@@ -510,13 +515,38 @@ export class Client implements ParserHost {
    * a violation, unless no_auth_user names the user such a connection becomes.
    */
   #beforeConnect(): boolean {
-    if (this.kind !== CLIENT || !this.server.authRequired) return true;
-    if (this.server.loginNoAuthUser(this)) {
+    if (this.kind !== CLIENT || !this.authRequired()) return true;
+    if (this.loginNoAuthUser()) {
       this.connectReceived = true;
       return true;
     }
     this.server.authViolation(this);
     return false;
+  }
+
+  // Authentication goes through these so that a listener with its own rules (websocket's
+  // authorization block) can replace the server's for its connections.
+
+  authRequired(): boolean {
+    return this.server.authRequired;
+  }
+
+  authenticate(): boolean | Promise<boolean> {
+    return this.server.authenticate(this);
+  }
+
+  loginNoAuthUser(): boolean {
+    return this.server.loginNoAuthUser(this);
+  }
+
+  /** The auth timeout for this connection, given the server's. */
+  authTimeoutMs(serverMs: number): number {
+    return serverMs;
+  }
+
+  /** The INFO this connection is sent, from the server's (a listener may adjust it). */
+  customizeInfo(info: Record<string, unknown>): Record<string, unknown> {
+    return info;
   }
 
   /** allow_responses: one grant per reply subject received, bounded in count and age. */
@@ -551,7 +581,10 @@ export class Client implements ParserHost {
     for (const sub of subs) this.server.removeSubscription(sub);
     this.account.clients.delete(this);
     this.account = acc;
-    if (this.kind === CLIENT) acc.clients.add(this);
+    if (this.kind === CLIENT) {
+      acc.clients.add(this);
+      this.server.events?.accountConnsChanged(acc);
+    }
     for (const sub of subs) this.server.addSubscription(sub);
     // The subject cache holds results of the old account's sublist.
     this.#cacheGen?.fill(-1);
@@ -629,12 +662,20 @@ export class Client implements ParserHost {
     o.sig = str("sig", o.sig);
     const first = !this.connectReceived;
     this.connectReceived = true;
-    const auth = first ? this.server.authenticate(this) : true;
-    if (auth === true) return this.#finishConnect();
+    // nats-server estimates the RTT from accept to CONNECT until a PING measures it.
+    if (this.kind === CLIENT) this.rtt = Math.max(performance.now() - this.#accepted, 1e-6);
+    const auth = first ? this.authenticate() : true;
+    if (auth === true) return this.#authorized(first);
     if (auth === false) return false;
     // A bcrypt check is running: hold the rest of this read until it answers.
-    this.paused = auth.then((ok) => ok && this.#finishConnect());
+    this.paused = auth.then((ok) => ok && this.#authorized(first));
     return true;
+  }
+
+  /** Authentication passed: the system account hears of a new connection, then CONNECT ends. */
+  #authorized(first: boolean): boolean {
+    if (first && this.kind === CLIENT) this.server.events?.clientConnected(this);
+    return this.#finishConnect();
   }
 
   #finishConnect(): boolean {
@@ -890,6 +931,7 @@ export class Client implements ParserHost {
         `Slow Consumer Detected: MaxPending of ${this.server.opts.maxPending} Exceeded`,
       );
       this.server.stats.slowConsumers++;
+      this.account.slowConsumers++;
       this.close(ClosedState.SlowConsumerPendingBytes);
     }
     return true;

@@ -17,6 +17,7 @@ import { checkAccounts } from "./conf/accounts_check.ts";
 import { parseMappings } from "./conf/mappings.ts";
 import { parseLeafNodes } from "./conf/leafnodes.ts";
 import { SubjectTransform } from "./accounts/transform.ts";
+import { GO_TYPES, goQuote, goType, goValue, timeQuote } from "./conf/go_format.ts";
 import {
   type ConfKind,
   type ConfMap,
@@ -33,6 +34,7 @@ import {
   type TlsOptions,
   type User,
 } from "./options.ts";
+import { defaultWebsocketOptions, type WebsocketOptions } from "./websocket/options.ts";
 
 export { formatGoDuration };
 export { ConfigError } from "./conf/errors.ts";
@@ -78,8 +80,6 @@ const IGNORED = new Set([
   "jetstream",
   "default_js_domain",
   "prof_port",
-  "websocket",
-  "ws",
   "mqtt",
   "disable_sublist_cache",
   "no_sublist_cache",
@@ -181,6 +181,16 @@ export class Mapper {
     this.warnings.push(
       new ConfigError(`${pos.file}:${pos.line}:${pos.col}: ${reason}`, pos, reason),
     );
+  }
+
+  /** Runs fn; when it abandons, the error is recorded and undefined returned. */
+  guardValue<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof Abandon)) throw e;
+      return undefined;
+    }
   }
 
   /** Runs one key's handler; a wrong type abandons only that key. */
@@ -447,6 +457,10 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
       return;
     case "server_tags":
       o.tags = node.kind === "array" ? node.value.map((t) => m.string(t)) : [m.string(node)];
+      return;
+    case "websocket":
+    case "ws":
+      o.websocket = parseWebsocket(m, node);
       return;
   }
   if (IGNORED.has(k)) {
@@ -1008,98 +1022,129 @@ export function parseTls(m: Mapper, node: ConfNode, clientSide: boolean): TlsOpt
   return tc;
 }
 
-// ---- Go formatting, so messages read exactly as nats-server's ----
-
-const GO_TYPES: Record<ConfKind, string> = {
-  string: "string",
-  integer: "int64",
-  float: "float64",
-  bool: "bool",
-  datetime: "time.Time",
-  array: "[]interface {}",
-  map: "map[string]interface {}",
-};
-
-export function goType(node: ConfNode): string {
-  return GO_TYPES[node.kind];
-}
-
-const GO_ESCAPES: Record<string, string> = {
-  "\x07": "\\a",
-  "\b": "\\b",
-  "\f": "\\f",
-  "\n": "\\n",
-  "\r": "\\r",
-  "\t": "\\t",
-  "\v": "\\v",
-  '"': '\\"',
-  "\\": "\\\\",
-};
-
-/** Go's %q (strconv.Quote): printable characters as they are, the rest escaped Go's way. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const c of s) {
-    const cp = c.codePointAt(0)!;
-    if (GO_ESCAPES[c]) out += GO_ESCAPES[c];
-    else if (c === " " || /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(c)) out += c;
-    else if (cp < 0x80) out += "\\x" + hex(cp, 2);
-    else if (cp < 0x10000) out += "\\u" + hex(cp, 4);
-    else out += "\\U" + hex(cp, 8);
+/** The `websocket {}` block, keys and errors as nats-server's parseWebsocket. */
+function parseWebsocket(m: Mapper, node: ConfNode): WebsocketOptions {
+  const wo = defaultWebsocketOptions();
+  if (node.kind !== "map") {
+    m.abandon(node.pos, `Expected websocket to be a map, got ${goType(node)}`);
   }
-  return out + '"';
+  // Like nats-server, a wrong type ends the block (its recovered panic), keeping what was read.
+  m.guard(() => {
+    for (const [key, v] of node.value) {
+      switch (key.toLowerCase()) {
+        case "listen": {
+          const hp = m.guardValue(() => parseListen(m, v));
+          if (hp) {
+            wo.host = hp.host ?? "";
+            wo.port = hp.port;
+          }
+          break;
+        }
+        case "port":
+          wo.port = m.int(v);
+          break;
+        case "host":
+        case "net":
+          wo.host = m.string(v);
+          break;
+        case "advertise":
+          wo.advertise = m.string(v);
+          break;
+        case "no_tls":
+          wo.noTls = m.bool(v);
+          break;
+        case "tls": {
+          const tls = m.guardValue(() => parseTls(m, v, true));
+          if (tls) wo.tls = tls;
+          break;
+        }
+        case "same_origin":
+          wo.sameOrigin = m.bool(v);
+          break;
+        case "allowed_origins":
+        case "allowed_origin":
+        case "allow_origins":
+        case "allow_origin":
+        case "origins":
+        case "origin":
+          wo.allowedOrigins = parseStringArray(m, "allowed origins", v);
+          break;
+        case "handshake_timeout":
+          if (v.kind === "integer") {
+            wo.handshakeTimeoutMs = v.value * 1000;
+          } else if (v.kind === "string") {
+            const ms = goDuration(v.value);
+            if (typeof ms === "string") m.error(v.pos, ms);
+            else wo.handshakeTimeoutMs = ms;
+          } else {
+            m.error(v.pos, `error parsing handshake timeout: unsupported type ${goType(v)}`);
+          }
+          break;
+        case "compress":
+        case "compression":
+          wo.compression = m.bool(v);
+          break;
+        case "authorization":
+        case "authentication":
+          parseWebsocketAuth(m, v, wo);
+          break;
+        case "jwt_cookie":
+          wo.jwtCookie = m.string(v);
+          break;
+        case "no_auth_user":
+          wo.noAuthUser = m.string(v);
+          break;
+        default:
+          if (!v.usedVariable) m.unknown(v.pos, key);
+      }
+    }
+  });
+  return wo;
 }
 
-/** The quoting of Go's time package: every byte outside printable ASCII as \xNN. */
-function timeQuote(s: string): string {
-  let out = '"';
-  for (const c of s) {
-    const cp = c.codePointAt(0)!;
-    if (cp < 0x20 || cp >= 0x80) {
-      for (const b of new TextEncoder().encode(c)) out += "\\x" + hex(b, 2);
-    } else {
-      out += c === '"' || c === "\\" ? "\\" + c : c;
+/** nats-server's parseSimpleAuth: user, password, token and timeout, nothing else. */
+function parseWebsocketAuth(m: Mapper, node: ConfNode, wo: WebsocketOptions): void {
+  for (const [key, v] of m.want(node, "map")) {
+    switch (key.toLowerCase()) {
+      case "user":
+      case "username":
+        wo.username = m.string(v);
+        break;
+      case "pass":
+      case "password":
+        wo.password = m.string(v);
+        break;
+      case "token":
+        wo.token = m.string(v);
+        break;
+      case "timeout":
+        // A number of seconds; any other type silently means 1.
+        wo.authTimeout = v.kind === "integer" || v.kind === "float" ? v.value : 1;
+        break;
+      default:
+        if (!v.usedVariable) m.unknown(v.pos, key);
     }
   }
-  return out + '"';
 }
 
-function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, "0");
-}
-
-/** Go's %v of a config value. */
-export function goValue(node: ConfNode): string {
-  switch (node.kind) {
-    case "string":
-      return node.value;
-    case "integer":
-    case "bool":
-      return String(node.value);
-    case "float":
-      return goFloat(node.value);
-    case "datetime":
-      return node.value.toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC");
-    case "array":
-      return `[${node.value.map(goValue).join(" ")}]`;
-    case "map": {
-      const keys = [...node.value.keys()].sort();
-      return `map[${keys.map((k) => `${k}:${goValue(node.value.get(k)!)}`).join(" ")}]`;
-    }
+/** nats-server's parseStringArray: one string or an array of strings. */
+function parseStringArray(m: Mapper, what: string, node: ConfNode): string[] {
+  if (node.kind === "string") return [node.value];
+  if (node.kind !== "array") {
+    m.error(node.pos, `error parsing ${what}: unsupported type ${goType(node)}`);
+    return [];
   }
+  const out: string[] = [];
+  for (const e of node.value) {
+    if (e.kind === "string") out.push(e.value);
+    else m.error(e.pos, `error parsing ${what}: unsupported type in array ${goType(e)}`);
+  }
+  return out;
 }
 
-/** strconv.FormatFloat(f, 'g', -1, 64): shortest digits, exponent form outside [1e-4, 1e21). */
-function goFloat(f: number): string {
-  if (!Number.isFinite(f)) return f > 0 ? "+Inf" : f < 0 ? "-Inf" : "NaN";
-  const [mant, expStr] = f.toExponential().split("e");
-  const exp = Number(expStr);
-  if (exp < -4 || exp >= 21) {
-    const e = Math.abs(exp);
-    return `${mant}e${exp < 0 ? "-" : "+"}${e < 10 ? "0" + e : e}`;
-  }
-  return String(f);
-}
+// ---- Go formatting (src/conf/go_format.ts), so messages read exactly as nats-server's ----
+
+export { goQuote, goType, goValue };
 
 const UNITS_MS: Record<string, number> = {
   ns: 1e-6,

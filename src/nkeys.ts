@@ -141,7 +141,7 @@ const B64_STD_VALUES = b64Values(B64_STD);
 const B64_URL_VALUES = b64Values(B64_URL);
 
 /** Unpadded URL-safe base64, Go's base64.RawURLEncoding.EncodeToString. */
-function base64RawUrlEncode(data: Uint8Array): string {
+export function base64RawUrlEncode(data: Uint8Array): string {
   let out = "";
   let i = 0;
   for (; i + 3 <= data.length; i += 3) {
@@ -195,8 +195,16 @@ function base64Decode(
   return out;
 }
 
-/** auth.go's order: RawURLEncoding first, then StdEncoding as the fallback. */
-function decodeSig(sig: string): Uint8Array<ArrayBuffer> | null {
+/** Go's base64.RawURLEncoding.DecodeString (the encoding of JWT parts); null on an error. */
+export function base64RawUrlDecode(s: string): Uint8Array<ArrayBuffer> | null {
+  return base64Decode(s, B64_URL_VALUES, false);
+}
+
+/**
+ * A CONNECT `sig` in auth.go's order: RawURLEncoding first, then StdEncoding as the fallback;
+ * null when neither decodes (nats-server's "Signature not valid base64").
+ */
+export function decodeSig(sig: string): Uint8Array<ArrayBuffer> | null {
   return base64Decode(sig, B64_URL_VALUES, false) ?? base64Decode(sig, B64_STD_VALUES, true);
 }
 
@@ -212,6 +220,23 @@ export function decodePublicNkey(
   s: string,
   expected: NkeyPrefixByte = NkeyPrefix.User,
 ): Uint8Array<ArrayBuffer> {
+  const { prefix, key } = decodeAnyPublicNkey(s);
+  if (prefix !== expected) {
+    throw new NkeyError(
+      "prefix",
+      `nkeys: invalid prefix byte: ${prefixName(prefix)} key, want ${prefixName(expected)}`,
+    );
+  }
+  return key;
+}
+
+/**
+ * A public nkey of any public kind, as nkeys.FromPublicKey accepts it (JWT issuers are operators,
+ * accounts or signing keys of either). Throws {@link NkeyError}.
+ */
+export function decodeAnyPublicNkey(
+  s: string,
+): { prefix: NkeyPrefixByte; key: Uint8Array<ArrayBuffer> } {
   const raw = base32Decode(s);
   if (raw === null) {
     throw new NkeyError("encoding", "nkeys: invalid encoded key: not unpadded base32");
@@ -225,13 +250,28 @@ export function decodePublicNkey(
   const body = raw.subarray(0, PUBLIC_RAW_LEN - 2);
   const want = raw[PUBLIC_RAW_LEN - 2] | (raw[PUBLIC_RAW_LEN - 1] << 8);
   if (crc16(body) !== want) throw new NkeyError("checksum", "nkeys: invalid checksum");
-  if (raw[0] !== expected) {
-    throw new NkeyError(
-      "prefix",
-      `nkeys: invalid prefix byte: ${prefixName(raw[0])} key, want ${prefixName(expected)}`,
-    );
+  if (!PUBLIC_PREFIXES.has(raw[0])) {
+    throw new NkeyError("prefix", `nkeys: invalid prefix byte: ${prefixName(raw[0])} key`);
   }
-  return raw.slice(1, 1 + KEY_LEN);
+  return { prefix: raw[0] as NkeyPrefixByte, key: raw.slice(1, 1 + KEY_LEN) };
+}
+
+/**
+ * The error nkeys.FromPublicKey gives for `s`, in the Go library's words, or null when it takes
+ * the key (which, as in Go, may still hold a key of the wrong length: it then fails to verify).
+ * nats-server logs it for a user JWT whose subject is not a usable key.
+ */
+export function fromPublicKeyError(s: string): string | null {
+  const raw = base32Decode(s);
+  if (raw === null) {
+    const bad = [...s].findIndex((c) => c.charCodeAt(0) >= 128 || B32_VALUES[c.charCodeAt(0)] < 0);
+    return `illegal base32 data at input byte ${bad < 0 ? s.length : bad}`;
+  }
+  if (raw.length < 4) return "nkeys: invalid encoded key";
+  const want = raw[raw.length - 2] | (raw[raw.length - 1] << 8);
+  if (crc16(raw.subarray(0, raw.length - 2)) !== want) return "nkeys: invalid checksum";
+  if (!PUBLIC_PREFIXES.has(raw[0])) return "nkeys: invalid public key";
+  return null;
 }
 
 /** Readable kind for error messages ("user", "account", ...). */
@@ -290,11 +330,137 @@ export async function verifyNonceSignature(
     return false;
   }
   const sigBytes = decodeSig(sig);
-  if (sigBytes === null || sigBytes.length !== SIG_LEN) return false;
+  if (sigBytes === null) return false;
+  return await verifyEd25519(pub, enc.encode(nonce), sigBytes);
+}
+
+/**
+ * Ed25519 verification of `data` by the raw 32-byte `key`; false (never a throw) for a signature
+ * of the wrong length or a key WebCrypto rejects, since either is simply a failed check.
+ */
+export async function verifyEd25519(
+  key: Uint8Array<ArrayBuffer>,
+  data: Uint8Array<ArrayBuffer>,
+  sig: Uint8Array<ArrayBuffer>,
+): Promise<boolean> {
+  if (sig.length !== SIG_LEN) return false;
   try {
-    const key = await crypto.subtle.importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
-    return await crypto.subtle.verify({ name: "Ed25519" }, key, sigBytes, enc.encode(nonce));
+    const k = await crypto.subtle.importKey("raw", key, { name: "Ed25519" }, false, ["verify"]);
+    return await crypto.subtle.verify({ name: "Ed25519" }, k, sig, data);
   } catch {
     return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeds and signing (leafnode remotes with credentials sign a nonce; tests sign as clients do)
+
+/** First 5 bits of a seed's first byte ('S...'); the key kind follows in the next 5 bits. */
+const SEED_PREFIX = 18 << 3;
+/** Two prefix bytes + 32-byte ed25519 seed + CRC16. */
+const SEED_RAW_LEN = 2 + KEY_LEN + 2;
+
+function base32Encode(data: Uint8Array): string {
+  let out = "";
+  let acc = 0;
+  let bits = 0;
+  for (const b of data) {
+    acc = ((acc << 8) | b) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += B32_ALPHABET[(acc >> bits) & 31];
+    }
+  }
+  if (bits > 0) out += B32_ALPHABET[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+/** The text form of a raw public key of kind `prefix`, as nkeys.Encode. */
+export function encodePublicNkey(prefix: NkeyPrefixByte, key: Uint8Array): string {
+  const raw = new Uint8Array(PUBLIC_RAW_LEN);
+  raw[0] = prefix;
+  raw.set(key, 1);
+  const crc = crc16(raw.subarray(0, PUBLIC_RAW_LEN - 2));
+  raw[PUBLIC_RAW_LEN - 2] = crc & 0xff;
+  raw[PUBLIC_RAW_LEN - 1] = crc >> 8;
+  return base32Encode(raw);
+}
+
+/**
+ * The kind and raw 32-byte ed25519 seed inside an nkey seed ("SU...", "SA...", "SO..."), as
+ * nkeys.DecodeSeed checks it, with the Go library's error texts. Throws {@link NkeyError}.
+ */
+export function decodeSeed(s: string): { prefix: NkeyPrefixByte; seed: Uint8Array<ArrayBuffer> } {
+  const raw = base32Decode(s.trim());
+  if (raw === null) throw new NkeyError("encoding", "nkeys: invalid encoded key");
+  if (raw.length < 4) throw new NkeyError("encoding", "nkeys: invalid encoded key");
+  const want = raw[raw.length - 2] | (raw[raw.length - 1] << 8);
+  if (crc16(raw.subarray(0, raw.length - 2)) !== want) {
+    throw new NkeyError("checksum", "nkeys: invalid checksum");
+  }
+  const b1 = raw[0] & 248;
+  const b2 = ((raw[0] & 7) << 5) | ((raw[1] & 248) >> 3);
+  if (b1 !== SEED_PREFIX || !PUBLIC_PREFIXES.has(b2)) {
+    throw new NkeyError("prefix", "nkeys: invalid seed");
+  }
+  if (raw.length !== SEED_RAW_LEN) throw new NkeyError("length", "nkeys: invalid seed length");
+  return { prefix: b2 as NkeyPrefixByte, seed: raw.slice(2, 2 + KEY_LEN) };
+}
+
+/** The text seed for a raw 32-byte ed25519 seed of kind `prefix`, as nkeys.EncodeSeed. */
+export function encodeSeed(prefix: NkeyPrefixByte, seed: Uint8Array): string {
+  const raw = new Uint8Array(SEED_RAW_LEN);
+  raw[0] = SEED_PREFIX | (prefix >> 5);
+  raw[1] = (prefix & 31) << 3;
+  raw.set(seed, 2);
+  const crc = crc16(raw.subarray(0, SEED_RAW_LEN - 2));
+  raw[SEED_RAW_LEN - 2] = crc & 0xff;
+  raw[SEED_RAW_LEN - 1] = crc >> 8;
+  return base32Encode(raw);
+}
+
+/** PKCS#8 DER header for a raw ed25519 private key (RFC 8410); the 32-byte seed follows it. */
+const PKCS8_ED25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
+const PKCS8_KEY = [0x04, 0x22, 0x04, 0x20];
+
+/** An nkey that can sign: built from a seed, as nkeys.FromSeed. */
+export class NkeyPair {
+  readonly prefix: NkeyPrefixByte;
+  /** The public nkey ("U...", "A...", "O..."). */
+  readonly publicKey: string;
+  readonly #key: CryptoKey;
+
+  private constructor(prefix: NkeyPrefixByte, publicKey: string, key: CryptoKey) {
+    this.prefix = prefix;
+    this.publicKey = publicKey;
+    this.#key = key;
+  }
+
+  /** Throws {@link NkeyError} for a malformed seed. */
+  static async fromSeed(seed: string): Promise<NkeyPair> {
+    const { prefix, seed: raw } = decodeSeed(seed);
+    const der = new Uint8Array([...PKCS8_ED25519, ...PKCS8_KEY, ...raw]);
+    const key = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, true, ["sign"]);
+    const jwk = await crypto.subtle.exportKey("jwk", key);
+    const pub = base64RawUrlDecode(jwk.x ?? "");
+    if (pub === null || pub.length !== KEY_LEN) {
+      throw new NkeyError("encoding", "nkeys: invalid seed");
+    }
+    return new NkeyPair(prefix, encodePublicNkey(prefix, pub), key);
+  }
+
+  /** A fresh key of kind `prefix` (tests, tools). */
+  static create(prefix: NkeyPrefixByte): Promise<NkeyPair> {
+    return NkeyPair.fromSeed(encodeSeed(prefix, crypto.getRandomValues(new Uint8Array(KEY_LEN))));
+  }
+
+  async sign(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+    return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, this.#key, data));
+  }
+
+  /** The CONNECT `sig` for an INFO nonce: the nonce's characters signed, unpadded URL base64. */
+  async signNonce(nonce: string): Promise<string> {
+    return base64RawUrlEncode(await this.sign(enc.encode(nonce)));
   }
 }

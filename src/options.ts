@@ -10,6 +10,11 @@ import {
   type LeafNodeOptions,
   validateLeafNode,
 } from "./leafnode/options.ts";
+import {
+  defaultWebsocketOptions,
+  validateWebsocketOptions,
+  type WebsocketOptions,
+} from "./websocket/options.ts";
 
 export const VERSION = "2.9.10";
 /** INFO's and /varz's "go" field: the runtime we are built on, where nats-server names Go's. */
@@ -274,6 +279,9 @@ export interface Options {
   /** server_tags: free-form labels shown in /varz. */
   tags: string[];
 
+  /** The websocket listener (`websocket {}`); port 0 means none. */
+  websocket: WebsocketOptions;
+
   /** `-t`: check the configuration and exit. */
   checkConfig: boolean;
   connectErrorReports: number;
@@ -356,6 +364,7 @@ export function defaultOptions(): Options {
     routes: [],
     leafnode: defaultLeafNodeOptions(),
     tags: [],
+    websocket: defaultWebsocketOptions(),
     checkConfig: false,
     connectErrorReports: 3600,
     reconnectErrorReports: 1,
@@ -447,4 +456,5 @@ export function validateOptions(o: Options): void {
     throw new Error("error resolving system account: account missing");
   }
   validateLeafNode(o.leafnode, o.accounts, o.systemAccount, o.noSystemAccount);
+  validateWebsocketOptions(o);
 }

@@ -57,6 +57,7 @@ export interface RouteInfo {
   cluster?: string;
   cluster_dynamic?: boolean;
   connect_urls?: string[];
+  ws_connect_urls?: string[];
   ip?: string;
   headers?: boolean;
   auth_required?: boolean;
@@ -329,7 +330,7 @@ export class Route extends Client {
     if (this.remoteInfo !== null) {
       // An INFO about another server (gossip), or an update from this one.
       if (info.server_id !== this.remoteId) this.server.cluster!.implicitRoute(info);
-      else this.server.cluster!.updateConnectUrls(this, info.connect_urls ?? []);
+      else this.server.cluster!.updateConnectUrls(this, info);
       return true;
     }
     if (
@@ -561,6 +562,8 @@ export class Cluster {
   readonly interest = new Map<string, number>();
   /** Client URLs of the other servers, by server id (for INFO connect_urls). */
   readonly remoteUrls = new Map<string, string[]>();
+  /** Websocket URLs of the other servers that have a websocket listener, by server id. */
+  readonly remoteWsUrls = new Map<string, string[]>();
   #listener: Deno.Listener | null = null;
   #running = false;
   #tls: TlsContext | null;
@@ -574,6 +577,12 @@ export class Cluster {
     this.dynamic = c.name === "";
     this.name = c.name !== "" ? c.name : randomName();
     this.#tls = c.tls ? loadTlsContext(c.tls) : null;
+    // Subscriptions made before the cluster existed (imports, internal services) are interest.
+    for (const acc of server.accounts.values()) {
+      for (const sub of acc.sublist.all()) {
+        if (sub.client.kind !== ROUTER) this.localInterest(acc, sub.subject, sub.queue, 1);
+      }
+    }
   }
 
   get opts(): ClusterOptions {
@@ -640,7 +649,10 @@ export class Cluster {
     info.max_payload = s.opts.maxPayload;
     info.cluster = this.name;
     if (this.dynamic) info.cluster_dynamic = true;
-    if (!o.noAdvertise) info.connect_urls = s.ownConnectUrls();
+    if (!o.noAdvertise) {
+      info.connect_urls = s.ownConnectUrls();
+      if (s.websocket) info.ws_connect_urls = s.websocket.ownUrls();
+    }
     info.lnoc = true;
     // Our leafnode URL, which the other servers pass on to their leafnodes (gossip).
     const leafUrl = s.leafnodes?.advertisedUrl() ?? "";
@@ -770,7 +782,7 @@ export class Cluster {
     }
     s.log.debugc(r, "Route sent local subscriptions");
     const info = r.remoteInfo!;
-    this.updateConnectUrls(r, info.connect_urls ?? []);
+    this.updateConnectUrls(r, info);
     if (info.leafnode_urls?.length === 1) s.leafnodes?.addUrl(info.leafnode_urls[0]);
     if (!r.solicited) {
       // Tell the servers we already know about the new one, so the mesh closes.
@@ -792,9 +804,11 @@ export class Cluster {
     this.solicit(url, false);
   }
 
-  updateConnectUrls(r: Route, urls: string[]): void {
+  updateConnectUrls(r: Route, info: RouteInfo): void {
     if (this.opts.noAdvertise) return;
-    this.remoteUrls.set(r.remoteId, urls);
+    this.remoteUrls.set(r.remoteId, info.connect_urls ?? []);
+    if (info.ws_connect_urls?.length) this.remoteWsUrls.set(r.remoteId, info.ws_connect_urls);
+    else this.remoteWsUrls.delete(r.remoteId);
     this.server.connectUrlsChanged();
   }
 
@@ -803,6 +817,7 @@ export class Cluster {
     r.removeRemoteSubs();
     if (this.byId.get(r.remoteId) === r) {
       this.byId.delete(r.remoteId);
+      this.remoteWsUrls.delete(r.remoteId);
       if (this.remoteUrls.delete(r.remoteId)) this.server.connectUrlsChanged();
       const leafUrl = r.remoteInfo?.leafnode_urls;
       if (leafUrl?.length === 1) this.server.leafnodes?.removeUrl(leafUrl[0]);

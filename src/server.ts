@@ -38,8 +38,12 @@ import { checkPassword, isBcrypt } from "./password.ts";
 import { newNonce, verifyNonceSignature } from "./nkeys.ts";
 import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
+import { MonitorStats } from "./monitor/stats.ts";
+import { SystemEvents } from "./system/events.ts";
+import { installRequests } from "./system/requests.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
+import { WebsocketListener } from "./websocket/listener.ts";
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -125,6 +129,15 @@ export class Server {
   readonly accounts = new Map<string, Account>();
   readonly globalAccount = new Account(GLOBAL_ACCOUNT);
   systemAccount: Account | null = null;
+  /** The system account's events and services (null without a system account). */
+  events: SystemEvents | null = null;
+  /**
+   * The generated no_auth_user that keeps `$G` open when the only configured account is the
+   * system account (nats-server's sysAccOnlyNoAuthUser); "" otherwise.
+   */
+  sysOnlyNoAuthUser = "";
+  /** Request counts and CPU sampling, shared by /varz over HTTP and over NATS. */
+  readonly monitorStats = new MonitorStats();
   readonly clients = new Map<number, Client>();
   readonly stats: ServerStats = {
     inMsgs: 0,
@@ -168,6 +181,8 @@ export class Server {
   #routesToSend: Forwarder[] = [];
   /** Client TLS, loaded once at start (and on reload). */
   tls: TlsContext | null = null;
+  /** The websocket listener, when `websocket { port }` is set. */
+  websocket: WebsocketListener | null = null;
 
   constructor(opts: Options, logger: Logger) {
     validateOptions(opts);
@@ -218,6 +233,14 @@ export class Server {
       if (u.nkey) this.#nkeyUsers.set(u.nkey, entry);
       else this.#users.set(u.username, entry);
     }
+    const sysOnly = this.sysOnlyNoAuthUser;
+    if (sysOnly !== "") {
+      this.#users.set(sysOnly, {
+        password: sysOnly.slice(5),
+        perms: null,
+        account: this.globalAccount,
+      });
+    }
   }
 
   /** Binds the client listener and starts accepting. Resolves once listening. */
@@ -245,16 +268,17 @@ export class Server {
         this.leafnodes = new LeafNodes(this);
         this.leafnodes.start();
       }
+      // nats-server starts websocket before routes.
+      if (o.websocket.port !== 0) {
+        this.websocket = new WebsocketListener(this);
+        try {
+          this.websocket.start();
+        } catch (e) {
+          throw new StartError((e as Error).message);
+        }
+      }
       if (o.cluster.port !== 0) {
         this.cluster = new Cluster(this);
-        // Subscriptions made before the cluster existed (imports, system services) count too.
-        for (const acc of this.accounts.values()) {
-          for (const sub of acc.sublist.all()) {
-            if (sub.client.kind !== ROUTER && sub.client.kind !== LEAF) {
-              this.cluster.localInterest(acc, sub.subject, sub.queue, 1);
-            }
-          }
-        }
         try {
           this.cluster.start();
         } catch (e) {
@@ -278,6 +302,7 @@ export class Server {
     } catch (e) {
       this.monitor?.stop();
       this.leafnodes?.stop();
+      this.websocket?.stop();
       this.cluster?.stop();
       throw e;
     }
@@ -292,6 +317,10 @@ export class Server {
       );
     }
     this.#running = true;
+    if (this.systemAccount) {
+      this.events = new SystemEvents(this, this.systemAccount);
+      this.events.start(installRequests);
+    }
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
     acceptLoop(this.#listener, "client", (m) => this.log.error(m), (conn) => {
       if (this.lameDuck || !this.#running) conn.close();
@@ -313,8 +342,17 @@ export class Server {
   }
 
   #createClient(conn: Deno.Conn): void {
-    const cid = this.nextId();
-    const c = new Client(this, conn, peerOf(conn), cid);
+    const c = new Client(this, conn, peerOf(conn), this.nextId());
+    if (!this.admitClient(c)) return;
+    if (this.tls) this.#startTls(c, conn, this.tls);
+    else c.run();
+  }
+
+  /**
+   * Greets and registers a new client connection (from any listener): counts it, sends INFO,
+   * enforces max_connections. False when it was refused (and closed).
+   */
+  admitClient(c: Client): boolean {
     // With nkey users, each client gets a nonce to sign (nats-server's INFO "nonce").
     if (this.#nkeyUsers.size > 0) c.nonce = newNonce();
     this.stats.totalConnections++;
@@ -324,12 +362,12 @@ export class Server {
       this.log.errorc(c, "maximum connections exceeded");
       c.sendErr("maximum connections exceeded");
       c.close(ClosedState.MaxConnectionsExceeded);
-      return;
+      return false;
     }
-    this.clients.set(cid, c);
+    this.clients.set(c.cid, c);
+    // Every client starts in `$G`, as in nats-server; authentication may move it.
     c.setAccount(this.globalAccount);
-    if (this.tls) this.#startTls(c, conn, this.tls);
-    else c.run();
+    return true;
   }
 
   /** INFO went out in clear; once it is written, the client must start the TLS handshake. */
@@ -449,7 +487,7 @@ export class Server {
       const urls = this.connectUrls();
       if (urls.length > 0) info.connect_urls = urls;
     }
-    return info;
+    return c.customizeInfo(info);
   }
 
   // ---- Authentication (user/password and token; permissions from the user's entry) ----
@@ -542,8 +580,7 @@ export class Server {
   }
 
   /** no_auth_user: a connection without credentials becomes that user, permissions and all. */
-  loginNoAuthUser(c: Client): boolean {
-    const name = this.opts.noAuthUser;
+  loginNoAuthUser(c: Client, name = this.opts.noAuthUser || this.sysOnlyNoAuthUser): boolean {
     if (name === "") return false;
     const u = this.#users.get(name);
     if (!u) return false;
@@ -559,6 +596,7 @@ export class Server {
   }
 
   authViolation(c: Client): void {
+    this.events?.authFailed(c);
     c.sendErr("Authorization Violation");
     this.log.errorc(c, `authentication error - User "${c.opts.user ?? ""}"`);
     c.close(ClosedState.AuthenticationViolation);
@@ -599,6 +637,10 @@ export class Server {
     }
     if (!this.clients.delete(c.cid)) return;
     c.account.clients.delete(c);
+    if (this.events) {
+      if (c.account !== this.globalAccount) this.events.accountConnsChanged(c.account);
+      this.events.clientDisconnected(c);
+    }
     this.log.debugc(c, `Client connection closed: ${c.closeReason}`);
     const max = this.opts.maxClosedClients;
     if (max > 0) {
@@ -919,7 +961,6 @@ export class Server {
     const now = this.now;
     const o = this.opts;
     const authTimeoutMs = (o.authTimeout > 0 ? o.authTimeout : 2) * 1000;
-    const checkAuth = this.authRequired;
     for (const acc of this.accounts.values()) {
       if (acc.responses.size > 0) expireResponses(acc, now);
     }
@@ -932,7 +973,10 @@ export class Server {
       : this.clients.values();
     for (const c of all) {
       if (c.closed) continue;
-      if (checkAuth && c.kind === CLIENT && !c.connectReceived && now - c.start >= authTimeoutMs) {
+      if (
+        c.kind !== ROUTER && !c.connectReceived && c.authRequired() &&
+        now - c.start >= c.authTimeoutMs(authTimeoutMs)
+      ) {
         c.sendErr("Authentication Timeout");
         this.log.debugc(c, "Authentication Timeout");
         c.close(ClosedState.AuthenticationTimeout);
@@ -946,6 +990,7 @@ export class Server {
           } exceeded`,
         );
         this.stats.slowConsumers++;
+        c.account.slowConsumers++;
         c.close(ClosedState.SlowConsumerWriteDeadline);
         continue;
       }
@@ -958,7 +1003,9 @@ export class Server {
           c.close(ClosedState.StaleConnection);
           continue;
         }
-        if (now - c.lastIn < o.pingIntervalMs && c.rtt > 0) {
+        // An RTT measured within the hour lets activity stand in for the PING (nats-server).
+        const needRtt = c.rttMeasuredAt === 0 || now - c.rttMeasuredAt > 3_600_000;
+        if (now - c.lastIn < o.pingIntervalMs && !needRtt) {
           this.log.debugc(c, "Delaying PING due to client activity");
           continue;
         }
@@ -984,6 +1031,11 @@ export class Server {
       ["HTTPHost", cur.httpHost, next.httpHost],
       ["HTTPPort", cur.httpPort, next.httpPort],
       ["HTTPSPort", cur.httpsPort, next.httpsPort],
+      // nats-server lets only the default system account go (old=$SYS, new="").
+      ...(cur.systemAccount === "$SYS" && next.systemAccount === ""
+        ? []
+        : [["SystemAccount", cur.systemAccount, next.systemAccount] as [string, unknown, unknown]]),
+      ["Websocket", JSON.stringify(cur.websocket), JSON.stringify(next.websocket)],
     ];
     for (const [name, a, b] of fixed) {
       if (a !== b) {
@@ -999,8 +1051,15 @@ export class Server {
     this.tls = tls;
     if (logger) this.log.logger = logger;
     configureAccounts(this, next);
+    this.events?.trackAccounts();
     this.#configureAuth();
     for (const c of [...this.clients.values()]) {
+      // A user removed, or moved to another account, is closed without an error (nats-server's
+      // clientHasMovedToDifferentAccount); a moved user reconnects into the new account.
+      if (c.connectReceived && this.#userAccount(c) !== c.account) {
+        c.close(ClosedState.ClientClosed);
+        continue;
+      }
       c.applyOptions();
       if (!c.connectReceived) continue;
       const auth = this.authenticate(c);
@@ -1010,6 +1069,12 @@ export class Server {
     clearInterval(this.#ticker);
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
     this.log.notice("Reloaded server configuration");
+  }
+
+  /** The account a connected client's user now belongs to; null when the user is gone. */
+  #userAccount(c: Client): Account | null {
+    if (!this.authRequired || c.user === "") return this.globalAccount;
+    return (this.#users.get(c.user) ?? this.#nkeyUsers.get(c.user))?.account ?? null;
   }
 
   /** After a reload narrowed a user's permissions: subscriptions no longer allowed go away. */
@@ -1035,6 +1100,10 @@ export class Server {
       info.monitoring = urls("https", o.httpHost, this.monitor.httpsPort);
     }
     if (this.cluster) info.cluster = urls("nats", o.cluster.host, this.cluster.port);
+    if (this.websocket) {
+      const ws = this.websocket;
+      info.websocket = urls(ws.scheme, ws.host, ws.port);
+    }
     return info;
   }
 
@@ -1085,10 +1154,12 @@ export class Server {
       // already closed
     }
     this.#listener = null;
+    this.websocket?.closeListener();
   }
 
   async shutdown(): Promise<void> {
     if (!this.#running) return;
+    this.events?.stop();
     this.#running = false;
     clearInterval(this.#ticker);
     this.#closeListener();
@@ -1097,6 +1168,7 @@ export class Server {
     await this.leafnodes?.stop();
     await this.cluster?.stop();
     await this.monitor?.stop();
+    await this.websocket?.stop();
     await Promise.all(clients.map((c) => c.out.drained()));
     this.log.notice("Server Exiting..");
     this.#resolveDone();
@@ -1128,7 +1200,7 @@ export interface AuthUser {
   perms: PermissionChecker | null;
   account: Account;
   /** As configured (leafnodes apply them their own way). */
-  permissions: Permissions | undefined;
+  permissions?: Permissions;
 }
 
 /** A connection a message is forwarded to once, naming the queue groups it serves there. */

@@ -99,3 +99,19 @@ function tokensCanMatch(t1: string, t2: string): boolean {
   if (c1 === "*" || c2 === "*" || c1 === ">" || c2 === ">") return true;
   return t1 === t2;
 }
+
+/** nats-server's subjectInfo: valid (no empty token, `>` last), its tokens, `*` count, `>`. */
+export function subjectInfo(
+  subject: string,
+): { tokens: string[]; pwcs: number; fwc: boolean } | undefined {
+  if (subject === "") return undefined;
+  const tokens = subject.split(".");
+  let pwcs = 0;
+  let fwc = false;
+  for (const t of tokens) {
+    if (t.length === 0 || fwc) return undefined;
+    if (t === ">") fwc = true;
+    else if (t === "*") pwcs++;
+  }
+  return { tokens, pwcs, fwc };
+}

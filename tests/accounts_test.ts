@@ -5,7 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { HAVE_NATS_SERVER, MemoryLogger, RawClient, REFERENCE, waitFor } from "./helpers.ts";
+import {
+  HAVE_NATS_SERVER,
+  MemoryLogger,
+  RawClient,
+  REFERENCE,
+  waitFor,
+  waitListening,
+} from "./helpers.ts";
 import { freePort } from "./process_helpers.ts";
 import { parseConfigString } from "../src/config.ts";
 import { defaultOptions, mergeOptions } from "../src/options.ts";
@@ -33,14 +40,7 @@ async function startNatsServer(conf: string, extra = ""): Promise<Target> {
   const file = await Deno.makeTempFile({ suffix: ".conf" });
   await Deno.writeTextFile(file, `listen: "127.0.0.1:${port}"\n${extra}\n${conf}`);
   const child = new Deno.Command("nats-server", { args: ["-c", file], stderr: "null" }).spawn();
-  await waitFor(async () => {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return true;
-    } catch {
-      return false;
-    }
-  }, "nats-server to listen");
+  await waitListening(port, "nats-server to listen");
   return {
     name: "nats-server",
     port,
@@ -330,4 +330,52 @@ accounts {
     await l.waitClosed();
     assert.equal(l.text, "-ERR 'Maximum Payload Violation'\r\n");
   });
+});
+
+Deno.test("accounts: reload changes accounts, users, imports; moved and removed users are cut", async () => {
+  const before = `
+accounts {
+  A: { users: [{user: a, password: a}, {user: x, password: x}], exports: [{stream: "ev.>"}] }
+  B: { users: [{user: b, password: b}, {user: gone, password: gone}] }
+}
+`;
+  const after = `
+accounts {
+  A: { users: [{user: a, password: a}], exports: [{stream: "ev.>"}] }
+  B: {
+    users: [{user: b, password: b}, {user: x, password: x}]
+    imports: [{stream: {account: A, subject: "ev.>"}, prefix: "a"}]
+  }
+}
+`;
+  const t = await startOurs(before);
+  try {
+    await using a = await login(t.port, "a");
+    await using b = await login(t.port, "b");
+    await using x = await login(t.port, "x");
+    await using gone = await login(t.port, "gone");
+    await b.send("SUB a.ev.> 1\r\nSUB keep 2\r\n");
+    await b.roundTrip();
+    const port = t.port;
+    const layer = parseConfigString(`listen: "127.0.0.1:${port}"\n${after}`, "accounts.conf");
+    t.server!.reload(mergeOptions(defaultOptions(), layer));
+    // x moved from A to B and gone was removed: both are disconnected; a and b stay.
+    await x.waitClosed();
+    await gone.waitClosed();
+    // As nats-server: closed without an -ERR (checked against 2.9.10 with SIGHUP).
+    assert.equal(gone.text, "");
+    assert.equal(x.text, "");
+    // b's subscriptions survived, and the new import works.
+    await a.send("PUB ev.1 1\r\n1\r\nPUB keep 1\r\nk\r\n");
+    await a.roundTrip();
+    await b.waitText((s) => s.includes("1\r\n"), "the import added by the reload");
+    assert.equal(await b.roundTrip(), "MSG a.ev.1 1 1\r\n1\r\n");
+    await using x2 = await login(t.port, "x");
+    await x2.send("PUB keep 1\r\nk\r\n");
+    await x2.roundTrip();
+    await b.waitText((s) => s.includes("k\r\n"), "x now publishes in B");
+    assert.equal(await b.roundTrip(), "MSG keep 2 1\r\nk\r\n");
+  } finally {
+    await t.stop();
+  }
 });

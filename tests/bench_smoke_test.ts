@@ -36,6 +36,7 @@ Deno.test("bench in quick mode completes and reports non-zero rates for our serv
       "1:1 pub/sub",
       "1:5 fan-out",
       "queue group (1 pub, 4 members)",
+      "1:1 pub/sub over websocket",
       "request/reply p50",
       "request/reply p99",
     ]

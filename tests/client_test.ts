@@ -13,7 +13,7 @@ import {
   type NatsConnection,
   RequestError,
 } from "@nats-io/transport-node";
-import { startServer, type TestServer, waitFor } from "./helpers.ts";
+import { appSubs, startServer, type TestServer, waitFor } from "./helpers.ts";
 
 /** A client that gives up at once if the server is gone, so a failing test does not hang. */
 function connectTo(s: TestServer, opts: Record<string, unknown> = {}): Promise<NatsConnection> {
@@ -314,7 +314,7 @@ Deno.test("auto-unsubscribe: a subscription with max 3 ends after 3 messages", a
     assert.deepEqual(got, ["0", "1", "2"]);
     assert.equal(sub.getProcessed(), 3);
     assert.ok(sub.isClosed());
-    if (s.server) assert.equal(s.server.globalAccount.sublist.count, 0);
+    if (s.server) assert.equal(appSubs(s.server), 0);
     // The server stopped delivering too: a new subscription on the same subject gets only new
     // messages, and nothing more arrives for the old sid.
     const sub2 = nc.subscribe("limited", { max: 1 });
@@ -345,7 +345,7 @@ Deno.test("unsubscribe(n) on a live subscription counts what was already deliver
     await nc.flush();
     await waitFor(() => sub.isClosed(), "sub closed");
     assert.equal(n, 4);
-    if (s.server) assert.equal(s.server.globalAccount.sublist.count, 0);
+    if (s.server) assert.equal(appSubs(s.server), 0);
   } finally {
     await nc.close();
   }
@@ -383,7 +383,7 @@ Deno.test("drain delivers what is in flight, then closes", async () => {
     assert.deepEqual(rest, ["1", "2"]);
     assert.ok(!pub.isClosed());
     if (s.server) {
-      await waitFor(() => s.server!.globalAccount.sublist.count === 0, "no subscriptions left");
+      await waitFor(() => appSubs(s.server!) === 0, "no subscriptions left");
     }
   } finally {
     if (!nc.isClosed()) await nc.close();

@@ -1,7 +1,14 @@
 /** Clusters: routes between our servers, and between ours and a real nats-server. */
 
 import assert from "node:assert/strict";
-import { HAVE_NATS_SERVER, RawClient, startServer, type TestServer, waitFor } from "./helpers.ts";
+import {
+  appSubs,
+  HAVE_NATS_SERVER,
+  RawClient,
+  startServer,
+  type TestServer,
+  waitFor,
+} from "./helpers.ts";
 
 const QUIET = 'CONNECT {"verbose":false,"pedantic":false,"headers":true,"protocol":1}\r\n';
 
@@ -29,7 +36,7 @@ Deno.test("two servers route messages, replies and queue groups both ways", asyn
   await using _b = sb;
   await sa.send(QUIET + "SUB foo.* 1\r\nSUB work q 2\r\n");
   await sa.roundTrip();
-  await waitFor(() => b.server!.globalAccount.sublist.count === 2, "interest on b");
+  await waitFor(() => appSubs(b.server!) === 2, "interest on b");
   await sb.send(
     QUIET + "PUB foo.bar reply 5\r\nhello\r\nHPUB foo.h 12 14\r\nNATS/1.0\r\n\r\nab\r\n",
   );
@@ -45,7 +52,7 @@ Deno.test("two servers route messages, replies and queue groups both ways", asyn
   sa.clear();
   await sa.send("UNSUB 1\r\n");
   await sa.roundTrip();
-  await waitFor(() => b.server!.globalAccount.sublist.count === 1, "RS- on b");
+  await waitFor(() => appSubs(b.server!) === 1, "RS- on b");
 });
 
 Deno.test("a queue group spread over two servers gets each message once", async () => {
@@ -65,7 +72,7 @@ Deno.test("a queue group spread over two servers gets each message once", async 
   await qa.roundTrip();
   await qb.send(QUIET + "SUB q g 1\r\n");
   await qb.roundTrip();
-  await waitFor(() => b.server!.globalAccount.sublist.count === 2, "remote queue interest");
+  await waitFor(() => appSubs(b.server!) === 2, "remote queue interest");
   let batch = QUIET;
   for (let i = 0; i < 100; i++) batch += "PUB q 1\r\nx\r\n";
   await pub.send(batch);
@@ -95,7 +102,7 @@ Deno.test("three servers form a full mesh through gossip", async () => {
   await using _p = pub;
   await sub.send(QUIET + "SUB x 1\r\n");
   await sub.roundTrip();
-  await waitFor(() => b.server!.globalAccount.sublist.count === 1, "interest reaches b");
+  await waitFor(() => appSubs(b.server!) === 1, "interest reaches b");
   await pub.send(QUIET + "PUB x 2\r\nok\r\n");
   await sub.waitText((t) => t === "MSG x 1 2\r\nok\r\n", "message over the b-c route");
 });
@@ -194,7 +201,7 @@ Deno.test("/routez lists routes; clients learn the cluster's connect_urls", asyn
   await using _s = sub;
   await sub.send(QUIET + "SUB interest.here 1\r\n");
   await sub.roundTrip();
-  await waitFor(() => a.server!.globalAccount.sublist.count === 1, "interest on a");
+  await waitFor(() => appSubs(a.server!) === 1, "interest on a");
   const res = await fetch(
     `http://127.0.0.1:${a.server!.monitor!.httpPort}/routez?subs=1`,
   );
@@ -203,8 +210,10 @@ Deno.test("/routez lists routes; clients learn the cluster's connect_urls", asyn
   const r = routez.routes[0];
   assert.equal(r.remote_id, b.server!.id);
   assert.equal(r.did_solicit, false);
-  assert.equal(r.subscriptions, 1);
-  assert.deepEqual(r.subscriptions_list, ["interest.here"]);
+  // Besides the client's, the route carries the system account's services and imports.
+  assert.equal(r.subscriptions, r.subscriptions_list.length);
+  const app = r.subscriptions_list.filter((s: string) => !s.startsWith("$SYS."));
+  assert.deepEqual(app, ["interest.here"]);
   const varz = await (await fetch(`http://127.0.0.1:${a.server!.monitor!.httpPort}/varz`)).json();
   assert.deepEqual(varz.connect_urls, [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`]);
 });

@@ -672,14 +672,14 @@ Deno.test("config fuzz: pathological nesting neither hangs nor overflows the sta
 });
 
 Deno.test("features this server lacks are warnings naming the key, and the file still loads", () => {
-  const text = "port: 4222\njetstream: {}\nmqtt { port: 1883 }\n gateway: {}\n" +
-    "websocket { port: -1, no_tls: true }\nserver_tags [ id:ABC ]";
+  const text = "port: 4222\njetstream: {}\nmqtt { port: -1 }\n gateway: {}\n" +
+    "prof_port: 6060\nserver_tags [ id:ABC ]";
   const r = parseConfigStringWithWarnings(text, "x.conf");
   assert.deepEqual(r.warnings.map((w) => w.message), [
     'x.conf:2:1: "jetstream" is not supported by this server: ignored',
     'x.conf:3:1: "mqtt" is not supported by this server: ignored',
     'x.conf:4:2: "gateway" is not supported by this server: ignored',
-    'x.conf:5:1: "websocket" is not supported by this server: ignored',
+    'x.conf:5:1: "prof_port" is not supported by this server: ignored',
   ]);
   assert.equal(r.options.port, 4222);
   assert.deepEqual(r.options.tags, ["id:ABC"]);

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RawClient, startServer, type TestServer, waitFor } from "./helpers.ts";
+import { appSubs, RawClient, startServer, type TestServer, waitFor } from "./helpers.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`fuzz seed: ${SEED} (FUZZ_SEED=${SEED} to replay)`);
@@ -207,7 +207,7 @@ async function assertNoLeftovers(s: TestServer, what: string): Promise<void> {
     () => s.server!.clients.size === 0,
     `every fuzz connection dropped after ${what} (${s.server.clients.size} left)`,
   );
-  assert.equal(s.server.globalAccount.sublist.count, 0, `subscriptions left after ${what}`);
+  assert.equal(appSubs(s.server), 0, `subscriptions left after ${what}`);
 }
 
 const CONCURRENCY = 12;

@@ -120,14 +120,7 @@ async function startReference(layer: PartialOptions): Promise<TestServer> {
     stdout: "null",
     stderr: "null",
   }).spawn();
-  await waitFor(async () => {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return true;
-    } catch {
-      return false;
-    }
-  }, "nats-server to listen");
+  await waitListening(port, "nats-server to listen");
   return {
     server: null,
     port,
@@ -178,6 +171,18 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port. */
+export function waitListening(port: number, what: string): Promise<void> {
+  return waitFor(async () => {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return true;
+    } catch {
+      return false;
+    }
+  }, what);
 }
 
 /** A raw protocol connection that accumulates everything the server sends. */
@@ -281,7 +286,41 @@ export class RawClient {
   }
 }
 
+/**
+ * Subscriptions in the global account other than the three imports every account gets from the
+ * system account (`$SYS.REQ...`, held locally and, in a cluster, as remote interest too).
+ */
+export function appSubs(server: Server): number {
+  return server.globalAccount.sublist.all().filter((s) => !s.subject.startsWith("$SYS.")).length;
+}
+
 /** Whether the reference nats-server is installed (interop tests are skipped without it). */
 export const HAVE_NATS_SERVER = await new Deno.Command("nats-server", { args: ["-v"] })
   .output()
   .then((o) => o.success, () => false);
+
+/**
+ * Key paths of a JSON value in order ("a", "a.b", "list[].c"), to compare monitoring shapes with
+ * nats-server's. Skipped: the data-keyed children of http_req_stats, and `release`, the one field
+ * /varz has that nats-server's does not (this server's own version).
+ */
+export function jsonShape(v: unknown, prefix = ""): string[] {
+  if (Array.isArray(v)) {
+    // Elements differ by optional fields (and nats-server's order is a Go map's): take the fullest.
+    let best: string[] = [];
+    for (const x of v) {
+      const s = jsonShape(x, prefix + "[]");
+      if (s.length > best.length) best = s;
+    }
+    return best;
+  }
+  if (v === null || typeof v !== "object") return [];
+  const out: string[] = [];
+  for (const [k, x] of Object.entries(v)) {
+    if (k === "release") continue;
+    out.push(prefix + k);
+    if (k === "http_req_stats") continue;
+    out.push(...jsonShape(x, prefix + k + "."));
+  }
+  return out;
+}

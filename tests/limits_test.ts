@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RawClient, REFERENCE, startServer, waitFor } from "./helpers.ts";
+import { appSubs, RawClient, REFERENCE, startServer, waitFor } from "./helpers.ts";
 import { type ServerProcess, spawnServer } from "./process_helpers.ts";
 
 const CONNECT_QUIET = 'CONNECT {"verbose":false,"pedantic":false}\r\n';
@@ -109,7 +109,7 @@ Deno.test("a subscriber over max_pending is a slow consumer and is disconnected"
         s.log.lines.join("\n"),
       );
       await waitFor(() => s.server!.clients.size === 1, "subscriber dropped");
-      assert.equal(s.server.globalAccount.sublist.count, 0);
+      assert.equal(appSubs(s.server), 0);
     }
     // What the kernel had buffered is delivered, then the connection ends (no -ERR: there is no
     // room to send one, as nats-server does it).
@@ -242,7 +242,7 @@ Deno.test("max_subscriptions: a SUB over the limit gets -ERR, the connection sta
   await c.send("UNSUB 1\r\nSUB c 3\r\nPUB c 1\r\nz\r\n");
   assert.equal(await c.roundTrip(), "MSG c 3 1\r\nz\r\n");
   if (s.server) {
-    assert.equal(s.server.globalAccount.sublist.count, 2);
+    assert.equal(appSubs(s.server), 2);
     assert.ok(s.log.lines.some((l) => l.endsWith("maximum subscriptions exceeded")));
   }
   // The limit is per connection.

@@ -10,8 +10,9 @@ import { defaultOptions, defaultTlsOptions, mergeOptions } from "../src/options.
 import { Server } from "../src/server.ts";
 import { MAX_LIST_SIZE, startMonitoring } from "../src/monitor.ts";
 import { goDuration, goJson, goTime, myUptime, rttString } from "../src/monitor/format.ts";
-import { MemoryLogger } from "./helpers.ts";
+import { jsonShape, MemoryLogger } from "./helpers.ts";
 import { RELEASE_VERSION } from "../src/version.ts";
+import { ACCOUNTS, ACCOUNTS_CONF } from "./accounts_fixture.ts";
 
 const ignore = REFERENCE;
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
@@ -24,8 +25,17 @@ interface Got {
   text: string;
 }
 
+/**
+ * A server with monitoring. The exact cids and counts below assume no system account (its
+ * internal clients and subscriptions shift them); system_test.ts covers monitoring with one.
+ */
 async function monitored(layer: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
-  return await startServer({ httpHost: "127.0.0.1", httpPort: -1, ...layer });
+  return await startServer({
+    httpHost: "127.0.0.1",
+    httpPort: -1,
+    noSystemAccount: true,
+    ...layer,
+  });
 }
 
 function mport(s: TestServer): number {
@@ -177,7 +187,8 @@ Deno.test({
     assert.ok(s.log.lines.includes(`[INF] Starting http monitor on 127.0.0.1:${mport(s)}`));
     const { sub1, sub2, pub } = await traffic(s);
     const v = await json(s, "/varz");
-    assert.deepEqual(Object.keys(v), VARZ_KEYS);
+    // Without a system account, nats-server leaves system_account out.
+    assert.deepEqual(Object.keys(v), VARZ_KEYS.filter((k) => k !== "system_account"));
     const srv = s.server!;
     assert.equal(v.server_id, srv.id);
     assert.equal(v.server_name, srv.name);
@@ -222,7 +233,7 @@ Deno.test({
     assert.equal(v.slow_consumers, 0);
     assert.equal(v.subscriptions, 3);
     assert.deepEqual(v.http_req_stats, { "/varz": 1 });
-    assert.equal(v.system_account, "$SYS");
+    assert.equal(v.system_account, undefined);
 
     await get(s, "/connz");
     await get(s, "/connz?sort=nope"); // counted: the error comes after the parameters decode
@@ -503,8 +514,11 @@ Deno.test({
     assert.deepEqual([open.num_connections, open.total], [2, 2]);
     const one = await json(s, "/connz?state=closed&cid=3");
     assert.equal(one.connections[0].reason, "Client Closed");
+    // nats-server's quirk: with state=any, a cid is looked up among closed connections only.
     const anyOpen = await json(s, "/connz?state=any&cid=1");
-    assert.equal(anyOpen.connections[0].cid, 1);
+    assert.deepEqual([anyOpen.num_connections, anyOpen.total, anyOpen.connections], [0, 4, []]);
+    const anyClosed = await json(s, "/connz?state=any&cid=3");
+    assert.equal(anyClosed.connections[0].cid, 3);
     await closeAll(sub1, sub2, bad);
   },
 });
@@ -698,7 +712,7 @@ Deno.test({
   name: "/routez, /gatewayz, /leafz, /accountz, /accstatz, /jsz and /healthz answer as nats-server",
   ignore,
   async fn() {
-    await using s = await monitored();
+    await using s = await monitored({ noSystemAccount: false });
     const id = s.server!.id;
     const rz = await json(s, "/routez?subs=1");
     assert.deepEqual(Object.keys(rz), ["server_id", "now", "num_routes", "routes"]);
@@ -720,8 +734,9 @@ Deno.test({
     const g = await json(s, "/accountz?acc=$G");
     assert.equal(g.account_detail.account_name, "$G");
     assert.equal(g.account_detail.client_connections, 1);
-    assert.equal(g.account_detail.subscriptions, 1);
-    assert.equal(g.account_detail.sublist_stats.num_subscriptions, 1);
+    // The client's and the three imports every account gets from the system account.
+    assert.equal(g.account_detail.subscriptions, 4);
+    assert.equal(g.account_detail.sublist_stats.num_subscriptions, 4);
     const sys = await json(s, "/accountz?acc=$SYS");
     assert.equal(sys.account_detail.is_system, true);
     const stz = await json(s, "/accstatz");
@@ -898,30 +913,6 @@ function freePort(): number {
   return port;
 }
 
-/** Key paths of a JSON value in order ("a", "a.b", "list[].c"), to compare shapes. */
-function shape(v: unknown, prefix = ""): string[] {
-  if (Array.isArray(v)) {
-    // Elements differ by optional fields (and nats-server's order is a Go map's): take the fullest.
-    let best: string[] = [];
-    for (const x of v) {
-      const s = shape(x, prefix + "[]");
-      if (s.length > best.length) best = s;
-    }
-    return best;
-  }
-  if (v === null || typeof v !== "object") return [];
-  const out: string[] = [];
-  for (const [k, x] of Object.entries(v)) {
-    if (prefix === "" && k === "http_req_stats") {
-      out.push(k);
-      continue;
-    }
-    out.push(prefix + k);
-    out.push(...shape(x, prefix + k + "."));
-  }
-  return out;
-}
-
 Deno.test({
   name: "field names and order match the real nats-server",
   ignore: REFERENCE || !(await natsServerInstalled()),
@@ -942,7 +933,7 @@ Deno.test({
           return false;
         }
       }, "nats-server monitoring");
-      await using s = await monitored();
+      await using s = await monitored({ noSystemAccount: false });
       const ops = "SUB foo 1\r\nSUB bar q 2\r\nUNSUB 2 5\r\nPUB foo 5\r\nhello\r\n";
       const theirs = await client(port, "c1", ops);
       const ours = await client(s.port, "c1", ops);
@@ -962,8 +953,8 @@ Deno.test({
           "/healthz",
         ]
       ) {
-        const want = shape(await json(http, path));
-        let got = shape(await json(s, path));
+        const want = jsonShape(await json(http, path));
+        let got = jsonShape(await json(s, path));
         if (path === "/varz") got = got.filter((k) => !OUR_VARZ_FIELDS.includes(k));
         assert.deepEqual(got, want, path);
       }
@@ -971,6 +962,85 @@ Deno.test({
     } finally {
       child.kill("SIGKILL");
       await child.status;
+    }
+  },
+});
+
+Deno.test({
+  name: "with several accounts, field names, order and errors match the real nats-server",
+  ignore: REFERENCE || !(await natsServerInstalled()),
+  async fn() {
+    const port = freePort();
+    const http = freePort();
+    const conf = await Deno.makeTempFile({ suffix: ".conf" });
+    await Deno.writeTextFile(
+      conf,
+      `listen: "127.0.0.1:${port}"\nhttp: "127.0.0.1:${http}"\n${ACCOUNTS_CONF}`,
+    );
+    const child = new Deno.Command("nats-server", {
+      args: ["-c", conf],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await waitFor(async () => {
+        try {
+          await (await fetch(`http://127.0.0.1:${http}/healthz`)).body?.cancel();
+          return true;
+        } catch {
+          return false;
+        }
+      }, "nats-server monitoring");
+      await using s = await monitored({ ...ACCOUNTS, noSystemAccount: false });
+      // The same clients on both: a in A (subscribed to the service), b in B, one closed b.
+      const login = (u: string, ops = "") =>
+        `CONNECT {"verbose":false,"pedantic":false,"user":"${u}","pass":"${u}","name":"${u}",` +
+        `"lang":"deno","version":"1.0"}\r\n${ops}`;
+      const clients: RawClient[] = [];
+      for (const p of [port, s.port]) {
+        for (const [u, ops] of [["a", "SUB svc.> 1\r\n"], ["b", "SUB st.x 1\r\n"], ["b", ""]]) {
+          const [c] = await RawClient.connectInfo(p);
+          await c.send(login(u, ops));
+          await c.roundTrip();
+          clients.push(c);
+        }
+      }
+      // The last b of each server goes away, to be listed as closed.
+      await clients[2].close();
+      await clients[5].close();
+      await waitFor(() => s.server!.closedClients.length === 1, "the closed connection");
+      for (
+        const path of [
+          "/varz",
+          "/accountz",
+          "/accountz?acc=A",
+          "/accountz?acc=B",
+          "/accountz?acc=SYS",
+          "/accountz?acc=$G",
+          "/accstatz",
+          "/accstatz?unused=1",
+          "/connz?auth=1&subs=detail",
+          "/connz?acc=A",
+          "/connz?acc=B&state=all&auth=1&subs=detail",
+          "/connz?acc=ZZ",
+          "/connz?acc=$G&state=closed",
+          "/subsz?acc=B&subs=1",
+          "/subsz?subs=1",
+          "/subsz?acc=A",
+        ]
+      ) {
+        const want = jsonShape(await json(http, path));
+        const got = jsonShape(await json(s, path));
+        assert.deepEqual(got, want, path);
+      }
+      const theirs = await get(http, "/accountz?acc=ZZ");
+      const mine = await get(s, "/accountz?acc=ZZ");
+      assert.deepEqual([mine.status, mine.text], [theirs.status, theirs.text]);
+      await closeAll(...clients);
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+      await Deno.remove(conf);
     }
   },
 });

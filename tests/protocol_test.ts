@@ -1,7 +1,7 @@
 /** Client protocol over raw sockets, asserting the exact bytes nats-server sends. */
 
 import assert from "node:assert/strict";
-import { RawClient, REFERENCE, startServer } from "./helpers.ts";
+import { appSubs, RawClient, REFERENCE, startServer } from "./helpers.ts";
 
 const CONNECT_QUIET = 'CONNECT {"verbose":false,"pedantic":false,"headers":true}\r\n';
 
@@ -196,7 +196,7 @@ Deno.test("auto-unsubscribe after max messages", async () => {
   await c.send(CONNECT_QUIET + "SUB foo 1\r\nUNSUB 1 2\r\n");
   await c.send("PUB foo 1\r\na\r\nPUB foo 1\r\nb\r\nPUB foo 1\r\nc\r\n");
   assert.equal(await c.roundTrip(), "MSG foo 1 1\r\na\r\nMSG foo 1 1\r\nb\r\n");
-  if (s.server) assert.equal(s.server.globalAccount.sublist.count, 0);
+  if (s.server) assert.equal(appSubs(s.server), 0);
   await c.send("SUB bar 2\r\nPUB bar 1\r\nx\r\nUNSUB 2 1\r\nPUB bar 1\r\ny\r\n");
   assert.equal(await c.roundTrip(), "MSG bar 2 1\r\nx\r\n");
 });

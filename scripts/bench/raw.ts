@@ -9,6 +9,14 @@ const dec = new TextDecoder();
 /** The CONNECT the generators send: no +OK per op, no pedantic checks, as a real client does. */
 export const CONNECT = 'CONNECT {"verbose":false,"pedantic":false,"name":"bench"}\r\n';
 
+/** What the generators need from a connection: a TCP conn, or a websocket (see ws.ts). */
+export interface Conn {
+  read(buf: Uint8Array): Promise<number | null>;
+  write(buf: Uint8Array): Promise<number>;
+  close(): void;
+  setNoDelay(on: boolean): void;
+}
+
 export function connectTcp(port: number): Promise<Deno.TcpConn> {
   return Deno.connect({ hostname: "127.0.0.1", port });
 }
@@ -17,7 +25,7 @@ export function connectTcp(port: number): Promise<Deno.TcpConn> {
  * Sends `text` followed by PING and reads until the PONG that answers it, so that everything in
  * `text` (CONNECT, SUBs) has been processed by the server. Throws on -ERR or end of stream.
  */
-export async function pingPong(conn: Deno.Conn, text: string, timeoutMs = 10_000): Promise<void> {
+export async function pingPong(conn: Conn, text: string, timeoutMs = 10_000): Promise<void> {
   await writeAll(conn, enc.encode(text + "PING\r\n"));
   const buf = new Uint8Array(4096);
   let seen = "";
@@ -34,7 +42,7 @@ export async function pingPong(conn: Deno.Conn, text: string, timeoutMs = 10_000
 }
 
 /** Writes all of buf: a Deno write may complete partially. */
-export async function writeAll(conn: Deno.Conn, buf: Uint8Array): Promise<void> {
+export async function writeAll(conn: Conn, buf: Uint8Array): Promise<void> {
   let off = 0;
   while (off < buf.length) off += await conn.write(off === 0 ? buf : buf.subarray(off));
 }

@@ -11,6 +11,7 @@
  */
 
 import {
+  type Conn,
   CONNECT,
   connectTcp,
   msgFrame,
@@ -21,6 +22,7 @@ import {
   wallMs,
   writeAll,
 } from "./raw.ts";
+import { connectWs, type WsConn, wsFrame } from "./ws.ts";
 
 // deno-lint-ignore no-explicit-any
 type Msg = Record<string, any>;
@@ -33,6 +35,8 @@ export interface PubCmd {
   count: number;
   /** Bytes per write: PUB frames packed back to back. */
   writeSize: number;
+  /** Over websocket: each write is one frame (port is then the websocket port). */
+  ws?: boolean;
 }
 
 export interface SubCmd {
@@ -42,6 +46,7 @@ export interface SubCmd {
   /** One connection per entry, each with sid 1. */
   subs: { subject: string; queue?: string }[];
   readSize: number;
+  ws?: boolean;
 }
 
 export interface ReqRepCmd {
@@ -95,18 +100,27 @@ function nextCmd(): Promise<Msg> {
   return new Promise((resolve) => onCmd = resolve);
 }
 
+function open(port: number, ws: boolean | undefined): Promise<Conn> {
+  return ws ? connectWs(port) : connectTcp(port);
+}
+
 async function publisher(c: PubCmd): Promise<void> {
-  const conn = await connectTcp(c.port);
+  const conn = await open(c.port, c.ws);
   conn.setNoDelay(true);
   await pingPong(conn, CONNECT);
   const frame = pubFrame(c.subject, c.size);
   const { buf, count: perBuf } = packFrames(frame, c.writeSize);
+  // Over websocket the frame around each write is built once, not per write.
+  const framed = c.ws ? wsFrame(buf) : buf;
+  const write = c.ws
+    ? (b: Uint8Array) => (conn as WsConn).writeFramed(b)
+    : (b: Uint8Array) => writeAll(conn, b);
   send({ ev: "ready" });
   await nextCmd(); // go
   const t0 = wallMs();
   let left = c.count;
   while (left >= perBuf) {
-    await writeAll(conn, buf);
+    await write(framed);
     left -= perBuf;
   }
   if (left > 0) await writeAll(conn, buf.subarray(0, left * frame.length));
@@ -126,7 +140,7 @@ interface SubState {
 }
 
 interface SubConn {
-  conn: Deno.TcpConn;
+  conn: Conn;
   count: number;
   reads: number;
   bytes: number;
@@ -138,7 +152,7 @@ async function subscriber(c: SubCmd): Promise<void> {
   const state: SubState = { first: 0, last: 0, error: "", stopping: false };
   const conns: SubConn[] = [];
   for (const s of c.subs) {
-    const conn = await connectTcp(c.port);
+    const conn = await open(c.port, c.ws);
     conn.setNoDelay(true);
     const sub = s.queue ? `SUB ${s.subject} ${s.queue} 1\r\n` : `SUB ${s.subject} 1\r\n`;
     await pingPong(conn, CONNECT + sub);

@@ -79,6 +79,7 @@ export class Account {
   inBytes = 0;
   outMsgs = 0;
   outBytes = 0;
+  slowConsumers = 0;
   readonly created = new Date();
 
   constructor(name: string) {

@@ -79,7 +79,7 @@ function addStreamImport(
   importer.importSubs.push(sub);
 }
 
-function addServiceImport(
+export function addServiceImport(
   server: Server,
   importer: Account,
   exporter: Account,

@@ -10,6 +10,7 @@ import { compileMappings } from "./mappings.ts";
 import type { Options } from "../options.ts";
 import type { Server } from "../server.ts";
 import { ClosedState } from "../client.ts";
+import { installSystemImports } from "../system/imports.ts";
 
 export function configureAccounts(server: Server, opts: Options): void {
   removeImports(server);
@@ -29,18 +30,7 @@ export function configureAccounts(server: Server, opts: Options): void {
     acc.mappings = compileMappings(a.mappings);
   }
   server.globalAccount.mappings = compileMappings(opts.mappings);
-  const sysName = opts.noSystemAccount ? "" : opts.systemAccount || DEFAULT_SYSTEM_ACCOUNT;
-  if (sysName !== "") {
-    wanted.add(sysName);
-    let sys = server.accounts.get(sysName);
-    if (!sys) {
-      sys = new Account(sysName);
-      server.accounts.set(sysName, sys);
-    }
-    server.systemAccount = sys;
-  } else {
-    server.systemAccount = null;
-  }
+  configureSystemAccount(server, opts, wanted);
   for (const [name, acc] of server.accounts) {
     if (wanted.has(name)) continue;
     for (const c of [...acc.clients]) c.close(ClosedState.AuthenticationViolation);
@@ -48,4 +38,49 @@ export function configureAccounts(server: Server, opts: Options): void {
     server.accounts.delete(name);
   }
   installImports(server, opts.accounts);
+  installSystemImports(server);
+}
+
+/**
+ * The system account, as nats-server picks it: `system_account` names a configured account (an
+ * error if there is none by that name); else a configured account named `$SYS`; else, unless
+ * `no_system_account`, a `$SYS` account of its own.
+ */
+function configureSystemAccount(server: Server, opts: Options, wanted: Set<string>): void {
+  let name = opts.systemAccount;
+  if (name === "" && opts.accounts.some((a) => a.name === DEFAULT_SYSTEM_ACCOUNT)) {
+    name = DEFAULT_SYSTEM_ACCOUNT;
+  }
+  const explicit = name !== "";
+  if (explicit && !server.accounts.has(name)) {
+    throw new Error("error resolving system account: account missing");
+  }
+  if (!explicit && !opts.noSystemAccount) name = DEFAULT_SYSTEM_ACCOUNT;
+  if (name === "") {
+    server.systemAccount = null;
+    return;
+  }
+  wanted.add(name);
+  let sys = server.accounts.get(name);
+  if (!sys) {
+    sys = new Account(name);
+    server.accounts.set(name, sys);
+  }
+  server.systemAccount = sys;
+  // A config whose only account is the system one (there to give it users) keeps connections
+  // without credentials working: nats-server gives them a generated no_auth_user in `$G`.
+  const others = new Set(opts.accounts.map((a) => a.name));
+  others.delete(GLOBAL_ACCOUNT);
+  if (explicit && others.size === 1 && opts.noAuthUser === "") {
+    server.sysOnlyNoAuthUser ||= `nats-${randomDigits(8)}`;
+  } else {
+    server.sysOnlyNoAuthUser = "";
+  }
+}
+
+function randomDigits(n: number): string {
+  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  let s = "";
+  for (const b of crypto.getRandomValues(new Uint8Array(n))) s += alphabet[b % 62];
+  return s;
 }

@@ -10,6 +10,8 @@
  * records token bounds in a shared scratch array and concatenates the output.
  */
 
+import { subjectInfo } from "../subjects.ts";
+
 /** Why a source, destination or mapping was refused; `message` is nats-server's text. */
 export type SubjectMappingErrorCode =
   | "bad-subject"
@@ -124,20 +126,6 @@ export function validateMappingDestination(subject: string): void {
       );
     }
   }
-}
-
-/** nats-server's subjectInfo: valid (non-empty tokens, `>` last), the tokens, `*` count, `>`. */
-function subjectInfo(subject: string) {
-  if (subject === "") return null;
-  const tokens = subject.split(".");
-  let pwcs = 0;
-  let fwc = false;
-  for (const t of tokens) {
-    if (t.length === 0 || fwc) return null;
-    if (t === ">") fwc = true;
-    else if (t === "*") pwcs++;
-  }
-  return { tokens, pwcs, fwc };
 }
 
 const enum Op {

@@ -24,11 +24,12 @@ import {
   isSubsetMatch,
   isValidPublishSubject,
   isValidSubject,
+  subjectInfo,
   subjectIsLiteral,
   subjectIsSubsetMatch,
   subjectsCollide,
 } from "../subjects.ts";
-import { goQuote } from "../config.ts";
+import { goQuote } from "./go_format.ts";
 
 export interface AccountCheckOptions {
   /** `no_system_account`: latency tracking needs the system account. */
@@ -494,20 +495,4 @@ function placeholderIndexes(token: string): number[] | string | undefined {
     return [Number(arg)];
   }
   return undefined;
-}
-
-/** nats-server's subjectInfo: valid (no empty token, `>` last), its tokens, `*` count, `>`. */
-function subjectInfo(
-  subject: string,
-): { tokens: string[]; pwcs: number; fwc: boolean } | undefined {
-  if (subject === "") return undefined;
-  const tokens = subject.split(".");
-  let pwcs = 0;
-  let fwc = false;
-  for (const t of tokens) {
-    if (t.length === 0 || fwc) return undefined;
-    if (t === ">") fwc = true;
-    else if (t === "*") pwcs++;
-  }
-  return { tokens, pwcs, fwc };
 }

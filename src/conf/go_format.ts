@@ -52,6 +52,20 @@ export function goQuote(s: string): string {
   return out + '"';
 }
 
+/** The quoting of Go's time package: every byte outside printable ASCII as \xNN. */
+export function timeQuote(s: string): string {
+  let out = '"';
+  for (const c of s) {
+    const cp = c.codePointAt(0)!;
+    if (cp < 0x20 || cp >= 0x80) {
+      for (const b of new TextEncoder().encode(c)) out += "\\x" + hex(b, 2);
+    } else {
+      out += c === '"' || c === "\\" ? "\\" + c : c;
+    }
+  }
+  return out + '"';
+}
+
 function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, "0");
 }

@@ -193,6 +193,11 @@ export class Leaf extends Client {
   }
 
 
+  /** Leafnodes keep their own CONNECT deadline (the leafnode authorization timeout). */
+  override authRequired(): boolean {
+    return false;
+  }
+
   canSubscribe(subject: string): boolean {
     return this.leafPerms === null || this.leafPerms.canSubscribe(subject);
   }

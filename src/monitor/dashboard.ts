@@ -3,7 +3,10 @@
  * step). It polls varz, connz, routez and leafz (relative URLs, so it works under
  * http_base_path) once a second and draws connection, message and byte rates as inline SVG
  * charts, plus the connection, route and leafnode lists. Everything a client controls (names, subjects) goes in with textContent.
+ * With a websocket listener it also has a live message view (see live.ts).
  */
+
+import { LIVE_CSS, LIVE_JS, type LiveConfig, liveSection } from "./live.ts";
 
 const CSS = `
 :root { --bg:#f5f7fa; --card:#fff; --ink:#1f2933; --mute:#6b7785; --line:#e3e8ee;
@@ -241,13 +244,14 @@ const LEAF_HEAD = [
   "bytes out",
 ];
 
-const HTML = `<!doctype html>
+const page = (live: LiveConfig | null) =>
+  `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>NATS dashboard</title>
-<style>${CSS}</style>
+<style>${CSS}${LIVE_CSS}</style>
 </head>
 <body>
 <header>
@@ -275,12 +279,12 @@ const HTML = `<!doctype html>
     <div class="chart"><h2>Connections</h2>${legend([["#375c93", "open", "conns-legend"]])}
       <svg id="chart-conns" viewBox="0 0 300 120" preserveAspectRatio="none"></svg></div>
     <div class="chart"><h2>Messages / s</h2>${
-  legend([["#27aae1", "in", "in-msgs-rate"], ["#34a574", "out", "out-msgs-rate"]])
-}
+    legend([["#27aae1", "in", "in-msgs-rate"], ["#34a574", "out", "out-msgs-rate"]])
+  }
       <svg id="chart-msgs" viewBox="0 0 300 120" preserveAspectRatio="none"></svg></div>
     <div class="chart"><h2>Bytes / s</h2>${
-  legend([["#27aae1", "in", "in-bytes-rate"], ["#34a574", "out", "out-bytes-rate"]])
-}
+    legend([["#27aae1", "in", "in-bytes-rate"], ["#34a574", "out", "out-bytes-rate"]])
+  }
       <svg id="chart-bytes" viewBox="0 0 300 120" preserveAspectRatio="none"></svg></div>
   </div>
   <section>
@@ -298,13 +302,14 @@ const HTML = `<!doctype html>
     <table><thead><tr>${LEAF_HEAD.map((h) => `<th>${h}</th>`).join("")}</tr></thead>
     <tbody id="leaf-rows"></tbody></table>
   </section>
+  ${liveSection(live)}
 </main>
-<script>${JS}</script>
+<script>${JS}${LIVE_JS}</script>
 </body>
 </html>
 `;
 
-/** The dashboard page (the same bytes every time). */
-export function dashboardHtml(): string {
-  return HTML;
+/** The dashboard page; `live` says where the websocket listener is, for the live view. */
+export function dashboardHtml(live: LiveConfig | null = null): string {
+  return page(live);
 }

@@ -79,6 +79,14 @@ export function rttString(rttMs: number): string {
 /** A bad query value: answered with 400 and this text, as nats-server does. */
 export class QueryError extends Error {}
 
+/**
+ * This server has nothing to say to a request (nats-server's errSkipZreq): a NATS request gets no
+ * answer from it; over HTTP it is a 400 with the text.
+ */
+export class SkipResponse extends QueryError {
+  override name = "SkipResponse";
+}
+
 /** Go's %q for error texts. */
 export function goQuote(s: string): string {
   let out = '"';
