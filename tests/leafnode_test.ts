@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
+// deno-lint-ignore no-import-prefix -- test-only reference implementation; no deno.json entry
 import { createUser } from "npm:@nats-io/nkeys@2.0.3";
 import { HAVE_NATS_SERVER, RawClient, startServer, type TestServer, waitFor } from "./helpers.ts";
 import { freePort, ServerProcess } from "./process_helpers.ts";
@@ -938,7 +939,7 @@ Deno.test({
         await waitFor(async () => {
           const lz = await getJson(http, "/leafz");
           const l = (lz.leafs as { subscriptions: number }[] | null)?.[0];
-          return (l?.subscriptions ?? 0) >= 3;
+          return (l?.subscriptions ?? 0) >= 6;
         }, "the leaf's interest in /leafz");
         seen.push(await leafMonitoring(http));
       } finally {
@@ -955,8 +956,16 @@ Deno.test({
       out_msgs: 0,
       in_bytes: 0,
       out_bytes: 0,
-      subscriptions: 3,
-      subscriptions_list: ["$LDS.X", "bar", "foo"],
+      // The system account's services every account imports count as interest too.
+      subscriptions: 6,
+      subscriptions_list: [
+        "$LDS.X",
+        "$SYS.REQ.ACCOUNT.PING.CONNZ",
+        "$SYS.REQ.ACCOUNT.PING.STATZ",
+        "$SYS.REQ.SERVER.PING.CONNZ",
+        "bar",
+        "foo",
+      ],
     }]);
   },
 });
@@ -1076,7 +1085,7 @@ Deno.test("an nkey user's leaf signs the nonce: accepted, a bad signature refuse
 });
 
 /** A listener that plays a hub's first INFO and returns the CONNECT it gets back. */
-async function captureConnect(): Promise<{ port: number; connect: Promise<string> }> {
+function captureConnect(): { port: number; connect: Promise<string> } {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   const connect = (async () => {
@@ -1127,8 +1136,9 @@ Deno.test({
     );
     const seen: Record<string, unknown>[] = [];
     for (const kind of ["ours", "nats-server"]) {
-      const fake = await captureConnect();
-      const conf = `server_name: EDGE\nleafnodes { remotes [ { url: "nats-leaf://127.0.0.1:${fake.port}", ` +
+      const fake = captureConnect();
+      const conf =
+        `server_name: EDGE\nleafnodes { remotes [ { url: "nats-leaf://127.0.0.1:${fake.port}", ` +
         `credentials: "${creds}" } ] }`;
       const s = kind === "ours" ? await startConf(conf) : await startNatsServer(conf);
       try {
@@ -1179,7 +1189,10 @@ Deno.test("a reload may change leafnode TLS but nothing else of the leafnode set
 
 const BAD_CONFIGS: [string, string][] = [
   [`leafnodes: 3`, "x.conf:1:0: Expected map to define a leafnode, got int64"],
-  [`leafnodes { port: "x" }`, "x.conf:1:12: interface conversion: interface {} is string, not int64"],
+  [
+    `leafnodes { port: "x" }`,
+    "x.conf:1:12: interface conversion: interface {} is string, not int64",
+  ],
   [`leafnodes { listen: "a:b" }`, 'x.conf:1:12: could not parse port "b"'],
   [`leafnodes { foo: 1 }`, 'x.conf:1:12: unknown field "foo"'],
   [`leafnodes { authorization { token: x } }`, 'x.conf:1:28: unknown field "token"'],
@@ -1204,8 +1217,14 @@ const BAD_CONFIGS: [string, string][] = [
     `leafnodes { remotes: [ {url: 3} ] }`,
     "x.conf:1:24: Expected remote leafnode url to be an array or string, got 3",
   ],
-  [`leafnodes { reconnect: "2s" }`, "x.conf:1:12: interface conversion: interface {} is string, not int64"],
-  [`leafnodes { min_version: "2.7.0" }`, "x.conf:1:12: the minimum version should be at least 2.8.0"],
+  [
+    `leafnodes { reconnect: "2s" }`,
+    "x.conf:1:12: interface conversion: interface {} is string, not int64",
+  ],
+  [
+    `leafnodes { min_version: "2.7.0" }`,
+    "x.conf:1:12: the minimum version should be at least 2.8.0",
+  ],
   [
     `leafnodes { remotes: [ {url: "nats://a:1", deny_imports: 3} ] }`,
     "x.conf:1:43: Expected subject permissions to be a subject, or array of subjects, got int64",
@@ -1252,22 +1271,29 @@ Deno.test("a remote pointed at a client port, or refused by the hub, says so and
   await using plain = await startServer({ serverName: "PLAIN" });
   await using wrong = await startLeaf(plain.port);
   await waitFor(
-    () => wrong.log.lines.filter((l) => l.includes("attempted to connect to wrong port")).length >= 2,
+    () =>
+      wrong.log.lines.filter((l) => l.includes("attempted to connect to wrong port")).length >= 2,
     "two attempts on the wrong port",
   );
-  assert.ok(wrong.log.lines.some((l) => /Leafnode connection closed: Incorrect Port account: \$G$/.test(l)));
+  assert.ok(
+    wrong.log.lines.some((l) => /Leafnode connection closed: Incorrect Port account: \$G$/.test(l)),
+  );
   await using hub = await startHub({}, { username: "lu", password: "lp" });
   await using refused = await startLeaf(leafPort(hub), {}, {
     urls: [`nats-leaf://lu:nope@127.0.0.1:${leafPort(hub)}`],
   });
   await waitFor(
-    () => refused.log.lines.filter((l) => l.includes("Leafnode Error 'Authorization Violation'")).length >= 2,
+    () =>
+      refused.log.lines.filter((l) => l.includes("Leafnode Error 'Authorization Violation'"))
+        .length >= 2,
     "two refused attempts",
   );
   assert.ok(hub.log.lines.some((l) => /- lid:\d+ - authentication error$/.test(l)));
   // Refused before it was bound to an account: none named, as nats-server logs it.
   assert.ok(
-    hub.log.lines.some((l) => /Leafnode connection closed: Authentication Failure account: $/.test(l)),
+    hub.log.lines.some((l) =>
+      /Leafnode connection closed: Authentication Failure account: $/.test(l)
+    ),
   );
   assert.equal(leafs(hub), 0);
 });
@@ -1294,7 +1320,11 @@ Deno.test("advertise sets the INFO's address and URL as in nats-server; no_adver
     assert.deepEqual(await info(lp), mine);
     assert.match(ns.stderr, /Advertise address for leafnode is set to leaf.example.com:7777/);
   }
-  assert.ok(ours.log.lines.some((l) => l.endsWith("Advertise address for leafnode is set to leaf.example.com:7777")));
+  assert.ok(
+    ours.log.lines.some((l) =>
+      l.endsWith("Advertise address for leafnode is set to leaf.example.com:7777")
+    ),
+  );
   // no_advertise: the other servers of the cluster do not pass this one's URL to their leafs.
   const c = (name: string, routes: string[], extra: Partial<LeafNodeOptions>) =>
     startServer({
@@ -1318,7 +1348,9 @@ Deno.test({
   ignore: !HAVE_NATS_SERVER,
   async fn() {
     const auth = `authorization { user: lu, password: lp }`;
-    await using hub = await startConf(`server_name: HUB\nleafnodes { listen: "127.0.0.1:-1", ${auth} }`);
+    await using hub = await startConf(
+      `server_name: HUB\nleafnodes { listen: "127.0.0.1:-1", ${auth} }`,
+    );
     await using nleaf = await startNatsServer(
       `server_name: NLEAF\nleafnodes { remotes [ { url: "nats-leaf://lu:lp@127.0.0.1:${
         leafPort(hub)

@@ -46,7 +46,8 @@ import type { LeafNodes } from "./leafnodes.ts";
 import { authenticateLeaf } from "./auth.ts";
 import { versionAtLeast, versionComponents } from "./options.ts";
 import { leafClientHandshake } from "./tls.ts";
-import { readCreds, signNonce } from "./creds.ts";
+import { parseCreds } from "../jwt/creds.ts";
+import { readCredsFile } from "./solicit.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -191,7 +192,6 @@ export class Leaf extends Client {
   override get logPrefix(): string {
     return `${this.peer.host}:${this.peer.port} - lid:${this.cid} - `;
   }
-
 
   /** Leafnodes keep their own CONNECT deadline (the leafnode authorization timeout). */
   override authRequired(): boolean {
@@ -585,9 +585,9 @@ export class Leaf extends Client {
         this,
         `Authenticating with credentials file ${JSON.stringify(remote.opts.credentials)}`,
       );
-      const creds = readCreds(remote.opts.credentials);
+      const creds = await parseCreds(readCredsFile(remote.opts.credentials));
       c.jwt = creds.jwt;
-      c.sig = await signNonce(creds.seed, this.nonce);
+      c.sig = await creds.key.signNonce(this.nonce);
     } else {
       const [user, pass] = remote.userPass();
       if (user !== "") c.user = user;

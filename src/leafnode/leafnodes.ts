@@ -15,7 +15,9 @@ import { loadTlsContext, serverHandshake, type TlsContext } from "../tls.ts";
 import { newNonce } from "../nkeys.ts";
 import { goJson } from "../monitor/format.ts";
 import { LDS_PREFIX, Leaf } from "./connection.ts";
-import { RemoteLeaf } from "./solicit.ts";
+import { readCredsFile, RemoteLeaf } from "./solicit.ts";
+import { parseCreds } from "../jwt/creds.ts";
+import { decodeUserClaims } from "../jwt/claims.ts";
 import { initialInterest, updateLeafs } from "./interest.ts";
 import { LeafPermissions } from "./perms.ts";
 import { configuredClusterName, type LeafNodeOptions } from "./options.ts";
@@ -127,7 +129,18 @@ export class LeafNodes {
       }
       this.remotes.push(remote);
     }
-    for (const remote of this.remotes) remote.connect(true);
+    for (const remote of this.remotes) {
+      if (remote.account === s.systemAccount) {
+        if (remote.opts.denyExports.length > 0) {
+          s.log.notice("Remote for System Account uses restricted export permissions");
+        }
+        if (remote.opts.denyImports.length > 0) {
+          s.log.notice("Remote for System Account uses restricted import permissions");
+        }
+      }
+      if (remote.opts.credentials !== "") checkCredentials(s, remote);
+      remote.connect(true);
+    }
   }
 
   async stop(): Promise<void> {
@@ -340,6 +353,8 @@ export class LeafNodes {
       this.byAccount.set(acc, set);
     }
     set.add(leaf);
+    // Account connection counts include leafnodes (nats-server's account CONNS events).
+    if (acc !== s.globalAccount) s.events?.accountConnsChanged(acc);
     // Without JetStream here, its API does not cross the connection (nats-server's denies).
     if (acc === s.systemAccount) {
       const from = leaf.remoteCluster === ""
@@ -380,6 +395,7 @@ export class LeafNodes {
     }
     leaf.leafSubs.clear();
     leaf.smap = null;
+    if (leaf.registered && acc !== s.globalAccount) s.events?.accountConnsChanged(acc);
     const name = leaf.bound ? acc.name : "";
     s.log.noticec(leaf, `Leafnode connection closed: ${leaf.closeReason} account: ${name}`);
     if (leaf.remote !== null && this.running) leaf.remote.reconnect();
@@ -445,6 +461,54 @@ export class LeafNodes {
     s.log.errorc(leaf, text);
     leaf.sendErr("Authorization Violation");
     leaf.close(ClosedState.AuthenticationViolation);
+  }
+}
+
+/**
+ * nats-server's look at a remote's creds file before the first connect: what is wrong with it is
+ * logged (the connect still tries), and restricted permissions get a notice.
+ */
+async function checkCredentials(s: Server, remote: RemoteLeaf): Promise<void> {
+  const file = remote.opts.credentials;
+  const q = JSON.stringify(file);
+  let text: string;
+  try {
+    text = readCredsFile(file);
+  } catch (e) {
+    s.log.error(`Error reading LeafNode Remote Credentials file ${q}: ${(e as Error).message}`);
+    return;
+  }
+  let creds;
+  try {
+    creds = await parseCreds(text);
+  } catch (e) {
+    const malformedSeed = (e as Error).message.includes("seed");
+    s.log.error(
+      `LeafNode Remote Credentials file ${q} ${malformedSeed ? "has malformed seed" : "malformed"}`,
+    );
+    return;
+  }
+  let claims;
+  try {
+    claims = await decodeUserClaims(creds.jwt);
+  } catch {
+    s.log.error(`LeafNode Remote Credentials file ${q} has malformed user jwt`);
+    return;
+  }
+  const p = claims.nats;
+  const empty = (x?: { allow?: string[]; deny?: string[] }) =>
+    (x?.allow?.length ?? 0) === 0 && (x?.deny?.length ?? 0) === 0;
+  if (!empty(p.pub) || !empty(p.sub) || p.resp !== undefined) {
+    if (remote.account === s.systemAccount) {
+      s.log.notice(
+        `LeafNode Remote for System Account uses credentials file ${q} with restricted permissions`,
+      );
+    } else {
+      s.log.notice(
+        `LeafNode Remote for Account ${remote.opts.localAccount} uses credentials file ${q} ` +
+          "with restricted permissions",
+      );
+    }
   }
 }
 

@@ -132,10 +132,16 @@ export function leafnodeReloadError(cur: LeafNodeOptions, next: LeafNodeOptions)
     JSON.stringify({
       ...o,
       tls: undefined,
-      remotes: o.remotes.map((r) => ({ ...r, tls: undefined, localAccount: r.localAccount || "$G" })),
+      remotes: o.remotes.map((r) => ({
+        ...r,
+        tls: undefined,
+        localAccount: r.localAccount || "$G",
+      })),
     });
   if (comparable(cur) === comparable(next)) return null;
-  return `config reload not supported for LeafNode: old=${comparable(cur)}, new=${comparable(next)}`;
+  return `config reload not supported for LeafNode: old=${comparable(cur)}, new=${
+    comparable(next)
+  }`;
 }
 
 /**

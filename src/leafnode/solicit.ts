@@ -22,6 +22,18 @@ function dialError(e: unknown, hostPort: string): string {
   return `dial tcp ${hostPort}: ${(e as Error).message}`;
 }
 
+/** A remote's creds file, with Go's error text when it cannot be read. */
+export function readCredsFile(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file or directory"
+      : (e as Error).message;
+    throw new Error(`open ${path}: ${why}`);
+  }
+}
+
 function isIp(host: string): boolean {
   return /^[\d.]+$/.test(host) || host.includes(":");
 }

@@ -258,14 +258,15 @@ export class SystemEvents {
     const t = this.#connsTimers.get(acc);
     if (t !== undefined) clearTimeout(t);
     this.#connsTimers.delete(acc);
-    if (acc.clients.size > 0) {
+    const leafnodes = this.server.leafnodes?.countFor(acc) ?? 0;
+    if (acc.clients.size + leafnodes > 0) {
       this.#connsTimers.set(acc, this.#timer(() => this.accountConnsChanged(acc), EVENTS_HB_MS));
     }
     const wanted = subjects.filter((s) => this.hasInterest(s));
     if (wanted.length === 0) return;
     const id = this.ids.next();
     const timestamp = goTime(nowMs());
-    const stat = accountStat(acc);
+    const stat = accountStat(acc, leafnodes);
     for (const subject of wanted) {
       this.send(subject, "", {
         type: ACCOUNT_CONNS_EVENT,
