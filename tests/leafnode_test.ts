@@ -16,6 +16,7 @@ import {
   validateOptions,
 } from "../src/options.ts";
 import { parseConfigString } from "../src/config.ts";
+import { leafzObject } from "../src/leafnode/monitor.ts";
 import {
   defaultLeafNodeOptions,
   type LeafNodeOptions,
@@ -1366,4 +1367,84 @@ Deno.test({
     await connected(leaf);
     await flows(nhub.port, leaf.port, null);
   },
+});
+
+Deno.test("a second connection from the same leaf server replaces the first, as in nats-server", async () => {
+  const conf =
+    `server_name: HUB\nno_system_account: true\nleafnodes { listen: "127.0.0.1:LEAFPORT" }`;
+  const run = async (port: number) => {
+    const [a] = await RawClient.connectInfo(port);
+    await using _a = a;
+    await a.send(CONNECT_LEAF("", "SAME") + "PING\r\n");
+    await a.waitText((t) => t.includes("PONG"), "the first connection set up");
+    a.clear();
+    const [b] = await RawClient.connectInfo(port);
+    await using _b = b;
+    await b.send(CONNECT_LEAF("", "SAME") + "PING\r\n");
+    await b.waitText((t) => t.includes("PONG"), "the second connection set up");
+    await a.waitClosed();
+    return a.text;
+  };
+  await using ours = await startConf(conf.replace("LEAFPORT", "-1"));
+  const mine = await run(leafPort(ours));
+  assert.equal(mine, "-ERR 'Duplicate Remote LeafNode Connection'\r\n");
+  await waitFor(
+    () => ours.log.lines.some((l) => l.endsWith("Replacing connection from same server")),
+    "the warning",
+  );
+  if (HAVE_NATS_SERVER) {
+    const lp = freePort();
+    await using ns = await startNatsServer(conf.replace("LEAFPORT", String(lp)));
+    assert.equal(await run(lp), mine);
+    void ns;
+  }
+});
+
+Deno.test("min_version refuses an older leaf with nats-server's error", async () => {
+  const conf = `server_name: HUB\nno_system_account: true
+    leafnodes { listen: "127.0.0.1:LEAFPORT", min_version: "2.8.0" }`;
+  const old = CONNECT_LEAF().replace('"version":"2.9.10"', '"version":"2.7.4"');
+  const [mine, theirs] = await sideBySide(conf, [{ send: old, until: "-ERR" }]);
+  assert.deepEqual(mine, theirs);
+  assert.match(
+    mine[1],
+    /^INFO \{.*"connect_info":true.*\} \r\n-ERR 'connection rejected since minimum version required is "2\.8\.0"'\r\n$/,
+  );
+});
+
+Deno.test("two remotes to one hub bind two account pairs that stay apart", async () => {
+  await using hub = await startConf(`
+    server_name: HUB
+    accounts { HA { users [ {user: ha, password: p} ] }, HB { users [ {user: hb, password: p} ] } }
+    leafnodes { listen: "127.0.0.1:-1", authorization { users [
+      {user: la, password: p, account: HA}
+      {user: lb, password: p, account: HB}
+    ] } }
+  `);
+  const url = (u: string) => `nats-leaf://${u}:p@127.0.0.1:${leafPort(hub)}`;
+  await using leaf = await startConf(`
+    server_name: LEAF
+    accounts { A { users [ {user: a, password: p} ] }, B { users [ {user: b, password: p} ] } }
+    leafnodes { remotes [ { url: "${url("la")}", account: A }, { url: "${
+    url("lb")
+  }", account: B } ] }
+  `);
+  await waitFor(() => leafs(hub) === 2 && leafs(leaf) === 2, "both connections");
+  const auth = (u: string) =>
+    `CONNECT {"verbose":false,"pedantic":false,"user":"${u}","pass":"p","protocol":1}\r\n`;
+  await using a = await client(leaf.port, auth("a"));
+  await using b = await client(leaf.port, auth("b"));
+  await a.send("SUB s 1\r\n");
+  await b.send("SUB s 1\r\n");
+  await a.roundTrip();
+  await b.roundTrip();
+  await interest(hub, "s", 1, "HA");
+  await interest(hub, "s", 1, "HB");
+  await using ha = await client(hub.port, auth("ha"));
+  await ha.send("PUB s 2\r\nHA\r\n");
+  await ha.roundTrip();
+  await a.waitText((t) => t.includes("HA"), "HA's message on A");
+  assert.equal(await b.roundTrip(), "");
+  const lz = leafzObject(hub.server!, false, "HB");
+  assert.equal(lz.leafnodes, 1);
 });

@@ -436,11 +436,11 @@ export class Leaf extends Client {
         const text = `connection rejected since minimum version required is ${JSON.stringify(mv)}`;
         this.sendErr(text);
         s.log.errorc(this, text);
-        const t = setTimeout(
-          () => this.close(ClosedState.MinimumVersionRequired),
-          MIN_VERSION_WAIT_MS,
-        );
-        this.leafnodes.timers.add(t);
+        // Nothing more is read from it; it is closed after nats-server's wait.
+        this.paused = this.leafnodes.sleep(MIN_VERSION_WAIT_MS).then(() => {
+          this.close(ClosedState.MinimumVersionRequired);
+          return false;
+        });
         return true;
       }
     }
