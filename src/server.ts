@@ -5,7 +5,6 @@
  */
 
 import {
-  CLIENT,
   Client,
   type ClientSub,
   ClosedState,
