@@ -25,8 +25,11 @@ import { Outbound } from "./outbound.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
 import { isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
 import type { Server } from "./server.ts";
-import type { Permissions } from "./options.ts";
+import { formatGoDuration, type Permissions } from "./options.ts";
 import type { X509Certificate } from "node:crypto";
+import { ConnectDecodeError, type ConnectOptions, decodeConnect } from "./connect.ts";
+
+export type { ConnectOptions };
 
 export const CLIENT = 0;
 export const ROUTER = 1;
@@ -69,26 +72,6 @@ const HMSG_ = enc.encode("HMSG ");
 const MIN_READ = 512;
 const MAX_READ = 64 * 1024;
 const SUBJECT_CACHE_SLOTS = 256;
-
-/** The fields of CONNECT that nats-server reads. */
-export interface ConnectOptions {
-  verbose: boolean;
-  pedantic: boolean;
-  echo: boolean;
-  headers: boolean;
-  no_responders: boolean;
-  protocol: number;
-  name: string;
-  lang: string;
-  version: string;
-  user?: string;
-  pass?: string;
-  auth_token?: string;
-  tls_required?: boolean;
-  jwt?: string;
-  nkey?: string;
-  sig?: string;
-}
 
 /** Compiled publish/subscribe permission checks for a user. */
 export interface PermissionChecker {
@@ -150,15 +133,23 @@ export class Client implements ParserHost {
   inBytes = 0;
   outMsgs = 0;
   outBytes = 0;
-  /** Last activity (ms), for /connz `last_activity` and the ping timer. */
+  /**
+   * Last activity (ms), for /connz `last_activity` and the ping timer: as in nats-server, the
+   * CONNECT, messages and subscriptions received, and messages delivered. PING and PONG are not.
+   */
   last: number;
-  lastIn: number;
+  /** When the peer last sent a PING (ms): it too holds back our PING (nats-server's ping.last). */
+  lastPingIn = 0;
   /** Last time output was flushed (ms); quiet connections give buffer memory back. */
   lastOut = 0;
+  #outMsgsFlushed = 0;
   pingsOut = 0;
   nextPing: number;
+  /** Round-trip time (ms): first the time from accept to CONNECT, then measured by PING/PONG. */
   rtt = 0;
   #rttStart = 0;
+  /** When our last PING went out (ms); 0 before the first. */
+  pingSentAt = 0;
   flushQueued = false;
   /** Set while an asynchronous step (a bcrypt check) must finish before parsing goes on. */
   paused: Promise<boolean> | null = null;
@@ -183,11 +174,11 @@ export class Client implements ParserHost {
     this.cid = cid;
     this.start = Date.now();
     this.last = this.start;
-    this.lastIn = this.start;
     const o = server.opts;
     this.maxControlLine = o.maxControlLine;
     this.#maxPayload = o.maxPayload;
-    this.nextPing = this.start + firstPingDelay(o.pingIntervalMs, CLIENT);
+    // Until CONNECT, the ping timer runs on the full interval, as in nats-server.
+    this.nextPing = this.start + o.pingIntervalMs;
     this.#trace = server.log.traceEnabled;
   }
 
@@ -227,7 +218,7 @@ export class Client implements ParserHost {
         if (this.closed) break;
         const total = len + n;
         const now = this.server.now;
-        this.lastIn = now;
+        if (!this.connectReceived && this.#refusedBeforeConnect(total)) break;
         const inMsgs = this.inMsgs;
         const consumed = this.parser.parse(this, this.#rbuf, 0, total);
         if (consumed < 0) break;
@@ -293,6 +284,7 @@ export class Client implements ParserHost {
     switch (op) {
       case OP_PING:
         if (this.#trace) this.traceIn("PING", "");
+        this.lastPingIn = this.server.now;
         this.queue(PONG);
         if (this.#trace) this.traceOut("PONG", "");
         return true;
@@ -395,6 +387,8 @@ export class Client implements ParserHost {
         `processHeaderPub Header Size larger then TotalSize: ${quoteBytes(buf, start, end)}`,
       );
     }
+    // A header of size 0 is no header: nats-server delivers such an HPUB as a plain MSG.
+    if (pa.hdr === 0) pa.hdr = -1;
     if (pa.size > this.#maxPayload) {
       this.server.log.errorc(
         this,
@@ -434,6 +428,17 @@ export class Client implements ParserHost {
     if (!delivered && pa.replyEnd > pa.replyStart && this.opts.no_responders) {
       this.#sendNoResponders(buf);
     }
+  }
+
+  /**
+   * nats-server judges a connection that must authenticate by its first byte: anything but the C
+   * of CONNECT is an authorization violation at once, whatever op it starts, an unknown one
+   * included (unless no_auth_user names the user such a connection becomes).
+   */
+  #refusedBeforeConnect(len: number): boolean {
+    if (len === 0 || !this.parser.idle) return false;
+    const b = this.#rbuf[0];
+    return b !== 67 && b !== 99 && !this.#beforeConnect();
   }
 
   /**
@@ -483,44 +488,23 @@ export class Client implements ParserHost {
   // ---- Ops ----
 
   #processConnect(buf: Uint8Array, start: number, end: number): boolean {
-    const text = dec.decode(buf.subarray(start, end));
-    if (this.#trace) this.traceIn("CONNECT", removePassFromTrace(text));
-    let parsed: Record<string, unknown>;
+    if (this.#trace) {
+      this.traceIn("CONNECT", removePassFromTrace(dec.decode(buf.subarray(start, end))));
+    }
+    const o = this.opts;
     try {
-      parsed = JSON.parse(text);
-      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-        throw new SyntaxError("json: cannot unmarshal into Go value of type server.ClientOpts");
-      }
+      decodeConnect(buf.subarray(start, end), o);
     } catch (e) {
-      this.server.log.errorc(this, (e as Error).message);
+      if (!(e instanceof ConnectDecodeError)) throw e;
+      this.server.log.errorc(this, e.message);
       this.close(ClosedState.ProtocolViolation);
       return false;
     }
-    const o = this.opts;
-    // Like Go's json.Unmarshal into the existing options: a field the CONNECT leaves out keeps
-    // its value, so `CONNECT {}` stays verbose and pedantic, as on nats-server.
-    const bool = (k: string, cur: boolean) =>
-      typeof parsed[k] === "boolean" ? parsed[k] as boolean : cur;
-    const str = (k: string, cur: string | undefined) =>
-      typeof parsed[k] === "string" ? parsed[k] as string : cur ?? "";
-    o.verbose = bool("verbose", o.verbose);
-    o.pedantic = bool("pedantic", o.pedantic);
-    o.echo = bool("echo", o.echo);
-    o.headers = bool("headers", o.headers) && !this.server.opts.noHeaderSupport;
-    o.no_responders = bool("no_responders", o.no_responders);
-    if (typeof parsed.protocol === "number") o.protocol = parsed.protocol;
-    o.name = str("name", o.name);
-    o.lang = str("lang", o.lang);
-    o.version = str("version", o.version);
-    o.user = str("user", o.user);
-    o.pass = str("pass", o.pass);
-    o.auth_token = str("auth_token", o.auth_token);
-    o.tls_required = bool("tls_required", o.tls_required ?? false);
-    o.nkey = str("nkey", o.nkey);
-    o.sig = str("sig", o.sig);
-    const first = !this.connectReceived;
+    if (this.server.opts.noHeaderSupport) o.headers = false;
     this.connectReceived = true;
-    const auth = first ? this.server.authenticate(this) : true;
+    this.#connectTimers();
+    // Every CONNECT is authenticated, a repeated one too (nats-server closes on bad credentials).
+    const auth = this.server.authenticate(this);
     if (auth === true) return this.#finishConnect();
     if (auth === false) return false;
     // A bcrypt check is running: hold the rest of this read until it answers.
@@ -530,6 +514,11 @@ export class Client implements ParserHost {
 
   #finishConnect(): boolean {
     const o = this.opts;
+    // Naming an account in CONNECT is refused since nats-server 2.2, even with valid credentials.
+    if ((o.account ?? "") !== "" || o.new_account) {
+      this.server.authViolation(this);
+      return false;
+    }
     if (o.protocol < 0 || o.protocol > 1) {
       this.sendErr("invalid client protocol");
       this.server.log.errorc(this, "invalid client protocol");
@@ -711,6 +700,7 @@ export class Client implements ParserHost {
   sendPing(): void {
     this.pingsOut++;
     this.#rttStart = performance.now();
+    this.pingSentAt = this.server.now;
     if (this.#trace) this.traceOut("PING", "");
     this.queue(PING);
   }
@@ -809,6 +799,11 @@ export class Client implements ParserHost {
     this.flushQueued = false;
     if (this.out.len === 0 || this.out.writing) return;
     this.lastOut = this.server.now;
+    // Delivering messages counts as activity (nats-server's flushClients sets `last`).
+    if (this.outMsgs !== this.#outMsgsFlushed) {
+      this.#outMsgsFlushed = this.outMsgs;
+      this.last = this.lastOut;
+    }
     this.out.flush(this.conn, () => this.server.now, (e) => {
       if (!this.closed) {
         this.server.log.debugc(this, `Error flushing: ${e}`);
@@ -823,6 +818,82 @@ export class Client implements ParserHost {
    */
   needsStall(): boolean {
     return this.out.pending > this.server.opts.maxPending / 2;
+  }
+
+  // ---- Timers (run from the server's shared tick) ----
+
+  /**
+   * CONNECT restarts the ping timer on the short first interval, so RTT is known soon, and takes
+   * the time since accept as a first RTT, as nats-server's processConnect does.
+   */
+  #connectTimers(): void {
+    const now = this.server.now;
+    this.last = now;
+    if (this.kind !== CLIENT) return;
+    this.rtt = Math.max(now - this.start, 1e-6);
+    this.nextPing = now + firstPingDelay(this.server.opts.pingIntervalMs, CLIENT);
+  }
+
+  /**
+   * The ping timer fired (nats-server's processPingTimer): a PING goes out unless RTT is known
+   * and the connection was active, or was pinged by its peer, within the interval. A peer that
+   * left max_pings_out PINGs unanswered is stale and closed.
+   */
+  pingTimer(now: number): void {
+    const o = this.server.opts;
+    const log = this.server.log;
+    this.nextPing = now + o.pingIntervalMs;
+    log.debugc(this, `${this.kind === CLIENT ? "Client" : "Router"} Ping Timer`);
+    const needRTT = this.rtt === 0 || now - this.pingSentAt > RTT_MEASUREMENT_INTERVAL_MS;
+    if (!needRTT && now - this.last < o.pingIntervalMs) {
+      log.debugc(
+        this,
+        `Delaying PING due to client activity ${roundedSeconds(now - this.last)} ago`,
+      );
+      return;
+    }
+    if (!needRTT && now - this.lastPingIn < o.pingIntervalMs) {
+      log.debugc(
+        this,
+        `Delaying PING due to remote ping ${roundedSeconds(now - this.lastPingIn)} ago`,
+      );
+      return;
+    }
+    if (this.pingsOut + 1 > o.maxPingsOut) {
+      log.debugc(this, "Stale Client Connection - Closing");
+      this.queue(enc.encode("-ERR 'Stale Connection'\r\n"));
+      this.close(ClosedState.StaleConnection);
+      return;
+    }
+    this.sendPing();
+  }
+
+  /**
+   * A write has been blocked longer than write_deadline (nats-server's handleWriteTimeout). A
+   * client is closed as a slow consumer; a route only when nothing of the write went out. A
+   * connection still expected to authenticate is closed without being counted or logged.
+   * Returns whether the connection was closed.
+   */
+  writeDeadlineExceeded(now: number): boolean {
+    const server = this.server;
+    if (this.kind === CLIENT && !this.connectReceived && server.authRequired) {
+      this.close(ClosedState.SlowConsumerWriteDeadline);
+      return true;
+    }
+    server.stats.slowConsumers++;
+    const attempted = this.out.batch;
+    const chunks = Math.max(1, Math.ceil(attempted / CHUNK_SIZE));
+    server.log.noticec(
+      this,
+      `Slow Consumer Detected: WriteDeadline of ${formatGoDuration(server.opts.writeDeadlineMs)} ` +
+        `exceeded with ${chunks} chunks of ${attempted} total bytes.`,
+    );
+    if (this.kind === CLIENT || this.out.inFlight === attempted) {
+      this.close(ClosedState.SlowConsumerWriteDeadline);
+      return true;
+    }
+    this.out.writeStart = now;
+    return false;
   }
 
   // ---- Lifecycle ----
@@ -891,6 +962,16 @@ export class Client implements ParserHost {
       this.server.log.tracec(this, `<<- MSG_PAYLOAD: [${JSON.stringify(dec.decode(body))}]`);
     }
   }
+}
+
+/** nats-server re-measures RTT at least this often, even on a busy connection. */
+const RTT_MEASUREMENT_INTERVAL_MS = 60 * 60 * 1000;
+/** The buffer size nats-server reports slow consumer chunks in (its maxBufSize). */
+const CHUNK_SIZE = 64 * 1024;
+
+/** Go's time.Duration.Round(time.Second).String() for a span in ms, e.g. "0s", "1m5s". */
+function roundedSeconds(ms: number): string {
+  return formatGoDuration(Math.round(ms / 1000) * 1000);
 }
 
 /**

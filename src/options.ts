@@ -145,6 +145,7 @@ export interface Options {
   tlsConfig?: TlsOptions;
 
   // Monitoring
+  /** "" until setBaselineOptions: then the client host, as nats-server defaults it. */
   httpHost: string;
   httpPort: number;
   httpsPort: number;
@@ -218,7 +219,7 @@ export function defaultOptions(): Options {
     noAuthUser: "",
     tls: false,
     allowNonTls: false,
-    httpHost: DEFAULT_HOST,
+    httpHost: "",
     httpPort: 0,
     httpsPort: 0,
     httpBasePath: "/",
@@ -291,6 +292,18 @@ function fixed(n: bigint, div: bigint): string {
   if (frac === 0n) return String(whole);
   const width = String(div).length - 1;
   return `${whole}.${String(frac).padStart(width, "0").replace(/0+$/, "")}`;
+}
+
+/**
+ * Fills the defaults that depend on other options, as nats-server's setBaselineOptions does once
+ * the layers are merged: the monitor binds where the clients do unless http_host says otherwise
+ * (so `-a 127.0.0.1` never exposes /connz on every interface). The cluster listener keeps its own
+ * default (0.0.0.0), as in nats-server. Applied again to a reloaded configuration.
+ */
+export function setBaselineOptions(o: Options): Options {
+  if (o.host === "") o.host = DEFAULT_HOST;
+  if (o.httpHost === "") o.httpHost = o.host;
+  return o;
 }
 
 /** The checks nats-server's validateOptions makes before it starts, with its texts. */

@@ -29,10 +29,12 @@ interface OpName {
   op: number;
   /** Ops whose arguments are ignored up to the newline (PING, PONG, +OK). */
   noArgs: boolean;
+  /** CONNECT and INFO: the argument may follow the name directly (nats-server's parser). */
+  glued: boolean;
 }
 
-function opName(name: string, op: number, noArgs = false): OpName {
-  return { name: new TextEncoder().encode(name), op, noArgs };
+function opName(name: string, op: number, noArgs = false, glued = false): OpName {
+  return { name: new TextEncoder().encode(name), op, noArgs, glued };
 }
 
 const CLIENT_OPS: OpName[] = [
@@ -42,8 +44,8 @@ const CLIENT_OPS: OpName[] = [
   opName("UNSUB", OP_UNSUB),
   opName("PING", OP_PING, true),
   opName("PONG", OP_PONG, true),
-  opName("CONNECT", OP_CONNECT),
-  opName("INFO", OP_INFO),
+  opName("CONNECT", OP_CONNECT, false, true),
+  opName("INFO", OP_INFO, false, true),
   opName("+OK", OP_OK, true),
   opName("-ERR", OP_ERR),
 ];
@@ -156,6 +158,11 @@ export class Parser {
   /** PAYLOAD: where the kept bytes started when the control line was processed. */
   #pendingStart = 0;
   #keep = 0;
+  /** Whether the parser is between ops (nothing of an op kept from the last read). */
+  get idle(): boolean {
+    return this.#phase === NONE;
+  }
+
   /** Total bytes (from the kept start) a pending message needs; lets the caller size its buffer. */
   needed = 0;
   /** Tokens of the last message control line, as [start, end) pairs (see #scanMsgLine). */
@@ -228,7 +235,7 @@ export class Parser {
       const a = i + op.name.length;
       i = op.noArgs
         ? this.#toNewline(host, op, buf, a, end)
-        : this.#spaces(host, op, buf, a, end, false);
+        : this.#spaces(host, op, buf, a, end, op.glued);
       if (i === STOP) return this.#keep;
       if (i < 0) return -1;
       if (host.paused !== null) return i;
@@ -309,6 +316,12 @@ export class Parser {
     let s = -1;
     let h = 0x811c9dc5 | 0;
     let i = a;
+    // nats-server takes the argument's first byte as it is, even a CR or LF.
+    if (buf[a] === 10 || buf[a] === 13) {
+      s = a;
+      h = Math.imul(h ^ buf[a], 0x01000193);
+      i = a + 1;
+    }
     for (; i < end; i++) {
       const b = buf[i];
       if (b === 32 || b === 9 || b === 10 || (b === 13 && i + 1 < end && buf[i + 1] === 10)) {
@@ -337,7 +350,7 @@ export class Parser {
   #args(host: ParserHost, op: OpName, buf: Uint8Array, a: number, end: number): number {
     const code = op.op;
     const isMsg = code === OP_PUB || code === OP_HPUB || code === OP_RMSG || code === OP_HMSG;
-    let nl = isMsg ? this.#scanMsgLine(buf, a, end) : buf.indexOf(10, a);
+    let nl = isMsg ? this.#scanMsgLine(buf, a, end) : buf.indexOf(10, a + 1);
     if (nl >= end) nl = -1;
     if (nl < 0) {
       if (end - a > host.maxControlLine) {
@@ -346,7 +359,11 @@ export class Parser {
       }
       return this.#stop(ARGS, op, a);
     }
-    const argEnd = nl > a && buf[nl - 1] === 13 ? nl - 1 : nl;
+    let argEnd = nl;
+    if (nl - 1 > a) {
+      if (buf[nl - 1] === 13) argEnd = nl - 1;
+      else if (hasCR(buf, a + 1, nl)) argEnd = this.#dropLast(nl, isMsg);
+    }
     if (argEnd - a > host.maxControlLine) {
       host.controlLineTooLong(buf, a, argEnd);
       return -1;
@@ -359,6 +376,22 @@ export class Parser {
     }
     if (!host.processOp(code, buf, a, argEnd)) return -1;
     return nl + 1;
+  }
+
+  /**
+   * A line ending in a bare LF but holding a CR: nats-server's parser then drops the byte before
+   * the LF (its "drop" flag is set by any CR in the argument). Rare, so off the hot path; for a
+   * message line the last token loses that byte too.
+   */
+  #dropLast(nl: number, isMsg: boolean): number {
+    if (isMsg && this.ntokens > 0 && this.ntokens <= this.tokens.length >> 1) {
+      const k = 2 * (this.ntokens - 1);
+      if (this.tokens[k + 1] === nl) {
+        if (this.tokens[k] === nl - 1) this.ntokens--;
+        else this.tokens[k + 1] = nl - 1;
+      }
+    }
+    return nl - 1;
   }
 
   /** The payload and its CRLF; `keepFrom` is where the kept bytes begin if it is cut. */
@@ -399,7 +432,15 @@ export class Parser {
   }
 }
 
-/** Splits an argument line on spaces and tabs into [start, end) pairs; returns the count. */
+function hasCR(buf: Uint8Array, from: number, to: number): boolean {
+  const i = buf.indexOf(13, from);
+  return i >= 0 && i < to;
+}
+
+/**
+ * Splits an argument line on spaces, tabs, CRs and LFs (nats-server's splitArg) into [start, end)
+ * pairs; returns the count.
+ */
 export function splitArgs(
   buf: Uint8Array,
   start: number,
@@ -411,7 +452,7 @@ export function splitArgs(
   const max = out.length >> 1;
   for (let i = start; i < end; i++) {
     const b = buf[i];
-    if (b === 32 || b === 9) {
+    if (b === 32 || b === 9 || b === 13 || b === 10) {
       if (s >= 0) {
         if (n >= max) return max + 1;
         out[2 * n] = s;
@@ -432,10 +473,13 @@ export function splitArgs(
   return n;
 }
 
-/** Parses decimal digits as nats-server's parseSize does: -1 for empty, non-digit or overflow. */
+/** nats-server's parseSize reads at most 9 digits: a longer size field is "bad or missing". */
+const MAX_SIZE_DIGITS = 9;
+
+/** Parses decimal digits as nats-server's parseSize does: -1 for empty, non-digit or too long. */
 export function parseSize(buf: Uint8Array, start: number, end: number): number {
   const len = end - start;
-  if (len === 0 || len > 15) return -1;
+  if (len === 0 || len > MAX_SIZE_DIGITS) return -1;
   let n = 0;
   for (let i = start; i < end; i++) {
     const d = buf[i] - 48;

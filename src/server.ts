@@ -8,10 +8,12 @@ import { Client, type ClientSub, ClosedState, type PermissionChecker, ROUTER } f
 import { Cluster, Route } from "./route.ts";
 import type { PubArg } from "./parser.ts";
 import {
+  DEFAULT_TLS_TIMEOUT_S,
   formatGoDuration,
   GO_VERSION,
   type Options,
   PROTO,
+  setBaselineOptions,
   validateOptions,
   VERSION,
 } from "./options.ts";
@@ -84,6 +86,8 @@ export interface ServerStats {
 }
 
 const enc = new TextEncoder();
+/** The shared timer never runs more often than this. */
+const MIN_TICK_MS = 5;
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /** A server id shaped like nats-server's (an nkey public key: 'N' + 55 base32 chars). */
@@ -128,7 +132,7 @@ export class Server {
   #nextCid = 1;
   #pending: Client[] = [];
   #flushScheduled = false;
-  #ticker: ReturnType<typeof setInterval> | undefined;
+  #ticker: ReturnType<typeof setTimeout> | undefined;
   #running = false;
   #done: Promise<void>;
   #resolveDone!: () => void;
@@ -143,6 +147,7 @@ export class Server {
   tls: TlsContext | null = null;
 
   constructor(opts: Options, logger: Logger) {
+    setBaselineOptions(opts);
     validateOptions(opts);
     this.opts = opts;
     this.log = new ServerLog(logger);
@@ -231,7 +236,7 @@ export class Server {
       );
     }
     this.#running = true;
-    this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
+    this.#armTick(this.#maxTickMs());
     acceptLoop(this.#listener, "client", (m) => this.log.error(m), (conn) => {
       if (this.lameDuck || !this.#running) conn.close();
       else this.#createClient(conn);
@@ -242,13 +247,6 @@ export class Server {
   /** Resolves when the server has shut down. */
   done(): Promise<void> {
     return this.#done;
-  }
-
-  #tickMs(): number {
-    const o = this.opts;
-    let ms = Math.min(1000, Math.max(10, Math.floor(o.pingIntervalMs / 4)));
-    if (o.authTimeout > 0) ms = Math.min(ms, Math.max(10, o.authTimeout * 250));
-    return ms;
   }
 
   #createClient(conn: Deno.Conn): void {
@@ -679,47 +677,55 @@ export class Server {
   #tick(): void {
     const now = this.now;
     const o = this.opts;
-    const authTimeoutMs = (o.authTimeout > 0 ? o.authTimeout : 2) * 1000;
+    const authTimeoutMs = this.#authTimeoutMs();
     const checkAuth = this.authRequired;
+    let due = now + this.#maxTickMs();
     const all: Iterable<Client> = this.cluster
       ? [...this.clients.values(), ...this.cluster.routes.values()]
       : this.clients.values();
     for (const c of all) {
       if (c.closed) continue;
-      if (checkAuth && c.kind !== ROUTER && !c.connectReceived && now - c.start >= authTimeoutMs) {
-        c.sendErr("Authentication Timeout");
-        this.log.debugc(c, "Authentication Timeout");
-        c.close(ClosedState.AuthenticationTimeout);
-        continue;
+      if (checkAuth && c.kind !== ROUTER && !c.connectReceived) {
+        if (now - c.start >= authTimeoutMs) {
+          c.sendErr("Authentication Timeout");
+          this.log.debugc(c, "Authentication Timeout");
+          c.close(ClosedState.AuthenticationTimeout);
+          continue;
+        }
+        due = Math.min(due, c.start + authTimeoutMs);
       }
-      if (c.out.writing && now - c.out.writeStart > o.writeDeadlineMs) {
-        this.log.noticec(
-          c,
-          `Slow Consumer Detected: WriteDeadline of ${
-            formatGoDuration(o.writeDeadlineMs)
-          } exceeded`,
-        );
-        this.stats.slowConsumers++;
-        c.close(ClosedState.SlowConsumerWriteDeadline);
-        continue;
+      if (c.out.writing) {
+        const deadline = c.out.writeStart + o.writeDeadlineMs;
+        if (now > deadline && c.writeDeadlineExceeded(now)) continue;
+        due = Math.min(due, c.out.writeStart + o.writeDeadlineMs + 1);
       }
       if (now - c.lastOut > 1000) c.out.shrinkIfIdle();
-      if (now >= c.nextPing) {
-        c.nextPing = now + o.pingIntervalMs;
-        if (c.pingsOut + 1 > o.maxPingsOut) {
-          c.sendErr("Stale Connection");
-          this.log.debugc(c, "Stale Client Connection - Closing");
-          c.close(ClosedState.StaleConnection);
-          continue;
-        }
-        if (now - c.lastIn < o.pingIntervalMs && c.rtt > 0) {
-          this.log.debugc(c, "Delaying PING due to client activity");
-          continue;
-        }
-        this.log.debugc(c, "Client Ping Timer");
-        c.sendPing();
-      }
+      if (now >= c.nextPing) c.pingTimer(now);
+      if (!c.closed) due = Math.min(due, c.nextPing);
     }
+    this.#armTick(due - now);
+  }
+
+  /**
+   * One shared timer serves every connection: it runs when the earliest ping, auth timeout or
+   * write deadline is due (so each fires on nats-server's schedule), and at least this often.
+   */
+  #armTick(ms: number): void {
+    clearTimeout(this.#ticker);
+    if (!this.#running) return;
+    this.#ticker = setTimeout(() => this.#tick(), Math.max(MIN_TICK_MS, ms));
+  }
+
+  #maxTickMs(): number {
+    const o = this.opts;
+    return Math.max(MIN_TICK_MS, Math.min(1000, o.writeDeadlineMs / 4, o.pingIntervalMs / 4));
+  }
+
+  /** authorization { timeout }, else nats-server's default: 2 s, or the TLS timeout + 1 s. */
+  #authTimeoutMs(): number {
+    const o = this.opts;
+    if (o.authTimeout > 0) return o.authTimeout * 1000;
+    return this.tls ? ((o.tlsConfig?.timeout ?? DEFAULT_TLS_TIMEOUT_S) + 1) * 1000 : 2000;
   }
 
   /**
@@ -728,6 +734,7 @@ export class Server {
    * credentials no longer pass are disconnected; the others keep their connections.
    */
   reload(next: Options, logger?: Logger): void {
+    setBaselineOptions(next);
     const cur = this.opts;
     const fixed: [string, unknown, unknown][] = [
       ["Host", cur.host, next.host],
@@ -758,8 +765,7 @@ export class Server {
       if (auth === true) this.#dropForbiddenSubs(c);
       else if (auth !== false) auth.then((ok) => ok && this.#dropForbiddenSubs(c));
     }
-    clearInterval(this.#ticker);
-    this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
+    this.#armTick(0);
     this.log.notice("Reloaded server configuration");
   }
 
@@ -841,7 +847,7 @@ export class Server {
   async shutdown(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
-    clearInterval(this.#ticker);
+    clearTimeout(this.#ticker);
     this.#closeListener();
     const clients = [...this.clients.values()];
     for (const c of clients) c.close(ClosedState.ServerShutdown);

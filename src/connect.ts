@@ -1,0 +1,502 @@
+/**
+ * CONNECT's JSON, decoded the way nats-server decodes it: Go's encoding/json unmarshalling into
+ * its ClientOpts struct. That is not what JSON.parse does, and clients can tell:
+ * - keys match field names case-insensitively ("Verbose" sets verbose), the last one wins;
+ * - `null` (the whole argument or one field) leaves the current value as it is;
+ * - a value of the wrong type ("verbose":"false", "protocol":1.5) is an error that closes the
+ *   connection, as is any syntax error, each with Go's message text (nats-server logs it);
+ * - fields missing from the JSON keep their current value (CONNECT {} stays verbose).
+ * The whole input is checked for syntax before any field is looked at, as Go does, so a syntax
+ * error anywhere wins over a type error.
+ */
+
+/** The fields of CONNECT a client connection keeps (nats-server's ClientOpts). */
+export interface ConnectOptions {
+  verbose: boolean;
+  pedantic: boolean;
+  echo: boolean;
+  headers: boolean;
+  no_responders: boolean;
+  protocol: number;
+  name: string;
+  lang: string;
+  version: string;
+  user?: string;
+  pass?: string;
+  auth_token?: string;
+  tls_required?: boolean;
+  jwt?: string;
+  nkey?: string;
+  sig?: string;
+  /** Asking for an account in CONNECT is refused by nats-server 2.9 (authorization violation). */
+  account?: string;
+  new_account?: boolean;
+}
+
+/** A CONNECT argument nats-server would refuse; the message is Go's error text. */
+export class ConnectDecodeError extends SyntaxError {
+  override name = "ConnectDecodeError";
+}
+
+type Kind = "bool" | "string" | "int" | "perm";
+
+/** ClientOpts' JSON names and Go types, in the struct's order. */
+const FIELDS: [string, Kind][] = [
+  ["echo", "bool"],
+  ["verbose", "bool"],
+  ["pedantic", "bool"],
+  ["tls_required", "bool"],
+  ["nkey", "string"],
+  ["jwt", "string"],
+  ["sig", "string"],
+  ["auth_token", "string"],
+  ["user", "string"],
+  ["pass", "string"],
+  ["name", "string"],
+  ["lang", "string"],
+  ["version", "string"],
+  ["protocol", "int"],
+  ["account", "string"],
+  ["new_account", "bool"],
+  ["headers", "bool"],
+  ["no_responders", "bool"],
+  ["import", "perm"],
+  ["export", "perm"],
+];
+const BY_NAME = new Map(FIELDS);
+
+/** A decoded JSON value; numbers keep their text (Go reports it in errors). */
+type Value =
+  | null
+  | boolean
+  | string
+  | { num: string }
+  | { items: Value[] }
+  | { pairs: [string, Value][] };
+
+/** An object or array being read: its entries so far (and, for an object, the current key). */
+type Frame = { pairs: [string, Value][]; key: string } | { items: Value[] };
+
+/** Go's scanner refuses nesting deeper than this. */
+const MAX_DEPTH = 10000;
+
+/**
+ * Decodes a CONNECT argument into `into`, changing only the fields the JSON sets. Throws
+ * ConnectDecodeError with Go's text for input nats-server refuses.
+ */
+export function decodeConnect(buf: Uint8Array, into: ConnectOptions): void {
+  const top = new JsonReader(buf).document();
+  if (top === null) return;
+  if (typeof top !== "object" || !("pairs" in top)) {
+    throw new ConnectDecodeError(
+      `json: cannot unmarshal ${goKind(top)} into Go value of type server.ClientOpts`,
+    );
+  }
+  const out = into as unknown as Record<string, unknown>;
+  let first: string | null = null;
+  const fail = (msg: string) => (first ??= msg);
+  for (const [key, v] of top.pairs) {
+    const name = fieldFor(key);
+    if (name === null) continue;
+    const kind = BY_NAME.get(name)!;
+    if (v === null) continue;
+    const where = `Go struct field ClientOpts.${name}`;
+    switch (kind) {
+      case "bool":
+        if (typeof v === "boolean") out[name] = v;
+        else fail(`json: cannot unmarshal ${goKind(v)} into ${where} of type bool`);
+        break;
+      case "string":
+        if (typeof v === "string") out[name] = v;
+        else fail(`json: cannot unmarshal ${goKind(v)} into ${where} of type string`);
+        break;
+      case "int": {
+        const n = typeof v === "object" && "num" in v ? goInt(v.num) : null;
+        if (n !== null) out[name] = n;
+        else fail(`json: cannot unmarshal ${goKind(v, true)} into ${where} of type int`);
+        break;
+      }
+      case "perm": {
+        const err = checkPermission(name, v);
+        if (err !== null) fail(err);
+        break;
+      }
+    }
+  }
+  if (first !== null) throw new ConnectDecodeError(first);
+}
+
+/**
+ * The field a key names: an exact match, else Go's case folding (ASCII letters in any case, and
+ * the Kelvin sign and long s that Unicode folds onto k and s).
+ */
+function fieldFor(key: string): string | null {
+  if (BY_NAME.has(key)) return key;
+  const folded = key.replace(
+    /[A-Z\u212a\u017f]/g,
+    (c) => c === "\u212a" ? "k" : c === "\u017f" ? "s" : c.toLowerCase(),
+  );
+  return BY_NAME.has(folded) ? folded : null;
+}
+
+/** `import`/`export` (routes' and leafnodes' permissions): clients may send them well-typed. */
+function checkPermission(name: string, v: Value): string | null {
+  if (typeof v !== "object" || v === null || !("pairs" in v)) {
+    return `json: cannot unmarshal ${goKind(v)} into Go struct field ClientOpts.${name} ` +
+      `of type server.SubjectPermission`;
+  }
+  for (const [key, list] of v.pairs) {
+    const lower = key.replace(/[A-Z]/g, (c) => c.toLowerCase());
+    const f = lower === "allow" || lower === "deny" ? lower : null;
+    if (f === null || list === null) continue;
+    const where = `Go struct field SubjectPermission.${name}.${f}`;
+    if (typeof list !== "object" || !("items" in list)) {
+      return `json: cannot unmarshal ${goKind(list)} into ${where} of type []string`;
+    }
+    for (const item of list.items) {
+      if (item !== null && typeof item !== "string") {
+        return `json: cannot unmarshal ${goKind(item)} into ${where} of type string`;
+      }
+    }
+  }
+  return null;
+}
+
+/** How Go's UnmarshalTypeError names a JSON value ("number 1.5" when an int was wanted). */
+function goKind(v: Value, wantInt = false): string {
+  if (typeof v === "boolean") return "bool";
+  if (typeof v === "string") return "string";
+  if (v === null) return "null";
+  if ("num" in v) return wantInt ? `number ${v.num}` : "number";
+  if ("items" in v) return "array";
+  return "object";
+}
+
+/** strconv.ParseInt(s, 10, 64): integers only, within int64. */
+function goInt(text: string): number | null {
+  if (!/^-?\d+$/.test(text)) return null;
+  const n = BigInt(text);
+  if (n > 0x7fffffffffffffffn || n < -0x8000000000000000n) return null;
+  return Number(n);
+}
+
+const EOF = -1;
+
+/**
+ * A JSON reader over bytes with Go's syntax error texts. Where input ends early, Go's scanner
+ * reports what a space would have caused there: "unexpected end of JSON input" where a space is
+ * allowed, else "invalid character ' ' ..." (inside a literal, a number or an escape).
+ */
+class JsonReader {
+  #buf: Uint8Array;
+  #i = 0;
+
+  constructor(buf: Uint8Array) {
+    this.#buf = buf;
+  }
+
+  /**
+   * The whole input as one value. Iterative, with an explicit stack, so nesting as deep as Go
+   * allows (10000) cannot overflow the call stack.
+   */
+  document(): Value {
+    const stack: Frame[] = [];
+    let v: Value;
+    next: while (true) {
+      this.#skipSpace();
+      const c = this.#peek();
+      if (c === 123 || c === 91) {
+        if (stack.length + 1 > MAX_DEPTH) this.#fail(c, "exceeded max depth", true);
+        this.#i++;
+        this.#skipSpace();
+        const close = c === 123 ? 125 : 93;
+        if (this.#peek() === close) {
+          this.#i++;
+          v = c === 123 ? { pairs: [] } : { items: [] };
+        } else {
+          stack.push(c === 123 ? { pairs: [], key: this.#key() } : { items: [] });
+          continue;
+        }
+      } else {
+        v = this.#scalar(c);
+      }
+      // A value is complete: add it to its container, closing containers that end here.
+      while (true) {
+        const top = stack.at(-1);
+        if (top === undefined) {
+          this.#skipSpace();
+          const t = this.#peek();
+          if (t !== EOF) this.#fail(t, "after top-level value", true);
+          return v;
+        }
+        this.#skipSpace();
+        const d = this.#peek();
+        this.#i++;
+        if ("pairs" in top) {
+          top.pairs.push([top.key, v]);
+          if (d === 44) {
+            top.key = this.#key();
+            continue next;
+          }
+          if (d !== 125) this.#fail(d, "after object key:value pair", true);
+          v = { pairs: top.pairs };
+        } else {
+          top.items.push(v);
+          if (d === 44) continue next;
+          if (d !== 93) this.#fail(d, "after array element", true);
+          v = { items: top.items };
+        }
+        stack.pop();
+      }
+    }
+  }
+
+  #peek(): number {
+    return this.#i < this.#buf.length ? this.#buf[this.#i] : EOF;
+  }
+
+  #fail(c: number, context: string, spaceAllowed: boolean): never {
+    if (c === EOF && spaceAllowed) throw new ConnectDecodeError("unexpected end of JSON input");
+    throw new ConnectDecodeError(`invalid character ${quoteChar(c === EOF ? 32 : c)} ${context}`);
+  }
+
+  #skipSpace(): void {
+    const b = this.#buf;
+    while (this.#i < b.length) {
+      const c = b[this.#i];
+      if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return;
+      this.#i++;
+    }
+  }
+
+  /** An object key and its colon. */
+  #key(): string {
+    this.#skipSpace();
+    const c = this.#peek();
+    if (c !== 34) this.#fail(c, "looking for beginning of object key string", true);
+    const key = this.#string();
+    this.#skipSpace();
+    if (this.#peek() !== 58) this.#fail(this.#peek(), "after object key", true);
+    this.#i++;
+    return key;
+  }
+
+  /** A value that is not an object or array, starting with byte c. */
+  #scalar(c: number): Value {
+    switch (c) {
+      case 34: // "
+        return this.#string();
+      case 116: // t
+        this.#literal("true");
+        return true;
+      case 102: // f
+        this.#literal("false");
+        return false;
+      case 110: // n
+        this.#literal("null");
+        return null;
+    }
+    if (c === 45 || (c >= 48 && c <= 57)) return this.#number();
+    this.#fail(c, "looking for beginning of value", true);
+  }
+
+  #literal(word: string): void {
+    this.#i++;
+    for (let k = 1; k < word.length; k++) {
+      const c = this.#peek();
+      if (c !== word.charCodeAt(k)) {
+        this.#fail(c, `in literal ${word} (expecting '${word[k]}')`, false);
+      }
+      this.#i++;
+    }
+  }
+
+  /** A number's text, checked against JSON's grammar (Go keeps the text for the int parse). */
+  #number(): Value {
+    const b = this.#buf;
+    const start = this.#i;
+    const digits = () => {
+      while (this.#peek() >= 48 && this.#peek() <= 57) this.#i++;
+    };
+    if (this.#peek() === 45) {
+      this.#i++;
+      const c = this.#peek();
+      if (c < 48 || c > 57) this.#fail(c, "in numeric literal", false);
+    }
+    if (this.#peek() === 48) this.#i++;
+    else digits();
+    if (this.#peek() === 46) {
+      this.#i++;
+      const c = this.#peek();
+      if (c < 48 || c > 57) this.#fail(c, "after decimal point in numeric literal", false);
+      digits();
+    }
+    if (this.#peek() === 101 || this.#peek() === 69) {
+      this.#i++;
+      if (this.#peek() === 43 || this.#peek() === 45) this.#i++;
+      const c = this.#peek();
+      if (c < 48 || c > 57) this.#fail(c, "in exponent of numeric literal", false);
+      digits();
+    }
+    return { num: String.fromCharCode(...b.subarray(start, this.#i)) };
+  }
+
+  /** A string: escapes decoded, invalid UTF-8 and lone surrogates become U+FFFD, as in Go. */
+  #string(): string {
+    this.#i++;
+    const b = this.#buf;
+    let out = "";
+    let runStart = this.#i;
+    while (true) {
+      const c = this.#peek();
+      if (c === 34) {
+        out += decodeUtf8(b, runStart, this.#i);
+        this.#i++;
+        return out;
+      }
+      if (c === EOF) this.#fail(c, "in string literal", true);
+      if (c < 0x20) this.#fail(c, "in string literal", false);
+      if (c !== 92) {
+        this.#i++;
+        continue;
+      }
+      out += decodeUtf8(b, runStart, this.#i);
+      this.#i++;
+      const e = this.#peek();
+      this.#i++;
+      switch (e) {
+        case 98:
+          out += "\b";
+          break;
+        case 102:
+          out += "\f";
+          break;
+        case 110:
+          out += "\n";
+          break;
+        case 114:
+          out += "\r";
+          break;
+        case 116:
+          out += "\t";
+          break;
+        case 92:
+        case 47:
+        case 34:
+          out += String.fromCharCode(e);
+          break;
+        case 117:
+          out += this.#unicodeEscape();
+          break;
+        default:
+          this.#fail(e, "in string escape code", false);
+      }
+      runStart = this.#i;
+    }
+  }
+
+  /**
+   * After `\u`: four hex digits. A high surrogate followed by an escaped low one makes one
+   * character; any other surrogate is U+FFFD, and an escape after it stands on its own.
+   */
+  #unicodeEscape(): string {
+    const hi = this.#hex4();
+    if (hi < 0xd800 || hi > 0xdfff) return String.fromCharCode(hi);
+    const b = this.#buf;
+    const i = this.#i;
+    if (hi < 0xdc00 && b[i] === 92 && b[i + 1] === 117) {
+      let lo = 0;
+      for (let k = 2; k < 6 && lo >= 0; k++) {
+        const d = hexDigit(i + k < b.length ? b[i + k] : EOF);
+        lo = d < 0 ? -1 : lo * 16 + d;
+      }
+      if (lo >= 0xdc00 && lo <= 0xdfff) {
+        this.#i += 6;
+        return String.fromCharCode(hi, lo);
+      }
+    }
+    return "\ufffd";
+  }
+
+  #hex4(): number {
+    let n = 0;
+    for (let k = 0; k < 4; k++) {
+      const c = this.#peek();
+      const d = hexDigit(c);
+      if (d < 0) this.#fail(c, "in \\u hexadecimal character escape", false);
+      n = n * 16 + d;
+      this.#i++;
+    }
+    return n;
+  }
+}
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** UTF-8 as Go decodes it: each byte of an invalid sequence becomes one U+FFFD. */
+function decodeUtf8(b: Uint8Array, start: number, end: number): string {
+  let out = "";
+  let i = start;
+  while (i < end) {
+    const c = b[i];
+    if (c < 0x80) {
+      let j = i;
+      while (j < end && b[j] < 0x80) j++;
+      out += String.fromCharCode(...b.subarray(i, j));
+      i = j;
+      continue;
+    }
+    const [cp, size] = decodeRune(b, i, end);
+    out += String.fromCodePoint(cp);
+    i += size;
+  }
+  return out;
+}
+
+/** One multi-byte UTF-8 sequence at i: [code point, length], or [U+FFFD, 1] when invalid. */
+function decodeRune(b: Uint8Array, i: number, end: number): [number, number] {
+  const c = b[i];
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < end && b[i + k] >= lo && b[i + k] <= hi;
+  if (c >= 0xc2 && c <= 0xdf && cont(1)) return [((c & 0x1f) << 6) | (b[i + 1] & 0x3f), 2];
+  if (c >= 0xe0 && c <= 0xef) {
+    // No overlong forms (E0 needs A0..BF) and no surrogates (ED needs 80..9F).
+    const lo = c === 0xe0 ? 0xa0 : 0x80;
+    const hi = c === 0xed ? 0x9f : 0xbf;
+    if (cont(1, lo, hi) && cont(2)) {
+      return [((c & 0x0f) << 12) | ((b[i + 1] & 0x3f) << 6) | (b[i + 2] & 0x3f), 3];
+    }
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const lo = c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xf4 ? 0x8f : 0xbf;
+    if (cont(1, lo, hi) && cont(2) && cont(3)) {
+      const cp = ((c & 0x07) << 18) | ((b[i + 1] & 0x3f) << 12) | ((b[i + 2] & 0x3f) << 6) |
+        (b[i + 3] & 0x3f);
+      return [cp, 4];
+    }
+  }
+  return [0xfffd, 1];
+}
+
+/**
+ * Go's quoteChar: the byte as a one-character Go string literal in single quotes. A byte above
+ * 0x7F is taken as the code point of that value (Latin-1), as Go's string(byte) conversion does.
+ */
+function quoteChar(c: number): string {
+  if (c === 39) return "'\\''";
+  if (c === 34) return "'\"'";
+  const named: Record<number, string> = { 7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v" };
+  Object.assign(named, { 12: "\\f", 13: "\\r", 92: "\\\\" });
+  if (named[c] !== undefined) return `'${named[c]}'`;
+  if (c < 0x20 || c === 0x7f) return `'\\x${c.toString(16).padStart(2, "0")}'`;
+  // Go's IsPrint: C1 controls, the no-break space and the soft hyphen are not printable.
+  if ((c >= 0x80 && c < 0xa0) || c === 0xa0 || c === 0xad) {
+    return `'\\u${c.toString(16).padStart(4, "0")}'`;
+  }
+  return `'${String.fromCharCode(c)}'`;
+}
