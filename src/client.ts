@@ -27,7 +27,13 @@ import { isValidLiteralSubject, isValidSubject, type Subscription } from "./subl
 import type { Server } from "./server.ts";
 import { formatGoDuration, type Permissions } from "./options.ts";
 import type { X509Certificate } from "node:crypto";
-import { ConnectDecodeError, type ConnectOptions, decodeConnect } from "./connect.ts";
+import type { DenyFilter } from "./permissions.ts";
+import {
+  checkClientInfo,
+  ConnectDecodeError,
+  type ConnectOptions,
+  decodeConnect,
+} from "./connect.ts";
 
 export type { ConnectOptions };
 
@@ -77,6 +83,11 @@ const SUBJECT_CACHE_SLOTS = 256;
 export interface PermissionChecker {
   canPublish(subject: string): boolean;
   canSubscribe(subject: string, queue: string): boolean;
+  /**
+   * The subscribe deny list as a delivery filter, when an allowed subscription on `subject`
+   * reaches a denied subject (nats-server then checks each message delivered); else null.
+   */
+  denyFilterFor(subject: string): DenyFilter | null;
   /** allow_responses: may publish to reply subjects of messages received. */
   response: { maxMsgs: number; expiresMs: number } | null;
 }
@@ -121,12 +132,16 @@ export class Client implements ParserHost {
   /** Authenticated user name, shown in /connz?auth=1. */
   user = "";
   perms: PermissionChecker | null = null;
+  /** Set once a wildcard subscription reaches a subscribe deny subject; see DenyFilter. */
+  denyFilter: DenyFilter | null = null;
   /** Reply subjects granted by allow_responses; null when the user has no such permission. */
   replies: Map<string, ReplyGrant> | null = null;
   permissions: Permissions | undefined;
   readonly subs = new Map<string, ClientSub>();
   closed = false;
   closeReason: ClosedReason | "" = "";
+  /** Bytes left unwritten by a slow consumer close, as /connz reports them afterwards. */
+  pendingAtClose = 0;
   stop = 0;
   // Stats, as /connz reports them.
   inMsgs = 0;
@@ -307,7 +322,7 @@ export class Client implements ParserHost {
       case OP_OK:
         return true;
       case OP_INFO:
-        return true;
+        return this.#processInfo(buf, start, end);
       case OP_ERR: {
         const text = dec.decode(buf.subarray(start, end));
         this.server.log.errorc(this, `Client Error ${text}`);
@@ -473,6 +488,13 @@ export class Client implements ParserHost {
   setPermissions(p: PermissionChecker | null): void {
     this.perms = p;
     this.replies = p?.response ? (this.replies ?? new Map()) : null;
+    // Rebuilt from the subscriptions the (new) permissions allow, as after a nats-server reload.
+    this.denyFilter = null;
+    if (p === null) return;
+    for (const sub of this.subs.values()) {
+      if (this.denyFilter !== null) break;
+      if (p.canSubscribe(sub.subject, sub.queue)) this.denyFilter = p.denyFilterFor(sub.subject);
+    }
   }
 
   /** Records a reply subject this client received, for allow_responses. */
@@ -510,6 +532,17 @@ export class Client implements ParserHost {
     // A bcrypt check is running: hold the rest of this read until it answers.
     this.paused = auth.then((ok) => ok && this.#finishConnect());
     return true;
+  }
+
+  /** A client's INFO is decoded as nats-server decodes it (bad JSON closes), then ignored. */
+  #processInfo(buf: Uint8Array, start: number, end: number): boolean {
+    try {
+      checkClientInfo(buf.subarray(start, end));
+      return true;
+    } catch (e) {
+      if (!(e instanceof ConnectDecodeError)) throw e;
+      return this.#protoViolation(e.message);
+    }
   }
 
   #finishConnect(): boolean {
@@ -559,6 +592,9 @@ export class Client implements ParserHost {
         }, SID ${sid}`,
       );
       return true;
+    }
+    if (this.perms !== null && this.denyFilter === null) {
+      this.denyFilter = this.perms.denyFilterFor(subject);
     }
     const maxSubs = this.server.opts.maxSubs;
     if (maxSubs > 0 && this.subs.size >= maxSubs && !this.subs.has(sid)) {
@@ -711,6 +747,7 @@ export class Client implements ParserHost {
    */
   deliver(sub: ClientSub, src: Uint8Array, pa: PubArg): boolean {
     if (this.closed) return false;
+    if (this.denyFilter !== null && this.denyFilter.denies(pa.subject)) return false;
     const out = this.out;
     const subjLen = pa.subjectEnd - pa.subjectStart;
     const replyLen = pa.replyEnd - pa.replyStart;
@@ -923,6 +960,8 @@ export class Client implements ParserHost {
     };
     const slow = reason === ClosedState.SlowConsumerPendingBytes ||
       reason === ClosedState.SlowConsumerWriteDeadline || reason === ClosedState.WriteError;
+    // What never went out stays on record for /connz, as nats-server keeps it.
+    if (slow) this.pendingAtClose = this.out.pending;
     if (slow || (this.out.len === 0 && !this.out.writing)) {
       finish();
       return;

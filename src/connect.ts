@@ -33,37 +33,209 @@ export interface ConnectOptions {
   new_account?: boolean;
 }
 
-/** A CONNECT argument nats-server would refuse; the message is Go's error text. */
+/** A CONNECT (or client INFO) argument nats-server would refuse; the message is Go's text. */
 export class ConnectDecodeError extends SyntaxError {
   override name = "ConnectDecodeError";
 }
 
-type Kind = "bool" | "string" | "int" | "perm";
+/**
+ * Go field types, by the name Go's errors give them: what JSON each accepts.
+ * "server.SubjectPermission" is a pointer to a struct of two []string (allow, deny).
+ */
+type GoType =
+  | "bool"
+  | "string"
+  | "int"
+  | "int32"
+  | "uint64"
+  | "uint8"
+  | "[]string"
+  | "[]uint8"
+  | "server.SubjectPermission";
 
-/** ClientOpts' JSON names and Go types, in the struct's order. */
-const FIELDS: [string, Kind][] = [
-  ["echo", "bool"],
-  ["verbose", "bool"],
-  ["pedantic", "bool"],
-  ["tls_required", "bool"],
-  ["nkey", "string"],
-  ["jwt", "string"],
-  ["sig", "string"],
-  ["auth_token", "string"],
-  ["user", "string"],
-  ["pass", "string"],
-  ["name", "string"],
-  ["lang", "string"],
-  ["version", "string"],
-  ["protocol", "int"],
-  ["account", "string"],
-  ["new_account", "bool"],
-  ["headers", "bool"],
-  ["no_responders", "bool"],
-  ["import", "perm"],
-  ["export", "perm"],
-];
-const BY_NAME = new Map(FIELDS);
+/** A Go struct as encoding/json sees it: its name and its fields' JSON names and types. */
+interface GoStruct {
+  name: string;
+  fields: Map<string, GoType>;
+}
+
+const CLIENT_OPTS: GoStruct = {
+  name: "ClientOpts",
+  fields: new Map<string, GoType>([
+    ["echo", "bool"],
+    ["verbose", "bool"],
+    ["pedantic", "bool"],
+    ["tls_required", "bool"],
+    ["nkey", "string"],
+    ["jwt", "string"],
+    ["sig", "string"],
+    ["auth_token", "string"],
+    ["user", "string"],
+    ["pass", "string"],
+    ["name", "string"],
+    ["lang", "string"],
+    ["version", "string"],
+    ["protocol", "int"],
+    ["account", "string"],
+    ["new_account", "bool"],
+    ["headers", "bool"],
+    ["no_responders", "bool"],
+    ["import", "server.SubjectPermission"],
+    ["export", "server.SubjectPermission"],
+  ]),
+};
+
+/** nats-server's Info: a client may send INFO; it is decoded (and then ignored). */
+const INFO: GoStruct = {
+  name: "Info",
+  fields: new Map<string, GoType>([
+    ...["server_id", "server_name", "version", "git_commit", "go", "host"].map(str),
+    ["proto", "int"],
+    ["port", "int"],
+    ...["headers", "auth_required", "tls_required", "tls_verify", "tls_available"].map(bool),
+    ["max_payload", "int32"],
+    ["jetstream", "bool"],
+    ["ip", "string"],
+    ["client_id", "uint64"],
+    ...["client_ip", "nonce", "cluster"].map(str),
+    ["cluster_dynamic", "bool"],
+    ["domain", "string"],
+    ["connect_urls", "[]string"],
+    ["ws_connect_urls", "[]string"],
+    ["ldm", "bool"],
+    ["import", "server.SubjectPermission"],
+    ["export", "server.SubjectPermission"],
+    ...["lnoc", "info_on_connect", "connect_info"].map(bool),
+    ["gateway", "string"],
+    ["gateway_urls", "[]string"],
+    ["gateway_url", "string"],
+    ["gateway_cmd", "uint8"],
+    ["gateway_cmd_payload", "[]uint8"],
+    ["gateway_nrp", "bool"],
+    ["gateway_iom", "bool"],
+    ["leafnode_urls", "[]string"],
+    ["remote_account", "string"],
+  ]),
+};
+
+const SUBJECT_PERMISSION: GoStruct = {
+  name: "SubjectPermission",
+  fields: new Map<string, GoType>([["allow", "[]string"], ["deny", "[]string"]]),
+};
+
+function str(name: string): [string, GoType] {
+  return [name, "string"];
+}
+
+function bool(name: string): [string, GoType] {
+  return [name, "bool"];
+}
+
+/**
+ * Decodes a CONNECT argument into `into`, changing only the fields the JSON sets. Throws
+ * ConnectDecodeError with Go's text for input nats-server refuses.
+ */
+export function decodeConnect(buf: Uint8Array, into: ConnectOptions): void {
+  decodeStruct(buf, CLIENT_OPTS, into as unknown as Record<string, unknown>);
+}
+
+/** Checks an INFO a client sent as nats-server decodes it; throws ConnectDecodeError. */
+export function checkClientInfo(buf: Uint8Array): void {
+  decodeStruct(buf, INFO, null);
+}
+
+function decodeStruct(buf: Uint8Array, t: GoStruct, out: Record<string, unknown> | null): void {
+  const top = new JsonReader(buf).document();
+  if (top === null) return;
+  if (typeof top !== "object" || !("pairs" in top)) {
+    throw new ConnectDecodeError(
+      `json: cannot unmarshal ${goKind(top)} into Go value of type server.${t.name}`,
+    );
+  }
+  const err = assign(top.pairs, t, out, t.name, []);
+  if (err !== null) throw new ConnectDecodeError(err);
+}
+
+/**
+ * Sets the fields of struct `t` from an object's pairs, in document order (the last of equal
+ * keys wins); returns the first type error, in Go's words, after trying every field as Go does.
+ * `out` null only checks. `top` and `path` name the field in errors as Go does ("ClientOpts"
+ * and "verbose", or "SubjectPermission" and "import.allow").
+ */
+function assign(
+  pairs: [string, Value][],
+  t: GoStruct,
+  out: Record<string, unknown> | null,
+  top: string,
+  path: string[],
+): string | null {
+  let first: string | null = null;
+  for (const [key, v] of pairs) {
+    const name = fieldFor(key, t);
+    if (name === null || v === null) continue;
+    const type = t.fields.get(name)!;
+    const where = [...path, name];
+    const err = type === "server.SubjectPermission"
+      ? (isObject(v)
+        ? assign(v.pairs, SUBJECT_PERMISSION, null, SUBJECT_PERMISSION.name, where)
+        : typeError(v, type, top, where))
+      : store(v, type, top, where, out, name);
+    first ??= err;
+  }
+  return first;
+}
+
+/** One scalar or slice field: stores it in `out` when it fits, else returns Go's error. */
+function store(
+  v: Value,
+  type: GoType,
+  top: string,
+  path: string[],
+  out: Record<string, unknown> | null,
+  name: string,
+): string | null {
+  let value: unknown = undefined;
+  switch (type) {
+    case "bool":
+      if (typeof v === "boolean") value = v;
+      break;
+    case "string":
+      if (typeof v === "string") value = v;
+      break;
+    case "int":
+    case "int32":
+    case "uint64":
+    case "uint8":
+      if (typeof v === "object" && v !== null && "num" in v) value = goInteger(v.num, type);
+      break;
+    case "[]string":
+    case "[]uint8": {
+      // []uint8 is []byte: Go takes a base64 string too (not checked here) or an array of bytes.
+      if (type === "[]uint8" && typeof v === "string") return null;
+      if (typeof v !== "object" || v === null || !("items" in v)) break;
+      const elem = type === "[]string" ? "string" : "uint8";
+      for (const item of v.items) {
+        if (item === null) continue;
+        const err = store(item, elem, top, path, null, name);
+        if (err !== null) return err;
+      }
+      return null;
+    }
+  }
+  if (value === undefined || value === null) return typeError(v, type, top, path);
+  if (out !== null) out[name] = value;
+  return null;
+}
+
+function isObject(v: Value): v is { pairs: [string, Value][] } {
+  return typeof v === "object" && v !== null && "pairs" in v;
+}
+
+function typeError(v: Value, type: GoType, top: string, path: string[]): string {
+  const integer = type === "int" || type === "int32" || type === "uint64" || type === "uint8";
+  return `json: cannot unmarshal ${goKind(v, integer)} into Go struct field ` +
+    `${top}.${path.join(".")} of type ${type}`;
+}
 
 /** A decoded JSON value; numbers keep their text (Go reports it in errors). */
 type Value =
@@ -81,85 +253,16 @@ type Frame = { pairs: [string, Value][]; key: string } | { items: Value[] };
 const MAX_DEPTH = 10000;
 
 /**
- * Decodes a CONNECT argument into `into`, changing only the fields the JSON sets. Throws
- * ConnectDecodeError with Go's text for input nats-server refuses.
- */
-export function decodeConnect(buf: Uint8Array, into: ConnectOptions): void {
-  const top = new JsonReader(buf).document();
-  if (top === null) return;
-  if (typeof top !== "object" || !("pairs" in top)) {
-    throw new ConnectDecodeError(
-      `json: cannot unmarshal ${goKind(top)} into Go value of type server.ClientOpts`,
-    );
-  }
-  const out = into as unknown as Record<string, unknown>;
-  let first: string | null = null;
-  const fail = (msg: string) => (first ??= msg);
-  for (const [key, v] of top.pairs) {
-    const name = fieldFor(key);
-    if (name === null) continue;
-    const kind = BY_NAME.get(name)!;
-    if (v === null) continue;
-    const where = `Go struct field ClientOpts.${name}`;
-    switch (kind) {
-      case "bool":
-        if (typeof v === "boolean") out[name] = v;
-        else fail(`json: cannot unmarshal ${goKind(v)} into ${where} of type bool`);
-        break;
-      case "string":
-        if (typeof v === "string") out[name] = v;
-        else fail(`json: cannot unmarshal ${goKind(v)} into ${where} of type string`);
-        break;
-      case "int": {
-        const n = typeof v === "object" && "num" in v ? goInt(v.num) : null;
-        if (n !== null) out[name] = n;
-        else fail(`json: cannot unmarshal ${goKind(v, true)} into ${where} of type int`);
-        break;
-      }
-      case "perm": {
-        const err = checkPermission(name, v);
-        if (err !== null) fail(err);
-        break;
-      }
-    }
-  }
-  if (first !== null) throw new ConnectDecodeError(first);
-}
-
-/**
  * The field a key names: an exact match, else Go's case folding (ASCII letters in any case, and
  * the Kelvin sign and long s that Unicode folds onto k and s).
  */
-function fieldFor(key: string): string | null {
-  if (BY_NAME.has(key)) return key;
+function fieldFor(key: string, t: GoStruct): string | null {
+  if (t.fields.has(key)) return key;
   const folded = key.replace(
     /[A-Z\u212a\u017f]/g,
     (c) => c === "\u212a" ? "k" : c === "\u017f" ? "s" : c.toLowerCase(),
   );
-  return BY_NAME.has(folded) ? folded : null;
-}
-
-/** `import`/`export` (routes' and leafnodes' permissions): clients may send them well-typed. */
-function checkPermission(name: string, v: Value): string | null {
-  if (typeof v !== "object" || v === null || !("pairs" in v)) {
-    return `json: cannot unmarshal ${goKind(v)} into Go struct field ClientOpts.${name} ` +
-      `of type server.SubjectPermission`;
-  }
-  for (const [key, list] of v.pairs) {
-    const lower = key.replace(/[A-Z]/g, (c) => c.toLowerCase());
-    const f = lower === "allow" || lower === "deny" ? lower : null;
-    if (f === null || list === null) continue;
-    const where = `Go struct field SubjectPermission.${name}.${f}`;
-    if (typeof list !== "object" || !("items" in list)) {
-      return `json: cannot unmarshal ${goKind(list)} into ${where} of type []string`;
-    }
-    for (const item of list.items) {
-      if (item !== null && typeof item !== "string") {
-        return `json: cannot unmarshal ${goKind(item)} into ${where} of type string`;
-      }
-    }
-  }
-  return null;
+  return t.fields.has(folded) ? folded : null;
 }
 
 /** How Go's UnmarshalTypeError names a JSON value ("number 1.5" when an int was wanted). */
@@ -172,12 +275,18 @@ function goKind(v: Value, wantInt = false): string {
   return "object";
 }
 
-/** strconv.ParseInt(s, 10, 64): integers only, within int64. */
-function goInt(text: string): number | null {
+/** A JSON number as Go stores it in an integer field: integers within the type's range. */
+function goInteger(text: string, type: GoType): number | null {
   if (!/^-?\d+$/.test(text)) return null;
   const n = BigInt(text);
-  if (n > 0x7fffffffffffffffn || n < -0x8000000000000000n) return null;
-  return Number(n);
+  const [min, max] = type === "int32"
+    ? [-(2n ** 31n), 2n ** 31n - 1n]
+    : type === "uint64"
+    ? [0n, 2n ** 64n - 1n]
+    : type === "uint8"
+    ? [0n, 255n]
+    : [-(2n ** 63n), 2n ** 63n - 1n];
+  return n >= min && n <= max ? Number(n) : null;
 }
 
 const EOF = -1;

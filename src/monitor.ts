@@ -266,9 +266,13 @@ class Monitor {
     const c = o.cluster;
     if (c.port === 0 && o.routes.length === 0) return {};
     const v: Record<string, unknown> = {};
-    if (c.name !== "") v.name = c.name;
+    // The name in use (a generated or negotiated one too) and the port bound, as nats-server.
+    const cluster = this.server.cluster;
+    const name = cluster?.name ?? c.name;
+    if (name !== "") v.name = name;
     if (c.host !== "") v.addr = c.host;
-    if (c.port !== 0) v.cluster_port = c.port;
+    const port = cluster?.port || c.port;
+    if (port !== 0) v.cluster_port = port;
     v.auth_timeout = c.authTimeout > 0 ? c.authTimeout : 2;
     const urls = o.routes.map(routeHost).filter((u) => u !== "");
     if (urls.length > 0) v.urls = urls;
@@ -845,7 +849,7 @@ function connInfo(
   ci.rtt = rttString(c.rtt);
   ci.uptime = myUptime(end - c.start);
   ci.idle = myUptime(end - c.last);
-  ci.pending_bytes = c.out.pending;
+  ci.pending_bytes = r.closed ? c.pendingAtClose : c.out.pending;
   ci.in_msgs = c.inMsgs;
   ci.out_msgs = c.outMsgs;
   ci.in_bytes = c.inBytes;

@@ -444,6 +444,8 @@ export class Cluster {
   readonly interest = new Map<string, number>();
   /** Client URLs of the other servers, by server id (for INFO connect_urls). */
   readonly remoteUrls = new Map<string, string[]>();
+  /** Whether any route ever told us client URLs: from then on INFO lists connect_urls. */
+  learnedUrls = false;
   #listener: Deno.Listener | null = null;
   #running = false;
   #tls: TlsContext | null;
@@ -673,6 +675,7 @@ export class Cluster {
 
   updateConnectUrls(r: Route, urls: string[]): void {
     if (this.opts.noAdvertise) return;
+    if (urls.length > 0) this.learnedUrls = true;
     this.remoteUrls.set(r.remoteId, urls);
     this.server.connectUrlsChanged();
   }

@@ -330,12 +330,11 @@ export class Server {
 
   /**
    * All client URLs of the cluster, ours first, for INFO and /varz connect_urls; empty (so the
-   * field is left out) until another server is known, as nats-server does.
+   * field is left out) until another server's URLs are known, as nats-server does.
    */
   connectUrls(): string[] {
-    if (!this.cluster || this.opts.cluster.noAdvertise || this.cluster.remoteUrls.size === 0) {
-      return [];
-    }
+    // Once another server's URLs were learned the list stays, ours at least, when routes go.
+    if (!this.cluster || this.opts.cluster.noAdvertise || !this.cluster.learnedUrls) return [];
     const all = new Set(this.ownConnectUrls());
     for (const urls of this.cluster.remoteUrls.values()) for (const u of urls) all.add(u);
     return [...all];
@@ -766,6 +765,7 @@ export class Server {
       else if (auth !== false) auth.then((ok) => ok && this.#dropForbiddenSubs(c));
     }
     this.#armTick(0);
+    this.configLoadTime = new Date();
     this.log.notice("Reloaded server configuration");
   }
 
