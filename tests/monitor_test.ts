@@ -365,11 +365,11 @@ Deno.test({
     assert.deepEqual(await order("bytes_from"), [3, 1, 2]);
     // Deliveries count as activity (as in nats-server), so the subscribers' last activity ties
     // with the publisher's or follows it: check the order, not the cids.
-    for (const sort of ["last", "idle"]) {
+    for (const [sort, dir] of [["last", -1], ["idle", 1]] as const) {
       const byLast = (await json(s, `/connz?sort=${sort}`)).connections.map(
         (c: { last_activity: string }) => Date.parse(c.last_activity),
       );
-      assert.deepEqual(byLast, [...byLast].sort((x: number, y: number) => y - x), sort);
+      assert.deepEqual(byLast, [...byLast].sort((x: number, y: number) => dir * (x - y)), sort);
     }
     assert.deepEqual(await order("uptime"), [3, 2, 1]);
     await closeAll(sub1, sub2, pub);
