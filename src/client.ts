@@ -8,6 +8,7 @@ import {
   CLIENT_OP_INDEX,
   OP_CONNECT,
   OP_ERR,
+  OP_HMSG,
   OP_HPUB,
   OP_INFO,
   OP_OK,
@@ -28,6 +29,7 @@ import type { Server } from "./server.ts";
 import { formatGoDuration, type Permissions } from "./options.ts";
 import type { X509Certificate } from "node:crypto";
 import type { DenyFilter } from "./permissions.ts";
+import { goQuoteBytes, protoSnippet } from "./goquote.ts";
 import {
   checkClientInfo,
   ConnectDecodeError,
@@ -333,10 +335,10 @@ export class Client implements ParserHost {
     return true;
   }
 
-  parseError(buf: Uint8Array, i: number, end: number): void {
+  parseError(buf: Uint8Array, i: number, end: number, state: number): void {
     this.sendErr("Unknown Protocol Operation");
-    const snip = JSON.stringify(dec.decode(buf.subarray(i, Math.min(end, i + 32))));
-    this.server.log.errorc(this, `Client parser ERROR, i=${i}: proto='${snip}...'`);
+    const snip = protoSnippet(buf, i, end);
+    this.server.log.errorc(this, `Client parser ERROR, state=${state}, i=${i}: proto='${snip}...'`);
     this.close(ClosedState.ProtocolViolation);
   }
 
@@ -354,6 +356,7 @@ export class Client implements ParserHost {
   processMsgArgs(op: number, buf: Uint8Array, start: number, end: number): boolean {
     if (!this.connectReceived && !this.#beforeConnect()) return false;
     const pa = this.pa;
+    if (op === OP_HMSG) return this.#clientHmsg(buf, start);
     const hpub = op === OP_HPUB;
     if (this.#trace) this.traceIn(hpub ? "HPUB" : "PUB", dec.decode(buf.subarray(start, end)));
     if (hpub && !this.opts.headers) {
@@ -417,6 +420,25 @@ export class Client implements ParserHost {
     if (this.opts.pedantic && !isValidLiteralSubject(pa.subject)) {
       this.sendErr("Invalid Publish Subject");
     }
+    return true;
+  }
+
+  /**
+   * HMSG is a route op, but nats-server's parser takes it from a client too: the line is ignored
+   * and, its message arguments having been reset, what follows is an empty message to an empty
+   * subject (so "HMSG x\r\n\r\n" is answered +OK, anything else is a parse error).
+   */
+  #clientHmsg(buf: Uint8Array, start: number): boolean {
+    const pa = this.pa;
+    pa.subjectStart =
+      pa.subjectEnd =
+      pa.replyStart =
+      pa.replyEnd =
+        start;
+    pa.sizeStart = pa.sizeEnd = start;
+    pa.size = 0;
+    pa.hdr = -1;
+    pa.subject = this.#subjectOf(buf, start, start, 0);
     return true;
   }
 
@@ -1022,9 +1044,9 @@ export function firstPingDelay(intervalMs: number, kind: number): number {
   return d + Math.floor(Math.random() * d / 5);
 }
 
-/** Go's %q of a byte slice, close enough for log lines. */
+/** Go's %q of a byte slice, for log lines. */
 export function quoteBytes(buf: Uint8Array, start: number, end: number): string {
-  return JSON.stringify(dec.decode(buf.subarray(start, end)));
+  return goQuoteBytes(buf, start, end);
 }
 
 /** Hides the password in a traced CONNECT, as nats-server does. */

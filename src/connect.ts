@@ -10,6 +10,8 @@
  * error anywhere wins over a type error.
  */
 
+import { decodeRune } from "./goquote.ts";
+
 /** The fields of CONNECT a client connection keeps (nats-server's ClientOpts). */
 export interface ConnectOptions {
   verbose: boolean;
@@ -565,31 +567,6 @@ function decodeUtf8(b: Uint8Array, start: number, end: number): string {
     i += size;
   }
   return out;
-}
-
-/** One multi-byte UTF-8 sequence at i: [code point, length], or [U+FFFD, 1] when invalid. */
-function decodeRune(b: Uint8Array, i: number, end: number): [number, number] {
-  const c = b[i];
-  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < end && b[i + k] >= lo && b[i + k] <= hi;
-  if (c >= 0xc2 && c <= 0xdf && cont(1)) return [((c & 0x1f) << 6) | (b[i + 1] & 0x3f), 2];
-  if (c >= 0xe0 && c <= 0xef) {
-    // No overlong forms (E0 needs A0..BF) and no surrogates (ED needs 80..9F).
-    const lo = c === 0xe0 ? 0xa0 : 0x80;
-    const hi = c === 0xed ? 0x9f : 0xbf;
-    if (cont(1, lo, hi) && cont(2)) {
-      return [((c & 0x0f) << 12) | ((b[i + 1] & 0x3f) << 6) | (b[i + 2] & 0x3f), 3];
-    }
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    const lo = c === 0xf0 ? 0x90 : 0x80;
-    const hi = c === 0xf4 ? 0x8f : 0xbf;
-    if (cont(1, lo, hi) && cont(2) && cont(3)) {
-      const cp = ((c & 0x07) << 18) | ((b[i + 1] & 0x3f) << 12) | ((b[i + 2] & 0x3f) << 6) |
-        (b[i + 3] & 0x3f);
-      return [cp, 4];
-    }
-  }
-  return [0xfffd, 1];
 }
 
 /**

@@ -15,8 +15,8 @@ export const DEFAULT_HOST = "0.0.0.0";
 export const DEFAULT_HTTP_PORT = 8222;
 export const MAX_CONTROL_LINE_SIZE = 4096;
 export const MAX_PAYLOAD_SIZE = 1024 * 1024;
-/** nats-server warns above this max_payload; we keep the same ceiling as a hard limit. */
-export const MAX_PAYLOAD_MAX_SIZE = 64 * 1024 * 1024;
+/** nats-server warns at start when max_payload is above this (its MAX_PAYLOAD_MAX_SIZE). */
+export const MAX_PAYLOAD_MAX_SIZE = 8 * 1024 * 1024;
 export const MAX_PENDING_SIZE = 64 * 1024 * 1024;
 export const DEFAULT_MAX_CONNECTIONS = 64 * 1024;
 export const DEFAULT_PING_INTERVAL_MS = 2 * 60 * 1000;

@@ -48,10 +48,12 @@ const CLIENT_OPS: OpName[] = [
   opName("INFO", OP_INFO, false, true),
   opName("+OK", OP_OK, true),
   opName("-ERR", OP_ERR),
+  // A route op that nats-server's parser reads from clients too (see Client.processMsgArgs).
+  opName("HMSG", OP_HMSG),
 ];
 
 const ROUTE_OPS: OpName[] = [
-  ...CLIENT_OPS.filter((o) => o.op !== OP_PUB && o.op !== OP_HPUB),
+  ...CLIENT_OPS.filter((o) => o.op !== OP_PUB && o.op !== OP_HPUB && o.op !== OP_HMSG),
   opName("RS+", OP_RSUB),
   opName("RS-", OP_RUNSUB),
   opName("RMSG", OP_RMSG),
@@ -129,8 +131,11 @@ export interface ParserHost {
   processMsg(op: number, buf: Uint8Array): void;
   /** Any other op with its argument bytes [start, end) (empty for PING/PONG/+OK). */
   processOp(op: number, buf: Uint8Array, start: number, end: number): boolean;
-  /** An unknown or malformed op at index i; the connection sends the error and closes. */
-  parseError(buf: Uint8Array, i: number, end: number): void;
+  /**
+   * An unknown or malformed op at index i; the connection sends the error and closes. `state`
+   * is the number nats-server's parser state machine would be in there (its logs print it).
+   */
+  parseError(buf: Uint8Array, i: number, end: number, state: number): void;
   /** A control line longer than max_control_line. */
   controlLineTooLong(buf: Uint8Array, start: number, end: number): void;
 }
@@ -205,12 +210,13 @@ export class Parser {
       // Match the op name, byte by byte and case-insensitively.
       const cands = index[buf[i] >= 97 && buf[i] <= 122 ? buf[i] - 32 : buf[i]];
       if (cands === undefined) {
-        host.parseError(buf, i, end);
+        host.parseError(buf, i, end, GO_OP_START);
         return -1;
       }
       let op: OpName | null = null;
       let partial = false;
       let badAt = i;
+      let badOp = cands[0];
       for (const c of cands) {
         const n = c.name;
         let k = 1;
@@ -225,11 +231,14 @@ export class Parser {
           break;
         }
         if (i + k >= end) partial = true;
-        else if (i + k > badAt) badAt = i + k;
+        else if (i + k > badAt) {
+          badAt = i + k;
+          badOp = c;
+        }
       }
       if (op === null) {
         if (partial) return opStart;
-        host.parseError(buf, badAt, end);
+        host.parseError(buf, badAt, end, goState(badOp, badAt - i));
         return -1;
       }
       const a = i + op.name.length;
@@ -291,7 +300,7 @@ export class Parser {
         return this.#stop(SPACES, op, end);
       }
       if (buf[a] !== 32 && buf[a] !== 9) {
-        host.parseError(buf, a, end);
+        host.parseError(buf, a, end, goState(op, op.name.length));
         return -1;
       }
       a++;
@@ -416,11 +425,11 @@ export class Parser {
     const pa = host.pa;
     const pend = pa.payloadStart + pa.size;
     if (pend < end && buf[pend] !== 13) {
-      host.parseError(buf, pend, end);
+      host.parseError(buf, pend, end, GO_MSG_END_R);
       return -1;
     }
     if (pend + 1 < end && buf[pend + 1] !== 10) {
-      host.parseError(buf, pend + 1, end);
+      host.parseError(buf, pend + 1, end, GO_MSG_END_N);
       return -1;
     }
     if (pend + 2 > end) {
@@ -435,6 +444,71 @@ export class Parser {
 function hasCR(buf: Uint8Array, from: number, to: number): boolean {
   const i = buf.indexOf(13, from);
   return i >= 0 && i < to;
+}
+
+/**
+ * nats-server's parser states (their numbers appear in its "parser ERROR, state=N" logs), by
+ * the op-name prefix read when the bad byte came: "PI" is OP_PI (34). Route ops map to the
+ * states nats-server shares with them (RS+ to OP_SUB, RMSG to OP_MSG).
+ */
+const GO_OP_START = 0;
+const GO_MSG_END_R = 41;
+const GO_MSG_END_N = 42;
+const GO_STATES: Record<string, number> = {
+  "+": 1,
+  "+O": 2,
+  "+OK": 3,
+  "-": 4,
+  "-E": 5,
+  "-ER": 6,
+  "-ERR": 7,
+  "C": 10,
+  "CO": 11,
+  "CON": 12,
+  "CONN": 13,
+  "CONNE": 14,
+  "CONNEC": 15,
+  "CONNECT": 16,
+  "H": 18,
+  "HP": 19,
+  "HPU": 20,
+  "HPUB": 21,
+  "HM": 24,
+  "HMS": 25,
+  "HMSG": 26,
+  "P": 29,
+  "PU": 30,
+  "PUB": 31,
+  "PI": 34,
+  "PIN": 35,
+  "PING": 36,
+  "PO": 37,
+  "PON": 38,
+  "PONG": 39,
+  "S": 43,
+  "SU": 44,
+  "SUB": 45,
+  "R": 57,
+  "RS": 58,
+  "RS+": 45,
+  "RS-": 63,
+  "RM": 66,
+  "RMS": 67,
+  "RMSG": 68,
+  "U": 59,
+  "UN": 60,
+  "UNS": 61,
+  "UNSU": 62,
+  "UNSUB": 63,
+  "I": 71,
+  "IN": 72,
+  "INF": 73,
+  "INFO": 74,
+};
+
+function goState(op: OpName, matched: number): number {
+  const prefix = String.fromCharCode(...op.name.subarray(0, matched));
+  return GO_STATES[prefix] ?? GO_OP_START;
 }
 
 /**

@@ -34,6 +34,7 @@ import {
 } from "./parser.ts";
 import { acceptLoop, listenTcp, type PeerAddress, peerOf, type Transport } from "./transport.ts";
 import { hostPort } from "./server.ts";
+import { protoSnippet } from "./goquote.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } from "./tls.ts";
 import { type ClusterOptions, GO_VERSION, VERSION } from "./options.ts";
@@ -201,9 +202,9 @@ export class Route extends Client {
     this.server.routeFromRoute(res, buf, pa, this.#queueArgs);
   }
 
-  override parseError(buf: Uint8Array, i: number, end: number): void {
-    const snip = JSON.stringify(dec.decode(buf.subarray(i, Math.min(end, i + 32))));
-    this.server.log.errorc(this, `Route parser ERROR, i=${i}: proto='${snip}...'`);
+  override parseError(buf: Uint8Array, i: number, end: number, state: number): void {
+    const snip = protoSnippet(buf, i, end);
+    this.server.log.errorc(this, `Router parser ERROR, state=${state}, i=${i}: proto='${snip}...'`);
     this.close(ClosedState.ProtocolViolation);
   }
 
@@ -472,6 +473,9 @@ export class Cluster {
     this.port = (this.#listener.addr as Deno.NetAddr).port;
     this.#running = true;
     this.server.log.notice(`Cluster name is ${this.name}`);
+    if (this.dynamic) {
+      this.server.log.warn("Cluster name was dynamically generated, consider setting one");
+    }
     this.server.log.notice(`Listening for route connections on ${hostPort(c.host, this.port)}`);
     acceptLoop(this.#listener, "route", (m) => this.server.log.error(m), (conn) => {
       if (this.#running) this.#startRoute(conn, null);
@@ -486,9 +490,11 @@ export class Cluster {
     this.#timers.clear();
     try {
       this.#listener?.close();
+      if (this.#listener) this.server.log.debug("Route accept loop exiting..");
     } catch {
       // already closed
     }
+    this.#listener = null;
     const routes = [...this.routes.values()];
     for (const r of routes) r.close(ClosedState.ServerShutdown);
     await Promise.all(routes.map((r) => r.out.drained()));
@@ -529,8 +535,13 @@ export class Cluster {
     return info;
   }
 
-  /** Dials a route URL, retrying every second (forever for configured routes). */
-  solicit(urlText: string, configured: boolean, attempt = 1): void {
+  /**
+   * Dials a route URL, retrying every second (forever for configured routes). Failed attempts
+   * are errors on the first try and then every connect_error_reports-th one (every
+   * reconnect_error_reports-th once the route had been up, `first` false), debug otherwise, as
+   * nats-server reports them.
+   */
+  solicit(urlText: string, configured: boolean, attempt = 1, first = true): void {
     if (!this.#running) return;
     let url: URL;
     try {
@@ -543,8 +554,11 @@ export class Cluster {
     if (attempt === 1 && this.#dialing.has(key)) return;
     this.#dialing.add(key);
     const host = url.hostname.replace(/^\[|\]$/g, "");
-    this.server.log.debug(`Trying to connect to route on ${hostPort(host, Number(url.port))}`);
-    Deno.connect({ hostname: host, port: Number(url.port) || 6222 }).then(
+    const port = Number(url.port) || 6222;
+    this.server.log.debug(
+      `Trying to connect to route on ${hostPort(host, port)} (${hostPort(host, port)})`,
+    );
+    Deno.connect({ hostname: host, port }).then(
       (conn) => {
         this.#dialing.delete(key);
         if (!this.#running) {
@@ -559,12 +573,16 @@ export class Cluster {
           this.#dialing.delete(key);
           return;
         }
-        this.server.log.debug(
-          `Error trying to connect to route (attempt ${attempt}): ${(e as Error).message}`,
-        );
+        const o = this.server.opts;
+        const every = first ? o.connectErrorReports : o.reconnectErrorReports;
+        const msg = `Error trying to connect to route (attempt ${attempt}): ${
+          dialError(e, hostPort(host, port))
+        }`;
+        if (attempt === 1 || (every > 0 && attempt % every === 0)) this.server.log.error(msg);
+        else this.server.log.debug(msg);
         const t = setTimeout(() => {
           this.#timers.delete(t);
-          this.solicit(urlText, configured, attempt + 1);
+          this.solicit(urlText, configured, attempt + 1, first);
         }, RECONNECT_MS);
         this.#timers.add(t);
       },
@@ -692,7 +710,7 @@ export class Cluster {
     if (r.url && this.#running && r.closeReason !== ClosedState.DuplicateRoute) {
       const t = setTimeout(() => {
         this.#timers.delete(t);
-        this.solicit(r.url!.href, true);
+        this.solicit(r.url!.href, true, 1, false);
       }, RECONNECT_MS);
       this.#timers.add(t);
     }
@@ -711,6 +729,16 @@ export class Cluster {
       if (r.remoteInfo !== null && !r.closed) r.sendInterest(subject, queue, Math.max(0, after));
     }
   }
+}
+
+/** A failed dial in Go's words ("dial tcp 127.0.0.1:4248: connect: connection refused"). */
+function dialError(e: unknown, address: string): string {
+  const what = e instanceof Deno.errors.ConnectionRefused
+    ? "connect: connection refused"
+    : e instanceof Deno.errors.TimedOut
+    ? "i/o timeout"
+    : (e as Error).message;
+  return `dial tcp ${address}: ${what}`;
 }
 
 function randomName(): string {

@@ -11,6 +11,7 @@ import {
   DEFAULT_TLS_TIMEOUT_S,
   formatGoDuration,
   GO_VERSION,
+  MAX_PAYLOAD_MAX_SIZE,
   type Options,
   PROTO,
   setBaselineOptions,
@@ -187,25 +188,23 @@ export class Server {
     this.log.notice("Starting nats-server");
     this.log.notice(`  Version:  ${VERSION}`);
     this.log.notice(`  Git:      [not set]`);
+    this.log.debug(`  Go build: ${GO_VERSION}`);
+    // The cluster name (a generated one too) is known before any listener starts.
+    if (o.cluster.port !== 0) {
+      this.cluster = new Cluster(this);
+      this.log.notice(`  Cluster:  ${this.cluster.name}`);
+    }
     this.log.notice(`  Name:     ${this.name}`);
     this.log.notice(`  ID:       ${this.id}`);
-    // nats-server's order: monitoring, then routes, then clients. A failure undoes the rest.
+    this.#startupWarnings();
+    // nats-server's order: monitoring, clients, then (after "Server is ready") routes. A failure
+    // undoes the rest.
     try {
       if (o.httpPort !== 0 || o.httpsPort !== 0) {
         try {
           this.monitor = startMonitoring(this);
         } catch (e) {
           throw new StartError(`Can't start monitoring: ${(e as Error).message}`);
-        }
-      }
-      if (o.cluster.port !== 0) {
-        this.cluster = new Cluster(this);
-        try {
-          this.cluster.start();
-        } catch (e) {
-          throw new StartError(
-            `Error listening on router port: ${o.cluster.port} - ${(e as Error).message}`,
-          );
         }
       }
       const port = o.port === -1 ? 0 : o.port;
@@ -222,7 +221,6 @@ export class Server {
       }
     } catch (e) {
       this.monitor?.stop();
-      this.cluster?.stop();
       throw e;
     }
     this.port = (this.#listener.addr as Deno.NetAddr).port;
@@ -242,6 +240,40 @@ export class Server {
       else this.#createClient(conn);
     });
     this.log.notice("Server is ready");
+    if (!this.cluster) return;
+    try {
+      this.cluster.start();
+    } catch (e) {
+      this.#running = false;
+      clearTimeout(this.#ticker);
+      this.#closeListener();
+      this.monitor?.stop();
+      this.cluster.stop();
+      throw new StartError(
+        `Error listening on router port: ${o.cluster.port} - ${(e as Error).message}`,
+      );
+    }
+  }
+
+  /** What nats-server says at start about the configuration, in its order. */
+  #startupWarnings(): void {
+    const o = this.opts;
+    const plain = (p: string) => !isBcrypt(p);
+    if (
+      (o.password !== "" && plain(o.password)) ||
+      o.users.some((u) =>
+        !u.nkey && !(u.password === "" && o.tlsConfig?.verifyAndMap) &&
+        plain(u.password)
+      )
+    ) {
+      this.log.warn("Plaintext passwords detected, use nkeys or bcrypt");
+    }
+    if (o.configFile !== "") this.log.notice(`Using configuration file: ${o.configFile}`);
+    if (o.maxPayload > MAX_PAYLOAD_MAX_SIZE) {
+      this.log.warn(
+        "Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance",
+      );
+    }
   }
 
   /** Resolves when the server has shut down. */
@@ -481,9 +513,14 @@ export class Server {
     return true;
   }
 
+  /** nats-server names the nkey or the user tried when such users are configured. */
   authViolation(c: Client): void {
+    const o = this.opts;
+    let who = "";
+    if (this.#nkeyUsers.size > 0) who = ` - Nkey ${JSON.stringify(c.opts.nkey ?? "")}`;
+    else if (o.users.length > 0) who = ` - User ${JSON.stringify(c.opts.user ?? "")}`;
+    this.log.errorc(c, `authentication error${who}`);
     c.sendErr("Authorization Violation");
-    this.log.errorc(c, `authentication error - User "${c.opts.user ?? ""}"`);
     c.close(ClosedState.AuthenticationViolation);
   }
 
@@ -836,12 +873,14 @@ export class Server {
   }
 
   #closeListener(): void {
+    if (this.#listener === null) return;
     try {
-      this.#listener?.close();
+      this.#listener.close();
     } catch {
       // already closed
     }
     this.#listener = null;
+    this.log.debug("Client accept loop exiting..");
   }
 
   async shutdown(): Promise<void> {
