@@ -429,7 +429,7 @@ max_payload: 10MB`;
           l.replace(s.confPath, "CONF").replace(/\d{4,5}\b/g, "PORT").replace(
             /N[A-Z2-7]{55}/g,
             "ID",
-          ).replace(/(Cluster:  |Cluster name is )\S+/, "$1NAME")
+          ).replace(/(Cluster: {2}|Cluster name is )\S+/, "$1NAME")
         );
     const ours = normalized(servers[0]);
     for (
