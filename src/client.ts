@@ -624,7 +624,8 @@ export class Client implements ParserHost {
       this.server.log.errorc(this, `maximum subscriptions exceeded`);
       return true;
     }
-    if (!isValidSubject(subject) || (queue !== "" && !isValidSubject(queue))) {
+    // Only the subject is checked (nats-server's sublist insert); any queue name is accepted.
+    if (!isValidSubject(subject)) {
       this.sendErr("Invalid Subject");
       return true;
     }

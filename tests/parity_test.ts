@@ -165,6 +165,8 @@ Deno.test("malformed ops close as nats-server: long sizes, stray CRs, HPUB witho
       [H + "HPUB foo 0000000001 0000000002\r\n", "<EOF>"],
       // SUB and UNSUB split their arguments on CR too; PUB does not.
       ["SUB foo\r 1\r\nPING\r\n", "+OK\r\nPONG\r\n"],
+      // Queue names are not checked as subjects.
+      ["SUB foo . 1\r\nSUB foo.. 2\r\nPING\r\n", "+OK\r\n-ERR 'Invalid Subject'\r\nPONG\r\n"],
       ["UNSUB 1 2\r3\r\nPING\r\n", "<EOF>"],
       ["PUB foo 1\r\r\nx\r\n", "<EOF>"],
       // A header of size 0 is no header: delivered as MSG.
