@@ -8,6 +8,7 @@ import {
   CLIENT_OP_INDEX,
   OP_CONNECT,
   OP_ERR,
+  OP_HMSG,
   OP_HPUB,
   OP_INFO,
   OP_OK,
@@ -27,8 +28,18 @@ import { isValidLiteralSubject, isValidSubject, type Subscription } from "./subl
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
 import { rewriteMsg } from "./message.ts";
-import type { Permissions } from "./options.ts";
+import { formatGoDuration, type Permissions } from "./options.ts";
 import type { X509Certificate } from "node:crypto";
+import type { DenyFilter } from "./permissions.ts";
+import { goQuoteBytes, protoSnippet } from "./goquote.ts";
+import {
+  checkClientInfo,
+  ConnectDecodeError,
+  type ConnectOptions,
+  decodeConnect,
+} from "./connect.ts";
+
+export type { ConnectOptions };
 
 export const CLIENT = 0;
 export const ROUTER = 1;
@@ -80,30 +91,15 @@ const MIN_READ = 512;
 const MAX_READ = 64 * 1024;
 const SUBJECT_CACHE_SLOTS = 256;
 
-/** The fields of CONNECT that nats-server reads. */
-export interface ConnectOptions {
-  verbose: boolean;
-  pedantic: boolean;
-  echo: boolean;
-  headers: boolean;
-  no_responders: boolean;
-  protocol: number;
-  name: string;
-  lang: string;
-  version: string;
-  user?: string;
-  pass?: string;
-  auth_token?: string;
-  tls_required?: boolean;
-  jwt?: string;
-  nkey?: string;
-  sig?: string;
-}
-
 /** Compiled publish/subscribe permission checks for a user. */
 export interface PermissionChecker {
   canPublish(subject: string): boolean;
   canSubscribe(subject: string, queue: string): boolean;
+  /**
+   * The subscribe deny list as a delivery filter, when an allowed subscription on `subject`
+   * reaches a denied subject (nats-server then checks each message delivered); else null.
+   */
+  denyFilterFor(subject: string): DenyFilter | null;
   /** allow_responses: may publish to reply subjects of messages received. */
   response: { maxMsgs: number; expiresMs: number } | null;
 }
@@ -155,31 +151,41 @@ export class Client implements ParserHost {
   /** Authenticated user name, shown in /connz?auth=1. */
   user = "";
   perms: PermissionChecker | null = null;
+  /** Set once a wildcard subscription reaches a subscribe deny subject; see DenyFilter. */
+  denyFilter: DenyFilter | null = null;
   /** Reply subjects granted by allow_responses; null when the user has no such permission. */
   replies: Map<string, ReplyGrant> | null = null;
   permissions: Permissions | undefined;
   readonly subs = new Map<string, ClientSub>();
   closed = false;
   closeReason: ClosedReason | "" = "";
+  /** Bytes left unwritten by a slow consumer close, as /connz reports them afterwards. */
+  pendingAtClose = 0;
   stop = 0;
   // Stats, as /connz reports them.
   inMsgs = 0;
   inBytes = 0;
   outMsgs = 0;
   outBytes = 0;
-  /** Last activity (ms), for /connz `last_activity` and the ping timer. */
+  /**
+   * Last activity (ms), for /connz `last_activity` and the ping timer: as in nats-server, the
+   * CONNECT, messages and subscriptions received, and messages delivered. PING and PONG are not.
+   */
   last: number;
-  lastIn: number;
+  /** When the peer last sent a PING (ms): it too holds back our PING (nats-server's ping.last). */
+  lastPingIn = 0;
   /** Last time output was flushed (ms); quiet connections give buffer memory back. */
   lastOut = 0;
+  #outMsgsFlushed = 0;
   pingsOut = 0;
   nextPing: number;
+  /** Round-trip time (ms): first the time from accept to CONNECT, then measured by PING/PONG. */
   rtt = 0;
-  /** When a PONG last measured the RTT (ms); 0 while only CONNECT's estimate is known. */
-  rttMeasuredAt = 0;
   #rttStart = 0;
   /** performance.now() at accept, for the RTT estimate CONNECT gives (as nats-server). */
   readonly #accepted = performance.now();
+  /** When our last PING went out (ms); 0 before the first. */
+  pingSentAt = 0;
   flushQueued = false;
   /** Set while an asynchronous step (a bcrypt check) must finish before parsing goes on. */
   paused: Promise<boolean> | null = null;
@@ -207,12 +213,12 @@ export class Client implements ParserHost {
     this.account = server.globalAccount;
     this.start = Date.now();
     this.last = this.start;
-    this.lastIn = this.start;
     const o = server.opts;
     this.maxControlLine = o.maxControlLine;
     this.#maxPayload = o.maxPayload;
     this.maxSubs = o.maxSubs;
-    this.nextPing = this.start + firstPingDelay(o.pingIntervalMs, CLIENT);
+    // Until CONNECT, the ping timer runs on the full interval, as in nats-server.
+    this.nextPing = this.start + o.pingIntervalMs;
     this.#trace = server.log.traceEnabled;
   }
 
@@ -269,7 +275,7 @@ export class Client implements ParserHost {
         if (this.closed) break;
         const total = len + n;
         const now = this.server.now;
-        this.lastIn = now;
+        if (!this.connectReceived && this.#refusedBeforeConnect(total)) break;
         const inMsgs = this.inMsgs;
         const consumed = this.parser.parse(this, this.#rbuf, 0, total);
         if (consumed < 0) break;
@@ -335,6 +341,7 @@ export class Client implements ParserHost {
     switch (op) {
       case OP_PING:
         if (this.#trace) this.traceIn("PING", "");
+        this.lastPingIn = this.server.now;
         this.queue(PONG);
         if (this.#trace) this.traceOut("PONG", "");
         if (!this.firstPongSent && this.connectReceived && this.kind === CLIENT) {
@@ -346,7 +353,6 @@ export class Client implements ParserHost {
         this.pingsOut = 0;
         if (this.#rttStart > 0) {
           this.rtt = performance.now() - this.#rttStart;
-          this.rttMeasuredAt = Date.now();
           this.#rttStart = 0;
         }
         return true;
@@ -361,7 +367,7 @@ export class Client implements ParserHost {
       case OP_OK:
         return true;
       case OP_INFO:
-        return true;
+        return this.#processInfo(buf, start, end);
       case OP_ERR: {
         const text = dec.decode(buf.subarray(start, end));
         this.server.log.errorc(this, `Client Error ${text}`);
@@ -372,10 +378,10 @@ export class Client implements ParserHost {
     return true;
   }
 
-  parseError(buf: Uint8Array, i: number, end: number): void {
+  parseError(buf: Uint8Array, i: number, end: number, state: number): void {
     this.sendErr("Unknown Protocol Operation");
-    const snip = JSON.stringify(dec.decode(buf.subarray(i, Math.min(end, i + 32))));
-    this.server.log.errorc(this, `Client parser ERROR, i=${i}: proto='${snip}...'`);
+    const snip = protoSnippet(buf, i, end);
+    this.server.log.errorc(this, `Client parser ERROR, state=${state}, i=${i}: proto='${snip}...'`);
     this.close(ClosedState.ProtocolViolation);
   }
 
@@ -393,6 +399,7 @@ export class Client implements ParserHost {
   processMsgArgs(op: number, buf: Uint8Array, start: number, end: number): boolean {
     if (!this.connectReceived && !this.#beforeConnect()) return false;
     const pa = this.pa;
+    if (op === OP_HMSG) return this.#clientHmsg(buf, start);
     const hpub = op === OP_HPUB;
     if (this.#trace) this.traceIn(hpub ? "HPUB" : "PUB", dec.decode(buf.subarray(start, end)));
     if (hpub && !this.opts.headers) {
@@ -441,6 +448,8 @@ export class Client implements ParserHost {
         `processHeaderPub Header Size larger then TotalSize: ${quoteBytes(buf, start, end)}`,
       );
     }
+    // A header of size 0 is no header: nats-server delivers such an HPUB as a plain MSG.
+    if (pa.hdr === 0) pa.hdr = -1;
     if (pa.size > this.#maxPayload) {
       this.server.log.errorc(
         this,
@@ -454,6 +463,25 @@ export class Client implements ParserHost {
     if (this.opts.pedantic && !isValidLiteralSubject(pa.subject)) {
       this.sendErr("Invalid Publish Subject");
     }
+    return true;
+  }
+
+  /**
+   * HMSG is a route op, but nats-server's parser takes it from a client too: the line is ignored
+   * and, its message arguments having been reset, what follows is an empty message to an empty
+   * subject (so "HMSG x\r\n\r\n" is answered +OK, anything else is a parse error).
+   */
+  #clientHmsg(buf: Uint8Array, start: number): boolean {
+    const pa = this.pa;
+    pa.subjectStart =
+      pa.subjectEnd =
+      pa.replyStart =
+      pa.replyEnd =
+        start;
+    pa.sizeStart = pa.sizeEnd = start;
+    pa.size = 0;
+    pa.hdr = -1;
+    pa.subject = this.#subjectOf(buf, start, start, 0);
     return true;
   }
 
@@ -508,6 +536,17 @@ export class Client implements ParserHost {
     if (!delivered && args.replyEnd > args.replyStart && this.opts.no_responders) {
       this.#sendNoResponders(src, args);
     }
+  }
+
+  /**
+   * nats-server judges a connection that must authenticate by its first byte: anything but the C
+   * of CONNECT is an authorization violation at once, whatever op it starts, an unknown one
+   * included (unless no_auth_user names the user such a connection becomes).
+   */
+  #refusedBeforeConnect(len: number): boolean {
+    if (len === 0 || !this.parser.idle) return false;
+    const b = this.#rbuf[0];
+    return b !== 67 && b !== 99 && !this.#beforeConnect();
   }
 
   /**
@@ -610,6 +649,13 @@ export class Client implements ParserHost {
   setPermissions(p: PermissionChecker | null): void {
     this.perms = p;
     this.replies = p?.response ? (this.replies ?? new Map()) : null;
+    // Rebuilt from the subscriptions the (new) permissions allow, as after a nats-server reload.
+    this.denyFilter = null;
+    if (p === null) return;
+    for (const sub of this.subs.values()) {
+      if (this.denyFilter !== null) break;
+      if (p.canSubscribe(sub.subject, sub.queue)) this.denyFilter = p.denyFilterFor(sub.subject);
+    }
   }
 
   /** Records a reply subject this client received, for allow_responses. */
@@ -625,46 +671,26 @@ export class Client implements ParserHost {
   // ---- Ops ----
 
   #processConnect(buf: Uint8Array, start: number, end: number): boolean {
-    const text = dec.decode(buf.subarray(start, end));
-    if (this.#trace) this.traceIn("CONNECT", removePassFromTrace(text));
-    let parsed: Record<string, unknown>;
+    if (this.#trace) {
+      this.traceIn("CONNECT", removePassFromTrace(dec.decode(buf.subarray(start, end))));
+    }
+    const o = this.opts;
     try {
-      parsed = JSON.parse(text);
-      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-        throw new SyntaxError("json: cannot unmarshal into Go value of type server.ClientOpts");
-      }
+      decodeConnect(buf.subarray(start, end), o);
     } catch (e) {
-      this.server.log.errorc(this, (e as Error).message);
+      if (!(e instanceof ConnectDecodeError)) throw e;
+      this.server.log.errorc(this, e.message);
       this.close(ClosedState.ProtocolViolation);
       return false;
     }
-    const o = this.opts;
-    // Like Go's json.Unmarshal into the existing options: a field the CONNECT leaves out keeps
-    // its value, so `CONNECT {}` stays verbose and pedantic, as on nats-server.
-    const bool = (k: string, cur: boolean) =>
-      typeof parsed[k] === "boolean" ? parsed[k] as boolean : cur;
-    const str = (k: string, cur: string | undefined) =>
-      typeof parsed[k] === "string" ? parsed[k] as string : cur ?? "";
-    o.verbose = bool("verbose", o.verbose);
-    o.pedantic = bool("pedantic", o.pedantic);
-    o.echo = bool("echo", o.echo);
-    o.headers = bool("headers", o.headers) && !this.server.opts.noHeaderSupport;
-    o.no_responders = bool("no_responders", o.no_responders);
-    if (typeof parsed.protocol === "number") o.protocol = parsed.protocol;
-    o.name = str("name", o.name);
-    o.lang = str("lang", o.lang);
-    o.version = str("version", o.version);
-    o.user = str("user", o.user);
-    o.pass = str("pass", o.pass);
-    o.auth_token = str("auth_token", o.auth_token);
-    o.tls_required = bool("tls_required", o.tls_required ?? false);
-    o.nkey = str("nkey", o.nkey);
-    o.sig = str("sig", o.sig);
+    if (this.server.opts.noHeaderSupport) o.headers = false;
     const first = !this.connectReceived;
     this.connectReceived = true;
     // nats-server estimates the RTT from accept to CONNECT until a PING measures it.
     if (this.kind === CLIENT) this.rtt = Math.max(performance.now() - this.#accepted, 1e-6);
-    const auth = first ? this.authenticate() : true;
+    this.#connectTimers();
+    // Every CONNECT is authenticated, a repeated one too (nats-server closes on bad credentials).
+    const auth = this.authenticate();
     if (auth === true) return this.#authorized(first);
     if (auth === false) return false;
     // A bcrypt check is running: hold the rest of this read until it answers.
@@ -678,8 +704,24 @@ export class Client implements ParserHost {
     return this.#finishConnect();
   }
 
+  /** A client's INFO is decoded as nats-server decodes it (bad JSON closes), then ignored. */
+  #processInfo(buf: Uint8Array, start: number, end: number): boolean {
+    try {
+      checkClientInfo(buf.subarray(start, end));
+      return true;
+    } catch (e) {
+      if (!(e instanceof ConnectDecodeError)) throw e;
+      return this.#protoViolation(e.message);
+    }
+  }
+
   #finishConnect(): boolean {
     const o = this.opts;
+    // Naming an account in CONNECT is refused since nats-server 2.2, even with valid credentials.
+    if ((o.account ?? "") !== "" || o.new_account) {
+      this.server.authViolation(this);
+      return false;
+    }
     if (o.protocol < 0 || o.protocol > 1) {
       this.sendErr("invalid client protocol");
       this.server.log.errorc(this, "invalid client protocol");
@@ -721,13 +763,17 @@ export class Client implements ParserHost {
       );
       return true;
     }
+    if (this.perms !== null && this.denyFilter === null) {
+      this.denyFilter = this.perms.denyFilterFor(subject);
+    }
     const maxSubs = this.maxSubs;
     if (maxSubs !== 0 && this.subs.size >= maxSubs && !this.subs.has(sid)) {
       this.sendErr("maximum subscriptions exceeded");
       this.server.log.errorc(this, `maximum subscriptions exceeded`);
       return true;
     }
-    if (!isValidSubject(subject) || (queue !== "" && !isValidSubject(queue))) {
+    // Only the subject is checked (nats-server's sublist insert); any queue name is accepted.
+    if (!isValidSubject(subject)) {
       this.sendErr("Invalid Subject");
       return true;
     }
@@ -860,6 +906,7 @@ export class Client implements ParserHost {
   sendPing(): void {
     this.pingsOut++;
     this.#rttStart = performance.now();
+    this.pingSentAt = this.server.now;
     if (this.#trace) this.traceOut("PING", "");
     this.queue(PING);
   }
@@ -870,6 +917,7 @@ export class Client implements ParserHost {
    */
   deliver(sub: ClientSub, src: Uint8Array, pa: PubArg, _from?: Client): boolean {
     if (this.closed) return false;
+    if (this.denyFilter !== null && this.denyFilter.denies(pa.subject)) return false;
     const out = this.out;
     const subjLen = pa.subjectEnd - pa.subjectStart;
     const replyLen = pa.replyEnd - pa.replyStart;
@@ -959,6 +1007,11 @@ export class Client implements ParserHost {
     this.flushQueued = false;
     if (this.out.len === 0 || this.out.writing) return;
     this.lastOut = this.server.now;
+    // Delivering messages counts as activity (nats-server's flushClients sets `last`).
+    if (this.outMsgs !== this.#outMsgsFlushed) {
+      this.#outMsgsFlushed = this.outMsgs;
+      this.last = this.lastOut;
+    }
     this.out.flush(this.conn, () => this.server.now, (e) => {
       if (!this.closed) {
         this.server.log.debugc(this, `Error flushing: ${e}`);
@@ -973,6 +1026,83 @@ export class Client implements ParserHost {
    */
   needsStall(): boolean {
     return this.out.pending > this.server.opts.maxPending / 2;
+  }
+
+  // ---- Timers (run from the server's shared tick) ----
+
+  /**
+   * CONNECT restarts the ping timer on the short first interval, so RTT is known soon, and takes
+   * the time since accept as a first RTT, as nats-server's processConnect does.
+   */
+  #connectTimers(): void {
+    const now = this.server.now;
+    this.last = now;
+    if (this.kind !== CLIENT) return;
+    this.rtt = Math.max(now - this.start, 1e-6);
+    this.nextPing = now + firstPingDelay(this.server.opts.pingIntervalMs, CLIENT);
+  }
+
+  /**
+   * The ping timer fired (nats-server's processPingTimer): a PING goes out unless RTT is known
+   * and the connection was active, or was pinged by its peer, within the interval. A peer that
+   * left max_pings_out PINGs unanswered is stale and closed.
+   */
+  pingTimer(now: number): void {
+    const o = this.server.opts;
+    const log = this.server.log;
+    this.nextPing = now + o.pingIntervalMs;
+    log.debugc(this, `${this.kind === CLIENT ? "Client" : "Router"} Ping Timer`);
+    const needRTT = this.rtt === 0 || now - this.pingSentAt > RTT_MEASUREMENT_INTERVAL_MS;
+    if (!needRTT && now - this.last < o.pingIntervalMs) {
+      log.debugc(
+        this,
+        `Delaying PING due to client activity ${roundedSeconds(now - this.last)} ago`,
+      );
+      return;
+    }
+    if (!needRTT && now - this.lastPingIn < o.pingIntervalMs) {
+      log.debugc(
+        this,
+        `Delaying PING due to remote ping ${roundedSeconds(now - this.lastPingIn)} ago`,
+      );
+      return;
+    }
+    if (this.pingsOut + 1 > o.maxPingsOut) {
+      log.debugc(this, "Stale Client Connection - Closing");
+      this.queue(enc.encode("-ERR 'Stale Connection'\r\n"));
+      this.close(ClosedState.StaleConnection);
+      return;
+    }
+    this.sendPing();
+  }
+
+  /**
+   * A write has been blocked longer than write_deadline (nats-server's handleWriteTimeout). A
+   * client is closed as a slow consumer; a route only when nothing of the write went out. A
+   * connection still expected to authenticate is closed without being counted or logged.
+   * Returns whether the connection was closed.
+   */
+  writeDeadlineExceeded(now: number): boolean {
+    const server = this.server;
+    if (this.kind === CLIENT && !this.connectReceived && server.authRequired) {
+      this.close(ClosedState.SlowConsumerWriteDeadline);
+      return true;
+    }
+    server.stats.slowConsumers++;
+    this.account.slowConsumers++;
+    const attempted = this.out.batch;
+    const chunks = Math.max(1, Math.ceil(attempted / CHUNK_SIZE));
+    server.log.noticec(
+      this,
+      `Slow Consumer Detected: WriteDeadline of ${formatGoDuration(server.opts.writeDeadlineMs)} ` +
+        `exceeded with ${chunks} chunks of ${attempted} total bytes.`,
+    );
+    if (this.kind === CLIENT || this.out.inFlight === attempted) {
+      this.close(ClosedState.SlowConsumerWriteDeadline);
+      return true;
+    }
+    this.out.writeStart = now;
+    return false;
   }
 
   // ---- Lifecycle ----
@@ -1002,6 +1132,8 @@ export class Client implements ParserHost {
     };
     const slow = reason === ClosedState.SlowConsumerPendingBytes ||
       reason === ClosedState.SlowConsumerWriteDeadline || reason === ClosedState.WriteError;
+    // What never went out stays on record for /connz, as nats-server keeps it.
+    if (slow) this.pendingAtClose = this.out.pending;
     if (slow || (this.out.len === 0 && !this.out.writing)) {
       finish();
       return;
@@ -1043,6 +1175,16 @@ export class Client implements ParserHost {
   }
 }
 
+/** nats-server re-measures RTT at least this often, even on a busy connection. */
+const RTT_MEASUREMENT_INTERVAL_MS = 60 * 60 * 1000;
+/** The buffer size nats-server reports slow consumer chunks in (its maxBufSize). */
+const CHUNK_SIZE = 64 * 1024;
+
+/** Go's time.Duration.Round(time.Second).String() for a span in ms, e.g. "0s", "1m5s". */
+function roundedSeconds(ms: number): string {
+  return formatGoDuration(Math.round(ms / 1000) * 1000);
+}
+
 /**
  * The first PING comes early (2 s for clients, 1 s for routes, as nats-server) so RTT is known
  * soon, with up to 20% jitter so connections made together do not ping together.
@@ -1074,9 +1216,9 @@ function startsWith(b: Uint8Array, start: number, prefix: Uint8Array): boolean {
   return true;
 }
 
-/** Go's %q of a byte slice, close enough for log lines. */
+/** Go's %q of a byte slice, for log lines. */
 export function quoteBytes(buf: Uint8Array, start: number, end: number): string {
-  return JSON.stringify(dec.decode(buf.subarray(start, end)));
+  return goQuoteBytes(buf, start, end);
 }
 
 /** Hides the password in a traced CONNECT, as nats-server does. */

@@ -27,8 +27,8 @@ export const DEFAULT_HOST = "0.0.0.0";
 export const DEFAULT_HTTP_PORT = 8222;
 export const MAX_CONTROL_LINE_SIZE = 4096;
 export const MAX_PAYLOAD_SIZE = 1024 * 1024;
-/** nats-server warns above this max_payload; we keep the same ceiling as a hard limit. */
-export const MAX_PAYLOAD_MAX_SIZE = 64 * 1024 * 1024;
+/** nats-server warns at start when max_payload is above this (its MAX_PAYLOAD_MAX_SIZE). */
+export const MAX_PAYLOAD_MAX_SIZE = 8 * 1024 * 1024;
 export const MAX_PENDING_SIZE = 64 * 1024 * 1024;
 export const DEFAULT_MAX_CONNECTIONS = 64 * 1024;
 export const DEFAULT_PING_INTERVAL_MS = 2 * 60 * 1000;
@@ -263,6 +263,7 @@ export interface Options {
   tlsConfig?: TlsOptions;
 
   // Monitoring
+  /** "" until setBaselineOptions: then the client host, as nats-server defaults it. */
   httpHost: string;
   httpPort: number;
   httpsPort: number;
@@ -346,7 +347,7 @@ export function defaultOptions(): Options {
     noSystemAccount: false,
     tls: false,
     allowNonTls: false,
-    httpHost: DEFAULT_HOST,
+    httpHost: "",
     httpPort: 0,
     httpsPort: 0,
     httpBasePath: "/",
@@ -421,6 +422,18 @@ function fixed(n: bigint, div: bigint): string {
   if (frac === 0n) return String(whole);
   const width = String(div).length - 1;
   return `${whole}.${String(frac).padStart(width, "0").replace(/0+$/, "")}`;
+}
+
+/**
+ * Fills the defaults that depend on other options, as nats-server's setBaselineOptions does once
+ * the layers are merged: the monitor binds where the clients do unless http_host says otherwise
+ * (so `-a 127.0.0.1` never exposes /connz on every interface). The cluster listener keeps its own
+ * default (0.0.0.0), as in nats-server. Applied again to a reloaded configuration.
+ */
+export function setBaselineOptions(o: Options): Options {
+  if (o.host === "") o.host = DEFAULT_HOST;
+  if (o.httpHost === "") o.httpHost = o.host;
+  return o;
 }
 
 /** The checks nats-server's validateOptions makes before it starts, with its texts. */

@@ -18,6 +18,8 @@ export class Outbound {
   #spare: Uint8Array | null = null;
   /** Bytes handed to the transport and not yet written. */
   inFlight = 0;
+  /** Size of the write in flight, for the slow consumer report. */
+  batch = 0;
   writing = false;
   /** When the in-flight write started (ms); the write deadline is checked against it. */
   writeStart = 0;
@@ -69,6 +71,7 @@ export class Outbound {
         this.#spare = null;
         this.len = 0;
         this.inFlight = n;
+        this.batch = n;
         this.writeStart = now();
         let off = 0;
         while (off < n) {

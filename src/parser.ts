@@ -36,10 +36,12 @@ interface OpName {
   op: number;
   /** Ops whose arguments are ignored up to the newline (PING, PONG, +OK). */
   noArgs: boolean;
+  /** CONNECT and INFO: the argument may follow the name directly (nats-server's parser). */
+  glued: boolean;
 }
 
-function opName(name: string, op: number, noArgs = false): OpName {
-  return { name: new TextEncoder().encode(name), op, noArgs };
+function opName(name: string, op: number, noArgs = false, glued = false): OpName {
+  return { name: new TextEncoder().encode(name), op, noArgs, glued };
 }
 
 const CLIENT_OPS: OpName[] = [
@@ -49,14 +51,16 @@ const CLIENT_OPS: OpName[] = [
   opName("UNSUB", OP_UNSUB),
   opName("PING", OP_PING, true),
   opName("PONG", OP_PONG, true),
-  opName("CONNECT", OP_CONNECT),
-  opName("INFO", OP_INFO),
+  opName("CONNECT", OP_CONNECT, false, true),
+  opName("INFO", OP_INFO, false, true),
   opName("+OK", OP_OK, true),
   opName("-ERR", OP_ERR),
+  // A route op that nats-server's parser reads from clients too (see Client.processMsgArgs).
+  opName("HMSG", OP_HMSG),
 ];
 
 const ROUTE_OPS: OpName[] = [
-  ...CLIENT_OPS.filter((o) => o.op !== OP_PUB && o.op !== OP_HPUB),
+  ...CLIENT_OPS.filter((o) => o.op !== OP_PUB && o.op !== OP_HPUB && o.op !== OP_HMSG),
   opName("RS+", OP_RSUB),
   opName("RS-", OP_RUNSUB),
   opName("RMSG", OP_RMSG),
@@ -146,8 +150,11 @@ export interface ParserHost {
   processMsg(op: number, buf: Uint8Array): void;
   /** Any other op with its argument bytes [start, end) (empty for PING/PONG/+OK). */
   processOp(op: number, buf: Uint8Array, start: number, end: number): boolean;
-  /** An unknown or malformed op at index i; the connection sends the error and closes. */
-  parseError(buf: Uint8Array, i: number, end: number): void;
+  /**
+   * An unknown or malformed op at index i; the connection sends the error and closes. `state`
+   * is the number nats-server's parser state machine would be in there (its logs print it).
+   */
+  parseError(buf: Uint8Array, i: number, end: number, state: number): void;
   /** A control line longer than max_control_line. */
   controlLineTooLong(buf: Uint8Array, start: number, end: number): void;
 }
@@ -175,6 +182,11 @@ export class Parser {
   /** PAYLOAD: where the kept bytes started when the control line was processed. */
   #pendingStart = 0;
   #keep = 0;
+  /** Whether the parser is between ops (nothing of an op kept from the last read). */
+  get idle(): boolean {
+    return this.#phase === NONE;
+  }
+
   /** Total bytes (from the kept start) a pending message needs; lets the caller size its buffer. */
   needed = 0;
   /** Tokens of the last message control line, as [start, end) pairs (see #scanMsgLine). */
@@ -217,12 +229,13 @@ export class Parser {
       // Match the op name, byte by byte and case-insensitively.
       const cands = index[buf[i] >= 97 && buf[i] <= 122 ? buf[i] - 32 : buf[i]];
       if (cands === undefined) {
-        host.parseError(buf, i, end);
+        host.parseError(buf, i, end, GO_OP_START);
         return -1;
       }
       let op: OpName | null = null;
       let partial = false;
       let badAt = i;
+      let badOp = cands[0];
       for (const c of cands) {
         const n = c.name;
         let k = 1;
@@ -237,17 +250,20 @@ export class Parser {
           break;
         }
         if (i + k >= end) partial = true;
-        else if (i + k > badAt) badAt = i + k;
+        else if (i + k > badAt) {
+          badAt = i + k;
+          badOp = c;
+        }
       }
       if (op === null) {
         if (partial) return opStart;
-        host.parseError(buf, badAt, end);
+        host.parseError(buf, badAt, end, goState(badOp, badAt - i));
         return -1;
       }
       const a = i + op.name.length;
       i = op.noArgs
         ? this.#toNewline(host, op, buf, a, end)
-        : this.#spaces(host, op, buf, a, end, false);
+        : this.#spaces(host, op, buf, a, end, op.glued);
       if (i === STOP) return this.#keep;
       if (i < 0) return -1;
       if (host.paused !== null) return i;
@@ -303,7 +319,7 @@ export class Parser {
         return this.#stop(SPACES, op, end);
       }
       if (buf[a] !== 32 && buf[a] !== 9) {
-        host.parseError(buf, a, end);
+        host.parseError(buf, a, end, goState(op, op.name.length));
         return -1;
       }
       a++;
@@ -328,6 +344,12 @@ export class Parser {
     let s = -1;
     let h = 0x811c9dc5 | 0;
     let i = a;
+    // nats-server takes the argument's first byte as it is, even a CR or LF.
+    if (buf[a] === 10 || buf[a] === 13) {
+      s = a;
+      h = Math.imul(h ^ buf[a], 0x01000193);
+      i = a + 1;
+    }
     for (; i < end; i++) {
       const b = buf[i];
       if (b === 32 || b === 9 || b === 10 || (b === 13 && i + 1 < end && buf[i + 1] === 10)) {
@@ -357,7 +379,7 @@ export class Parser {
     const code = op.op;
     const isMsg = code === OP_PUB || code === OP_HPUB || code === OP_RMSG || code === OP_HMSG ||
       code === OP_LMSG;
-    let nl = isMsg ? this.#scanMsgLine(buf, a, end) : buf.indexOf(10, a);
+    let nl = isMsg ? this.#scanMsgLine(buf, a, end) : buf.indexOf(10, a + 1);
     if (nl >= end) nl = -1;
     if (nl < 0) {
       if (end - a > host.maxControlLine) {
@@ -366,7 +388,11 @@ export class Parser {
       }
       return this.#stop(ARGS, op, a);
     }
-    const argEnd = nl > a && buf[nl - 1] === 13 ? nl - 1 : nl;
+    let argEnd = nl;
+    if (nl - 1 > a) {
+      if (buf[nl - 1] === 13) argEnd = nl - 1;
+      else if (hasCR(buf, a + 1, nl)) argEnd = this.#dropLast(nl, isMsg);
+    }
     if (argEnd - a > host.maxControlLine) {
       host.controlLineTooLong(buf, a, argEnd);
       return -1;
@@ -379,6 +405,22 @@ export class Parser {
     }
     if (!host.processOp(code, buf, a, argEnd)) return -1;
     return nl + 1;
+  }
+
+  /**
+   * A line ending in a bare LF but holding a CR: nats-server's parser then drops the byte before
+   * the LF (its "drop" flag is set by any CR in the argument). Rare, so off the hot path; for a
+   * message line the last token loses that byte too.
+   */
+  #dropLast(nl: number, isMsg: boolean): number {
+    if (isMsg && this.ntokens > 0 && this.ntokens <= this.tokens.length >> 1) {
+      const k = 2 * (this.ntokens - 1);
+      if (this.tokens[k + 1] === nl) {
+        if (this.tokens[k] === nl - 1) this.ntokens--;
+        else this.tokens[k + 1] = nl - 1;
+      }
+    }
+    return nl - 1;
   }
 
   /** The payload and its CRLF; `keepFrom` is where the kept bytes begin if it is cut. */
@@ -403,11 +445,11 @@ export class Parser {
     const pa = host.pa;
     const pend = pa.payloadStart + pa.size;
     if (pend < end && buf[pend] !== 13) {
-      host.parseError(buf, pend, end);
+      host.parseError(buf, pend, end, GO_MSG_END_R);
       return -1;
     }
     if (pend + 1 < end && buf[pend + 1] !== 10) {
-      host.parseError(buf, pend + 1, end);
+      host.parseError(buf, pend + 1, end, GO_MSG_END_N);
       return -1;
     }
     if (pend + 2 > end) {
@@ -419,7 +461,80 @@ export class Parser {
   }
 }
 
-/** Splits an argument line on spaces and tabs into [start, end) pairs; returns the count. */
+function hasCR(buf: Uint8Array, from: number, to: number): boolean {
+  const i = buf.indexOf(13, from);
+  return i >= 0 && i < to;
+}
+
+/**
+ * nats-server's parser states (their numbers appear in its "parser ERROR, state=N" logs), by
+ * the op-name prefix read when the bad byte came: "PI" is OP_PI (34). Route ops map to the
+ * states nats-server shares with them (RS+ to OP_SUB, RMSG to OP_MSG).
+ */
+const GO_OP_START = 0;
+const GO_MSG_END_R = 41;
+const GO_MSG_END_N = 42;
+const GO_STATES: Record<string, number> = {
+  "+": 1,
+  "+O": 2,
+  "+OK": 3,
+  "-": 4,
+  "-E": 5,
+  "-ER": 6,
+  "-ERR": 7,
+  "C": 10,
+  "CO": 11,
+  "CON": 12,
+  "CONN": 13,
+  "CONNE": 14,
+  "CONNEC": 15,
+  "CONNECT": 16,
+  "H": 18,
+  "HP": 19,
+  "HPU": 20,
+  "HPUB": 21,
+  "HM": 24,
+  "HMS": 25,
+  "HMSG": 26,
+  "P": 29,
+  "PU": 30,
+  "PUB": 31,
+  "PI": 34,
+  "PIN": 35,
+  "PING": 36,
+  "PO": 37,
+  "PON": 38,
+  "PONG": 39,
+  "S": 43,
+  "SU": 44,
+  "SUB": 45,
+  "R": 57,
+  "RS": 58,
+  "RS+": 45,
+  "RS-": 63,
+  "RM": 66,
+  "RMS": 67,
+  "RMSG": 68,
+  "U": 59,
+  "UN": 60,
+  "UNS": 61,
+  "UNSU": 62,
+  "UNSUB": 63,
+  "I": 71,
+  "IN": 72,
+  "INF": 73,
+  "INFO": 74,
+};
+
+function goState(op: OpName, matched: number): number {
+  const prefix = String.fromCharCode(...op.name.subarray(0, matched));
+  return GO_STATES[prefix] ?? GO_OP_START;
+}
+
+/**
+ * Splits an argument line on spaces, tabs, CRs and LFs (nats-server's splitArg) into [start, end)
+ * pairs; returns the count.
+ */
 export function splitArgs(
   buf: Uint8Array,
   start: number,
@@ -431,7 +546,7 @@ export function splitArgs(
   const max = out.length >> 1;
   for (let i = start; i < end; i++) {
     const b = buf[i];
-    if (b === 32 || b === 9) {
+    if (b === 32 || b === 9 || b === 13 || b === 10) {
       if (s >= 0) {
         if (n >= max) return max + 1;
         out[2 * n] = s;
@@ -452,10 +567,13 @@ export function splitArgs(
   return n;
 }
 
-/** Parses decimal digits as nats-server's parseSize does: -1 for empty, non-digit or overflow. */
+/** nats-server's parseSize reads at most 9 digits: a longer size field is "bad or missing". */
+const MAX_SIZE_DIGITS = 9;
+
+/** Parses decimal digits as nats-server's parseSize does: -1 for empty, non-digit or too long. */
 export function parseSize(buf: Uint8Array, start: number, end: number): number {
   const len = end - start;
-  if (len === 0 || len > 15) return -1;
+  if (len === 0 || len > MAX_SIZE_DIGITS) return -1;
   let n = 0;
   for (let i = start; i < end; i++) {
     const d = buf[i] - 48;

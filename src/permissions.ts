@@ -90,13 +90,86 @@ class SubscribeRule {
   }
 }
 
+/** nats-server's bound on its per-connection deny cache, and how much a full cache drops. */
+const DENY_CACHE_MAX = 256;
+const DENY_CACHE_PRUNE = 32;
+
+/**
+ * The subscribe deny list applied to deliveries (nats-server's msgDeny). A wildcard subscription
+ * may be allowed while covering a denied subject (`foo.>` with `foo.secret` denied): once a
+ * connection has such a subscription, every message delivered to it is checked against the deny
+ * subjects. Connections without one never look here (one null check per delivery).
+ */
+export class DenyFilter {
+  readonly #deny: string[];
+  readonly #tokens: string[][];
+  readonly #cache = new Map<string, boolean>();
+
+  /** The entries as nats-server keeps them, "subject queue" ones included (they match nothing). */
+  constructor(deny: string[]) {
+    this.#deny = deny;
+    this.#tokens = deny.map((d) => d.split("."));
+  }
+
+  denies(subject: string): boolean {
+    const hit = this.#cache.get(subject);
+    if (hit !== undefined) return hit;
+    const denied = this.#deny.some((f) => matches(f, subject));
+    this.#cache.set(subject, denied);
+    if (this.#cache.size > DENY_CACHE_MAX) {
+      let n = 0;
+      for (const k of this.#cache.keys()) {
+        this.#cache.delete(k);
+        if (++n > DENY_CACHE_PRUNE) break;
+      }
+    }
+    return denied;
+  }
+
+  /**
+   * Whether a subscription on `subject` reaches a deny entry, as nats-server decides it: the
+   * subject has a wildcard token and some entry is a subset of it (`foo.secret` of `foo.>` or
+   * `foo.*`; but `*.secret` is not taken to be a subset of `foo.>`, as in nats-server).
+   */
+  reachedBy(subject: string): boolean {
+    if (!hasWildcardToken(subject)) return false;
+    const test = subject.split(".");
+    return this.#tokens.some((tokens) => isSubsetMatch(tokens, test));
+  }
+}
+
+function hasWildcardToken(subject: string): boolean {
+  return subject.split(".").some((t) => t === "*" || t === ">");
+}
+
+/** Is the subject `tokens` (which may hold wildcards) within the subscription `test`? */
+function isSubsetMatch(tokens: string[], test: string[]): boolean {
+  for (let i = 0; i < test.length; i++) {
+    if (i >= tokens.length) return false;
+    const t2 = test[i];
+    if (t2 === "") return false;
+    if (t2 === ">") return true;
+    const t1 = tokens[i];
+    if (t1 === "" || t1 === ">") return false;
+    if (t1 === "*") {
+      if (t2 !== "*") return false;
+      continue;
+    }
+    if (t2[0] !== "*" && t1 !== t2) return false;
+  }
+  return tokens.length === test.length;
+}
+
 export function compilePermissions(p: Permissions | undefined): PermissionChecker | null {
   if (!p || (!p.publish && !p.subscribe && !p.response)) return null;
   const pub = new PublishRule(p.publish);
   const sub = new SubscribeRule(p.subscribe);
+  const deny = p.subscribe?.deny ?? [];
+  const filter = deny.length > 0 ? new DenyFilter(deny) : null;
   return {
     canPublish: (subject) => pub.allows(subject),
     canSubscribe: (subject, queue) => sub.allows(subject, queue),
+    denyFilterFor: (subject) => filter !== null && filter.reachedBy(subject) ? filter : null,
     response: p.response ?? null,
   };
 }

@@ -37,6 +37,7 @@ import {
 } from "./parser.ts";
 import { acceptLoop, listenTcp, type PeerAddress, peerOf, type Transport } from "./transport.ts";
 import { hostPort } from "./server.ts";
+import { protoSnippet } from "./goquote.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } from "./tls.ts";
 import { type ClusterOptions, GO_VERSION, VERSION } from "./options.ts";
@@ -252,9 +253,9 @@ export class Route extends Client {
     return acc;
   }
 
-  override parseError(buf: Uint8Array, i: number, end: number): void {
-    const snip = JSON.stringify(dec.decode(buf.subarray(i, Math.min(end, i + 32))));
-    this.server.log.errorc(this, `Route parser ERROR, i=${i}: proto='${snip}...'`);
+  override parseError(buf: Uint8Array, i: number, end: number, state: number): void {
+    const snip = protoSnippet(buf, i, end);
+    this.server.log.errorc(this, `Router parser ERROR, state=${state}, i=${i}: proto='${snip}...'`);
     this.close(ClosedState.ProtocolViolation);
   }
 
@@ -564,6 +565,8 @@ export class Cluster {
   readonly remoteUrls = new Map<string, string[]>();
   /** Websocket URLs of the other servers that have a websocket listener, by server id. */
   readonly remoteWsUrls = new Map<string, string[]>();
+  /** Whether any route ever told us client URLs: from then on INFO lists connect_urls. */
+  learnedUrls = false;
   #listener: Deno.Listener | null = null;
   #running = false;
   #tls: TlsContext | null;
@@ -596,6 +599,9 @@ export class Cluster {
     this.port = (this.#listener.addr as Deno.NetAddr).port;
     this.#running = true;
     this.server.log.notice(`Cluster name is ${this.name}`);
+    if (this.dynamic) {
+      this.server.log.warn("Cluster name was dynamically generated, consider setting one");
+    }
     this.server.log.notice(`Listening for route connections on ${hostPort(c.host, this.port)}`);
     acceptLoop(this.#listener, "route", (m) => this.server.log.error(m), (conn) => {
       if (this.#running) this.#startRoute(conn, null);
@@ -610,9 +616,11 @@ export class Cluster {
     this.#timers.clear();
     try {
       this.#listener?.close();
+      if (this.#listener) this.server.log.debug("Route accept loop exiting..");
     } catch {
       // already closed
     }
+    this.#listener = null;
     const routes = [...this.routes.values()];
     for (const r of routes) r.close(ClosedState.ServerShutdown);
     await Promise.all(routes.map((r) => r.out.drained()));
@@ -660,8 +668,13 @@ export class Cluster {
     return info;
   }
 
-  /** Dials a route URL, retrying every second (forever for configured routes). */
-  solicit(urlText: string, configured: boolean, attempt = 1): void {
+  /**
+   * Dials a route URL, retrying every second (forever for configured routes). Failed attempts
+   * are errors on the first try and then every connect_error_reports-th one (every
+   * reconnect_error_reports-th once the route had been up, `first` false), debug otherwise, as
+   * nats-server reports them.
+   */
+  solicit(urlText: string, configured: boolean, attempt = 1, first = true): void {
     if (!this.#running) return;
     let url: URL;
     try {
@@ -674,8 +687,11 @@ export class Cluster {
     if (attempt === 1 && this.#dialing.has(key)) return;
     this.#dialing.add(key);
     const host = url.hostname.replace(/^\[|\]$/g, "");
-    this.server.log.debug(`Trying to connect to route on ${hostPort(host, Number(url.port))}`);
-    Deno.connect({ hostname: host, port: Number(url.port) || 6222 }).then(
+    const port = Number(url.port) || 6222;
+    this.server.log.debug(
+      `Trying to connect to route on ${hostPort(host, port)} (${hostPort(host, port)})`,
+    );
+    Deno.connect({ hostname: host, port }).then(
       (conn) => {
         this.#dialing.delete(key);
         if (!this.#running) {
@@ -690,12 +706,16 @@ export class Cluster {
           this.#dialing.delete(key);
           return;
         }
-        this.server.log.debug(
-          `Error trying to connect to route (attempt ${attempt}): ${(e as Error).message}`,
-        );
+        const o = this.server.opts;
+        const every = first ? o.connectErrorReports : o.reconnectErrorReports;
+        const msg = `Error trying to connect to route (attempt ${attempt}): ${
+          dialError(e, hostPort(host, port))
+        }`;
+        if (attempt === 1 || (every > 0 && attempt % every === 0)) this.server.log.error(msg);
+        else this.server.log.debug(msg);
         const t = setTimeout(() => {
           this.#timers.delete(t);
-          this.solicit(urlText, configured, attempt + 1);
+          this.solicit(urlText, configured, attempt + 1, first);
         }, RECONNECT_MS);
         this.#timers.add(t);
       },
@@ -806,7 +826,9 @@ export class Cluster {
 
   updateConnectUrls(r: Route, info: RouteInfo): void {
     if (this.opts.noAdvertise) return;
-    this.remoteUrls.set(r.remoteId, info.connect_urls ?? []);
+    const urls = info.connect_urls ?? [];
+    if (urls.length > 0) this.learnedUrls = true;
+    this.remoteUrls.set(r.remoteId, urls);
     if (info.ws_connect_urls?.length) this.remoteWsUrls.set(r.remoteId, info.ws_connect_urls);
     else this.remoteWsUrls.delete(r.remoteId);
     this.server.connectUrlsChanged();
@@ -827,7 +849,7 @@ export class Cluster {
     if (r.url && this.#running && r.closeReason !== ClosedState.DuplicateRoute) {
       const t = setTimeout(() => {
         this.#timers.delete(t);
-        this.solicit(r.url!.href, true);
+        this.solicit(r.url!.href, true, 1, false);
       }, RECONNECT_MS);
       this.#timers.add(t);
     }
@@ -851,6 +873,16 @@ export class Cluster {
       }
     }
   }
+}
+
+/** A failed dial in Go's words ("dial tcp 127.0.0.1:4248: connect: connection refused"). */
+function dialError(e: unknown, address: string): string {
+  const what = e instanceof Deno.errors.ConnectionRefused
+    ? "connect: connection refused"
+    : e instanceof Deno.errors.TimedOut
+    ? "i/o timeout"
+    : (e as Error).message;
+  return `dial tcp ${address}: ${what}`;
 }
 
 function randomName(): string {

@@ -18,11 +18,14 @@ import { configuredClusterName, leafnodeReloadError } from "./leafnode/options.t
 import { type Leaf, leafTakes } from "./leafnode/connection.ts";
 import type { PubArg } from "./parser.ts";
 import {
+  DEFAULT_TLS_TIMEOUT_S,
   formatGoDuration,
   GO_VERSION,
+  MAX_PAYLOAD_MAX_SIZE,
   type Options,
   type Permissions,
   PROTO,
+  setBaselineOptions,
   validateOptions,
   VERSION,
 } from "./options.ts";
@@ -104,6 +107,11 @@ export interface ServerStats {
 }
 
 const enc = new TextEncoder();
+/**
+ * The shared timer never runs more often than this, so connections arriving in a burst (whose
+ * timers all fall due at different times) cost a bounded number of passes over the registry.
+ */
+const MIN_TICK_MS = 20;
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /** A server id shaped like nats-server's (an nkey public key: 'N' + 55 base32 chars). */
@@ -162,7 +170,7 @@ export class Server {
   #nextCid = 1;
   #pending: Client[] = [];
   #flushScheduled = false;
-  #ticker: ReturnType<typeof setInterval> | undefined;
+  #ticker: ReturnType<typeof setTimeout> | undefined;
   #running = false;
   #done: Promise<void>;
   #resolveDone!: () => void;
@@ -184,6 +192,7 @@ export class Server {
   websocket: WebsocketListener | null = null;
 
   constructor(opts: Options, logger: Logger) {
+    setBaselineOptions(opts);
     validateOptions(opts);
     this.opts = opts;
     this.log = new ServerLog(logger);
@@ -249,11 +258,21 @@ export class Server {
     this.log.notice(`  Version:  ${VERSION}`);
     this.log.notice(`  Git:      [not set]`);
     this.log.notice(`  Release:  ${releaseString()}`);
-    const clusterName = configuredClusterName(o);
-    if (clusterName !== "") this.log.notice(`  Cluster:  ${clusterName}`);
+    this.log.debug(`  Go build: ${GO_VERSION}`);
+    // The cluster name (a generated one too) is known before any listener starts.
+    if (o.cluster.port !== 0) {
+      this.cluster = new Cluster(this);
+      this.log.notice(`  Cluster:  ${this.cluster.name}`);
+    } else {
+      // A configured name, or a leaf-only server's (nats-server names it for its leafs).
+      const clusterName = configuredClusterName(o);
+      if (clusterName !== "") this.log.notice(`  Cluster:  ${clusterName}`);
+    }
     this.log.notice(`  Name:     ${this.name}`);
     this.log.notice(`  ID:       ${this.id}`);
-    // nats-server's order: monitoring, then routes, then clients. A failure undoes the rest.
+    this.#startupWarnings();
+    // nats-server's order: monitoring, clients, then (after "Server is ready") routes. A failure
+    // undoes the rest.
     try {
       if (o.httpPort !== 0 || o.httpsPort !== 0) {
         try {
@@ -262,12 +281,7 @@ export class Server {
           throw new StartError(`Can't start monitoring: ${(e as Error).message}`);
         }
       }
-      if (o.leafnode.port !== 0 || o.leafnode.remotes.length > 0) {
-        // Before routes: their INFO carries our leafnode URL.
-        this.leafnodes = new LeafNodes(this);
-        this.leafnodes.start();
-      }
-      // nats-server starts websocket before routes.
+      // nats-server starts websocket before the client listener.
       if (o.websocket.port !== 0) {
         this.websocket = new WebsocketListener(this);
         try {
@@ -276,15 +290,10 @@ export class Server {
           throw new StartError((e as Error).message);
         }
       }
-      if (o.cluster.port !== 0) {
-        this.cluster = new Cluster(this);
-        try {
-          this.cluster.start();
-        } catch (e) {
-          throw new StartError(
-            `Error listening on router port: ${o.cluster.port} - ${(e as Error).message}`,
-          );
-        }
+      // Then leafnodes (nats-server's order): routes made later carry our leafnode URL.
+      if (o.leafnode.port !== 0 || o.leafnode.remotes.length > 0) {
+        this.leafnodes = new LeafNodes(this);
+        this.leafnodes.start();
       }
       const port = o.port === -1 ? 0 : o.port;
       try {
@@ -302,7 +311,6 @@ export class Server {
       this.monitor?.stop();
       this.leafnodes?.stop();
       this.websocket?.stop();
-      this.cluster?.stop();
       throw e;
     }
     this.port = (this.#listener.addr as Deno.NetAddr).port;
@@ -320,24 +328,52 @@ export class Server {
       this.events = new SystemEvents(this, this.systemAccount);
       this.events.start(installRequests);
     }
-    this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
+    this.#armTick(this.#maxTickMs());
     acceptLoop(this.#listener, "client", (m) => this.log.error(m), (conn) => {
       if (this.lameDuck || !this.#running) conn.close();
       else this.#createClient(conn);
     });
     this.log.notice("Server is ready");
+    if (!this.cluster) return;
+    try {
+      this.cluster.start();
+    } catch (e) {
+      this.#running = false;
+      clearTimeout(this.#ticker);
+      this.#closeListener();
+      this.monitor?.stop();
+      this.leafnodes?.stop();
+      this.cluster.stop();
+      throw new StartError(
+        `Error listening on router port: ${o.cluster.port} - ${(e as Error).message}`,
+      );
+    }
+  }
+
+  /** What nats-server says at start about the configuration, in its order. */
+  #startupWarnings(): void {
+    const o = this.opts;
+    const plain = (p: string) => !isBcrypt(p);
+    if (
+      (o.password !== "" && plain(o.password)) ||
+      o.users.some((u) =>
+        !u.nkey && !(u.password === "" && o.tlsConfig?.verifyAndMap) &&
+        plain(u.password)
+      )
+    ) {
+      this.log.warn("Plaintext passwords detected, use nkeys or bcrypt");
+    }
+    if (o.configFile !== "") this.log.notice(`Using configuration file: ${o.configFile}`);
+    if (o.maxPayload > MAX_PAYLOAD_MAX_SIZE) {
+      this.log.warn(
+        "Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance",
+      );
+    }
   }
 
   /** Resolves when the server has shut down. */
   done(): Promise<void> {
     return this.#done;
-  }
-
-  #tickMs(): number {
-    const o = this.opts;
-    let ms = Math.min(1000, Math.max(10, Math.floor(o.pingIntervalMs / 4)));
-    if (o.authTimeout > 0) ms = Math.min(ms, Math.max(10, o.authTimeout * 250));
-    return ms;
   }
 
   #createClient(conn: Deno.Conn): void {
@@ -431,12 +467,11 @@ export class Server {
 
   /**
    * All client URLs of the cluster, ours first, for INFO and /varz connect_urls; empty (so the
-   * field is left out) until another server is known, as nats-server does.
+   * field is left out) until another server's URLs are known, as nats-server does.
    */
   connectUrls(): string[] {
-    if (!this.cluster || this.opts.cluster.noAdvertise || this.cluster.remoteUrls.size === 0) {
-      return [];
-    }
+    // Once another server's URLs were learned the list stays, ours at least, when routes go.
+    if (!this.cluster || this.opts.cluster.noAdvertise || !this.cluster.learnedUrls) return [];
     const all = new Set(this.ownConnectUrls());
     for (const urls of this.cluster.remoteUrls.values()) for (const u of urls) all.add(u);
     return [...all];
@@ -594,10 +629,15 @@ export class Server {
     return true;
   }
 
+  /** nats-server names the nkey or the user tried when such users are configured. */
   authViolation(c: Client): void {
     this.events?.authFailed(c);
+    const o = this.opts;
+    let who = "";
+    if (this.#nkeyUsers.size > 0) who = ` - Nkey ${JSON.stringify(c.opts.nkey ?? "")}`;
+    else if (o.users.length > 0) who = ` - User ${JSON.stringify(c.opts.user ?? "")}`;
+    this.log.errorc(c, `authentication error${who}`);
     c.sendErr("Authorization Violation");
-    this.log.errorc(c, `authentication error - User "${c.opts.user ?? ""}"`);
     c.close(ClosedState.AuthenticationViolation);
   }
 
@@ -959,7 +999,8 @@ export class Server {
   #tick(): void {
     const now = this.now;
     const o = this.opts;
-    const authTimeoutMs = (o.authTimeout > 0 ? o.authTimeout : 2) * 1000;
+    const authTimeoutMs = this.#authTimeoutMs();
+    let due = now + this.#maxTickMs();
     for (const acc of this.accounts.values()) {
       if (acc.responses.size > 0) expireResponses(acc, now);
     }
@@ -972,46 +1013,48 @@ export class Server {
       : this.clients.values();
     for (const c of all) {
       if (c.closed) continue;
-      if (
-        c.kind !== ROUTER && !c.connectReceived && c.authRequired() &&
-        now - c.start >= c.authTimeoutMs(authTimeoutMs)
-      ) {
-        c.sendErr("Authentication Timeout");
-        this.log.debugc(c, "Authentication Timeout");
-        c.close(ClosedState.AuthenticationTimeout);
-        continue;
+      if (c.kind !== ROUTER && !c.connectReceived && c.authRequired()) {
+        const timeout = c.authTimeoutMs(authTimeoutMs);
+        if (now - c.start >= timeout) {
+          c.sendErr("Authentication Timeout");
+          this.log.debugc(c, "Authentication Timeout");
+          c.close(ClosedState.AuthenticationTimeout);
+          continue;
+        }
+        due = Math.min(due, c.start + timeout);
       }
-      if (c.out.writing && now - c.out.writeStart > o.writeDeadlineMs) {
-        this.log.noticec(
-          c,
-          `Slow Consumer Detected: WriteDeadline of ${
-            formatGoDuration(o.writeDeadlineMs)
-          } exceeded`,
-        );
-        this.stats.slowConsumers++;
-        c.account.slowConsumers++;
-        c.close(ClosedState.SlowConsumerWriteDeadline);
-        continue;
+      if (c.out.writing) {
+        const deadline = c.out.writeStart + o.writeDeadlineMs;
+        if (now > deadline && c.writeDeadlineExceeded(now)) continue;
+        due = Math.min(due, c.out.writeStart + o.writeDeadlineMs + 1);
       }
       if (now - c.lastOut > 1000) c.out.shrinkIfIdle();
-      if (now >= c.nextPing) {
-        c.nextPing = now + o.pingIntervalMs;
-        if (c.pingsOut + 1 > o.maxPingsOut) {
-          c.sendErr("Stale Connection");
-          this.log.debugc(c, "Stale Client Connection - Closing");
-          c.close(ClosedState.StaleConnection);
-          continue;
-        }
-        // An RTT measured within the hour lets activity stand in for the PING (nats-server).
-        const needRtt = c.rttMeasuredAt === 0 || now - c.rttMeasuredAt > 3_600_000;
-        if (now - c.lastIn < o.pingIntervalMs && !needRtt) {
-          this.log.debugc(c, "Delaying PING due to client activity");
-          continue;
-        }
-        this.log.debugc(c, "Client Ping Timer");
-        c.sendPing();
-      }
+      if (now >= c.nextPing) c.pingTimer(now);
+      if (!c.closed) due = Math.min(due, c.nextPing);
     }
+    this.#armTick(due - now);
+  }
+
+  /**
+   * One shared timer serves every connection: it runs when the earliest ping, auth timeout or
+   * write deadline is due (so each fires on nats-server's schedule), and at least this often.
+   */
+  #armTick(ms: number): void {
+    clearTimeout(this.#ticker);
+    if (!this.#running) return;
+    this.#ticker = setTimeout(() => this.#tick(), Math.max(MIN_TICK_MS, ms));
+  }
+
+  #maxTickMs(): number {
+    const o = this.opts;
+    return Math.max(MIN_TICK_MS, Math.min(1000, o.writeDeadlineMs / 4, o.pingIntervalMs / 4));
+  }
+
+  /** authorization { timeout }, else nats-server's default: 2 s, or the TLS timeout + 1 s. */
+  #authTimeoutMs(): number {
+    const o = this.opts;
+    if (o.authTimeout > 0) return o.authTimeout * 1000;
+    return this.tls ? ((o.tlsConfig?.timeout ?? DEFAULT_TLS_TIMEOUT_S) + 1) * 1000 : 2000;
   }
 
   /**
@@ -1020,6 +1063,7 @@ export class Server {
    * credentials no longer pass are disconnected; the others keep their connections.
    */
   reload(next: Options, logger?: Logger): void {
+    setBaselineOptions(next);
     const cur = this.opts;
     const fixed: [string, unknown, unknown][] = [
       ["Host", cur.host, next.host],
@@ -1065,8 +1109,8 @@ export class Server {
       if (auth === true) this.#dropForbiddenSubs(c);
       else if (auth !== false) auth.then((ok) => ok && this.#dropForbiddenSubs(c));
     }
-    clearInterval(this.#ticker);
-    this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
+    this.#armTick(0);
+    this.configLoadTime = new Date();
     this.log.notice("Reloaded server configuration");
   }
 
@@ -1147,20 +1191,22 @@ export class Server {
   }
 
   #closeListener(): void {
+    this.websocket?.closeListener();
+    if (this.#listener === null) return;
     try {
-      this.#listener?.close();
+      this.#listener.close();
     } catch {
       // already closed
     }
     this.#listener = null;
-    this.websocket?.closeListener();
+    this.log.debug("Client accept loop exiting..");
   }
 
   async shutdown(): Promise<void> {
     if (!this.#running) return;
     this.events?.stop();
     this.#running = false;
-    clearInterval(this.#ticker);
+    clearTimeout(this.#ticker);
     this.#closeListener();
     const clients = [...this.clients.values()];
     for (const c of clients) c.close(ClosedState.ServerShutdown);

@@ -11,7 +11,7 @@ import {
   splitHostPort,
 } from "../src/config.ts";
 import { parseConfig } from "../src/conf/parser.ts";
-import { defaultOptions, mergeOptions } from "../src/options.ts";
+import { defaultOptions, mergeOptions, setBaselineOptions } from "../src/options.ts";
 
 const CONFIGS = new URL("../configs/", import.meta.url).pathname;
 
@@ -69,7 +69,7 @@ Deno.test("config maps the README cluster seed file and merges over defaults", (
   const o = mergeOptions(defaultOptions(), layer);
   assert.equal(o.host, "127.0.0.1");
   assert.equal(o.port, 4222);
-  assert.equal(o.httpHost, "0.0.0.0");
+  assert.equal(setBaselineOptions(o).httpHost, "127.0.0.1");
   assert.equal(o.httpPort, 8222);
   assert.equal(o.cluster.host, "127.0.0.1");
   assert.equal(o.cluster.port, 4248);

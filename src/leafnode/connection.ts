@@ -40,6 +40,7 @@ import { formatGoDuration, VERSION } from "../options.ts";
 import type { Permissions } from "../options.ts";
 import { rewriteMsg } from "../message.ts";
 import { goJson } from "../monitor/format.ts";
+import { protoSnippet } from "../goquote.ts";
 import { LeafPermissions } from "./perms.ts";
 import type { RemoteLeaf } from "./solicit.ts";
 import type { LeafNodes } from "./leafnodes.ts";
@@ -253,10 +254,13 @@ export class Leaf extends Client {
     return true;
   }
 
-  override parseError(buf: Uint8Array, i: number, end: number): void {
+  override parseError(buf: Uint8Array, i: number, end: number, state: number): void {
     this.sendErr("Unknown Protocol Operation");
-    const snip = JSON.stringify(dec.decode(buf.subarray(i, Math.min(end, i + 32))));
-    this.server.log.errorc(this, `Leafnode parser ERROR, i=${i}: proto='${snip}...'`);
+    const snip = protoSnippet(buf, i, end);
+    this.server.log.errorc(
+      this,
+      `Leafnode parser ERROR, state=${state}, i=${i}: proto='${snip}...'`,
+    );
     this.close(ClosedState.ProtocolViolation);
   }
 

@@ -272,7 +272,7 @@ function connInfo(r: ConnRow, now: number, o: ConnzOptions): Record<string, unkn
   ci.rtt = rttString(c.rtt);
   ci.uptime = myUptime(end - c.start);
   ci.idle = myUptime(end - c.last);
-  ci.pending_bytes = c.out.pending;
+  ci.pending_bytes = r.closed ? c.pendingAtClose : c.out.pending;
   ci.in_msgs = c.inMsgs;
   ci.out_msgs = c.outMsgs;
   ci.in_bytes = c.inBytes;

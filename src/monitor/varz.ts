@@ -108,9 +108,13 @@ function clusterVarz(server: Server): Record<string, unknown> {
     return name !== "" ? { name } : {};
   }
   const v: Record<string, unknown> = {};
-  if (c.name !== "") v.name = c.name;
+  // The name in use (a generated or negotiated one too) and the port bound, as nats-server.
+  const cluster = server.cluster;
+  const name = cluster?.name ?? c.name;
+  if (name !== "") v.name = name;
   if (c.host !== "") v.addr = c.host;
-  if (c.port !== 0) v.cluster_port = c.port;
+  const port = cluster?.port || c.port;
+  if (port !== 0) v.cluster_port = port;
   v.auth_timeout = c.authTimeout > 0 ? c.authTimeout : 2;
   const urls = o.routes.map(routeHost).filter((u) => u !== "");
   if (urls.length > 0) v.urls = urls;
