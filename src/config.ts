@@ -15,6 +15,7 @@ import { ConfigError, type Position } from "./conf/errors.ts";
 import { newAccount, parseAccounts } from "./conf/accounts.ts";
 import { checkAccounts } from "./conf/accounts_check.ts";
 import { parseMappings } from "./conf/mappings.ts";
+import { parseJetStream } from "./conf/jetstream.ts";
 import { SubjectTransform } from "./accounts/transform.ts";
 import { GO_TYPES, goQuote, goType, goValue, timeQuote } from "./conf/go_format.ts";
 import {
@@ -75,9 +76,6 @@ const IGNORED = new Set([
   "gateway",
   "leaf",
   "leafnodes",
-  "store_dir",
-  "storedir",
-  "jetstream",
   "default_js_domain",
   "prof_port",
   "websocket",
@@ -445,6 +443,14 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
       return;
     case "server_tags":
       o.tags = node.kind === "array" ? node.value.map((t) => m.string(t)) : [m.string(node)];
+      return;
+    case "jetstream":
+      parseJetStream(m, node);
+      return;
+    case "store_dir":
+    case "storedir":
+      if (o.storeDir) m.abandon(node.pos, "Duplicate 'store_dir' configuration");
+      o.storeDir = m.string(node);
       return;
   }
   if (IGNORED.has(k)) {

@@ -151,8 +151,36 @@ export interface AccountOptions {
   limits: AccountLimits;
   /** `default_permissions`; already applied to the account's users that have none. */
   defaultPermissions?: Permissions;
-  /** The account's `jetstream` value as written, kept for when JetStream lands. */
+  /** The account's `jetstream` value as written. */
   jetstream?: ConfNode;
+  /** Its JetStream limits when JetStream is enabled for it (the `jetstream` value parsed). */
+  jetstreamLimits?: JetStreamAccountLimits | null;
+}
+
+/** An account's JetStream limits (nats-server's JetStreamAccountLimits); -1 means unlimited. */
+export interface JetStreamAccountLimits {
+  maxMemory: number;
+  maxStore: number;
+  maxStreams: number;
+  maxConsumers: number;
+  maxAckPending: number;
+  memoryMaxStreamBytes: number;
+  storeMaxStreamBytes: number;
+  maxBytesRequired: boolean;
+}
+
+/** `jetstream: enabled` for an account: nats-server's dynamic (unlimited) account limits. */
+export function unlimitedJetStreamAccount(): JetStreamAccountLimits {
+  return {
+    maxMemory: -1,
+    maxStore: -1,
+    maxStreams: -1,
+    maxConsumers: -1,
+    maxAckPending: -1,
+    memoryMaxStreamBytes: -1,
+    storeMaxStreamBytes: -1,
+    maxBytesRequired: false,
+  };
 }
 
 /** TLS settings shared by the client listener, routes and HTTPS monitoring. */
@@ -266,6 +294,23 @@ export interface Options {
   /** server_tags: free-form labels shown in /varz. */
   tags: string[];
 
+  // JetStream
+  /** `-js`, or `jetstream` in the config file. */
+  jetstream: boolean;
+  /** `-sd`, `store_dir`: JetStream's files go to `<storeDir>/jetstream`. */
+  storeDir: string;
+  /** `max_memory_store` in bytes; -1 when not set (75% of the machine's memory). */
+  jetstreamMaxMemory: number;
+  /** `max_file_store` in bytes; -1 when not set (75% of the free disk space). */
+  jetstreamMaxStore: number;
+  jetstreamDomain: string;
+  /** `jetstream { limits { duplicate_window } }` in ms; 0 when not set. */
+  jetstreamMaxDuplicatesMs: number;
+  /** `jetstream { limits { max_ack_pending } }`; 0 when not set. */
+  jetstreamMaxAckPending: number;
+  /** `jetstream { limits { max_request_batch } }`; 0 when not set. */
+  jetstreamMaxRequestBatch: number;
+
   /** `-t`: check the configuration and exit. */
   checkConfig: boolean;
   connectErrorReports: number;
@@ -347,6 +392,14 @@ export function defaultOptions(): Options {
     },
     routes: [],
     tags: [],
+    jetstream: false,
+    storeDir: "",
+    jetstreamMaxMemory: -1,
+    jetstreamMaxStore: -1,
+    jetstreamDomain: "",
+    jetstreamMaxDuplicatesMs: 0,
+    jetstreamMaxAckPending: 0,
+    jetstreamMaxRequestBatch: 0,
     checkConfig: false,
     connectErrorReports: 3600,
     reconnectErrorReports: 1,

@@ -28,6 +28,7 @@ import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
+import { getHash, JetStream } from "./jetstream/jetstream.ts";
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -154,6 +155,8 @@ export class Server {
   #routesToSend: Route[] = [];
   /** Client TLS, loaded once at start (and on reload). */
   tls: TlsContext | null = null;
+  /** JetStream, when enabled (`-js`, `jetstream {}`) and started. */
+  jetstream: JetStream | null = null;
 
   constructor(opts: Options, logger: Logger) {
     validateOptions(opts);
@@ -214,6 +217,7 @@ export class Server {
     this.log.notice(`  Git:      [not set]`);
     this.log.notice(`  Release:  ${releaseString()}`);
     this.log.notice(`  Name:     ${this.name}`);
+    if (o.jetstream) this.log.notice(`  Node:     ${getHash(this.name)}`);
     this.log.notice(`  ID:       ${this.id}`);
     // nats-server's order: monitoring, then routes, then clients. A failure undoes the rest.
     try {
@@ -222,6 +226,13 @@ export class Server {
           this.monitor = startMonitoring(this);
         } catch (e) {
           throw new StartError(`Can't start monitoring: ${(e as Error).message}`);
+        }
+      }
+      if (o.jetstream) {
+        try {
+          this.jetstream = JetStream.enable(this);
+        } catch (e) {
+          throw new StartError(`Can't start JetStream: ${(e as Error).message}`);
         }
       }
       if (o.cluster.port !== 0) {
@@ -257,6 +268,7 @@ export class Server {
     } catch (e) {
       this.monitor?.stop();
       this.cluster?.stop();
+      this.#stopJetStream();
       throw e;
     }
     this.port = (this.#listener.addr as Deno.NetAddr).port;
@@ -419,11 +431,13 @@ export class Server {
       if (o.allowNonTls) info.tls_available = true;
     }
     info.max_payload = c.maxPayload;
+    if (o.jetstream) info.jetstream = true;
     info.client_id = c.cid;
     info.client_ip = c.peer.host;
     if (c.nonce !== "") info.nonce = c.nonce;
+    if (this.cluster) info.cluster = this.cluster.name;
+    if (o.jetstreamDomain) info.domain = o.jetstreamDomain;
     if (this.cluster) {
-      info.cluster = this.cluster.name;
       const urls = this.connectUrls();
       if (urls.length > 0) info.connect_urls = urls;
     }
@@ -998,6 +1012,12 @@ export class Server {
     await this.shutdown();
   }
 
+  #stopJetStream(): void {
+    const js = this.jetstream;
+    this.jetstream = null;
+    js?.shutdown();
+  }
+
   #closeListener(): void {
     try {
       this.#listener?.close();
@@ -1011,6 +1031,7 @@ export class Server {
     if (!this.#running) return;
     this.#running = false;
     clearInterval(this.#ticker);
+    this.#stopJetStream();
     this.#closeListener();
     const clients = [...this.clients.values()];
     for (const c of clients) c.close(ClosedState.ServerShutdown);
