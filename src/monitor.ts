@@ -23,6 +23,12 @@ import {
   rttString,
 } from "./monitor/format.ts";
 import { dashboardHtml } from "./monitor/dashboard.ts";
+import {
+  jetstreamEnabledFor,
+  jetstreamHealth,
+  jetstreamVarz,
+  jszJson,
+} from "./jetstream/monitor.ts";
 
 export interface MonitorHandle {
   /** Bound ports (0 when that listener is off). */
@@ -236,7 +242,7 @@ class Monitor {
     v.leaf = {};
     v.mqtt = {};
     v.websocket = {};
-    v.jetstream = {};
+    v.jetstream = jetstreamVarz(s);
     v.tls_timeout = tlsTimeout;
     v.write_deadline = o.writeDeadlineMs * NS_PER_MS;
     v.start = goTime(s.startTime.getTime());
@@ -518,7 +524,7 @@ class Monitor {
       Object.assign(detail, {
         expired: false,
         complete: true,
-        jetstream_enabled: false,
+        jetstream_enabled: jetstreamEnabledFor(s, acc),
         leafnode_connections: 0,
         client_connections: global ? s.clients.size : 0,
         subscriptions: global ? s.globalAccount.sublist.count : 0,
@@ -555,30 +561,7 @@ class Monitor {
 
   jsz(q: URLSearchParams): Response {
     this.count("/jsz");
-    for (const b of ["accounts", "streams", "consumers", "config"]) decodeBool(q, b);
-    decodeInt(q, "offset");
-    decodeInt(q, "limit");
-    decodeBool(q, "leader-only");
-    return respond(
-      q,
-      goJson({
-        server_id: this.server.id,
-        now: goTime(nowMs()),
-        disabled: true,
-        config: { max_memory: 0, max_storage: 0 },
-        memory: 0,
-        storage: 0,
-        reserved_memory: 0,
-        reserved_storage: 0,
-        accounts: 0,
-        ha_assets: 0,
-        api: { total: 0, errors: 0 },
-        streams: 0,
-        consumers: 0,
-        messages: 0,
-        bytes: 0,
-      }),
-    );
+    return respond(q, jszJson(this.server, q));
   }
 
   healthz(q: URLSearchParams): Response {
@@ -593,6 +576,8 @@ class Monitor {
         503,
       );
     }
+    const js = jetstreamHealth(this.server);
+    if (js !== null) return respond(q, goJson(js, false), 503);
     return respond(q, goJson({ status: "ok" }, false));
   }
 

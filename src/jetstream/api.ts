@@ -15,7 +15,7 @@ import type { Client, ClientSub } from "../client.ts";
 import type { PubArg } from "../parser.ts";
 import type { Server } from "../server.ts";
 import { buildMsg, headersOf, payloadOf, replyOf } from "../message.ts";
-import { subjectsCollide } from "../subjects.ts";
+import { isValidSubject, subjectsCollide } from "../subjects.ts";
 import { type ApiError, jsError, jsErrorUnless } from "./errors.ts";
 import {
   goJson,
@@ -29,6 +29,8 @@ import {
   decodeMsgDeleteRequest,
   decodeMsgGetRequest,
   decodePurgeRequest,
+  decodeRestoreRequest,
+  decodeSnapshotRequest,
   decodeStreamInfoRequest,
   decodeStreamListRequest,
 } from "./requests.ts";
@@ -79,10 +81,13 @@ class ApiRequest {
     return this.tokens[4];
   }
 
-  /** Sends a response: counted (as an error when it has one), replied, audited. */
-  respond(resp: Record<string, unknown>): void {
+  /**
+   * Sends a response: counted (as an error when it has one, unless `countError` is false, as
+   * for MSG.DELETE's outcomes), replied, audited.
+   */
+  respond(resp: Record<string, unknown>, countError = true): void {
     const text = goJson(resp);
-    const isErr = resp.error !== undefined;
+    const isErr = countError && resp.error !== undefined;
     const jsa = this.jsa;
     if (jsa !== null) {
       jsa.apiTotal++;
@@ -518,17 +523,16 @@ function msgDelete(r: ApiRequest): void {
       jsError("JSStreamMsgDeleteFailedF", { err: "message delete not permitted" }),
     );
   }
-  let removed: boolean;
+  // nats-server answers the outcome of the removal itself as a success in its API counts.
+  let resp: Record<string, unknown>;
   try {
-    removed = s.removeMsg(req.seq, !req.noErase);
+    resp = s.removeMsg(req.seq, !req.noErase)
+      ? { type: T + type, success: true }
+      : { type: T + type, error: jsError("JSSequenceNotFoundErrF", { seq: req.seq }) };
   } catch (e) {
-    return r.respond({
-      type: T + type,
-      error: jsErrorUnless("JSStreamMsgDeleteFailedF", e),
-    });
+    resp = { type: T + type, error: jsErrorUnless("JSStreamMsgDeleteFailedF", e) };
   }
-  if (!removed) return r.error(type, jsError("JSSequenceNotFoundErrF", { seq: req.seq }));
-  r.respond({ type: T + type, success: true });
+  r.respond(resp, false);
 }
 
 function msgGet(r: ApiRequest): void {
@@ -567,8 +571,14 @@ function streamSnapshot(r: ApiRequest): void {
   const type = "stream_snapshot_response";
   const jsa = r.requireJs(type);
   if (jsa === null) return;
+  if (isEmptyRequest(r.body)) return r.error(type, jsError("JSBadRequestErr"));
   if (r.stream(jsa, r.streamName) === undefined) {
     return r.error(type, jsError("JSStreamNotFoundErr"));
+  }
+  const req = r.decode(type, decodeSnapshotRequest);
+  if (req === undefined) return;
+  if (!isValidSubject(req.deliverSubject)) {
+    return r.error(type, jsError("JSSnapshotDeliverSubjectInvalidErr"));
   }
   r.error(type, jsError("JSStreamSnapshotErrF", { err: "not supported by this server" }));
 }
@@ -578,7 +588,20 @@ function streamRestore(r: ApiRequest): void {
   const extra = { deliver_subject: "" };
   const jsa = r.requireJs(type, extra);
   if (jsa === null) return;
-  if (r.json(type, extra) === undefined) return;
+  if (isEmptyRequest(r.body)) return r.error(type, jsError("JSBadRequestErr"), extra);
+  const req = r.decode(type, decodeRestoreRequest, extra);
+  if (req === undefined) return;
+  if (req.name === "") req.name = r.streamName;
+  let cfg: RawStreamConfig;
+  try {
+    cfg = checkConfig(jsa, req);
+    jsa.precheckLimits(cfg);
+  } catch (e) {
+    return r.error(type, jsErrorUnless("JSStreamLimitsErrF", e), extra);
+  }
+  if (r.stream(jsa, r.streamName) !== undefined) {
+    return r.error(type, jsError("JSStreamNameExistRestoreFailedErr"), extra);
+  }
   r.error(type, jsError("JSStreamRestoreErrF", { err: "not supported by this server" }), extra);
 }
 

@@ -11,6 +11,7 @@ import {
   decodeUint,
   type JsonValue,
 } from "./json.ts";
+import { decodeStreamConfig, type RawStreamConfig } from "./stream_config.ts";
 
 /** JSApiMsgGetRequest (MSG.GET, DIRECT.GET). */
 export interface MsgGetRequest {
@@ -71,4 +72,25 @@ export function decodeStreamListRequest(v: JsonValue): { offset: number; subject
     subject: (x) => (r.subject = decodeString(x) ?? r.subject),
   });
   return r;
+}
+
+/** JSApiStreamSnapshotRequest. */
+export function decodeSnapshotRequest(v: JsonValue): { deliverSubject: string } {
+  const r = { deliverSubject: "", noConsumers: false, chunkSize: 0, check: false };
+  decodeStruct(v, "JSApiStreamSnapshotRequest", {
+    deliver_subject: (x) => (r.deliverSubject = decodeString(x) ?? r.deliverSubject),
+    no_consumers: (x) => (r.noConsumers = decodeBool(x) ?? r.noConsumers),
+    chunk_size: (x) => (r.chunkSize = decodeInt(x) ?? r.chunkSize),
+    jsck: (x) => (r.check = decodeBool(x) ?? r.check),
+  });
+  return r;
+}
+
+/** JSApiStreamRestoreRequest: the stream's config (its state is not needed to refuse). */
+export function decodeRestoreRequest(v: JsonValue): RawStreamConfig {
+  let cfg: RawStreamConfig | null = null;
+  decodeStruct(v, "JSApiStreamRestoreRequest", {
+    config: (x) => (cfg = decodeStreamConfig(x)),
+  });
+  return cfg ?? decodeStreamConfig(null);
 }

@@ -543,8 +543,11 @@ export function checkStreamConfig(config: RawStreamConfig, ctx: ConfigContext): 
   }
 
   if (cfg.republish !== null) {
-    if (!cfg.republish.src) cfg.republish.src = ">";
-    const src = cfg.republish.src;
+    const rp = cfg.republish;
+    // Keys in nats-server's order: src (">" when empty), dest, headers_only.
+    cfg.republish = { src: rp.src || ">", dest: rp.dest };
+    if (rp.headers_only) cfg.republish.headers_only = true;
+    const src = cfg.republish.src!;
     if (!subjects.some((s) => subjectsCollide(src, s))) {
       throw invalidConfig(
         "stream configuration for republish source is not valid subset of subjects",
