@@ -36,7 +36,10 @@ Deno.test("a clean restart brings back streams, messages, dedup ids and the crea
       await s.stop();
     }
     await using s = await startJs({}, dir);
-    assert.ok(s.log.lines.includes("[INF]   Starting restore for stream '$G > R'"), s.log.lines.join("\n"));
+    assert.ok(
+      s.log.lines.includes("[INF]   Starting restore for stream '$G > R'"),
+      s.log.lines.join("\n"),
+    );
     assert.ok(s.log.lines.includes("[INF]   Restored 3 messages for stream '$G > R'"));
     const nc = await connectTo(s.port);
     const jsm = await jetstreamManager(nc);
