@@ -5,6 +5,7 @@
  */
 
 import type { ConfNode } from "./conf/parser.ts";
+import { isValidSubject } from "./sublist.ts";
 
 export const VERSION = "2.9.10";
 /** INFO's and /varz's "go" field: the runtime we are built on, where nats-server names Go's. */
@@ -485,9 +486,25 @@ export function validateOptions(o: Options): void {
       );
     }
   }
+  validateJetStreamOptions(o);
   // nats-server finds out when it sets its accounts up, right after these checks.
   const sys = o.systemAccount;
   if (sys !== "" && sys !== GLOBAL_ACCOUNT && !o.accounts.some((a) => a.name === sys)) {
     throw new Error("error resolving system account: account missing");
   }
+}
+
+/** nats-server's validateJetStreamOptions (the domain; what clustered JetStream requires). */
+function validateJetStreamOptions(o: Options): void {
+  const d = o.jetstreamDomain;
+  if (d !== "") {
+    const subj = `$JS.${d}.API.>`;
+    if (!isValidSubject(subj)) {
+      throw new Error(`invalid domain name: derived ${JSON.stringify(subj)} is not a valid subject`);
+    }
+    if (/[ \t\r\n\f.*>]/.test(d)) throw new Error("invalid domain name: may not contain ., * or >");
+  }
+  if (!o.jetstream || o.cluster.port === 0) return;
+  if (o.serverName === "") throw new Error("jetstream cluster requires `server_name` to be set");
+  if (o.cluster.name === "") throw new Error("jetstream cluster requires `cluster.name` to be set");
 }

@@ -921,6 +921,7 @@ export class Server {
     this.tls = tls;
     if (logger) this.log.logger = logger;
     configureAccounts(this, next);
+    this.jetstream?.reconfigure();
     this.#configureAuth();
     for (const c of [...this.clients.values()]) {
       // A user removed, or moved to another account, is closed without an error (nats-server's

@@ -230,3 +230,54 @@ Deno.test("the start-up log has nats-server's JetStream lines", async () => {
   assert.equal((nc.info as unknown as Record<string, unknown>).domain, "hub");
   await nc.close();
 });
+
+Deno.test("a JetStream domain: $JS.<domain>.API reaches the API, as with nats-server", async () => {
+  const steps = [
+    "$JS.hub.API.INFO",
+    '$JS.hub.API.STREAM.CREATE.D {"name":"D","subjects":["d"],"allow_direct":true}',
+    "d one",
+    "$JS.hub.API.STREAM.NAMES",
+    '$JS.hub.API.DIRECT.GET.D {"seq":1}',
+    { subj: "$JS.hub.API.NOPE", timeout: 300 },
+    { subj: "$JS.other.API.INFO", timeout: 300 },
+  ];
+  await using ours = await startJs({ jetstreamDomain: "hub" });
+  const nc = await connectTo(ours.port);
+  const mine = (await runSteps(nc, steps)).map(normalize);
+  await nc.close();
+  assert.match(mine[2], /"domain":"hub", "seq":1/);
+  if (HAVE_NATS_SERVER) {
+    await using ref = await startRefJs(`jetstream { domain: hub }`);
+    const rc = await connectTo(ref.port);
+    assert.deepEqual(mine, (await runSteps(rc, steps)).map(normalize));
+    await rc.close();
+  }
+  assert.throws(
+    () => new Server(mergeOptions(defaultOptions(), { jetstreamDomain: "a.b" }), new MemoryLogger()),
+    /^Error: invalid domain name: may not contain \., \* or >$/,
+  );
+});
+
+Deno.test("a reload enables JetStream for a new account and updates limits", async () => {
+  const conf1 = `accounts { A { jetstream { max_streams: 1 }, users: [{user: a, password: a}] } }`;
+  const conf2 = `accounts {
+  A { jetstream { max_streams: 2 }, users: [{user: a, password: a}] }
+  B { jetstream: enabled, users: [{user: b, password: b}] }
+}`;
+  await using s = await startJs(parseConfigString(conf1));
+  const { connect } = await import("@nats-io/transport-node");
+  const a = await connect({ servers: `127.0.0.1:${s.port}`, user: "a", pass: "a" });
+  const create = (n: string) => `$JS.API.STREAM.CREATE.${n} {"name":"${n}"}`;
+  let out = await runSteps(a, [create("A1"), create("A2")]);
+  assert.match(out[1], /maximum number of streams reached/);
+  s.server!.reload(mergeOptions(s.server!.opts, parseConfigString(conf2)));
+  out = await runSteps(a, [create("A2"), "$JS.API.STREAM.NAMES"]);
+  assert.match(out[0], /"did_create":true/);
+  assert.match(out[1], /"streams":\["A1","A2"\]/);
+  await a.close();
+  const b = await connect({ servers: `127.0.0.1:${s.port}`, user: "b", pass: "b" });
+  out = await runSteps(b, ["$JS.API.INFO", create("B1")]);
+  assert.match(out[0], /"streams":0/);
+  assert.match(out[1], /"did_create":true/);
+  await b.close();
+});

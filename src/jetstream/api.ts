@@ -160,13 +160,24 @@ class ApiRequest {
 
 type Handler = (r: ApiRequest) => void;
 
-/** Installs the router in `acc`; `jsa` null answers that JetStream is not enabled there. */
-export function installApi(js: JetStream, acc: Account, jsa: JsAccount | null): ClientSub {
+/**
+ * Installs the router in `acc`; `jsa` null answers that JetStream is not enabled there. The
+ * system account (`infoOnly`) answers nothing but INFO, as nats-server's API does for requests
+ * made there directly.
+ */
+export function installApi(
+  js: JetStream,
+  acc: Account,
+  jsa: JsAccount | null,
+  infoOnly = false,
+): ClientSub {
   const server = js.server;
   const onRequest = (_sub: ClientSub, from: Client, src: Uint8Array, pa: PubArg): void => {
     if (server.jetstream !== js) return;
     const tokens = pa.subject.split(".");
-    const h = route(tokens);
+    const h = infoOnly
+      ? (tokens.length === 3 && tokens[2] === "INFO" ? accountInfo : undefined)
+      : route(tokens);
     if (h === undefined) return;
     try {
       h(new ApiRequest(js, jsa, acc, from, src, pa, tokens));

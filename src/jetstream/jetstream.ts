@@ -35,6 +35,7 @@ import { storeLimits, Stream } from "./stream.ts";
 import { streamAction } from "./advisories.ts";
 import { installApi } from "./api.ts";
 import { consumerApi } from "./consumer_api_types.ts";
+import { applyDomainMappings } from "./domain.ts";
 
 export const JS_STORE_DIR = "jetstream";
 const STREAMS_DIR = "streams";
@@ -129,7 +130,7 @@ export class JetStream {
   readonly config: JetStreamConfig;
   readonly accounts = new Map<string, JsAccount>();
   /** Accounts answering API requests without JetStream (nats-server's "not enabled"). */
-  readonly #apiOnly: ClientSub[] = [];
+  readonly #apiOnly = new Map<Account, ClientSub>();
   memReserved = 0;
   storeReserved = 0;
   memUsed = 0;
@@ -209,6 +210,11 @@ export class JetStream {
     for (const l of banner) log.notice(l);
     log.debug("  Exports:");
     log.debug("     $JS.API.>");
+    if (o.cluster.port !== 0) {
+      log.warn(
+        "JetStream clustering is not supported by this server: JetStream runs on this server alone",
+      );
+    }
     js.#enableAccounts();
     js.started = new Date();
     return js;
@@ -239,10 +245,8 @@ export class JetStream {
   /** nats-server's enableJetStreamAccounts. */
   #enableAccounts(): void {
     const s = this.server;
-    const others = [...s.accounts.values()].filter(
-      (a) => a !== s.globalAccount && a !== s.systemAccount,
-    );
-    if (others.length === 0) {
+    if (s.systemAccount !== null) this.#installApiOnly(s.systemAccount, true);
+    if (this.#globalOnly()) {
       this.enableAccount(s.globalAccount, unlimitedJetStreamAccount());
       return;
     }
@@ -261,13 +265,35 @@ export class JetStream {
       for (const acc of s.accounts.values()) {
         const limits = accountLimits(s, acc);
         if (limits) this.enableAccount(acc, limits);
-        else if (acc !== s.systemAccount) this.#apiOnly.push(installApi(this, acc, null));
+        else if (acc !== s.systemAccount) this.#installApiOnly(acc);
       }
     } catch (e) {
       throw new Error(
         `Error enabling jetstream on configured accounts: ${(e as Error).message}`,
       );
     }
+  }
+
+  /** No accounts configured beyond `$G` and the system account: `$G` gets JetStream. */
+  #globalOnly(): boolean {
+    const s = this.server;
+    for (const a of s.accounts.values()) {
+      if (a !== s.globalAccount && a !== s.systemAccount) return false;
+    }
+    return true;
+  }
+
+  #installApiOnly(acc: Account, infoOnly = false): void {
+    if (this.#apiOnly.has(acc)) return;
+    this.#apiOnly.set(acc, installApi(this, acc, null, infoOnly));
+    if (!infoOnly) applyDomainMappings(acc, this.config.domain);
+  }
+
+  #removeApiOnly(acc: Account): void {
+    const sub = this.#apiOnly.get(acc);
+    if (sub === undefined) return;
+    acc.internal?.unsubscribe(sub);
+    this.#apiOnly.delete(acc);
   }
 
   /** Account.EnableJetStream: limits checked against the server, API installed, streams back. */
@@ -277,9 +303,11 @@ export class JetStream {
       throw new Error("jetstream can not be enabled on the system account");
     }
     this.#sufficientResources(limits);
+    this.#removeApiOnly(acc);
     const jsa = new JsAccount(this, acc, limits);
     this.accounts.set(acc.name, jsa);
     jsa.apiSub = installApi(this, acc, jsa);
+    applyDomainMappings(acc, this.config.domain);
     s.log.debug(`Enabled JetStream for account ${JSON.stringify(acc.name)}`);
     s.log.debug(`  Max Memory:      ${friendlyBytes(limits.maxMemory)}`);
     s.log.debug(`  Max Storage:     ${friendlyBytes(limits.maxStore)}`);
@@ -379,12 +407,51 @@ export class JetStream {
     };
   }
 
+  /**
+   * After a configuration reload (accounts rebuilt, their mappings reset): accounts that came
+   * or went, JetStream enabled or disabled for an account, new limits, domain mappings again.
+   */
+  reconfigure(): void {
+    const s = this.server;
+    for (const [name, jsa] of this.accounts) {
+      if (s.accounts.get(name) !== jsa.account) {
+        jsa.stop();
+        this.accounts.delete(name);
+      }
+    }
+    for (const acc of [...this.#apiOnly.keys()]) {
+      if (s.accounts.get(acc.name) !== acc) this.#apiOnly.delete(acc);
+    }
+    if (s.systemAccount !== null) this.#installApiOnly(s.systemAccount, true);
+    const globalOnly = this.#globalOnly();
+    for (const acc of s.accounts.values()) {
+      if (acc === s.systemAccount) continue;
+      const jsa = this.lookup(acc);
+      const limits = globalOnly && acc === s.globalAccount
+        ? (jsa?.limits ?? unlimitedJetStreamAccount())
+        : accountLimits(s, acc);
+      if (limits !== null && jsa !== null) jsa.limits = limits;
+      else if (limits !== null) {
+        try {
+          this.enableAccount(acc, limits);
+        } catch (e) {
+          s.log.error(`Error enabling JetStream for account ${acc.name}: ${errorText(e)}`);
+        }
+      } else if (jsa !== null) {
+        jsa.stop();
+        this.accounts.delete(acc.name);
+        this.#installApiOnly(acc);
+      } else this.#installApiOnly(acc);
+      applyDomainMappings(acc, this.config.domain);
+    }
+  }
+
   /** Server shutdown: every stream stops (its files stay), the API goes away. */
   shutdown(): void {
     const log = this.server.log;
     log.notice("Initiating JetStream Shutdown...");
     for (const jsa of this.accounts.values()) jsa.stop();
-    for (const sub of this.#apiOnly) sub.client.removeSub(sub);
+    for (const acc of [...this.#apiOnly.keys()]) this.#removeApiOnly(acc);
     this.accounts.clear();
     log.notice("JetStream Shutdown");
   }
@@ -690,11 +757,11 @@ export class JsAccount {
     return stream;
   }
 
-  /** Server shutdown: streams stop; the API subscription goes. */
+  /** Server shutdown (or JetStream disabled for the account): streams stop, the API goes. */
   stop(): void {
     for (const s of this.streams.values()) s.stop();
     this.streams.clear();
-    if (this.apiSub) this.apiSub.client.removeSub(this.apiSub);
+    if (this.apiSub) this.account.internal?.unsubscribe(this.apiSub);
     this.apiSub = null;
   }
 }
