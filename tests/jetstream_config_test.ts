@@ -253,7 +253,8 @@ Deno.test("a JetStream domain: $JS.<domain>.API reaches the API, as with nats-se
     await rc.close();
   }
   assert.throws(
-    () => new Server(mergeOptions(defaultOptions(), { jetstreamDomain: "a.b" }), new MemoryLogger()),
+    () =>
+      new Server(mergeOptions(defaultOptions(), { jetstreamDomain: "a.b" }), new MemoryLogger()),
     /^Error: invalid domain name: may not contain \., \* or >$/,
   );
 });
@@ -280,4 +281,40 @@ Deno.test("a reload enables JetStream for a new account and updates limits", asy
   assert.match(out[0], /"streams":0/);
   assert.match(out[1], /"did_create":true/);
   await b.close();
+});
+
+Deno.test("server and account storage limits at publish time: same errors as nats-server", async () => {
+  const big = "x".repeat(1500);
+  const steps = [
+    '$JS.API.STREAM.CREATE.M {"name":"M","subjects":["m"],"storage":"memory"}',
+    '$JS.API.STREAM.CREATE.F {"name":"F","subjects":["f"]}',
+    `m ${big}`,
+    `m ${big}`,
+    `m ${big}`,
+    `f ${big}`,
+    `f ${big}`,
+    '$JS.API.STREAM.CREATE.M2 {"name":"M2","subjects":["m2"],"storage":"memory","max_bytes":5000}',
+    '$JS.API.STREAM.CREATE.F2 {"name":"F2","subjects":["f2"],"max_bytes":500000}',
+    "$JS.API.INFO",
+  ];
+  const confs = [
+    `jetstream { max_mem: 2000, max_file: 4000 }`,
+    `jetstream { max_mem: 100000, max_file: 100000 }\naccounts { A { jetstream { max_mem: 2000, max_file: 4000 }, users: [{user: a, password: a}] } }`,
+  ];
+  for (const conf of confs) {
+    const run = async (port: number) => {
+      const { connect } = await import("@nats-io/transport-node");
+      const auth = conf.includes("accounts") ? { user: "a", pass: "a" } : {};
+      const nc = await connect({ servers: `127.0.0.1:${port}`, ...auth });
+      const out = (await runSteps(nc, steps)).map(normalize);
+      await nc.close();
+      return out;
+    };
+    await using ours = await startJs(parseConfigString(conf));
+    const mine = await run(ours.port);
+    assert.ok(mine.some((l) => /10023|10002/.test(l)), mine.join("\n"));
+    if (!HAVE_NATS_SERVER) continue;
+    await using ref = await startRefJs(conf);
+    assert.deepEqual(mine, await run(ref.port), conf);
+  }
 });

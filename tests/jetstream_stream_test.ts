@@ -6,7 +6,16 @@
  */
 
 import assert from "node:assert/strict";
-import { sideBySide, type Step } from "./jetstream_helpers.ts";
+import {
+  connectTo,
+  HAVE_NATS_SERVER,
+  runSteps,
+  sideBySide,
+  startJs,
+  startRefJs,
+  type Step,
+} from "./jetstream_helpers.ts";
+import { waitFor } from "./helpers.ts";
 
 async function same(name: string, steps: Step[], opts = {}): Promise<string[]> {
   const { ours, ref } = await sideBySide(steps, opts);
@@ -332,4 +341,43 @@ Deno.test("bad and unknown API requests never crash and answer as nats-server", 
     "$JS.API.CONSUMER.DELETE.nope.c",
     "$JS.API.INFO",
   ]);
+});
+
+Deno.test("an oversized header block is refused: same as nats-server", async () => {
+  await same("header", [
+    '$JS.API.STREAM.CREATE.H {"name":"H","subjects":["h"]}',
+    { subj: "h", body: "x", hdrs: { Big: "y".repeat(70_000) } },
+    { subj: "h", body: "x", hdrs: { Small: "y" } },
+    "$JS.API.STREAM.INFO.H",
+  ]);
+});
+
+Deno.test("max_age expires messages on both servers", async () => {
+  const check = async (port: number) => {
+    const nc = await connectTo(port);
+    await runSteps(nc, [
+      '$JS.API.STREAM.CREATE.AGE {"name":"AGE","subjects":["age"],"max_age":300000000}',
+      "age 1",
+      "age 2",
+    ]);
+    const [info] = await runSteps(nc, ["$JS.API.STREAM.INFO.AGE"]);
+    assert.match(info, /"messages":2/);
+    await waitFor(
+      async () => {
+        const [i] = await runSteps(nc, ["$JS.API.STREAM.INFO.AGE"]);
+        return i.includes('"messages":0') && i.includes('"first_seq":3');
+      },
+      "messages to expire",
+      5000,
+    );
+    await nc.close();
+  };
+  {
+    await using s = await startJs();
+    await check(s.port);
+  }
+  if (HAVE_NATS_SERVER) {
+    await using r = await startRefJs();
+    await check(r.port);
+  }
 });
