@@ -13,6 +13,7 @@ import {
   type StreamInfo,
 } from "npm:@nats-io/jetstream@3.4.0";
 import { headers } from "@nats-io/transport-node";
+import { Kvm } from "npm:@nats-io/kv@3.4.0";
 import { connectTo, HAVE_NATS_SERVER, startJs, startRefJs } from "./jetstream_helpers.ts";
 
 const dec = new TextDecoder();
@@ -115,4 +116,42 @@ Deno.test("@nats-io/jetstream manages streams and publishes with expectations", 
   if (!HAVE_NATS_SERVER) return;
   await using ref = await startRefJs();
   assert.deepEqual(mine, await scenario(ref.port));
+});
+
+/** KV operations that need no consumer: put, get (direct), update with revision, create, delete, purge, status. */
+async function kvScenario(port: number): Promise<unknown[]> {
+  const nc = await connectTo(port);
+  try {
+    const kv = await new Kvm(nc).create("bucket", { history: 3 });
+    const out: unknown[] = [];
+    out.push(await kv.put("a", "1"));
+    out.push(await kv.put("a", "2"));
+    const e = await kv.get("a");
+    out.push([e?.revision, e?.string(), e?.operation]);
+    out.push(await kv.update("a", "3", 2));
+    out.push(await outcome(kv.update("a", "4", 2)));
+    out.push(await outcome(kv.create("a", "x")));
+    out.push(await kv.create("b", "x"));
+    await kv.delete("a");
+    const d = await kv.get("a");
+    out.push([d?.revision, d?.operation]);
+    await kv.purge("b");
+    const p = await kv.get("b");
+    out.push([p?.revision, p?.operation]);
+    out.push(await kv.get("never"));
+    const st = await kv.status();
+    out.push([st.values, st.history, st.bucket, st.storage]);
+    return out;
+  } finally {
+    await nc.close();
+  }
+}
+
+Deno.test("@nats-io/kv: put, get, update, create, delete, purge and status", async () => {
+  await using ours = await startJs();
+  const mine = await kvScenario(ours.port);
+  assert.deepEqual(mine.slice(0, 3), [1, 2, [2, "2", "PUT"]]);
+  if (!HAVE_NATS_SERVER) return;
+  await using ref = await startRefJs();
+  assert.deepEqual(mine, await kvScenario(ref.port));
 });
