@@ -225,7 +225,11 @@ export class JetStream {
     let st: Deno.FileInfo | null = null;
     try {
       st = Deno.statSync(dir);
-    } catch {
+    } catch (e) {
+      // Only a missing directory is created; anything else (a file on the path) is refused.
+      if (!(e instanceof Deno.errors.NotFound)) {
+        throw new Error("storage directory is not a directory");
+      }
       try {
         Deno.mkdirSync(dir, { recursive: true });
       } catch (e) {
