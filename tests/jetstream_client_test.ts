@@ -11,9 +11,9 @@ import {
   JetStreamApiError,
   jetstreamManager,
   type StreamInfo,
-} from "npm:@nats-io/jetstream@3.4.0";
+} from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
-import { Kvm } from "npm:@nats-io/kv@3.4.0";
+import { Kvm } from "@nats-io/kv";
 import { connectTo, HAVE_NATS_SERVER, startJs, startRefJs } from "./jetstream_helpers.ts";
 
 const dec = new TextDecoder();

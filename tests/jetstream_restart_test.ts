@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { jetstream, jetstreamManager } from "npm:@nats-io/jetstream@3.4.0";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connectTo, startJs } from "./jetstream_helpers.ts";
 import { freePort, ServerProcess } from "./process_helpers.ts";
 import { waitFor } from "./helpers.ts";

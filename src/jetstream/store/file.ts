@@ -53,7 +53,7 @@ import {
   fileStoreMsgSize,
   NO_LIMITS,
   type StoredMsg,
-  StoreError,
+  type StoreError,
   StoreIoError,
   type StoreLimits,
   type StoreLogger,
