@@ -279,8 +279,12 @@ function streamInfo_(s: Stream, withDomain: boolean, details = false): Record<st
     created: createdJson(s),
     state: s.stateJson(details),
   };
-  const domain = s.jsa.js.config.domain;
-  if (withDomain && domain) o.domain = domain;
+  if (withDomain) {
+    const domain = s.jsa.js.config.domain;
+    if (domain) o.domain = domain;
+    o.mirror = s.mirrorInfo();
+    o.sources = s.sourcesInfo();
+  }
   return o;
 }
 

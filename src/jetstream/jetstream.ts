@@ -591,8 +591,10 @@ export class JsAccount {
     this.#checkLimits(checked, this.#reserved(cfg.name, cfg.storage), 0);
     if (cfg.template_owner) throw new Error("stream not owned by template");
     if (this.subjectsOverlap(cfg.subjects ?? [], null)) throw jsError("JSStreamSubjectOverlapErr");
-    if (cfg.mirror || cfg.sources) {
-      throw new Error("stream mirrors and sources are not supported by this server");
+    if (cfg.mirror?.external || cfg.sources?.some((src) => src.external)) {
+      throw new Error(
+        "stream mirrors and sources of other accounts are not supported by this server",
+      );
     }
     let store: StreamStore;
     if (recovered) {
@@ -620,6 +622,7 @@ export class JsAccount {
     stream.start();
     this.js.reserve(cfg);
     streamAction(this.server, this.account, cfg.name, "create", this.js.config.domain);
+    for (const s of this.streams.values()) if (s !== stream) s.originAppeared(stream);
     return stream;
   }
 
@@ -648,6 +651,7 @@ export class JsAccount {
 
   deleteStream(stream: Stream): void {
     this.streams.delete(stream.name);
+    for (const s of this.streams.values()) s.originGone(stream.name);
     const st = stream.store.state();
     stream.delete();
     if (st.bytes > 0) this.updateUsage(stream.config().storage, -st.bytes);

@@ -146,6 +146,8 @@ function accountDetail(
         return info;
       });
     }
+    sd.mirror = s.mirrorInfo();
+    sd.sources = s.sourcesInfo();
     details.push(sd);
   }
   if (details.length > 0) d.stream_detail = details;

@@ -26,6 +26,7 @@ import {
   ErrMaxMsgsPerSubject,
   ErrMsgTooLarge,
   ErrStoreClosed,
+  type StoredMsg,
   StoreError,
   type StoreLimits,
   type StreamState,
@@ -36,7 +37,8 @@ import { type ApiError, jsError, jsErrorUnless } from "./errors.ts";
 import { appendHeaders, getHeader, removeHeader, statusHeader } from "./headers.ts";
 import { goJson, goTimeNs, type JsonObject, parseJson } from "./json.ts";
 import { decodeMsgGetRequest } from "./requests.ts";
-import { compileRepublish, type StreamConfig } from "./stream_config.ts";
+import { compileRepublish, type StreamConfig, type StreamSourceJson } from "./stream_config.ts";
+import { Feed } from "./sourcing.ts";
 import { streamAction } from "./advisories.ts";
 import type { JsAccount } from "./jetstream.ts";
 
@@ -127,6 +129,8 @@ export class Stream implements StreamHandle {
   #ddTimer: ReturnType<typeof setTimeout> | undefined;
   #ddLoaded: boolean;
   #lastMsgId = "";
+  /** The mirror, or the sources, this stream takes messages from. */
+  #feeds: Feed[] = [];
 
   constructor(jsa: JsAccount, cfg: StreamConfig, store: StreamStore, created: number) {
     this.jsa = jsa;
@@ -170,6 +174,32 @@ export class Stream implements StreamHandle {
     }
     if (this.#cfg.allow_direct) this.#subscribeDirect();
     this.#active = true;
+    const cfg = this.#cfg;
+    if (cfg.mirror) this.#feeds = [new Feed(this, cfg.mirror, "mirror")];
+    else this.#feeds = (cfg.sources ?? []).map((src) => new Feed(this, src, "source"));
+    for (const f of this.#feeds) f.start();
+  }
+
+  /** A stream was created in the account: feeds waiting for it as their origin attach. */
+  originAppeared(origin: Stream): void {
+    for (const f of this.#feeds) if (f.name === origin.name) f.attach(origin);
+  }
+
+  /** A stream of the account was deleted: feeds reading from it wait for another. */
+  originGone(name: string): void {
+    for (const f of this.#feeds) if (f.name === name) f.originGone();
+  }
+
+  /** StreamInfo's `mirror`, or undefined. */
+  mirrorInfo(): Record<string, unknown> | undefined {
+    const f = this.#feeds[0];
+    return f?.kind === "mirror" ? f.info() : undefined;
+  }
+
+  /** StreamInfo's `sources`, or undefined when there are none. */
+  sourcesInfo(): Record<string, unknown>[] | undefined {
+    if (this.#feeds.length === 0 || this.#feeds[0].kind === "mirror") return undefined;
+    return this.#feeds.map((f) => f.info());
   }
 
   #subscribeDirect(): void {
@@ -188,6 +218,8 @@ export class Stream implements StreamHandle {
   }
 
   #unsubscribeAll(): void {
+    for (const f of this.#feeds) f.stop();
+    this.#feeds = [];
     const ic = this.account.internal;
     for (const s of this.#subs) ic?.unsubscribe(s);
     this.#subs = [];
@@ -270,10 +302,30 @@ export class Stream implements StreamHandle {
       else this.#unsubscribeDirect();
     }
     this.#cfg = cfg;
+    this.#updateSources(cfg.sources ?? []);
     this.#setConfigDerived();
     streamAction(this.server, this.account, this.name, "modify", this.jsa.js.config.domain);
     this.store.updateLimits(storeLimits(cfg));
     this.store.writeMeta(this.meta());
+  }
+
+  /** Sources added start, removed ones stop, a changed filter resumes with the new one. */
+  #updateSources(sources: StreamSourceJson[]): void {
+    if (this.#cfg.mirror) return;
+    const next: Feed[] = [];
+    for (const src of sources) {
+      const cur = this.#feeds.find((f) => f.name === src.name);
+      if (cur !== undefined && goJson(cur.spec) === goJson(src)) {
+        next.push(cur);
+        continue;
+      }
+      cur?.stop();
+      const f = new Feed(this, src, "source");
+      next.push(f);
+      f.start();
+    }
+    for (const f of this.#feeds) if (!next.includes(f)) f.stop();
+    this.#feeds = next;
   }
 
   /** What the store keeps with the stream (nats-server's FileStreamInfo: created, config). */
@@ -470,6 +522,44 @@ export class Stream implements StreamHandle {
     if (canRespond) this.#send(reply, `${this.#ackPrefix}${seq}}`);
     const ls = this.#listeners;
     for (let i = 0; i < ls.length; i++) ls[i](seq, subject);
+  }
+
+  /**
+   * A message from the origin of this mirror, kept at the origin's sequence (skipping what the
+   * origin no longer has) and with its time.
+   */
+  storeMirrored(m: StoredMsg): void {
+    if (this.#closed) return;
+    const store = this.store;
+    const st = store.state();
+    if (m.seq <= st.lastSeq) return;
+    if (m.seq > st.lastSeq + 1) {
+      if (st.msgs === 0) store.compact(m.seq);
+      else for (let s = st.lastSeq + 1; s < m.seq; s++) store.skipMsg();
+    }
+    const cfg = this.#cfg;
+    const js = this.jsa.js;
+    if (js.limitsExceeded(cfg.storage)) {
+      js.resourcesExceeded();
+      return;
+    }
+    let seq: number;
+    try {
+      seq = store.storeMsg(m.subject, m.hdr.length > 0 ? m.hdr : null, m.data, m.ts);
+    } catch (e) {
+      this.#storeFailed(e);
+      return;
+    }
+    if (this.jsa.limitsExceeded(cfg.storage) !== null) {
+      try {
+        store.removeMsg(seq);
+      } catch {
+        // gone already
+      }
+      return;
+    }
+    const ls = this.#listeners;
+    for (let i = 0; i < ls.length; i++) ls[i](seq, m.subject);
   }
 
   /** Interest retention: is there a consumer (whose filter matches) to keep the message for? */
