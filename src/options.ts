@@ -500,7 +500,9 @@ function validateJetStreamOptions(o: Options): void {
   if (d !== "") {
     const subj = `$JS.${d}.API.>`;
     if (!isValidSubject(subj)) {
-      throw new Error(`invalid domain name: derived ${JSON.stringify(subj)} is not a valid subject`);
+      throw new Error(
+        `invalid domain name: derived ${JSON.stringify(subj)} is not a valid subject`,
+      );
     }
     if (/[ \t\r\n\f.*>]/.test(d)) throw new Error("invalid domain name: may not contain ., * or >");
   }
