@@ -16,6 +16,7 @@ import { newAccount, parseAccounts } from "./conf/accounts.ts";
 import { checkAccounts } from "./conf/accounts_check.ts";
 import { parseMappings } from "./conf/mappings.ts";
 import { parseLeafNodes } from "./conf/leafnodes.ts";
+import { parseJetStream } from "./conf/jetstream.ts";
 import { SubjectTransform } from "./accounts/transform.ts";
 import { GO_TYPES, goQuote, goType, goValue, timeQuote } from "./conf/go_format.ts";
 import {
@@ -75,9 +76,6 @@ export function parseConfigStringWithWarnings(text: string, path = ""): ConfigRe
  */
 const IGNORED = new Set([
   "gateway",
-  "store_dir",
-  "storedir",
-  "jetstream",
   "default_js_domain",
   "prof_port",
   "mqtt",
@@ -461,6 +459,14 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
     case "websocket":
     case "ws":
       o.websocket = parseWebsocket(m, node);
+      return;
+    case "jetstream":
+      parseJetStream(m, node);
+      return;
+    case "store_dir":
+    case "storedir":
+      if (o.storeDir) m.abandon(node.pos, "Duplicate 'store_dir' configuration");
+      o.storeDir = m.string(node);
       return;
   }
   if (IGNORED.has(k)) {

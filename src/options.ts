@@ -15,6 +15,7 @@ import {
   validateWebsocketOptions,
   type WebsocketOptions,
 } from "./websocket/options.ts";
+import { isValidSubject } from "./sublist.ts";
 
 export const VERSION = "2.9.10";
 /** INFO's and /varz's "go" field: the runtime we are built on, where nats-server names Go's. */
@@ -161,8 +162,36 @@ export interface AccountOptions {
   limits: AccountLimits;
   /** `default_permissions`; already applied to the account's users that have none. */
   defaultPermissions?: Permissions;
-  /** The account's `jetstream` value as written, kept for when JetStream lands. */
+  /** The account's `jetstream` value as written. */
   jetstream?: ConfNode;
+  /** Its JetStream limits when JetStream is enabled for it (the `jetstream` value parsed). */
+  jetstreamLimits?: JetStreamAccountLimits | null;
+}
+
+/** An account's JetStream limits (nats-server's JetStreamAccountLimits); -1 means unlimited. */
+export interface JetStreamAccountLimits {
+  maxMemory: number;
+  maxStore: number;
+  maxStreams: number;
+  maxConsumers: number;
+  maxAckPending: number;
+  memoryMaxStreamBytes: number;
+  storeMaxStreamBytes: number;
+  maxBytesRequired: boolean;
+}
+
+/** `jetstream: enabled` for an account: nats-server's dynamic (unlimited) account limits. */
+export function unlimitedJetStreamAccount(): JetStreamAccountLimits {
+  return {
+    maxMemory: -1,
+    maxStore: -1,
+    maxStreams: -1,
+    maxConsumers: -1,
+    maxAckPending: -1,
+    memoryMaxStreamBytes: -1,
+    storeMaxStreamBytes: -1,
+    maxBytesRequired: false,
+  };
 }
 
 /** TLS settings shared by the client listener, routes and HTTPS monitoring. */
@@ -282,6 +311,22 @@ export interface Options {
 
   /** The websocket listener (`websocket {}`); port 0 means none. */
   websocket: WebsocketOptions;
+  // JetStream
+  /** `-js`, or `jetstream` in the config file. */
+  jetstream: boolean;
+  /** `-sd`, `store_dir`: JetStream's files go to `<storeDir>/jetstream`. */
+  storeDir: string;
+  /** `max_memory_store` in bytes; -1 when not set (75% of the machine's memory). */
+  jetstreamMaxMemory: number;
+  /** `max_file_store` in bytes; -1 when not set (75% of the free disk space). */
+  jetstreamMaxStore: number;
+  jetstreamDomain: string;
+  /** `jetstream { limits { duplicate_window } }` in ms; 0 when not set. */
+  jetstreamMaxDuplicatesMs: number;
+  /** `jetstream { limits { max_ack_pending } }`; 0 when not set. */
+  jetstreamMaxAckPending: number;
+  /** `jetstream { limits { max_request_batch } }`; 0 when not set. */
+  jetstreamMaxRequestBatch: number;
 
   /** `-t`: check the configuration and exit. */
   checkConfig: boolean;
@@ -366,6 +411,14 @@ export function defaultOptions(): Options {
     leafnode: defaultLeafNodeOptions(),
     tags: [],
     websocket: defaultWebsocketOptions(),
+    jetstream: false,
+    storeDir: "",
+    jetstreamMaxMemory: -1,
+    jetstreamMaxStore: -1,
+    jetstreamDomain: "",
+    jetstreamMaxDuplicatesMs: 0,
+    jetstreamMaxAckPending: 0,
+    jetstreamMaxRequestBatch: 0,
     checkConfig: false,
     connectErrorReports: 3600,
     reconnectErrorReports: 1,
@@ -463,6 +516,7 @@ export function validateOptions(o: Options): void {
       );
     }
   }
+  validateJetStreamOptions(o);
   // nats-server finds out when it sets its accounts up, right after these checks.
   const sys = o.systemAccount;
   if (sys !== "" && sys !== GLOBAL_ACCOUNT && !o.accounts.some((a) => a.name === sys)) {
@@ -470,4 +524,21 @@ export function validateOptions(o: Options): void {
   }
   validateLeafNode(o.leafnode, o.accounts, o.systemAccount, o.noSystemAccount);
   validateWebsocketOptions(o);
+}
+
+/** nats-server's validateJetStreamOptions (the domain; what clustered JetStream requires). */
+function validateJetStreamOptions(o: Options): void {
+  const d = o.jetstreamDomain;
+  if (d !== "") {
+    const subj = `$JS.${d}.API.>`;
+    if (!isValidSubject(subj)) {
+      throw new Error(
+        `invalid domain name: derived ${JSON.stringify(subj)} is not a valid subject`,
+      );
+    }
+    if (/[ \t\r\n\f.*>]/.test(d)) throw new Error("invalid domain name: may not contain ., * or >");
+  }
+  if (!o.jetstream || o.cluster.port === 0) return;
+  if (o.serverName === "") throw new Error("jetstream cluster requires `server_name` to be set");
+  if (o.cluster.name === "") throw new Error("jetstream cluster requires `cluster.name` to be set");
 }

@@ -46,6 +46,7 @@ import { installRequests } from "./system/requests.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
 import { WebsocketListener } from "./websocket/listener.ts";
+import { getHash, JetStream } from "./jetstream/jetstream.ts";
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -190,6 +191,8 @@ export class Server {
   tls: TlsContext | null = null;
   /** The websocket listener, when `websocket { port }` is set. */
   websocket: WebsocketListener | null = null;
+  /** JetStream, when enabled (`-js`, `jetstream {}`) and started. */
+  jetstream: JetStream | null = null;
 
   constructor(opts: Options, logger: Logger) {
     setBaselineOptions(opts);
@@ -269,6 +272,7 @@ export class Server {
       if (clusterName !== "") this.log.notice(`  Cluster:  ${clusterName}`);
     }
     this.log.notice(`  Name:     ${this.name}`);
+    if (o.jetstream) this.log.notice(`  Node:     ${getHash(this.name)}`);
     this.log.notice(`  ID:       ${this.id}`);
     this.#startupWarnings();
     // nats-server's order: monitoring, clients, then (after "Server is ready") routes. A failure
@@ -279,6 +283,13 @@ export class Server {
           this.monitor = startMonitoring(this);
         } catch (e) {
           throw new StartError(`Can't start monitoring: ${(e as Error).message}`);
+        }
+      }
+      if (o.jetstream) {
+        try {
+          this.jetstream = JetStream.enable(this);
+        } catch (e) {
+          throw new StartError(`Can't start JetStream: ${(e as Error).message}`);
         }
       }
       // nats-server starts websocket before the client listener.
@@ -311,6 +322,7 @@ export class Server {
       this.monitor?.stop();
       this.leafnodes?.stop();
       this.websocket?.stop();
+      this.#stopJetStream();
       throw e;
     }
     this.port = (this.#listener.addr as Deno.NetAddr).port;
@@ -343,6 +355,7 @@ export class Server {
       this.#closeListener();
       this.monitor?.stop();
       this.leafnodes?.stop();
+      this.#stopJetStream();
       this.cluster.stop();
       throw new StartError(
         `Error listening on router port: ${o.cluster.port} - ${(e as Error).message}`,
@@ -513,11 +526,13 @@ export class Server {
       if (o.allowNonTls) info.tls_available = true;
     }
     info.max_payload = c.maxPayload;
+    if (o.jetstream) info.jetstream = true;
     info.client_id = c.cid;
     info.client_ip = c.peer.host;
     if (c.nonce !== "") info.nonce = c.nonce;
+    if (this.cluster) info.cluster = this.cluster.name;
+    if (o.jetstreamDomain) info.domain = o.jetstreamDomain;
     if (this.cluster) {
-      info.cluster = this.cluster.name;
       const urls = this.connectUrls();
       if (urls.length > 0) info.connect_urls = urls;
     }
@@ -1095,6 +1110,7 @@ export class Server {
     if (logger) this.log.logger = logger;
     configureAccounts(this, next);
     this.events?.trackAccounts();
+    this.jetstream?.reconfigure();
     this.#configureAuth();
     for (const c of [...this.clients.values()]) {
       // A user removed, or moved to another account, is closed without an error (nats-server's
@@ -1190,6 +1206,12 @@ export class Server {
     await this.shutdown();
   }
 
+  #stopJetStream(): void {
+    const js = this.jetstream;
+    this.jetstream = null;
+    js?.shutdown();
+  }
+
   #closeListener(): void {
     this.websocket?.closeListener();
     if (this.#listener === null) return;
@@ -1207,6 +1229,7 @@ export class Server {
     this.events?.stop();
     this.#running = false;
     clearTimeout(this.#ticker);
+    this.#stopJetStream();
     this.#closeListener();
     const clients = [...this.clients.values()];
     for (const c of clients) c.close(ClosedState.ServerShutdown);

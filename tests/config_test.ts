@@ -676,12 +676,12 @@ Deno.test("features this server lacks are warnings naming the key, and the file 
     "prof_port: 6060\nserver_tags [ id:ABC ]";
   const r = parseConfigStringWithWarnings(text, "x.conf");
   assert.deepEqual(r.warnings.map((w) => w.message), [
-    'x.conf:2:1: "jetstream" is not supported by this server: ignored',
     'x.conf:3:1: "mqtt" is not supported by this server: ignored',
     'x.conf:4:2: "gateway" is not supported by this server: ignored',
     'x.conf:5:1: "prof_port" is not supported by this server: ignored',
   ]);
   assert.equal(r.options.port, 4222);
+  assert.equal(r.options.jetstream, true);
   assert.deepEqual(r.options.tags, ["id:ABC"]);
 });
 

@@ -5,6 +5,7 @@
  * names, order and quirks (a pending response's `type` is Go's bare enum number, 2).
  */
 
+import { jetstreamEnabledFor } from "../jetstream/monitor.ts";
 import type { Account } from "../accounts/account.ts";
 import { GLOBAL_ACCOUNT } from "../accounts/account.ts";
 import type { MappingOptions, ResponseType, ServiceExportOptions } from "../options.ts";
@@ -47,7 +48,7 @@ export function accountInfo(server: Server, name: string): Record<string, unknow
   if (acc === server.systemAccount) info.is_system = true;
   info.expired = false;
   info.complete = true;
-  info.jetstream_enabled = false;
+  info.jetstream_enabled = jetstreamEnabledFor(server, name);
   info.leafnode_connections = server.leafnodes?.countFor(acc) ?? 0;
   info.client_connections = acc.clients.size;
   info.subscriptions = acc.sublist.count;

@@ -6,6 +6,7 @@
 import { GO_VERSION, PROTO, VERSION } from "../options.ts";
 import { RELEASE_VERSION } from "../version.ts";
 import { websocketVarz } from "../websocket/varz.ts";
+import { jetstreamVarz } from "../jetstream/monitor.ts";
 import { leafVarz } from "../leafnode/monitor.ts";
 import type { Server } from "../server.ts";
 import { goTime, myUptime, nowMs } from "./format.ts";
@@ -68,7 +69,7 @@ export function varz(server: Server): Record<string, unknown> {
   v.leaf = leafVarz(s);
   v.mqtt = {};
   v.websocket = websocketVarz(o.websocket, s.websocket);
-  v.jetstream = {};
+  v.jetstream = jetstreamVarz(s);
   v.tls_timeout = tlsTimeout;
   v.write_deadline = o.writeDeadlineMs * NS_PER_MS;
   v.start = goTime(s.startTime.getTime());

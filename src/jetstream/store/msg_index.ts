@@ -71,6 +71,8 @@ export class MsgIndex<T = never> {
   firstSeq = 0;
   lastSeq = 0;
   lastTs = 0;
+  /** nats-server gives an empty store the time of a skip as its first time; 0 otherwise. */
+  #skipTs = 0;
   readonly subjects = new Map<string, SubjectInfo>();
   #byId: (SubjectInfo | undefined)[] = [undefined];
   #freeIds: number[] = [];
@@ -132,7 +134,10 @@ export class MsgIndex<T = never> {
       c.off![i] = off;
     } else c.objs![i] = obj;
     c.live++;
-    if (this.msgs === 0) this.firstSeq = seq;
+    if (this.msgs === 0) {
+      this.firstSeq = seq;
+      this.#skipTs = 0;
+    }
     this.msgs++;
     this.bytes += size;
     this.lastSeq = seq;
@@ -144,7 +149,10 @@ export class MsgIndex<T = never> {
   skip(seq: number, ts: number): void {
     this.lastSeq = seq;
     this.lastTs = ts;
-    if (this.msgs === 0) this.firstSeq = seq + 1;
+    if (this.msgs === 0) {
+      this.firstSeq = seq + 1;
+      this.#skipTs = ts;
+    }
   }
 
   // ---- reading slots ------------------------------------------------------------------------
@@ -189,7 +197,7 @@ export class MsgIndex<T = never> {
   }
 
   get firstTs(): number {
-    return this.msgs === 0 ? 0 : this.tsAt(this.firstSeq);
+    return this.msgs === 0 ? this.#skipTs : this.tsAt(this.firstSeq);
   }
 
   /**
