@@ -539,11 +539,14 @@ export class Server {
     const acc = sub.client.account;
     acc.sublist.insert(sub);
     this.cluster?.localInterest(acc, sub.subject, sub.queue, 1);
+    if (acc.interestWatchers !== null) { for (const w of acc.interestWatchers) w(sub, true); }
   }
 
   removeSubscription(sub: ClientSub): void {
     const acc = sub.client.account;
-    if (acc.sublist.remove(sub)) this.cluster?.localInterest(acc, sub.subject, sub.queue, -1);
+    if (!acc.sublist.remove(sub)) return;
+    this.cluster?.localInterest(acc, sub.subject, sub.queue, -1);
+    if (acc.interestWatchers !== null) { for (const w of acc.interestWatchers) w(sub, false); }
   }
 
   /** Subscriptions in every account (what /varz counts). */
