@@ -6,7 +6,7 @@
 
 import { isValidSubject, subjectIsLiteral, subjectIsSubsetMatch } from "../subjects.ts";
 import type { StreamConfigJson } from "./contract.ts";
-import { ApiError, JSErr } from "./consumer_errors.ts";
+import { type ApiError, JSErr } from "./consumer_errors.ts";
 import {
   BOOL,
   decodeStruct,

@@ -6,7 +6,7 @@
  */
 
 import type { Account } from "../accounts/account.ts";
-import { BOOL, decodeStruct, DURATION, GoJsonError, INT, parseGoJson } from "./go_json.ts";
+import { BOOL, decodeStruct, DURATION, type GoJsonError, INT, parseGoJson } from "./go_json.ts";
 
 export interface NextRequest {
   /** Absolute deadline in ms (Date.now() clock), 0 for none. */
