@@ -23,6 +23,8 @@ const addConsumer = (s: Session, stream: string, config: Record<string, unknown>
   );
 
 const on = (subject: string) => (m: Msg) => m.subject === subject;
+/** Deliveries keep the stored subject: they are told apart by subscription. */
+const bySid = (sid: string) => (m: Msg) => m.sid === sid;
 const onPrefix = (prefix: string) => (m: Msg) => m.subject.startsWith(prefix);
 
 Deno.test("consumer create: config errors and defaults as nats-server", async () => {
@@ -237,24 +239,26 @@ Deno.test("pull requests: batches, no_wait, expires and every status reply", asy
       max_bytes: 1000,
     });
     const next = "$JS.API.CONSUMER.MSG.NEXT.S.D";
-    await s.sub("p.>");
+    const req = async (inbox: string, body: string, n: number, ms?: number) => {
+      const sid = await s.sub(inbox);
+      await s.pub(next, body, inbox);
+      s.record(await s.take(bySid(sid), n, ms));
+      return sid;
+    };
     // One message for an empty request.
-    await s.pub(next, "", "p.1");
-    s.record(await s.take(on("p.1")));
+    await req("p.1", "", 1);
     // A batch with no_wait: what there is, then 408 with what was left.
-    await s.pub(next, JSON.stringify({ batch: 5, no_wait: true }), "p.2");
-    s.record(await s.take(on("p.2"), 3));
+    await req("p.2", JSON.stringify({ batch: 5, no_wait: true }), 3);
     // Nothing left: 404 for no_wait.
-    await s.pub(next, JSON.stringify({ batch: 5, no_wait: true }), "p.3");
-    s.record(await s.take(on("p.3")));
+    await req("p.3", JSON.stringify({ batch: 5, no_wait: true }), 1);
     // Expires with nothing to deliver: 408 when it expires.
-    await s.pub(next, JSON.stringify({ batch: 2, expires: 100e6 }), "p.4");
-    s.record(await s.take(on("p.4")));
+    await req("p.4", JSON.stringify({ batch: 2, expires: 100e6 }), 1);
     // A message arriving while a request waits goes to it.
+    const p5 = await s.sub("p.5");
     await s.pub(next, JSON.stringify({ batch: 1, expires: 2e9 }), "p.5");
     await s.ping();
     await s.pub("s.c", "four");
-    s.record(await s.take(on("p.5")));
+    s.record(await s.take(bySid(p5)));
     // Bad requests and limits.
     for (
       const [i, body] of [
@@ -270,16 +274,11 @@ Deno.test("pull requests: batches, no_wait, expires and every status reply", asy
         JSON.stringify({ batch: 1, expires: 3e9 }),
         JSON.stringify({ batch: 1, max_bytes: 1001 }),
       ].entries()
-    ) {
-      await s.pub(next, body, `p.bad.${i}`);
-      s.record(await s.take(on(`p.bad.${i}`)));
-    }
-    // A number is a batch size; a message bigger than max_bytes ends the request (409).
+    ) await req(`p.bad.${i}`, body, 1);
+    // A message bigger than max_bytes ends the request (409); a number is a batch size.
     await s.pub("s.big", "x".repeat(200));
-    await s.pub(next, JSON.stringify({ batch: 3, max_bytes: 100, expires: 1e9 }), "p.6");
-    s.record(await s.take(on("p.6")));
-    await s.pub(next, "2", "p.7");
-    s.record(await s.take(on("p.7")));
+    await req("p.6", JSON.stringify({ batch: 3, max_bytes: 100, expires: 1e9 }), 1);
+    await req("p.7", "2", 1);
     // The consumer info counters.
     s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.D"));
   });
@@ -290,29 +289,29 @@ Deno.test("pull requests: max_waiting, requests pending, interest and consumer d
     await createStream(s, { name: "S", subjects: ["s.>"] });
     await addConsumer(s, "S", { durable_name: "D", ack_policy: "explicit", max_waiting: 2 });
     const next = "$JS.API.CONSUMER.MSG.NEXT.S.D";
-    await s.sub("p.>");
+    const p1 = await s.sub("p.1"), p2 = await s.sub("p.2"), p3 = await s.sub("p.3");
     await s.pub(next, JSON.stringify({ batch: 2, expires: 5e9 }), "p.1");
     await s.pub(next, JSON.stringify({ batch: 2, expires: 5e9 }), "p.2");
     await s.pub(next, JSON.stringify({ batch: 1, expires: 5e9 }), "p.3");
-    s.record(await s.take(on("p.3")));
+    s.record(await s.take(bySid(p3)));
     s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.D"));
-    // One message with two waiting: the first request gets it; no_wait with more wanted: 408.
+    // One message with two waiting: the first request gets it; no_wait wanting more: 408.
     await s.pub("s.a", "one");
-    s.record(await s.take(on("p.1")));
+    s.record(await s.take(bySid(p1)));
+    const q1 = await s.sub("q.1");
     await s.pub(next, JSON.stringify({ batch: 1, no_wait: true }), "q.1");
-    await s.sub("q.1");
-    await s.pub(next, JSON.stringify({ batch: 1, no_wait: true }), "q.1");
-    s.record(await s.take(on("q.1")));
+    s.record(await s.take(bySid(q1)));
     // A request nobody listens to is dropped (not counted as waiting).
     await s.pub(next, JSON.stringify({ batch: 1, expires: 5e9 }), "nobody");
     s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.D"));
     // Pull request to a push consumer.
     await addConsumer(s, "S", { durable_name: "P", deliver_subject: "dp" });
+    const pp = await s.sub("p.push");
     await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.P", "", "p.push");
-    s.record(await s.take(on("p.push")));
+    s.record(await s.take(bySid(pp)));
     // Deleting the consumer answers the waiting requests.
     await s.api("$JS.API.CONSUMER.DELETE.S.D");
-    s.record(await s.take((m) => m.subject === "p.1" || m.subject === "p.2", 2));
+    s.record(await s.take((m) => m.sid === p1 || m.sid === p2, 2));
   });
 });
 
@@ -321,51 +320,50 @@ Deno.test("acks: +ACK, empty, -NAK (with delays), +WPI, +NXT, +TERM and ack repl
     await createStream(s, { name: "S", subjects: ["s.>"] });
     for (let i = 1; i <= 6; i++) await s.pub(`s.${i}`, `m${i}`);
     await addConsumer(s, "S", { durable_name: "D", ack_policy: "explicit", ack_wait: 30e9 });
-    await s.sub("$JS.EVENT.ADVISORY.CONSUMER.>");
-    await s.sub("p.>");
-    await s.sub("r.>");
+    const adv = await s.sub("$JS.EVENT.ADVISORY.CONSUMER.>");
+    const p = await s.sub("p.>");
+    const r = await s.sub("r.>");
     const next = "$JS.API.CONSUMER.MSG.NEXT.S.D";
     await s.pub(next, JSON.stringify({ batch: 6 }), "p.1");
-    const got = await s.take(on("p.1"), 6);
+    const got = await s.take(bySid(p), 6);
     s.record(got);
     const [m1, m2, m3, m4, m5, m6] = got.map((m) => m.reply);
     await s.pub(m2, "+ACK", "r.ack");
-    s.record(await s.take(on("r.ack")));
+    s.record(await s.take(bySid(r)));
     s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.D"));
     await s.pub(m1, "");
     await s.ping();
     s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.D"));
-    // NAK: redelivered at once (to a waiting request).
+    // NAK: redelivered at once (to the next request).
     await s.pub(m3, "-NAK", "r.nak");
-    s.record(await s.take(on("r.nak")));
-    s.record(await s.take(onPrefix("$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED")));
+    s.record(await s.take(bySid(r)));
+    s.record(await s.take(bySid(adv)));
     await s.pub(next, "", "p.2");
-    const [re3] = await s.take(on("p.2"));
+    const [re3] = await s.take(bySid(p));
     s.record([re3]);
     // NAK with a delay (JSON and Go duration): not before the delay.
-    await s.pub(re3.reply, JSON.stringify({ delay: 150e6 }));
+    await s.pub(re3.reply, JSON.stringify({ delay: 150e6 }).replace(/^/, "-NAK "));
     await s.pub(m4, "-NAK 150ms");
-    s.record(await s.take(onPrefix("$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED"), 2));
-    await s.pub(next, JSON.stringify({ batch: 2, expires: 3e9 }), "p.3");
+    s.record(await s.take(bySid(adv), 2));
     const t0 = Date.now();
-    const redelivered = await s.take(on("p.3"), 2);
+    await s.pub(next, JSON.stringify({ batch: 2, expires: 3e9 }), "p.3");
+    const redelivered = await s.take(bySid(p), 2);
     assert.ok(Date.now() - t0 >= 100, "NAK delay honoured");
     s.record(redelivered);
     // +WPI keeps it pending; +TERM ends it with an advisory.
     await s.pub(m5, "+WPI", "r.wpi");
-    s.record(await s.take(on("r.wpi")));
+    s.record(await s.take(bySid(r)));
     await s.pub(m6, "+TERM");
-    s.record(await s.take(onPrefix("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED")));
+    s.record(await s.take(bySid(adv)));
     // +NXT acks and asks for more, to the ack's reply subject.
     await s.pub("s.7", "m7");
     await s.pub("s.8", "m8");
     await s.pub(m5, "+NXT 2", "p.nxt");
-    s.record(await s.take(on("p.nxt"), 2));
-    // Acks for unknown or already acked messages change nothing.
+    s.record(await s.take(bySid(p), 2));
+    // Acks for unknown or already acked messages change nothing; a bad ack subject neither.
     await s.pub(m2, "+ACK");
     await s.pub("$JS.ACK.S.D.1.99.99.0.0", "+ACK");
-    await s.pub("$JS.ACK.S.D.x", "+ACK", "r.bad");
-    s.record(await s.take(on("r.bad")));
+    await s.ping();
     s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.D"));
   });
 });
@@ -376,9 +374,9 @@ Deno.test("ack policy all and none", async () => {
     for (let i = 1; i <= 5; i++) await s.pub(`s.${i}`, `m${i}`);
     await addConsumer(s, "S", { durable_name: "A", ack_policy: "all" });
     await addConsumer(s, "S", { durable_name: "N", ack_policy: "none" });
-    await s.sub("p.>");
+    const pa = await s.sub("p.a"), pn = await s.sub("p.n");
     await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.A", "5", "p.a");
-    const got = await s.take(on("p.a"), 5);
+    const got = await s.take(bySid(pa), 5);
     await s.pub(got[2].reply, "+ACK");
     await s.ping();
     s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.A"));
@@ -387,7 +385,7 @@ Deno.test("ack policy all and none", async () => {
     await s.ping();
     s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.A"));
     await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.N", "3", "p.n");
-    s.record(await s.take(on("p.n"), 3));
+    s.record(await s.take(bySid(pn), 3));
     s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.N"));
   });
 });
@@ -395,8 +393,8 @@ Deno.test("ack policy all and none", async () => {
 Deno.test("redelivery after ack_wait, max_deliver advisory, backoff and max_ack_pending", async () => {
   await sideBySide(async (s) => {
     await createStream(s, { name: "S", subjects: ["s.>"] });
-    await s.sub("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>");
-    await s.sub("d.>");
+    const adv = await s.sub("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>");
+    const dr = await s.sub("d.r"), db = await s.sub("d.b"), dm = await s.sub("d.m");
     await s.pub("s.1", "one");
     await s.pub("s.2", "two");
     await addConsumer(s, "S", {
@@ -406,9 +404,9 @@ Deno.test("redelivery after ack_wait, max_deliver advisory, backoff and max_ack_
       ack_wait: 200e6,
       max_deliver: 3,
     });
-    // Two deliveries of each, in order, then the advisory per message.
-    s.record(await s.take(on("d.r"), 6, 5000));
-    s.record(await s.take(onPrefix("$JS.EVENT.ADVISORY"), 2, 5000));
+    // Three deliveries of each, in order, then the advisory per message.
+    s.record(await s.take(bySid(dr), 6, 5000));
+    s.record(await s.take(bySid(adv), 2, 5000));
     s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.R"));
     // Backoff: redeliveries 100ms then 300ms apart.
     await addConsumer(s, "S", {
@@ -419,12 +417,13 @@ Deno.test("redelivery after ack_wait, max_deliver advisory, backoff and max_ack_
       backoff: [100e6, 300e6],
       max_deliver: 3,
     });
+    const b = await s.take(bySid(db), 1);
     const t0 = Date.now();
-    const b = [...await s.take(on("d.b"), 1), ...await s.take(on("d.b"), 1, 5000)];
+    b.push(...await s.take(bySid(db), 1, 5000));
     const t1 = Date.now();
-    b.push(...await s.take(on("d.b"), 1, 5000));
+    b.push(...await s.take(bySid(db), 1, 5000));
     const t2 = Date.now();
-    assert.ok(t1 - t0 >= 90 && t2 - t1 >= 250, `backoff spacing ${t1 - t0} ${t2 - t1}`);
+    assert.ok(t1 - t0 >= 80 && t2 - t1 >= 250, `backoff spacing ${t1 - t0} ${t2 - t1}`);
     s.record(b);
     // max_ack_pending: two in flight, the third waits for an ack.
     for (let i = 3; i <= 5; i++) await s.pub(`s.${i}`, `m${i}`);
@@ -436,18 +435,18 @@ Deno.test("redelivery after ack_wait, max_deliver advisory, backoff and max_ack_
       opt_start_seq: 3,
       max_ack_pending: 2,
     });
-    const first = await s.take(on("d.m"), 2);
+    const first = await s.take(bySid(dm), 2);
     s.record(first);
-    s.record(await s.drain(on("d.m")));
+    s.record(await s.drain(bySid(dm)));
     await s.pub(first[0].reply, "+ACK");
-    s.record(await s.take(on("d.m")));
+    s.record(await s.take(bySid(dm)));
   });
 });
 
 Deno.test("push consumers: idle heartbeats, flow control, groups, headers_only", async () => {
   await sideBySide(async (s) => {
     await createStream(s, { name: "S", subjects: ["s.>"] });
-    await s.sub("d.>");
+    const dh = await s.sub("d.h");
     await addConsumer(s, "S", {
       durable_name: "H",
       ack_policy: "none",
@@ -455,26 +454,26 @@ Deno.test("push consumers: idle heartbeats, flow control, groups, headers_only",
       idle_heartbeat: 100e6,
       flow_control: true,
     });
-    s.record(await s.take(on("d.h"), 1, 3000));
+    s.record(await s.take(bySid(dh), 1, 3000));
     await s.pub("s.1", "one");
-    s.record(await s.take(on("d.h"), 2, 3000));
+    s.record(await s.take(bySid(dh), 2, 3000));
     // Flow control: past half of the 2 MiB window a request comes; delivery stalls until the
     // reply, and heartbeats meanwhile say so.
     const big = "x".repeat(64 * 1024);
     for (let i = 0; i < 40; i++) await s.pub("s.big", big);
-    const isFc = (m: Msg) => m.subject === "d.h" && m.hdr.includes("FlowControl");
+    const isFc = (m: Msg) => m.sid === dh && m.hdr.includes("FlowControl");
     const [fc] = await s.take(isFc, 1, 5000);
-    const before = await s.take((m) => m.subject === "d.h" && m.data === big, 17, 5000);
+    const isBig = (m: Msg) => m.sid === dh && m.data === big;
+    const stalled = await s.take((m) => m.sid === dh && m.hdr.includes("Stalled"), 1, 5000);
+    const before = await s.drain(isBig);
     s.note(`delivered before flow control reply: ${before.length}`);
-    const stalled = await s.take((m) => m.subject === "d.h" && m.hdr.includes("Stalled"), 1, 5000);
     s.record([fc, ...stalled]);
-    s.record(await s.drain((m) => m.subject === "d.h" && m.data === big));
     await s.pub(fc.reply, "");
-    const rest = await s.take((m) => m.subject === "d.h" && m.data === big, 23, 5000);
+    const rest = await s.take(isBig, 40 - before.length, 5000);
     s.note(`delivered after: ${rest.length}`);
     // Queue group delivery and headers only.
     await s.hpub("s.h", "NATS/1.0\r\nA: b\r\n\r\n", "payload");
-    await s.sub("d.g", "grp");
+    const dg = await s.sub("d.g", "grp");
     await addConsumer(s, "S", {
       durable_name: "G",
       ack_policy: "none",
@@ -483,7 +482,7 @@ Deno.test("push consumers: idle heartbeats, flow control, groups, headers_only",
       filter_subject: "s.h",
       headers_only: true,
     });
-    s.record(await s.take(on("d.g")));
+    s.record(await s.take(bySid(dg)));
     s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.G"));
   });
 });
@@ -496,7 +495,6 @@ Deno.test("deliver policies and filters", async () => {
     ) {
       await s.pub(subj, data);
     }
-    await s.sub("d.>");
     const policies: Record<string, unknown>[] = [
       { deliver_policy: "all", filter_subject: "s.b" },
       { deliver_policy: "last" },
@@ -508,16 +506,137 @@ Deno.test("deliver policies and filters", async () => {
       { deliver_policy: "last_per_subject", filter_subject: "s.*" },
       { deliver_policy: "all", filter_subject: "s.*" },
     ];
+    const sids: string[] = [];
     for (const [i, p] of policies.entries()) {
+      sids.push(await s.sub(`d.${i}`));
       await addConsumer(s, "S", { durable_name: `P${i}`, deliver_subject: `d.${i}`, ...p });
     }
     await s.pub("s.a", "6");
     await s.pub("s.x.y", "7");
-    const counts = [3, 2, 2, 1, 4, 1, 7, 4, 6];
+    const counts = [2, 2, 2, 2, 5, 2, 7, 4, 6];
     for (const [i, n] of counts.entries()) {
-      s.record(await s.take(on(`d.${i}`), n));
-      s.record(await s.drain(on(`d.${i}`)));
+      s.record(await s.take(bySid(sids[i]), n));
+      s.record(await s.drain(bySid(sids[i])));
       s.recordJson(await s.api(`$JS.API.CONSUMER.INFO.S.P${i}`));
     }
+  });
+});
+
+const streamMsgs = async (s: Session, stream: string) =>
+  ((await s.api(`$JS.API.STREAM.INFO.${stream}`)).state as Record<string, unknown>).messages;
+
+Deno.test("retention: work queue removes acked messages, interest waits for every consumer", async () => {
+  await sideBySide(async (s) => {
+    await createStream(s, { name: "W", subjects: ["w.>"], retention: "workqueue" });
+    await createStream(s, { name: "I", subjects: ["i.>"], retention: "interest" });
+    await addConsumer(s, "W", { durable_name: "A", ack_policy: "explicit", filter_subject: "w.a" });
+    await addConsumer(s, "W", { durable_name: "B", ack_policy: "explicit", filter_subject: "w.b" });
+    await addConsumer(s, "I", { durable_name: "X", ack_policy: "explicit" });
+    await addConsumer(s, "I", { durable_name: "Y", ack_policy: "all" });
+    await addConsumer(s, "I", { durable_name: "Z", ack_policy: "explicit", filter_subject: "i.z" });
+    for (const subj of ["w.a", "w.b", "w.a", "i.1", "i.2", "i.z"]) await s.pub(subj, subj);
+    const p = await s.sub("p.>");
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.W.A", "5", "p.a");
+    const a = await s.take(bySid(p), 2);
+    await s.pub(a[0].reply, "+ACK");
+    await s.ping();
+    s.note(`work queue after one ack: ${await streamMsgs(s, "W")}`);
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.I.X", "3", "p.x");
+    const x = await s.take(bySid(p), 3);
+    for (const m of x) await s.pub(m.reply, "+ACK");
+    await s.ping();
+    s.note(`interest after X acked all: ${await streamMsgs(s, "I")}`);
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.I.Y", "3", "p.y");
+    const y = await s.take(bySid(p), 3);
+    await s.pub(y[1].reply, "+ACK");
+    await s.ping();
+    s.note(`interest after Y acked two: ${await streamMsgs(s, "I")}`);
+    // Deleting the consumer that still wants i.z lets it go.
+    await s.api("$JS.API.CONSUMER.DELETE.I.Z");
+    s.note(`interest after Z deleted: ${await streamMsgs(s, "I")}`);
+    s.recordJson(await s.api("$JS.API.CONSUMER.INFO.I.Y"));
+  });
+});
+
+Deno.test("a pending message removed from the stream is terminated; purge moves the floors", async () => {
+  await sideBySide(async (s) => {
+    await createStream(s, { name: "S", subjects: ["s.>"], max_msgs: 2 });
+    const adv = await s.sub("$JS.EVENT.ADVISORY.CONSUMER.>");
+    await addConsumer(s, "S", { durable_name: "D", ack_policy: "explicit" });
+    s.record(await s.take(bySid(adv)));
+    await s.pub("s.1", "1");
+    await s.pub("s.2", "2");
+    const p = await s.sub("p.>");
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.D", "2", "p.1");
+    s.record(await s.take(bySid(p), 2));
+    await s.pub("s.3", "3");
+    s.record(await s.take(bySid(adv)));
+    s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.D"));
+    await s.api("$JS.API.STREAM.PURGE.S");
+    s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.D"));
+    await s.pub("s.4", "4");
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.D", "1", "p.2");
+    s.record(await s.take(bySid(p)));
+  });
+});
+
+Deno.test("requests pending: a no_wait request behind others wanting more", async () => {
+  await sideBySide(async (s) => {
+    await createStream(s, { name: "S", subjects: ["s.>"] });
+    await addConsumer(s, "S", { durable_name: "D", ack_policy: "explicit", max_ack_pending: 1 });
+    const next = "$JS.API.CONSUMER.MSG.NEXT.S.D";
+    const p = await s.sub("p.>");
+    await s.pub(next, JSON.stringify({ batch: 3, expires: 5e9 }), "p.1");
+    await s.pub("s.1", "1");
+    await s.pub("s.2", "2");
+    s.record(await s.take(bySid(p)));
+    await s.pub(next, JSON.stringify({ batch: 1, no_wait: true }), "p.2");
+    s.record(await s.take(bySid(p)));
+    s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.D"));
+  });
+});
+
+Deno.test("ephemerals go after their inactive threshold, with the deleted advisory", async () => {
+  await sideBySide(async (s) => {
+    await createStream(s, { name: "S", subjects: ["s.>"] });
+    const adv = await s.sub("$JS.EVENT.ADVISORY.CONSUMER.DELETED.>");
+    const push = await s.api("$JS.API.CONSUMER.CREATE.S.push", {
+      stream_name: "S",
+      config: { deliver_subject: "nobody.here", inactive_threshold: 200e6 },
+    });
+    const pull = await s.api("$JS.API.CONSUMER.CREATE.S.pull", {
+      stream_name: "S",
+      config: { inactive_threshold: 200e6, ack_policy: "explicit" },
+    });
+    s.recordJson(push);
+    s.recordJson(pull);
+    const gone = await s.take(bySid(adv), 2, 5000);
+    s.record(gone.sort((a, b) => a.subject < b.subject ? -1 : 1));
+    s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.pull"));
+    // A push ephemeral whose subscriber stays is kept; once it leaves, the consumer goes.
+    const sid = await s.sub("d.kept");
+    await s.api("$JS.API.CONSUMER.CREATE.S.kept", {
+      stream_name: "S",
+      config: { deliver_subject: "d.kept", inactive_threshold: 200e6 },
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    s.recordJson((await s.api("$JS.API.CONSUMER.INFO.S.kept")).push_bound ?? null);
+    await s.unsub(sid);
+    s.record(await s.take(bySid(adv), 1, 5000));
+  });
+});
+
+Deno.test("ack metrics with sample_freq", async () => {
+  await sideBySide(async (s) => {
+    await createStream(s, { name: "S", subjects: ["s.>"] });
+    const met = await s.sub("$JS.EVENT.METRIC.>");
+    await addConsumer(s, "S", { durable_name: "D", ack_policy: "explicit", sample_freq: "100%" });
+    await s.pub("s.1", "1");
+    const p = await s.sub("p.>");
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.D", "", "p.1");
+    const [m] = await s.take(bySid(p));
+    await s.pub(m.reply, "+ACK");
+    s.record(await s.take(bySid(met)));
+    s.record(await s.drain(on("nothing")));
   });
 });

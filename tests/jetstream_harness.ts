@@ -26,6 +26,13 @@ export interface Msg {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+function summary(msgs: Msg[]): string {
+  return msgs.slice(0, 20).map((m) =>
+    `${m.subject}/${m.sid} ${m.reply} ${m.hdr.split("\r\n")[0]} ${m.data.slice(0, 40)}`
+  )
+    .join("; ") + (msgs.length > 20 ? ` ... (${msgs.length})` : "");
+}
+
 /** A raw client session that parses what arrives into messages. */
 export class Session {
   msgs: Msg[] = [];
@@ -66,7 +73,7 @@ export class Session {
         const size = Number(args[args.length - 1]);
         if (b.length < eol + 1 + size + 2) break;
         const body = b.subarray(eol + 1, eol + 1 + size);
-        const nfix = op === "HMSG" ? 5 : 4;
+        const nfix = op === "HMSG" ? 6 : 5;
         this.msgs.push({
           subject: args[1],
           sid: args[2],
@@ -124,14 +131,23 @@ export class Session {
 
   /** Waits until `n` messages match and takes them (in arrival order). */
   async take(pred: (m: Msg) => boolean, n = 1, ms = 5000): Promise<Msg[]> {
-    await waitFor(
-      () => {
-        this.#pump();
-        return this.msgs.filter(pred).length >= n;
-      },
-      `${n} message(s) on ${this.target}; have ${JSON.stringify(this.msgs)}`,
-      ms,
-    );
+    try {
+      await waitFor(
+        () => {
+          this.#pump();
+          return this.msgs.filter(pred).length >= n;
+        },
+        "messages",
+        ms,
+      );
+    } catch {
+      const have = this.msgs.filter(pred).length;
+      throw new Error(
+        `timed out waiting for ${n} message(s) (${have} match) on ${this.target}; have ${
+          summary(this.msgs)
+        }`,
+      );
+    }
     const out: Msg[] = [];
     this.msgs = this.msgs.filter((m) => {
       if (out.length < n && pred(m)) {
@@ -179,6 +195,7 @@ export class Session {
   normalizeText(s: string): string {
     s = s.replace(/"(id|timestamp|created|last_active)":"[^"]*"/g, '"$1":"X"');
     s = s.replace(/"ack_time":\d+/g, '"ack_time":0');
+    s = s.replace(/(\$JS\.FC\.[^.\s|\\]+\.[^.\s|\\]+)\.[A-Za-z0-9]{4}/g, "$1.FC");
     for (const [name, label] of this.names) s = s.split(name).join(label);
     return s;
   }
@@ -190,7 +207,6 @@ export class Session {
       t[7] = "TS";
       reply = t.join(".");
     }
-    if (reply.startsWith("$JS.FC.")) reply = reply.replace(/\.[^.]+$/, ".FC");
     const json = m.data.startsWith("{");
     const size = json ? "" : ` ${m.size}`;
     return this.normalizeText(

@@ -10,7 +10,7 @@ import type { Account } from "../src/accounts/account.ts";
 import type { Server } from "../src/server.ts";
 import { buildMsg, headersOf, payloadOf, replyOf, utf8 } from "../src/message.ts";
 import type { ConsumerHandle, StreamConfigJson, StreamHandle } from "../src/jetstream/contract.ts";
-import { FileStore, MemoryStore, type StreamStore } from "../src/jetstream/store/mod.ts";
+import { FileStore, MemoryStore, NO_LIMITS, type StreamStore } from "../src/jetstream/store/mod.ts";
 import {
   type ConsumerApiContext,
   consumerCreateRequest,
@@ -145,9 +145,13 @@ export class TestJetStream {
       num_replicas: 1,
       ...cfg,
     };
+    const limits = {
+      ...NO_LIMITS,
+      maxMsgs: typeof full.max_msgs === "number" ? full.max_msgs : -1,
+    };
     const store = full.storage === "file"
-      ? new FileStore({ dir: `${this.storeDir}/${full.name}` })
-      : new MemoryStore();
+      ? new FileStore({ dir: `${this.storeDir}/${full.name}`, limits })
+      : new MemoryStore({ limits });
     const s = new TestStream(this.server, this.account, full, store);
     this.streams.set(full.name, s);
     recoverConsumers(s, this.ctx);
