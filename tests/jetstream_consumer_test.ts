@@ -9,7 +9,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type Msg, type Session, sideBySide } from "./jetstream_harness.ts";
+import { type Msg, Session, sideBySide, startOurs } from "./jetstream_harness.ts";
+import { freePort, ROOT } from "./process_helpers.ts";
 
 const createStream = (s: Session, cfg: Record<string, unknown>) =>
   s.api(`$JS.API.STREAM.CREATE.${cfg.name}`, { storage: "memory", ...cfg });
@@ -639,4 +640,123 @@ Deno.test("ack metrics with sample_freq", async () => {
     s.record(await s.take(bySid(met)));
     s.record(await s.drain(on("nothing")));
   });
+});
+
+// ---- ours only: restarts ----------------------------------------------------------------------
+
+Deno.test("file consumers come back after a restart with their state; ephemerals stay ephemeral", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jsc-" });
+  try {
+    let t = await startOurs(dir);
+    let s = await Session.open(t.port, "ours");
+    await s.api("$JS.API.STREAM.CREATE.S", { name: "S", subjects: ["s.>"], storage: "file" });
+    for (let i = 1; i <= 10; i++) await s.pub(`s.${i}`, `m${i}`);
+    await addConsumer(s, "S", { durable_name: "D", ack_policy: "explicit", ack_wait: 300e6 });
+    const eph = await s.api("$JS.API.CONSUMER.CREATE.S", {
+      stream_name: "S",
+      config: { ack_policy: "explicit", inactive_threshold: 60e9 },
+    });
+    const p = await s.sub("p.>");
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.D", "6", "p.1");
+    const got = await s.take(bySid(p), 6);
+    for (const i of [0, 1, 2, 4]) await s.pub(got[i].reply, "+ACK", "r.1");
+    await s.sub("r.1");
+    await s.ping();
+    const before = await s.api("$JS.API.CONSUMER.INFO.S.D");
+    await s.close();
+    await t.close();
+
+    t = await startOurs(dir);
+    t.js!.addStream({ name: "S", subjects: ["s.>"], storage: "file" });
+    s = await Session.open(t.port, "ours");
+    const after = await s.api("$JS.API.CONSUMER.INFO.S.D");
+    assert.equal(after.error, undefined, JSON.stringify(after));
+    for (const k of ["delivered", "ack_floor", "num_ack_pending", "num_pending", "created"]) {
+      const strip = (v: unknown) => JSON.stringify(v).replace(/,"last_active":"[^"]*"/, "");
+      assert.equal(strip(after[k]), strip(before[k]), k);
+    }
+    assert.deepEqual(after.delivered, { consumer_seq: 6, stream_seq: 6 });
+    assert.deepEqual(after.ack_floor, { consumer_seq: 3, stream_seq: 3 });
+    const ei = await s.api(`$JS.API.CONSUMER.INFO.S.${eph.name}`);
+    assert.equal((ei.config as Record<string, unknown>).durable_name, undefined);
+    assert.equal((ei.config as Record<string, unknown>).inactive_threshold, 60e9);
+    // New messages first, then the unacked 4 and 6 come again (second delivery).
+    const p2 = await s.sub("p.>");
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.D", JSON.stringify({ batch: 6, expires: 5e9 }), "p.2");
+    const again = await s.take(bySid(p2), 6, 6000);
+    assert.deepEqual(again.map((m) => m.data), ["m7", "m8", "m9", "m10", "m4", "m6"]);
+    assert.deepEqual(again.slice(4).map((m) => m.reply.split(".")[4]), ["2", "2"]);
+    await s.close();
+    await t.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a consumer killed with SIGKILL resumes with every acknowledged ack and delivery", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jsc-kill-" });
+  const port = freePort();
+  const spawn = async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "tests/jetstream_consumer_child.ts", dir, String(port)],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("ready")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("child exited");
+      out += value;
+    }
+    reader.releaseLock();
+    return child;
+  };
+  let child = await spawn();
+  try {
+    let s = await Session.open(port, "child");
+    await addConsumer(s, "S", { durable_name: "D", ack_policy: "explicit", ack_wait: 500e6 });
+    const acks = await s.sub("acks");
+    for (let i = 1; i <= 200; i++) await s.pub(`s.${i % 5}`, `m${i}`, "acks");
+    await s.take(bySid(acks), 200);
+    const p = await s.sub("p.>");
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.D", "100", "p.1");
+    const got = await s.take(bySid(p), 100);
+    // Acks confirmed by their reply are on disk; the kill follows the last confirmation.
+    const r = await s.sub("r.>");
+    for (let i = 0; i < 60; i++) await s.pub(got[i].reply, "+ACK", `r.${i}`);
+    await s.take(bySid(r), 60);
+    child.kill("SIGKILL");
+    await child.status;
+    await s.close();
+
+    child = await spawn();
+    s = await Session.open(port, "child");
+    const info = await s.api("$JS.API.CONSUMER.INFO.S.D");
+    assert.deepEqual(info.delivered, { consumer_seq: 100, stream_seq: 100 });
+    assert.deepEqual(info.ack_floor, { consumer_seq: 60, stream_seq: 60 });
+    assert.equal(info.num_ack_pending, 40);
+    assert.equal(info.num_pending, 100);
+    const p2 = await s.sub("p.>");
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.D", "10", "p.2");
+    const fresh = await s.take(bySid(p2), 10);
+    assert.deepEqual(fresh.map((m) => m.data), Array.from({ length: 10 }, (_, i) => `m${101 + i}`));
+    // The rest: 90 new ones and, once ack_wait has passed, the 40 unacked ones again.
+    await s.pub(
+      "$JS.API.CONSUMER.MSG.NEXT.S.D",
+      JSON.stringify({ batch: 130, expires: 8e9 }),
+      "p.3",
+    );
+    const rest = await s.take(bySid(p2), 130, 9000);
+    const redo = rest.filter((m) => m.reply.split(".")[4] === "2").map((m) => m.data);
+    assert.deepEqual(redo, Array.from({ length: 40 }, (_, i) => `m${61 + i}`));
+    const more = rest.filter((m) => m.reply.split(".")[4] === "1").map((m) => m.data);
+    assert.deepEqual(more, Array.from({ length: 90 }, (_, i) => `m${111 + i}`));
+    await s.close();
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
 });
