@@ -760,3 +760,45 @@ Deno.test("a consumer killed with SIGKILL resumes with every acknowledged ack an
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("replay original keeps the stream's spacing; rate_limit_bps paces delivery", async () => {
+  await sideBySide(async (s) => {
+    await createStream(s, { name: "S", subjects: ["s.>"], max_msg_size: 1000 });
+    for (let i = 1; i <= 3; i++) {
+      await s.pub(`s.${i}`, `m${i}`);
+      await s.ping();
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const d = await s.sub("d.r");
+    await addConsumer(s, "S", {
+      durable_name: "R",
+      deliver_subject: "d.r",
+      replay_policy: "original",
+    });
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      s.record(await s.take(bySid(d)));
+      times.push(Date.now());
+    }
+    assert.ok(times[1] - times[0] >= 100 && times[2] - times[1] >= 100, `replay ${times}`);
+    // Caught up: what arrives now comes at once.
+    await s.pub("s.4", "m4");
+    s.record(await s.take(bySid(d)));
+    // 4000 bits/s = 500 bytes/s with a 1000 byte burst: ~400 bytes each, the 4th waits.
+    const body = "x".repeat(380);
+    for (let i = 0; i < 4; i++) await s.pub("s.rate", body);
+    const r = await s.sub("d.rate");
+    const t0 = Date.now();
+    await addConsumer(s, "S", {
+      durable_name: "L",
+      deliver_subject: "d.rate",
+      filter_subject: "s.rate",
+      rate_limit_bps: 4000,
+    });
+    await s.take(bySid(r), 2);
+    const t1 = Date.now();
+    await s.take(bySid(r), 2, 5000);
+    const t2 = Date.now();
+    assert.ok(t1 - t0 < 400 && t2 - t0 >= 700, `rate limit ${t1 - t0} ${t2 - t0}`);
+  });
+});
