@@ -38,6 +38,7 @@ import {
 import type { ConsumerHandle, StreamHandle } from "./contract.ts";
 import { GoNumber, GoObject, goTimeNs, parseGoJson } from "./go_json.ts";
 import { type NextRequest, parseNextRequest, WaitingRequest, WaitQueue } from "./pull_request.ts";
+import { nextPending } from "./store/consumer.ts";
 import { compileFilter, type SubjectMatcher } from "./store/filter.ts";
 import { nowNanos } from "./store/base.ts";
 import type { ConsumerState, ConsumerStore, PendingAck, StoredMsg } from "./store/types.ts";
@@ -1077,15 +1078,11 @@ export class Consumer implements ConsumerHandle {
         } else if (dseq === this.#adflr + 1) {
           this.#adflr = dseq;
           this.#asflr = sseq;
-          for (let ss = sseq + 1; ss < this.#sseq; ss++) {
-            const np = this.#pending.get(ss);
-            if (np !== undefined) {
-              if (np.sequence > 0) {
-                this.#adflr = np.sequence - 1;
-                this.#asflr = ss - 1;
-              }
-              break;
-            }
+          const ss = nextPending(this.#pending, sseq, this.#sseq - 1);
+          const np = ss === 0 ? undefined : this.#pending.get(ss);
+          if (np !== undefined && np.sequence > 0) {
+            this.#adflr = np.sequence - 1;
+            this.#asflr = ss - 1;
           }
         }
         this.#rdc.delete(sseq);

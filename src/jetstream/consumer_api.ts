@@ -169,9 +169,10 @@ export function addConsumer(
 
   let store;
   try {
+    // Direct consumers (a mirror's or source's own) keep nothing on disk, as in nats-server.
     store = stream.store.consumerStore(name, {
       ackPolicy: config.ackPolicy,
-      memoryStorage: config.memStorage,
+      memoryStorage: config.memStorage || config.direct,
     });
   } catch (e) {
     return JSErr.consumerStoreFailed(e instanceof Error ? e.message : String(e));
