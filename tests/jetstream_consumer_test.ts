@@ -802,3 +802,47 @@ Deno.test("replay original keeps the stream's spacing; rate_limit_bps paces deli
     assert.ok(t1 - t0 < 400 && t2 - t0 >= 700, `rate limit ${t1 - t0} ${t2 - t0}`);
   });
 });
+
+Deno.test("push interest: delivery pauses without subscribers and resumes when one comes", async () => {
+  await sideBySide(async (s) => {
+    await createStream(s, { name: "S", subjects: ["s.>"], max_consumers: 2 });
+    await s.pub("s.1", "1");
+    await addConsumer(s, "S", {
+      durable_name: "P",
+      ack_policy: "explicit",
+      deliver_subject: "d.p",
+      ack_wait: 300e6,
+    });
+    s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.P"));
+    let d = await s.sub("d.p");
+    s.record(await s.take(bySid(d)));
+    await s.unsub(d);
+    await s.ping();
+    await s.pub("s.2", "2");
+    await s.ping();
+    s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.P"));
+    // A wildcard subscriber alone does not restart delivery (nats-server watches the literal
+    // subject); the deliver subject itself does, and the unacked first one comes again.
+    const w = await s.sub("d.*");
+    await new Promise((r) => setTimeout(r, 100));
+    s.record(await s.drain(bySid(w)));
+    d = await s.sub("d.p");
+    s.record(await s.take(bySid(d), 1));
+    s.record(await s.take(bySid(d), 1, 3000));
+    s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.P"));
+    // The deliver subject cannot move while someone listens on it; max_consumers holds.
+    s.recordJson(
+      await s.api("$JS.API.CONSUMER.DURABLE.CREATE.S.P", {
+        stream_name: "S",
+        config: {
+          durable_name: "P",
+          ack_policy: "explicit",
+          deliver_subject: "d.q",
+          ack_wait: 300e6,
+        },
+      }),
+    );
+    await addConsumer(s, "S", { durable_name: "Q" });
+    s.recordJson(await addConsumer(s, "S", { durable_name: "R" }));
+  });
+});

@@ -17,7 +17,6 @@ import type { ClientSub } from "../client.ts";
 import type { Client } from "../client.ts";
 import { buildMsg, payloadOf, replyOf, utf8 } from "../message.ts";
 import type { PubArg } from "../parser.ts";
-import { subjectMatches } from "../sublist.ts";
 import { goDuration } from "../monitor/format.ts";
 import { clearImmediate, setImmediate } from "node:timers";
 import { ACK_PREFIX_LEN, AckKind, ackKind, ackPrefix, ackReply, parseAckSubject } from "./ack.ts";
@@ -527,22 +526,39 @@ export class Consumer implements ConsumerHandle {
 
   // ---- interest (push) ------------------------------------------------------------------------
 
+  /**
+   * Push delivery runs while someone subscribes to exactly the deliver subject (in the deliver
+   * group, when there is one): nats-server's interest notifications are keyed by the literal
+   * subject, so a wildcard subscriber alone does not start delivery.
+   */
   #hasDeliveryInterest(): boolean {
     if (this.isPull || this.#dsubj === "") return false;
     const r = this.stream.account.sublist.match(this.#dsubj);
-    if (this.cfg.deliverGroup === "") return r.psubs.length + r.qsubs.length > 0;
-    return r.qsubs.some((g) => g.length > 0 && g[0].queue === this.cfg.deliverGroup);
+    const group = this.cfg.deliverGroup;
+    if (group === "") return r.psubs.some((sub) => sub.subject === this.#dsubj);
+    return r.qsubs.some((g) =>
+      g.length > 0 && g[0].subject === this.#dsubj && g[0].queue === group
+    );
+  }
+
+  /** Anyone at all on the deliver subject (wildcards count). */
+  #hasAnyInterest(): boolean {
+    const r = this.stream.account.sublist.match(this.#dsubj);
+    return r.psubs.length + r.qsubs.length > 0;
   }
 
   #watchInterest(): void {
     const acc = this.stream.account;
-    const watch: InterestWatcher = (sub) => {
-      if (this.#closed || !subjectMatches(sub.subject, this.#dsubj)) return;
+    const watch: InterestWatcher = (sub, added) => {
+      if (this.#closed || sub.subject !== this.#dsubj || sub.queue !== this.cfg.deliverGroup) {
+        return;
+      }
       // Settle after the subscription change is complete (it may be one of several).
       queueMicrotask(() => {
         if (this.#closed) return;
-        const interest = this.#hasDeliveryInterest();
-        if (interest !== this.#active) this.#updateDeliveryInterest(interest);
+        if (added) {
+          if (!this.#active) this.#updateDeliveryInterest(true);
+        } else if (!this.#hasDeliveryInterest()) this.#updateDeliveryInterest(false);
       });
     };
     this.#interestWatch = watch;
@@ -942,7 +958,7 @@ export class Consumer implements ConsumerHandle {
   #didNotDeliver(seq: number): void {
     if (this.isPush) {
       this.#active = false;
-      if (!this.#hasDeliveryInterest()) this.#updateDeliveryInterest(false);
+      if (!this.#hasAnyInterest()) this.#updateDeliveryInterest(false);
     } else if (this.#pending.has(seq) && !this.#rdqi.has(seq)) {
       this.#addToRedeliverQueue([seq]);
       this.#signal();
