@@ -6,12 +6,7 @@
 
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-} from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { startOurs } from "./jetstream_harness.ts";
 import { waitFor } from "./helpers.ts";
 
