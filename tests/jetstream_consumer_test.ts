@@ -846,3 +846,28 @@ Deno.test("push interest: delivery pauses without subscribers and resumes when o
     s.recordJson(await addConsumer(s, "S", { durable_name: "R" }));
   });
 });
+
+Deno.test("terminated advisories for removed messages after a redelivery (nats-server's counts)", async () => {
+  await sideBySide(async (s) => {
+    await createStream(s, { name: "S", subjects: ["s.>"], max_msgs: 3 });
+    const adv = await s.sub("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>");
+    await addConsumer(s, "S", { durable_name: "D", ack_policy: "explicit", ack_wait: 200e6 });
+    for (let i = 1; i <= 3; i++) await s.pub(`s.${i}`, `${i}`);
+    const p = await s.sub("p.>");
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.D", "3", "p.1");
+    const got = await s.take(bySid(p), 3);
+    await s.pub(got[1].reply, "+ACK");
+    await s.pub(got[2].reply, "+ACK");
+    // s.1 comes again (delivered twice).
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.D", JSON.stringify({ batch: 1, expires: 3e9 }), "p.2");
+    s.record(await s.take(bySid(p), 1, 3000));
+    // s.4 pushes s.1 (pending, delivered twice) out; s.7 pushes s.4 (pending, delivered once).
+    await s.pub("s.4", "4");
+    s.record(await s.take(bySid(adv)));
+    await s.pub("$JS.API.CONSUMER.MSG.NEXT.S.D", "1", "p.3");
+    s.record(await s.take(bySid(p)));
+    for (let i = 5; i <= 7; i++) await s.pub(`s.${i}`, `${i}`);
+    s.record(await s.take(bySid(adv)));
+    s.recordJson(await s.api("$JS.API.CONSUMER.INFO.S.D"));
+  });
+});

@@ -104,6 +104,8 @@ export class Consumer implements ConsumerHandle {
   #asflr = 0;
   #pending = new Map<number, PendingAck>();
   #rdc = new Map<number, number>();
+  /** nats-server makes its redelivery map on first use; some reports differ before that. */
+  #rdcMade = false;
   #rdq: number[] = [];
   #rdqi = new Set<number>();
   #npc = 0;
@@ -353,6 +355,7 @@ export class Consumer implements ConsumerHandle {
     this.#asflr = s.ackFloor.stream;
     this.#pending = s.pending;
     this.#rdc = s.redelivered;
+    this.#rdcMade = s.redelivered.size > 0;
     if (this.#pending.size > 0 && !this.#ackTimer.active) {
       // Check sooner than ack_wait after a restart, spread out (as nats-server does).
       let delay = 500 + Math.floor(Math.random() * 1000);
@@ -621,7 +624,8 @@ export class Consumer implements ConsumerHandle {
     if (seq > this.#npcm && seq >= this.#sseq && this.#filter(subject)) this.#npc--;
     const p = this.#pending.get(seq);
     if (p === undefined) return;
-    const dc = this.#rdc.get(seq) ?? 1;
+    // The terminated advisory's count, as nats-server reports it (0 once any redelivery happened).
+    const dc = this.#rdcMade ? this.#rdc.get(seq) ?? 0 : 1;
     queueMicrotask(() => {
       if (!this.#closed) this.#processTerm(seq, p.sequence, dc);
     });
@@ -915,6 +919,7 @@ export class Consumer implements ConsumerHandle {
   #incDeliveryCount(sseq: number): number {
     const n = (this.#rdc.get(sseq) ?? 0) + 1;
     this.#rdc.set(sseq, n);
+    this.#rdcMade = true;
     return n + 1;
   }
 
