@@ -12,12 +12,11 @@
  * expiry, inactivity, paced delivery), never per message.
  */
 
-import type { Account, InterestWatcher } from "../accounts/account.ts";
+import type { InterestWatcher } from "../accounts/account.ts";
 import type { ClientSub } from "../client.ts";
 import type { Client } from "../client.ts";
 import { buildMsg, payloadOf, replyOf, utf8 } from "../message.ts";
 import type { PubArg } from "../parser.ts";
-import { goDuration } from "../monitor/format.ts";
 import { clearImmediate, setImmediate } from "node:timers";
 import { ACK_PREFIX_LEN, AckKind, ackKind, ackPrefix, ackReply, parseAckSubject } from "./ack.ts";
 import {
@@ -36,7 +35,7 @@ import {
 } from "./consumer_events.ts";
 import type { ConsumerHandle, StreamHandle } from "./contract.ts";
 import { GoNumber, GoObject, goTimeNs, parseGoJson } from "./go_json.ts";
-import { type NextRequest, parseNextRequest, WaitingRequest, WaitQueue } from "./pull_request.ts";
+import { PullRequests } from "./pull_request.ts";
 import { nextPending } from "./store/consumer.ts";
 import { compileFilter, type SubjectMatcher } from "./store/filter.ts";
 import { nowNanos } from "./store/base.ts";
@@ -128,7 +127,7 @@ export class Consumer implements ConsumerHandle {
   #lastDelivery = 0;
 
   // Pull.
-  #waiting: WaitQueue | null = null;
+  #waiting: PullRequests | null = null;
 
   // Activity (ns), for info.
   #ldt = 0;
@@ -191,7 +190,12 @@ export class Consumer implements ConsumerHandle {
       consumer: name,
       domain: opts.domain ?? "",
     };
-    if (this.isPull) this.#waiting = new WaitQueue(cfg.maxWaiting, Date.now());
+    if (this.isPull) {
+      this.#waiting = new PullRequests(cfg.maxWaiting, {
+        status: (subject, hdr) => this.#send(subject, "", utf8(hdr)),
+        heartbeat: (subject) => this.#sendIdleHeartbeat(subject),
+      });
+    }
     if (store.hasState()) this.#applyState(store.state());
     else this.#selectStartingSeqNo();
     this.#updateInactiveThreshold(cfg);
@@ -279,7 +283,7 @@ export class Consumer implements ConsumerHandle {
     if (deleting && advisory) {
       sendActionAdvisory(this.#events, "delete");
     }
-    if (deleting && this.isPull) this.#releasePendingRequests();
+    if (deleting) this.#waiting?.release();
     this.#closed = true;
     this.#active = false;
     const ic = this.stream.server.internalClient(this.stream.account);
@@ -818,7 +822,7 @@ export class Consumer implements ConsumerHandle {
     let dsubj: string;
     if (this.isPush) dsubj = this.#dsubj;
     else {
-      const wr = this.#nextWaiting(sz);
+      const wr = this.#waiting!.next(sz);
       if (wr === null) {
         // Nobody to send it to after all: put it back.
         if (dc > 1) {
@@ -1270,143 +1274,18 @@ export class Consumer implements ConsumerHandle {
   /** A pull request (`$JS.API.CONSUMER.MSG.NEXT...` or `+NXT`): messages go to `reply`. */
   processNextRequest(reply: string, body: Uint8Array): void {
     if (this.#closed) return;
-    const sendErr = (status: number, text: string) =>
-      this.#send(reply, "", utf8(`NATS/1.0 ${status} ${text}\r\n\r\n`));
-    if (this.isPush || this.#waiting === null) {
-      sendErr(409, "Consumer is push based");
-      return;
-    }
-    const now = Date.now();
-    let req: NextRequest;
-    try {
-      req = parseNextRequest(body, now);
-    } catch (e) {
-      sendErr(400, `Bad Request - ${(e as Error).message}`);
+    if (this.#waiting === null) {
+      this.#send(reply, "", utf8("NATS/1.0 409 Consumer is push based\r\n\r\n"));
       return;
     }
     const c = this.cfg;
-    if (c.maxBatch > 0 && req.batch > c.maxBatch) {
-      sendErr(409, `Exceeded MaxRequestBatch of ${c.maxBatch}`);
-      return;
-    }
-    if (req.expires !== 0 && c.maxExpires > 0 && req.expires > now + c.maxExpires / 1e6) {
-      sendErr(409, `Exceeded MaxRequestExpires of ${goDuration(c.maxExpires)}`);
-      return;
-    }
-    if (req.maxBytes > 0 && c.maxBytes > 0 && req.maxBytes > c.maxBytes) {
-      sendErr(409, `Exceeded MaxRequestMaxBytes of ${c.maxBytes}`);
-      return;
-    }
-    const w = this.#waiting;
-    if (w.isFull()) this.#processWaiting(false);
-    if (req.noWait) {
-      const msgsPending = this.#numPending() + this.#rdq.length;
-      if (msgsPending === 0 && req.expires === 0) {
-        w.last = now;
-        sendErr(404, "No Messages");
-        return;
-      }
-      if (msgsPending > 0) {
-        const { brp } = this.#processWaiting(false);
-        if (msgsPending < brp) {
-          w.last = now;
-          sendErr(408, "Requests Pending");
-          return;
-        }
-      }
-    }
-    const [acc, interest] = trackDownInterest(this.stream.account, reply);
-    if (!w.add(new WaitingRequest(acc, interest, reply, req, now))) {
-      sendErr(409, "Exceeded MaxWaiting");
-      return;
-    }
-    this.#signal();
+    const limits = { maxBatch: c.maxBatch, maxExpires: c.maxExpires, maxBytes: c.maxBytes };
+    const available = () => this.#numPending() + this.#rdq.length;
+    if (this.#waiting.add(this.stream.account, reply, body, limits, available)) this.#signal();
   }
 
-  /** nextWaiting: the request the next message (of `sz` bytes) goes to, or null. */
-  #nextWaiting(sz: number): WaitingRequest | null {
-    const w = this.#waiting;
-    if (w === null) return null;
-    for (let wr = w.peek(); wr !== undefined; wr = w.peek()) {
-      if (wr.b > 0) {
-        if (sz <= wr.b) {
-          wr.b -= sz;
-          if (wr.b === 0) wr.n = 1;
-        } else {
-          this.#send(
-            wr.reply,
-            "",
-            utf8(
-              `NATS/1.0 409 Message Size Exceeds MaxBytes\r\nNats-Pending-Messages: ${wr.n}\r\n` +
-                `Nats-Pending-Bytes: ${wr.b}\r\n\r\n`,
-            ),
-          );
-          w.removeHead();
-          continue;
-        }
-      }
-      if ((wr.expires === 0 || Date.now() < wr.expires) && hasInterest(wr.acc, wr.interest)) {
-        return w.pop()!;
-      }
-      if (wr.interest !== wr.reply) {
-        this.#send(
-          wr.reply,
-          "",
-          utf8(
-            `NATS/1.0 408 Interest Expired\r\nNats-Pending-Messages: ${wr.n}\r\n` +
-              `Nats-Pending-Bytes: ${wr.b}\r\n\r\n`,
-          ),
-        );
-      }
-      w.removeHead();
-    }
-    return null;
-  }
-
-  /**
-   * processWaiting: ends expired requests (408, and one-shot ones at the end of the stream when
-   * `eos`), drops requests nobody listens to anymore, sends due heartbeats. Returns the number
-   * of messages still wanted and when the next expiry or heartbeat is due (0: none).
-   */
   #processWaiting(eos: boolean): { brp: number; fexp: number } {
-    const w = this.#waiting;
-    if (w === null || w.length === 0) return { brp: 0, fexp: 0 };
-    const now = Date.now();
-    let brp = 0, fexp = 0;
-    w.removeWhere((wr) => {
-      if ((eos && wr.noWait && wr.d > 0) || (wr.expires > 0 && now > wr.expires)) {
-        this.#send(
-          wr.reply,
-          "",
-          utf8(
-            `NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: ${wr.n}\r\n` +
-              `Nats-Pending-Bytes: ${wr.b}\r\n\r\n`,
-          ),
-        );
-        return true;
-      }
-      if (!hasInterest(wr.acc, wr.interest)) return true;
-      brp += wr.n;
-      if (wr.hbt > 0) {
-        if (now > wr.hbt) {
-          this.#sendIdleHeartbeat(wr.reply);
-          wr.hbt = now + wr.hb;
-        }
-        if (fexp === 0 || wr.hbt < fexp) fexp = wr.hbt;
-      }
-      if (wr.expires > 0 && (fexp === 0 || wr.expires < fexp)) fexp = wr.expires;
-      return false;
-    });
-    return { brp, fexp };
-  }
-
-  #releasePendingRequests(): void {
-    const w = this.#waiting;
-    if (w === null) return;
-    this.#waiting = null;
-    for (const wr of w.reqs) {
-      this.#send(wr.reply, "", utf8("NATS/1.0 409 Consumer Deleted\r\n\r\n"));
-    }
+    return this.#waiting?.process(eos) ?? { brp: 0, fexp: 0 };
   }
 
   // ---- sending --------------------------------------------------------------------------------
@@ -1419,22 +1298,6 @@ export class Consumer implements ConsumerHandle {
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
-
-function hasInterest(acc: Account, subject: string): boolean {
-  const r = acc.sublist.match(subject);
-  return r.psubs.length + r.qsubs.length > 0;
-}
-
-/** A request that came through a service import answers in the importing account. */
-function trackDownInterest(acc: Account, interest: string): [Account, string] {
-  for (let i = 0; i < 16 && interest.startsWith("_R_."); i++) {
-    const si = acc.responses.get(interest);
-    if (si === undefined) break;
-    acc = si.dest;
-    interest = si.to;
-  }
-  return [acc, interest];
-}
 
 /** headers_only: the headers plus `Nats-Msg-Size`, no payload. */
 function headersOnly(hdr: Uint8Array, size: number): Uint8Array {
