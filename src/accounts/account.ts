@@ -41,6 +41,9 @@ export interface ResponseImport {
   ts: number;
 }
 
+/** Told when a local subscription is added or removed (JetStream push consumers watch these). */
+export type InterestWatcher = (sub: ClientSub, added: boolean) => void;
+
 export const NO_LIMITS: AccountLimits = {
   maxConnections: -1,
   maxSubscriptions: -1,
@@ -74,6 +77,8 @@ export class Account {
   responseSub: ClientSub | null = null;
   /** Holds this account's internal subscriptions (imports, system services); made on demand. */
   internal: InternalClient | null = null;
+  /** Watchers of local interest changes; null (no cost) until someone watches. */
+  interestWatchers: Set<InterestWatcher> | null = null;
   // Traffic counters, as /accstatz reports them.
   inMsgs = 0;
   inBytes = 0;

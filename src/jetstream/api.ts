@@ -1,7 +1,7 @@
 /**
  * The `$JS.API.>` router: one internal subscription in every account (JetStream enabled or
  * not), dispatching by subject to the handlers below and, for CONSUMER.*, to the consumer
- * layer (consumer_api_types.ts). Each handler follows nats-server 2.9.10's jetstream_api.go:
+ * layer (consumers.ts). Each handler follows nats-server 2.9.10's jetstream_api.go:
  * the same order of checks, the same errors, the same response objects (`type` first, keys in
  * Go's struct order), and every answer counted in the account's API stats and audited on
  * `$JS.EVENT.ADVISORY.API`. Subjects that are not API endpoints get no answer, as there.
@@ -37,7 +37,7 @@ import {
 import { checkStreamConfig, decodeStreamConfig, type RawStreamConfig } from "./stream_config.ts";
 import type { Stream } from "./stream.ts";
 import { apiAudit, clientInfo } from "./advisories.ts";
-import { consumerApi, type ConsumerApiRequest } from "./consumer_api_types.ts";
+import { CONSUMER_HANDLERS, consumerContext, type ConsumerOp } from "./consumers.ts";
 import type { JetStream, JsAccount } from "./jetstream.ts";
 import { StoreFailed } from "./jetstream.ts";
 
@@ -652,9 +652,7 @@ function templateInfoOrDelete(type: string): Handler {
   };
 }
 
-// ---- consumers: the consumer layer's handlers ---------------------------------------------
-
-type ConsumerOp = "create" | "names" | "list" | "info" | "delete";
+// ---- consumers: the consumer layer's handlers (consumers.ts) -------------------------------
 
 const CONSUMER_TYPES: Record<ConsumerOp, string> = {
   create: "consumer_create_response",
@@ -666,46 +664,12 @@ const CONSUMER_TYPES: Record<ConsumerOp, string> = {
 
 function consumer(op: ConsumerOp): Handler {
   return (r) => {
-    const type = CONSUMER_TYPES[op];
     const paged = op === "names" || op === "list";
     const extra = paged ? { total: 0, offset: 0, limit: 0, consumers: [] } : {};
-    const jsa = r.requireJs(type, extra);
+    const jsa = r.requireJs(CONSUMER_TYPES[op], extra);
     if (jsa === null) return;
-    const api = consumerApi();
-    if (api !== null) {
-      const req: ConsumerApiRequest = {
-        subject: r.subject,
-        tokens: r.tokens,
-        body: r.body,
-        account: r.account,
-        server: r.server,
-        limits: jsa.limits,
-        domain: r.js.config.domain,
-        stream: (name) => jsa.streams.get(name) ?? null,
-        respond: (resp) => r.respond(resp),
-      };
-      api[op](req);
-      return;
-    }
-    // Without a consumer layer: as nats-server answers for a stream without that consumer.
-    const streamName = op === "create" && r.tokens[3] === "DURABLE" ? r.tokens[5] : r.tokens[4];
-    const s = r.stream(jsa, streamName);
-    if (s === undefined) return r.error(type, jsError("JSStreamNotFoundErr"), extra);
-    switch (op) {
-      case "names":
-        return r.respond({
-          type: T + type,
-          total: 0,
-          offset: 0,
-          limit: NAMES_LIMIT,
-          consumers: [],
-        });
-      case "list":
-        return r.respond({ type: T + type, total: 0, offset: 0, limit: LIST_LIMIT, consumers: [] });
-      case "create":
-        return r.error(type, jsError("JSConsumerCreateErrF", { err: "consumers not available" }));
-      default:
-        return r.error(type, jsError("JSConsumerNotFoundErr"));
-    }
+    const ctx = consumerContext(r.server, jsa, r.js.config.domain);
+    const resp = CONSUMER_HANDLERS[op](ctx, r.subject, r.body);
+    if (resp !== null) r.respond(resp);
   };
 }

@@ -34,7 +34,7 @@ import {
 import { storeLimits, Stream } from "./stream.ts";
 import { streamAction } from "./advisories.ts";
 import { installApi } from "./api.ts";
-import { consumerApi } from "./consumer_api_types.ts";
+import { recoverStreamConsumers } from "./consumers.ts";
 import { applyDomainMappings } from "./domain.ts";
 
 export const JS_STORE_DIR = "jetstream";
@@ -709,14 +709,13 @@ export class JsAccount {
       const s = this.#recoverStream(`${sdir}/${name}`);
       if (s !== null) recovered.push(s);
     }
-    const api = consumerApi();
     for (const s of recovered) {
       const n = s.store.consumerNames().length;
       if (n === 0) continue;
       log.notice(
         `  Recovering ${n} consumers for stream - '${this.account.name} > ${s.name}'`,
       );
-      api?.recover(s);
+      recoverStreamConsumers(this.server, this, s);
     }
     log.debug(`JetStream state for account ${JSON.stringify(this.account.name)} recovered`);
   }

@@ -143,7 +143,12 @@ export class Stream implements StreamHandle {
     this.#setConfigDerived();
     // A stream recovered with messages rebuilds its de-duplication table on first use.
     this.#ddLoaded = store.state().msgs === 0;
-    store.onStorageUpdate((_msgs, bytes) => jsa.updateUsage(cfg.storage, bytes));
+    store.onStorageUpdate((msgs, bytes, seq, subject) => {
+      jsa.updateUsage(cfg.storage, bytes);
+      if (msgs === -1 && seq > 0 && this.consumers.size > 0) {
+        for (const c of this.consumers.values()) c.removed(seq, subject);
+      }
+    });
   }
 
   config(): StreamConfig {
@@ -241,8 +246,10 @@ export class Stream implements StreamHandle {
   delete(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const c of [...this.consumers.values()]) c.delete();
+    // Consumers leave the map first, so their deletes skip per-message interest cleanup.
+    const consumers = [...this.consumers.values()];
     this.consumers.clear();
+    for (const c of consumers) c.delete();
     this.#unsubscribeAll();
     clearTimeout(this.#ddTimer);
     streamAction(this.server, this.account, this.name, "delete", this.jsa.js.config.domain);
