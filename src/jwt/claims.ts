@@ -37,7 +37,7 @@ import {
   type StructSchema,
   uint,
   unmarshal,
-} from "./go_json.ts";
+} from "../go_json.ts";
 import type {
   AccountClaims,
   ActivationClaims,
