@@ -29,6 +29,8 @@ import type { Account } from "./accounts/account.ts";
 import { rewriteMsg } from "./message.ts";
 import type { Permissions } from "./options.ts";
 import type { X509Certificate } from "node:crypto";
+import type { ClientJwt } from "./operator/state.ts";
+import { applyJwtLimits, releaseJwt } from "./operator/client_jwt.ts";
 
 export const CLIENT = 0;
 export const ROUTER = 1;
@@ -54,6 +56,7 @@ export const ClosedState = {
   MaxSubscriptionsExceeded: "Maximum Subscriptions Exceeded",
   ServerShutdown: "Server Shutdown",
   AuthenticationExpired: "Authentication Expired",
+  Revocation: "Credentials Revoked",
   NoRespondersRequiresHeaders: "No Responders Requires Headers",
   DuplicateRoute: "Duplicate Route",
   RouteRemoved: "Route Removed",
@@ -148,6 +151,8 @@ export class Client implements ParserHost {
   /** Authenticated user name, shown in /connz?auth=1. */
   user = "";
   perms: PermissionChecker | null = null;
+  /** Operator mode: the user JWT this client logged in with (src/operator/). */
+  jwt: ClientJwt | null = null;
   /** Reply subjects granted by allow_responses; null when the user has no such permission. */
   replies: Map<string, ReplyGrant> | null = null;
   permissions: Permissions | undefined;
@@ -567,6 +572,13 @@ export class Client implements ParserHost {
   applyLimits(): void {
     const o = this.server.opts;
     const lim = this.account.limits;
+    if (this.jwt !== null) {
+      // A JWT user's own limits count too (src/operator/client_jwt.ts).
+      const l = applyJwtLimits(this, this.jwt);
+      this.#maxPayload = l.maxPayload;
+      this.maxSubs = l.maxSubs;
+      return;
+    }
     this.#maxPayload = o.maxPayload;
     this.maxSubs = o.maxSubs;
     if (lim.maxPayload >= 0 && lim.maxPayload < this.#maxPayload) this.#maxPayload = lim.maxPayload;
@@ -628,6 +640,7 @@ export class Client implements ParserHost {
     o.tls_required = bool("tls_required", o.tls_required ?? false);
     o.nkey = str("nkey", o.nkey);
     o.sig = str("sig", o.sig);
+    o.jwt = str("jwt", o.jwt);
     const first = !this.connectReceived;
     this.connectReceived = true;
     // nats-server estimates the RTT from accept to CONNECT until a PING measures it.
@@ -955,6 +968,7 @@ export class Client implements ParserHost {
       this.server.removeSubscription(sub);
     }
     this.server.removeClient(this);
+    if (this.jwt !== null) releaseJwt(this.jwt);
     // Write what is queued (e.g. the -ERR that explains the close), then close the socket.
     const finish = (): void => {
       this.out.release();

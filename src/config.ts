@@ -15,6 +15,7 @@ import { ConfigError, type Position } from "./conf/errors.ts";
 import { newAccount, parseAccounts } from "./conf/accounts.ts";
 import { checkAccounts } from "./conf/accounts_check.ts";
 import { parseMappings } from "./conf/mappings.ts";
+import { parseOperatorKey } from "./conf/operator.ts";
 import { SubjectTransform } from "./accounts/transform.ts";
 import { GO_TYPES, goQuote, goType, goValue, timeQuote } from "./conf/go_format.ts";
 import {
@@ -68,8 +69,8 @@ export function parseConfigStringWithWarnings(text: string, path = ""): ConfigRe
  * Keys nats-server knows that this server does not implement, in two kinds. Features whose
  * absence only means less is offered (other listeners, persistence, profiling) are ignored with
  * a warning, so configs written for nats-server (and client test suites) still start. Security
- * semantics (operator/JWT trust, OCSP) are refused: ignoring them would start a server more open
- * than its config says.
+ * semantics (OCSP) are refused: ignoring them would start a server more open than its config
+ * says.
  */
 const IGNORED = new Set([
   "gateway",
@@ -88,23 +89,7 @@ const IGNORED = new Set([
   "max_sub_tokens",
   "max_subscription_tokens",
 ]);
-const REFUSED = new Set([
-  "ocsp",
-  "operator",
-  "operators",
-  "roots",
-  "root",
-  "root_operators",
-  "root_operator",
-  "resolver",
-  "account_resolver",
-  "accounts_resolver",
-  "resolver_tls",
-  "resolver_preload",
-  "resolver_pinned_accounts",
-  "trusted",
-  "trusted_keys",
-]);
+const REFUSED = new Set(["ocsp"]);
 
 const DEFAULT_ALLOW_RESPONSE_MAX_MSGS = 1;
 const DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS = 2 * 60 * 1000;
@@ -447,6 +432,7 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
       o.tags = node.kind === "array" ? node.value.map((t) => m.string(t)) : [m.string(node)];
       return;
   }
+  if (parseOperatorKey(m, k, node)) return;
   if (IGNORED.has(k)) {
     m.ignoredFeature(node.pos, key);
   } else if (REFUSED.has(k)) {
@@ -897,7 +883,7 @@ function parseRoutes(m: Mapper, node: ConfNode): string[] {
 }
 
 /** The few things Go's lenient url.Parse rejects. */
-function isParsableUrl(s: string): boolean {
+export function isParsableUrl(s: string): boolean {
   // deno-lint-ignore no-control-regex
   if (/[\x00-\x1f\x7f]/.test(s)) return false;
   if (s.startsWith(":")) return false; // missing protocol scheme
@@ -919,7 +905,7 @@ function isParsableUrl(s: string): boolean {
 }
 
 /** A `tls { }` block; `clientSide` is the top-level one (clients connect to us). */
-function parseTls(m: Mapper, node: ConfNode, clientSide: boolean): TlsOptions {
+export function parseTls(m: Mapper, node: ConfNode, clientSide: boolean): TlsOptions {
   const tc = defaultTlsOptions();
   const expect = (v: ConfNode, kind: ConfKind, what: string, field: string) => {
     if (v.kind !== kind) {

@@ -29,6 +29,8 @@ import { type MonitorHandle, startMonitoring } from "./monitor.ts";
 import { MonitorStats } from "./monitor/stats.ts";
 import { SystemEvents } from "./system/events.ts";
 import { installRequests } from "./system/requests.ts";
+import { OperatorMode } from "./operator/mode.ts";
+import { checkResolverReload } from "./operator/validate.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
 
@@ -166,6 +168,8 @@ export class Server {
   #routesToSend: Route[] = [];
   /** Client TLS, loaded once at start (and on reload). */
   tls: TlsContext | null = null;
+  /** Operator mode (JWT users, accounts from a resolver); null otherwise. See src/operator/. */
+  operator: OperatorMode | null = null;
 
   constructor(opts: Options, logger: Logger) {
     validateOptions(opts);
@@ -174,6 +178,7 @@ export class Server {
     this.name = opts.serverName || this.id;
     this.#done = new Promise((r) => (this.#resolveDone = r));
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
+    this.operator = OperatorMode.create(this, opts);
     configureAccounts(this, opts);
     this.#configureAuth();
     this.tls = opts.tls && opts.tlsConfig ? loadTlsContext(opts.tlsConfig) : null;
@@ -189,7 +194,8 @@ export class Server {
 
   get authRequired(): boolean {
     const o = this.opts;
-    return o.username !== "" || o.authorization !== "" || o.users.length > 0;
+    return o.username !== "" || o.authorization !== "" || o.users.length > 0 ||
+      this.operator !== null;
   }
 
   /** The account named, or `$G` for an empty name. */
@@ -235,6 +241,7 @@ export class Server {
     this.log.notice(`  Release:  ${releaseString()}`);
     this.log.notice(`  Name:     ${this.name}`);
     this.log.notice(`  ID:       ${this.id}`);
+    this.operator?.logStartup();
     // nats-server's order: monitoring, then routes, then clients. A failure undoes the rest.
     try {
       if (o.httpPort !== 0 || o.httpsPort !== 0) {
@@ -286,6 +293,7 @@ export class Server {
       this.events = new SystemEvents(this, this.systemAccount);
       this.events.start(installRequests);
     }
+    this.operator?.start();
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs());
     acceptLoop(this.#listener, "client", (m) => this.log.error(m), (conn) => {
       if (this.lameDuck || !this.#running) conn.close();
@@ -309,8 +317,8 @@ export class Server {
   #createClient(conn: Deno.Conn): void {
     const cid = this.nextId();
     const c = new Client(this, conn, peerOf(conn), cid);
-    // With nkey users, each client gets a nonce to sign (nats-server's INFO "nonce").
-    if (this.#nkeyUsers.size > 0) c.nonce = newNonce();
+    // With nkey users or in operator mode, each client gets a nonce to sign (INFO "nonce").
+    if (this.#nkeyUsers.size > 0 || this.operator !== null) c.nonce = newNonce();
     this.stats.totalConnections++;
     this.log.debugc(c, "Client connection created");
     this.sendInfo(c);
@@ -455,6 +463,7 @@ export class Server {
    * the violation and is closed.
    */
   authenticate(c: Client): boolean | Promise<boolean> {
+    if (this.operator !== null) return this.operator.authenticate(c);
     if (!this.authRequired) return true;
     const o = this.opts;
     const co = c.opts;
@@ -546,7 +555,11 @@ export class Server {
   authViolation(c: Client): void {
     this.events?.authFailed(c);
     c.sendErr("Authorization Violation");
-    this.log.errorc(c, `authentication error - User "${c.opts.user ?? ""}"`);
+    // In operator mode nats-server names no user: the JWT's refusal was logged already.
+    this.log.errorc(
+      c,
+      this.operator ? "authentication error" : `authentication error - User "${c.opts.user ?? ""}"`,
+    );
     c.close(ClosedState.AuthenticationViolation);
   }
 
@@ -930,12 +943,14 @@ export class Server {
       }
     }
     validateOptions(next);
+    checkResolverReload(cur, next);
     // New certificates are loaded before anything changes, so a bad file refuses the reload.
     const tls = next.tls && next.tlsConfig ? loadTlsContext(next.tlsConfig) : null;
     this.opts = next;
     this.tls = tls;
     if (logger) this.log.logger = logger;
     configureAccounts(this, next);
+    this.operator?.reload(next);
     this.events?.trackAccounts();
     this.#configureAuth();
     for (const c of [...this.clients.values()]) {
@@ -946,7 +961,8 @@ export class Server {
         continue;
       }
       c.applyOptions();
-      if (!c.connectReceived) continue;
+      // JWT users keep their login: their account's claims, not the config, govern them.
+      if (!c.connectReceived || c.jwt !== null) continue;
       const auth = this.authenticate(c);
       if (auth === true) this.#dropForbiddenSubs(c);
       else if (auth !== false) auth.then((ok) => ok && this.#dropForbiddenSubs(c));
@@ -958,6 +974,7 @@ export class Server {
 
   /** The account a connected client's user now belongs to; null when the user is gone. */
   #userAccount(c: Client): Account | null {
+    if (c.jwt !== null) return c.account;
     if (!this.authRequired || c.user === "") return this.globalAccount;
     return (this.#users.get(c.user) ?? this.#nkeyUsers.get(c.user))?.account ?? null;
   }
@@ -1039,6 +1056,7 @@ export class Server {
 
   async shutdown(): Promise<void> {
     if (!this.#running) return;
+    this.operator?.stop();
     this.events?.stop();
     this.#running = false;
     clearInterval(this.#ticker);

@@ -16,6 +16,7 @@ import type {
   StreamExportOptions,
 } from "../options.ts";
 import type { InternalClient } from "../internal_client.ts";
+import type { AccountJwt } from "../operator/state.ts";
 
 export { DEFAULT_SYSTEM_ACCOUNT, GLOBAL_ACCOUNT } from "../options.ts";
 
@@ -74,6 +75,8 @@ export class Account {
   responseSub: ClientSub | null = null;
   /** Holds this account's internal subscriptions (imports, system services); made on demand. */
   internal: InternalClient | null = null;
+  /** Operator mode: the account JWT this account was made from (src/operator/). */
+  jwt: AccountJwt | null = null;
   // Traffic counters, as /accstatz reports them.
   inMsgs = 0;
   inBytes = 0;

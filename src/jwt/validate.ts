@@ -317,7 +317,13 @@ function validateRenamingSubject(s: string, from: string, vr: ValidationResults)
   }
 }
 
-function validateImport(i: Import, account: string, vr: ValidationResults, now: number): void {
+/** jwt.Import.Validate: an import of `account`, its activation token decoded and checked. */
+export function validateImport(
+  i: Import,
+  account: string,
+  vr: ValidationResults,
+  now = unixNow(),
+): void {
   if (i.type !== "service" && i.type !== "stream") {
     vr.addError(`invalid import type: ${goQuote(typeName(i.type))}`);
   }
