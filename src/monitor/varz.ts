@@ -8,6 +8,7 @@ import { RELEASE_VERSION } from "../version.ts";
 import type { Server } from "../server.ts";
 import { goTime, myUptime, nowMs } from "./format.ts";
 import { routeList } from "./routez.ts";
+import { operatorClaimsJson } from "../operator/claims_json.ts";
 
 const NS_PER_MS = 1_000_000;
 
@@ -90,6 +91,10 @@ export function varz(server: Server): Record<string, unknown> {
   );
   v.config_load_time = goTime(s.configLoadTime.getTime());
   if (o.tags.length > 0) v.tags = o.tags;
+  if (o.trustedOperators.length > 0) {
+    v.trusted_operators_jwt = o.trustedOperators.map((op) => op.jwt);
+    v.trusted_operators_claim = o.trustedOperators.map((op) => operatorClaimsJson(op.claims));
+  }
   if (s.systemAccount) v.system_account = s.systemAccount.name;
   return v;
 }

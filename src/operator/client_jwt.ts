@@ -63,8 +63,9 @@ export async function authenticateJwtClient(mode: OperatorMode, c: Client): Prom
     limits: { subs: r.limits.subs, payload: r.limits.payload },
     expiryTimer: undefined,
   };
+  // Over the account's connection limit, nats-server logs the refusal twice and stops there.
   if (!c.setAccount(acc)) {
-    server.authViolation(c);
+    server.log.errorc(c, "maximum account active connections exceeded");
     return false;
   }
   c.setPermissions(compilePermissions(r.permissions ?? undefined));

@@ -132,6 +132,14 @@ export class DirResolver implements AccountResolver {
         mode.updateAccountWithClaimJwt(acc, jwt);
       } catch (e) {
         server.log.error(`update resulted in error ${(e as Error).message}`);
+        return;
+      }
+      // nats-server checks the account's JetStream after each update of a full resolver, and
+      // warns when the server runs without it.
+      if (full) {
+        server.log.warn(
+          "error checking for JetStream enabled error JetStream not enabled for account (10039)",
+        );
       }
     };
     this.dir.deleted = (pubKey) => mode.accountRemoved(pubKey);

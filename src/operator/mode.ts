@@ -287,8 +287,10 @@ export class OperatorMode {
     if (!isValidPublicNkey(name, NkeyPrefix.Account)) {
       throw new AccountLookupError(AccountLookupErrors.notAccountKey);
     }
+    const start = performance.now();
     const jwt = this.resolver.fetchLocal(name);
     if (jwt === null) throw new NotLocal();
+    this.#fetchTook(name, start);
     return this.#build(name, jwt);
   }
 
