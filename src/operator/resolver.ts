@@ -10,7 +10,7 @@
 
 import { AccountLookupError, AccountLookupErrors } from "../jwt/trust.ts";
 import { DEFAULT_ACCOUNT_FETCH_TIMEOUT_MS } from "../conf/operator.ts";
-import type { ResolverOptions, TlsOptions } from "../options.ts";
+import type { Options, ResolverOptions, TlsOptions } from "../options.ts";
 import type { OperatorMode } from "./mode.ts";
 
 export interface AccountResolver {
@@ -69,8 +69,6 @@ export class UrlResolver implements AccountResolver {
   readonly tracksUpdates = false;
   readonly url: string;
   readonly #client: Deno.HttpClient | undefined;
-  /** JWTs fetched before the server was made (the system account), served once from here. */
-  readonly #prefetched = new Map<string, string>();
 
   constructor(url: string, tls?: TlsOptions) {
     this.url = url.endsWith("/") ? url : url + "/";
@@ -79,16 +77,12 @@ export class UrlResolver implements AccountResolver {
     }
   }
 
+  /** Only a JWT fetched before the server was made (see probeUrlResolver), once. */
   fetchLocal(name: string): string | null {
-    const jwt = this.#prefetched.get(name);
+    const jwt = PREFETCHED.get(this.url + name);
     if (jwt === undefined) return null;
-    this.#prefetched.delete(name);
+    PREFETCHED.delete(this.url + name);
     return jwt;
-  }
-
-  /** Keeps a JWT fetched ahead of time for the first local lookup. */
-  prefetched(name: string, jwt: string): void {
-    this.#prefetched.set(name, jwt);
   }
 
   async fetch(name: string): Promise<string> {
@@ -121,6 +115,32 @@ export class UrlResolver implements AccountResolver {
   }
 }
 
+/** JWTs fetched by probeUrlResolver, by URL, until the server's resolver takes them. */
+const PREFETCHED = new Map<string, string>();
+
+/**
+ * What nats-server does with a URL resolver before it starts (it fetches synchronously, we
+ * cannot): a GET of the base URL must succeed ("anyone home?", else the server does not start,
+ * with the error thrown here), and the system account's JWT is fetched for the server to use.
+ */
+export async function probeUrlResolver(opts: Options): Promise<void> {
+  const r = opts.resolver;
+  if (r?.type !== "url" || (opts.trustedOperators.length === 0 && opts.trustedKeys === null)) {
+    return;
+  }
+  const ur = new UrlResolver(r.url, opts.resolverTls);
+  try {
+    await ur.fetch("");
+    const sys = opts.systemAccount;
+    if (sys !== "" && opts.trustedOperators.length === 1) {
+      const jwt = await ur.fetch(sys).catch(() => null);
+      if (jwt !== null) PREFETCHED.set(ur.url + sys, jwt);
+    }
+  } finally {
+    ur.close();
+  }
+}
+
 /** A URL with its password hidden, as nats-server's redactURLString. */
 export function redactUrl(url: string): string {
   return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/@:]*:)[^/@]*@/, "$1xxxxx@");
@@ -148,20 +168,4 @@ function goHttpError(url: string, e: unknown): string {
     return `Get ${JSON.stringify(url)}: dial tcp ${host}: connect: connection refused`;
   }
   return `Get ${JSON.stringify(url)}: ${msg}`;
-}
-
-/** The resolver a configuration names. */
-export function makeResolver(
-  o: ResolverOptions,
-  tls: TlsOptions | undefined,
-  makeDir: (o: Extract<ResolverOptions, { type: "full" | "cache" }>) => AccountResolver,
-): AccountResolver {
-  switch (o.type) {
-    case "memory":
-      return new MemoryResolver();
-    case "url":
-      return new UrlResolver(o.url, tls);
-    default:
-      return makeDir(o);
-  }
 }
