@@ -234,9 +234,12 @@ function parsePinned(m: Mapper, node: ConfNode): void {
 
 function parseTrustedKeys(m: Mapper, node: ConfNode): void {
   let keys: string[] = [];
+  // nats-server reports bad keys of a list at its last element.
+  let pos = node.pos;
   if (node.kind === "string") keys = [node.value];
   else if (node.kind === "array") {
     for (const e of node.value) {
+      pos = e.pos;
       if (e.kind === "string") keys.push(e.value);
       else m.error(e.pos, `error parsing trusted: unsupported type in array ${goType(e)}`);
     }
@@ -246,7 +249,7 @@ function parseTrustedKeys(m: Mapper, node: ConfNode): void {
   m.out.trustedKeys = keys;
   for (const k of keys) {
     if (!isValidPublicNkey(k, NkeyPrefix.Operator)) {
-      m.error(node.pos, `trust key ${goQuote(k)} required to be a valid public operator nkey`);
+      m.error(pos, `trust key ${goQuote(k)} required to be a valid public operator nkey`);
     }
   }
 }

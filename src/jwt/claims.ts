@@ -607,13 +607,14 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 /** jwt.Header.Valid: typ "JWT" (any case); alg "ed25519" or "ed25519-nkey" (any case). */
-function checkHeader(part: string): void {
+function checkHeader(part: string): string {
   const h = load(parseJson(decodeBase64Url(part)), headerSchema);
   const typ = (h.typ as string | undefined) ?? "";
   const alg = (h.alg as string | undefined) ?? "";
   if (typ.toUpperCase() !== "JWT") throw new JwtError(`not supported type ${goQuote(typ)}`);
   const a = alg.toLowerCase();
   if (a !== ALG_V1 && a !== ALG_V2) throw new JwtError(`unexpected ${goQuote(alg)} algorithm`);
+  return alg;
 }
 
 /** Who may issue each kind (ExpectedPrefixes), in the library's order for its error text. */
@@ -672,6 +673,29 @@ export function decodeJwtSync(token: string): DecodedJwt {
     );
   }
   return decoded;
+}
+
+/**
+ * jwt.DecodeGeneric: the standard claims and the `nats` object of a JWT of any kind, its
+ * signature checked as its header's algorithm says (v1: the payload; v2: header and payload).
+ * nats-server reads stored JWTs (which one is newer) and delete requests this way.
+ */
+export function decodeGenericSync(token: string): GenericClaims {
+  const chunks = token.split(".");
+  if (chunks.length !== 3) throw new JwtError("expected 3 chunks");
+  const alg = checkHeader(chunks[0]);
+  const doc = load(parseJson(decodeBase64Url(chunks[1])), genericSchema);
+  const claims = base(doc) as unknown as GenericClaims;
+  if (doc.nats !== undefined) claims.nats = doc.nats as Record<string, unknown>;
+  const sig = decodeBase64Url(chunks[2]);
+  if (alg === ALG_V1) {
+    if (!issuerSigned(claims.iss, chunks[1], sig)) {
+      throw new JwtError("claim failed V1 signature verification");
+    }
+  } else if (!issuerSigned(claims.iss, `${chunks[0]}.${chunks[1]}`, sig)) {
+    throw new JwtError("claim failed V2 signature verification");
+  }
+  return claims;
 }
 
 interface ClaimsByKind {

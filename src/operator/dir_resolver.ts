@@ -17,7 +17,7 @@
  * A JWT not held locally is asked of the other servers with a CLAIMS.LOOKUP request.
  */
 
-import { decodeAccountClaimsSync, decodeJwtSync } from "../jwt/claims.ts";
+import { decodeAccountClaimsSync, decodeGenericSync } from "../jwt/claims.ts";
 import type { AccountClaims } from "../jwt/types.ts";
 import { validateAccountSync } from "../jwt/validate.ts";
 import { payloadOf, replyOf } from "../message.ts";
@@ -351,11 +351,9 @@ export class DirResolver implements AccountResolver {
     let err: string | null = null;
     let accounts: string[] = [];
     try {
-      const d = decodeJwtSync(dec.decode(payloadOf(src, pa)));
-      const gk = d.claims as { iss: string; sub: string; nats?: Record<string, unknown> };
+      const gk = decodeGenericSync(dec.decode(payloadOf(src, pa)));
       subject = gk.sub;
-      const data = d.kind === "generic" ? gk.nats : undefined;
-      const list = data?.accounts;
+      const list = gk.nats?.accounts;
       if (this.dir.options.deleteMode === "none") err = "delete must be enabled in server config";
       else if (gk.sub !== gk.iss) err = "not self signed";
       else if (!this.#operatorKeys.has(gk.iss)) err = "not trusted";

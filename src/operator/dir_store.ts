@@ -12,7 +12,7 @@
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { decodeJwtSync } from "../jwt/claims.ts";
+import { decodeGenericSync } from "../jwt/claims.ts";
 import { isValidPublicNkey, NkeyPrefix } from "../nkeys.ts";
 import { goFileError } from "../conf/go_format.ts";
 
@@ -50,7 +50,7 @@ function xorInto(into: Uint8Array, h: Uint8Array): void {
 /** The `exp`, `iat`, `jti` and `sub` of any JWT (nats-io/jwt's DecodeGeneric), or null. */
 function generic(jwt: string): { exp: number; iat: number; jti: string; sub: string } | null {
   try {
-    const c = decodeJwtSync(jwt).claims;
+    const c = decodeGenericSync(jwt);
     return { exp: c.exp ?? 0, iat: c.iat ?? 0, jti: c.jti ?? "", sub: c.sub };
   } catch {
     return null;
@@ -321,7 +321,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** The jwt library's error for a JWT that does not decode. */
 function decodeError(jwt: string): string {
   try {
-    decodeJwtSync(jwt);
+    decodeGenericSync(jwt);
     return "invalid jwt";
   } catch (e) {
     return (e as Error).message;

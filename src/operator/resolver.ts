@@ -128,6 +128,8 @@ export async function probeUrlResolver(opts: Options): Promise<void> {
   if (r?.type !== "url" || (opts.trustedOperators.length === 0 && opts.trustedKeys === null)) {
     return;
   }
+  // Preloads on a URL resolver are refused first, when the server is made.
+  if (opts.resolverPreload.length > 0) return;
   const ur = new UrlResolver(r.url, opts.resolverTls);
   try {
     await ur.fetch("");
@@ -148,7 +150,8 @@ export function redactUrl(url: string): string {
 
 /** A failed GET as Go's http.Client words it: `Get "url": dial tcp ...: connection refused`. */
 function goHttpError(url: string, e: unknown): string {
-  const msg = (e as Error).message ?? String(e);
+  const cause = (e as { cause?: unknown }).cause;
+  const msg = `${(e as Error).message ?? String(e)}${cause ? ` ${String(cause)}` : ""}`;
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url)?.[1] ?? "";
   if (scheme === "" || (scheme !== "http" && scheme !== "https")) {
     return `Get ${JSON.stringify(url)}: unsupported protocol scheme ${JSON.stringify(scheme)}`;
