@@ -349,8 +349,8 @@ Deno.test("start-up logs the trusted operators and manages the resolver director
       const lines = s.logs().split("\n").map((l) => l.replace(/^.*\[(INF|WRN|DBG)\] /, "[$1] "));
       const pick = (re: RegExp) => lines.filter((l) => re.test(l));
       return Promise.resolve({
-        operators: pick(/Trusted Operators|  System  :|  Operator:|  Expires :/),
-        issued: pick(/  Issued  :/).length,
+        operators: pick(/Trusted Operators| {2}System {2}:| {2}Operator:| {2}Expires :/),
+        issued: pick(/ {2}Issued {2}:/).length,
         managing: pick(/Managing all jwt/).map((l) => l.replace(`jwt_${w}`, "jwt_X")),
         file: Deno.readTextFileSync(`${d.dir}/jwt_${w}/${d.sys.getPublicKey()}.jwt`) === d.sysJwt,
       });
