@@ -540,6 +540,130 @@ Deno.test("exports and imports between JWT accounts, with activation tokens", as
   });
 });
 
+Deno.test("MEMORY resolver: updates reach accounts in use, expired accounts lose their clients", async () => {
+  await using d = await Deployment.create();
+  const acc = nkeys.createAccount();
+  const idle = nkeys.createAccount();
+  const accJwt = await d.account(acc);
+  const idleJwt = await d.account(idle, {}, "IDLE");
+  const pinnedOut = nkeys.createAccount();
+  const pinnedOutJwt = await d.account(pinnedOut, {}, "NOTPINNED");
+  const r = await sideBySide(
+    d,
+    () =>
+      d.conf("MEMORY", [[acc, accJwt], [idle, idleJwt], [pinnedOut, pinnedOutJwt]]) +
+      `resolver_pinned_accounts: [${acc.getPublicKey()}]\n`,
+    async (s) => {
+      const out: Record<string, unknown> = {};
+      const sys = await mustLogin(s.port, d.sysCreds);
+      out.notPinned = await login(s.port, await d.creds(pinnedOut, nkeys.createUser()));
+      const nc = await mustLogin(s.port, await d.creds(acc, nkeys.createUser()));
+      await nc.flush();
+      out.idle = await ask(
+        sys,
+        `$SYS.REQ.ACCOUNT.${idle.getPublicKey()}.CLAIMS.UPDATE`,
+        await d.account(idle, {}, "IDLE2"),
+      );
+      out.empty = await ask(sys, `$SYS.REQ.ACCOUNT.${acc.getPublicKey()}.CLAIMS.UPDATE`, "");
+      // The account now expires in two seconds: its clients are closed then.
+      out.update = await ask(
+        sys,
+        `$SYS.ACCOUNT.${acc.getPublicKey()}.CLAIMS.UPDATE`,
+        await jwtjs.encodeAccount("ACC", acc, { limits: UNLIMITED }, {
+          signer: d.op,
+          exp: nowSec() + 2,
+        }),
+      );
+      out.expired = await closedWith(nc);
+      await sys.close();
+      return out;
+    },
+  );
+  const a = acc.getPublicKey();
+  assert.deepEqual(same(r), {
+    notPinned: "Authorization Violation",
+    idle: { data: { account: idle.getPublicKey(), code: 200, message: "jwt update skipped" } },
+    empty: {
+      error: { account: a, code: 500, description: "jwt update error - request body is empty" },
+    },
+    update: { data: { account: a, code: 200, message: "jwt updated" } },
+    expired: "Account Authentication Expired",
+  });
+});
+
+Deno.test("users of a signing key that an update removes are disconnected", async () => {
+  await using d = await Deployment.create();
+  const acc = nkeys.createAccount();
+  const sk = nkeys.createAccount();
+  const scoped = nkeys.createAccount();
+  const accJwt = await d.account(acc, {
+    signing_keys: [
+      sk.getPublicKey(),
+      jwtjs.newScopedSigner(scoped, "r", { sub: { allow: ["{{name()}}.>"] } }),
+    ],
+  });
+  const r = await sideBySide(d, () => d.conf("MEMORY", [[acc, accJwt]]), async (s) => {
+    const sys = await mustLogin(s.port, d.sysCreds);
+    const byKey = await mustLogin(
+      s.port,
+      await d.creds(acc, nkeys.createUser(), {}, { signer: sk }),
+    );
+    const byScope = await mustLogin(
+      s.port,
+      await d.creds(acc, nkeys.createUser(), {}, { signer: scoped, scopedUser: true }),
+    );
+    const byAccount = await mustLogin(s.port, await d.creds(acc, nkeys.createUser()));
+    for (const nc of [byKey, byScope, byAccount]) await nc.flush();
+    // The plain key goes; the scoped key stays, with another template.
+    await ask(
+      sys,
+      `$SYS.REQ.ACCOUNT.${acc.getPublicKey()}.CLAIMS.UPDATE`,
+      await d.account(acc, {
+        signing_keys: [jwtjs.newScopedSigner(scoped, "r", { sub: { allow: ["x.>"] } })],
+      }),
+    );
+    const out = {
+      byKey: await closedWith(byKey, 2000),
+      byScope: await closedWith(byScope, 2000),
+      byAccount: await closedWith(byAccount, 500),
+    };
+    await byAccount.close();
+    await sys.close();
+    return out;
+  });
+  assert.deepEqual(same(r), { byKey: "closed", byScope: "closed", byAccount: "still open" });
+});
+
+Deno.test("cache resolver: only accounts in use are updated", async () => {
+  await using d = await Deployment.create();
+  const used = nkeys.createAccount();
+  const other = nkeys.createAccount();
+  const usedJwt = await d.account(used, {}, "USED");
+  const r = await sideBySide(
+    d,
+    (w) => d.conf(`{ type: cache, dir: "${d.dir}/cache_${w}" }`, [[used, usedJwt]]),
+    async (s, w) => {
+      const out: Record<string, unknown> = {};
+      const sys = await mustLogin(s.port, d.sysCreds);
+      const nc = await mustLogin(s.port, await d.creds(used, nkeys.createUser()));
+      await nc.flush();
+      out.other = await ask(sys, "$SYS.REQ.CLAIMS.UPDATE", await d.account(other, {}, "OTHER"));
+      out.used = await ask(sys, "$SYS.REQ.CLAIMS.UPDATE", await d.account(used, {}, "USED2"));
+      out.files = [...Deno.readDirSync(`${d.dir}/cache_${w}`)].map((e) => e.name).sort();
+      await nc.close();
+      await sys.close();
+      return out;
+    },
+  );
+  assert.deepEqual(same(r), {
+    other: {
+      data: { account: other.getPublicKey(), code: 200, message: "jwt update cache skipped" },
+    },
+    used: { data: { account: used.getPublicKey(), code: 200, message: "jwt updated cache" } },
+    files: [`${d.sys.getPublicKey()}.jwt`, `${used.getPublicKey()}.jwt`].sort(),
+  });
+});
+
 // Full resolver --------------------------------------------------------------------------------------
 
 Deno.test("full resolver: claims pushed by a system user are stored and applied to connected clients", async () => {

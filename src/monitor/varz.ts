@@ -96,6 +96,7 @@ export function varz(server: Server): Record<string, unknown> {
     v.trusted_operators_claim = o.trustedOperators.map((op) => operatorClaimsJson(op.claims));
   }
   if (s.systemAccount) v.system_account = s.systemAccount.name;
+  if (s.operator?.pinnedAccountFails) v.pinned_account_fails = s.operator.pinnedAccountFails;
   return v;
 }
 

@@ -47,6 +47,7 @@ export async function authenticateJwtClient(mode: OperatorMode, c: Client): Prom
   );
   if (c.closed) return false;
   if (!r.ok) {
+    if (r.reason === "account_not_pinned") mode.pinnedAccountFails++;
     if (r.level === "error") server.log.errorc(c, r.log);
     else server.log.debugc(c, r.log);
     server.authViolation(c);

@@ -55,6 +55,8 @@ export class OperatorMode {
   readonly building = new Map<string, Account>();
   /** Exporters that some account's import waits for (nats-server's incompleteAccExporterMap). */
   readonly incompleteExporters = new Set<string>();
+  /** Logins refused because their account is not pinned (/varz pinned_account_fails). */
+  pinnedAccountFails = 0;
   readonly #inflight = new Map<string, Promise<Account>>();
   #subs: ClientSub[] = [];
   #bootstrap: number | undefined;
