@@ -664,6 +664,35 @@ Deno.test("cache resolver: only accounts in use are updated", async () => {
   });
 });
 
+Deno.test("a reload keeps JWT users connected and takes new preloads", async () => {
+  await using d = await Deployment.create();
+  const acc = nkeys.createAccount();
+  const later = nkeys.createAccount();
+  const accJwt = await d.account(acc);
+  const file = `${d.dir}/reload.conf`;
+  await using s = await startOurs(d.conf("MEMORY", [[acc, accJwt]]), file);
+  const nc = await mustLogin(s.port, await d.creds(acc, nkeys.createUser()));
+  await nc.flush();
+  assert.equal(
+    await login(s.port, await d.creds(later, nkeys.createUser())),
+    "Authorization Violation",
+  );
+  await Deno.writeTextFile(
+    file,
+    d.conf("MEMORY", [[acc, accJwt], [later, await d.account(later, {}, "LATER")]]),
+  );
+  const server = s.ts.server!;
+  server.reload(mergeOptions(server.opts, loadConfig(file).options));
+  const nc2 = await mustLogin(s.port, await d.creds(later, nkeys.createUser()));
+  const sub = nc.subscribe("still", { max: 1 });
+  await nc.flush();
+  nc.publish("still", "here");
+  for await (const m of sub) assert.equal(m.string(), "here");
+  assert.ok(s.logs().includes("Reloaded server configuration"));
+  await nc.close();
+  await nc2.close();
+});
+
 // Full resolver --------------------------------------------------------------------------------------
 
 Deno.test("full resolver: claims pushed by a system user are stored and applied to connected clients", async () => {
