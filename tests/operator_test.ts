@@ -944,15 +944,23 @@ Deno.test("monitoring shows operator mode as nats-server does", async () => {
       const nc = await mustLogin(s.port, await d.creds(acc, user, { tags: ["t:1"] }));
       await nc.flush();
       const port = http;
+      const sys = await mustLogin(s.port, d.sysCreds);
+      const info = await ask(sys, `$SYS.REQ.ACCOUNT.${acc.getPublicKey()}.INFO`);
+      await sys.close();
       const out = await views(
         async (p) => await (await fetch(`http://127.0.0.1:${port}${p}`)).json(),
         acc,
       );
       await nc.close();
-      return out;
+      return {
+        ...out,
+        info: jsonShape(info.data).filter((k) => !k.startsWith("imports")),
+        infoClaims: info.data.decoded_jwt.nats,
+      };
     },
   );
   const v = same(r);
+  assert.ok(v.info.includes("decoded_jwt.nats.exports.[]token_req"), v.info.join(" "));
   assert.equal(v.system_account, d.sys.getPublicKey());
   assert.deepEqual(v.claim, {
     aud: "NATS",
