@@ -228,6 +228,13 @@ export class OperatorMode {
     for (const s of this.#subs) this.server.events?.client.unsubscribe(s);
     this.#subs = [];
     this.resolver.close();
+    for (const acc of this.server.accounts.values()) {
+      if (acc.jwt === null) continue;
+      clearLongTimer(acc.jwt.expiryTimer);
+      acc.jwt.expiryTimer = undefined;
+      for (const t of acc.jwt.activationTimers) clearLongTimer(t);
+      acc.jwt.activationTimers = [];
+    }
   }
 
   /**
