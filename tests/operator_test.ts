@@ -212,17 +212,17 @@ async function rawLogin(port: number, jwt: string, key: KeyPair): Promise<RawCli
 /** Runs `scenario` on ours and, where installed, on nats-server; returns both results. */
 async function sideBySide<T>(
   d: Deployment,
-  conf: (which: "ours" | "ref") => string,
+  conf: (which: "ours" | "ref") => string | Promise<string>,
   scenario: (s: Running, which: "ours" | "ref") => Promise<T>,
 ): Promise<{ ours: T; ref: T | null }> {
   let ours: T;
   {
-    await using s = await startOurs(conf("ours"), `${d.dir}/ours.conf`);
+    await using s = await startOurs(await conf("ours"), `${d.dir}/ours.conf`);
     ours = await scenario(s, "ours");
   }
   let ref: T | null = null;
   if (HAVE_NATS_SERVER) {
-    await using s = await startRef(conf("ref"), `${d.dir}/ref.conf`);
+    await using s = await startRef(await conf("ref"), `${d.dir}/ref.conf`);
     ref = await scenario(s, "ref");
   }
   return { ours, ref };
@@ -691,6 +691,51 @@ Deno.test("a reload keeps JWT users connected and takes new preloads", async () 
   assert.ok(s.logs().includes("Reloaded server configuration"));
   await nc.close();
   await nc2.close();
+});
+
+Deno.test("an import stops when its activation token expires", async () => {
+  await using d = await Deployment.create();
+  const exporter = nkeys.createAccount();
+  const importer = nkeys.createAccount();
+  const exporterJwt = await d.account(exporter, {
+    exports: [{ subject: "svc", type: "service", token_req: true }],
+  }, "EXPORTER");
+  // The token lives two seconds from when the server starts; the importer's JWT expires in
+  // years: its timer outlives what one timer can hold.
+  const importerJwt = async () =>
+    await jwtjs.encodeAccount("IMPORTER", importer, {
+      limits: UNLIMITED,
+      imports: [{
+        name: "svc",
+        subject: "svc",
+        account: exporter.getPublicKey(),
+        type: "service",
+        token: await jwtjs.encodeActivation("act", importer, exporter, "service", {
+          subject: "svc",
+        }, { exp: nowSec() + 2 }),
+      }],
+    }, { signer: d.op, exp: nowSec() + 10 * 365 * 86400 });
+  const r = await sideBySide(
+    d,
+    async () => d.conf("MEMORY", [[exporter, exporterJwt], [importer, await importerJwt()]]),
+    async (s) => {
+      const svc = await mustLogin(s.port, await d.creds(exporter, nkeys.createUser()));
+      const client = await mustLogin(s.port, await d.creds(importer, nkeys.createUser()));
+      const responder = svc.subscribe("svc");
+      (async () => {
+        for await (const m of responder) m.respond("yes");
+      })();
+      await svc.flush();
+      const before = (await client.request("svc", "", { timeout: 2000 })).string();
+      await new Promise((res) => setTimeout(res, 2500));
+      const after = await client.request("svc", "", { timeout: 1000 })
+        .then((m) => m.string(), (e: Error) => e.message);
+      await svc.close();
+      await client.close();
+      return { before, after };
+    },
+  );
+  assert.deepEqual(same(r), { before: "yes", after: "timeout" });
 });
 
 // Full resolver --------------------------------------------------------------------------------------

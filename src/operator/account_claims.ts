@@ -11,7 +11,7 @@
 import type { Account } from "../accounts/account.ts";
 import { addServiceImport, addStreamImport, removeAccountImports } from "../accounts/imports.ts";
 import { compileMappings } from "../accounts/mappings.ts";
-import { type Client, ClosedState } from "../client.ts";
+import { type Client, type ClientSub, ClosedState } from "../client.ts";
 import { decodeUserClaimsSync } from "../jwt/claims.ts";
 import type { AccountClaims, Export, Import, UserScope } from "../jwt/types.ts";
 import { isRevoked, permissionsFromJwt } from "../jwt/user_auth.ts";
@@ -23,7 +23,7 @@ import type {
 } from "../options.ts";
 import { isValidSubject } from "../sublist.ts";
 import { addSystemExports, addSystemImports } from "../system/imports.ts";
-import { importAuthorized } from "./exports.ts";
+import { activationValid, importAuthorized } from "./exports.ts";
 import type { OperatorMode } from "./mode.ts";
 import { clearLongTimer, longTimer, newAccountJwt } from "./state.ts";
 
@@ -82,6 +82,7 @@ export function applyAccountClaims(
   removeAccountImports(acc);
   for (const t of state.activationTimers) clearLongTimer(t);
   state.activationTimers = [];
+  state.invalidImports.clear();
   if (!isSystem) addSystemImports(server, acc);
   const incomplete = setImports(mode, acc, claims.nats.imports ?? []);
 
@@ -237,9 +238,11 @@ function setImports(mode: OperatorMode, acc: Account, imports: (Import | null)[]
       incomplete.push(i);
       continue;
     }
+    let installed: ClientSub | undefined;
     const hooks = {
       activationExpires: (ms: number) => {
-        acc.jwt!.activationTimers.push(longTimer(ms, () => mode.refreshAccount(acc)));
+        const t = longTimer(ms, () => activationExpired(mode, acc, exporter, i, installed));
+        acc.jwt!.activationTimers.push(t);
       },
       error: (msg: string) => server.log.error(msg),
     };
@@ -260,6 +263,7 @@ function setImports(mode: OperatorMode, acc: Account, imports: (Import | null)[]
         continue;
       }
       addStreamImport(server, acc, exporter, subject, prefix, to);
+      installed = acc.importSubs.at(-1);
     } else if (i.type === "service") {
       const local = i.local_subject || subject;
       const remote = i.local_subject ? subject : (i.to || subject);
@@ -279,9 +283,36 @@ function setImports(mode: OperatorMode, acc: Account, imports: (Import | null)[]
         continue;
       }
       addServiceImport(server, acc, exporter, local, remote);
+      installed = acc.importSubs.at(-1);
     }
   }
   return incomplete;
+}
+
+/**
+ * An import's activation token expired (nats-server's activationExpired): unless the exporter
+ * accepts it still (a new token arrived), the import becomes invalid. Its messages stop; a
+ * service import keeps its interest, so requests wait unanswered as on nats-server.
+ */
+function activationExpired(
+  mode: OperatorMode,
+  acc: Account,
+  exporter: Account,
+  i: Import,
+  sub: ClientSub | undefined,
+): void {
+  const st = acc.jwt;
+  if (!st || st.expired || sub === undefined || sub.closed) return;
+  if (activationValid(exporter, acc, i, undefined, null)) return;
+  st.invalidImports.add(i);
+  const at = acc.importSubs.indexOf(sub);
+  sub.client.account.internal?.unsubscribe(sub);
+  if (at < 0) return;
+  if (i.type === "service") {
+    acc.importSubs[at] = mode.server.internalClient(acc).subscribe(sub.subject, () => {});
+  } else {
+    acc.importSubs.splice(at, 1);
+  }
 }
 
 /**

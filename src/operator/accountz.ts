@@ -118,7 +118,8 @@ function exportsOf(acc: Account): Obj[] {
 function importsOf(server: Server, acc: Account): Obj[] {
   const out: Obj[] = [];
   const flags = { invalid: false, share: false, tracking: false };
-  const active = (i: Import) => !acc.jwt!.incomplete || isInstalled(server, acc, i);
+  const active = (i: Import) =>
+    !acc.jwt!.invalidImports.has(i) && (!acc.jwt!.incomplete || isInstalled(server, acc, i));
   for (const i of acc.jwt!.claims?.nats.imports ?? []) {
     if (i === null || i.type !== "stream") continue;
     const subject = i.subject ?? "";
@@ -134,20 +135,25 @@ function importsOf(server: Server, acc: Account): Obj[] {
       invalid: !active(i),
     });
   }
-  const services: ServiceImportOptions[] = [];
+  const services: [ServiceImportOptions, boolean][] = [];
   for (const i of acc.jwt!.claims?.nats.imports ?? []) {
     if (i === null || i.type !== "service") continue;
     const local = i.local_subject || i.subject || "";
     const remote = i.local_subject ? (i.subject ?? "") : (i.to || i.subject || "");
-    services.push({ account: i.account ?? "", subject: remote, to: local, share: !!i.share });
+    services.push([
+      { account: i.account ?? "", subject: remote, to: local, share: !!i.share },
+      !active(i),
+    ]);
   }
-  for (const si of [...services, ...systemImports(server, acc)]) {
+  for (const si of systemImports(server, acc)) services.push([si, false]);
+  for (const [si, invalid] of services) {
     out.push({
       subject: si.to || si.subject,
       account: si.account,
       to: si.subject,
       type: "service",
       ...flags,
+      invalid,
       share: si.share,
     });
   }

@@ -428,12 +428,6 @@ export class OperatorMode {
     }
   }
 
-  /** Claims applied again as they are (an activation token expired). */
-  refreshAccount(acc: Account): void {
-    const st = acc.jwt;
-    if (st?.claims && st.jwt !== "") applyAccountClaims(this, acc, st.claims, st.jwt, false);
-  }
-
   /** An account JWT expired: its clients are told and closed (nats-server's expiredTimeout). */
   accountExpired(acc: Account): void {
     if (acc.jwt) acc.jwt.expired = true;

@@ -4,7 +4,7 @@
  * in operator mode carry null there and pay nothing else.
  */
 
-import type { AccountClaims, UserClaims, UserScope } from "../jwt/types.ts";
+import type { AccountClaims, Import, UserClaims, UserScope } from "../jwt/types.ts";
 
 /** An account backed by an account JWT (nats-server's claimJWT and the fields it sets). */
 export interface AccountJwt {
@@ -26,6 +26,8 @@ export interface AccountJwt {
   updated: number;
   /** Activation token expiries pending for this account's imports. */
   activationTimers: number[];
+  /** Imports whose activation expired (shown invalid in /accountz). */
+  invalidImports: Set<Import>;
 }
 
 /** A client logged in with a user JWT. */
@@ -55,6 +57,7 @@ export function newAccountJwt(issuer: string): AccountJwt {
     incomplete: false,
     updated: Date.now(),
     activationTimers: [],
+    invalidImports: new Set(),
   };
 }
 
