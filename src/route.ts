@@ -462,9 +462,10 @@ export class Route extends Client {
     if (hasReply) {
       b.set(reply, p);
       p += reply.length;
+      // `+ <reply> <queues..>`: the queues keep their separating space.
       if (qBytes) {
-        b.set(qBytes.subarray(1), p);
-        p += qBytes.length - 1;
+        b.set(qBytes, p);
+        p += qBytes.length;
       }
       b[p++] = 32;
     } else if (qBytes) {

@@ -32,7 +32,8 @@ export function configureAccounts(server: Server, opts: Options): void {
   server.globalAccount.mappings = compileMappings(opts.mappings);
   configureSystemAccount(server, opts, wanted);
   for (const [name, acc] of server.accounts) {
-    if (wanted.has(name)) continue;
+    // Accounts made from account JWTs are kept: their claims, not the config, govern them.
+    if (wanted.has(name) || acc.jwt !== null) continue;
     for (const c of [...acc.clients]) c.close(ClosedState.AuthenticationViolation);
     acc.internal?.unsubscribeAll();
     server.accounts.delete(name);
@@ -47,6 +48,19 @@ export function configureAccounts(server: Server, opts: Options): void {
  * `no_system_account`, a `$SYS` account of its own.
  */
 function configureSystemAccount(server: Server, opts: Options, wanted: Set<string>): void {
+  if (server.operator !== null) {
+    // Operator mode: the system account is an account JWT, found through the resolver. Without
+    // one, nats-server still makes a `$SYS` account, which it cannot trust as the system account.
+    server.systemAccount = server.systemAccount ?? server.operator.systemAccount();
+    if (server.systemAccount === null && !opts.noSystemAccount) {
+      wanted.add(DEFAULT_SYSTEM_ACCOUNT);
+      if (!server.accounts.has(DEFAULT_SYSTEM_ACCOUNT)) {
+        server.accounts.set(DEFAULT_SYSTEM_ACCOUNT, new Account(DEFAULT_SYSTEM_ACCOUNT));
+      }
+    }
+    server.sysOnlyNoAuthUser = "";
+    return;
+  }
   let name = opts.systemAccount;
   if (name === "" && opts.accounts.some((a) => a.name === DEFAULT_SYSTEM_ACCOUNT)) {
     name = DEFAULT_SYSTEM_ACCOUNT;
