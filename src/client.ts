@@ -119,6 +119,8 @@ export type ClientSub = Subscription<Client>;
 
 export class Client implements ParserHost {
   readonly kind: number = CLIENT;
+  /** What a user JWT's allowed_connection_types calls this connection (WEBSOCKET for ws). */
+  readonly connectionType: string = "STANDARD";
   readonly opIndex = CLIENT_OP_INDEX;
   readonly pa = new PubArg();
   readonly cid: number;

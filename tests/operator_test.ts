@@ -1060,3 +1060,59 @@ Deno.test("config text maps onto operator options", async () => {
   assert.equal(o.resolverPreload?.[0][1], d.sysJwt);
   assert.ok(Deno.statSync(`${d.dir}/cache`).isDirectory);
 });
+
+Deno.test("operator mode: allowed_connection_types tells WebSocket logins from TCP ones", async () => {
+  await using d = await Deployment.create();
+  const acc = nkeys.createAccount();
+  const accJwt = await d.account(acc);
+  const wsOnly = await d.creds(acc, nkeys.createUser(), {
+    allowed_connection_types: ["WEBSOCKET"],
+  });
+  const tcpOnly = await d.creds(acc, nkeys.createUser(), {
+    allowed_connection_types: ["STANDARD"],
+  });
+  const { wsconnect } = await import("@nats-io/nats-core");
+  const wsLogin = async (port: number, creds: Uint8Array): Promise<string> => {
+    globalThis.addEventListener("error", ignoreConnReset);
+    try {
+      const nc = await wsconnect({
+        servers: `ws://127.0.0.1:${port}`,
+        reconnect: false,
+        timeout: 5000,
+        authenticator: credsAuthenticator(creds),
+      });
+      await nc.close();
+      return "ok";
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      globalThis.removeEventListener("error", ignoreConnReset);
+    }
+  };
+  const result = same(
+    await sideBySide(d, () => {
+      const ws = freePort();
+      return d.conf(
+        "MEMORY",
+        [[acc, accJwt]],
+        `websocket { listen: "127.0.0.1:${ws}", no_tls: true }`,
+      );
+    }, async (s, which) => {
+      const wsPort = Number(
+        (await Deno.readTextFile(`${d.dir}/${which}.conf`))
+          .match(/websocket \{ listen: "127\.0\.0\.1:(\d+)"/)![1],
+      );
+      const tcp = (c: NatsConnection | string) => typeof c === "string" ? c : (c.close(), "ok");
+      return {
+        wsOnlyOverWs: await wsLogin(wsPort, wsOnly),
+        tcpOnlyOverWs: await wsLogin(wsPort, tcpOnly),
+        wsOnlyOverTcp: tcp(await login(s.port, wsOnly)),
+        tcpOnlyOverTcp: tcp(await login(s.port, tcpOnly)),
+      };
+    }),
+  );
+  assert.equal(result.wsOnlyOverWs, "ok");
+  assert.equal(result.tcpOnlyOverTcp, "ok");
+  assert.notEqual(result.tcpOnlyOverWs, "ok");
+  assert.notEqual(result.wsOnlyOverTcp, "ok");
+});

@@ -5,13 +5,13 @@
  * is closed with "User Authentication Expired" when its JWT expires or its connect window ends.
  *
  * A refusal is logged with nats-server's line and level, then answered "Authorization
- * Violation". Clients are STANDARD connections here; a transport that carries other kinds
- * (WebSocket) passes its own type to authenticateJwtUser.
+ * Violation". The connection's type (Client.connectionType: STANDARD, WEBSOCKET) is what the
+ * user JWT's allowed_connection_types is checked against.
  */
 
 import type { Account } from "../accounts/account.ts";
 import { type Client, ClosedState } from "../client.ts";
-import { ConnectionType } from "../jwt/types.ts";
+import type { ConnectionType } from "../jwt/types.ts";
 import {
   authenticatedJwtLog,
   authenticateJwtUser,
@@ -31,7 +31,7 @@ export async function authenticateJwtClient(mode: OperatorMode, c: Client): Prom
       jwt: co.jwt,
       sig: co.sig,
       nonce: c.nonce,
-      connectionType: ConnectionType.Standard,
+      connectionType: c.connectionType as ConnectionType,
       clientIp: c.peer.host,
     },
     {
