@@ -47,6 +47,7 @@ import type { LeafNodes } from "./leafnodes.ts";
 import { authenticateLeaf } from "./auth.ts";
 import { versionAtLeast, versionComponents } from "./options.ts";
 import { leafClientHandshake } from "./tls.ts";
+import { decodeDelivery, encodeDelivery } from "./deliver.ts";
 import { parseCreds } from "../jwt/creds.ts";
 import { readCredsFile } from "./solicit.ts";
 
@@ -358,6 +359,13 @@ export class Leaf extends Client {
         if (queues.length === 0) queues = null;
       }
     }
+    // A JetStream delivery from the other side: routed by its deliver subject, carrying the
+    // stream's subject.
+    const delivery = args.replyEnd > args.replyStart ? decodeDelivery(src, args) : null;
+    if (delivery !== null) {
+      src = delivery.buf;
+      args = delivery.pa;
+    }
     // Without queue names a leafnode message is for plain subscribers only.
     this.server.routeMessage(this, acc, acc.sublist.match(args.subject), src, args, queues);
   }
@@ -599,11 +607,13 @@ export class Leaf extends Client {
     }
     c.tls_required = remote.tlsRequired;
     c.server_id = s.id;
+    if (s.opts.jetstreamDomain !== "") c.domain = s.opts.jetstreamDomain;
     c.name = s.name;
     if (remote.opts.hub) c.is_hub = true;
     const cluster = this.leafnodes.clusterName();
     if (cluster !== "") c.cluster = cluster;
     if (this.opts.headers) c.headers = true;
+    if (s.jetstream?.lookup(this.account)) c.jetstream = true;
     if (remote.opts.denyImports.length > 0) c.deny_pub = remote.opts.denyImports;
     const text = goJson(c, false);
     if (s.log.traceEnabled) this.traceOut("CONNECT", removePassFromTrace(text));
@@ -775,8 +785,13 @@ export class Leaf extends Client {
     let mid = "";
     if (queues.length > 0) mid = hasReply ? "+ " : "| ";
     const qtext = queues.length > 0 ? queues.join(" ") + " " : "";
-    const subj = src.subarray(pa.subjectStart, pa.subjectEnd);
-    const reply = src.subarray(pa.replyStart, pa.replyEnd);
+    let subj = src.subarray(pa.subjectStart, pa.subjectEnd);
+    let reply = src.subarray(pa.replyStart, pa.replyEnd);
+    const delivery = hasReply ? encodeDelivery(src, pa) : null;
+    if (delivery !== null) {
+      subj = delivery.subject;
+      reply = delivery.reply;
+    }
     const body = hasHdr && !keepHdr
       ? src.subarray(pa.payloadStart + pa.hdr, pa.payloadStart + pa.size)
       : src.subarray(pa.payloadStart, pa.payloadStart + pa.size);

@@ -19,14 +19,10 @@ import { readCredsFile, RemoteLeaf } from "./solicit.ts";
 import { parseCreds } from "../jwt/creds.ts";
 import { decodeUserClaims } from "../jwt/claims.ts";
 import { initialInterest, updateLeafs } from "./interest.ts";
-import { LeafPermissions } from "./perms.ts";
+import { jetstreamRules } from "./jetstream.ts";
 import { configuredClusterName, type LeafNodeOptions } from "./options.ts";
 
 const enc = new TextEncoder();
-
-/** JetStream subjects a leafnode connection is denied when JetStream is not extended over it. */
-const DENY_CLIENT_JS = ["$JS.API.>", "$KV.>", "$OBJ.>"];
-const DENY_ALL_JS = ["$JSC.>", "$NRG.>", "$JS.API.>", "$KV.>", "$OBJ.>"];
 
 const NUID = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -234,11 +230,13 @@ export class LeafNodes {
       if (this.tls.verify) info.tls_verify = true;
     }
     info.max_payload = s.opts.maxPayload;
+    if (s.opts.jetstream) info.jetstream = true;
     info.ip = this.#ip;
     if (x.cid) info.client_id = x.cid;
     if (x.nonce) info.nonce = x.nonce;
     const cluster = this.clusterName();
     if (cluster !== "") info.cluster = cluster;
+    if (s.opts.jetstreamDomain !== "") info.domain = s.opts.jetstreamDomain;
     if (x.import) info.import = x.import;
     if (x.export) info.export = x.export;
     info.info_on_connect = true;
@@ -355,29 +353,8 @@ export class LeafNodes {
     set.add(leaf);
     // Account connection counts include leafnodes (nats-server's account CONNS events).
     if (acc !== s.globalAccount) s.events?.accountConnsChanged(acc);
-    // Without JetStream here, its API does not cross the connection (nats-server's denies).
-    if (acc === s.systemAccount) {
-      const from = leaf.remoteCluster === ""
-        ? leaf.remoteServer
-        : `${leaf.remoteServer}/${leaf.remoteCluster}`;
-      s.log.noticec(leaf, `System Account Connected from ${from}`);
-      s.log.noticec(leaf, `JetStream Not Extended, adding denies [${DENY_ALL_JS.join(" ")}]`);
-      this.#mergeDeny(leaf, DENY_ALL_JS);
-    } else {
-      s.log.noticec(
-        leaf,
-        `JetStream Not Extended, adding deny [${DENY_CLIENT_JS.join(" ")}] for account ${
-          JSON.stringify(acc.name)
-        }`,
-      );
-      this.#mergeDeny(leaf, DENY_CLIENT_JS);
-    }
+    jetstreamRules(s, leaf);
     return !leaf.closed;
-  }
-
-  #mergeDeny(leaf: Leaf, subjects: string[]): void {
-    leaf.leafPerms ??= new LeafPermissions({});
-    leaf.leafPerms.mergeDeny("both", subjects);
   }
 
   /** The connection closed: its interest goes, and a remote dials again. */

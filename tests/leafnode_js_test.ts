@@ -1,0 +1,368 @@
+/**
+ * JetStream domains across leafnodes: a hub and a leaf each with JetStream and a domain reach
+ * each other's streams, consumers and KV buckets through `$JS.<domain>.API`, with the official
+ * client's `jetstreamManager(nc, { domain })`, in every mix of our server and nats-server 2.9.10;
+ * the plain API stays on its side; the log lines and denies are nats-server's.
+ */
+
+import assert from "node:assert/strict";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { HAVE_NATS_SERVER, MemoryLogger, RawClient, waitFor } from "./helpers.ts";
+import { freePort, ServerProcess } from "./process_helpers.ts";
+import { parseConfigString } from "../src/config.ts";
+import { defaultOptions, mergeOptions } from "../src/options.ts";
+import { Server } from "../src/server.ts";
+
+type Kind = "ours" | "nats-server";
+
+/** A server of either kind started from config text; `lines()` is its log so far. */
+interface Node {
+  kind: Kind;
+  port: number;
+  server: Server | null;
+  lines(): string[];
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts `kind` with `conf` (client port, store directory and a quiet log filled in). */
+async function start(kind: Kind, conf: string): Promise<Node> {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "leafjs_" });
+  const text = `listen: "127.0.0.1:${port}"\n${conf.replaceAll("STORE", dir)}\n`;
+  const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+  if (kind === "ours") {
+    const log = new MemoryLogger();
+    log.debugEnabled = true;
+    const opts = mergeOptions(defaultOptions(), parseConfigString(text));
+    const server = new Server(opts, log);
+    server.start();
+    return {
+      kind,
+      port: server.port,
+      server,
+      lines: () => log.lines,
+      async [Symbol.asyncDispose]() {
+        await server.shutdown();
+        await cleanup();
+      },
+    };
+  }
+  const file = `${dir}/server.conf`;
+  await Deno.writeTextFile(file, text);
+  const p = new ServerProcess(["-D", "-c", file], port, {}, true);
+  try {
+    await p.waitStderr(/Server is ready/);
+  } catch (e) {
+    await p[Symbol.asyncDispose]();
+    throw e;
+  }
+  return {
+    kind,
+    port,
+    server: null,
+    lines: () => p.stderr.split("\n").map((l) => l.replace(/^\[\d+\] [\d/]+ [\d:.]+ /, "")),
+    async [Symbol.asyncDispose]() {
+      await p[Symbol.asyncDispose]();
+      await cleanup();
+    },
+  };
+}
+
+/** Waits until `node` logged a line matching `re`. */
+function logged(node: Node, re: RegExp): Promise<void> {
+  return waitFor(() => node.lines().some((l) => re.test(l)), `${node.kind} to log ${re}`);
+}
+
+/** The line each side logs once it decided what JetStream may cross the connection. */
+const DECIDED = /adding deny|Adding deny|adding denies|Skipping deny|Extending JetStream/;
+
+const hubConf = (leafPort: number, js: string) =>
+  `server_name: HUB\n${js}\nleafnodes { listen: "127.0.0.1:${leafPort}" }`;
+const leafConf = (leafPort: number, js: string, remote = "") =>
+  `server_name: LEAF\n${js}\nleafnodes { remotes [ { url: "nats-leaf://${remote}127.0.0.1:${leafPort}"` +
+  `${remote === "" ? "" : ", account: SYS"} } ] }`;
+const jsDomain = (domain: string) => `jetstream { store_dir: "STORE", domain: ${domain} }`;
+
+/** A hub and a leaf of the given kinds, connected (the leaf logged its JetStream decision). */
+async function topology(hubKind: Kind, leafKind: Kind, hubJs: string, leafJs: string) {
+  const lp = freePort();
+  const hub = await start(hubKind, hubConf(lp, hubJs));
+  try {
+    const leaf = await start(leafKind, leafConf(lp, leafJs));
+    try {
+      await logged(hub, DECIDED);
+      await logged(leaf, DECIDED);
+      return { hub, leaf };
+    } catch (e) {
+      await leaf[Symbol.asyncDispose]();
+      throw e;
+    }
+  } catch (e) {
+    await hub[Symbol.asyncDispose]();
+    throw e;
+  }
+}
+
+/** Retries `fn` until it succeeds: interest crosses the leafnode a little after it connects. */
+async function eventually<T>(fn: () => Promise<T>, what: string): Promise<T> {
+  let last: unknown;
+  let out: T | undefined;
+  await waitFor(async () => {
+    try {
+      out = await fn();
+      return true;
+    } catch (e) {
+      last = e;
+      return false;
+    }
+  }, `${what} (last error: ${last})`);
+  return out!;
+}
+
+async function withClients(
+  a: Node,
+  b: Node,
+  fn: (na: NatsConnection, nb: NatsConnection) => Promise<void>,
+): Promise<void> {
+  const na = await connect({ servers: `127.0.0.1:${a.port}` });
+  const nb = await connect({ servers: `127.0.0.1:${b.port}` });
+  try {
+    await fn(na, nb);
+  } finally {
+    await na.close();
+    await nb.close();
+  }
+}
+
+const MIXES: [Kind, Kind][] = [
+  ["ours", "ours"],
+  ["ours", "nats-server"],
+  ["nats-server", "ours"],
+  ["nats-server", "nats-server"],
+];
+
+for (const [hubKind, leafKind] of MIXES) {
+  Deno.test({
+    name: `hub (${hubKind}, domain hub) and leaf (${leafKind}, domain leaf) use each other's ` +
+      "streams, consumers and KV through the domain",
+    ignore: (hubKind !== "ours" || leafKind !== "ours") && !HAVE_NATS_SERVER,
+    async fn() {
+      const t = await topology(hubKind, leafKind, jsDomain("hub"), jsDomain("leaf"));
+      await using hub = t.hub;
+      await using leaf = t.leaf;
+      await withClients(hub, leaf, async (nh, nl) => {
+        // Each side makes a stream of its own, locally.
+        const jsmHub = await jetstreamManager(nh);
+        await jsmHub.streams.add({ name: "HUBS", subjects: ["hub.>"] });
+        const jsmLeaf = await jetstreamManager(nl);
+        await jsmLeaf.streams.add({ name: "LEAFS", subjects: ["leaf.>"] });
+
+        // From the hub, the leaf's domain: account info, streams, a new stream.
+        const toLeaf = await eventually(
+          () => jetstreamManager(nh, { domain: "leaf", timeout: 1000 }),
+          "the leaf's domain from the hub",
+        );
+        assert.equal((await toLeaf.getAccountInfo()).domain, "leaf");
+        assert.deepEqual(await toLeaf.streams.names().next(), ["LEAFS"]);
+        await toLeaf.streams.add({ name: "MADE_FROM_HUB", subjects: ["fromhub.>"] });
+        assert.deepEqual((await jsmLeaf.streams.names().next()).sort(), ["LEAFS", "MADE_FROM_HUB"]);
+
+        // From the leaf, the hub's domain.
+        const toHub = await eventually(
+          () => jetstreamManager(nl, { domain: "hub", timeout: 1000 }),
+          "the hub's domain from the leaf",
+        );
+        assert.equal((await toHub.getAccountInfo()).domain, "hub");
+        assert.deepEqual(await toHub.streams.names().next(), ["HUBS"]);
+
+        // Without a domain each client sees its own JetStream only.
+        assert.deepEqual(await jsmHub.streams.names().next(), ["HUBS"]);
+        assert.equal((await jsmLeaf.getAccountInfo()).domain, "leaf");
+
+        // Messages stored on the leaf, read from the hub through a pull consumer (acks cross).
+        const jsLeaf = jetstream(nl);
+        for (let i = 0; i < 5; i++) await jsLeaf.publish("leaf.orders", `o${i}`);
+        await toLeaf.consumers.add("LEAFS", {
+          durable_name: "C",
+          ack_policy: AckPolicy.Explicit,
+        });
+        const c = await jetstream(nh, { domain: "leaf" }).consumers.get("LEAFS", "C");
+        const got: string[] = [];
+        const iter = await c.fetch({ max_messages: 5, expires: 2000 });
+        for await (const m of iter) {
+          got.push(m.string());
+          await m.ackAck();
+        }
+        assert.deepEqual(got, ["o0", "o1", "o2", "o3", "o4"]);
+        const ci = await jsmLeaf.consumers.info("LEAFS", "C");
+        assert.equal(ci.num_ack_pending, 0);
+        assert.equal(ci.ack_floor.stream_seq, 5);
+
+        // A publish acknowledged by the hub's stream, from a leaf client, through the domain.
+        const ack = await jetstream(nl, { domain: "hub" }).publish("hub.x", "from leaf");
+        assert.equal(ack.stream, "HUBS");
+        assert.equal(ack.domain, "hub");
+
+        // KV in the leaf's domain, written and read from the hub.
+        const kv = await new Kvm(jetstream(nh, { domain: "leaf" })).create("cfg");
+        await kv.put("color", "blue");
+        assert.equal((await kv.get("color"))?.string(), "blue");
+        const local = await new Kvm(nl).open("cfg");
+        assert.equal((await local.get("color"))?.string(), "blue");
+      });
+    },
+  });
+}
+
+// ---- What each side decides and logs, beside nats-server ----
+
+/** The JetStream decisions a server logged for its leaf connection, without addresses. */
+function decisions(node: Node): string[] {
+  return node.lines()
+    .filter((l) => l.startsWith("[INF]"))
+    .map((l) => l.replace(/^\[INF\] /, "").replace(/^[\d.:[\]]+ - lid:\d+ - /, ""))
+    .filter((l) => /JetStream|deny|System Account/.test(l) && !/^\s|Starting|Shutdown/.test(l))
+    .sort();
+}
+
+const SCENARIOS: { name: string; hub: string; leaf: string; remote?: string }[] = [
+  {
+    name: "two domains",
+    hub: jsDomain("hub"),
+    leaf: jsDomain("leaf"),
+  },
+  {
+    name: "JetStream on both sides without domains",
+    hub: `jetstream { store_dir: "STORE" }`,
+    leaf: `jetstream { store_dir: "STORE" }`,
+  },
+  {
+    name: "a hub without JetStream",
+    hub: "",
+    leaf: jsDomain("leaf"),
+  },
+  {
+    name: "the system accounts connected, no JetStream",
+    hub: `accounts { SYS { users [ {user: s, password: s} ] } }\nsystem_account: SYS`,
+    leaf: `accounts { SYS { users [ {user: s, password: s} ] } }\nsystem_account: SYS`,
+    remote: "s:s@",
+  },
+  {
+    name: "default_js_domain naming the default domain",
+    hub: `${jsDomain("hub")}\ndefault_js_domain: { $G: "" }`,
+    leaf: "",
+  },
+];
+
+for (const sc of SCENARIOS) {
+  Deno.test({
+    name: `JetStream over a leafnode (${sc.name}): denies, mappings and log lines as nats-server`,
+    ignore: !HAVE_NATS_SERVER,
+    async fn() {
+      const seen: Record<Kind, { hub: string[]; leaf: string[] }> = {
+        ours: { hub: [], leaf: [] },
+        "nats-server": { hub: [], leaf: [] },
+      };
+      for (const kind of ["ours", "nats-server"] as const) {
+        const lp = freePort();
+        await using hub = await start(kind, hubConf(lp, sc.hub));
+        const remote = sc.remote ?? "";
+        await using leaf = await start(kind, leafConf(lp, sc.leaf, remote));
+        await logged(leaf, DECIDED);
+        await logged(hub, DECIDED);
+        seen[kind] = { hub: decisions(hub), leaf: decisions(leaf) };
+      }
+      assert.deepEqual(seen.ours, seen["nats-server"]);
+    },
+  });
+}
+
+// ---- Without domains, and default_js_domain ----
+
+for (const [hubKind, leafKind] of MIXES) {
+  Deno.test({
+    name: `without domains the plain API stays on its side (hub ${hubKind}, leaf ${leafKind})`,
+    ignore: (hubKind !== "ours" || leafKind !== "ours") && !HAVE_NATS_SERVER,
+    async fn() {
+      const js = `jetstream { store_dir: "STORE" }`;
+      const t = await topology(hubKind, leafKind, js, js);
+      await using hub = t.hub;
+      await using leaf = t.leaf;
+      await withClients(hub, leaf, async (nh, nl) => {
+        const jsmHub = await jetstreamManager(nh);
+        const jsmLeaf = await jetstreamManager(nl);
+        await jsmHub.streams.add({ name: "ON_HUB", subjects: ["a.>"] });
+        await jsmLeaf.streams.add({ name: "ON_LEAF", subjects: ["b.>"] });
+        // One answer each, from the local JetStream (the other side's never crosses).
+        assert.deepEqual(await jsmHub.streams.names().next(), ["ON_HUB"]);
+        assert.deepEqual(await jsmLeaf.streams.names().next(), ["ON_LEAF"]);
+        assert.equal((await jsmHub.getAccountInfo()).streams, 1);
+      });
+    },
+  });
+
+  Deno.test({
+    name: `default_js_domain sends a leaf's plain API to the hub's domain (hub ${hubKind}, ` +
+      `leaf ${leafKind})`,
+    ignore: (hubKind !== "ours" || leafKind !== "ours") && !HAVE_NATS_SERVER,
+    async fn() {
+      const t = await topology(hubKind, leafKind, jsDomain("hub"), "default_js_domain: {$G: hub}");
+      await using hub = t.hub;
+      await using leaf = t.leaf;
+      await withClients(hub, leaf, async (nh, nl) => {
+        await (await jetstreamManager(nh)).streams.add({ name: "CENTRAL", subjects: ["c.>"] });
+        // A leaf client that knows nothing of domains uses the hub's JetStream.
+        const jsm = await eventually(
+          () => jetstreamManager(nl, { timeout: 1000 }),
+          "JetStream through the default domain",
+        );
+        assert.equal((await jsm.getAccountInfo()).domain, "hub");
+        assert.deepEqual(await jsm.streams.names().next(), ["CENTRAL"]);
+        const kv = await new Kvm(nl).create("settings");
+        await kv.put("k", "v");
+        assert.equal((await (await new Kvm(nh).open("settings")).get("k"))?.string(), "v");
+      });
+      if (leaf.server !== null) {
+        assert.ok(leaf.lines().some((l) => l.includes("temporary backwards compatibility")));
+      }
+    },
+  });
+}
+
+// ---- The leafnode port's JetStream fields, byte for byte beside nats-server ----
+
+/** INFO and the hub's interest for a raw leaf with `connect`; LS+ lines sorted (Go map order). */
+async function rawSession(kind: Kind, conf: string, connect: string) {
+  const lp = freePort();
+  await using hub = await start(kind, hubConf(lp, conf));
+  const [c, info] = await RawClient.connectInfo(lp);
+  try {
+    await c.send(connect);
+    await c.send("PING\r\n");
+    await c.waitText((t) => t.includes("PONG\r\n"), "PONG");
+    const lines = c.text.split("\r\n").filter((l) => l.startsWith("LS+"));
+    const normalized = lines.map((l) => l.replace(/\$LDS\.[A-Za-z0-9]+/, "$LDS.X")).sort();
+    return { keys: Object.keys(info), jetstream: info.jetstream, domain: info.domain, normalized };
+  } finally {
+    await c.close();
+    void hub;
+  }
+}
+
+Deno.test({
+  name: "a raw leaf sees JetStream's INFO fields and the domain's interest as from nats-server",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    const connect =
+      `CONNECT {"version":"2.9.10","tls_required":false,"server_id":"NTEST","domain":"spoke",` +
+      `"name":"RAW","headers":true,"jetstream":true}\r\n`;
+    const conf = jsDomain("hub");
+    const ours = await rawSession("ours", conf, connect);
+    const theirs = await rawSession("nats-server", conf, connect);
+    assert.deepEqual(ours, theirs);
+    assert.equal(ours.domain, "hub");
+    assert.ok(ours.normalized.includes("LS+ $JS.hub.API.STREAM.>"));
+  },
+});
