@@ -10,7 +10,8 @@ import type { Server } from "../server.ts";
 import { hostPort, StartError } from "../server.ts";
 import type { Account } from "../accounts/account.ts";
 import { GO_VERSION, type SubjectPermission, VERSION } from "../options.ts";
-import { acceptLoop, isWildcardHost, listenTcp, peerOf } from "../transport.ts";
+import { acceptLoop, isWildcardHost, listenTcp, type PeerAddress, peerOf } from "../transport.ts";
+import type { WsTransport } from "../websocket/transport.ts";
 import { loadTlsContext, serverHandshake, type TlsContext } from "../tls.ts";
 import { newNonce } from "../nkeys.ts";
 import { goJson } from "../monitor/format.ts";
@@ -237,6 +238,9 @@ export class LeafNodes {
     const cluster = this.clusterName();
     if (cluster !== "") info.cluster = cluster;
     if (s.opts.jetstreamDomain !== "") info.domain = s.opts.jetstreamDomain;
+    // The other servers' websocket URLs (learned over routes), for websocket remotes.
+    const wsUrls = [...(s.cluster?.remoteWsUrls.values() ?? [])].flat();
+    if (wsUrls.length > 0) info.ws_connect_urls = wsUrls;
     if (x.import) info.import = x.import;
     if (x.export) info.export = x.export;
     info.info_on_connect = true;
@@ -320,7 +324,25 @@ export class LeafNodes {
     const leaf = new Leaf(s, this, conn, peerOf(conn), s.nextId(), remote);
     this.conns.set(leaf.cid, leaf);
     s.log.noticec(leaf, `Leafnode connection created for account: ${remote.account.name} `);
+    if (remote.isWebsocket) leaf.solicitWebsocket();
+    else leaf.run();
+  }
+
+  /**
+   * A leafnode upgrade (path /leafnode) on the websocket port: the same as an accepted leafnode
+   * connection, with TLS (wss) already done by the websocket listener.
+   */
+  acceptWebsocket(ws: WsTransport, peer: PeerAddress): Leaf {
+    const s = this.server;
+    const leaf = new Leaf(s, this, ws, peer, s.nextId(), null);
+    ws.reasonOf = () => leaf.closeReason;
+    this.conns.set(leaf.cid, leaf);
+    s.log.noticec(leaf, "Leafnode connection created ");
+    s.log.debugc(leaf, `Leafnode compression=${ws.upgrade.compress}`);
+    leaf.nonce = newNonce();
+    leaf.queue(enc.encode(this.info({ cid: leaf.cid, nonce: leaf.nonce })));
     leaf.run();
+    return leaf;
   }
 
   /**
