@@ -12,6 +12,8 @@ import { Kvm } from "@nats-io/kv";
 import { HAVE_NATS_SERVER, RawClient, waitFor } from "./helpers.ts";
 import { freePort } from "./process_helpers.ts";
 import { type Kind, logged, type Node, start } from "./leafnode_mixed.ts";
+import { parseConfigString } from "../src/config.ts";
+import { defaultOptions, mergeOptions, validateOptions } from "../src/options.ts";
 
 /** The line each side logs once it decided what JetStream may cross the connection. */
 const DECIDED = /adding deny|Adding deny|adding denies|Skipping deny|Extending JetStream/;
@@ -302,5 +304,44 @@ Deno.test({
     assert.deepEqual(ours, theirs);
     assert.equal(ours.domain, "hub");
     assert.ok(ours.normalized.includes("LS+ $JS.hub.API.STREAM.>"));
+  },
+});
+
+// ---- Configuration ----
+
+Deno.test({
+  name: "default_js_domain and extension_hint: the errors of nats-server",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    const cases = [
+      "default_js_domain: {A: hub}",
+      "default_js_domain: 5",
+      "default_js_domain: {$G: 5}",
+      "default_js_domain: {$G: hub, $SYS: x}",
+      "accounts {A: {jetstream: enabled}}\ndefault_js_domain: {A: hub}",
+      "accounts {SYS: {}}\nsystem_account: SYS\ndefault_js_domain: {SYS: x}",
+      "jetstream {extension_hint: 5}",
+      "server_name: a\njetstream {extension_hint: bad, store_dir: STORE}\ncluster {name: c, port: -1}",
+    ];
+    const dir = await Deno.makeTempDir();
+    try {
+      for (const [i, text] of cases.entries()) {
+        const conf = text.replace("STORE", dir);
+        const file = `${dir}/c${i}.conf`;
+        await Deno.writeTextFile(file, conf);
+        const out = await new Deno.Command("nats-server", { args: ["-c", file], stderr: "piped" })
+          .output();
+        const theirs = new TextDecoder().decode(out.stderr).trim().replace(`${file}:`, "");
+        let ours = "";
+        try {
+          validateOptions(mergeOptions(defaultOptions(), parseConfigString(conf, file)));
+        } catch (e) {
+          ours = (e as Error).message.replace(`${file}:`, "");
+        }
+        assert.equal(`nats-server: ${ours}`, theirs, text);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
