@@ -345,3 +345,80 @@ Deno.test({
     }
   },
 });
+
+// ---- Consumer deliveries between servers carry the stream's subject ----
+
+/** A push consumer delivering to `deliver` on the far side; the raw MSG line shows its subject. */
+async function pushAcross(jsSide: NatsConnection, far: NatsConnection, domain?: string) {
+  const jsm = await jetstreamManager(jsSide);
+  await jsm.streams.add({ name: "P", subjects: ["p.>"] });
+  await jetstream(jsSide).publish("p.first", "1");
+  const got: string[] = [];
+  const sub = far.subscribe("deliver.here", {
+    callback: (_e, m) => {
+      got.push(`${m.subject} ${m.string()} ${m.reply?.startsWith("$JS.ACK.P.PUSH.") ?? false}`);
+      m.respond();
+    },
+  });
+  await far.flush();
+  const remote = domain === undefined ? jsm : await jetstreamManager(far, { domain });
+  await remote.consumers.add("P", {
+    durable_name: "PUSH",
+    deliver_subject: "deliver.here",
+    ack_policy: AckPolicy.Explicit,
+  });
+  await waitFor(() => got.length === 1, "the push delivery on the far side");
+  assert.deepEqual(got, ["p.first 1 true"]);
+  await waitFor(
+    async () => (await jsm.consumers.info("P", "PUSH")).num_ack_pending === 0,
+    "the ack back from the far side",
+  );
+  sub.unsubscribe();
+}
+
+// nats-server runs JetStream in a cluster as clustered JetStream; ours runs it on one server, so
+// a client of the other server reaches it over the route (ours only).
+Deno.test("consumer deliveries reach a client of another cluster server with the stream's subject", async () => {
+  const [ra, rb] = [freePort(), freePort()];
+  await using a = await start(
+    "ours",
+    `server_name: A\njetstream { store_dir: "STORE" }\n` +
+      `cluster { name: c, listen: "127.0.0.1:${ra}", routes: ["nats-route://127.0.0.1:${rb}"] }`,
+  );
+  await using b = await start(
+    "ours",
+    `server_name: B\ncluster { name: c, listen: "127.0.0.1:${rb}", ` +
+      `routes: ["nats-route://127.0.0.1:${ra}"] }`,
+  );
+  await withClients(a, b, async (na, nb) => {
+    await (await jetstreamManager(na)).streams.add({ name: "S", subjects: ["s.>"] });
+    await jetstream(na).publish("s.x", "one");
+    const jsmB = await eventually(() => jetstreamManager(nb, { timeout: 1000 }), "API via B");
+    await jsmB.consumers.add("S", { durable_name: "C", ack_policy: AckPolicy.Explicit });
+    const c = await jetstream(nb).consumers.get("S", "C");
+    const got: string[] = [];
+    for await (const m of await c.fetch({ max_messages: 1, expires: 2000 })) {
+      got.push(`${m.subject} ${m.string()}`);
+      await m.ackAck();
+    }
+    assert.deepEqual(got, ["s.x one"]);
+    await pushAcross(na, nb);
+  });
+});
+
+for (const [aKind, bKind] of MIXES) {
+  Deno.test({
+    name: `a push consumer delivers across the leafnode with the stream's subject (hub ${aKind}, ` +
+      `leaf ${bKind})`,
+    ignore: (aKind !== "ours" || bKind !== "ours") && !HAVE_NATS_SERVER,
+    async fn() {
+      const t = await topology(aKind, bKind, jsDomain("hub"), jsDomain("leaf"));
+      await using hub = t.hub;
+      await using leaf = t.leaf;
+      await withClients(hub, leaf, async (nh, nl) => {
+        await eventually(() => jetstreamManager(nl, { domain: "hub", timeout: 1000 }), "the hub");
+        await pushAcross(nh, nl, "hub");
+      });
+    },
+  });
+}

@@ -47,7 +47,7 @@ import type { LeafNodes } from "./leafnodes.ts";
 import { authenticateLeaf } from "./auth.ts";
 import { versionAtLeast, versionComponents } from "./options.ts";
 import { leafClientHandshake } from "./tls.ts";
-import { decodeDelivery, encodeDelivery } from "./deliver.ts";
+import { decodeDelivery, encodeDelivery } from "../delivery.ts";
 import { solicitWebsocket } from "./websocket.ts";
 import { WsTransport } from "../websocket/transport.ts";
 import { parseCreds } from "../jwt/creds.ts";

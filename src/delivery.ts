@@ -1,5 +1,5 @@
 /**
- * JetStream deliveries between servers. A consumer's message is routed by its deliver subject
+ * JetStream deliveries between servers (over routes and leafnodes). A consumer's message is routed by its deliver subject
  * (a pull request's inbox, a push consumer's deliver subject) but reaches the client with the
  * stream's subject: locally the message's bytes carry the stream subject while `pa.subject` is
  * the deliver subject. Another server cannot see that difference, so nats-server sends such a
@@ -7,8 +7,8 @@
  * (only for `$JS.ACK.` replies), and the receiving server splits it again.
  */
 
-import { buildMsg, type Msg } from "../message.ts";
-import type { PubArg } from "../parser.ts";
+import { buildMsg, type Msg } from "./message.ts";
+import type { PubArg } from "./parser.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
