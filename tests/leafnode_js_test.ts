@@ -422,3 +422,41 @@ for (const [aKind, bKind] of MIXES) {
     },
   });
 }
+
+/** The CONNECT a leaf of `kind` with `conf` sends to a hub that only sends its INFO. */
+async function leafConnect(kind: Kind, conf: string): Promise<string> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  await using _leaf = await start(kind, leafConf(port, conf));
+  const c = await l.accept();
+  l.close();
+  try {
+    const info = `INFO {"server_id":"NHUB","server_name":"HUB","version":"2.9.10","proto":1,` +
+      `"headers":true,"auth_required":true,"max_payload":1048576,"client_id":7,"nonce":"abc",` +
+      `"info_on_connect":true,"leafnode_urls":["127.0.0.1:${port}"]} \r\n`;
+    await c.write(new TextEncoder().encode(info));
+    const buf = new Uint8Array(4096);
+    let text = "";
+    while (!text.includes("\r\n")) {
+      const n = await c.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return text.split("\r\n")[0].replace(/"server_id":"N[A-Z0-9]{55}"/, '"server_id":"ID"');
+  } finally {
+    c.close();
+  }
+}
+
+Deno.test({
+  name: "a leaf's CONNECT names its domain and JetStream as nats-server's does",
+  ignore: !HAVE_NATS_SERVER,
+  async fn() {
+    for (const conf of [jsDomain("edge"), `jetstream { store_dir: "STORE" }`, ""]) {
+      const ours = await leafConnect("ours", conf);
+      const theirs = await leafConnect("nats-server", conf);
+      assert.equal(ours, theirs);
+    }
+    assert.match(await leafConnect("ours", jsDomain("edge")), /"domain":"edge".*"jetstream":true/);
+  },
+});
