@@ -16,7 +16,7 @@ import { newAccount, parseAccounts } from "./conf/accounts.ts";
 import { checkAccounts } from "./conf/accounts_check.ts";
 import { parseMappings } from "./conf/mappings.ts";
 import { parseLeafNodes } from "./conf/leafnodes.ts";
-import { parseJetStream } from "./conf/jetstream.ts";
+import { parseDefaultJsDomain, parseJetStream } from "./conf/jetstream.ts";
 import { parseOperatorKey } from "./conf/operator.ts";
 import { SubjectTransform } from "./accounts/transform.ts";
 import { GO_TYPES, goQuote, goType, goValue, timeQuote } from "./conf/go_format.ts";
@@ -77,7 +77,6 @@ export function parseConfigStringWithWarnings(text: string, path = ""): ConfigRe
  */
 const IGNORED = new Set([
   "gateway",
-  "default_js_domain",
   "prof_port",
   "mqtt",
   "disable_sublist_cache",
@@ -447,6 +446,9 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
       return;
     case "jetstream":
       parseJetStream(m, node);
+      return;
+    case "default_js_domain":
+      o.jsAccDefaultDomain = parseDefaultJsDomain(m, node);
       return;
     case "store_dir":
     case "storedir":

@@ -374,6 +374,10 @@ export interface Options {
   /** `max_file_store` in bytes; -1 when not set (75% of the free disk space). */
   jetstreamMaxStore: number;
   jetstreamDomain: string;
+  /** `jetstream { extension_hint }`, lower-cased: "will_extend", "no_extend" or "". */
+  jetstreamExtHint: string;
+  /** `default_js_domain { account: domain }`: where accounts without JetStream send its API. */
+  jsAccDefaultDomain: Record<string, string>;
   /** `jetstream { limits { duplicate_window } }` in ms; 0 when not set. */
   jetstreamMaxDuplicatesMs: number;
   /** `jetstream { limits { max_ack_pending } }`; 0 when not set. */
@@ -474,6 +478,8 @@ export function defaultOptions(): Options {
     jetstreamMaxMemory: -1,
     jetstreamMaxStore: -1,
     jetstreamDomain: "",
+    jetstreamExtHint: "",
+    jsAccDefaultDomain: {},
     jetstreamMaxDuplicatesMs: 0,
     jetstreamMaxAckPending: 0,
     jetstreamMaxRequestBatch: 0,
@@ -590,6 +596,7 @@ export function validateOptions(o: Options): void {
 
 /** nats-server's validateJetStreamOptions (the domain; what clustered JetStream requires). */
 function validateJetStreamOptions(o: Options): void {
+  validateDefaultJsDomain(o);
   const d = o.jetstreamDomain;
   if (d !== "") {
     const subj = `$JS.${d}.API.>`;
@@ -603,4 +610,36 @@ function validateJetStreamOptions(o: Options): void {
   if (!o.jetstream || o.cluster.port === 0) return;
   if (o.serverName === "") throw new Error("jetstream cluster requires `server_name` to be set");
   if (o.cluster.name === "") throw new Error("jetstream cluster requires `cluster.name` to be set");
+  const hint = o.jetstreamExtHint.toLowerCase();
+  if (hint !== "will_extend" && hint !== "no_extend" && hint !== "") {
+    throw new Error(`expected 'no_extend' for string value, got '${hint}'`);
+  }
+  o.jetstreamExtHint = hint;
+}
+
+/** `default_js_domain`: configured accounts without JetStream, never the system account. */
+function validateDefaultJsDomain(o: Options): void {
+  const q = JSON.stringify;
+  const entries = Object.entries(o.jsAccDefaultDomain);
+  for (const [a, domain] of entries) {
+    if (a === GLOBAL_ACCOUNT) continue;
+    const acc = o.accounts.find((x) => x.name === a);
+    if (!acc) {
+      throw new Error(
+        `in non operator mode, \`default_js_domain\` references non existing account ${q(a)}`,
+      );
+    }
+    if (acc.jetstreamLimits && domain !== "") {
+      throw new Error(`default_js_domain contains account name ${q(a)} with enabled JetStream`);
+    }
+  }
+  const sys = o.systemAccount !== "" ? o.systemAccount : DEFAULT_SYSTEM_ACCOUNT;
+  for (const [a, d] of entries) {
+    if (a === sys) throw new Error(`system account ${q(a)} can not be in default_js_domain`);
+    if (d !== "" && !isValidSubject(`$JS.${d}.API.>`)) {
+      throw new Error(
+        `default_js_domain contains account ${q(a)} with invalid domain name ${q(d)}`,
+      );
+    }
+  }
 }

@@ -390,6 +390,11 @@ export class Server {
         "Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance",
       );
     }
+    if (Object.keys(o.jsAccDefaultDomain).length > 0) {
+      this.log.warn(
+        "The option `default_js_domain` is a temporary backwards compatibility measure and will be removed",
+      );
+    }
   }
 
   /** Resolves when the server has shut down. */

@@ -11,6 +11,7 @@ import type { Options } from "../options.ts";
 import type { Server } from "../server.ts";
 import { ClosedState } from "../client.ts";
 import { installSystemImports } from "../system/imports.ts";
+import { defaultDomainMappings } from "../jetstream/domain.ts";
 
 export function configureAccounts(server: Server, opts: Options): void {
   removeImports(server);
@@ -30,6 +31,7 @@ export function configureAccounts(server: Server, opts: Options): void {
     acc.mappings = compileMappings(a.mappings);
   }
   server.globalAccount.mappings = compileMappings(opts.mappings);
+  applyDefaultDomains(server, opts);
   configureSystemAccount(server, opts, wanted);
   for (const [name, acc] of server.accounts) {
     // Accounts made from account JWTs are kept: their claims, not the config, govern them.
@@ -40,6 +42,18 @@ export function configureAccounts(server: Server, opts: Options): void {
   }
   installImports(server, opts.accounts);
   installSystemImports(server);
+}
+
+/**
+ * `default_js_domain`: an account without JetStream of its own sends the plain JetStream API to
+ * that domain (nats-server's registerAccount adds the reversed domain mappings).
+ */
+function applyDefaultDomains(server: Server, opts: Options): void {
+  for (const [name, domain] of Object.entries(opts.jsAccDefaultDomain)) {
+    const acc = server.accounts.get(name);
+    const jsEnabled = opts.accounts.some((a) => a.name === name && a.jetstreamLimits);
+    if (acc && !jsEnabled && domain !== "") defaultDomainMappings(acc, domain);
+  }
 }
 
 /**
