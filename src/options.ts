@@ -590,7 +590,13 @@ export function validateOptions(o: Options): void {
   ) {
     throw new Error("error resolving system account: account missing");
   }
-  validateLeafNode(o.leafnode, o.accounts, o.systemAccount, o.noSystemAccount);
+  validateLeafNode(
+    o.leafnode,
+    o.accounts,
+    o.systemAccount,
+    o.noSystemAccount,
+    o.trustedOperators.length > 0,
+  );
   validateWebsocketOptions(o);
 }
 

@@ -783,8 +783,9 @@ export class Leaf extends Client {
       this.leafnodes.leafInterest(this, existing.sub, delta);
       return true;
     }
-    const maxSubs = this.server.opts.maxSubs;
-    if (maxSubs > 0 && this.leafSubs.size >= maxSubs) {
+    // The server's, the account's and a JWT user's limit (Client.applyLimits; -1: none at all).
+    const maxSubs = this.maxSubs;
+    if (maxSubs !== 0 && this.leafSubs.size >= maxSubs) {
       this.server.log.errorc(this, "maximum subscriptions exceeded");
       this.sendErr("maximum subscriptions exceeded");
       return true;

@@ -22,6 +22,7 @@ import { decodeUserClaims } from "../jwt/claims.ts";
 import { initialInterest, updateLeafs } from "./interest.ts";
 import { jetstreamRules } from "./jetstream.ts";
 import { configuredClusterName, type LeafNodeOptions } from "./options.ts";
+import { label } from "../operator/account_claims.ts";
 
 const enc = new TextEncoder();
 
@@ -316,14 +317,49 @@ export class LeafNodes {
     leaf.run();
   }
 
-  /** A remote's dial succeeded: the connection waits for the hub's INFO. */
+  /**
+   * A remote's dial succeeded: the connection waits for the hub's INFO. In operator mode the
+   * remote's account is looked up first (through the resolver); without it the connection is
+   * dropped and dialed again, as nats-server does.
+   */
   createLeaf(conn: Deno.Conn, remote: RemoteLeaf): void {
+    const s = this.server;
+    if (s.operator !== null) {
+      const name = remote.opts.localAccount;
+      const fail = (e: unknown) => {
+        conn.close();
+        s.log.error(
+          `Unable to lookup account ${name} for solicited leafnode connection: ${
+            (e as Error).message
+          }`,
+        );
+        remote.reconnect();
+      };
+      try {
+        const found = s.operator.lookupAccount(name);
+        if (found instanceof Promise) {
+          found.then((acc) => {
+            remote.account = acc;
+            if (this.running) this.#newLeaf(conn, remote);
+            else conn.close();
+          }, fail);
+          return;
+        }
+        remote.account = found;
+      } catch (e) {
+        return fail(e);
+      }
+    }
+    this.#newLeaf(conn, remote);
+  }
+
+  #newLeaf(conn: Deno.Conn, remote: RemoteLeaf): void {
     const s = this.server;
     // nats-server names the global account in the remote's settings once it binds (/varz).
     if (remote.opts.localAccount === "") remote.opts.localAccount = remote.account.name;
     const leaf = new Leaf(s, this, conn, peerOf(conn), s.nextId(), remote);
     this.conns.set(leaf.cid, leaf);
-    s.log.noticec(leaf, `Leafnode connection created for account: ${remote.account.name} `);
+    s.log.noticec(leaf, `Leafnode connection created for account: ${label(remote.account)} `);
     if (remote.isWebsocket) leaf.solicitWebsocket();
     else leaf.run();
   }
@@ -395,7 +431,7 @@ export class LeafNodes {
     leaf.leafSubs.clear();
     leaf.smap = null;
     if (leaf.registered && acc !== s.globalAccount) s.events?.accountConnsChanged(acc);
-    const name = leaf.bound ? acc.name : "";
+    const name = leaf.bound ? label(acc) : "";
     s.log.noticec(leaf, `Leafnode connection closed: ${leaf.closeReason} account: ${name}`);
     if (leaf.remote !== null && this.running) leaf.remote.reconnect();
   }

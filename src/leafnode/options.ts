@@ -4,6 +4,7 @@
  */
 
 import type { AccountOptions, Options, TlsOptions } from "../options.ts";
+import { isValidPublicNkey, NkeyPrefix } from "../nkeys.ts";
 
 /** nats-server's DEFAULT_LEAF_NODE_RECONNECT. */
 export const DEFAULT_LEAF_RECONNECT_MS = 1000;
@@ -101,26 +102,31 @@ export function checkMinVersion(mv: string): string | null {
 
 /**
  * validateLeafNode: every account a leafnode setting names must exist (the global account, the
- * system account and "" always do). Throws with nats-server's text.
+ * system account and "" always do); with trusted operators, accounts are public account keys
+ * and leafnode users are not allowed. Throws with nats-server's text.
  */
 export function validateLeafNode(
   ln: LeafNodeOptions,
   accounts: AccountOptions[],
   systemAccount: string,
   noSystemAccount: boolean,
+  operators = false,
 ): void {
-  const names = new Set(accounts.map((a) => a.name));
-  names.add("$G");
-  names.add("");
-  if (systemAccount === "" && !noSystemAccount) names.add("$SYS");
-  const check = (name: string, what: string) => {
-    if (!names.has(name)) {
-      throw new Error(`cannot find local account "${name}" specified in leafnode ${what}`);
-    }
-  };
-  check(ln.account, "authorization");
-  for (const u of ln.users) if (u.account !== "") check(u.account, "authorization");
-  for (const r of ln.remotes) check(r.localAccount, "remote");
+  if (operators) validateOperatorLeafNode(ln);
+  else {
+    const names = new Set(accounts.map((a) => a.name));
+    names.add("$G");
+    names.add("");
+    if (systemAccount === "" && !noSystemAccount) names.add("$SYS");
+    const check = (name: string, what: string) => {
+      if (!names.has(name)) {
+        throw new Error(`cannot find local account "${name}" specified in leafnode ${what}`);
+      }
+    };
+    check(ln.account, "authorization");
+    for (const u of ln.users) if (u.account !== "") check(u.account, "authorization");
+    for (const r of ln.remotes) check(r.localAccount, "remote");
+  }
   for (const r of ln.remotes) {
     const ws = r.urls.map(isWsText);
     if (ws.some((w) => w !== ws[0])) {
@@ -133,6 +139,25 @@ export function validateLeafNode(
   if (ln.port !== 0 && ln.minVersion !== "") {
     const problem = checkMinVersion(ln.minVersion);
     if (problem !== null) throw new Error(problem);
+  }
+}
+
+/** validateLeafNode's operator-mode half. */
+function validateOperatorLeafNode(ln: LeafNodeOptions): void {
+  if (ln.users.length > 0) {
+    throw new Error("operator mode does not allow specifying user in leafnode config");
+  }
+  for (const r of ln.remotes) {
+    if (!isValidPublicNkey(r.localAccount, NkeyPrefix.Account)) {
+      throw new Error(
+        "operator mode requires account nkeys in remotes. Please add an `account` key to each " +
+          "remote in your `leafnodes` section, to assign it to an account. Each account value " +
+          "should be a 56 character public key, starting with the letter 'A'",
+      );
+    }
+  }
+  if (ln.port !== 0 && ln.account !== "" && !isValidPublicNkey(ln.account, NkeyPrefix.Account)) {
+    throw new Error("operator mode and non account nkeys are incompatible");
   }
 }
 

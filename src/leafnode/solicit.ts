@@ -42,7 +42,8 @@ function isIp(host: string): boolean {
 export class RemoteLeaf {
   readonly leafnodes: LeafNodes;
   readonly opts: RemoteLeafOptions;
-  readonly account: Account;
+  /** The local account; in operator mode looked up again at each connect. */
+  account: Account;
   /** TLS toward this remote: configured, or asked for by the hub's INFO. */
   tlsRequired: boolean;
   /** The URLs are ws:// or wss:// (all of them: the config check makes sure). */

@@ -11,7 +11,7 @@
 import type { Account } from "../accounts/account.ts";
 import { addServiceImport, addStreamImport, removeAccountImports } from "../accounts/imports.ts";
 import { compileMappings } from "../accounts/mappings.ts";
-import { type Client, type ClientSub, ClosedState } from "../client.ts";
+import { CLIENT, type ClientSub, ClosedState } from "../client.ts";
 import { decodeUserClaimsSync } from "../jwt/claims.ts";
 import type { AccountClaims, Export, Import, UserScope } from "../jwt/types.ts";
 import { isRevoked, permissionsFromJwt } from "../jwt/user_auth.ts";
@@ -107,7 +107,7 @@ export function applyAccountClaims(
   state.jwt = jwt;
 
   updateClients(mode, acc, claims);
-  if (signersChanged) closeChangedSigners(acc, keys, alteredScope);
+  if (signersChanged) closeChangedSigners(mode, acc, keys, alteredScope);
 
   // Importers of this account see its new exports and signing keys.
   if (exportsChanged || signersChanged) mode.refreshImportersOf(acc.name);
@@ -323,11 +323,13 @@ function updateClients(mode: OperatorMode, acc: Account, claims: AccountClaims):
   const clients = [...acc.clients];
   const max = acc.limits.maxConnections;
   if (max !== -1 && clients.length > max) clients.sort((a, b) => b.start - a.start);
+  // Leafnodes bound to the account are checked too; only clients count toward `conn`.
+  const all = [...clients, ...(mode.server.leafnodes?.byAccount.get(acc) ?? [])];
   const checkUsers = claims.nats.revocations !== undefined ||
     (claims.nats.limits.disallow_bearer ?? false);
-  for (let i = 0; i < clients.length; i++) {
-    const c = clients[i];
-    if (max !== -1 && i >= max) {
+  for (let i = 0; i < all.length; i++) {
+    const c = all[i];
+    if (max !== -1 && i >= max && c.kind === CLIENT) {
       mode.maxAccountConnExceeded(c);
       continue;
     }
@@ -357,11 +359,12 @@ function updateClients(mode: OperatorMode, acc: Account, claims: AccountClaims):
 
 /** Users issued by a signing key that is gone, or whose scope changed, are disconnected. */
 function closeChangedSigners(
+  mode: OperatorMode,
   acc: Account,
   keys: Map<string, UserScope | null>,
   altered: Set<string>,
 ): void {
-  for (const c of [...acc.clients] as Client[]) {
+  for (const c of mode.connectionsOf(acc)) {
     const sk = c.jwt?.signingKey ?? "";
     if (sk === "") continue;
     if (altered.has(sk) || !keys.has(sk)) c.close(ClosedState.AuthenticationViolation);

@@ -17,7 +17,8 @@ import {
   authenticateJwtUser,
   effectiveClientLimits,
 } from "../jwt/user_auth.ts";
-import { MAX_PAYLOAD_MAX_SIZE } from "../options.ts";
+import { MAX_PAYLOAD_MAX_SIZE, type Permissions } from "../options.ts";
+import { subjectMatches } from "../sublist.ts";
 import { compilePermissions } from "../permissions.ts";
 import type { OperatorMode } from "./mode.ts";
 import { clearLongTimer, type ClientJwt, longTimer } from "./state.ts";
@@ -70,6 +71,7 @@ export async function authenticateJwtClient(mode: OperatorMode, c: Client): Prom
     return false;
   }
   c.setPermissions(compilePermissions(r.permissions ?? undefined));
+  jetstreamDeniedNotice(c, r.permissions, "Client");
   if (r.expiresInMs !== null) {
     c.jwt.expiryTimer = longTimer(r.expiresInMs, () => {
       c.sendErr("User Authentication Expired");
@@ -84,10 +86,34 @@ export async function authenticateJwtClient(mode: OperatorMode, c: Client): Prom
   return true;
 }
 
+/** nats-server's denyAllJs: the JetStream subjects a user's deny lists are checked against. */
+const JS_SUBJECTS = ["$JSC.>", "$NRG.>", "$JS.API.>", "$KV.>", "$OBJ.>"];
+
+/**
+ * The notice nats-server gives when a JWT user's deny lists cover JetStream subjects ("Connected
+ * Client has JetStream denied on pub: [...] sub: [...]"), matched as its sublist matches them.
+ */
+export function jetstreamDeniedNotice(
+  c: Client,
+  perms: Permissions | null,
+  kind: "Client" | "Leafnode",
+): void {
+  if (perms === null) return;
+  const denied = (deny: string[] | undefined) =>
+    JS_SUBJECTS.filter((s) => (deny ?? []).some((d) => subjectMatches(d.split(" ")[0], s)));
+  const pub = denied(perms.publish?.deny);
+  const sub = denied(perms.subscribe?.deny);
+  if (pub.length === 0 && sub.length === 0) return;
+  c.server.log.noticec(
+    c,
+    `Connected ${kind} has JetStream denied on pub: [${pub.join(" ")}] sub: [${sub.join(" ")}]`,
+  );
+}
+
 /** What nats-server prints for the account pointer (%p): a stable address-like id. */
 const ids = new WeakMap<Account, string>();
 let nextId = 0xc000100000;
-function accountId(acc: Account): string {
+export function accountId(acc: Account): string {
   let id = ids.get(acc);
   if (id === undefined) {
     id = "0x" + (nextId += 0x1000).toString(16);

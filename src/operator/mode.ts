@@ -29,6 +29,8 @@ import type { PubArg } from "../parser.ts";
 import type { Server } from "../server.ts";
 import { applyAccountClaims, label } from "./account_claims.ts";
 import { authenticateJwtClient } from "./client_jwt.ts";
+import { authenticateJwtLeaf } from "./leaf_jwt.ts";
+import type { Leaf } from "../leafnode/connection.ts";
 import { DirResolver } from "./dir_resolver.ts";
 import { type AccountResolver, MemoryResolver, UrlResolver } from "./resolver.ts";
 import { clearLongTimer, newAccountJwt } from "./state.ts";
@@ -431,7 +433,7 @@ export class OperatorMode {
   /** An account JWT expired: its clients are told and closed (nats-server's expiredTimeout). */
   accountExpired(acc: Account): void {
     if (acc.jwt) acc.jwt.expired = true;
-    for (const c of [...acc.clients]) {
+    for (const c of this.connectionsOf(acc)) {
       c.sendErr("Account Authentication Expired");
       this.server.log.debugc(c, "Account Authentication Expired");
       c.close(ClosedState.AuthenticationExpired);
@@ -467,6 +469,19 @@ export class OperatorMode {
   /** A client's CONNECT in operator mode (a user JWT and the nonce's signature). */
   authenticate(c: Client): Promise<boolean> {
     return authenticateJwtClient(this, c);
+  }
+
+  /** An accepted leafnode's CONNECT in operator mode: the same, bound to the JWT's account. */
+  authenticateLeaf(leaf: Leaf): Promise<boolean> {
+    return authenticateJwtLeaf(this, leaf);
+  }
+
+  /**
+   * The connections an account's claims apply to (nats-server's account clients): its clients,
+   * then the leafnodes bound to it.
+   */
+  connectionsOf(acc: Account): Client[] {
+    return [...acc.clients, ...(this.server.leafnodes?.byAccount.get(acc) ?? [])];
   }
 
   // ---- Claim updates (memory and URL resolvers) ----

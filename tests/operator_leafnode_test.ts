@@ -1,0 +1,180 @@
+/**
+ * Leafnodes in operator mode, side by side with nats-server 2.9.10: a hub in operator mode takes
+ * a leaf's CONNECT with a user JWT and the nonce signed by the user's key (a remote's
+ * `credentials`), binds it to the JWT's account, applies the user's permissions, its connection
+ * types, its expiry and revocations, and the account's `leaf` limit; a leaf's remote with
+ * `credentials` logs in to either hub; a leaf in operator mode binds its remote to an account
+ * key. Every scenario runs in each mix of our server and nats-server (hub x leaf), and what each
+ * side saw and logged must be the same.
+ */
+
+import assert from "node:assert/strict";
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { HAVE_NATS_SERVER, waitFor } from "./helpers.ts";
+import { freePort } from "./process_helpers.ts";
+import { type Kind, logged, type Node, start } from "./leafnode_mixed.ts";
+import {
+  closedWith,
+  Deployment,
+  ignoreConnReset,
+  jwtjs,
+  type KeyPair,
+  nkeys,
+  nowSec,
+  UNLIMITED,
+} from "./operator_fixture.ts";
+
+const KINDS: Kind[] = HAVE_NATS_SERVER ? ["ours", "nats-server"] : ["ours"];
+const MIXES: [Kind, Kind][] = KINDS.flatMap((h) => KINDS.map((l) => [h, l] as [Kind, Kind]));
+
+/** An operator deployment with account A (its JWT's extra claims given) and creds files. */
+async function deployment(accountNats: Record<string, unknown> = {}) {
+  const d = await Deployment.create();
+  const a = nkeys.createAccount();
+  const aJwt = await d.account(a, { limits: { ...UNLIMITED, ...accountNats } }, "A");
+  /** A creds file for a user of A with these user claims; its path. */
+  const creds = async (name: string, nats: Record<string, unknown> = {}, exp = 0) => {
+    const user = nkeys.createUser();
+    const jwt = await jwtjs.encodeUser(name, user, a, nats, exp ? { exp } : {});
+    const file = `${d.dir}/${name}.creds`;
+    await Deno.writeFile(file, jwtjs.fmtCreds(jwt, user));
+    return { file, user, creds: jwtjs.fmtCreds(jwt, user) };
+  };
+  return { d, a, aJwt, creds };
+}
+
+/** A hub in operator mode (A preloaded) with a leafnode listener, and more config. */
+function hubConf(d: Deployment, a: KeyPair, aJwt: string, leafPort: number, extra = ""): string {
+  return d.conf("MEMORY", [[a, aJwt]], `leafnodes { listen: "127.0.0.1:${leafPort}" }\n${extra}`);
+}
+
+/** A leaf (no auth of its own) whose remote goes to `leafPort`, with these remote settings. */
+function leafConf(name: string, url: string, remote: string): string {
+  const more = remote === "" ? "" : `, ${remote}`;
+  return `server_name: ${name}\nleafnodes { remotes [ { url: "${url}"${more} } ] }\n`;
+}
+
+/** A server's log lines with addresses, connection ids and times taken out. */
+function normalized(node: Node): string[] {
+  return node.lines().map((l) =>
+    l.replace(/^\[\d+\] [\d/]+ [\d:.]+ /, "")
+      .replace(/127\.0\.0\.1:\d+ - lid(_ws)?:\d+ - /, "lid$1 - ")
+      .replace(/ accused 0x[0-9a-f]+$/, " accused")
+  );
+}
+
+/** The lines among `lines` that match one of `patterns`, deduplicated, in the patterns' order. */
+function pick(lines: string[], patterns: RegExp[]): string[] {
+  const out: string[] = [];
+  for (const re of patterns) {
+    for (const l of lines) if (re.test(l) && !out.includes(l)) out.push(l);
+  }
+  return out;
+}
+
+/** Publishes until `sub` receives (interest crosses the leafnode after a while). */
+async function crosses(pub: NatsConnection, sub: NatsConnection, subject: string) {
+  const s = sub.subscribe(subject);
+  await sub.flush();
+  let got = "";
+  const done = (async () => {
+    for await (const m of s) {
+      got = m.string();
+      break;
+    }
+  })();
+  await waitFor(async () => {
+    pub.publish(subject, `to ${subject}`);
+    await pub.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    return got !== "";
+  }, `a message on ${subject} to cross`);
+  await done;
+  return got;
+}
+
+/** Whether a message on `subject` arrives within a short wait (for denied subjects). */
+async function arrives(pub: NatsConnection, sub: NatsConnection, subject: string) {
+  const s = sub.subscribe(subject, { max: 1 });
+  await sub.flush();
+  await new Promise((r) => setTimeout(r, 300));
+  pub.publish(subject, "x");
+  await pub.flush();
+  let got = false;
+  const t = setTimeout(() => s.unsubscribe(), 500);
+  for await (const _ of s) got = true;
+  clearTimeout(t);
+  return got;
+}
+
+async function client(port: number, creds?: Uint8Array): Promise<NatsConnection> {
+  return await connect({
+    port,
+    reconnect: false,
+    ...(creds ? { authenticator: credsAuthenticator(creds) } : {}),
+  });
+}
+
+Deno.test("operator-mode hub: leafs log in with credentials; no JWT and the leaf limit are refused", async () => {
+  const results: Record<string, unknown>[] = [];
+  for (const [hubKind, leafKind] of MIXES) {
+    const { d, a, aJwt, creds } = await deployment({ leaf: 1 });
+    await using _d = d;
+    const u = await creds("U");
+    const leafPort = freePort();
+    const url = `nats-leaf://127.0.0.1:${leafPort}`;
+    await using hub = await start(hubKind, hubConf(d, a, aJwt, leafPort));
+    await using leaf1 = await start(leafKind, leafConf("leaf1", url, `credentials: "${u.file}"`));
+    await logged(hub, /Authenticated JWT: Leafnode/);
+    const hc = await client(hub.port, u.creds);
+    const lc = await client(leaf1.port);
+    const toLeaf = await crosses(hc, lc, "leaf.x");
+    const toHub = await crosses(lc, hc, "hub.x");
+    await using leaf2 = await start(leafKind, leafConf("leaf2", url, `credentials: "${u.file}"`));
+    await using leaf3 = await start(leafKind, leafConf("leaf3", url, ""));
+    await logged(leaf2, /Leafnode Error 'maximum account active connections exceeded'/);
+    await logged(leaf3, /Leafnode Error 'Authorization Violation'/);
+    await hc.close();
+    await lc.close();
+    const leafLine = (n: Node) =>
+      pick(normalized(n), [/Leafnode Error/, /Leafnode connection created for account/])
+        .map((l) => l.replace(/^\[ERR\] lid - /, ""));
+    results.push({
+      messages: [toLeaf, toHub],
+      hub: pick(normalized(hub), [
+        /Authenticated JWT: Leafnode/,
+        /Authentication requires a user JWT/,
+        /authentication error/,
+        /maximum account active connections exceeded/,
+        /Leafnode connection closed: Authentication Failure/,
+        /Leafnode connection closed: Maximum Account/,
+      ]).map((l) => l.replace(/[A-Z0-9]{56}/g, (k) => k === a.getPublicKey() ? "<A>" : "<K>")),
+      leaf1: leafLine(leaf1),
+      leaf2: leafLine(leaf2),
+      leaf3: leafLine(leaf3),
+    });
+  }
+  for (const r of results.slice(1)) assert.deepEqual(r, results[0]);
+  assert.deepEqual(results[0], {
+    messages: ["to leaf.x", "to hub.x"],
+    hub: [
+      '[DBG] lid - Authenticated JWT: Leafnode "<K>" (claim-name: "U", claim-tags: []) signed ' +
+      'with "<A>" by Account "<A>" (claim-name: "A", claim-tags: []) signed with "<K>" has ' +
+      "mappings false accused",
+      "[DBG] lid - Authentication requires a user JWT",
+      "[ERR] lid - authentication error",
+      "[ERR] lid - maximum account active connections exceeded",
+      "[INF] lid - Leafnode connection closed: Authentication Failure account: ",
+      "[INF] lid - Leafnode connection closed: Maximum Account Connections Exceeded account: <A>/A",
+    ],
+    leaf1: ["[INF] lid - Leafnode connection created for account: $G "],
+    leaf2: [
+      "Leafnode Error 'maximum account active connections exceeded'",
+      "[INF] lid - Leafnode connection created for account: $G ",
+    ],
+    leaf3: [
+      "Leafnode Error 'Authorization Violation'",
+      "[INF] lid - Leafnode connection created for account: $G ",
+    ],
+  });
+});
