@@ -1065,7 +1065,8 @@ export class Client implements ParserHost {
     const o = this.server.opts;
     const log = this.server.log;
     this.nextPing = now + o.pingIntervalMs;
-    log.debugc(this, `${this.kind === CLIENT ? "Client" : "Router"} Ping Timer`);
+    const kind = this.kind === CLIENT ? "Client" : this.kind === LEAF ? "Leafnode" : "Router";
+    log.debugc(this, `${kind} Ping Timer`);
     const needRTT = this.rtt === 0 || now - this.pingSentAt > RTT_MEASUREMENT_INTERVAL_MS;
     if (!needRTT && now - this.last < o.pingIntervalMs) {
       log.debugc(

@@ -178,3 +178,203 @@ Deno.test("operator-mode hub: leafs log in with credentials; no JWT and the leaf
     ],
   });
 });
+
+Deno.test("a leaf's user JWT: permissions, connection types, expiry and revocation", async () => {
+  const results: Record<string, unknown>[] = [];
+  for (const [hubKind, leafKind] of MIXES) {
+    const { d, a, aJwt, creds } = await deployment();
+    await using _d = d;
+    const perm = await creds("P", { pub: { allow: ["up.>"] }, sub: { allow: ["down.>"] } });
+    const standard = await creds("S", { allowed_connection_types: ["STANDARD"] });
+    const expiring = await creds("E", {}, nowSec() + 3);
+    const revoked = await creds("R", { allowed_connection_types: ["LEAFNODE"] });
+    const hubUser = await creds("H");
+    const leafPort = freePort();
+    const url = `nats-leaf://127.0.0.1:${leafPort}`;
+    await using hub = await start(hubKind, hubConf(d, a, aJwt, leafPort));
+    const leaf = (name: string, c: { file: string }) =>
+      start(leafKind, leafConf(name, url, `credentials: "${c.file}"`));
+    await using lp = await leaf("lp", perm);
+    await using ls = await leaf("ls", standard);
+    await using le = await leaf("le", expiring);
+    await using lr = await leaf("lr", revoked);
+    await logged(ls, /Leafnode Error 'Authorization Violation'/);
+    await waitFor(
+      () => normalized(hub).filter((l) => /Authenticated JWT: Leafnode/.test(l)).length >= 3,
+      "three leafs logged in",
+    );
+    const hc = await client(hub.port, hubUser.creds);
+    const lc = await client(lp.port);
+    const crossed = {
+      up: await crosses(lc, hc, "up.1"),
+      down: await crosses(hc, lc, "down.1"),
+      upDenied: await arrives(lc, hc, "side.1"),
+      downDenied: await arrives(hc, lc, "side.2"),
+    };
+    // The expiring leaf is closed by the hub; the revoked one once the account says so.
+    await logged(le, /Leafnode Error 'User Authentication Expired'/);
+    const sys = await client(hub.port, d.sysCreds);
+    const update = await d.account(a, {
+      limits: UNLIMITED,
+      revocations: { [revoked.user.getPublicKey()]: nowSec() },
+    }, "A");
+    const answer = await sys.request(`$SYS.REQ.ACCOUNT.${a.getPublicKey()}.CLAIMS.UPDATE`, update);
+    await logged(lr, /Leafnode Error 'User Authentication Revoked'/);
+    await Promise.all([hc.close(), lc.close(), sys.close()]);
+    results.push({
+      crossed,
+      update: (JSON.parse(answer.string()) as { data?: { message?: string } }).data?.message,
+      hub: pick(normalized(hub), [/Connection type not allowed/, /Leafnode connection closed/])
+        .map((l) => l.replace(a.getPublicKey(), "<A>")),
+    });
+  }
+  for (const r of results.slice(1)) assert.deepEqual(r, results[0]);
+  assert.deepEqual(results[0], {
+    crossed: { up: "to up.1", down: "to down.1", upDenied: false, downDenied: false },
+    update: "jwt updated",
+    hub: [
+      "[DBG] lid - Connection type not allowed",
+      "[INF] lid - Leafnode connection closed: Authentication Failure account: ",
+      "[INF] lid - Leafnode connection closed: Authentication Expired account: <A>/A",
+      "[INF] lid - Leafnode connection closed: Credentials Revoked account: <A>/A",
+    ],
+  });
+});
+
+Deno.test("a leaf over websocket is a LEAFNODE_WS connection for allowed_connection_types", async () => {
+  const results: Record<string, unknown>[] = [];
+  for (const [hubKind, leafKind] of MIXES) {
+    const { d, a, aJwt, creds } = await deployment();
+    await using _d = d;
+    const tcpOnly = await creds("T", { allowed_connection_types: ["LEAFNODE"] });
+    const wsOnly = await creds("W", { allowed_connection_types: ["LEAFNODE_WS"] });
+    const leafPort = freePort();
+    const wsPort = freePort();
+    const ws = `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }\n`;
+    await using hub = await start(hubKind, hubConf(d, a, aJwt, leafPort, ws));
+    const leaf = (name: string, url: string, c: { file: string }) =>
+      start(leafKind, leafConf(name, url, `credentials: "${c.file}"`));
+    const wsUrl = `ws://127.0.0.1:${wsPort}`;
+    const tcpUrl = `nats-leaf://127.0.0.1:${leafPort}`;
+    await using wsOk = await leaf("ws_ok", wsUrl, wsOnly);
+    await using wsBad = await leaf("ws_bad", wsUrl, tcpOnly);
+    await using tcpBad = await leaf("tcp_bad", tcpUrl, wsOnly);
+    await using tcpOk = await leaf("tcp_ok", tcpUrl, tcpOnly);
+    await logged(wsBad, /Leafnode Error 'Authorization Violation'/);
+    await logged(tcpBad, /Leafnode Error 'Authorization Violation'/);
+    await waitFor(
+      () => normalized(hub).filter((l) => /Authenticated JWT: Leafnode/.test(l)).length >= 2,
+      "two leafs logged in",
+    );
+    results.push({
+      hub: [
+        ...new Set(
+          pick(normalized(hub), [/Authenticated JWT: Leafnode/, /Connection type not allowed/])
+            .map((l) => l.replace(/ \(claim-name.*$/, "").replace(/"U[A-Z0-9]{55}"/, "<U>")),
+        ),
+      ].sort(),
+      ok: [wsOk, tcpOk].map((n) => pick(normalized(n), [/Leafnode Error/]).length),
+    });
+  }
+  for (const r of results.slice(1)) assert.deepEqual(r, results[0]);
+  assert.deepEqual(results[0].ok, [0, 0]);
+  assert.deepEqual(results[0].hub, [
+    "[DBG] lid - Authenticated JWT: Leafnode <U>",
+    "[DBG] lid - Connection type not allowed",
+    "[DBG] lid_ws - Authenticated JWT: Leafnode <U>",
+    "[DBG] lid_ws - Connection type not allowed",
+  ]);
+});
+
+Deno.test("a leaf in operator mode binds its remote to an account key", async () => {
+  const results: Record<string, unknown>[] = [];
+  for (const [hubKind, leafKind] of MIXES) {
+    const { d, a, aJwt, creds } = await deployment();
+    await using _d = d;
+    const remoteUser = await creds("L");
+    const user = await creds("U");
+    const missing = nkeys.createAccount().getPublicKey();
+    const leafPort = freePort();
+    const url = `nats-leaf://127.0.0.1:${leafPort}`;
+    await using hub = await start(hubKind, hubConf(d, a, aJwt, leafPort));
+    const remotes = `leafnodes { remotes [\n` +
+      `  { url: "${url}", account: ${a.getPublicKey()}, credentials: "${remoteUser.file}" }\n` +
+      `  { url: "${url}", account: ${missing}, credentials: "${remoteUser.file}" }\n]}\n`;
+    await using leaf = await start(
+      leafKind,
+      `server_name: opleaf\n${d.conf("MEMORY", [[a, aJwt]], remotes)}`,
+    );
+    await logged(leaf, /Unable to lookup account/);
+    await logged(hub, /Authenticated JWT: Leafnode/);
+    const hc = await client(hub.port, user.creds);
+    const lc = await client(leaf.port, user.creds);
+    const crossed = [await crosses(hc, lc, "to.leaf"), await crosses(lc, hc, "to.hub")];
+    await Promise.all([hc.close(), lc.close()]);
+    results.push({
+      crossed,
+      leaf: pick(normalized(leaf), [/Leafnode connection created for account/, /Unable to lookup/])
+        .map((l) => l.replace(a.getPublicKey(), "<A>").replace(missing, "<M>")),
+    });
+  }
+  for (const r of results.slice(1)) assert.deepEqual(r, results[0]);
+  assert.deepEqual(results[0], {
+    crossed: ["to to.leaf", "to to.hub"],
+    leaf: [
+      "[INF] lid - Leafnode connection created for account: <A>/A ",
+      "[ERR] Unable to lookup account <M> for solicited leafnode connection: account missing",
+    ],
+  });
+});
+
+Deno.test("leafnode settings in operator mode are refused as nats-server refuses them", async () => {
+  await using d = await Deployment.create();
+  const acc = nkeys.createAccount().getPublicKey();
+  const cases: [string, string][] = [
+    [
+      `leafnodes { remotes [ { url: "nats-leaf://127.0.0.1:1" } ] }`,
+      "operator mode requires account nkeys in remotes. Please add an `account` key to each " +
+      "remote in your `leafnodes` section, to assign it to an account. Each account value " +
+      "should be a 56 character public key, starting with the letter 'A'",
+    ],
+    [
+      `leafnodes { listen: "127.0.0.1:-1", authorization { account: APP } }`,
+      "operator mode and non account nkeys are incompatible",
+    ],
+    [
+      `leafnodes { listen: "127.0.0.1:-1", authorization { users [ {user: a, password: b} ] } }`,
+      "operator mode does not allow specifying user in leafnode config",
+    ],
+    [`leafnodes { listen: "127.0.0.1:-1", authorization { account: ${acc} } }`, "started"],
+  ];
+  for (const [extra, want] of cases) {
+    const file = `${d.dir}/bad.conf`;
+    await Deno.writeTextFile(file, d.conf("MEMORY", [], extra));
+    assert.equal(await ourStartError(file), want, extra);
+    if (HAVE_NATS_SERVER && want !== "started") {
+      const out = await new Deno.Command("nats-server", {
+        args: ["-c", file, "-p", String(freePort())],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      const ref = new TextDecoder().decode(out.stderr).trim().replace(/^nats-server: /, "");
+      assert.equal(ref, want, `nats-server: ${extra}`);
+    }
+  }
+});
+
+async function ourStartError(file: string): Promise<string> {
+  const { loadConfig } = await import("../src/config.ts");
+  const { defaultOptions, mergeOptions } = await import("../src/options.ts");
+  const { Server } = await import("../src/server.ts");
+  const { MemoryLogger } = await import("./helpers.ts");
+  try {
+    const s = new Server(
+      mergeOptions(defaultOptions(), loadConfig(file).options),
+      new MemoryLogger(),
+    );
+    s.operator?.stop();
+    return "started";
+  } catch (e) {
+    return (e as Error).message;
+  }
+}

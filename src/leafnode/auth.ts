@@ -109,7 +109,7 @@ function serverUsers(s: Server, leaf: Leaf): Verdict {
 
 /** RegisterUser: the user's account, and the user's permissions read the hub's way. */
 function bindUser(s: Server, leaf: Leaf, account: string, perms: Permissions | undefined) {
-  if (!bindTo(s, leaf, s.accountFor(account))) return false;
+  if (!bindTo(leaf, s.accountFor(account))) return false;
   leaf.leafPerms = perms ? new LeafPermissions(perms, true) : null;
   return true;
 }
@@ -134,7 +134,7 @@ function bindAccount(s: Server, leaf: Leaf, name: string): Verdict {
       if (!(found instanceof Promise)) acc = found;
       else {
         return found.then(
-          (a) => !leaf.closed && bindTo(s, leaf, a),
+          (a) => !leaf.closed && bindTo(leaf, a),
           (e) => fail((e as Error).message),
         );
       }
@@ -143,10 +143,10 @@ function bindAccount(s: Server, leaf: Leaf, name: string): Verdict {
     }
   }
   if (!acc) return fail("account not found");
-  return bindTo(s, leaf, acc);
+  return bindTo(leaf, acc);
 }
 
-function bindTo(s: Server, leaf: Leaf, acc: Account): boolean {
+function bindTo(leaf: Leaf, acc: Account): boolean {
   const max = acc.limits.maxLeafnodes;
   if (max >= 0 && leaf.leafnodes.countFor(acc) >= max) return false;
   leaf.setAccount(acc);
