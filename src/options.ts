@@ -188,6 +188,11 @@ export interface JetStreamAccountLimits {
   memoryMaxStreamBytes: number;
   storeMaxStreamBytes: number;
   maxBytesRequired: boolean;
+  /**
+   * Tiered limits of an account JWT (by tier name, "R1", "R3"...); the fields above are then the
+   * tier this server's streams use (R1), or zero when the JWT has no such tier.
+   */
+  tiers?: Record<string, JetStreamAccountLimits>;
 }
 
 /** `jetstream: enabled` for an account: nats-server's dynamic (unlimited) account limits. */

@@ -24,6 +24,7 @@ import type {
 import { isValidSubject } from "../sublist.ts";
 import { addSystemExports, addSystemImports } from "../system/imports.ts";
 import { activationValid, importAuthorized } from "./exports.ts";
+import { configureJetStream, jetstreamLimitsOf } from "./jetstream.ts";
 import type { OperatorMode } from "./mode.ts";
 import { clearLongTimer, longTimer, newAccountJwt } from "./state.ts";
 
@@ -105,6 +106,11 @@ export function applyAccountClaims(
   for (const i of incomplete) mode.incompleteExporters.add(i.account ?? "");
   state.updated = Date.now();
   state.jwt = jwt;
+  state.jetstream = jetstreamLimitsOf(claims);
+  // An account in use gets its JetStream now (a new one once it is registered: mode.ts).
+  if (server.jetstream !== null && server.accounts.get(acc.name) === acc) {
+    configureJetStream(mode, acc, server.jetstream);
+  }
 
   updateClients(mode, acc, claims);
   if (signersChanged) closeChangedSigners(mode, acc, keys, alteredScope);

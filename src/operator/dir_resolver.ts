@@ -135,8 +135,8 @@ export class DirResolver implements AccountResolver {
         return;
       }
       // nats-server checks the account's JetStream after each update of a full resolver, and
-      // warns when the server runs without it.
-      if (full) {
+      // warns when the account has none.
+      if (full && server.jetstream?.lookup(acc) == null) {
         server.log.warn(
           "error checking for JetStream enabled error JetStream not enabled for account (10039)",
         );

@@ -30,6 +30,8 @@ import type { Server } from "../server.ts";
 import { applyAccountClaims, label } from "./account_claims.ts";
 import { authenticateJwtClient } from "./client_jwt.ts";
 import { authenticateJwtLeaf } from "./leaf_jwt.ts";
+import { configureJetStream, lookupStoredAccounts } from "./jetstream.ts";
+import type { JetStream } from "../jetstream/jetstream.ts";
 import type { Leaf } from "../leafnode/connection.ts";
 import { DirResolver } from "./dir_resolver.ts";
 import { type AccountResolver, MemoryResolver, UrlResolver } from "./resolver.ts";
@@ -371,7 +373,18 @@ export class OperatorMode {
     }
     this.server.accounts.set(name, acc);
     this.server.events?.trackAccounts();
+    if (this.server.jetstream !== null) this.configureJetStream(acc, this.server.jetstream);
     return acc;
+  }
+
+  /** JetStream for a JWT account after its claims (src/operator/jetstream.ts). */
+  configureJetStream(acc: Account, js: JetStream): void {
+    configureJetStream(this, acc, js);
+  }
+
+  /** Accounts with JetStream directories in `storeDir` are looked up as JetStream starts. */
+  lookupStoredAccounts(storeDir: string): void {
+    lookupStoredAccounts(this, storeDir);
   }
 
   /**
@@ -456,6 +469,9 @@ export class OperatorMode {
     }
     this.accountExpired(acc);
     removeAccountImports(acc);
+    // nats-server's removeCb disables the account's JetStream (its streams stop).
+    if (acc.jwt) acc.jwt.jetstream = null;
+    if (this.server.jetstream !== null) this.configureJetStream(acc, this.server.jetstream);
   }
 
   maxAccountConnExceeded(c: Client): void {

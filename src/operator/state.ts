@@ -5,6 +5,7 @@
  */
 
 import type { AccountClaims, Import, UserClaims, UserScope } from "../jwt/types.ts";
+import type { JetStreamAccountLimits } from "../options.ts";
 
 /** An account backed by an account JWT (nats-server's claimJWT and the fields it sets). */
 export interface AccountJwt {
@@ -28,6 +29,8 @@ export interface AccountJwt {
   activationTimers: number[];
   /** Imports whose activation expired (shown invalid in /accountz). */
   invalidImports: Set<Import>;
+  /** The JWT's JetStream limits; null when they do not enable JetStream. */
+  jetstream: JetStreamAccountLimits | null;
 }
 
 /** A client logged in with a user JWT. */
@@ -58,6 +61,7 @@ export function newAccountJwt(issuer: string): AccountJwt {
     updated: Date.now(),
     activationTimers: [],
     invalidImports: new Set(),
+    jetstream: null,
   };
 }
 
