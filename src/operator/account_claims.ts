@@ -25,6 +25,7 @@ import { isValidSubject } from "../sublist.ts";
 import { addSystemExports, addSystemImports } from "../system/imports.ts";
 import { activationValid, importAuthorized } from "./exports.ts";
 import { configureJetStream, jetstreamLimitsOf } from "./jetstream.ts";
+import { serviceImportError, streamImportError, streamImportTarget } from "./import_checks.ts";
 import type { OperatorMode } from "./mode.ts";
 import { clearLongTimer, longTimer, newAccountJwt } from "./state.ts";
 
@@ -81,6 +82,8 @@ export function applyAccountClaims(
 
   // Imports: the old subscriptions go, the system imports and the claims' imports come back.
   removeAccountImports(acc);
+  state.serviceImports = [];
+  state.streamImports = [];
   for (const t of state.activationTimers) clearLongTimer(t);
   state.activationTimers = [];
   state.invalidImports.clear();
@@ -261,15 +264,27 @@ function setImports(mode: OperatorMode, acc: Account, imports: (Import | null)[]
           JSON.stringify(to ?? i.to ?? "")
         }`,
       );
-      if (!importAuthorized(exporter, acc, subject, i, hooks)) {
-        server.log.debug(
-          `Error adding stream import to account [${label(acc)}]: stream import not authorized`,
+      const err = !importAuthorized(exporter, acc, subject, i, hooks)
+        ? "stream import not authorized"
+        : streamImportError(
+          acc,
+          exporter,
+          subject,
+          prefix,
+          streamImportTarget(subject, prefix, to),
         );
+      if (err !== null) {
+        server.log.debug(`Error adding stream import to account [${label(acc)}]: ${err}`);
         incomplete.push(i);
         continue;
       }
       addStreamImport(server, acc, exporter, subject, prefix, to);
       installed = acc.importSubs.at(-1);
+      acc.jwt!.streamImports.push({
+        account: exporter,
+        from: subject,
+        to: streamImportTarget(subject, prefix, to),
+      });
     } else if (i.type === "service") {
       const local = i.local_subject || subject;
       const remote = i.local_subject ? subject : (i.to || subject);
@@ -278,18 +293,19 @@ function setImports(mode: OperatorMode, acc: Account, imports: (Import | null)[]
           JSON.stringify(remote)
         }`,
       );
-      let err = "";
-      if (!isValidSubject(local) || !isValidSubject(remote)) err = "invalid subject";
+      let err: string | null = null;
+      if (!isValidSubject(local) || !isValidSubject(remote)) err = "sublist: invalid subject";
       else if (!importAuthorized(exporter, acc, remote, i, hooks)) {
         err = "service import not authorized";
-      }
-      if (err !== "") {
+      } else err = serviceImportError(acc, exporter, local);
+      if (err !== null) {
         server.log.debug(`Error adding service import to account [${label(acc)}]: ${err}`);
         incomplete.push(i);
         continue;
       }
       addServiceImport(server, acc, exporter, local, remote);
       installed = acc.importSubs.at(-1);
+      acc.jwt!.serviceImports.push({ account: exporter, from: local, to: remote });
     }
   }
   return incomplete;

@@ -6,6 +6,7 @@
 
 import type { AccountClaims, Import, UserClaims, UserScope } from "../jwt/types.ts";
 import type { JetStreamAccountLimits } from "../options.ts";
+import type { InstalledImport } from "./import_checks.ts";
 
 /** An account backed by an account JWT (nats-server's claimJWT and the fields it sets). */
 export interface AccountJwt {
@@ -29,6 +30,9 @@ export interface AccountJwt {
   activationTimers: number[];
   /** Imports whose activation expired (shown invalid in /accountz). */
   invalidImports: Set<Import>;
+  /** The claims' imports installed now (import_checks.ts searches them for cycles). */
+  serviceImports: InstalledImport[];
+  streamImports: InstalledImport[];
   /** The JWT's JetStream limits; null when they do not enable JetStream. */
   jetstream: JetStreamAccountLimits | null;
 }
@@ -61,6 +65,8 @@ export function newAccountJwt(issuer: string): AccountJwt {
     updated: Date.now(),
     activationTimers: [],
     invalidImports: new Set(),
+    serviceImports: [],
+    streamImports: [],
     jetstream: null,
   };
 }
