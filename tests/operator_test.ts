@@ -18,6 +18,7 @@ import { HAVE_NATS_SERVER, jsonShape, MemoryLogger, waitFor } from "./helpers.ts
 import { freePort, ServerProcess } from "./process_helpers.ts";
 import {
   ask,
+  b64url,
   closedWith,
   Deployment,
   ignoreConnReset,
@@ -921,4 +922,53 @@ Deno.test("operator mode: allowed_connection_types tells WebSocket logins from T
   assert.equal(result.tcpOnlyOverTcp, "ok");
   assert.notEqual(result.tcpOnlyOverWs, "ok");
   assert.notEqual(result.wsOnlyOverTcp, "ok");
+});
+
+Deno.test("operator mode: a websocket client's JWT may come in the jwt_cookie", async () => {
+  await using d = await Deployment.create();
+  const acc = nkeys.createAccount();
+  const accJwt = await d.account(acc);
+  const user = nkeys.createUser();
+  const userJwt = await jwtjs.encodeUser("U", user, acc);
+  const other = nkeys.createUser();
+  const otherJwt = await jwtjs.encodeUser("O", other, acc);
+  const { WsRaw } = await import("./ws_helpers.ts");
+  const result = same(
+    await sideBySide(d, () => {
+      const ws = freePort();
+      return d.conf(
+        "MEMORY",
+        [[acc, accJwt]],
+        `websocket { listen: "127.0.0.1:${ws}", no_tls: true, jwt_cookie: "jwt" }`,
+      );
+    }, async (_s, which) => {
+      const wsPort = Number(
+        (await Deno.readTextFile(`${d.dir}/${which}.conf`))
+          .match(/websocket \{ listen: "127\.0\.0\.1:(\d+)"/)![1],
+      );
+      /** A websocket login: the cookie, and the CONNECT's jwt and signature (by `key`). */
+      const attempt = async (cookie: string, jwt: string, key: KeyPair) => {
+        const headers: Record<string, string> = cookie ? { Cookie: `jwt=${cookie}` } : {};
+        const [c, info] = await WsRaw.open(wsPort, { headers });
+        const sig = b64url(key.sign(new TextEncoder().encode(info.nonce as string)));
+        const connect = { verbose: false, pedantic: false, sig, ...(jwt ? { jwt } : {}) };
+        await c.sendText(`CONNECT ${JSON.stringify(connect)}\r\nPING\r\n`);
+        const got = await c.textUntil("\r\n");
+        await c.close();
+        return got.trim();
+      };
+      return {
+        cookie: await attempt(userJwt, "", user),
+        none: await attempt("", "", user),
+        connectWins: await attempt(userJwt, otherJwt, other),
+        wrongKey: await attempt(userJwt, "", other),
+      };
+    }),
+  );
+  assert.deepEqual(result, {
+    cookie: "PONG",
+    none: "-ERR 'Authorization Violation'",
+    connectWins: "PONG",
+    wrongKey: "-ERR 'Authorization Violation'",
+  });
 });

@@ -19,6 +19,7 @@ import {
 } from "../jwt/user_auth.ts";
 import { MAX_PAYLOAD_MAX_SIZE, type Permissions } from "../options.ts";
 import { subjectMatches } from "../sublist.ts";
+import { WsTransport } from "../websocket/transport.ts";
 import { compilePermissions } from "../permissions.ts";
 import type { OperatorMode } from "./mode.ts";
 import { clearLongTimer, type ClientJwt, longTimer } from "./state.ts";
@@ -27,6 +28,8 @@ export async function authenticateJwtClient(mode: OperatorMode, c: Client): Prom
   const server = mode.server;
   const co = c.opts;
   let account: Account | null = null;
+  // A websocket client without a JWT in its CONNECT uses the jwt_cookie's (nats-server's rule).
+  if (!co.jwt && c.conn instanceof WsTransport) co.jwt = c.conn.upgrade.cookieJwt;
   const r = await authenticateJwtUser(
     {
       jwt: co.jwt,
