@@ -48,7 +48,7 @@ import { checkResolverReload } from "./operator/validate.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
 import { WebsocketListener } from "./websocket/listener.ts";
-import { getHash, JetStream } from "./jetstream/jetstream.ts";
+import { accountLimits, getHash, JetStream } from "./jetstream/jetstream.ts";
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -293,6 +293,10 @@ export class Server {
         }
       }
       if (o.jetstream) {
+        // nats-server refuses this before JetStream starts, with no "Can't start" in front.
+        if (this.systemAccount !== null && accountLimits(this, this.systemAccount) !== null) {
+          throw new StartError("Not allowed to enable JetStream on the system account");
+        }
         try {
           this.jetstream = JetStream.enable(this);
         } catch (e) {

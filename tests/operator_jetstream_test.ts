@@ -384,3 +384,36 @@ Deno.test("full resolver: JetStream follows pushed claims, warns only for accoun
     messages: 2,
   });
 });
+
+Deno.test("a system account JWT with JetStream limits stops the start as in nats-server", async () => {
+  await using d = await Deployment.create();
+  const sysJwt = await d.account(d.sys, {
+    limits: { ...UNLIMITED, mem_storage: -1, disk_storage: -1 },
+  }, "SYS");
+  const file = `${d.dir}/sysjs.conf`;
+  const conf = `operator: "${d.dir}/op.jwt"\nresolver: MEMORY\n` +
+    `resolver_preload: { ${d.sys.getPublicKey()}: ${sysJwt} }\n` +
+    `jetstream { store_dir: "${d.dir}/js" }\nlisten: "127.0.0.1:-1"\n`;
+  await Deno.writeTextFile(file, conf);
+  const { loadConfig } = await import("../src/config.ts");
+  const { defaultOptions, mergeOptions } = await import("../src/options.ts");
+  const { Server } = await import("../src/server.ts");
+  const { MemoryLogger } = await import("./helpers.ts");
+  const s = new Server(
+    mergeOptions(defaultOptions(), loadConfig(file).options),
+    new MemoryLogger(),
+  );
+  assert.throws(
+    () => s.start(),
+    /^StartError: Not allowed to enable JetStream on the system account$/,
+  );
+  await s.shutdown();
+  if (HAVE_NATS_SERVER) {
+    const out = await new Deno.Command("nats-server", { args: ["-c", file], stderr: "piped" })
+      .output();
+    assert.match(
+      new TextDecoder().decode(out.stderr),
+      /\[FTL\] Not allowed to enable JetStream on the system account\n$/,
+    );
+  }
+});
