@@ -378,3 +378,38 @@ async function ourStartError(file: string): Promise<string> {
     return (e as Error).message;
   }
 }
+
+Deno.test("a JWT user whose deny lists cover JetStream gets nats-server's notice", async () => {
+  const results: string[][] = [];
+  for (
+    const [hubKind, leafKind] of MIXES.filter(([, l]) => l === "nats-server" || !HAVE_NATS_SERVER)
+  ) {
+    const { d, a, aJwt, creds } = await deployment();
+    await using _d = d;
+    const deny = { pub: { deny: ["$JS.API.>", "$KV.*"] }, sub: { deny: [">"] } };
+    const leafUser = await creds("L", deny);
+    const clientUser = await creds("C", { pub: { deny: ["$JS.>"] } });
+    const leafPort = freePort();
+    await using hub = await start(hubKind, hubConf(d, a, aJwt, leafPort));
+    await using leaf = await start(
+      leafKind,
+      leafConf("l", `nats-leaf://127.0.0.1:${leafPort}`, `credentials: "${leafUser.file}"`),
+    );
+    await logged(hub, /Connected Leafnode has JetStream denied/);
+    const nc = await client(hub.port, clientUser.creds);
+    await logged(hub, /Connected Client has JetStream denied/);
+    await nc.close();
+    results.push(
+      pick(normalized(hub), [/Connected (Leafnode|Client) has JetStream denied/])
+        // (nats-server names the client's library after its address; we do not.)
+        .map((l) => l.replace(/127\.0\.0\.1:\d+ - cid:\d+ - ("[^"]*" - )?/, "cid - ")),
+    );
+    void leaf;
+  }
+  for (const r of results.slice(1)) assert.deepEqual(r, results[0]);
+  assert.deepEqual(results[0], [
+    "[INF] lid - Connected Leafnode has JetStream denied on pub: [$JS.API.> $KV.>] " +
+    "sub: [$JSC.> $NRG.> $JS.API.> $KV.> $OBJ.>]",
+    "[INF] cid - Connected Client has JetStream denied on pub: [$JS.API.>] sub: []",
+  ]);
+});
