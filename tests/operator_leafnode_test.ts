@@ -13,16 +13,7 @@ import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/trans
 import { HAVE_NATS_SERVER, waitFor } from "./helpers.ts";
 import { freePort } from "./process_helpers.ts";
 import { type Kind, logged, type Node, start } from "./leafnode_mixed.ts";
-import {
-  closedWith,
-  Deployment,
-  ignoreConnReset,
-  jwtjs,
-  type KeyPair,
-  nkeys,
-  nowSec,
-  UNLIMITED,
-} from "./operator_fixture.ts";
+import { Deployment, jwtjs, type KeyPair, nkeys, nowSec, UNLIMITED } from "./operator_fixture.ts";
 
 const KINDS: Kind[] = HAVE_NATS_SERVER ? ["ours", "nats-server"] : ["ours"];
 const MIXES: [Kind, Kind][] = KINDS.flatMap((h) => KINDS.map((l) => [h, l] as [Kind, Kind]));
@@ -404,7 +395,6 @@ Deno.test("a JWT user whose deny lists cover JetStream gets nats-server's notice
         // (nats-server names the client's library after its address; we do not.)
         .map((l) => l.replace(/127\.0\.0\.1:\d+ - cid:\d+ - ("[^"]*" - )?/, "cid - ")),
     );
-    void leaf;
   }
   for (const r of results.slice(1)) assert.deepEqual(r, results[0]);
   assert.deepEqual(results[0], [
