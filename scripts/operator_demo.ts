@@ -10,11 +10,18 @@
  *                                                      (what `nsc push` does)
  *   deno run -A scripts/operator_demo.ts try <dir> [url]    logs in with app.creds, publishes and
  *                                                      receives a message
+ *   deno run -A scripts/operator_demo.ts jetstream <dir> [url]   signs APP again with JetStream
+ *                                                      limits (kept in APP.jwt), pushes it, and
+ *                                                      shows APP's JetStream account info
+ *   deno run -A scripts/operator_demo.ts edge <dir> <hub leafnode url>   writes edge.conf: a
+ *                                                      leaf server whose remote logs in to the
+ *                                                      hub with app.creds
  *
  * The seeds are kept in <dir>/keys: they are what signs new accounts and users.
  */
 
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 // deno-lint-ignore no-import-prefix -- the official JWT tooling, only for this demo
 import * as jwt from "npm:@nats-io/jwt@0.0.11";
 // deno-lint-ignore no-import-prefix -- the official nkeys tooling, only for this demo
@@ -111,6 +118,45 @@ async function tryApp(): Promise<void> {
   await nc.close();
 }
 
+/** APP with JetStream limits: 256 MiB memory, 1 GiB disk, 10 streams, unlimited consumers. */
+async function jetstream(): Promise<void> {
+  const seed = async (name: string) =>
+    nkeys.fromSeed(new TextEncoder().encode(await Deno.readTextFile(`${dir}/keys/${name}.nk`)));
+  const app = await seed("APP");
+  const appJwt = await jwt.encodeAccount("APP", app, {
+    limits: {
+      ...UNLIMITED,
+      mem_storage: 256 * 1024 * 1024,
+      disk_storage: 1024 * 1024 * 1024,
+      streams: 10,
+      consumer: -1,
+    },
+  }, { signer: await seed("operator") });
+  await Deno.writeTextFile(`${dir}/APP.jwt`, appJwt);
+  await push();
+  const nc = await connect({
+    servers: url,
+    authenticator: credsAuthenticator(await Deno.readFile(`${dir}/app.creds`)),
+  });
+  const info = await (await jetstreamManager(nc)).getAccountInfo();
+  console.log(JSON.stringify(info.limits));
+  await nc.close();
+}
+
+async function edge(): Promise<void> {
+  await Deno.writeTextFile(
+    `${dir}/edge.conf`,
+    `# A leaf server: its clients (no auth) reach APP on the hub
+port: 4223
+server_name: edge
+leafnodes {
+  remotes [ { url: "${url}", credentials: "${dir}/app.creds" } ]
+}
+`,
+  );
+  console.log(`${dir}/edge.conf`);
+}
+
 switch (command) {
   case "init":
     await init();
@@ -121,7 +167,13 @@ switch (command) {
   case "try":
     await tryApp();
     break;
+  case "jetstream":
+    await jetstream();
+    break;
+  case "edge":
+    await edge();
+    break;
   default:
-    console.error("usage: operator_demo.ts init|push|try <dir> [nats url]");
+    console.error("usage: operator_demo.ts init|push|try|jetstream|edge <dir> [url]");
     Deno.exit(2);
 }
