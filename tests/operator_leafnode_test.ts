@@ -403,3 +403,30 @@ Deno.test("a JWT user whose deny lists cover JetStream gets nats-server's notice
     "[INF] cid - Connected Client has JetStream denied on pub: [$JS.API.>] sub: []",
   ]);
 });
+
+Deno.test("operator-mode hub: a leafnode authorization user binds the account key it names", async () => {
+  const results: unknown[] = [];
+  for (const [hubKind, leafKind] of MIXES) {
+    const { d, a, aJwt, creds } = await deployment();
+    await using _d = d;
+    const user = await creds("U");
+    const leafPort = freePort();
+    const auth = `leafnodes { listen: "127.0.0.1:${leafPort}", ` +
+      `authorization { user: lu, password: lp, account: ${a.getPublicKey()} } }\n`;
+    await using hub = await start(hubKind, d.conf("MEMORY", [[a, aJwt]], auth));
+    await using leaf = await start(
+      leafKind,
+      leafConf("l", `nats-leaf://lu:lp@127.0.0.1:${leafPort}`, ""),
+    );
+    await using bad = await start(
+      leafKind,
+      leafConf("b", `nats-leaf://lu:wrong@127.0.0.1:${leafPort}`, ""),
+    );
+    await logged(bad, /Leafnode Error 'Authorization Violation'/);
+    const hc = await client(hub.port, user.creds);
+    const lc = await client(leaf.port);
+    results.push([await crosses(lc, hc, "up"), await crosses(hc, lc, "down")]);
+    await Promise.all([hc.close(), lc.close()]);
+  }
+  for (const r of results) assert.deepEqual(r, ["to up", "to down"]);
+});
