@@ -382,7 +382,7 @@ Deno.test("a JWT user whose deny lists cover JetStream gets nats-server's notice
     const clientUser = await creds("C", { pub: { deny: ["$JS.>"] } });
     const leafPort = freePort();
     await using hub = await start(hubKind, hubConf(d, a, aJwt, leafPort));
-    await using leaf = await start(
+    await using _leaf = await start(
       leafKind,
       leafConf("l", `nats-leaf://127.0.0.1:${leafPort}`, `credentials: "${leafUser.file}"`),
     );
