@@ -469,9 +469,12 @@ export class OperatorMode {
     }
     this.accountExpired(acc);
     removeAccountImports(acc);
-    if (acc.jwt) acc.jwt.serviceImports = acc.jwt.streamImports = [];
-    // nats-server's removeCb disables the account's JetStream (its streams stop).
-    if (acc.jwt) acc.jwt.jetstream = null;
+    if (acc.jwt) {
+      acc.jwt.serviceImports = [];
+      acc.jwt.streamImports = [];
+      // nats-server's removeCb disables the account's JetStream (its streams stop).
+      acc.jwt.jetstream = null;
+    }
     if (this.server.jetstream !== null) this.configureJetStream(acc, this.server.jetstream);
   }
 
