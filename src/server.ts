@@ -682,7 +682,7 @@ export class Server {
     src: Uint8Array,
     pa: PubArg,
   ): boolean {
-    let delivered = false;
+    let n = 0;
     const noEcho = !from.opts.echo;
     const stamp = ++this.#msgStamp;
     const routes = this.#routesToSend;
@@ -694,25 +694,38 @@ export class Server {
         this.#routeFor(sub.client as Route, stamp, routes);
         continue;
       }
-      if (this.#deliverTo(sub, src, pa, from)) delivered = true;
+      if (this.#deliverTo(sub, src, pa, from)) n++;
     }
     const qsubs = res.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
       const r = this.#deliverToGroup(qsubs[g], src, pa, from, noEcho ? from : null);
-      if (r === true) delivered = true;
+      if (r === true) n++;
       else if (r !== false) {
         this.#routeFor(r.client as Route, stamp, routes).pendingQueues.push(r.queue);
       }
     }
+    if (n > 0) this.#countOut(acc, n, pa.size);
     if (routes.length > 0) {
       for (const r of routes) {
         r.sendRouted(acc, src, pa, r.pendingQueues);
         r.pendingQueues = [];
       }
       routes.length = 0;
-      delivered = true;
+      return true;
     }
-    return delivered;
+    return n > 0;
+  }
+
+  /**
+   * Counts a message's local deliveries once per message rather than once per delivery (as
+   * nats-server does): every local subscriber matched in an account's sublist is in that account.
+   */
+  #countOut(acc: Account, n: number, size: number): void {
+    const stats = this.stats;
+    stats.outMsgs += n;
+    stats.outBytes += n * size;
+    acc.outMsgs += n;
+    acc.outBytes += n * size;
   }
 
   #routeFor(r: Route, stamp: number, routes: Route[]): Route {
@@ -739,7 +752,7 @@ export class Server {
     this.stats.inBytes += pa.size;
     acc.inMsgs++;
     acc.inBytes += pa.size;
-    this.routeLocal(from, res, src, pa, queues);
+    this.routeLocal(from, acc, res, src, pa, queues);
     if (this.#deferred.length > 0) this.#drainInternal();
   }
 
@@ -750,24 +763,25 @@ export class Server {
    */
   routeLocal(
     from: Client,
+    acc: Account,
     res: SublistResult<Client>,
     src: Uint8Array,
     pa: PubArg,
     queues: string[] | null,
   ): boolean {
-    let delivered = false;
+    let n = 0;
     for (const sub of res.psubs) {
-      if (!sub.closed && sub.client.kind !== ROUTER && this.#deliverTo(sub, src, pa, from)) {
-        delivered = true;
+      if (!sub.closed && sub.client.kind !== ROUTER && this.#deliverTo(sub, src, pa, from)) n++;
+    }
+    if (queues === null || queues.length > 0) {
+      for (const group of res.qsubs) {
+        if (group.length > 0 && (queues === null || queues.includes(group[0].queue))) {
+          if (this.#deliverToGroup(group, src, pa, from, null) === true) n++;
+        }
       }
     }
-    if (queues !== null && queues.length === 0) return delivered;
-    for (const group of res.qsubs) {
-      if (group.length > 0 && (queues === null || queues.includes(group[0].queue))) {
-        if (this.#deliverToGroup(group, src, pa, from, null) === true) delivered = true;
-      }
-    }
-    return delivered;
+    if (n > 0) this.#countOut(acc, n, pa.size);
+    return n > 0;
   }
 
   /**
@@ -839,15 +853,11 @@ export class Server {
     return remote ?? false;
   }
 
+  /** One delivery; the caller counts it (see #countOut). */
   #deliverTo(sub: ClientSub, src: Uint8Array, pa: PubArg, from: Client): boolean {
     if (sub.max > 0 && sub.delivered >= sub.max) return false;
     if (!sub.client.deliver(sub, src, pa, from)) return false;
     sub.delivered++;
-    this.stats.outMsgs++;
-    this.stats.outBytes += pa.size;
-    const acc = sub.client.account;
-    acc.outMsgs++;
-    acc.outBytes += pa.size;
     if (sub.max > 0 && sub.delivered >= sub.max) sub.client.removeSub(sub);
     return true;
   }
