@@ -24,7 +24,7 @@ import {
 } from "./parser.ts";
 import { Outbound } from "./outbound.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
-import { isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
+import { bytesOf, isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
 import { rewriteMsg } from "./message.ts";
@@ -192,7 +192,6 @@ export class Client implements ParserHost {
   #shortReads = 0;
   #trace: boolean;
   // Direct-mapped cache from subject bytes to the decoded subject and its sublist result.
-  #cacheBytes: (Uint8Array | undefined)[] | null = null;
   #cacheStr: string[] | null = null;
   #cacheRes: unknown[] | null = null;
   #cacheGen: Int32Array | null = null;
@@ -777,7 +776,7 @@ export class Client implements ParserHost {
         subject,
         queue,
         sid,
-        sidBytes: buf.slice(sidStart, sidEnd),
+        sidBytes: bytesOf(buf, sidStart, sidEnd),
         max: 0,
         delivered: 0,
         closed: false,
@@ -836,30 +835,31 @@ export class Client implements ParserHost {
 
   // ---- Subject cache ----
 
-  /** Decodes a subject at most once per distinct subject per connection (DENO-NET.md §6). */
+  /**
+   * Decodes a subject at most once per distinct subject per connection (DENO-NET.md §6). A hit
+   * compares the bytes with the cached string's character codes: equal codes mean the bytes are
+   * ASCII and decode to that very string (a byte >= 128 never decodes to its own code), so no
+   * copy of the bytes is kept, and a miss (every message, with a subject per device) allocates
+   * only the string.
+   */
   #subjectOf(buf: Uint8Array, start: number, end: number, h: number): string {
     const slot = (h >>> 0) & (SUBJECT_CACHE_SLOTS - 1);
-    if (this.#cacheBytes === null) {
-      this.#cacheBytes = new Array(SUBJECT_CACHE_SLOTS);
-      this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS);
-      this.#cacheRes = new Array(SUBJECT_CACHE_SLOTS);
+    if (this.#cacheStr === null) {
+      this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS).fill("");
+      this.#cacheRes = new Array(SUBJECT_CACHE_SLOTS).fill(null);
       this.#cacheGen = new Int32Array(SUBJECT_CACHE_SLOTS).fill(-1);
     }
-    const cb = this.#cacheBytes[slot];
+    const cs = this.#cacheStr[slot];
     const len = end - start;
-    if (cb !== undefined && cb.length === len) {
+    this.#slot = slot;
+    if (cs.length === len) {
       let i = 0;
-      while (i < len && cb[i] === buf[start + i]) i++;
-      if (i === len) {
-        this.#slot = slot;
-        return this.#cacheStr![slot];
-      }
+      while (i < len && cs.charCodeAt(i) === buf[start + i]) i++;
+      if (i === len) return cs;
     }
     const s = dec.decode(buf.subarray(start, end));
-    this.#cacheBytes[slot] = buf.slice(start, end);
-    this.#cacheStr![slot] = s;
+    this.#cacheStr[slot] = s;
     this.#cacheGen![slot] = -1;
-    this.#slot = slot;
     return s;
   }
   #slot = 0;
@@ -1115,7 +1115,7 @@ export class Client implements ParserHost {
       this.out.release();
       // Closed clients stay listed in /connz for a while: keep their stats, not their buffers.
       this.#rbuf = new Uint8Array(0);
-      this.#cacheBytes = this.#cacheStr = this.#cacheRes = null;
+      this.#cacheStr = this.#cacheRes = null;
       this.#cacheGen = null;
       try {
         this.conn.close();
