@@ -1109,11 +1109,15 @@ export class Client implements ParserHost {
       sub.closed = true;
       this.server.removeSubscription(sub);
     }
+    const slow = reason === ClosedState.SlowConsumerPendingBytes ||
+      reason === ClosedState.SlowConsumerWriteDeadline || reason === ClosedState.WriteError;
+    // What never went out stays on record for /connz, as nats-server keeps it.
+    if (slow) this.pendingAtClose = this.out.pending;
+    // The record /connz keeps of this connection is taken here, so all of it is final by now.
     this.server.removeClient(this);
     // Write what is queued (e.g. the -ERR that explains the close), then close the socket.
     const finish = (): void => {
       this.out.release();
-      // Closed clients stay listed in /connz for a while: keep their stats, not their buffers.
       this.#rbuf = new Uint8Array(0);
       this.#cacheStr = this.#cacheRes = null;
       this.#cacheGen = null;
@@ -1123,10 +1127,6 @@ export class Client implements ParserHost {
         // already closed by the peer
       }
     };
-    const slow = reason === ClosedState.SlowConsumerPendingBytes ||
-      reason === ClosedState.SlowConsumerWriteDeadline || reason === ClosedState.WriteError;
-    // What never went out stays on record for /connz, as nats-server keeps it.
-    if (slow) this.pendingAtClose = this.out.pending;
     if (slow || (this.out.len === 0 && !this.out.writing)) {
       finish();
       return;

@@ -30,6 +30,7 @@ import { newNonce, verifyNonceSignature } from "./nkeys.ts";
 import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
 import { MonitorStats } from "./monitor/stats.ts";
+import { closedConn, type ConnView } from "./monitor/closed.ts";
 import { SystemEvents } from "./system/events.ts";
 import { installRequests } from "./system/requests.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
@@ -145,8 +146,11 @@ export class Server {
   };
   readonly startTime = new Date();
   configLoadTime = new Date();
-  /** Recently closed clients, oldest first, bounded by max_closed_clients (for /connz). */
-  readonly closedClients: Client[] = [];
+  /**
+   * Recently closed clients as /connz shows them (not the Clients: see closedConn), oldest
+   * first, bounded by max_closed_clients.
+   */
+  readonly closedClients: ConnView[] = [];
   /** When the cluster's client URLs last changed (ms); see Client's first PONG. */
   connectUrlsUpdated = 0;
   /** The monitoring HTTP(S) server, when http_port or https_port is set. */
@@ -642,7 +646,7 @@ export class Server {
     this.log.debugc(c, `Client connection closed: ${c.closeReason}`);
     const max = this.opts.maxClosedClients;
     if (max > 0) {
-      this.closedClients.push(c);
+      this.closedClients.push(closedConn(c));
       if (this.closedClients.length > max) this.closedClients.shift();
     }
   }
