@@ -81,6 +81,10 @@ const MSG_ = enc.encode("MSG ");
 const HMSG_ = enc.encode("HMSG ");
 
 const MIN_READ = 512;
+/** Argument positions of SUB/UNSUB, filled and read in one synchronous call: shared. */
+const SUB_ARGS = new Int32Array(10);
+/** What a closed connection's read buffer becomes (nothing to keep). */
+const NO_BYTES = new Uint8Array(0);
 const MAX_READ = 64 * 1024;
 const SUBJECT_CACHE_SLOTS = 256;
 
@@ -195,7 +199,6 @@ export class Client implements ParserHost {
   #cacheStr: string[] | null = null;
   #cacheRes: unknown[] | null = null;
   #cacheGen: Int32Array | null = null;
-  #args = new Int32Array(10);
 
   constructor(server: Server, conn: Transport, peer: PeerAddress, cid: number) {
     this.server = server;
@@ -731,7 +734,7 @@ export class Client implements ParserHost {
   }
 
   #processSub(buf: Uint8Array, start: number, end: number): boolean {
-    const args = this.#args;
+    const args = SUB_ARGS;
     const n = splitArgs(buf, start, end, args);
     if (n !== 2 && n !== 3) {
       return this.#protoViolation(`processSub Parse Error: ${quoteBytes(buf, start, end)}`);
@@ -789,7 +792,7 @@ export class Client implements ParserHost {
   }
 
   #processUnsub(buf: Uint8Array, start: number, end: number): boolean {
-    const args = this.#args;
+    const args = SUB_ARGS;
     const n = splitArgs(buf, start, end, args);
     if (n !== 1 && n !== 2) {
       return this.#protoViolation(`processUnsub Parse Error: ${quoteBytes(buf, start, end)}`);
@@ -1118,7 +1121,7 @@ export class Client implements ParserHost {
     // Write what is queued (e.g. the -ERR that explains the close), then close the socket.
     const finish = (): void => {
       this.out.release();
-      this.#rbuf = new Uint8Array(0);
+      this.#rbuf = NO_BYTES;
       this.#cacheStr = this.#cacheRes = null;
       this.#cacheGen = null;
       try {
