@@ -131,11 +131,22 @@ export function loadTlsContext(o: TlsOptions): TlsContext {
   };
 }
 
+/**
+ * Reads start this small and double while they fill the buffer, up to 64 KiB; a pending read
+ * pins its buffer, so an idle TLS connection holds only the small one (DENO-NET.md §4), while a
+ * busy one hands TLS several records per read and so the client one large chunk per parse.
+ */
+const MIN_READ = 4 * 1024;
+const MAX_READ = 64 * 1024;
+/** The most handed to TLS in one write (see TlsTransport.write). */
+const WRITE_CHUNK = 256 * 1024;
+
 /** A node Duplex over a Deno connection, so node:tls can run on top of it. */
 class DenoConnDuplex extends Duplex {
   #conn: Deno.Conn;
   #reading = false;
-  #buf = new Uint8Array(16 * 1024);
+  #buf = new Uint8Array(MIN_READ);
+  #shortReads = 0;
 
   /** `initial`: bytes already read from the connection, handed to TLS first. */
   constructor(conn: Deno.Conn, initial?: Uint8Array) {
@@ -150,16 +161,43 @@ class DenoConnDuplex extends Duplex {
     this.#pump();
   }
 
+  /**
+   * Stops reading from the connection until release(): node's TLS keeps pulling from its
+   * stream even when its own reader is paused, so without this a fast publisher would be read
+   * (and decrypted into memory) as fast as it can send, whatever the client does with it.
+   */
+  hold(): void {
+    this.#held ??= Promise.withResolvers<void>();
+  }
+
+  release(): void {
+    const h = this.#held;
+    this.#held = null;
+    h?.resolve();
+  }
+
+  #held: PromiseWithResolvers<void> | null = null;
+
   async #pump(): Promise<void> {
     try {
       while (true) {
-        const n = await this.#conn.read(this.#buf);
+        while (this.#held !== null) await this.#held.promise;
+        const buf = this.#buf;
+        const n = await this.#conn.read(buf);
         if (n === null) {
           this.push(null);
           return;
         }
         // push() copies nothing, so hand over a fresh copy of the bytes read.
-        if (!this.push(this.#buf.slice(0, n))) break;
+        const chunk = buf.slice(0, n);
+        if (n === buf.length && n < MAX_READ) {
+          this.#buf = new Uint8Array(n * 2);
+          this.#shortReads = 0;
+        } else if (n < buf.length / 4 && buf.length > MIN_READ && ++this.#shortReads > 2) {
+          this.#buf = new Uint8Array(buf.length / 2);
+          this.#shortReads = 0;
+        }
+        if (!this.push(chunk)) break;
       }
     } catch {
       this.push(null);
@@ -170,10 +208,53 @@ class DenoConnDuplex extends Duplex {
   }
 
   override _write(chunk: Uint8Array, _enc: string, cb: (e?: Error | null) => void): void {
-    (async () => {
-      let off = 0;
-      while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
-    })().then(() => cb(), (e) => cb(e));
+    this.#writeAll(chunk).then(() => cb(), (e) => cb(e));
+  }
+
+  /**
+   * Records TLS produced while a write was in flight go out together, in one write: a flush of
+   * the client's output is usually several records.
+   */
+  override _writev(
+    chunks: { chunk: Uint8Array; encoding: string }[],
+    cb: (e?: Error | null) => void,
+  ): void {
+    let size = 0;
+    for (const c of chunks) size += c.chunk.length;
+    const all = new Uint8Array(size);
+    let off = 0;
+    for (const c of chunks) {
+      all.set(c.chunk, off);
+      off += c.chunk.length;
+    }
+    this.#writeAll(all).then(() => cb(), (e) => cb(e));
+  }
+
+  /** Resolves once every byte handed to this stream has been written to the connection. */
+  flushed(): Promise<void> {
+    if (this.#writing === 0) return Promise.resolve();
+    return new Promise((r) => this.#flushWaiters.push(r));
+  }
+
+  #writing = 0;
+  #flushWaiters: (() => void)[] = [];
+
+  async #writeAll(buf: Uint8Array): Promise<void> {
+    this.#writing++;
+    try {
+      await this.#writeOut(buf);
+    } finally {
+      if (--this.#writing === 0) {
+        const ws = this.#flushWaiters;
+        this.#flushWaiters = [];
+        for (const w of ws) w();
+      }
+    }
+  }
+
+  async #writeOut(buf: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < buf.length) off += await this.#conn.write(off === 0 ? buf : buf.subarray(off));
   }
 
   override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
@@ -189,16 +270,22 @@ class DenoConnDuplex extends Duplex {
 /** Our Transport over a node TLSSocket: reads from a queue of decrypted chunks. */
 export class TlsTransport implements Transport {
   readonly socket: tls.TLSSocket;
+  /** The connection under TLS: writes wait for it, see write(). */
+  readonly #under: DenoConnDuplex;
   #chunks: Uint8Array[] = [];
   #ended = false;
   #error: Error | null = null;
   #waiter: (() => void) | null = null;
 
-  constructor(socket: tls.TLSSocket) {
+  constructor(socket: tls.TLSSocket, under: DenoConnDuplex) {
     this.socket = socket;
+    this.#under = under;
     socket.on("data", (d: Uint8Array) => {
       this.#chunks.push(d);
-      if (this.#chunks.length > 8) socket.pause();
+      if (this.#chunks.length > 8) {
+        socket.pause();
+        under.hold();
+      }
       this.#wake();
     });
     socket.on("end", () => {
@@ -221,26 +308,47 @@ export class TlsTransport implements Transport {
     w?.();
   }
 
+  /** Fills buf with as many of the decrypted chunks waiting as fit (one parse for them all). */
   async read(buf: Uint8Array): Promise<number | null> {
     while (this.#chunks.length === 0) {
       if (this.#error) throw this.#error;
       if (this.#ended) return null;
       await new Promise<void>((r) => (this.#waiter = r));
     }
-    const c = this.#chunks[0];
-    const n = Math.min(c.length, buf.length);
-    buf.set(c.subarray(0, n));
-    if (n === c.length) this.#chunks.shift();
-    else this.#chunks[0] = c.subarray(n);
-    if (this.#chunks.length <= 2 && this.socket.isPaused()) this.socket.resume();
+    const chunks = this.#chunks;
+    let n = 0;
+    while (chunks.length > 0 && n < buf.length) {
+      const c = chunks[0];
+      const k = Math.min(c.length, buf.length - n);
+      buf.set(k === c.length ? c : c.subarray(0, k), n);
+      n += k;
+      if (k === c.length) chunks.shift();
+      else chunks[0] = c.subarray(k);
+    }
+    if (chunks.length <= 2 && this.socket.isPaused()) {
+      this.socket.resume();
+      this.#under.release();
+    }
     return n;
   }
 
+  /**
+   * Resolves once the bytes are encrypted and written to the connection, not merely handed to
+   * node's streams (which buffer without limit): the client's outbound counts them as pending
+   * until then, so max_pending and the stall that protects it hold over TLS as over plain TCP.
+   */
   write(buf: Uint8Array): Promise<number> {
     if (this.#error) return Promise.reject(this.#error);
+    // At most WRITE_CHUNK per call (the caller loops on what was written): TLS copies what it
+    // is given into records, and the connection write joins them, so a backlog of tens of MB
+    // handed over at once would be held three times.
+    const part = buf.length > WRITE_CHUNK ? buf.subarray(0, WRITE_CHUNK) : buf;
     // node keeps a reference until the callback, after which the caller may reuse buf.
     return new Promise((resolve, reject) => {
-      this.socket.write(buf, (e) => (e ? reject(e) : resolve(buf.length)));
+      this.socket.write(part, (e) => {
+        if (e) reject(e);
+        else this.#under.flushed().then(() => resolve(part.length));
+      });
     });
   }
 
@@ -274,7 +382,7 @@ export function serverHandshake(
     requestCert: ctx.verify,
     rejectUnauthorized: false,
   });
-  return settle(socket, "secure", ctx, ctx.verify, "client didn't provide a certificate");
+  return settle(socket, duplex, "secure", ctx, ctx.verify, "client didn't provide a certificate");
 }
 
 /**
@@ -283,6 +391,7 @@ export function serverHandshake(
  */
 function settle(
   socket: tls.TLSSocket,
+  under: DenoConnDuplex,
   ready: "secure" | "secureConnect",
   ctx: TlsContext,
   checkPeer: boolean,
@@ -307,7 +416,7 @@ function settle(
         }
       }
       socket.removeAllListeners("error");
-      resolve(new TlsTransport(socket));
+      resolve(new TlsTransport(socket, under));
     });
   });
 }
@@ -344,6 +453,7 @@ export function clientHandshake(
   });
   return settle(
     socket,
+    duplex,
     "secureConnect",
     ctx,
     ctx.cas.length > 0,
