@@ -31,6 +31,7 @@ import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
 import { MonitorStats } from "./monitor/stats.ts";
 import { closedConn, type ConnView } from "./monitor/closed.ts";
+import { IdleCollector } from "./idle_gc.ts";
 import { SystemEvents } from "./system/events.ts";
 import { installRequests } from "./system/requests.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
@@ -173,6 +174,9 @@ export class Server {
   /** Internal deliveries waiting for the message being routed to finish (deferInternal). */
   #deferred: Deferred[] = [];
   #draining = false;
+  /** Collects once the server goes quiet after a load (see idle_gc.ts). */
+  readonly #idleGc = new IdleCollector();
+  #removedClients = 0;
   /** Routes and cluster state, when a cluster port is configured. */
   cluster: Cluster | null = null;
   #msgStamp = 0;
@@ -638,6 +642,7 @@ export class Server {
       return;
     }
     if (!this.clients.delete(c.cid)) return;
+    this.#removedClients++;
     c.account.clients.delete(c);
     if (this.events) {
       if (c.account !== this.globalAccount) this.events.accountConnsChanged(c.account);
@@ -925,6 +930,8 @@ export class Server {
   #tick(): void {
     const now = this.now;
     const o = this.opts;
+    const st = this.stats;
+    this.#idleGc.tick(st.inMsgs + st.outMsgs + st.totalConnections + this.#removedClients, now);
     const authTimeoutMs = this.#authTimeoutMs();
     let due = now + this.#maxTickMs();
     for (const acc of this.accounts.values()) {
