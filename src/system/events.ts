@@ -20,7 +20,8 @@
  * and closes on a server nobody watches stay cheap.
  */
 
-import { gzipSync } from "node:zlib";
+import type * as zlib from "node:zlib";
+import { nodeBuiltin } from "../node_builtin.ts";
 import type { Account } from "../accounts/account.ts";
 import { GLOBAL_ACCOUNT } from "../accounts/account.ts";
 import type { Client, ClientSub } from "../client.ts";
@@ -190,8 +191,9 @@ export class SystemEvents {
     let payload: Uint8Array = enc.encode(goJson(m.msg, false));
     let hdr: Uint8Array | null = null;
     if (m.compress !== "" && payload.length > 0) {
-      if (m.compress === "gzip") payload = new Uint8Array(gzipSync(payload));
-      else if (m.compress === "snappy") payload = snappyFrame(payload);
+      if (m.compress === "gzip") {
+        payload = new Uint8Array(nodeBuiltin<typeof zlib>("node:zlib").gzipSync(payload));
+      } else if (m.compress === "snappy") payload = snappyFrame(payload);
       hdr = enc.encode(`NATS/1.0\r\nContent-Encoding: ${m.compress}\r\n\r\n`);
     }
     const msg = buildMsg(m.subject, m.reply, hdr, payload);
