@@ -23,8 +23,8 @@ Deno.test("idle collector: one memory-reducing collection per quiet spell after 
   for (let i = 0; i < 5; i++) c.tick(50_000, t += 1000);
   assert.equal(calls.length, 1);
   // A little work, then quiet again: not worth another collection.
-  c.tick(50_100, t += 1000);
-  for (let i = 0; i < 5; i++) c.tick(50_100, t += 1000);
+  c.tick(50_500, t += 1000);
+  for (let i = 0; i < 5; i++) c.tick(50_500, t += 1000);
   assert.equal(calls.length, 1);
   // A real load again: one more.
   c.tick(90_000, t += 1000);
