@@ -24,7 +24,7 @@ import {
 } from "./parser.ts";
 import { Outbound } from "./outbound.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
-import { isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
+import { bytesOf, isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
 import { rewriteMsg } from "./message.ts";
@@ -91,6 +91,10 @@ const MSG_ = enc.encode("MSG ");
 const HMSG_ = enc.encode("HMSG ");
 
 const MIN_READ = 512;
+/** Argument positions of SUB/UNSUB, filled and read in one synchronous call: shared. */
+const SUB_ARGS = new Int32Array(10);
+/** What a closed connection's read buffer becomes (nothing to keep). */
+const NO_BYTES = new Uint8Array(0);
 const MAX_READ = 64 * 1024;
 const SUBJECT_CACHE_SLOTS = 256;
 
@@ -206,11 +210,9 @@ export class Client implements ParserHost {
   #shortReads = 0;
   #trace: boolean;
   // Direct-mapped cache from subject bytes to the decoded subject and its sublist result.
-  #cacheBytes: (Uint8Array | undefined)[] | null = null;
   #cacheStr: string[] | null = null;
   #cacheRes: unknown[] | null = null;
   #cacheGen: Int32Array | null = null;
-  #args = new Int32Array(10);
 
   constructor(server: Server, conn: Transport, peer: PeerAddress, cid: number) {
     this.server = server;
@@ -753,7 +755,7 @@ export class Client implements ParserHost {
   }
 
   #processSub(buf: Uint8Array, start: number, end: number): boolean {
-    const args = this.#args;
+    const args = SUB_ARGS;
     const n = splitArgs(buf, start, end, args);
     if (n !== 2 && n !== 3) {
       return this.#protoViolation(`processSub Parse Error: ${quoteBytes(buf, start, end)}`);
@@ -798,7 +800,7 @@ export class Client implements ParserHost {
         subject,
         queue,
         sid,
-        sidBytes: buf.slice(sidStart, sidEnd),
+        sidBytes: bytesOf(buf, sidStart, sidEnd),
         max: 0,
         delivered: 0,
         closed: false,
@@ -811,7 +813,7 @@ export class Client implements ParserHost {
   }
 
   #processUnsub(buf: Uint8Array, start: number, end: number): boolean {
-    const args = this.#args;
+    const args = SUB_ARGS;
     const n = splitArgs(buf, start, end, args);
     if (n !== 1 && n !== 2) {
       return this.#protoViolation(`processUnsub Parse Error: ${quoteBytes(buf, start, end)}`);
@@ -857,30 +859,31 @@ export class Client implements ParserHost {
 
   // ---- Subject cache ----
 
-  /** Decodes a subject at most once per distinct subject per connection (DENO-NET.md §6). */
+  /**
+   * Decodes a subject at most once per distinct subject per connection (DENO-NET.md §6). A hit
+   * compares the bytes with the cached string's character codes: equal codes mean the bytes are
+   * ASCII and decode to that very string (a byte >= 128 never decodes to its own code), so no
+   * copy of the bytes is kept, and a miss (every message, with a subject per device) allocates
+   * only the string.
+   */
   #subjectOf(buf: Uint8Array, start: number, end: number, h: number): string {
     const slot = (h >>> 0) & (SUBJECT_CACHE_SLOTS - 1);
-    if (this.#cacheBytes === null) {
-      this.#cacheBytes = new Array(SUBJECT_CACHE_SLOTS);
-      this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS);
-      this.#cacheRes = new Array(SUBJECT_CACHE_SLOTS);
+    if (this.#cacheStr === null) {
+      this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS).fill("");
+      this.#cacheRes = new Array(SUBJECT_CACHE_SLOTS).fill(null);
       this.#cacheGen = new Int32Array(SUBJECT_CACHE_SLOTS).fill(-1);
     }
-    const cb = this.#cacheBytes[slot];
+    const cs = this.#cacheStr[slot];
     const len = end - start;
-    if (cb !== undefined && cb.length === len) {
+    this.#slot = slot;
+    if (cs.length === len) {
       let i = 0;
-      while (i < len && cb[i] === buf[start + i]) i++;
-      if (i === len) {
-        this.#slot = slot;
-        return this.#cacheStr![slot];
-      }
+      while (i < len && cs.charCodeAt(i) === buf[start + i]) i++;
+      if (i === len) return cs;
     }
     const s = dec.decode(buf.subarray(start, end));
-    this.#cacheBytes[slot] = buf.slice(start, end);
-    this.#cacheStr![slot] = s;
+    this.#cacheStr[slot] = s;
     this.#cacheGen![slot] = -1;
-    this.#slot = slot;
     return s;
   }
   #slot = 0;
@@ -1131,14 +1134,18 @@ export class Client implements ParserHost {
       sub.closed = true;
       this.server.removeSubscription(sub);
     }
+    const slow = reason === ClosedState.SlowConsumerPendingBytes ||
+      reason === ClosedState.SlowConsumerWriteDeadline || reason === ClosedState.WriteError;
+    // What never went out stays on record for /connz, as nats-server keeps it.
+    if (slow) this.pendingAtClose = this.out.pending;
+    // The record /connz keeps of this connection is taken here, so all of it is final by now.
     this.server.removeClient(this);
     if (this.jwt !== null) releaseJwt(this.jwt);
     // Write what is queued (e.g. the -ERR that explains the close), then close the socket.
     const finish = (): void => {
       this.out.release();
-      // Closed clients stay listed in /connz for a while: keep their stats, not their buffers.
-      this.#rbuf = new Uint8Array(0);
-      this.#cacheBytes = this.#cacheStr = this.#cacheRes = null;
+      this.#rbuf = NO_BYTES;
+      this.#cacheStr = this.#cacheRes = null;
       this.#cacheGen = null;
       try {
         this.conn.close();
@@ -1146,10 +1153,6 @@ export class Client implements ParserHost {
         // already closed by the peer
       }
     };
-    const slow = reason === ClosedState.SlowConsumerPendingBytes ||
-      reason === ClosedState.SlowConsumerWriteDeadline || reason === ClosedState.WriteError;
-    // What never went out stays on record for /connz, as nats-server keeps it.
-    if (slow) this.pendingAtClose = this.out.pending;
     if (slow || (this.out.len === 0 && !this.out.writing)) {
       finish();
       return;

@@ -173,6 +173,12 @@ const PAYLOAD = 4;
 const MAX_MSG_TOKENS = 64;
 /** parse() stops: the connection keeps bytes from `#keep` and reads more. */
 const STOP = -2;
+/**
+ * The token positions of the message line being processed, shared by every parser: they are
+ * filled and read within one synchronous parse call (the host reads them in processMsgArgs),
+ * so one array serves all connections instead of a typed array (an ArrayBuffer) each.
+ */
+const TOKENS = new Int32Array(2 * MAX_MSG_TOKENS);
 
 export class Parser {
   #phase = NONE;
@@ -189,8 +195,11 @@ export class Parser {
 
   /** Total bytes (from the kept start) a pending message needs; lets the caller size its buffer. */
   needed = 0;
-  /** Tokens of the last message control line, as [start, end) pairs (see #scanMsgLine). */
-  readonly tokens = new Int32Array(2 * MAX_MSG_TOKENS);
+  /**
+   * Tokens of the last message control line, as [start, end) pairs (see #scanMsgLine); valid
+   * only during the processMsgArgs call that follows the scan (the array is shared).
+   */
+  readonly tokens = TOKENS;
   /** How many tokens the line had (may exceed what `tokens` holds: then it is malformed). */
   ntokens = 0;
   /** FNV-1a hashes of the first and second token. */

@@ -44,6 +44,7 @@ import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } fro
 import { type ClusterOptions, GO_VERSION, VERSION } from "./options.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
+import { bytesOf } from "./sublist.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -408,7 +409,7 @@ export class Route extends Client {
         subject,
         queue,
         sid: key,
-        sidBytes: enc.encode(key),
+        sidBytes: bytesOf(enc.encode(key)),
         max: 0,
         delivered: 0,
         closed: false,

@@ -41,6 +41,8 @@ import { newNonce, verifyNonceSignature } from "./nkeys.ts";
 import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
 import { MonitorStats } from "./monitor/stats.ts";
+import { closedConn, type ConnView } from "./monitor/closed.ts";
+import { IdleCollector } from "./idle_gc.ts";
 import { SystemEvents } from "./system/events.ts";
 import { installRequests } from "./system/requests.ts";
 import { OperatorMode } from "./operator/mode.ts";
@@ -159,8 +161,11 @@ export class Server {
   };
   readonly startTime = new Date();
   configLoadTime = new Date();
-  /** Recently closed clients, oldest first, bounded by max_closed_clients (for /connz). */
-  readonly closedClients: Client[] = [];
+  /**
+   * Recently closed clients as /connz shows them (not the Clients: see closedConn), oldest
+   * first, bounded by max_closed_clients.
+   */
+  readonly closedClients: ConnView[] = [];
   /** When the cluster's client URLs last changed (ms); see Client's first PONG. */
   connectUrlsUpdated = 0;
   /** The monitoring HTTP(S) server, when http_port or https_port is set. */
@@ -183,6 +188,9 @@ export class Server {
   /** Internal deliveries waiting for the message being routed to finish (deferInternal). */
   #deferred: Deferred[] = [];
   #draining = false;
+  /** Collects once the server goes quiet after a load (see idle_gc.ts). */
+  readonly #idleGc = new IdleCollector();
+  #removedClients = 0;
   /** Routes and cluster state, when a cluster port is configured. */
   cluster: Cluster | null = null;
   /** Leafnode connections, when a leafnode port or remotes are configured. */
@@ -710,6 +718,7 @@ export class Server {
       return;
     }
     if (!this.clients.delete(c.cid)) return;
+    this.#removedClients++;
     c.account.clients.delete(c);
     if (this.events) {
       if (c.account !== this.globalAccount) this.events.accountConnsChanged(c.account);
@@ -718,7 +727,7 @@ export class Server {
     this.log.debugc(c, `Client connection closed: ${c.closeReason}`);
     const max = this.opts.maxClosedClients;
     if (max > 0) {
-      this.closedClients.push(c);
+      this.closedClients.push(closedConn(c));
       if (this.closedClients.length > max) this.closedClients.shift();
     }
   }
@@ -762,7 +771,7 @@ export class Server {
     pa: PubArg,
     queues: string[] | null = null,
   ): boolean {
-    let delivered = false;
+    let n = 0;
     const noEcho = !from.opts.echo;
     const stamp = ++this.#msgStamp;
     const routes = this.#routesToSend;
@@ -783,7 +792,7 @@ export class Server {
         }
         continue;
       }
-      if (this.#deliverTo(sub, src, pa, from)) delivered = true;
+      if (this.#deliverTo(sub, src, pa, from)) n++;
     }
     const qsubs = res.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
@@ -791,11 +800,12 @@ export class Server {
       if (queues !== null && (group.length === 0 || !queues.includes(group[0].queue))) continue;
       const skip = noEcho || fromLeaf !== null ? from : null;
       const r = this.#deliverToGroup(group, src, pa, from, skip, false);
-      if (r === true) delivered = true;
+      if (r === true) n++;
       else if (r !== false) {
         this.#routeFor(r.client as Forwarder, stamp, routes).pendingQueues.push(r.queue);
       }
     }
+    if (n > 0) this.#countOut(acc, n, pa.size);
     if (routes.length > 0) {
       const origin = fromLeaf?.remoteCluster ?? "";
       for (const r of routes) {
@@ -803,9 +813,21 @@ export class Server {
         r.pendingQueues = [];
       }
       routes.length = 0;
-      delivered = true;
+      return true;
     }
-    return delivered;
+    return n > 0;
+  }
+
+  /**
+   * Counts a message's local deliveries once per message rather than once per delivery (as
+   * nats-server does): every local subscriber matched in an account's sublist is in that account.
+   */
+  #countOut(acc: Account, n: number, size: number): void {
+    const stats = this.stats;
+    stats.outMsgs += n;
+    stats.outBytes += n * size;
+    acc.outMsgs += n;
+    acc.outBytes += n * size;
   }
 
   #routeFor(r: Forwarder, stamp: number, routes: Forwarder[]): Forwarder {
@@ -832,7 +854,7 @@ export class Server {
     this.stats.inBytes += pa.size;
     acc.inMsgs++;
     acc.inBytes += pa.size;
-    this.routeLocal(from, res, src, pa, queues);
+    this.routeLocal(from, acc, res, src, pa, queues);
     if (this.#deferred.length > 0) this.#drainInternal();
   }
 
@@ -843,12 +865,13 @@ export class Server {
    */
   routeLocal(
     from: Client,
+    acc: Account,
     res: SublistResult<Client>,
     src: Uint8Array,
     pa: PubArg,
     queues: string[] | null,
   ): boolean {
-    let delivered = false;
+    let n = 0;
     const stamp = ++this.#msgStamp;
     const leafs = this.#routesToSend;
     for (const sub of res.psubs) {
@@ -858,7 +881,7 @@ export class Server {
           this.#routeFor(sub.client as Leaf, stamp, leafs);
         }
       } else if (this.#deliverTo(sub, src, pa, from)) {
-        delivered = true;
+        n++;
       }
     }
     if (queues === null || queues.length > 0) {
@@ -866,22 +889,23 @@ export class Server {
         if (group.length > 0 && (queues === null || queues.includes(group[0].queue))) {
           // Local members first; failing those, a leafnode's (never another route's).
           const r = this.#deliverToGroup(group, src, pa, from, null, true);
-          if (r === true) delivered = true;
+          if (r === true) n++;
           else if (r !== false && r.client.kind === LEAF) {
             this.#routeFor(r.client as Leaf, stamp, leafs).pendingQueues.push(r.queue);
           }
         }
       }
     }
+    if (n > 0) this.#countOut(acc, n, pa.size);
     if (leafs.length > 0) {
       for (const l of leafs) {
         l.sendRouted(l.account, src, pa, l.pendingQueues, "");
         l.pendingQueues = [];
       }
       leafs.length = 0;
-      delivered = true;
+      return true;
     }
-    return delivered;
+    return n > 0;
   }
 
   /**
@@ -962,15 +986,11 @@ export class Server {
     return (preferLeaf ? leaf ?? route : route ?? leaf) ?? false;
   }
 
+  /** One delivery; the caller counts it (see #countOut). */
   #deliverTo(sub: ClientSub, src: Uint8Array, pa: PubArg, from: Client): boolean {
     if (sub.max > 0 && sub.delivered >= sub.max) return false;
     if (!sub.client.deliver(sub, src, pa, from)) return false;
     sub.delivered++;
-    this.stats.outMsgs++;
-    this.stats.outBytes += pa.size;
-    const acc = sub.client.account;
-    acc.outMsgs++;
-    acc.outBytes += pa.size;
     if (sub.max > 0 && sub.delivered >= sub.max) sub.client.removeSub(sub);
     return true;
   }
@@ -1034,6 +1054,8 @@ export class Server {
   #tick(): void {
     const now = this.now;
     const o = this.opts;
+    const st = this.stats;
+    this.#idleGc.tick(st.inMsgs + st.outMsgs + st.totalConnections + this.#removedClients, now);
     const authTimeoutMs = this.#authTimeoutMs();
     let due = now + this.#maxTickMs();
     for (const acc of this.accounts.values()) {

@@ -81,7 +81,7 @@ export function addStreamImport(
   const handler = (_sub: ClientSub, from: Client, src: Uint8Array, pa: PubArg): void => {
     const subj = rename(pa.subject);
     const m = rewriteMsg(src, pa, subj, null);
-    server.routeLocal(from, importer.sublist.match(subj), m.buf, m.pa, null);
+    server.routeLocal(from, importer, importer.sublist.match(subj), m.buf, m.pa, null);
   };
   const sub = server.internalClient(exporter).subscribe(subject, handler);
   importer.importSubs.push(sub);

@@ -39,6 +39,7 @@ import type { PeerAddress, Transport } from "../transport.ts";
 import { formatGoDuration, VERSION } from "../options.ts";
 import type { Permissions } from "../options.ts";
 import { rewriteMsg } from "../message.ts";
+import { bytesOf } from "../sublist.ts";
 import { goJson } from "../monitor/format.ts";
 import { protoSnippet } from "../goquote.ts";
 import { LeafPermissions } from "./perms.ts";
@@ -795,7 +796,7 @@ export class Leaf extends Client {
       subject,
       queue,
       sid: key,
-      sidBytes: enc.encode(key),
+      sidBytes: bytesOf(enc.encode(key)),
       max: 0,
       delivered: 0,
       closed: false,

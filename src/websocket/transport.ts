@@ -6,7 +6,11 @@
  * the parser. Errors and close codes follow nats-server's websocket.go.
  */
 
-import { constants as zlib, deflateRawSync, inflateRawSync } from "node:zlib";
+import type * as nodeZlib from "node:zlib";
+import { nodeBuiltin } from "../node_builtin.ts";
+
+/** node:zlib, loaded with the first compressed frame (see node_builtin.ts). */
+const zlibOf = (): typeof nodeZlib => nodeBuiltin<typeof nodeZlib>("node:zlib");
 import type { Transport } from "../transport.ts";
 import type { Upgrade } from "./handshake.ts";
 import {
@@ -322,6 +326,7 @@ export class WsTransport implements Transport {
     this.#clen = 0;
     this.#msgCompressed = false;
     try {
+      const { inflateRawSync, constants: zlib } = zlibOf();
       const out = inflateRawSync(all, {
         finishFlush: zlib.Z_SYNC_FLUSH,
         maxOutputLength: this.#o.maxInflated,
@@ -363,6 +368,7 @@ export class WsTransport implements Transport {
     let payload = buf;
     let compressed = false;
     if (up.compress && buf.length > COMPRESS_THRESHOLD) {
+      const { deflateRawSync, constants: zlib } = zlibOf();
       const z = deflateRawSync(buf, { level: 1, finishFlush: zlib.Z_SYNC_FLUSH });
       // Without the 00 00 ff ff tail a sync flush ends with (RFC 7692 §7.2.1).
       payload = new Uint8Array(z.buffer, z.byteOffset, z.length - 4);
