@@ -49,9 +49,20 @@
 import { parseArgs } from "node:util";
 import * as os from "node:os";
 import { connectTcp, pingPong, wallMs } from "./bench/raw.ts";
+import { JsApi, JsConn } from "./bench/js.ts";
 
 type ServerKind = "ours" | "nats-server";
-type ScenarioName = "pub" | "pubsub" | "fanout" | "queue" | "wspubsub" | "reqrep" | "memory";
+type CoreScenario = "pub" | "pubsub" | "fanout" | "queue" | "wspubsub" | "reqrep" | "memory";
+type JsScenario =
+  | "js-pub-sync-file"
+  | "js-pub-sync-mem"
+  | "js-pub-async-file"
+  | "js-pub-async-mem"
+  | "js-consume-file"
+  | "js-consume-mem"
+  | "js-kv-put"
+  | "js-kv-get";
+type ScenarioName = CoreScenario | JsScenario;
 const ALL_SCENARIOS: ScenarioName[] = [
   "memory",
   "pub",
@@ -60,7 +71,19 @@ const ALL_SCENARIOS: ScenarioName[] = [
   "queue",
   "wspubsub",
   "reqrep",
+  "js-pub-sync-file",
+  "js-pub-sync-mem",
+  "js-pub-async-file",
+  "js-pub-async-mem",
+  "js-consume-file",
+  "js-consume-mem",
+  "js-kv-put",
+  "js-kv-get",
 ];
+
+function isJs(s: ScenarioName): s is JsScenario {
+  return s.startsWith("js-");
+}
 
 // deno-lint-ignore no-explicit-any
 type Msg = Record<string, any>;
@@ -75,6 +98,7 @@ const { values: flags } = parseArgs({
     rounds: { type: "string" },
     scenario: { type: "string" },
     size: { type: "string", default: "16" },
+    "js-sizes": { type: "string", default: "16,1024" },
     msgs: { type: "string" },
     conns: { type: "string" },
     requests: { type: "string" },
@@ -114,14 +138,31 @@ const CONNS = intFlag(flags.conns, QUICK ? 1000 : 10_000, "conns");
 const REQUESTS = Math.max(1, intFlag(flags.requests, QUICK ? 500 : 5000, "requests"));
 const AGENTS = flags.agents;
 if (AGENTS !== "worker" && AGENTS !== "process") die("--agents is worker or process");
+/** A name selects that scenario and those it prefixes (`js`, `js-pub`, `js-pub-async`). */
 const SCENARIOS: ScenarioName[] = flags.scenario
-  ? flags.scenario.split(",").map((s) => {
-    if (!ALL_SCENARIOS.includes(s as ScenarioName)) {
-      die(`unknown scenario ${s} (known: ${ALL_SCENARIOS.join(", ")})`);
-    }
-    return s as ScenarioName;
-  })
+  ? ALL_SCENARIOS.filter((known) =>
+    flags.scenario!.split(",").some((s) => known === s || known.startsWith(`${s}-`))
+  )
   : ALL_SCENARIOS;
+for (const s of flags.scenario?.split(",") ?? []) {
+  if (!ALL_SCENARIOS.some((k) => k === s || k.startsWith(`${s}-`))) {
+    die(`unknown scenario ${s} (known: ${ALL_SCENARIOS.join(", ")}, or a prefix such as js)`);
+  }
+}
+const JS_SIZES = flags["js-sizes"].split(",").map((v) => intFlag(v, 16, "js-sizes"));
+const WITH_JS = SCENARIOS.some(isJs);
+
+/** One measured row: a scenario at one payload size. */
+interface Case {
+  key: string;
+  scenario: ScenarioName;
+  size: number;
+}
+const CASES: Case[] = SCENARIOS.flatMap((s): Case[] =>
+  isJs(s)
+    ? JS_SIZES.map((size) => ({ key: `${s}/${size}`, scenario: s, size }))
+    : [{ key: s, scenario: s, size: SIZE }]
+);
 const VERBOSE = !flags.json || flags.verbose;
 const GATE_MS = 1000 * intFlag(flags.gate, QUICK ? 0 : 4, "gate");
 
@@ -129,8 +170,9 @@ const GATE_MS = 1000 * intFlag(flags.gate, QUICK ? 0 : 4, "gate");
  * Messages per run, sized so one run takes about 2-5 s on this class of machine (2 cores shared
  * by server and clients). Smaller payloads move more messages per second, so scale by frame size.
  */
-function msgsFor(s: ScenarioName): number {
+function msgsFor(s: ScenarioName, size = SIZE): number {
   if (flags.msgs !== undefined) return intFlag(flags.msgs, 0, "msgs");
+  if (isJs(s)) return jsMsgsFor(s, size);
   const scale = Math.min(1, 48 / (32 + SIZE));
   const base: Record<string, number> = QUICK
     ? { pub: 400_000, pubsub: 300_000, fanout: 100_000, queue: 300_000, wspubsub: 300_000 }
@@ -142,6 +184,25 @@ function msgsFor(s: ScenarioName): number {
       wspubsub: 12_000_000,
     };
   return Math.max(1000, Math.round(base[s] * scale));
+}
+
+/**
+ * JetStream operations per run (~2-5 s each here): synchronous ones (one round trip each) are
+ * latency bound, asynchronous publish and consume are not; 1 KiB payloads move fewer.
+ */
+function jsMsgsFor(s: JsScenario, size: number): number {
+  const base: Record<JsScenario, number> = {
+    "js-pub-sync-file": 40_000,
+    "js-pub-sync-mem": 40_000,
+    "js-pub-async-file": 400_000,
+    "js-pub-async-mem": 400_000,
+    "js-consume-file": 300_000,
+    "js-consume-mem": 300_000,
+    "js-kv-put": 40_000,
+    "js-kv-get": 40_000,
+  };
+  const n = base[s] * (size > 256 ? 0.5 : 1) * (QUICK ? 0.1 : 1);
+  return Math.max(1000, Math.round(n));
 }
 
 function hasNatsServer(): boolean {
@@ -212,9 +273,13 @@ async function startServer(kind: ServerKind): Promise<RunningServer> {
   const port = freePort();
   const wsPort = freePort();
   const conf = await Deno.makeTempFile({ suffix: ".conf" });
+  // JetStream (only when a js-* scenario runs): a fresh store directory for each server, on the
+  // same filesystem, with each server's default sync policy (see the header).
+  const storeDir = WITH_JS ? await Deno.makeTempDir({ prefix: `bench-js-${kind}-` }) : "";
   await Deno.writeTextFile(
     conf,
-    `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }\n`,
+    `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }\n` +
+      (WITH_JS ? `jetstream { store_dir: ${JSON.stringify(storeDir)} }\n` : ""),
   );
   const cmd = kind === "ours"
     ? new Deno.Command(Deno.execPath(), {
@@ -271,6 +336,7 @@ async function startServer(kind: ServerKind): Promise<RunningServer> {
       } catch { /* gone */ }
       await reap(child, 3000);
       await Deno.remove(conf).catch(() => {});
+      if (storeDir !== "") await Deno.remove(storeDir, { recursive: true }).catch(() => {});
     },
   };
 }
@@ -628,8 +694,120 @@ async function memory(srv: RunningServer): Promise<Sample> {
   }
 }
 
-async function runScenario(srv: RunningServer, s: ScenarioName): Promise<Sample> {
+// ---------------------------------------------------------------- JetStream scenarios
+
+/** The stream a JetStream scenario uses: BENCH on bench.js.>, or a KV bucket as kv.create makes it. */
+function jsStreamConfig(s: JsScenario): Record<string, unknown> {
+  if (s === "js-kv-put" || s === "js-kv-get") {
+    return {
+      name: "KV_bench",
+      subjects: ["$KV.bench.>"],
+      retention: "limits",
+      max_msgs_per_subject: 1,
+      max_msg_size: -1,
+      storage: "file",
+      discard: "new",
+      allow_direct: true,
+      allow_rollup_hdrs: true,
+      num_replicas: 1,
+    };
+  }
+  return {
+    name: "BENCH",
+    subjects: ["bench.js.>"],
+    retention: "limits",
+    storage: s.endsWith("-mem") ? "memory" : "file",
+    num_replicas: 1,
+  };
+}
+
+/** Keys a KV scenario cycles through. */
+const KV_KEYS = 1000;
+
+/** The agent command of a JetStream scenario (see scripts/bench/js.ts). */
+function jsCommand(srv: RunningServer, s: JsScenario, size: number, count: number): Msg {
+  const port = srv.port;
+  const pub = { cmd: "requests", port, subject: "bench.js.foo", size, count, expect: "ack" };
+  switch (s) {
+    case "js-pub-sync-file":
+    case "js-pub-sync-mem":
+      return { ...pub, window: 1 };
+    case "js-pub-async-file":
+    case "js-pub-async-mem":
+      return { ...pub, window: 1000 };
+    case "js-kv-put":
+      return { ...pub, subject: "$KV.bench.k", keys: KV_KEYS, window: 1 };
+    case "js-kv-get":
+      return {
+        cmd: "requests",
+        port,
+        subject: "$JS.API.DIRECT.GET.KV_bench.$KV.bench.k",
+        keys: KV_KEYS,
+        size: 0,
+        count,
+        window: 1,
+        expect: "msg",
+        prefill: { subject: "$KV.bench.k", keys: KV_KEYS, size },
+      };
+    case "js-consume-file":
+    case "js-consume-mem":
+      return {
+        cmd: "consume",
+        port,
+        stream: "BENCH",
+        consumer: "C",
+        count,
+        batch: 500,
+        prefill: { subject: "bench.js.foo", size },
+      };
+  }
+}
+
+/** One JetStream run: a fresh stream, one agent, the stream deleted afterwards. */
+async function jsRun(srv: RunningServer, c: Case): Promise<Sample> {
+  const s = c.scenario as JsScenario;
+  const count = msgsFor(s, c.size);
+  const conn = await JsConn.open(srv.port);
+  const api = new JsApi(conn);
+  const cfg = jsStreamConfig(s);
+  try {
+    await api.request(`$JS.API.STREAM.DELETE.${cfg.name}`);
+    await api.ok(`$JS.API.STREAM.CREATE.${cfg.name}`, cfg);
+    return await withAgents(1, async ([a]) => {
+      a.send(jsCommand(srv, s, c.size, count));
+      await a.expect("ready", 300_000);
+      const cpu0 = cpuSeconds(srv.pid);
+      const client0 = clientCpu([a]);
+      const w0 = wallMs();
+      a.send({ cmd: "go" });
+      const d = await a.expect("done", 300_000);
+      const wall = (wallMs() - w0) / 1000;
+      const cpu = cpuSeconds(srv.pid) - cpu0;
+      const clientUsed = clientCpu([a]) - client0;
+      if (d.errors > 0) throw new Error(`${d.errors} failed replies, first: ${d.firstError}`);
+      const secs = (d.t1 - d.t0) / 1000;
+      let note = `${count} ops in ${secs.toFixed(2)} s`;
+      if (d.tLast !== undefined) {
+        note += `, last message after ${((d.tLast - d.t0) / 1000).toFixed(2)} s`;
+      }
+      return {
+        value: count / secs,
+        serverNsPerMsg: cpu * 1e9 / count,
+        serverCpu: 100 * cpu / wall,
+        clientCpu: 100 * clientUsed / wall,
+        note,
+      };
+    });
+  } finally {
+    await api.request(`$JS.API.STREAM.DELETE.${cfg.name}`).catch(() => {});
+    await conn.closed();
+  }
+}
+
+async function runScenario(srv: RunningServer, c: Case): Promise<Sample> {
   const one = { subject: "bench.foo" };
+  const s = c.scenario;
+  if (isJs(s)) return await jsRun(srv, c);
   switch (s) {
     case "pub":
       return await throughput(srv, s, [], 1);
@@ -679,7 +857,7 @@ interface Row {
   absolute?: number;
 }
 
-const ROWS: Record<ScenarioName, Row[]> = {
+const ROWS: Record<CoreScenario, Row[]> = {
   pub: [{
     key: "pub",
     label: "publish-only",
@@ -754,6 +932,36 @@ const ROWS: Record<ScenarioName, Row[]> = {
   }],
 };
 
+const JS_LABELS: Record<JsScenario, [string, string]> = {
+  "js-pub-sync-file": ["JS publish, sync (1 in flight), file", "msgs/s"],
+  "js-pub-sync-mem": ["JS publish, sync (1 in flight), memory", "msgs/s"],
+  "js-pub-async-file": ["JS publish, async (1000 in flight), file", "msgs/s"],
+  "js-pub-async-mem": ["JS publish, async (1000 in flight), memory", "msgs/s"],
+  "js-consume-file": ["JS pull consume + ack, file", "msgs/s"],
+  "js-consume-mem": ["JS pull consume + ack, memory", "msgs/s"],
+  "js-kv-put": ["KV put (1 in flight)", "ops/s"],
+  "js-kv-get": ["KV get, direct (1 in flight)", "ops/s"],
+};
+
+function sizeText(n: number): string {
+  return n >= 1024 && n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`;
+}
+
+/** The table rows of a case. */
+function rowsFor(c: Case): Row[] {
+  if (!isJs(c.scenario)) return ROWS[c.scenario];
+  const [label, unit] = JS_LABELS[c.scenario];
+  return [{
+    key: c.key,
+    label: `${label}, ${sizeText(c.size)}`,
+    unit,
+    fmt: fmtRate,
+    target: 1.0,
+    higher: true,
+    pick: (s) => s.value,
+  }];
+}
+
 function targetText(r: Row, ours: number, ref: number): string {
   if (r.absolute !== undefined) {
     const ok = ours <= r.absolute;
@@ -783,7 +991,7 @@ function versionOf(cmd: string, args: string[]): string {
 async function main(): Promise<void> {
   const results: Record<string, Record<ServerKind, Sample[]>> = {};
   const errors: string[] = [];
-  for (const s of SCENARIOS) results[s] = { "ours": [], "nats-server": [] };
+  for (const c of CASES) results[c.key] = { "ours": [], "nats-server": [] };
   const t0 = Date.now();
   const cpus = os.cpus();
   const machine = `${cpus.length} cores (${cpus[0]?.model.trim() ?? "?"}), ` +
@@ -796,11 +1004,12 @@ async function main(): Promise<void> {
     const servers: RunningServer[] = [];
     try {
       for (const k of KINDS) servers.push(await startServer(k));
-      for (const s of SCENARIOS) {
+      for (const c of CASES) {
+        const s = c.key;
         for (const srv of servers) {
           try {
             const others = await waitQuiet();
-            const sample = await runScenario(srv, s);
+            const sample = await runScenario(srv, c);
             if (others >= 0.3) {
               sample.note = `${sample.note ?? ""}; machine busy: ${others.toFixed(1)} cores`;
             }
@@ -813,7 +1022,7 @@ async function main(): Promise<void> {
               sample.clientCpu !== undefined ? `clients ${sample.clientCpu.toFixed(0)}% CPU` : "",
               sample.note ?? "",
             ].filter(Boolean).join(", ");
-            const main = ROWS[s].map((r) => `${r.fmt(r.pick(sample) ?? NaN)} ${r.unit}`).join(
+            const main = rowsFor(c).map((r) => `${r.fmt(r.pick(sample) ?? NaN)} ${r.unit}`).join(
               " / ",
             );
             progress(`  round ${round} ${s.padEnd(6)} ${srv.kind.padEnd(11)} ${main}  (${extra})`);
@@ -841,8 +1050,9 @@ async function main(): Promise<void> {
     ratio: number;
     samples: Record<ServerKind, number[]>;
   }[] = [];
-  for (const s of SCENARIOS) {
-    for (const r of ROWS[s]) {
+  for (const c of CASES) {
+    const s = c.key;
+    for (const r of rowsFor(c)) {
       const samples = {
         "ours": results[s]["ours"].map((x) => r.pick(x) ?? NaN),
         "nats-server": results[s]["nats-server"].map((x) => r.pick(x) ?? NaN),
@@ -880,8 +1090,8 @@ async function main(): Promise<void> {
       "| scenario | ours | nats-server | ratio | target |",
       "|---|---:|---:|---:|---|",
     ];
-    for (const s of SCENARIOS) {
-      for (const r of ROWS[s]) {
+    for (const c of CASES) {
+      for (const r of rowsFor(c)) {
         const t = table.find((x) => x.key === r.key)!;
         const cell = (v: number) => Number.isFinite(v) ? `${r.fmt(v)} ${r.unit}` : "-";
         const ratio = Number.isFinite(t.ratio) ? `${t.ratio.toFixed(2)}x` : "-";
@@ -894,12 +1104,13 @@ async function main(): Promise<void> {
     }
     // Server CPU per delivered message: where the time goes on each side.
     const cpuRows: string[] = [];
-    for (const s of SCENARIOS) {
+    for (const c of CASES) {
+      const s = c.key;
       const o = median(results[s]["ours"].map((x) => x.serverNsPerMsg ?? NaN));
       const n = median(results[s]["nats-server"].map((x) => x.serverNsPerMsg ?? NaN));
       if (Number.isFinite(o) || Number.isFinite(n)) {
         const f = (v: number) => Number.isFinite(v) ? `${v.toFixed(0)} ns` : "-";
-        cpuRows.push(`| ${ROWS[s][0].label} | ${f(o)} | ${f(n)} |`);
+        cpuRows.push(`| ${rowsFor(c)[0].label} | ${f(o)} | ${f(n)} |`);
       }
     }
     console.log(lines.join("\n"));
