@@ -36,6 +36,7 @@ import {
 import type { ConsumerHandle, StreamHandle } from "./contract.ts";
 import { GoNumber, GoObject, goTimeNs, parseGoJson } from "./go_json.ts";
 import { PullRequests } from "./pull_request.ts";
+import { emptyMsg } from "./reply.ts";
 import { nextPending } from "./store/consumer.ts";
 import { compileFilter, type SubjectMatcher } from "./store/filter.ts";
 import { nowNanos } from "./store/base.ts";
@@ -1076,7 +1077,16 @@ export class Consumer implements ConsumerHandle {
         this.#processTerm(sseq, dseq, dc);
         break;
     }
-    if (reply !== "" && !skipAckReply) this.#send(reply, "", null);
+    if (reply !== "" && !skipAckReply) {
+      // The confirmation promises the ack is stored: its record is written first.
+      try {
+        this.store.flush();
+      } catch (e) {
+        this.#log(`storing ack: ${e}`);
+      }
+      const m = emptyMsg(reply);
+      this.stream.server.publishInternal(this.stream.account, m.buf, m.pa);
+    }
     // Any ack activity keeps a consumer with an inactivity threshold alive.
     if (this.cfg.inactiveThreshold > 0 && !this.#closed) {
       if (this.isPush && this.#deleteTimer.active) this.#deleteTimer.reset(this.#dthresh);

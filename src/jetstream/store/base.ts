@@ -114,6 +114,7 @@ export abstract class BaseStore implements StreamStore {
   abstract writeMeta(meta: unknown): void;
   abstract consumerNames(): string[];
   abstract consumerStore(name: string, cfg: ConsumerStoreConfig): ConsumerStore;
+  abstract flush(): void;
   abstract sync(): void;
   abstract delete(): void;
 

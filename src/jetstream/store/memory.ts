@@ -97,6 +97,7 @@ export class MemoryStore extends BaseStore {
     return cs;
   }
 
+  flush(): void {}
   sync(): void {}
 
   override stop(): void {

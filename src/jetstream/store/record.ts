@@ -83,6 +83,13 @@ export class RecordWriter {
     this.len = 0;
   }
 
+  /** Gives back a buffer grown large by a big record (only when empty). */
+  shrink(): void {
+    if (this.len !== 0) return;
+    this.buf = new Uint8Array(64 * 1024);
+    this.dv = new DataView(this.buf.buffer);
+  }
+
   /** Reserves a record with `bodyLen` body bytes; returns the body's offset in `buf`. */
   begin(kind: Kind, seq: number, ts: number, subjectLen: number, n: number, bodyLen: number) {
     const total = RECORD_OVERHEAD + bodyLen;
