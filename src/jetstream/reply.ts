@@ -1,8 +1,8 @@
 /**
- * The small messages JetStream sends once per published or acknowledged message (publish acks,
- * ack confirmations), laid out exactly as buildMsg (message.ts) lays out a message, but written
- * byte by byte into one allocation: no TextEncoder call and no intermediate strings per message.
- * A subject that is not ASCII takes buildMsg's general path.
+ * The messages JetStream sends once per published, delivered or acknowledged message (publish
+ * acks, deliveries, ack confirmations), laid out exactly as buildMsg (message.ts) lays out a
+ * message, but written byte by byte into one allocation: no TextEncoder call and no
+ * intermediate strings per message. A subject or reply that is not ASCII takes buildMsg's path.
  */
 
 import { buildMsg, type Msg } from "../message.ts";
@@ -63,6 +63,56 @@ export function numberedMsg(
   return { buf, pa: plainArgs(subject, sl, sd, size, line) };
 }
 
+/** buildMsg(subject, reply, hdr, data), for ASCII subject and reply. */
+export function fastMsg(
+  subject: string,
+  reply: string,
+  hdr: Uint8Array | null,
+  data: Uint8Array,
+): Msg {
+  if (!isAscii(subject) || !isAscii(reply)) return buildMsg(subject, reply, hdr, data);
+  const hl = hdr === null ? 0 : hdr.length;
+  const size = hl + data.length;
+  const sl = subject.length, rl = reply.length;
+  const hd = hdr === null ? 0 : digits(hl);
+  const sd = digits(size);
+  // `subject` SP `reply` SP [header size] SP size
+  const hdrStart = sl + rl + 2;
+  const sizeStart = hdrStart + hd + 1;
+  const line = sizeStart + sd;
+  const buf = new Uint8Array(line + size + 2);
+  for (let i = 0; i < sl; i++) buf[i] = subject.charCodeAt(i);
+  buf[sl] = 32;
+  for (let i = 0; i < rl; i++) buf[sl + 1 + i] = reply.charCodeAt(i);
+  buf[hdrStart - 1] = 32;
+  if (hdr !== null) writeDigits(buf, hdrStart, hl);
+  buf[sizeStart - 1] = 32;
+  writeDigits(buf, sizeStart, size);
+  let p = line;
+  if (hdr !== null) {
+    buf.set(hdr, p);
+    p += hl;
+  }
+  if (data.length <= 32) { for (let i = 0; i < data.length; i++) buf[p + i] = data[i]; }
+  else buf.set(data, p);
+  buf[line + size] = 13;
+  buf[line + size + 1] = 10;
+  const pa = new PubArg();
+  pa.subjectStart = 0;
+  pa.subjectEnd = sl;
+  pa.replyStart = sl + 1;
+  pa.replyEnd = sl + 1 + rl;
+  pa.hdrStart = hdrStart;
+  pa.hdrEnd = hdrStart + hd;
+  pa.sizeStart = sizeStart;
+  pa.sizeEnd = sizeStart + sd;
+  pa.hdr = hdr === null ? -1 : hl;
+  pa.size = size;
+  pa.payloadStart = line;
+  pa.subject = subject;
+  return { buf, pa };
+}
+
 /** An empty message to `subject` (an ack confirmation). */
 export function emptyMsg(subject: string): Msg {
   if (!isAscii(subject)) return buildMsg(subject, "", null, EMPTY);
@@ -103,6 +153,168 @@ function writeDigits(buf: Uint8Array, at: number, n: number): void {
     buf[--end] = 48 + n - q * 10;
     n = q;
   } while (n > 0);
+}
+
+/** Characters formatNanos (ack.ts) prints for `ts`. */
+export function nanosLength(ts: number): number {
+  return ts < Number.MAX_SAFE_INTEGER ? digits(Math.round(ts)) : digits(Math.round(ts / 1000)) + 3;
+}
+
+function writeNanos(buf: Uint8Array, at: number, ts: number): number {
+  if (ts < Number.MAX_SAFE_INTEGER) {
+    const n = Math.round(ts);
+    writeDigits(buf, at, n);
+    return at + digits(n);
+  }
+  const us = Math.round(ts / 1000);
+  writeDigits(buf, at, us);
+  at += digits(us);
+  buf[at] = buf[at + 1] = buf[at + 2] = 48;
+  return at + 3;
+}
+
+/** Length of the reply subject of a delivery (see MsgScratch.delivery). */
+export function ackReplyLength(
+  prefixLen: number,
+  dc: number,
+  sseq: number,
+  dseq: number,
+  ts: number,
+  pending: number,
+): number {
+  return prefixLen + digits(dc) + digits(sseq) + digits(dseq) + nanosLength(ts) + digits(pending) +
+    4;
+}
+
+/**
+ * One reusable buffer for messages that are routed as soon as they are built and not kept:
+ * each call overwrites the previous message. Use it only outside internal deliveries (in a
+ * microtask or timer of its own): there publishInternal has handed the bytes to every receiver
+ * (copied into outbound buffers, or run the internal handlers, which read them during the call)
+ * by the time it returns.
+ */
+export class MsgScratch {
+  #buf = new Uint8Array(4096);
+  readonly #pa = new PubArg();
+  readonly #msg: Msg = { buf: this.#buf, pa: this.#pa };
+
+  #reserve(n: number): Uint8Array {
+    if (n > this.#buf.length) {
+      this.#buf = new Uint8Array(Math.max(n, this.#buf.length * 2));
+      this.#msg.buf = this.#buf;
+    }
+    return this.#buf;
+  }
+
+  /** As numberedMsg, into this buffer. */
+  numbered(subject: string, prefix: Uint8Array, n: number, suffix: number): Msg {
+    if (!isAscii(subject)) return numberedMsg(subject, prefix, n, suffix);
+    const nd = digits(n);
+    const size = prefix.length + nd + 1;
+    const sd = digits(size);
+    const sl = subject.length;
+    const line = sl + 3 + sd;
+    const buf = this.#reserve(line + size + 2);
+    for (let i = 0; i < sl; i++) buf[i] = subject.charCodeAt(i);
+    buf[sl] = 32;
+    buf[sl + 1] = 32;
+    buf[sl + 2] = 32;
+    writeDigits(buf, sl + 3, size);
+    buf.set(prefix, line);
+    writeDigits(buf, line + prefix.length, n);
+    buf[line + size - 1] = suffix;
+    buf[line + size] = 13;
+    buf[line + size + 1] = 10;
+    const pa = this.#pa;
+    pa.subjectStart = 0;
+    pa.subjectEnd = sl;
+    pa.replyStart = sl + 1;
+    pa.replyEnd = sl + 1;
+    pa.hdrStart = sl + 2;
+    pa.hdrEnd = sl + 2;
+    pa.sizeStart = sl + 3;
+    pa.sizeEnd = sl + 3 + sd;
+    pa.hdr = -1;
+    pa.size = size;
+    pa.payloadStart = line;
+    pa.subject = subject;
+    return this.#msg;
+  }
+
+  /**
+   * A consumer's delivery, as fastMsg(subject, reply, hdr, data) with the reply subject
+   * `<prefix><dc>.<sseq>.<dseq>.<ts>.<pending>` (ack.ts ackReply) written in place, routed to
+   * `dest` (pa.subject): the subject in the MSG line stays the stream message's. Null when the
+   * subject is not ASCII (the caller takes the general path).
+   */
+  delivery(
+    dest: string,
+    subject: string,
+    prefix: Uint8Array,
+    dc: number,
+    sseq: number,
+    dseq: number,
+    ts: number,
+    pending: number,
+    hdr: Uint8Array | null,
+    data: Uint8Array,
+  ): Msg | null {
+    if (!isAscii(subject)) return null;
+    const rl = ackReplyLength(prefix.length, dc, sseq, dseq, ts, pending);
+    const hl = hdr === null ? 0 : hdr.length;
+    const size = hl + data.length;
+    const sl = subject.length;
+    const hd = hdr === null ? 0 : digits(hl);
+    const sd = digits(size);
+    const hdrStart = sl + rl + 2;
+    const sizeStart = hdrStart + hd + 1;
+    const line = sizeStart + sd;
+    const buf = this.#reserve(line + size + 2);
+    for (let i = 0; i < sl; i++) buf[i] = subject.charCodeAt(i);
+    buf[sl] = 32;
+    let p = sl + 1;
+    buf.set(prefix, p);
+    p += prefix.length;
+    writeDigits(buf, p, dc);
+    p += digits(dc);
+    buf[p++] = 46;
+    writeDigits(buf, p, sseq);
+    p += digits(sseq);
+    buf[p++] = 46;
+    writeDigits(buf, p, dseq);
+    p += digits(dseq);
+    buf[p++] = 46;
+    p = writeNanos(buf, p, ts);
+    buf[p++] = 46;
+    writeDigits(buf, p, pending);
+    buf[hdrStart - 1] = 32;
+    if (hdr !== null) writeDigits(buf, hdrStart, hl);
+    buf[sizeStart - 1] = 32;
+    writeDigits(buf, sizeStart, size);
+    p = line;
+    if (hdr !== null) {
+      buf.set(hdr, p);
+      p += hl;
+    }
+    if (data.length <= 32) { for (let i = 0; i < data.length; i++) buf[p + i] = data[i]; }
+    else buf.set(data, p);
+    buf[line + size] = 13;
+    buf[line + size + 1] = 10;
+    const pa = this.#pa;
+    pa.subjectStart = 0;
+    pa.subjectEnd = sl;
+    pa.replyStart = sl + 1;
+    pa.replyEnd = sl + 1 + rl;
+    pa.hdrStart = hdrStart;
+    pa.hdrEnd = hdrStart + hd;
+    pa.sizeStart = sizeStart;
+    pa.sizeEnd = sizeStart + sd;
+    pa.hdr = hdr === null ? -1 : hl;
+    pa.size = size;
+    pa.payloadStart = line;
+    pa.subject = dest;
+    return this.#msg;
+  }
 }
 
 /** ASCII text as bytes (prefixes built once per stream). */

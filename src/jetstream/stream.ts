@@ -8,9 +8,9 @@
  * Ingest runs synchronously in the internal subscription's handler, once the published message
  * has been routed (internal_client.ts), on the bytes of the publisher's buffer: a message without
  * headers costs a store write and the ack, nothing else. A file store writes the records of one
- * turn of the event loop together (group commit), so a file stream's replies wait, in publish
- * order, until the end of the turn: the store is flushed once, then every reply goes out, and an
- * ack is sent only for a message that is in the file. The consumer layer plugs in through the
+ * turn of the event loop together (group commit), so the replies wait, in publish order, until
+ * the end of the turn (a microtask): the store is flushed once, then every reply goes out, and an
+ * ack is sent only for a message that is in the file. Memory streams answer the same way. The consumer layer plugs in through the
  * StreamHandle contract (contract.ts): consumers register in `consumers`, hear about new
  * messages from `onStored` and report acknowledgements through `acked`.
  */
@@ -44,7 +44,7 @@ import { compileRepublish, type StreamConfig, type StreamSourceJson } from "./st
 import { Feed } from "./sourcing.ts";
 import { streamAction } from "./advisories.ts";
 import type { JsAccount } from "./jetstream.ts";
-import { asciiBytes, numberedMsg } from "./reply.ts";
+import { asciiBytes, fastMsg, MsgScratch } from "./reply.ts";
 
 /** The publish headers nats-server reads (stream.go). */
 export const MSG_ID = "Nats-Msg-Id";
@@ -60,6 +60,8 @@ const MAX_HEADER = 65535;
 const DIRECT_GROUP = "_sys_";
 
 const enc = new TextEncoder();
+/** Where publish acks are laid out, one at a time (see MsgScratch). */
+const ackScratch = new MsgScratch();
 
 /** nats-server's parseInt64: digits only, else -1. */
 function parseInt64(s: string): number {
@@ -134,8 +136,7 @@ export class Stream implements StreamHandle {
   /** `{"stream":"NAME", "seq":` (with the domain when there is one), as nats-server writes it. */
   #ackPrefix = "";
   #ackPrefixBytes: Uint8Array = new Uint8Array(0);
-  /** File streams answer publishes after the store's write (see the header). */
-  readonly #deferReplies: boolean;
+  /** Replies to publishes, sent after the store's write (see the header). */
   #replies: QueuedReply[] = [];
   #commitQueued = false;
   // De-duplication: ids by insertion order for expiry, and the lookup map.
@@ -156,7 +157,6 @@ export class Stream implements StreamHandle {
     this.store = store;
     this.created = created;
     this.#cfg = cfg;
-    this.#deferReplies = store.type === "file";
     this.#setConfigDerived();
     // A stream recovered with messages rebuilds its de-duplication table on first use.
     this.#ddLoaded = store.state().msgs === 0;
@@ -632,7 +632,7 @@ export class Stream implements StreamHandle {
   }
 
   #send(reply: string, body: string | Uint8Array, hdr: Uint8Array | null = null): void {
-    const m = buildMsg(reply, "", hdr, typeof body === "string" ? enc.encode(body) : body);
+    const m = fastMsg(reply, "", hdr, typeof body === "string" ? enc.encode(body) : body);
     this.server.publishInternal(this.account, m.buf, m.pa);
   }
 
@@ -643,18 +643,17 @@ export class Stream implements StreamHandle {
 
   /** The publish ack of a message stored at `seq`. */
   #ack(reply: string, seq: number): void {
-    if (this.#deferReplies) this.#queue({ reply, seq, body: null });
-    else this.#sendAck(reply, seq);
+    this.#queue({ reply, seq, body: null });
   }
 
   /** Any other answer to a publish (errors, duplicates), in order with the acks. */
   #answer(reply: string, body: string): void {
-    if (this.#deferReplies) this.#queue({ reply, seq: 0, body });
-    else this.#send(reply, body);
+    this.#queue({ reply, seq: 0, body });
   }
 
+  /** Runs in #commit only (a microtask of its own): the scratch is free there. */
   #sendAck(reply: string, seq: number): void {
-    const m = numberedMsg(reply, this.#ackPrefixBytes, seq, 0x7d); // "}"
+    const m = ackScratch.numbered(reply, this.#ackPrefixBytes, seq, 0x7d); // "}"
     this.server.publishInternal(this.account, m.buf, m.pa);
   }
 
@@ -684,11 +683,14 @@ export class Stream implements StreamHandle {
       if (r.body !== null) this.#send(r.reply, r.body);
       else if (failed === null) this.#sendAck(r.reply, r.seq);
       else {
-        this.#send(r.reply, goJson({
-          error: jsErrorUnless("JSStreamStoreFailedF", failed),
-          stream: this.name,
-          seq: 0,
-        }));
+        this.#send(
+          r.reply,
+          goJson({
+            error: jsErrorUnless("JSStreamStoreFailedF", failed),
+            stream: this.name,
+            seq: 0,
+          }),
+        );
       }
     }
   };

@@ -100,8 +100,8 @@ export abstract class BaseStore implements StreamStore {
   protected abstract writeSkip(seq: number, ts: number): void;
   /** One message left the index (removal, limits, expiry); `secure` also erases its bytes. */
   protected abstract dropped(seq: number, blk: number, off: number, secure: boolean): void;
-  /** Many messages left at once (compact/truncate): called per message, then `bulkDone`. */
-  protected abstract bulkDropped(seq: number, blk: number): void;
+  /** Many messages left at once (compact/truncate): called per message. */
+  protected abstract bulkDropped(seq: number, blk: number, off: number): void;
   protected abstract writePurge(nextSeq: number): void;
   /** Everything below `seq` was removed (the index already reflects it). */
   protected abstract writeCompact(seq: number): void;
@@ -326,7 +326,10 @@ export abstract class BaseStore implements StreamStore {
     const idx = this.idx;
     if (seq <= 0) return this.#purgeAll(0);
     if (seq > idx.lastSeq) return this.#purgeAll(seq);
-    const [count, bytes] = idx.removeBelow(seq, (s, _info, _size, blk) => this.bulkDropped(s, blk));
+    const [count, bytes] = idx.removeBelow(
+      seq,
+      (s, _info, _size, blk, off) => this.bulkDropped(s, blk, off),
+    );
     this.writeCompact(seq);
     this.endOp();
     if (count > 0) this.#handler?.(-count, -bytes, 0, "");
@@ -342,7 +345,11 @@ export abstract class BaseStore implements StreamStore {
       throw new ErrInvalidSequence();
     }
     const ts = idx.tsAt(seq);
-    const [count, bytes] = idx.removeAbove(seq, ts, (s, _i, _z, blk) => this.bulkDropped(s, blk));
+    const [count, bytes] = idx.removeAbove(
+      seq,
+      ts,
+      (s, _i, _z, blk, off) => this.bulkDropped(s, blk, off),
+    );
     this.writeTruncate(seq, ts);
     this.endOp();
     if (count > 0) this.#handler?.(-count, -bytes, 0, "");

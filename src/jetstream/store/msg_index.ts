@@ -190,6 +190,14 @@ export class MsgIndex<T = never> {
     return c?.off?.[seq & MASK] ?? 0;
   }
 
+  /** Moves a live message's bytes (memory store compaction): its new block and offset. */
+  setLocation(seq: number, blk: number, off: number): void {
+    const c = this.#chunks.get(Math.floor(seq / CHUNK));
+    if (c === undefined || c.blk === null) return;
+    c.blk[seq & MASK] = blk;
+    c.off![seq & MASK] = off;
+  }
+
   /** What the memory store keeps for a live message. */
   objAt(seq: number): T | undefined {
     const c = this.#chunks.get(Math.floor(seq / CHUNK));
