@@ -152,12 +152,15 @@ export class Sublist<C extends Subscriber = Subscriber> {
       this.cacheHits++;
       return cached;
     }
-    const tokens = tokenize(subject);
-    if (tokens === null) return EMPTY_RESULT;
+    const n = tokenEnds(subject);
+    if (n === 0) return EMPTY_RESULT;
     const result: SublistResult<C> = { psubs: [], qsubs: [] };
-    const queues = new Map<string, Subscription<C>[]>();
-    matchLevel(this.#root, tokens, 0, result, queues);
-    for (const q of queues.values()) result.qsubs.push(q);
+    const queues = QUEUES as Map<string, Subscription<C>[]>;
+    matchLevel(this.#root, subject, n, 0, result, queues);
+    if (queues.size > 0) {
+      for (const q of queues.values()) result.qsubs.push(q);
+      queues.clear();
+    }
     if (this.#cache.size >= CACHE_MAX) this.#evict();
     this.#cache.set(subject, result);
     return result;
@@ -225,44 +228,58 @@ function addNode<C extends Subscriber>(
   }
 }
 
+/** Token i of the subject last passed to tokenEnds. */
+function tokenAt(subject: string, i: number): string {
+  return subject.slice(i === 0 ? 0 : ENDS[i - 1] + 1, ENDS[i]);
+}
+
 function matchLevel<C extends Subscriber>(
   level: Level<C>,
-  tokens: string[],
+  subject: string,
+  n: number,
   i: number,
   result: SublistResult<C>,
   queues: Map<string, Subscription<C>[]>,
 ): void {
-  const last = i === tokens.length - 1;
+  const last = i === n - 1;
   if (level.fwc) addNode(level.fwc, result, queues);
   if (level.pwc) {
     if (last) addNode(level.pwc, result, queues);
-    else if (level.pwc.next) matchLevel(level.pwc.next, tokens, i + 1, result, queues);
+    else if (level.pwc.next) matchLevel(level.pwc.next, subject, n, i + 1, result, queues);
   }
-  // A level with only wildcards is common (`_INBOX.x.*`, `$JS.ACK.S.C.*.*.*.*.*`); its token is
-  // often a unique number, and looking such a string up in a Map is slow (see tokenize).
+  // A level with only wildcards is common (`_INBOX.x.*`, `$JS.ACK.S.C.*.*.*.*.*`): its token,
+  // often a unique number, is then never cut out of the subject (see tokenEnds).
   const nodes = level.nodes;
-  const node = nodes.size === 0 ? undefined : nodes.get(tokens[i]);
+  const node = nodes.size === 0 ? undefined : nodes.get(tokenAt(subject, i));
   if (node) {
     if (last) addNode(node, result, queues);
-    else if (node.next) matchLevel(node.next, tokens, i + 1, result, queues);
+    else if (node.next) matchLevel(node.next, subject, n, i + 1, result, queues);
   }
 }
 
 /**
- * The tokens of a subject, or null when one is empty. Not `split`: V8 (Deno 2.9) makes the
- * split of a subject that has been used as a Map key (the cache lookup) slow, growing with the
- * number of distinct subjects seen, and unique subjects (reply inboxes, JetStream ack subjects
- * with their numeric tokens) arrive on every message; measured at several µs per match.
+ * Matching is synchronous and never re-entered, so it works in module-level scratch: the end
+ * offset of each token, and the queue groups being collected.
  */
-function tokenize(subject: string): string[] | null {
-  const out: string[] = [];
+const ENDS: number[] = [];
+const QUEUES = new Map<string, Subscription<Subscriber>[]>();
+
+/**
+ * Records where the subject's tokens end (in ENDS) and returns how many there are, 0 when one
+ * is empty. Tokens are cut out only where a level has literal nodes to look them up in. Not
+ * `split`: V8 (Deno 2.9) makes the split of a subject that has been used as a Map key (the
+ * cache lookup) slow, growing with the number of distinct subjects seen, and unique subjects
+ * (reply inboxes, JetStream ack subjects with their numeric tokens) arrive on every message;
+ * measured at several µs per match.
+ */
+function tokenEnds(subject: string): number {
   let start = 0;
-  for (;;) {
+  for (let i = 0;; i++) {
     const dot = subject.indexOf(".", start);
     const end = dot < 0 ? subject.length : dot;
-    if (end === start) return null;
-    out.push(subject.slice(start, end));
-    if (dot < 0) return out;
+    if (end === start) return 0;
+    ENDS[i] = end;
+    if (dot < 0) return i + 1;
     start = dot + 1;
   }
 }

@@ -40,6 +40,7 @@ import { ackReplyLength, emptyMsg, fastMsg, MsgScratch } from "./reply.ts";
 import { nextPending } from "./store/consumer.ts";
 import { compileFilter, type SubjectMatcher } from "./store/filter.ts";
 import { nowNanos } from "./store/base.ts";
+import { turnNanos } from "./clock.ts";
 import type { ConsumerState, ConsumerStore, PendingAck, StoredMsg } from "./store/types.ts";
 import { Timer } from "./timer.ts";
 import { goDuration as parseGoDuration } from "../config.ts";
@@ -1192,7 +1193,7 @@ export class Consumer implements ConsumerHandle {
     try {
       this.store.updateAcks(dseq, sseq);
     } catch { /* not pending in the store: nothing to record */ }
-    this.#lat = nowNanos();
+    this.#lat = turnNanos();
     if (this.#retention !== "limits") {
       if (sagap > 1) {
         for (let seq = sseq; seq > sseq - sagap; seq--) this.stream.acked(this, seq);

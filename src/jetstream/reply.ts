@@ -13,11 +13,16 @@ const enc = new TextEncoder();
 
 /** Decimal digits of a non-negative integer below 2^53. */
 function digits(n: number): number {
-  let d = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    d++;
+  if (n < 1e8) {
+    if (n < 1e4) return n < 10 ? 1 : n < 100 ? 2 : n < 1e3 ? 3 : 4;
+    return n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : 8;
   }
+  if (n < 1e16) {
+    if (n < 1e12) return n < 1e9 ? 9 : n < 1e10 ? 10 : n < 1e11 ? 11 : 12;
+    return n < 1e13 ? 13 : n < 1e14 ? 14 : n < 1e15 ? 15 : 16;
+  }
+  let d = 17;
+  for (let v = n / 1e17; v >= 1; v /= 10) d++;
   return d;
 }
 
@@ -146,8 +151,18 @@ function plainArgs(subject: string, sl: number, sd: number, size: number, line: 
   return pa;
 }
 
-function writeDigits(buf: Uint8Array, at: number, n: number): void {
-  let end = at + digits(n);
+/** Writes n's `nd` digits at `at` (nd = digits(n), passed when the caller has it). */
+function writeDigits(buf: Uint8Array, at: number, n: number, nd = digits(n)): void {
+  let end = at + nd;
+  // Below 2^31 the arithmetic stays in small integers.
+  if (n < 0x80000000) {
+    do {
+      const q = (n / 10) | 0;
+      buf[--end] = 48 + n - q * 10;
+      n = q;
+    } while (n > 0);
+    return;
+  }
   do {
     const q = Math.floor(n / 10);
     buf[--end] = 48 + n - q * 10;
@@ -260,7 +275,9 @@ export class MsgScratch {
     data: Uint8Array,
   ): Msg | null {
     if (!isAscii(subject)) return null;
-    const rl = ackReplyLength(prefix.length, dc, sseq, dseq, ts, pending);
+    const dcd = digits(dc), sqd = digits(sseq), dqd = digits(dseq), pd = digits(pending);
+    const tsd = nanosLength(ts);
+    const rl = prefix.length + dcd + sqd + dqd + tsd + pd + 4;
     const hl = hdr === null ? 0 : hdr.length;
     const size = hl + data.length;
     const sl = subject.length;
@@ -275,22 +292,22 @@ export class MsgScratch {
     let p = sl + 1;
     buf.set(prefix, p);
     p += prefix.length;
-    writeDigits(buf, p, dc);
-    p += digits(dc);
+    writeDigits(buf, p, dc, dcd);
+    p += dcd;
     buf[p++] = 46;
-    writeDigits(buf, p, sseq);
-    p += digits(sseq);
+    writeDigits(buf, p, sseq, sqd);
+    p += sqd;
     buf[p++] = 46;
-    writeDigits(buf, p, dseq);
-    p += digits(dseq);
+    writeDigits(buf, p, dseq, dqd);
+    p += dqd;
     buf[p++] = 46;
     p = writeNanos(buf, p, ts);
     buf[p++] = 46;
-    writeDigits(buf, p, pending);
+    writeDigits(buf, p, pending, pd);
     buf[hdrStart - 1] = 32;
-    if (hdr !== null) writeDigits(buf, hdrStart, hl);
+    if (hdr !== null) writeDigits(buf, hdrStart, hl, hd);
     buf[sizeStart - 1] = 32;
-    writeDigits(buf, sizeStart, size);
+    writeDigits(buf, sizeStart, size, sd);
     p = line;
     if (hdr !== null) {
       buf.set(hdr, p);
