@@ -58,7 +58,7 @@ interface FilterEntry {
 
 export abstract class BaseStore implements StreamStore {
   abstract readonly type: StorageType;
-  protected readonly idx: MsgIndex<StoredMsg>;
+  protected readonly idx: MsgIndex;
   protected limits: StoreLimits;
   protected closed = false;
   protected consumerCount = 0;
@@ -66,8 +66,8 @@ export abstract class BaseStore implements StreamStore {
   #ageTimer: ReturnType<typeof setTimeout> | undefined;
   #filters = new Map<string, FilterEntry>();
 
-  constructor(withLocation: boolean, limits: StoreLimits) {
-    this.idx = new MsgIndex(withLocation);
+  constructor(limits: StoreLimits) {
+    this.idx = new MsgIndex();
     this.limits = { ...limits };
     this.idx.onSubjectAdded = (info) => this.#subjectAdded(info);
     this.idx.onSubjectDropped = (info) => this.#subjectDropped(info);
@@ -78,8 +78,8 @@ export abstract class BaseStore implements StreamStore {
   /** The accounted size of a message (nats-server's formula for this storage type). */
   protected abstract msgSize(subjectLen: number, hdrLen: number, dataLen: number): number;
   /**
-   * Keeps the message's bytes; returns where: [block, offset] (file), or the message object to
-   * keep in the index (memory). Throws on failure, before anything is kept.
+   * Keeps the message's bytes; returns where: [block or segment id, offset]. Throws on
+   * failure, before anything is kept.
    */
   protected abstract writeMsg(
     seq: number,
@@ -87,7 +87,7 @@ export abstract class BaseStore implements StreamStore {
     subject: string,
     hdr: Uint8Array,
     data: Uint8Array,
-  ): [number, number, StoredMsg | undefined];
+  ): [number, number];
   /** A live message; null when it cannot be read back (the store logs why). */
   protected abstract readMsg(
     seq: number,
@@ -95,7 +95,6 @@ export abstract class BaseStore implements StreamStore {
     ts: number,
     blk: number,
     off: number,
-    obj: StoredMsg | undefined,
   ): StoredMsg | null;
   protected abstract writeSkip(seq: number, ts: number): void;
   /** One message left the index (removal, limits, expiry); `secure` also erases its bytes. */
@@ -141,8 +140,8 @@ export abstract class BaseStore implements StreamStore {
     const seq = this.idx.lastSeq + 1;
     ts ??= nowNanos();
     const size = this.msgSize(utf8Length(subject), hdr.length, data.length);
-    const [blk, off, obj] = this.writeMsg(seq, ts, subject, hdr, data);
-    const added = this.idx.add(seq, subject, size, ts, blk, off, obj);
+    const [blk, off] = this.writeMsg(seq, ts, subject, hdr, data);
+    const added = this.idx.add(seq, subject, size, ts, blk, off);
     this.#handler?.(1, size, seq, subject);
     if (lim.maxMsgsPerSubject > 0) {
       while (added.msgs > lim.maxMsgsPerSubject) this.removeSeq(added.first, false);
@@ -181,7 +180,6 @@ export abstract class BaseStore implements StreamStore {
       idx.tsAt(seq),
       idx.blkAt(seq),
       idx.offAt(seq),
-      idx.objAt(seq),
     );
   }
 

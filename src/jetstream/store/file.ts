@@ -153,7 +153,7 @@ export class FileStore extends BaseStore {
   #consumers = new Map<string, FileConsumerStore | MemoryConsumerStore>();
 
   constructor(opts: FileStoreOptions) {
-    super(true, opts.limits ?? NO_LIMITS);
+    super(opts.limits ?? NO_LIMITS);
     this.dir = opts.dir.replace(/\/+$/, "") || "/";
     this.#msgDir = `${this.dir}/msgs`;
     this.#blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
@@ -441,7 +441,7 @@ export class FileStore extends BaseStore {
     subject: string,
     hdr: Uint8Array,
     data: Uint8Array,
-  ): [number, number, undefined] {
+  ): [number, number] {
     this.#checkWritable();
     this.#flushDeletes();
     const w = this.#w;
@@ -467,7 +467,7 @@ export class FileStore extends BaseStore {
     w.end();
     const off = this.#added(from);
     this.#wb.live++;
-    return [this.#wb.id, off, undefined];
+    return [this.#wb.id, off];
   }
 
   protected writeSkip(seq: number, ts: number): void {

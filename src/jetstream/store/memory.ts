@@ -63,7 +63,7 @@ export class MemoryStore extends BaseStore {
   #sparse = new Set<Segment>();
 
   constructor(opts: MemoryStoreOptions = {}) {
-    super(true, opts.limits ?? NO_LIMITS);
+    super(opts.limits ?? NO_LIMITS);
   }
 
   protected msgSize(subjectLen: number, hdrLen: number, dataLen: number): number {
@@ -126,9 +126,8 @@ export class MemoryStore extends BaseStore {
     _subject: string,
     hdr: Uint8Array,
     data: Uint8Array,
-  ): [number, number, undefined] {
-    const [blk, off] = this.#place(seq, hdr, data);
-    return [blk, off, undefined];
+  ): [number, number] {
+    return this.#place(seq, hdr, data);
   }
 
   protected readMsg(
