@@ -161,6 +161,8 @@ export class Sublist<C extends Subscriber = Subscriber> {
       for (const q of queues.values()) result.qsubs.push(q);
       queues.clear();
     }
+    // JetStream ack subjects are unique per message: caching one only evicts others.
+    if (subject.startsWith("$JS.ACK.")) return result;
     if (this.#cache.size >= CACHE_MAX) this.#evict();
     this.#cache.set(subject, result);
     return result;
