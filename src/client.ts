@@ -40,6 +40,8 @@ import {
 } from "./connect.ts";
 
 export type { ConnectOptions };
+import type { ClientJwt } from "./operator/state.ts";
+import { applyJwtLimits, releaseJwt } from "./operator/client_jwt.ts";
 
 export const CLIENT = 0;
 export const ROUTER = 1;
@@ -67,6 +69,7 @@ export const ClosedState = {
   MaxSubscriptionsExceeded: "Maximum Subscriptions Exceeded",
   ServerShutdown: "Server Shutdown",
   AuthenticationExpired: "Authentication Expired",
+  Revocation: "Credentials Revoked",
   NoRespondersRequiresHeaders: "No Responders Requires Headers",
   DuplicateRoute: "Duplicate Route",
   RouteRemoved: "Route Removed",
@@ -116,6 +119,8 @@ export type ClientSub = Subscription<Client>;
 
 export class Client implements ParserHost {
   readonly kind: number = CLIENT;
+  /** What a user JWT's allowed_connection_types calls this connection (WEBSOCKET for ws). */
+  readonly connectionType: string = "STANDARD";
   readonly opIndex = CLIENT_OP_INDEX;
   readonly pa = new PubArg();
   readonly cid: number;
@@ -153,6 +158,8 @@ export class Client implements ParserHost {
   perms: PermissionChecker | null = null;
   /** Set once a wildcard subscription reaches a subscribe deny subject; see DenyFilter. */
   denyFilter: DenyFilter | null = null;
+  /** Operator mode: the user JWT this client logged in with (src/operator/). */
+  jwt: ClientJwt | null = null;
   /** Reply subjects granted by allow_responses; null when the user has no such permission. */
   replies: Map<string, ReplyGrant> | null = null;
   permissions: Permissions | undefined;
@@ -638,6 +645,13 @@ export class Client implements ParserHost {
   applyLimits(): void {
     const o = this.server.opts;
     const lim = this.account.limits;
+    if (this.jwt !== null) {
+      // A JWT user's own limits count too (src/operator/client_jwt.ts).
+      const l = applyJwtLimits(this, this.jwt);
+      this.#maxPayload = l.maxPayload;
+      this.maxSubs = l.maxSubs;
+      return;
+    }
     this.#maxPayload = o.maxPayload;
     this.maxSubs = o.maxSubs;
     if (lim.maxPayload >= 0 && lim.maxPayload < this.#maxPayload) this.#maxPayload = lim.maxPayload;
@@ -1123,6 +1137,7 @@ export class Client implements ParserHost {
       this.server.removeSubscription(sub);
     }
     this.server.removeClient(this);
+    if (this.jwt !== null) releaseJwt(this.jwt);
     // Write what is queued (e.g. the -ERR that explains the close), then close the socket.
     const finish = (): void => {
       this.out.release();

@@ -10,6 +10,7 @@
  * INFO to its other routes, which then connect to it (implicit routes).
  */
 
+import { decodeDelivery, encodeDelivery } from "./delivery.ts";
 import {
   Client,
   type ClientSub,
@@ -234,6 +235,12 @@ export class Route extends Client {
     const acc = this.#accountOf(buf, pa.accountStart, pa.accountEnd);
     if (acc === null) return;
     const res = acc.sublist.match(pa.subject);
+    // A JetStream delivery: routed by its deliver subject, carrying the stream's subject.
+    const delivery = pa.replyEnd > pa.replyStart ? decodeDelivery(buf, pa) : null;
+    if (delivery !== null) {
+      this.server.routeFromRoute(this, acc, res, delivery.buf, delivery.pa, this.#queueArgs);
+      return;
+    }
     this.server.routeFromRoute(this, acc, res, buf, pa, this.#queueArgs);
   }
 
@@ -435,8 +442,13 @@ export class Route extends Client {
     let middle = "";
     if (queues.length > 0) middle = hasReply ? "+ " : "| ";
     const q = queues.length > 0 ? " " + queues.join(" ") : "";
-    const subj = src.subarray(pa.subjectStart, pa.subjectEnd);
-    const reply = src.subarray(pa.replyStart, pa.replyEnd);
+    let subj = src.subarray(pa.subjectStart, pa.subjectEnd);
+    let reply = src.subarray(pa.replyStart, pa.replyEnd);
+    const delivery = hasReply ? encodeDelivery(src, pa) : null;
+    if (delivery !== null) {
+      subj = delivery.subject;
+      reply = delivery.reply;
+    }
     const midBytes = middle === "" ? null : enc.encode(middle);
     const qBytes = q === "" ? null : enc.encode(q);
     const sizeLen = pa.sizeEnd - pa.sizeStart;
@@ -462,9 +474,10 @@ export class Route extends Client {
     if (hasReply) {
       b.set(reply, p);
       p += reply.length;
+      // `+ <reply> <queues..>`: the queues keep their separating space.
       if (qBytes) {
-        b.set(qBytes.subarray(1), p);
-        p += qBytes.length - 1;
+        b.set(qBytes, p);
+        p += qBytes.length;
       }
       b[p++] = 32;
     } else if (qBytes) {
@@ -505,7 +518,10 @@ export class Route extends Client {
     const hasReply = pa.replyEnd > pa.replyStart;
     const parts = [origin, acc.name, pa.subject];
     if (queues.length > 0) parts.push(hasReply ? "+" : "|");
-    if (hasReply) parts.push(dec.decode(src.subarray(pa.replyStart, pa.replyEnd)));
+    if (hasReply) {
+      const delivery = encodeDelivery(src, pa);
+      parts.push(dec.decode(delivery?.reply ?? src.subarray(pa.replyStart, pa.replyEnd)));
+    }
     parts.push(...queues, String(pa.hdr > 0 ? pa.hdr : 0), String(pa.size));
     const line = parts.join(" ");
     if (this.server.log.traceEnabled) this.traceOut("LMSG", line);

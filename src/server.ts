@@ -43,6 +43,8 @@ import { type MonitorHandle, startMonitoring } from "./monitor.ts";
 import { MonitorStats } from "./monitor/stats.ts";
 import { SystemEvents } from "./system/events.ts";
 import { installRequests } from "./system/requests.ts";
+import { OperatorMode } from "./operator/mode.ts";
+import { checkResolverReload } from "./operator/validate.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
 import { WebsocketListener } from "./websocket/listener.ts";
@@ -193,6 +195,8 @@ export class Server {
   websocket: WebsocketListener | null = null;
   /** JetStream, when enabled (`-js`, `jetstream {}`) and started. */
   jetstream: JetStream | null = null;
+  /** Operator mode (JWT users, accounts from a resolver); null otherwise. See src/operator/. */
+  operator: OperatorMode | null = null;
 
   constructor(opts: Options, logger: Logger) {
     setBaselineOptions(opts);
@@ -202,6 +206,7 @@ export class Server {
     this.name = opts.serverName || this.id;
     this.#done = new Promise((r) => (this.#resolveDone = r));
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
+    this.operator = OperatorMode.create(this, opts);
     configureAccounts(this, opts);
     this.#configureAuth();
     this.tls = opts.tls && opts.tlsConfig ? loadTlsContext(opts.tlsConfig) : null;
@@ -217,7 +222,8 @@ export class Server {
 
   get authRequired(): boolean {
     const o = this.opts;
-    return o.username !== "" || o.authorization !== "" || o.users.length > 0;
+    return o.username !== "" || o.authorization !== "" || o.users.length > 0 ||
+      this.operator !== null;
   }
 
   /** The account named, or `$G` for an empty name. */
@@ -275,6 +281,7 @@ export class Server {
     if (o.jetstream) this.log.notice(`  Node:     ${getHash(this.name)}`);
     this.log.notice(`  ID:       ${this.id}`);
     this.#startupWarnings();
+    this.operator?.logStartup();
     // nats-server's order: monitoring, clients, then (after "Server is ready") routes. A failure
     // undoes the rest.
     try {
@@ -340,6 +347,7 @@ export class Server {
       this.events = new SystemEvents(this, this.systemAccount);
       this.events.start(installRequests);
     }
+    this.operator?.start();
     this.#armTick(this.#maxTickMs());
     acceptLoop(this.#listener, "client", (m) => this.log.error(m), (conn) => {
       if (this.lameDuck || !this.#running) conn.close();
@@ -382,6 +390,11 @@ export class Server {
         "Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance",
       );
     }
+    if (Object.keys(o.jsAccDefaultDomain).length > 0) {
+      this.log.warn(
+        "The option `default_js_domain` is a temporary backwards compatibility measure and will be removed",
+      );
+    }
   }
 
   /** Resolves when the server has shut down. */
@@ -401,8 +414,8 @@ export class Server {
    * enforces max_connections. False when it was refused (and closed).
    */
   admitClient(c: Client): boolean {
-    // With nkey users, each client gets a nonce to sign (nats-server's INFO "nonce").
-    if (this.#nkeyUsers.size > 0) c.nonce = newNonce();
+    // With nkey users or in operator mode, each client gets a nonce to sign (INFO "nonce").
+    if (this.#nkeyUsers.size > 0 || this.operator !== null) c.nonce = newNonce();
     this.stats.totalConnections++;
     this.log.debugc(c, "Client connection created");
     this.sendInfo(c);
@@ -547,6 +560,7 @@ export class Server {
    * the violation and is closed.
    */
   authenticate(c: Client): boolean | Promise<boolean> {
+    if (this.operator !== null) return this.operator.authenticate(c);
     if (!this.authRequired) return true;
     const o = this.opts;
     const co = c.opts;
@@ -1105,12 +1119,14 @@ export class Server {
     const leafChange = leafnodeReloadError(cur.leafnode, next.leafnode);
     if (leafChange !== null) throw new Error(leafChange);
     validateOptions(next);
+    checkResolverReload(cur, next);
     // New certificates are loaded before anything changes, so a bad file refuses the reload.
     const tls = next.tls && next.tlsConfig ? loadTlsContext(next.tlsConfig) : null;
     this.opts = next;
     this.tls = tls;
     if (logger) this.log.logger = logger;
     configureAccounts(this, next);
+    this.operator?.reload(next);
     this.events?.trackAccounts();
     this.jetstream?.reconfigure();
     this.#configureAuth();
@@ -1122,7 +1138,8 @@ export class Server {
         continue;
       }
       c.applyOptions();
-      if (!c.connectReceived) continue;
+      // JWT users keep their login: their account's claims, not the config, govern them.
+      if (!c.connectReceived || c.jwt !== null) continue;
       const auth = this.authenticate(c);
       if (auth === true) this.#dropForbiddenSubs(c);
       else if (auth !== false) auth.then((ok) => ok && this.#dropForbiddenSubs(c));
@@ -1134,6 +1151,7 @@ export class Server {
 
   /** The account a connected client's user now belongs to; null when the user is gone. */
   #userAccount(c: Client): Account | null {
+    if (c.jwt !== null) return c.account;
     if (!this.authRequired || c.user === "") return this.globalAccount;
     return (this.#users.get(c.user) ?? this.#nkeyUsers.get(c.user))?.account ?? null;
   }
@@ -1228,6 +1246,7 @@ export class Server {
 
   async shutdown(): Promise<void> {
     if (!this.#running) return;
+    this.operator?.stop();
     this.events?.stop();
     this.#running = false;
     clearTimeout(this.#ticker);

@@ -79,7 +79,9 @@ function serverUsers(s: Server, leaf: Leaf): Verdict {
       leaf.user = name;
       return bindUser(s, leaf, u.account.name, u.permissions);
     }
-    const noAuth = s.opts.noAuthUser;
+    // A leaf that came in on the websocket port takes that block's no_auth_user, if it has one.
+    const wsNoAuth = leaf.isWebsocket ? s.opts.websocket.noAuthUser : "";
+    const noAuth = wsNoAuth !== "" ? wsNoAuth : s.opts.noAuthUser;
     if (noAuth !== "" && !o.user && !o.pass && !o.auth_token) {
       const u = s.lookupUser(noAuth);
       if (u) {

@@ -47,6 +47,9 @@ import type { LeafNodes } from "./leafnodes.ts";
 import { authenticateLeaf } from "./auth.ts";
 import { versionAtLeast, versionComponents } from "./options.ts";
 import { leafClientHandshake } from "./tls.ts";
+import { decodeDelivery, encodeDelivery } from "../delivery.ts";
+import { solicitWebsocket } from "./websocket.ts";
+import { WsTransport } from "../websocket/transport.ts";
 import { parseCreds } from "../jwt/creds.ts";
 import { readCredsFile } from "./solicit.ts";
 
@@ -97,6 +100,7 @@ interface LeafInfo {
   cluster?: string;
   domain?: string;
   leafnode_urls?: string[];
+  ws_connect_urls?: string[];
   import?: Permissions["publish"];
   export?: Permissions["publish"];
   info_on_connect?: boolean;
@@ -179,10 +183,8 @@ export class Leaf extends Client {
     if (remote !== null) {
       this.account = remote.account;
       this.leafPerms = remote.localPermissions();
-      // The hub's INFO must come soon, or this is not a leafnode port.
-      this.#timer = setTimeout(() => {
-        if (!this.infoReceived && !this.closed) this.close(ClosedState.ReadError);
-      }, INFO_WAIT_MS);
+      // Over websocket the wait starts once the upgrade is done.
+      if (!remote.isWebsocket) this.#waitForInfo();
     } else {
       // Leafnodes do not echo: their interest never sees their own messages.
       this.opts.echo = false;
@@ -191,7 +193,58 @@ export class Leaf extends Client {
   }
 
   override get logPrefix(): string {
-    return `${this.peer.host}:${this.peer.port} - lid:${this.cid} - `;
+    return `${this.peer.host}:${this.peer.port} - lid${
+      this.isWebsocket ? "_ws" : ""
+    }:${this.cid} - `;
+  }
+
+  /** Whether the connection runs over websocket (accepted on the websocket port, or a ws remote). */
+  get isWebsocket(): boolean {
+    return this.conn instanceof WsTransport || (this.remote?.isWebsocket ?? false);
+  }
+
+  /**
+   * A ws:// or wss:// remote: TLS first for wss, then the upgrade on /leafnode; the leafnode
+   * protocol then runs in websocket frames. A refusal closes the connection (and the remote dials
+   * again), as in nats-server.
+   */
+  async solicitWebsocket(): Promise<void> {
+    const remote = this.remote!;
+    const s = this.server;
+    if (remote.tlsRequired && !await this.startClientTls()) return;
+    try {
+      const { ws, negotiated } = await solicitWebsocket(
+        this.conn,
+        remote.curUrl!,
+        {
+          compress: remote.opts.wsCompression ?? false,
+          noMasking: remote.opts.wsNoMasking ?? false,
+        },
+        {
+          maxInflated: s.opts.maxPending,
+          closeTimeoutMs: s.opts.writeDeadlineMs,
+          onError: (m) => s.log.errorc(this, m),
+        },
+        INFO_WAIT_MS,
+      );
+      if (this.closed) {
+        ws.close();
+        return;
+      }
+      ws.reasonOf = () => this.closeReason;
+      this.conn = ws;
+      this.#waitForInfo();
+      s.log.debugc(
+        this,
+        `Leafnode compression=${negotiated.compress} masking=${negotiated.maskWrites}`,
+      );
+    } catch (e) {
+      if (this.closed) return;
+      s.log.errorc(this, `Error soliciting websocket connection: ${(e as Error).message}`);
+      this.close(ClosedState.ReadError);
+      return;
+    }
+    this.run();
   }
 
   /** Leafnodes keep their own CONNECT deadline (the leafnode authorization timeout). */
@@ -205,6 +258,13 @@ export class Leaf extends Client {
 
   canPublish(subject: string): boolean {
     return this.leafPerms === null || this.leafPerms.canPublish(subject);
+  }
+
+  /** The hub's INFO must come soon, or this is not a leafnode port. */
+  #waitForInfo(): void {
+    this.#timer = setTimeout(() => {
+      if (!this.infoReceived && !this.closed) this.close(ClosedState.ReadError);
+    }, INFO_WAIT_MS);
   }
 
   #clearTimer(): void {
@@ -358,6 +418,13 @@ export class Leaf extends Client {
         if (queues.length === 0) queues = null;
       }
     }
+    // A JetStream delivery from the other side: routed by its deliver subject, carrying the
+    // stream's subject.
+    const delivery = args.replyEnd > args.replyStart ? decodeDelivery(src, args) : null;
+    if (delivery !== null) {
+      src = delivery.buf;
+      args = delivery.pa;
+    }
     // Without queue names a leafnode message is for plain subscribers only.
     this.server.routeMessage(this, acc, acc.sublist.match(args.subject), src, args, queues);
   }
@@ -508,7 +575,11 @@ export class Leaf extends Client {
       this.remoteDomain = info.domain ?? "";
       this.remoteCluster = info.cluster ?? "";
     }
-    if (info.leafnode_urls && info.leafnode_urls.length > 0) remote.updateUrls(info.leafnode_urls);
+    const lnUrls = info.leafnode_urls ?? [];
+    const wsUrls = info.ws_connect_urls ?? [];
+    if (lnUrls.length > 0 || wsUrls.length > 0) {
+      remote.updateUrls(remote.isWebsocket ? wsUrls : lnUrls);
+    }
     if (info.import || info.export) {
       const perms = new LeafPermissions({ publish: info.export, subscribe: info.import });
       const local = remote.opts;
@@ -547,14 +618,16 @@ export class Leaf extends Client {
       );
       return true;
     };
-    if (remote.tlsRequired) {
-      this.paused = this.#startTls().then((ok) => ok && resume());
+    // Over websocket, TLS (wss) came before the upgrade.
+    if (remote.tlsRequired && !this.isWebsocket) {
+      this.paused = this.startClientTls().then((ok) => ok && resume());
       return true;
     }
     return resume();
   }
 
-  async #startTls(): Promise<boolean> {
+  /** The client side of TLS toward the remote (after its INFO, or before a wss upgrade). */
+  async startClientTls(): Promise<boolean> {
     const remote = this.remote!;
     this.server.log.debugc(this, "Starting TLS leafnode client handshake");
     try {
@@ -599,11 +672,13 @@ export class Leaf extends Client {
     }
     c.tls_required = remote.tlsRequired;
     c.server_id = s.id;
+    if (s.opts.jetstreamDomain !== "") c.domain = s.opts.jetstreamDomain;
     c.name = s.name;
     if (remote.opts.hub) c.is_hub = true;
     const cluster = this.leafnodes.clusterName();
     if (cluster !== "") c.cluster = cluster;
     if (this.opts.headers) c.headers = true;
+    if (s.jetstream?.lookup(this.account)) c.jetstream = true;
     if (remote.opts.denyImports.length > 0) c.deny_pub = remote.opts.denyImports;
     const text = goJson(c, false);
     if (s.log.traceEnabled) this.traceOut("CONNECT", removePassFromTrace(text));
@@ -775,8 +850,13 @@ export class Leaf extends Client {
     let mid = "";
     if (queues.length > 0) mid = hasReply ? "+ " : "| ";
     const qtext = queues.length > 0 ? queues.join(" ") + " " : "";
-    const subj = src.subarray(pa.subjectStart, pa.subjectEnd);
-    const reply = src.subarray(pa.replyStart, pa.replyEnd);
+    let subj = src.subarray(pa.subjectStart, pa.subjectEnd);
+    let reply = src.subarray(pa.replyStart, pa.replyEnd);
+    const delivery = hasReply ? encodeDelivery(src, pa) : null;
+    if (delivery !== null) {
+      subj = delivery.subject;
+      reply = delivery.reply;
+    }
     const body = hasHdr && !keepHdr
       ? src.subarray(pa.payloadStart + pa.hdr, pa.payloadStart + pa.size)
       : src.subarray(pa.payloadStart, pa.payloadStart + pa.size);

@@ -37,6 +37,10 @@ export interface RemoteLeafOptions {
   denyImports: string[];
   denyExports: string[];
   noRandomize: boolean;
+  /** `ws_compression`: ask a websocket remote for permessage-deflate. */
+  wsCompression?: boolean;
+  /** `ws_no_masking`: ask a websocket remote to take unmasked frames. */
+  wsNoMasking?: boolean;
 }
 
 export interface LeafNodeOptions {
@@ -117,6 +121,15 @@ export function validateLeafNode(
   check(ln.account, "authorization");
   for (const u of ln.users) if (u.account !== "") check(u.account, "authorization");
   for (const r of ln.remotes) check(r.localAccount, "remote");
+  for (const r of ln.remotes) {
+    const ws = r.urls.map(isWsText);
+    if (ws.some((w) => w !== ws[0])) {
+      throw new Error(
+        "remote leaf node configuration cannot have a mix of websocket and non-websocket urls: " +
+          `[${r.urls.map((u) => JSON.stringify(redactUrl(u))).join(" ")}]`,
+      );
+    }
+  }
   if (ln.port !== 0 && ln.minVersion !== "") {
     const problem = checkMinVersion(ln.minVersion);
     if (problem !== null) throw new Error(problem);
@@ -151,4 +164,14 @@ export function leafnodeReloadError(cur: LeafNodeOptions, next: LeafNodeOptions)
 export function configuredClusterName(o: Options): string {
   if (o.cluster.name !== "") return o.cluster.name;
   return o.leafnode.remotes.length > 0 && o.cluster.port === 0 ? o.serverName : "";
+}
+
+/** nats-server's isWSURL, on a URL as configured. */
+function isWsText(url: string): boolean {
+  return /^ws/i.test(url);
+}
+
+/** A URL with its password shown as "xxxxx" (nats-server's redactURLList). */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, "$1xxxxx@");
 }

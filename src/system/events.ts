@@ -52,7 +52,10 @@ export type Compression = "" | "gzip" | "snappy" | "identity";
 interface Outgoing {
   subject: string;
   reply: string;
-  /** A JSON value (objects get their `server` block filled when sent when `si` is set). */
+  /**
+   * A JSON value (objects get their `server` block filled when sent when `si` is set), or raw
+   * bytes sent as they are.
+   */
   msg: unknown;
   si: boolean;
   compress: Compression;
@@ -182,7 +185,10 @@ export class SystemEvents {
     if (m.si && m.msg !== null && typeof m.msg === "object") {
       (m.msg as Record<string, unknown>).server = this.serverInfo();
     }
-    let payload: Uint8Array = enc.encode(goJson(m.msg, false));
+    // Raw bytes go out as they are (JWTs, account packs); anything else as Go's JSON.
+    let payload: Uint8Array = m.msg instanceof Uint8Array
+      ? m.msg
+      : enc.encode(goJson(m.msg, false));
     let hdr: Uint8Array | null = null;
     if (m.compress !== "" && payload.length > 0) {
       if (m.compress === "gzip") payload = new Uint8Array(gzipSync(payload));
