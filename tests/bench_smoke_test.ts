@@ -1,6 +1,6 @@
 /**
  * The benchmark still runs: `scripts/bench.ts --quick --only ours` completes, prints the table
- * header and a non-zero result for every scenario.
+ * header and a non-zero result for every scenario, JetStream ones included.
  */
 
 const BENCH = new URL("../scripts/bench.ts", import.meta.url).pathname;
@@ -48,4 +48,10 @@ Deno.test("bench in quick mode completes and reports non-zero rates for our serv
   }
   const memory = [...rows.entries()].find(([k]) => k.startsWith("idle memory"));
   assert(memory !== undefined && parseFloat(memory[1]) > 0, `no idle memory result${context}`);
+  // JetStream: 8 scenarios at 16 B and 1 KiB.
+  const js = [...rows.entries()].filter(([k]) => k.startsWith("JS ") || k.startsWith("KV "));
+  assert(js.length === 16, `expected 16 JetStream rows, got ${js.length}${context}`);
+  for (const [label, cell] of js) {
+    assert(parseFloat(cell) > 0, `${label}: expected a non-zero value, got ${cell}${context}`);
+  }
 });
