@@ -44,7 +44,7 @@ import { compileRepublish, type StreamConfig, type StreamSourceJson } from "./st
 import { Feed } from "./sourcing.ts";
 import { streamAction } from "./advisories.ts";
 import type { JsAccount } from "./jetstream.ts";
-import { asciiBytes, fastMsg, MsgScratch, numberedMsg } from "./reply.ts";
+import { asciiBytes, fastMsg, MsgScratch } from "./reply.ts";
 
 /** The publish headers nats-server reads (stream.go). */
 export const MSG_ID = "Nats-Msg-Id";
@@ -60,8 +60,6 @@ const MAX_HEADER = 65535;
 const DIRECT_GROUP = "_sys_";
 
 const enc = new TextEncoder();
-/** Replies waiting past this many are sent at once, without waiting for the end of the turn. */
-const EARLY_COMMIT = 256;
 /** Where publish acks are laid out, one at a time (see MsgScratch). */
 const ackScratch = new MsgScratch();
 
@@ -653,25 +651,15 @@ export class Stream implements StreamHandle {
     this.#queue({ reply, seq: 0, body });
   }
 
-  /**
-   * The scratch is free only in a microtask of our own (#commit at the end of the turn); an
-   * early commit runs inside an internal delivery, where receivers may still be queued.
-   */
-  #sendAck(reply: string, seq: number, scratch: boolean): void {
-    const m = scratch
-      ? ackScratch.numbered(reply, this.#ackPrefixBytes, seq, 0x7d) // "}"
-      : numberedMsg(reply, this.#ackPrefixBytes, seq, 0x7d);
+  /** Runs in #commit only (a microtask of its own): the scratch is free there. */
+  #sendAck(reply: string, seq: number): void {
+    const m = ackScratch.numbered(reply, this.#ackPrefixBytes, seq, 0x7d); // "}"
     this.server.publishInternal(this.account, m.buf, m.pa);
   }
 
   #queue(r: QueuedReply): void {
     this.#replies.push(r);
-    if (this.#replies.length >= EARLY_COMMIT) {
-      // A long read of publishes: answer these now, so the publisher can go on while the rest
-      // is stored (the end of the turn would answer them all at once).
-      this.#commitReplies(false);
-      this.server.afterRead();
-    } else if (!this.#commitQueued) {
+    if (!this.#commitQueued) {
       this.#commitQueued = true;
       queueMicrotask(this.#commit);
     }
@@ -680,10 +668,6 @@ export class Stream implements StreamHandle {
   /** End of the turn: the store's records are written, then the replies go (acks only if so). */
   #commit = (): void => {
     this.#commitQueued = false;
-    this.#commitReplies(true);
-  };
-
-  #commitReplies(scratch: boolean): void {
     const q = this.#replies;
     if (q.length === 0) return;
     this.#replies = [];
@@ -697,7 +681,7 @@ export class Stream implements StreamHandle {
     for (let i = 0; i < q.length; i++) {
       const r = q[i];
       if (r.body !== null) this.#send(r.reply, r.body);
-      else if (failed === null) this.#sendAck(r.reply, r.seq, scratch);
+      else if (failed === null) this.#sendAck(r.reply, r.seq);
       else {
         this.#send(
           r.reply,
@@ -709,7 +693,7 @@ export class Stream implements StreamHandle {
         );
       }
     }
-  }
+  };
 
   // ---- de-duplication -----------------------------------------------------------------------
 
