@@ -404,6 +404,8 @@ export class FileStore extends BaseStore {
 
   /** Writes the buffered records (one write call). */
   flush(): void {
+    // After a failed write, whatever was buffered then is lost: say so to every caller.
+    if (this.#failed !== null) throw this.#failed;
     const w = this.#w;
     if (w.len === 0 || this.#wfd === null) return;
     const b = this.#wb, fd = this.#wfd;

@@ -90,6 +90,7 @@ export class MemoryStore extends BaseStore {
     this.#segs.set(seg.id, seg);
     // A record bigger than a segment gets one of its own; the current one stays current.
     if (n <= MAX_SEGMENT) {
+      // Filled space is never written again (a message read from it may still be held).
       if (cur !== null && cur.live === 0) this.#segs.delete(cur.id);
       else if (cur !== null) this.#sparse.add(cur);
       this.#cur = seg;
@@ -162,18 +163,11 @@ export class MemoryStore extends BaseStore {
     if (seg === undefined) return;
     seg.live--;
     seg.liveBytes -= RECORD_HEADER + seg.dv.getUint32(off, true) + seg.dv.getUint32(off + 4, true);
+    if (seg === this.#cur) return; // dropped once full, if empty then (see #segmentFor)
     if (seg.live === 0) {
-      if (seg !== this.#cur) this.#segs.delete(seg.id);
-      else {
-        // Empty and current: start it over.
-        seg.used =
-          seg.liveBytes =
-          seg.first =
-          seg.last =
-            0;
-      }
+      this.#segs.delete(seg.id);
       this.#sparse.delete(seg);
-    } else if (seg !== this.#cur) this.#sparse.add(seg);
+    } else this.#sparse.add(seg);
   }
 
   protected writePurge(): void {
