@@ -46,6 +46,8 @@ class Node<C extends Subscriber> {
   next: Level<C> | null = null;
   psubs = new Set<Subscription<C>>();
   qsubs = new Map<string, Set<Subscription<C>>>();
+  /** The result of a subject matched by this node alone; rebuilt after a change here. */
+  solo: SublistResult<C> | null = null;
 
   isEmpty(): boolean {
     return this.psubs.size === 0 && this.qsubs.size === 0 && (!this.next || this.next.size === 0);
@@ -93,6 +95,7 @@ export class Sublist<C extends Subscriber = Subscriber> {
       level = node.next ??= new Level();
     }
     if (!node) return;
+    node.solo = null;
     if (sub.queue === "") {
       node.psubs.add(sub);
     } else {
@@ -122,6 +125,7 @@ export class Sublist<C extends Subscriber = Subscriber> {
       level = node.next;
     }
     if (!node) return false;
+    node.solo = null;
     let removed: boolean;
     if (sub.queue === "") {
       removed = node.psubs.delete(sub);
@@ -154,13 +158,16 @@ export class Sublist<C extends Subscriber = Subscriber> {
     }
     const n = tokenEnds(subject);
     if (n === 0) return EMPTY_RESULT;
-    const result: SublistResult<C> = { psubs: [], qsubs: [] };
-    const queues = QUEUES as Map<string, Subscription<C>[]>;
-    matchLevel(this.#root, subject, n, 0, result, queues);
-    if (queues.size > 0) {
-      for (const q of queues.values()) result.qsubs.push(q);
-      queues.clear();
-    }
+    const hits = HITS as Node<C>[];
+    matchLevel(this.#root, subject, n, 0, hits);
+    let result: SublistResult<C>;
+    if (hits.length === 0) result = EMPTY_RESULT;
+    else if (hits.length === 1) {
+      // Matched by one node (a consumer's ack subscription, an inbox wildcard): its own result.
+      const node = hits[0];
+      result = node.solo ??= resultOf(hits);
+    } else result = resultOf(hits);
+    hits.length = 0;
     // JetStream ack subjects are unique per message: caching one only evicts others.
     if (subject.startsWith("$JS.ACK.")) return result;
     if (this.#cache.size >= CACHE_MAX) this.#evict();
@@ -214,20 +221,26 @@ export class Sublist<C extends Subscriber = Subscriber> {
   }
 }
 
-function addNode<C extends Subscriber>(
-  node: Node<C>,
-  result: SublistResult<C>,
-  queues: Map<string, Subscription<C>[]>,
-): void {
-  for (const s of node.psubs) result.psubs.push(s);
-  for (const [name, set] of node.qsubs) {
-    let q = queues.get(name);
-    if (!q) {
-      q = [];
-      queues.set(name, q);
+/** The subscriptions of the matching nodes, queue groups of one name merged across nodes. */
+function resultOf<C extends Subscriber>(hits: Node<C>[]): SublistResult<C> {
+  const result: SublistResult<C> = { psubs: [], qsubs: [] };
+  let queues: Map<string, Subscription<C>[]> | null = null;
+  for (let i = 0; i < hits.length; i++) {
+    const node = hits[i];
+    for (const s of node.psubs) result.psubs.push(s);
+    if (node.qsubs.size === 0) continue;
+    queues ??= new Map();
+    for (const [name, set] of node.qsubs) {
+      let q = queues.get(name);
+      if (!q) {
+        q = [];
+        queues.set(name, q);
+      }
+      for (const s of set) q.push(s);
     }
-    for (const s of set) q.push(s);
   }
+  if (queues !== null) { for (const q of queues.values()) result.qsubs.push(q); }
+  return result;
 }
 
 /** Token i of the subject last passed to tokenEnds. */
@@ -235,36 +248,37 @@ function tokenAt(subject: string, i: number): string {
   return subject.slice(i === 0 ? 0 : ENDS[i - 1] + 1, ENDS[i]);
 }
 
+/** Collects the nodes whose subscriptions match (in result order: `>`, `*`, literal). */
 function matchLevel<C extends Subscriber>(
   level: Level<C>,
   subject: string,
   n: number,
   i: number,
-  result: SublistResult<C>,
-  queues: Map<string, Subscription<C>[]>,
+  hits: Node<C>[],
 ): void {
   const last = i === n - 1;
-  if (level.fwc) addNode(level.fwc, result, queues);
+  if (level.fwc) hits.push(level.fwc);
   if (level.pwc) {
-    if (last) addNode(level.pwc, result, queues);
-    else if (level.pwc.next) matchLevel(level.pwc.next, subject, n, i + 1, result, queues);
+    if (last) hits.push(level.pwc);
+    else if (level.pwc.next) matchLevel(level.pwc.next, subject, n, i + 1, hits);
   }
   // A level with only wildcards is common (`_INBOX.x.*`, `$JS.ACK.S.C.*.*.*.*.*`): its token,
   // often a unique number, is then never cut out of the subject (see tokenEnds).
   const nodes = level.nodes;
   const node = nodes.size === 0 ? undefined : nodes.get(tokenAt(subject, i));
   if (node) {
-    if (last) addNode(node, result, queues);
-    else if (node.next) matchLevel(node.next, subject, n, i + 1, result, queues);
+    if (last) hits.push(node);
+    else if (node.next) matchLevel(node.next, subject, n, i + 1, hits);
   }
 }
 
 /**
  * Matching is synchronous and never re-entered, so it works in module-level scratch: the end
- * offset of each token, and the queue groups being collected.
+ * offset of each token, and the matching nodes.
  */
 const ENDS: number[] = [];
-const QUEUES = new Map<string, Subscription<Subscriber>[]>();
+// deno-lint-ignore no-explicit-any
+const HITS: Node<any>[] = [];
 
 /**
  * Records where the subject's tokens end (in ENDS) and returns how many there are, 0 when one
