@@ -151,10 +151,14 @@ export class Sublist<C extends Subscriber = Subscriber> {
 
   match(subject: string): SublistResult<C> {
     this.matches++;
-    const cached = this.#cache.get(subject);
-    if (cached) {
-      this.cacheHits++;
-      return cached;
+    // JetStream ack subjects are unique per message: never cached, so not looked up either.
+    const unique = subject.startsWith("$JS.ACK.");
+    if (!unique) {
+      const cached = this.#cache.get(subject);
+      if (cached) {
+        this.cacheHits++;
+        return cached;
+      }
     }
     const n = tokenEnds(subject);
     if (n === 0) return EMPTY_RESULT;
@@ -168,8 +172,8 @@ export class Sublist<C extends Subscriber = Subscriber> {
       result = node.solo ??= resultOf(hits);
     } else result = resultOf(hits);
     hits.length = 0;
-    // JetStream ack subjects are unique per message: caching one only evicts others.
-    if (subject.startsWith("$JS.ACK.")) return result;
+    // Caching a unique subject would only evict others.
+    if (unique) return result;
     if (this.#cache.size >= CACHE_MAX) this.#evict();
     this.#cache.set(subject, result);
     return result;
