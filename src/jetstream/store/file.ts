@@ -15,10 +15,12 @@
  * end of the turn of the event loop (a microtask), at block rollover, before anything reads the
  * file, and when the buffer passes PENDING_MAX. A write is one synchronous write call; once it
  * returns the records survive the process being killed. fsync happens every `sync` milliseconds
- * (when something was written), at block rollover, on purge, on stop and on `sync()`; with
- * `sync: "always"` after every operation (each written and fsynced before it returns), which
- * makes each acknowledged write survive a power cut too. nats-server's file store does the
- * same per message (a write per message, fsync on its 2 minute sync interval).
+ * (when something was written) and when a block is full, both off the main thread (Deno's
+ * async fdatasync, as nats-server syncs from its own goroutines), and on purge, on stop and on
+ * `sync()`, waited for; with `sync: "always"` after every operation (each written and fsynced
+ * before it returns), which makes each acknowledged write survive a power cut too.
+ * nats-server's file store does the same per message (a write per message, fsync on its 2
+ * minute sync interval).
  *
  * Memory: payloads stay on disk. The index keeps ~24 bytes per live message; reads go through
  * a small cache of file windows and of the tail of the block being written (recent messages are
@@ -32,7 +34,7 @@
 import { BaseStore } from "./base.ts";
 import { MemoryConsumerStore } from "./consumer.ts";
 import { FileConsumerStore } from "./file_consumer.ts";
-import { readJsonFile, syncDir, writeJsonFile } from "./meta.ts";
+import { readJsonFile, syncDir, syncDirInBackground, writeJsonFile } from "./meta.ts";
 import {
   checkFileHeader,
   FILE_HEADER_LEN,
@@ -136,6 +138,8 @@ export class FileStore extends BaseStore {
   #deletes: number[] = [];
   #dropCheck = false;
   #dirty = false;
+  /** A background fsync of the block being written, while one runs. */
+  #bgSync: Promise<void> | null = null;
   #syncAlways: boolean;
   #syncTimer: ReturnType<typeof setInterval> | undefined;
   #blockSize: number;
@@ -189,7 +193,7 @@ export class FileStore extends BaseStore {
     this.#maxId = ids.length > 0 ? ids[ids.length - 1] : 0;
     const last = this.#blocks[this.#blocks.length - 1];
     if (last !== undefined && last.id === this.#maxId) this.#openForWrite(last);
-    else this.#newBlock();
+    else this.#newBlock(false);
     this.#dropFrontBlocks();
   }
 
@@ -326,18 +330,28 @@ export class FileStore extends BaseStore {
     this.#resetTail();
   }
 
-  /** Starts a new block for writing; the previous one is fsynced and closed first. */
-  #newBlock(): void {
+  /**
+   * Starts a new block for writing. The previous one has its records written now and is
+   * fsynced and closed in the background (they survive the process being killed already).
+   * `background` false: opening the store, where waiting costs nothing, or a purge, which
+   * deletes the previous blocks (no sync for them) once the new one is durable.
+   */
+  #newBlock(background = true): void {
     if (this.#wfd !== null) {
       this.flush();
-      if (this.#dirty) this.#fsync();
-      this.#wfd.close();
+      const fd = this.#wfd;
       this.#wfd = null;
+      if (this.#dirty && background) this.#syncInBackground(fd, this.#wb.path, true);
+      else this.#closeAfterBgSync(fd);
+      this.#dirty = false;
     }
     const id = ++this.#maxId;
     const b: Block = { id, path: this.#blockPath(id), size: FILE_HEADER_LEN, live: 0 };
     this.#writeFile(b.path, fileHeader(BLOCK_TYPE));
-    syncDir(this.#msgDir);
+    // The new file's directory entry: at once when opening the store or with sync "always",
+    // else (a block filled up under load) in the background.
+    if (this.#syncAlways || !background) syncDir(this.#msgDir);
+    else syncDirInBackground(this.#msgDir);
     this.#addBlock(b);
     this.#openForWrite(b);
   }
@@ -554,7 +568,7 @@ export class FileStore extends BaseStore {
     this.#deletes = [];
     const old = this.#blocks.slice();
     // The marker goes first into a fresh block, made durable, then the old blocks go.
-    this.#newBlock();
+    this.#newBlock(false);
     this.#writeMarker(Kind.PurgeBelow, nextSeq, this.idx.lastTs);
     this.#fsync();
     for (const b of old) {
@@ -611,12 +625,56 @@ export class FileStore extends BaseStore {
     this.#dirty = false;
   }
 
+  /** The sync interval: what is written gets fsynced, off the main thread. */
   #periodicSync(): void {
+    if (this.closed) return;
     try {
-      this.sync();
+      this.#flushDeletes();
+      this.flush();
+      if (this.#dirty && this.#wfd !== null && this.#bgSync === null) {
+        this.#dirty = false;
+        this.#syncInBackground(this.#wfd, this.#wb.path, false);
+      }
+      for (const cs of this.#consumers.values()) cs.sync();
     } catch (e) {
       this.#log.error(`JetStream store: ${e instanceof Error ? e.message : e}`);
     }
+  }
+
+  /**
+   * fdatasync without blocking, after any background sync already running on that file.
+   * `close`: the block is full; the file is closed after its sync, and the new current block
+   * has no sync running. Otherwise the sync is the current block's (`#bgSync`), which a
+   * rollover or stop waits for before closing the file.
+   */
+  #syncInBackground(fd: Deno.FsFile, path: string, close: boolean): void {
+    const prior = this.#bgSync;
+    const run = async () => {
+      if (prior !== null) await prior;
+      try {
+        await fd.syncData();
+      } catch (e) {
+        this.#log.error(`JetStream store: ${new StoreIoError(path, "fsync", e).message}`);
+      }
+      if (close) fd.close();
+    };
+    const p = run();
+    if (close) {
+      this.#bgSync = null;
+      return;
+    }
+    this.#bgSync = p;
+    p.finally(() => {
+      if (this.#bgSync === p) this.#bgSync = null;
+    });
+  }
+
+  /** Closes a file once a background sync running on it is done. */
+  #closeAfterBgSync(fd: Deno.FsFile): void {
+    const p = this.#bgSync;
+    this.#bgSync = null;
+    if (p === null) fd.close();
+    else p.finally(() => fd.close());
   }
 
   sync(): void {
@@ -726,7 +784,20 @@ export class FileStore extends BaseStore {
     this.#cacheUsed = true;
     const n = bytes.length;
     if (this.#tailStart + this.#tailLen !== off || this.#tailLen + n > TAIL) {
-      this.#tail = new Uint8Array(0);
+      const full = this.#tailLen + n > TAIL && this.#tailLen > 0;
+      if (full) {
+        // Still the most likely to be read next: kept as a window, and the next tail is made
+        // full size at once (writes are coming fast) rather than grown by copies.
+        this.#windows.push({
+          blk: this.#wb.id,
+          start: this.#tailStart,
+          buf: this.#tail.subarray(0, this.#tailLen),
+          dv: this.#tailDv,
+        });
+        if (this.#windows.length > MAX_WINDOWS) this.#windows.shift();
+      }
+      this.#tail = full && n <= TAIL ? new Uint8Array(TAIL) : new Uint8Array(0);
+      this.#tailDv = new DataView(this.#tail.buffer);
       this.#tailStart = off;
       this.#tailLen = 0;
       if (n > TAIL) {
@@ -835,7 +906,7 @@ export class FileStore extends BaseStore {
     if (this.#syncTimer !== undefined) clearInterval(this.#syncTimer);
     clearInterval(this.#cacheTimer);
     for (const cs of [...this.#consumers.values()]) cs.stop();
-    this.#wfd?.close();
+    if (this.#wfd !== null) this.#closeAfterBgSync(this.#wfd);
     this.#wfd = null;
     for (const fd of this.#readFds.values()) fd.close();
     this.#readFds.clear();

@@ -35,7 +35,7 @@ import {
 
 const LOG_TYPE = "C";
 /** Rewrite the log once it is this big and much bigger than the state it describes. */
-const COMPACT_MIN_BYTES = 1024 * 1024;
+const COMPACT_MIN_BYTES = 8 * 1024 * 1024;
 /** Buffered record bytes that are written at once rather than at the end of the turn. */
 const PENDING_MAX = 256 * 1024;
 
