@@ -60,6 +60,13 @@ const EMPTY_RESULT: SublistResult<never> = { psubs: [], qsubs: [] };
 export class Sublist<C extends Subscriber = Subscriber> {
   #root = new Level<C>();
   #cache = new Map<string, SublistResult<C>>();
+  /**
+   * Results that do not depend on the last token (no subscription has a literal there: a
+   * reply inbox `_INBOX.x.<n>` under `_INBOX.x.*`), by the subject without its last token.
+   * Unique subjects of that shape are answered from here instead of each filling the cache.
+   * Cleared on any subscription change.
+   */
+  #tailCache = new Map<string, SublistResult<C>>();
   #count = 0;
   /** Bumped on every change so per-connection caches above this one know to re-resolve. */
   generation = 0;
@@ -162,7 +169,16 @@ export class Sublist<C extends Subscriber = Subscriber> {
     }
     const n = tokenEnds(subject);
     if (n === 0) return EMPTY_RESULT;
+    const head = n > 1 && this.#tailCache.size > 0 ? subject.slice(0, ENDS[n - 2]) : "";
+    if (head !== "") {
+      const r = this.#tailCache.get(head);
+      if (r !== undefined) {
+        this.cacheHits++;
+        return r;
+      }
+    }
     const hits = HITS as Node<C>[];
+    LAST_LOOKED_UP = false;
     matchLevel(this.#root, subject, n, 0, hits);
     let result: SublistResult<C>;
     if (hits.length === 0) result = EMPTY_RESULT;
@@ -174,6 +190,11 @@ export class Sublist<C extends Subscriber = Subscriber> {
     hits.length = 0;
     // Caching a unique subject would only evict others.
     if (unique) return result;
+    if (!LAST_LOOKED_UP && n > 1) {
+      if (this.#tailCache.size >= CACHE_MAX) this.#tailCache.clear();
+      this.#tailCache.set(head !== "" ? head : subject.slice(0, ENDS[n - 2]), result);
+      return result;
+    }
     if (this.#cache.size >= CACHE_MAX) this.#evict();
     this.#cache.set(subject, result);
     return result;
@@ -214,6 +235,7 @@ export class Sublist<C extends Subscriber = Subscriber> {
 
   #invalidate(subject: string): void {
     this.generation++;
+    if (this.#tailCache.size > 0) this.#tailCache.clear();
     if (this.#cache.size === 0) return;
     if (!subject.includes("*") && !subject.includes(">")) {
       this.#cache.delete(subject);
@@ -269,7 +291,9 @@ function matchLevel<C extends Subscriber>(
   // A level with only wildcards is common (`_INBOX.x.*`, `$JS.ACK.S.C.*.*.*.*.*`): its token,
   // often a unique number, is then never cut out of the subject (see tokenEnds).
   const nodes = level.nodes;
-  const node = nodes.size === 0 ? undefined : nodes.get(tokenAt(subject, i));
+  if (nodes.size === 0) return;
+  if (last) LAST_LOOKED_UP = true;
+  const node = nodes.get(tokenAt(subject, i));
   if (node) {
     if (last) hits.push(node);
     else if (node.next) matchLevel(node.next, subject, n, i + 1, hits);
@@ -281,6 +305,8 @@ function matchLevel<C extends Subscriber>(
  * offset of each token, and the matching nodes.
  */
 const ENDS: number[] = [];
+/** Whether a match looked the last token up among literal nodes (its value mattered). */
+let LAST_LOOKED_UP = false;
 // deno-lint-ignore no-explicit-any
 const HITS: Node<any>[] = [];
 
