@@ -933,4 +933,22 @@ Deno.test("memory store: overwritten keys and deleted messages give their segmen
   assert.equal(t.segmentCount(), 0);
   s.stop();
   t.stop();
+  // A work queue: each message removed right after it is stored; its segments go as they fill.
+  const q = new MemoryStore();
+  for (let i = 0; i < 50000; i++) q.removeMsg(q.storeMsg("wq", null, enc.encode(`w${i}`)));
+  assert.ok(q.segmentCount() <= 1, `${q.segmentCount()} segments`);
+  q.stop();
+});
+
+Deno.test("memory store: a message read before it is removed keeps its bytes", () => {
+  const s = new MemoryStore();
+  s.storeMsg("a", null, enc.encode("first"));
+  s.storeMsg("a", null, enc.encode("second"));
+  const held = [s.loadMsg(1)!, s.loadMsg(2)!];
+  s.removeMsg(1);
+  s.purge();
+  for (let i = 0; i < 2000; i++) s.storeMsg("a", null, enc.encode(`overwrite-${i}`));
+  s.compact(1500);
+  assert.deepEqual(held.map((m) => dec.decode(m.data)), ["first", "second"]);
+  s.stop();
 });
