@@ -867,6 +867,11 @@ export class Client implements ParserHost {
    * only the string.
    */
   #subjectOf(buf: Uint8Array, start: number, end: number, h: number): string {
+    if (isAckSubject(buf, start, end)) {
+      // Unique per message: caching it would only evict subjects that do come back.
+      this.#slot = -1;
+      return dec.decode(buf.subarray(start, end));
+    }
     const slot = (h >>> 0) & (SUBJECT_CACHE_SLOTS - 1);
     if (this.#cacheStr === null) {
       this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS).fill("");
@@ -891,6 +896,7 @@ export class Client implements ParserHost {
   #cachedMatch(subject: string) {
     const sl = this.account.sublist;
     const slot = this.#slot;
+    if (slot < 0) return sl.match(subject);
     const gen = sl.generation | 0;
     if (this.#cacheGen![slot] === gen && this.#cacheStr![slot] === subject) {
       return this.#cacheRes![slot] as ReturnType<typeof sl.match>;
@@ -1243,4 +1249,13 @@ export function quoteBytes(buf: Uint8Array, start: number, end: number): string 
 /** Hides the password in a traced CONNECT, as nats-server does. */
 export function removePassFromTrace(text: string): string {
   return text.replace(/("pass"\s*:\s*")((?:[^"\\]|\\.)*)(")/, "$1[REDACTED]$3");
+}
+
+/** `$JS.ACK.`: JetStream ack subjects, one per delivered message, never seen twice. */
+const ACK_PREFIX = [36, 74, 83, 46, 65, 67, 75, 46];
+
+function isAckSubject(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start <= 8 || buf[start] !== 36) return false;
+  for (let i = 1; i < 8; i++) if (buf[start + i] !== ACK_PREFIX[i]) return false;
+  return true;
 }
