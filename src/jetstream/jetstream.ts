@@ -19,7 +19,7 @@ import { subjectsCollide } from "../subjects.ts";
 import { type ApiError, jsError } from "./errors.ts";
 import { FileStore, MemoryStore, NO_LIMITS, type StreamStore } from "./store/mod.ts";
 import { nowNanos } from "./store/base.ts";
-import { parseRfc3339 } from "./json.ts";
+import { goTimeNs, parseRfc3339 } from "./json.ts";
 import {
   checkStreamConfig,
   checkStreamUpdate,
@@ -625,7 +625,7 @@ export class JsAccount {
    * subject overlap, the store, the subscriptions, the create advisory. Throws ApiError (or a
    * plain Error for failures nats-server reports as text).
    */
-  addStream(raw: RawStreamConfig, recovered?: { store: StreamStore; created: number }): Stream {
+  addStream(raw: RawStreamConfig, recovered?: { store: StreamStore; created: string }): Stream {
     const checked = checkStreamConfig(raw, this.configContext());
     if (checked.replicas > 1) throw jsError("JSStreamReplicasNotSupportedErr");
     const cfg = configJson(checked);
@@ -659,7 +659,7 @@ export class JsAccount {
         throw new StoreFailed(e);
       }
     }
-    const stream = new Stream(this, cfg, store, recovered?.created ?? nowNanos());
+    const stream = new Stream(this, cfg, store, recovered?.created ?? goTimeNs(nowNanos()));
     if (!recovered) store.writeMeta(stream.meta());
     this.streams.set(cfg.name, stream);
     // What a recovered store holds counts as usage from the start.
@@ -788,7 +788,10 @@ export class JsAccount {
     }
     const cfg = meta.config;
     log.notice(`  Starting restore for stream '${this.account.name} > ${cfg.name}'`);
-    const created = (meta.created ? parseRfc3339(meta.created) : null) ?? nowNanos();
+    // Kept as written: the text round-trips exactly, a nanosecond double would not.
+    const created = meta.created && parseRfc3339(meta.created) !== null
+      ? meta.created
+      : goTimeNs(nowNanos());
     let stream: Stream;
     try {
       stream = this.addStream(rawFromConfig(cfg), { store, created });

@@ -116,7 +116,7 @@ function accountDetail(
     cluster.leader = server.name;
     const sd: Record<string, unknown> = {
       name: s.name,
-      created: goTimeNs(s.created),
+      created: s.created,
       cluster,
     };
     if (withConfig) sd.config = s.config();

@@ -124,8 +124,8 @@ export class Stream implements StreamHandle {
   readonly store: StreamStore;
   readonly jsa: JsAccount;
   readonly consumers = new Map<string, ConsumerHandle>();
-  /** Nanoseconds since the epoch. */
-  created: number;
+  /** When it was created, as the API writes it (RFC 3339 with nanoseconds). */
+  created: string;
   #cfg: StreamConfig;
   #subs: ClientSub[] = [];
   #directSubs: ClientSub[] = [];
@@ -149,7 +149,7 @@ export class Stream implements StreamHandle {
   /** The mirror, or the sources, this stream takes messages from. */
   #feeds: Feed[] = [];
 
-  constructor(jsa: JsAccount, cfg: StreamConfig, store: StreamStore, created: number) {
+  constructor(jsa: JsAccount, cfg: StreamConfig, store: StreamStore, created: string) {
     this.jsa = jsa;
     this.account = jsa.account;
     this.server = jsa.js.server;
@@ -355,7 +355,7 @@ export class Stream implements StreamHandle {
 
   /** What the store keeps with the stream (nats-server's FileStreamInfo: created, config). */
   meta(): { created: string; config: StreamConfig } {
-    return { created: goTimeNs(this.created), config: this.#cfg };
+    return { created: this.created, config: this.#cfg };
   }
 
   // ---- API operations -----------------------------------------------------------------------
