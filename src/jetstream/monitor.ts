@@ -8,7 +8,6 @@
 import type { Server } from "../server.ts";
 import { goTime, nowMs } from "../monitor/format.ts";
 import type { JszOptions } from "../monitor/jsz.ts";
-import { goTimeNs } from "./json.ts";
 import { configJsonOf, type JsAccount } from "./jetstream.ts";
 import { jsError } from "./errors.ts";
 
