@@ -1,12 +1,15 @@
 /**
- * JSON read the way Go's encoding/json reads it, for the two places where nats-server's error
- * texts reach users: JWTs (a mistyped claim is "json: cannot unmarshal string into Go struct
- * field Permission.nats.pub.allow of type jwt.StringList") and the bodies of `$SYS.REQ.*`
- * requests ("json: cannot unmarshal string into Go struct field ConnzEventOptions.limit of
- * type int"). What matters from Go:
+ * JSON read the way Go's encoding/json reads it, for every request body and document that
+ * nats-server decodes with json.Unmarshal: JetStream API requests (answered "invalid JSON" where
+ * Go fails), a pull request's body (its `400 Bad Request - ...` quotes Go's text), the bodies of
+ * `$SYS.REQ.*` requests ("json: cannot unmarshal string into Go struct field
+ * ConnzEventOptions.limit of type int") and JWTs. What matters from Go:
  *
  * - the scanner checks the whole document first, with its texts ("invalid character '}'
  *   looking for beginning of value", "unexpected end of JSON input") and its nesting limit;
+ * - number literals stay as written until a field decodes them (`1e3` is not an int to Go);
+ * - an object keeps its members in order, duplicates included: Go decodes each one in turn, so
+ *   a repeated struct key merges into the same struct and a type error in an earlier copy counts;
  * - keys match field names exactly or, failing that, case-insensitively; unknown keys are
  *   ignored; `null` leaves a field at its zero value (here: absent), except for types with their
  *   own UnmarshalJSON, which see the literal `null`;
@@ -16,16 +19,25 @@
  *
  * Absent and present-but-empty lists stay apart (undefined vs []), because nats-server compares
  * claims with reflect.DeepEqual, where a nil slice and an empty one differ.
+ *
+ * Writing JSON as Go writes it is monitor/format.ts goJson; Go's time text is go_time.ts.
  */
+
+import { parseRfc3339 } from "./go_time.ts";
 
 // Values ------------------------------------------------------------------------------------------
 
-/**
- * A number whose text is not a plain safe integer: kept with its source so integer fields read
- * it as Go does (strconv.ParseInt of the literal) and errors quote the literal ("number 1e3").
- */
-export class RawNumber {
-  constructor(readonly source: string, readonly value: number) {}
+/** A parsed value: numbers keep their literal text, objects their members in order. */
+export type GoJsonValue = null | boolean | string | GoNumber | GoJsonValue[] | GoObject;
+
+/** A number literal as written; the field that receives it decides what it may be. */
+export class GoNumber {
+  constructor(readonly raw: string) {}
+}
+
+/** An object's members in document order, repeated keys included. */
+export class GoObject {
+  constructor(readonly entries: [string, GoJsonValue][]) {}
 }
 
 /**
@@ -42,24 +54,35 @@ export class GoJsonError extends Error {
 }
 
 /** The JSON kind of a value as Go's errors name it. */
-export function jsonKind(v: unknown): string {
+export function jsonKind(v: GoJsonValue): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "array";
-  if (v instanceof RawNumber) return "number";
-  switch (typeof v) {
-    case "string":
-      return "string";
-    case "number":
-      return "number";
-    case "boolean":
-      return "bool";
-    default:
-      return "object";
-  }
+  if (v instanceof GoNumber) return "number";
+  if (v instanceof GoObject) return "object";
+  return typeof v === "boolean" ? "bool" : "string";
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof RawNumber);
+/** An object's member as a Go map[string]interface{} holds it: exact key, the last one wins. */
+export function member(o: GoObject, key: string): GoJsonValue | undefined {
+  let v: GoJsonValue | undefined;
+  for (const [k, e] of o.entries) if (k === key) v = e;
+  return v;
+}
+
+/** An object as Go's map[string]interface{} holds it: one value per key, the last one. */
+export function asMap(o: GoObject): Map<string, GoJsonValue> {
+  return new Map(o.entries);
+}
+
+/** nats-server's isEmptyRequest: no body, `{}`, or a JSON object without members. */
+export function isEmptyRequest(body: Uint8Array | string): boolean {
+  if (body.length === 0) return true;
+  try {
+    const v = parseGoJson(body);
+    return v instanceof GoObject && v.entries.length === 0;
+  } catch {
+    return false;
+  }
 }
 
 // Scanning ----------------------------------------------------------------------------------------
@@ -102,23 +125,15 @@ const SPACE_OK = new Set([
 
 /** An array or object being read: its elements so far, or its members and the pending key. */
 interface Frame {
-  list: unknown[] | null;
-  obj: Record<string, unknown> | null;
+  list: GoJsonValue[] | null;
+  obj: [string, GoJsonValue][] | null;
   key: string;
 }
 
+const enc = new TextEncoder();
 const dec = new TextDecoder();
 const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
-
-/** Sets a member as JSON.parse would: `__proto__` is an own property like any other key. */
-function setMember(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === "__proto__") {
-    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  } else {
-    o[k] = v;
-  }
-}
 
 class Scanner {
   i = 0;
@@ -141,12 +156,12 @@ class Scanner {
    * One value, iteratively (an explicit stack of open arrays and objects), so nesting as deep as
    * Go allows costs no call stack.
    */
-  value(): unknown {
+  value(): GoJsonValue {
     const stack: Frame[] = [];
     while (true) {
       this.ws();
       const c = this.b[this.i];
-      let v: unknown;
+      let v: GoJsonValue;
       if (c === 0x7b || c === 0x5b) {
         if (++this.depth > MAX_DEPTH) this.fail("exceeded max depth");
         this.i++;
@@ -155,12 +170,12 @@ class Scanner {
         if (this.b[this.i] === close) {
           this.i++;
           this.depth--;
-          v = c === 0x7b ? {} : [];
+          v = c === 0x7b ? new GoObject([]) : [];
         } else if (c === 0x5b) {
           stack.push({ list: [], obj: null, key: "" });
           continue;
         } else {
-          stack.push({ list: null, obj: {}, key: this.key() });
+          stack.push({ list: null, obj: [], key: this.key() });
           continue;
         }
       } else if (c === 0x22) v = this.string();
@@ -184,14 +199,14 @@ class Scanner {
           if (n !== 0x5d) this.fail("after array element");
           v = top.list;
         } else {
-          setMember(top.obj!, top.key, v);
+          top.obj!.push([top.key, v]);
           if (n === 0x2c) {
             this.i++;
             top.key = this.key();
             break;
           }
           if (n !== 0x7d) this.fail("after object key:value pair");
-          v = top.obj;
+          v = new GoObject(top.obj!);
         }
         this.i++;
         this.depth--;
@@ -220,7 +235,7 @@ class Scanner {
     return v;
   }
 
-  number(): number | RawNumber {
+  number(): GoNumber {
     const start = this.i;
     const digit = () => isDigit(this.b[this.i]);
     if (this.b[this.i] === 0x2d) {
@@ -240,11 +255,7 @@ class Scanner {
       if (!digit()) this.fail("in exponent of numeric literal");
       while (digit()) this.i++;
     }
-    const source = dec.decode(this.b.subarray(start, this.i));
-    const value = Number(source);
-    return Number.isSafeInteger(value) && String(value) === source
-      ? value
-      : new RawNumber(source, value);
+    return new GoNumber(dec.decode(this.b.subarray(start, this.i)));
   }
 
   string(): string {
@@ -281,10 +292,11 @@ class Scanner {
 }
 
 /**
- * Parses a JSON document as json.Unmarshal sees it, with the texts of Go's scanner; numbers that
- * are not canonical safe integers are kept as {@link RawNumber}. Throws {@link GoJsonError}.
+ * Parses a JSON document as json.Unmarshal sees it, with the texts of Go's scanner. Throws
+ * {@link GoJsonError}.
  */
-export function parseGoJson(bytes: Uint8Array): unknown {
+export function parseGoJson(doc: Uint8Array | string): GoJsonValue {
+  const bytes = typeof doc === "string" ? enc.encode(doc) : doc;
   const s = new Scanner(bytes);
   const v = s.value();
   s.ws();
@@ -292,13 +304,10 @@ export function parseGoJson(bytes: Uint8Array): unknown {
   return v;
 }
 
-/** An integer field's value from a JSON number, as strconv.ParseInt; null when Go refuses it. */
-export function goInt(v: number | RawNumber, min: bigint, max: bigint): number | null {
-  if (typeof v === "number") {
-    return Number.isInteger(v) && BigInt(v) >= min && BigInt(v) <= max ? v : null;
-  }
-  if (!/^-?\d+$/.test(v.source)) return null;
-  const b = BigInt(v.source);
+/** An integer field's value from a number literal, as strconv.ParseInt; null when Go refuses. */
+function goInt(raw: string, min: bigint, max: bigint): number | null {
+  if (!/^-?\d+$/.test(raw)) return null;
+  const b = BigInt(raw);
   if (b < min || b > max) return null;
   return Number(b);
 }
@@ -313,7 +322,7 @@ export type Schema =
   | { kind: "list"; go: string; elem: Schema }
   | { kind: "map"; go: string; elem: Schema }
   | StructSchema
-  | { kind: "custom"; decode: (v: unknown, ctx: DecodeContext) => unknown };
+  | { kind: "custom"; decode: (v: GoJsonValue, ctx: DecodeContext) => unknown };
 
 export interface StructSchema {
   kind: "struct";
@@ -324,6 +333,8 @@ export interface StructSchema {
   /** Go struct name as errors name the holder of a field ("Permission"). */
   name: string;
   fields: Record<string, Schema>;
+  /** Lower-cased field names, for Go's case-insensitive key match (built on first use). */
+  folded?: Map<string, string>;
 }
 
 /** Where in the document decoding is, for error texts. */
@@ -356,9 +367,9 @@ export class DecodeContext {
  * Decodes `v` into the shape `schema` describes; returns undefined for JSON null or for a value
  * whose type error was saved in `ctx`.
  */
-export function decodeValue(v: unknown, schema: Schema, ctx: DecodeContext): unknown {
+export function decodeValue(v: GoJsonValue, schema: Schema, ctx: DecodeContext): unknown {
   if (schema.kind === "custom") return schema.decode(v, ctx);
-  if (v === null || v === undefined) return undefined;
+  if (v === null) return undefined;
   switch (schema.kind) {
     case "string":
       if (typeof v === "string") return v;
@@ -369,10 +380,10 @@ export function decodeValue(v: unknown, schema: Schema, ctx: DecodeContext): unk
       ctx.save(jsonKind(v), "bool");
       return undefined;
     case "int":
-      if (typeof v === "number" || v instanceof RawNumber) {
-        const n = goInt(v, schema.min, schema.max);
+      if (v instanceof GoNumber) {
+        const n = goInt(v.raw, schema.min, schema.max);
         if (n !== null) return n;
-        ctx.save(`number ${v instanceof RawNumber ? v.source : v}`, schema.go);
+        ctx.save(`number ${v.raw}`, schema.go);
         return undefined;
       }
       ctx.save(jsonKind(v), schema.go);
@@ -390,12 +401,12 @@ export function decodeValue(v: unknown, schema: Schema, ctx: DecodeContext): unk
       return out;
     }
     case "map": {
-      if (!isObject(v)) {
+      if (!(v instanceof GoObject)) {
         ctx.save(jsonKind(v), schema.go);
         return undefined;
       }
       const out: Record<string, unknown> = {};
-      for (const [k, e] of Object.entries(v)) {
+      for (const [k, e] of v.entries) {
         const d = decodeValue(e, schema.elem, ctx);
         setMember(out, k, d ?? zeroOf(schema.elem));
       }
@@ -403,6 +414,15 @@ export function decodeValue(v: unknown, schema: Schema, ctx: DecodeContext): unk
     }
     case "struct":
       return decodeStruct(v, schema, ctx, {});
+  }
+}
+
+/** Sets a member as JSON.parse would: `__proto__` is an own property like any other key. */
+function setMember(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === "__proto__") {
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  } else {
+    o[k] = v;
   }
 }
 
@@ -422,32 +442,38 @@ function zeroOf(schema: Schema): unknown {
   }
 }
 
+/** A decoded struct (not null, not a list): what a repeated key decodes into again. */
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 /**
  * Fills `into` (which may carry defaults, as Go code pre-sets limits to -1 before unmarshalling)
- * from the object `v`. Keys are matched exactly first, then case-insensitively.
+ * from the object `v`, member by member in document order. Keys are matched exactly first, then
+ * case-insensitively; a struct field given again decodes into the same struct, as in Go.
  */
 export function decodeStruct(
-  v: unknown,
+  v: GoJsonValue,
   schema: StructSchema,
   ctx: DecodeContext,
   into: Record<string, unknown>,
 ): Record<string, unknown> | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (!isObject(v)) {
+  if (v === null) return undefined;
+  if (!(v instanceof GoObject)) {
     ctx.save(jsonKind(v), schema.go);
     return undefined;
   }
-  const folded = foldedNames(schema);
+  schema.folded ??= new Map(Object.keys(schema.fields).map((n) => [n.toLowerCase(), n]));
   const outerStruct = ctx.struct;
   const depth = ctx.path.length;
-  for (const [key, value] of Object.entries(v)) {
-    const name = Object.hasOwn(schema.fields, key) ? key : folded.get(key.toLowerCase());
+  for (const [key, value] of v.entries) {
+    const name = Object.hasOwn(schema.fields, key) ? key : schema.folded.get(key.toLowerCase());
     if (name === undefined) continue;
     ctx.struct = schema.name;
     ctx.path.push(name);
     const field = schema.fields[name];
     const existing = into[name];
-    const d = field.kind === "struct" && isObject(existing) && !field.ptr
+    const d = field.kind === "struct" && isRecord(existing)
       ? decodeStruct(value, field, ctx, existing)
       : decodeValue(value, field, ctx);
     if (d !== undefined) into[name] = d;
@@ -456,18 +482,6 @@ export function decodeStruct(
     ctx.struct = outerStruct;
   }
   return into;
-}
-
-const FOLDED = new WeakMap<StructSchema, Map<string, string>>();
-
-/** Lower-cased field names of a struct, for Go's case-insensitive key match. */
-function foldedNames(schema: StructSchema): Map<string, string> {
-  let m = FOLDED.get(schema);
-  if (m === undefined) {
-    m = new Map(Object.keys(schema.fields).map((n) => [n.toLowerCase(), n]));
-    FOLDED.set(schema, m);
-  }
-  return m;
 }
 
 /** Go sets slices, maps and pointers to nil on `null` and leaves everything else alone. */
@@ -479,24 +493,24 @@ function nullClears(field: Schema): boolean {
  * Decodes a whole parsed document into `schema` (a struct), as json.Unmarshal into a fresh value
  * with `defaults` pre-set. Throws {@link GoJsonError} with Go's text for the error Go returns.
  */
-export function unmarshal(
-  v: unknown,
+export function unmarshal<T extends object = Record<string, unknown>>(
+  v: GoJsonValue,
   schema: StructSchema,
-  defaults: Record<string, unknown> = {},
-): Record<string, unknown> {
+  defaults: T = {} as T,
+): T {
   const ctx = new DecodeContext();
-  let out: Record<string, unknown> | undefined;
+  const into = defaults as Record<string, unknown>;
   try {
-    if (!isObject(v)) {
+    if (!(v instanceof GoObject)) {
       if (v === null) return defaults;
       throw ctx.typeError(jsonKind(v), schema.go);
     }
-    out = decodeStruct(v, schema, ctx, defaults);
+    decodeStruct(v, schema, ctx, into);
   } catch (e) {
     throw e instanceof AbortDecode ? e.error : e;
   }
   if (ctx.saved) throw ctx.saved;
-  return out ?? defaults;
+  return defaults;
 }
 
 /**
@@ -528,6 +542,12 @@ export const int64 = (go = "int64"): Schema => ({
   min: INT64_MIN,
   max: INT64_MAX,
 });
+export const int32 = (go = "int32"): Schema => ({
+  kind: "int",
+  go,
+  min: -(2n ** 31n),
+  max: 2n ** 31n - 1n,
+});
 export const uint = (go: string, bits: number): Schema => ({
   kind: "int",
   go,
@@ -544,10 +564,45 @@ export const struct = (go: string, fields: Record<string, Schema>): StructSchema
   fields,
 });
 export const ptr = (s: StructSchema): StructSchema => ({ ...s, ptr: true });
-export const custom = (decode: (v: unknown, ctx: DecodeContext) => unknown): Schema => ({
+export const custom = (decode: (v: GoJsonValue, ctx: DecodeContext) => unknown): Schema => ({
   kind: "custom",
   decode,
 });
+
+/**
+ * A string enum with its own UnmarshalJSON (RetentionPolicy, AckPolicy, ...): the JSON string
+ * names its value (`fold`: any case); anything else, `null` included, aborts decoding.
+ */
+export const goEnum = (values: Record<string, string>, fold = false): Schema =>
+  custom((v) => {
+    const s = typeof v === "string" ? (fold ? v.toLowerCase() : v) : undefined;
+    if (s !== undefined && Object.hasOwn(values, s)) return values[s];
+    throw AbortDecode.text(`can not unmarshal ${JSON.stringify(jsonText(v))}`);
+  });
+
+/** A value's JSON text, roughly as it was written (for unmarshaler error texts). */
+function jsonText(v: GoJsonValue): string {
+  if (v instanceof GoNumber) return v.raw;
+  if (v instanceof GoObject) return "{...}";
+  return JSON.stringify(v);
+}
+
+/**
+ * A *time.Time: RFC 3339 text, kept as a GoTime (so it prints back as written); `null` sets it
+ * to nil. Anything else aborts decoding, as time.Time's UnmarshalJSON does.
+ */
+export const timePtr: Schema = custom((v) => {
+  if (v === null) return null;
+  if (typeof v !== "string") {
+    throw AbortDecode.text("Time.UnmarshalJSON: input is not a JSON string");
+  }
+  const t = parseRfc3339(v);
+  if (t === null) throw AbortDecode.text(`parsing time ${JSON.stringify(v)}`);
+  return t;
+});
+
+/** A []time.Duration. */
+export const durations: Schema = list("[]time.Duration", int64("time.Duration"));
 
 // Request bodies ------------------------------------------------------------------------------------
 

@@ -17,14 +17,9 @@ import type { Server } from "../server.ts";
 import { buildMsg, headersOf, payloadOf, replyOf } from "../message.ts";
 import { isValidSubject, subjectsCollide } from "../subjects.ts";
 import { type ApiError, jsError, jsErrorUnless } from "./errors.ts";
-import {
-  goJson,
-  goTimeNs,
-  isEmptyRequest,
-  JsonDecodeError,
-  type JsonValue,
-  parseJson,
-} from "./json.ts";
+import { GoJsonError, type GoJsonValue, isEmptyRequest, parseGoJson } from "../go_json.ts";
+import { goTimeNs } from "../go_time.ts";
+import { goJson } from "../monitor/format.ts";
 import {
   decodeMsgDeleteRequest,
   decodeMsgGetRequest,
@@ -86,7 +81,7 @@ class ApiRequest {
    * for MSG.DELETE's outcomes), replied, audited.
    */
   respond(resp: Record<string, unknown>, countError = true): void {
-    const text = goJson(resp);
+    const text = goJson(resp, false);
     const isErr = countError && resp.error !== undefined;
     const jsa = this.jsa;
     if (jsa !== null) {
@@ -127,9 +122,9 @@ class ApiRequest {
   }
 
   /** The body as JSON, or the "invalid JSON" answer (then undefined). */
-  json(type: string, extra: Record<string, unknown> = {}): JsonValue | undefined {
+  json(type: string, extra: Record<string, unknown> = {}): GoJsonValue | undefined {
     try {
-      return parseJson(this.body);
+      return parseGoJson(this.body);
     } catch {
       this.error(type, jsError("JSInvalidJSONErr"), extra);
       return undefined;
@@ -139,7 +134,7 @@ class ApiRequest {
   /** Decodes the body with `decode`, or answers "invalid JSON" (then undefined). */
   decode<R>(
     type: string,
-    decode: (v: JsonValue) => R,
+    decode: (v: GoJsonValue) => R,
     extra: Record<string, unknown> = {},
   ): R | undefined {
     const v = this.json(type, extra);
@@ -147,7 +142,7 @@ class ApiRequest {
     try {
       return decode(v);
     } catch (e) {
-      if (!(e instanceof JsonDecodeError)) throw e;
+      if (!(e instanceof GoJsonError)) throw e;
       this.error(type, jsError("JSInvalidJSONErr"), extra);
       return undefined;
     }
@@ -571,7 +566,7 @@ function msgGet(r: ApiRequest): void {
   if (m.hdr.length > 0) message.hdrs = base64(m.hdr);
   if (m.data.length > 0) message.data = base64(m.data);
   message.time = goTimeNs(m.ts);
-  r.send(goJson({ type: T + type, message }));
+  r.send(goJson({ type: T + type, message }, false));
 }
 
 function base64(b: Uint8Array): string {

@@ -19,7 +19,7 @@ import { subjectsCollide } from "../subjects.ts";
 import { type ApiError, jsError } from "./errors.ts";
 import { FileStore, MemoryStore, NO_LIMITS, type StreamStore } from "./store/mod.ts";
 import { nowNanos } from "./store/base.ts";
-import { goTimeNs, parseRfc3339 } from "./json.ts";
+import { goTimeNs, parseRfc3339 } from "../go_time.ts";
 import {
   checkStreamConfig,
   checkStreamUpdate,

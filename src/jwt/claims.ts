@@ -19,18 +19,21 @@ import {
 import { goQuote } from "../conf/go_format.ts";
 import {
   AbortDecode,
+  asMap,
   bool,
   custom,
   type DecodeContext,
   GoJsonError,
+  type GoJsonValue,
+  GoNumber,
+  GoObject,
   int64,
-  isObject,
   jsonKind,
   list,
   map,
+  member,
   parseGoJson,
   ptr,
-  RawNumber,
   type Schema,
   str,
   struct,
@@ -115,10 +118,10 @@ const exportType = custom((v, ctx) => {
 const samplingRate = custom((v, ctx) => {
   if (typeof v === "string" && v.toLowerCase() === "headers") return 0;
   if (v === null) return 0;
-  if (typeof v === "number" || v instanceof RawNumber) {
-    const n = typeof v === "number" ? v : Number(v.source);
+  if (v instanceof GoNumber) {
+    const n = Number(v.raw);
     if (Number.isInteger(n) && Math.abs(n) < 2 ** 63) return n;
-    throw AbortDecode.type(ctx, `number ${v instanceof RawNumber ? v.source : v}`, "int");
+    throw AbortDecode.type(ctx, `number ${v.raw}`, "int");
   }
   throw AbortDecode.type(ctx, jsonKind(v), "int");
 });
@@ -152,12 +155,11 @@ const userScope = struct("jwt.UserScope", {
 });
 
 /** Go's %q of an interface{} value from a decoded JSON map. */
-function goQuoteAny(v: unknown): string {
+function goQuoteAny(v: GoJsonValue | undefined): string {
   if (v === undefined || v === null) return "%!q(<nil>)";
   if (typeof v === "string") return goQuote(v);
   if (typeof v === "boolean") return `%!q(bool=${v})`;
-  if (typeof v === "number") return `%!q(float64=${v})`;
-  if (v instanceof RawNumber) return `%!q(float64=${v.value})`;
+  if (v instanceof GoNumber) return `%!q(float64=${Number(v.raw)})`;
   return `%!q(${Array.isArray(v) ? "[]interface {}" : "map[string]interface {}"}=...)`;
 }
 
@@ -165,14 +167,10 @@ function goQuoteAny(v: unknown): string {
  * Numbers as Go sees them after a round trip through interface{} (float64) and json.Marshal:
  * SigningKeys.UnmarshalJSON re-encodes each scope object before decoding it.
  */
-function asFloats(v: unknown): unknown {
-  if (v instanceof RawNumber) {
-    return Number.isInteger(v.value) && Math.abs(v.value) < 1e21
-      ? v.value
-      : new RawNumber(String(v.value), v.value);
-  }
+function asFloats(v: GoJsonValue): GoJsonValue {
+  if (v instanceof GoNumber) return new GoNumber(String(Number(v.raw)));
   if (Array.isArray(v)) return v.map(asFloats);
-  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, asFloats(e)]));
+  if (v instanceof GoObject) return new GoObject([...asMap(v)].map(([k, e]) => [k, asFloats(e)]));
   return v;
 }
 
@@ -188,9 +186,9 @@ const signingKeys = custom((v, ctx: DecodeContext) => {
   for (const e of v) {
     if (typeof e === "string") {
       keys.set(e, e);
-    } else if (isObject(e)) {
-      if (e.kind !== "user_scope") {
-        throw AbortDecode.text(`unknown signing key scope ${goQuoteAny(e.type)}`);
+    } else if (e instanceof GoObject) {
+      if (member(e, "kind") !== "user_scope") {
+        throw AbortDecode.text(`unknown signing key scope ${goQuoteAny(member(e, "type"))}`);
       }
       let scope: UserScope;
       try {
@@ -337,10 +335,12 @@ const activationSchema = struct("jwt.ActivationClaims", {
 /** interface{}: any JSON, numbers as float64. */
 const anyValue: Schema = custom((v) => asPlain(v));
 
-function asPlain(v: unknown): unknown {
-  if (v instanceof RawNumber) return v.value;
+function asPlain(v: GoJsonValue): unknown {
+  if (v instanceof GoNumber) return Number(v.raw);
   if (Array.isArray(v)) return v.map(asPlain);
-  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, asPlain(e)]));
+  if (v instanceof GoObject) {
+    return Object.fromEntries([...asMap(v)].map(([k, e]) => [k, asPlain(e)]));
+  }
   return v;
 }
 
@@ -421,7 +421,7 @@ const v1ActivationSchema = struct("jwt.v1ActivationClaims", {
 
 type Raw = Record<string, unknown>;
 
-function load(data: unknown, schema: StructSchema, defaults: Raw = {}): Raw {
+function load(data: GoJsonValue, schema: StructSchema, defaults: Raw = {}): Raw {
   try {
     return unmarshal(data, schema, defaults);
   } catch (e) {
@@ -465,7 +465,7 @@ function unsupportedVersion(version: number): JwtError {
   );
 }
 
-function loadUser(data: unknown, version: number): UserClaims {
+function loadUser(data: GoJsonValue, version: number): UserClaims {
   if (version === 2) {
     const doc = load(data, userSchema);
     return { ...base(doc), nats: { type: "", version: 0, ...nats(doc) } } as UserClaims;
@@ -483,7 +483,7 @@ function loadUser(data: unknown, version: number): UserClaims {
 
 const JS_LIMIT_KEYS = Object.keys(jetStreamLimits);
 
-function loadAccount(data: unknown, version: number): AccountClaims {
+function loadAccount(data: GoJsonValue, version: number): AccountClaims {
   if (version === 2) {
     const doc = load(data, accountSchema, { nats: { signing_keys: [] } });
     const acc = { type: "", version: 0, limits: {}, default_permissions: {}, ...nats(doc) };
@@ -508,7 +508,7 @@ function loadAccount(data: unknown, version: number): AccountClaims {
   return { ...base(doc), nats: acc } as unknown as AccountClaims;
 }
 
-function loadOperator(data: unknown, version: number): OperatorClaims {
+function loadOperator(data: GoJsonValue, version: number): OperatorClaims {
   if (version === 2) {
     const doc = load(data, operatorSchema);
     return { ...base(doc), nats: { type: "", version: 0, ...nats(doc) } } as OperatorClaims;
@@ -524,7 +524,7 @@ function loadOperator(data: unknown, version: number): OperatorClaims {
   return { ...base(doc), nats: op } as unknown as OperatorClaims;
 }
 
-function loadActivation(data: unknown, version: number): ActivationClaims {
+function loadActivation(data: GoJsonValue, version: number): ActivationClaims {
   if (version === 2) {
     const doc = load(data, activationSchema);
     return { ...base(doc), nats: { type: "", version: 0, ...nats(doc) } } as ActivationClaims;
@@ -541,7 +541,7 @@ function loadActivation(data: unknown, version: number): ActivationClaims {
 }
 
 /** loadClaims: the kind and format version from `type` / `nats.type|version`, then the claims. */
-function loadClaims(data: unknown): { version: number; decoded: DecodedJwt } {
+function loadClaims(data: GoJsonValue): { version: number; decoded: DecodedJwt } {
   const id = load(data, identifierSchema);
   const idNats = (id.nats as Raw | undefined) ?? {};
   const topType = (id.type as string | undefined) ?? "";
@@ -597,7 +597,7 @@ export function decodeBase64Url(s: string): Uint8Array<ArrayBuffer> {
   return base64RawUrlDecode(s)!;
 }
 
-function parseJson(bytes: Uint8Array): unknown {
+function parseJson(bytes: Uint8Array): GoJsonValue {
   try {
     return parseGoJson(bytes);
   } catch (e) {
