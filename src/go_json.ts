@@ -304,9 +304,11 @@ export function parseGoJson(doc: Uint8Array | string): GoJsonValue {
   return v;
 }
 
-/** An integer field's value from a number literal, as strconv.ParseInt; null when Go refuses. */
+/** An integer field's value from a number literal, as strconv.ParseInt (ParseUint when `min` is
+ * 0); null when Go refuses it. */
 function goInt(raw: string, min: bigint, max: bigint): number | null {
-  if (!/^-?\d+$/.test(raw)) return null;
+  // strconv.ParseUint takes no sign, not even for "-0".
+  if (!/^-?\d+$/.test(raw) || (min === 0n && raw[0] === "-")) return null;
   const b = BigInt(raw);
   if (b < min || b > max) return null;
   return Number(b);
@@ -580,10 +582,11 @@ export const goEnum = (values: Record<string, string>, fold = false): Schema =>
     throw AbortDecode.text(`can not unmarshal ${JSON.stringify(jsonText(v))}`);
   });
 
-/** A value's JSON text, roughly as it was written (for unmarshaler error texts). */
+/** A value's JSON text as written, but for arrays and objects (for unmarshaler error texts). */
 function jsonText(v: GoJsonValue): string {
   if (v instanceof GoNumber) return v.raw;
   if (v instanceof GoObject) return "{...}";
+  if (Array.isArray(v)) return "[...]";
   return JSON.stringify(v);
 }
 
