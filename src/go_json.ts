@@ -20,7 +20,7 @@
  * Absent and present-but-empty lists stay apart (undefined vs []), because nats-server compares
  * claims with reflect.DeepEqual, where a nil slice and an empty one differ.
  *
- * Writing JSON as Go writes it is monitor/format.ts goJson; Go's time text is go_time.ts.
+ * Writing: encoding/json's Marshal and MarshalIndent (goJson). Go's time text is go_time.ts.
  */
 
 import { parseRfc3339 } from "./go_time.ts";
@@ -647,4 +647,51 @@ export function unmarshalBody(
     Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, fieldSchema(f)])),
   );
   unmarshal(parseGoJson(body), schema, target);
+}
+
+// Writing ---------------------------------------------------------------------------------------
+
+/** encoding/json MarshalIndent(v, "", "  "), including Go's HTML-safe escapes in strings. */
+export function goJson(v: unknown, indent = true): string {
+  return write(v, indent ? "\n" : "");
+}
+
+const ESCAPES: Record<string, string> = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026" };
+
+function quote(s: string): string {
+  return JSON.stringify(s).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => ESCAPES[c] ?? "\\u" + c.charCodeAt(0).toString(16),
+  );
+}
+
+/** Object keys in insertion order, `undefined` members left out, bigint written as its digits. */
+function write(v: unknown, nl: string): string {
+  if (v === null || v === undefined) return "null";
+  switch (typeof v) {
+    case "string":
+      return quote(v);
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    case "bigint":
+      return v.toString();
+    case "boolean":
+      return v ? "true" : "false";
+  }
+  if (typeof (v as { toJSON?: unknown }).toJSON === "function") {
+    return write((v as { toJSON(): unknown }).toJSON(), nl);
+  }
+  const inner = nl === "" ? "" : nl + "  ";
+  const sep = nl === "" ? ":" : ": ";
+  if (Array.isArray(v)) {
+    if (v.length === 0) return "[]";
+    return "[" + inner + v.map((e) => write(e, inner)).join("," + inner) + nl + "]";
+  }
+  const parts: string[] = [];
+  for (const [k, e] of Object.entries(v as Record<string, unknown>)) {
+    if (e === undefined) continue;
+    parts.push(quote(k) + sep + write(e, inner));
+  }
+  if (parts.length === 0) return "{}";
+  return "{" + inner + parts.join("," + inner) + nl + "}";
 }

@@ -2,7 +2,7 @@
  * Go's time.Time as JSON carries it: RFC 3339 read as its UnmarshalJSON reads it, and written as
  * its MarshalJSON writes it (RFC3339Nano: fraction with trailing zeros trimmed, in the time's own
  * zone, "Z" for UTC). One formatter serves config times (kept as written, zone and all) and the
- * server's own clock readings (nanoseconds since the epoch, UTC).
+ * server's own clock readings (UTC: nanoseconds for JetStream, milliseconds for monitoring).
  */
 
 /** A time as Go keeps it for JSON: the instant, the fraction as written and the zone offset. */
@@ -81,14 +81,26 @@ export function formatGoTime(t: GoTime): string {
   return secondText(Math.round(wallMs / 1000)) + fraction(t.nanos, 9) + zone;
 }
 
+/** Go's time.Time JSON for an instant in microseconds since the epoch, in UTC. */
+function microsText(us: number): string {
+  const sec = Math.floor(us / 1e6);
+  return secondText(sec) + fraction(us - sec * 1e6, 6) + "Z";
+}
+
 /**
  * Go's time.Time JSON for an instant in nanoseconds, in UTC; 0 is Go's zero time. Our clocks
  * tick in microseconds and a double holds those exactly, so the instant is taken to the
  * microsecond (finer digits in a double this size are noise).
  */
 export function goTimeNs(ns: number): string {
-  if (ns === 0) return ZERO_TIME;
-  const us = Math.round(ns / 1000);
-  const sec = Math.floor(us / 1e6);
-  return secondText(sec) + fraction(us - sec * 1e6, 6) + "Z";
+  return ns === 0 ? ZERO_TIME : microsText(Math.round(ns / 1000));
+}
+
+/**
+ * Go's time.Time JSON for a wall-clock reading in milliseconds (fractional), in UTC, to the
+ * microsecond: as far as a double holding epoch milliseconds is exact.
+ */
+export function goTime(ms: number): string {
+  const whole = Math.floor(ms);
+  return microsText(whole * 1000 + Math.min(Math.round((ms - whole) * 1000), 999));
 }

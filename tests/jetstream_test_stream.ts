@@ -20,7 +20,7 @@ import {
   consumerNamesRequest,
   recoverConsumers,
 } from "../src/jetstream/consumer_api.ts";
-import { goJson } from "../src/monitor/format.ts";
+import { goJson } from "../src/go_json.ts";
 import { goTimeNs } from "../src/go_time.ts";
 import { nowNanos } from "../src/jetstream/store/base.ts";
 import type { ClientSub } from "../src/client.ts";

@@ -10,7 +10,7 @@ import type { Client } from "../client.ts";
 import type { Server } from "../server.ts";
 import { buildMsg, utf8 } from "../message.ts";
 import { goTimeNs } from "../go_time.ts";
-import { goJson } from "../monitor/format.ts";
+import { goJson } from "../go_json.ts";
 import { nowNanos } from "./store/base.ts";
 
 export const ADVISORY_PREFIX = "$JS.EVENT.ADVISORY";

@@ -19,7 +19,7 @@ import { isValidSubject, subjectsCollide } from "../subjects.ts";
 import { type ApiError, jsError, jsErrorUnless } from "./errors.ts";
 import { GoJsonError, type GoJsonValue, isEmptyRequest, parseGoJson } from "../go_json.ts";
 import { goTimeNs } from "../go_time.ts";
-import { goJson } from "../monitor/format.ts";
+import { goJson } from "../go_json.ts";
 import {
   decodeMsgDeleteRequest,
   decodeMsgGetRequest,

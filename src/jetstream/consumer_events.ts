@@ -7,7 +7,7 @@
 import type { Account } from "../accounts/account.ts";
 import { buildMsg, utf8 } from "../message.ts";
 import type { Server } from "../server.ts";
-import { goJson } from "../monitor/format.ts";
+import { goJson } from "../go_json.ts";
 import { goTimeNs } from "../go_time.ts";
 import { nuid } from "./nuid.ts";
 import { nowNanos } from "./store/base.ts";

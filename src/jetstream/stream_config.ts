@@ -23,7 +23,7 @@ import {
   unmarshal,
 } from "../go_json.ts";
 import { formatGoTime, type GoTime } from "../go_time.ts";
-import { goJson } from "../monitor/format.ts";
+import { goJson } from "../go_json.ts";
 import { invalidConfig, jsError } from "./errors.ts";
 import {
   isValidPublishSubject,
