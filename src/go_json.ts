@@ -24,6 +24,7 @@
  */
 
 import { parseRfc3339 } from "./go_time.ts";
+import { decodeRune } from "./goquote.ts";
 
 // Values ------------------------------------------------------------------------------------------
 
@@ -90,25 +91,31 @@ export function isEmptyRequest(body: Uint8Array | string): boolean {
 /** encoding/json's maxNestingDepth. */
 const MAX_DEPTH = 10000;
 
-/** Go's quoteChar: how the scanner shows the offending byte. */
+/**
+ * Go's quoteChar: the offending byte as a one-character Go string literal in single quotes. A
+ * byte above 0x7F is taken as the code point of that value (Latin-1), as Go's string(byte) does.
+ */
 function quoteChar(c: number): string {
-  if (c === 0x27) return `'\\''`;
-  if (c === 0x22) return `'"'`;
-  const ch = String.fromCharCode(c);
-  let q: string;
-  if (ch === "\\") q = "\\\\";
-  else if (ch === "\n") q = "\\n";
-  else if (ch === "\r") q = "\\r";
-  else if (ch === "\t") q = "\\t";
-  else if (c === 7) q = "\\a";
-  else if (c === 8) q = "\\b";
-  else if (c === 0x0c) q = "\\f";
-  else if (c === 0x0b) q = "\\v";
-  else if (c < 0x20 || c === 0x7f) q = "\\x" + c.toString(16).padStart(2, "0");
-  else if (c >= 0x80 && c < 0xa0) q = "\\u00" + c.toString(16).padStart(2, "0");
-  else q = ch;
-  return `'${q}'`;
+  if (c === 0x27) return "'\\''";
+  if (c === 0x22) return "'\"'";
+  const named = NAMED_ESCAPES[c];
+  if (named !== undefined) return `'${named}'`;
+  if (c < 0x20 || c === 0x7f) return `'\\x${c.toString(16).padStart(2, "0")}'`;
+  // Go's IsPrint: C1 controls, the no-break space and the soft hyphen are not printable.
+  if ((c >= 0x80 && c <= 0xa0) || c === 0xad) return `'\\u${c.toString(16).padStart(4, "0")}'`;
+  return `'${String.fromCharCode(c)}'`;
 }
+
+const NAMED_ESCAPES: Record<number, string> = {
+  7: "\\a",
+  8: "\\b",
+  9: "\\t",
+  10: "\\n",
+  11: "\\v",
+  12: "\\f",
+  13: "\\r",
+  92: "\\\\",
+};
 
 /**
  * Scanner states that take a space: at the end of input Go feeds the scanner one space, so
@@ -131,7 +138,8 @@ interface Frame {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
+/** Valid UTF-8 only (anything else is decoded rune by rune, as Go does); a BOM is kept. */
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
@@ -255,39 +263,132 @@ class Scanner {
       if (!digit()) this.fail("in exponent of numeric literal");
       while (digit()) this.i++;
     }
-    return new GoNumber(dec.decode(this.b.subarray(start, this.i)));
+    return new GoNumber(utf8(this.b, start, this.i));
   }
 
+  /** A string: escapes decoded, invalid UTF-8 and lone surrogates become U+FFFD, as in Go. */
   string(): string {
-    const start = ++this.i;
-    let escaped = false;
+    const b = this.b;
+    let i = ++this.i;
+    let run = i;
+    let out = "";
     while (true) {
-      if (this.i >= this.b.length) this.fail("in string literal");
-      const c = this.b[this.i];
-      if (c === 0x22) break;
-      if (c < 0x20) this.fail("in string literal");
-      if (c === 0x5c) {
-        escaped = true;
-        this.i++;
-        const e = this.b[this.i];
-        if (e === 0x75) {
-          for (let k = 0; k < 4; k++) {
-            this.i++;
-            const h = this.b[this.i];
-            const hex = isDigit(h) || (h >= 0x41 && h <= 0x46) || (h >= 0x61 && h <= 0x66);
-            if (!hex) this.fail("in \\u hexadecimal character escape");
-          }
-        } else if (this.i >= this.b.length || !'"\\/bfnrt'.includes(String.fromCharCode(e))) {
-          this.fail("in string escape code");
-        }
+      if (i >= b.length) {
+        this.i = i;
+        this.fail("in string literal");
       }
+      const c = b[i];
+      if (c === 0x22) break;
+      if (c < 0x20) {
+        this.i = i;
+        this.fail("in string literal");
+      }
+      if (c !== 0x5c) {
+        i++;
+        continue;
+      }
+      out += utf8(b, run, i);
+      const e = b[++i];
+      const simple = e === undefined ? undefined : SIMPLE_ESCAPES[e];
+      if (simple !== undefined) {
+        out += simple;
+        i++;
+      } else if (e === 0x75) {
+        this.i = i + 1;
+        out += this.unicodeEscape();
+        i = this.i;
+      } else {
+        this.i = i;
+        this.fail("in string escape code");
+      }
+      run = i;
+    }
+    out += utf8(b, run, i);
+    this.i = i + 1;
+    return out;
+  }
+
+  /**
+   * After `\u`: four hex digits. A high surrogate followed by an escaped low one makes one
+   * character; any other surrogate is U+FFFD, and an escape after it stands on its own.
+   */
+  unicodeEscape(): string {
+    const hi = this.hex4();
+    if (hi < 0xd800 || hi > 0xdfff) return String.fromCharCode(hi);
+    const b = this.b;
+    const i = this.i;
+    if (hi < 0xdc00 && b[i] === 0x5c && b[i + 1] === 0x75) {
+      let lo = 0;
+      for (let k = 2; k < 6 && lo >= 0; k++) {
+        const d = hexDigit(b[i + k]);
+        lo = d < 0 ? -1 : lo * 16 + d;
+      }
+      if (lo >= 0xdc00 && lo <= 0xdfff) {
+        this.i += 6;
+        return String.fromCharCode(hi, lo);
+      }
+    }
+    return "\ufffd";
+  }
+
+  hex4(): number {
+    let n = 0;
+    for (let k = 0; k < 4; k++) {
+      const d = hexDigit(this.b[this.i]);
+      if (d < 0) this.fail("in \\u hexadecimal character escape");
+      n = n * 16 + d;
       this.i++;
     }
-    const s = escaped
-      ? JSON.parse(dec.decode(this.b.subarray(start - 1, this.i + 1)))
-      : dec.decode(this.b.subarray(start, this.i));
-    this.i++;
-    return s;
+    return n;
+  }
+}
+
+const SIMPLE_ESCAPES: Record<number, string> = {
+  0x22: '"',
+  0x5c: "\\",
+  0x2f: "/",
+  0x62: "\b",
+  0x66: "\f",
+  0x6e: "\n",
+  0x72: "\r",
+  0x74: "\t",
+};
+
+function hexDigit(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}
+
+/** Runs up to this long are checked for ASCII and built without TextDecoder. */
+const SHORT = 64;
+
+/** Bytes b[start:end] as a string, as Go decodes UTF-8: each byte of a bad sequence is U+FFFD. */
+function utf8(b: Uint8Array, start: number, end: number): string {
+  if (start === end) return "";
+  if (end - start <= SHORT) {
+    // Keys and small values: ASCII is built here, cheaper than a call into the decoder.
+    let i = start;
+    while (i < end && b[i] < 0x80) i++;
+    if (i === end) return String.fromCharCode.apply(null, b.subarray(start, end) as never);
+  }
+  try {
+    return strict.decode(b.subarray(start, end));
+  } catch {
+    let out = "";
+    let i = start;
+    while (i < end) {
+      let j = i;
+      while (j < end && b[j] < 0x80) j++;
+      if (j > i) out += strict.decode(b.subarray(i, j));
+      if (j === end) break;
+      const [cp, size] = decodeRune(b, j, end);
+      out += String.fromCodePoint(cp);
+      i = j + size;
+    }
+    return out;
   }
 }
 
@@ -335,7 +436,7 @@ export interface StructSchema {
   /** Go struct name as errors name the holder of a field ("Permission"). */
   name: string;
   fields: Record<string, Schema>;
-  /** Lower-cased field names, for Go's case-insensitive key match (built on first use). */
+  /** Folded field names, for Go's case-insensitive key match (built on first use). */
   folded?: Map<string, string>;
 }
 
@@ -465,11 +566,11 @@ export function decodeStruct(
     ctx.save(jsonKind(v), schema.go);
     return undefined;
   }
-  schema.folded ??= new Map(Object.keys(schema.fields).map((n) => [n.toLowerCase(), n]));
+  schema.folded ??= new Map(Object.keys(schema.fields).map((n) => [fold(n), n]));
   const outerStruct = ctx.struct;
   const depth = ctx.path.length;
   for (const [key, value] of v.entries) {
-    const name = Object.hasOwn(schema.fields, key) ? key : schema.folded.get(key.toLowerCase());
+    const name = Object.hasOwn(schema.fields, key) ? key : schema.folded.get(fold(key));
     if (name === undefined) continue;
     ctx.struct = schema.name;
     ctx.path.push(name);
@@ -484,6 +585,17 @@ export function decodeStruct(
     ctx.struct = outerStruct;
   }
   return into;
+}
+
+/**
+ * A key as Go's field-name match folds it: ASCII letters in any case, and the Kelvin sign and
+ * long s that Unicode folds onto k and s (field names are ASCII, so nothing else can match).
+ */
+function fold(key: string): string {
+  return key.replace(
+    /[A-Z\u212a\u017f]/g,
+    (c) => c === "\u212a" ? "k" : c === "\u017f" ? "s" : c.toLowerCase(),
+  );
 }
 
 /** Go sets slices, maps and pointers to nil on `null` and leaves everything else alone. */

@@ -187,12 +187,20 @@ function sourceFrom(d: Record<string, unknown>): StreamSourceJson {
 
 const PLACEMENT = ptr(struct("server.Placement", { cluster: str(), tags: STRINGS }));
 
+/** A decoded Placement as its JSON (omitempty). */
+function placementFrom(p: Record<string, unknown>): PlacementJson {
+  return {
+    ...(p.cluster ? { cluster: p.cluster as string } : {}),
+    ...(p.tags && (p.tags as string[]).length > 0 ? { tags: p.tags as string[] } : {}),
+  };
+}
+
 const REPUBLISH = ptr(struct("server.RePublish", { src: str(), dest: str(), headers_only: bool }));
 
 type Decoded = Record<string, unknown>;
 
 /** StreamConfig's fields: JSON name -> [RawStreamConfig key, Go type, decoded -> raw]. */
-const FIELDS: [string, keyof RawStreamConfig, Schema, ((d: Decoded) => unknown)?][] = [
+const FIELDS: [string, keyof RawStreamConfig, Schema, ((v: unknown) => unknown)?][] = [
   ["name", "name", str()],
   ["description", "description", str()],
   ["subjects", "subjects", STRINGS],
@@ -213,17 +221,16 @@ const FIELDS: [string, keyof RawStreamConfig, Schema, ((d: Decoded) => unknown)?
   ["no_ack", "noAck", bool],
   ["template_owner", "template", str()],
   ["duplicate_window", "duplicates", int64("time.Duration")],
-  ["placement", "placement", PLACEMENT, (p) => ({
-    ...(p.cluster ? { cluster: p.cluster } : {}),
-    ...(p.tags && (p.tags as string[]).length > 0 ? { tags: p.tags } : {}),
-  })],
-  ["mirror", "mirror", SOURCE, sourceFrom],
-  ["sources", "sources", list("[]*server.StreamSource", SOURCE)],
-  ["republish", "republish", REPUBLISH, (r) => ({
-    dest: r.dest ?? "",
-    ...(r.src !== undefined ? { src: r.src } : {}),
-    ...(r.headers_only !== undefined ? { headers_only: r.headers_only } : {}),
-  })],
+  ["placement", "placement", PLACEMENT, (p) => placementFrom(p as Decoded)],
+  ["mirror", "mirror", SOURCE, (m) => sourceFrom(m as Decoded)],
+  // A nil *StreamSource in the list is an unnamed source.
+  [
+    "sources",
+    "sources",
+    list("[]*server.StreamSource", SOURCE),
+    (l) => (l as (Decoded | null)[]).map((e) => e === null ? { name: "" } : sourceFrom(e)),
+  ],
+  ["republish", "republish", REPUBLISH, (r) => ({ dest: "", ...(r as Decoded) })],
   ["allow_direct", "allowDirect", bool],
   ["mirror_direct", "mirrorDirect", bool],
   ["discard_new_per_subject", "discardNewPer", bool],
@@ -244,12 +251,8 @@ export function rawFromDecoded(d: Decoded): RawStreamConfig {
   const c = emptyRawConfig() as unknown as Record<string, unknown>;
   for (const [json, key, , convert] of FIELDS) {
     if (!Object.hasOwn(d, json)) continue;
-    const v = d[json];
-    c[key] = convert === undefined ? v : convert(v as Decoded);
+    c[key] = convert === undefined ? d[json] : convert(d[json]);
   }
-  // A nil *StreamSource in the list is an unnamed source.
-  const sources = c.sources as (Decoded | null)[] | null;
-  if (sources !== null) c.sources = sources.map((e) => e === null ? { name: "" } : sourceFrom(e));
   return c as unknown as RawStreamConfig;
 }
 
