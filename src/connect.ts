@@ -11,18 +11,20 @@
  */
 
 import {
-  bool,
+  BOOL,
   custom,
   decodeValue,
+  INT,
   int32,
-  int64,
   list,
   parseGoJson,
   ptr,
   type Schema,
-  str,
+  STRING,
+  STRINGS,
   struct,
   uint,
+  UINT64,
   unmarshal,
 } from "./go_json.ts";
 
@@ -56,40 +58,34 @@ const checked = (schema: Schema): Schema =>
     return undefined;
   });
 
-const STRINGS = list("[]string", str());
-
 /** *SubjectPermission: a pointer to a struct of two []string (allow, deny). */
 const SUBJECT_PERMISSION = checked(
   ptr(struct("server.SubjectPermission", { allow: STRINGS, deny: STRINGS })),
 );
 
-const INT = int64("int");
-
 /** nats-server's ClientOpts. */
 const CLIENT_OPTS = struct("server.ClientOpts", {
-  echo: bool,
-  verbose: bool,
-  pedantic: bool,
-  tls_required: bool,
-  nkey: str(),
-  jwt: str(),
-  sig: str(),
-  auth_token: str(),
-  user: str(),
-  pass: str(),
-  name: str(),
-  lang: str(),
-  version: str(),
+  echo: BOOL,
+  verbose: BOOL,
+  pedantic: BOOL,
+  tls_required: BOOL,
+  nkey: STRING,
+  jwt: STRING,
+  sig: STRING,
+  auth_token: STRING,
+  user: STRING,
+  pass: STRING,
+  name: STRING,
+  lang: STRING,
+  version: STRING,
   protocol: INT,
-  account: str(),
-  new_account: bool,
-  headers: bool,
-  no_responders: bool,
+  account: STRING,
+  new_account: BOOL,
+  headers: BOOL,
+  no_responders: BOOL,
   import: SUBJECT_PERMISSION,
   export: SUBJECT_PERMISSION,
 });
-
-const S = str();
 
 /** []uint8 is []byte: Go takes a base64 string too (not checked here) or an array of bytes. */
 const BYTES = custom((v, ctx) =>
@@ -98,45 +94,45 @@ const BYTES = custom((v, ctx) =>
 
 /** nats-server's Info: a client may send INFO; it is decoded (and then ignored). */
 const INFO = struct("server.Info", {
-  server_id: S,
-  server_name: S,
-  version: S,
-  git_commit: S,
-  go: S,
-  host: S,
+  server_id: STRING,
+  server_name: STRING,
+  version: STRING,
+  git_commit: STRING,
+  go: STRING,
+  host: STRING,
   proto: INT,
   port: INT,
-  headers: bool,
-  auth_required: bool,
-  tls_required: bool,
-  tls_verify: bool,
-  tls_available: bool,
+  headers: BOOL,
+  auth_required: BOOL,
+  tls_required: BOOL,
+  tls_verify: BOOL,
+  tls_available: BOOL,
   max_payload: int32(),
-  jetstream: bool,
-  ip: S,
-  client_id: uint("uint64", 64),
-  client_ip: S,
-  nonce: S,
-  cluster: S,
-  cluster_dynamic: bool,
-  domain: S,
+  jetstream: BOOL,
+  ip: STRING,
+  client_id: UINT64,
+  client_ip: STRING,
+  nonce: STRING,
+  cluster: STRING,
+  cluster_dynamic: BOOL,
+  domain: STRING,
   connect_urls: STRINGS,
   ws_connect_urls: STRINGS,
-  ldm: bool,
+  ldm: BOOL,
   import: SUBJECT_PERMISSION,
   export: SUBJECT_PERMISSION,
-  lnoc: bool,
-  info_on_connect: bool,
-  connect_info: bool,
-  gateway: S,
+  lnoc: BOOL,
+  info_on_connect: BOOL,
+  connect_info: BOOL,
+  gateway: STRING,
   gateway_urls: STRINGS,
-  gateway_url: S,
+  gateway_url: STRING,
   gateway_cmd: uint("uint8", 8),
   gateway_cmd_payload: BYTES,
-  gateway_nrp: bool,
-  gateway_iom: bool,
+  gateway_nrp: BOOL,
+  gateway_iom: BOOL,
   leafnode_urls: STRINGS,
-  remote_account: S,
+  remote_account: STRING,
 });
 
 /**

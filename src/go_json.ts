@@ -24,7 +24,7 @@
  */
 
 import { parseRfc3339 } from "./go_time.ts";
-import { decodeRune } from "./goquote.ts";
+import { decodeRune, quoteRune } from "./goquote.ts";
 
 // Values ------------------------------------------------------------------------------------------
 
@@ -98,24 +98,8 @@ const MAX_DEPTH = 10000;
 function quoteChar(c: number): string {
   if (c === 0x27) return "'\\''";
   if (c === 0x22) return "'\"'";
-  const named = NAMED_ESCAPES[c];
-  if (named !== undefined) return `'${named}'`;
-  if (c < 0x20 || c === 0x7f) return `'\\x${c.toString(16).padStart(2, "0")}'`;
-  // Go's IsPrint: C1 controls, the no-break space and the soft hyphen are not printable.
-  if ((c >= 0x80 && c <= 0xa0) || c === 0xad) return `'\\u${c.toString(16).padStart(4, "0")}'`;
-  return `'${String.fromCharCode(c)}'`;
+  return `'${quoteRune(c)}'`;
 }
-
-const NAMED_ESCAPES: Record<number, string> = {
-  7: "\\a",
-  8: "\\b",
-  9: "\\t",
-  10: "\\n",
-  11: "\\v",
-  12: "\\f",
-  13: "\\r",
-  92: "\\\\",
-};
 
 /**
  * Scanner states that take a space: at the end of input Go feeds the scanner one space, so
@@ -668,7 +652,7 @@ export const uint = (go: string, bits: number): Schema => ({
   min: 0n,
   max: 2n ** BigInt(bits) - 1n,
 });
-export const bool: Schema = { kind: "bool" };
+export const BOOL: Schema = { kind: "bool" };
 export const list = (go: string, elem: Schema): Schema => ({ kind: "list", go, elem });
 export const map = (go: string, elem: Schema): Schema => ({ kind: "map", go, elem });
 export const struct = (go: string, fields: Record<string, Schema>): StructSchema => ({
@@ -716,8 +700,13 @@ export const timePtr: Schema = custom((v) => {
   return t;
 });
 
-/** A []time.Duration. */
-export const durations: Schema = list("[]time.Duration", int64("time.Duration"));
+/** The Go types requests use most. */
+export const INT = int64("int");
+export const UINT64 = uint("uint64", 64);
+export const DURATION = int64("time.Duration");
+export const STRING = str();
+export const STRINGS = list("[]string", STRING);
+export const DURATIONS = list("[]time.Duration", DURATION);
 
 // Request bodies ------------------------------------------------------------------------------------
 
@@ -734,13 +723,13 @@ function fieldSchema(f: GoField): Schema {
     case "string":
       return str(f.go);
     case "bool":
-      return bool;
+      return BOOL;
     case "int":
-      return int64(f.go ?? "int");
+      return f.go === undefined ? INT : int64(f.go);
     case "uint64":
-      return uint("uint64", 64);
+      return UINT64;
     case "strings":
-      return list("[]string", str());
+      return STRINGS;
   }
 }
 

@@ -34,7 +34,7 @@ import {
   sendMaxDeliveriesAdvisory,
 } from "./consumer_events.ts";
 import type { ConsumerHandle, StreamHandle } from "./contract.ts";
-import { GoJsonError, int64, parseGoJson, struct, unmarshal } from "../go_json.ts";
+import { DURATION, GoJsonError, parseGoJson, struct, unmarshal } from "../go_json.ts";
 import { goTimeNs } from "../go_time.ts";
 import { PullRequests } from "./pull_request.ts";
 import { ackReplyLength, emptyMsg, fastMsg, MsgScratch } from "./reply.ts";
@@ -1362,7 +1362,7 @@ function byteLen(s: string): number {
 }
 
 /** ConsumerNakOptions: `{"delay": ns}`. */
-const NAK_OPTIONS = struct("server.ConsumerNakOptions", { delay: int64("time.Duration") });
+const NAK_OPTIONS = struct("server.ConsumerNakOptions", { delay: DURATION });
 
 /** A NAK delay: `{"delay": ns}` or a Go duration ("1s"); null when it parses as neither. */
 function parseNakDelay(arg: string): number | null {

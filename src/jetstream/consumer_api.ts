@@ -24,7 +24,7 @@ import type { StreamHandle } from "./contract.ts";
 import {
   GoJsonError,
   type GoJsonValue,
-  int64,
+  INT,
   isEmptyRequest,
   parseGoJson,
   struct,
@@ -304,7 +304,7 @@ export function consumerDeleteRequest(
 }
 
 /** JSApiConsumersRequest: a page offset. */
-const PAGE_REQUEST = struct("server.JSApiConsumersRequest", { offset: int64("int") });
+const PAGE_REQUEST = struct("server.JSApiConsumersRequest", { offset: INT });
 
 /** The offset of a paged request; null for invalid JSON. */
 function pageOffset(body: Uint8Array | string): number | null {

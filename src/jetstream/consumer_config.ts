@@ -8,17 +8,18 @@ import { isValidSubject, subjectIsLiteral, subjectIsSubsetMatch } from "../subje
 import type { StreamConfigJson } from "./contract.ts";
 import { type ApiError, JSErr } from "./consumer_errors.ts";
 import {
-  bool,
-  durations,
+  BOOL,
+  DURATION,
+  DURATIONS,
   goEnum,
   GoJsonError,
   type GoJsonValue,
-  int64,
+  INT,
   type Schema,
-  str,
+  STRING,
   struct,
   timePtr,
-  uint,
+  UINT64,
   unmarshal,
 } from "../go_json.ts";
 import { formatGoTime, type GoTime } from "../go_time.ts";
@@ -111,11 +112,6 @@ const DELIVER_POLICIES: Record<string, DeliverPolicy> = {
   last_per_subject: "last_per_subject",
 };
 
-const INT = int64("int");
-const DURATION = int64("time.Duration");
-const UINT64 = uint("uint64", 64);
-const STRING = str();
-
 /** JSON name -> [config key, Go type], in Go's field order (also the output order). */
 const FIELDS: [string, keyof ConsumerConfig, Schema][] = [
   ["durable_name", "durable", STRING],
@@ -127,7 +123,7 @@ const FIELDS: [string, keyof ConsumerConfig, Schema][] = [
   ["ack_policy", "ackPolicy", goEnum({ none: "none", all: "all", explicit: "explicit" })],
   ["ack_wait", "ackWait", DURATION],
   ["max_deliver", "maxDeliver", INT],
-  ["backoff", "backoff", durations],
+  ["backoff", "backoff", DURATIONS],
   ["filter_subject", "filterSubject", STRING],
   ["replay_policy", "replayPolicy", goEnum({ instant: "instant", original: "original" })],
   ["rate_limit_bps", "rateLimit", UINT64],
@@ -135,8 +131,8 @@ const FIELDS: [string, keyof ConsumerConfig, Schema][] = [
   ["max_waiting", "maxWaiting", INT],
   ["max_ack_pending", "maxAckPending", INT],
   ["idle_heartbeat", "heartbeat", DURATION],
-  ["flow_control", "flowControl", bool],
-  ["headers_only", "headersOnly", bool],
+  ["flow_control", "flowControl", BOOL],
+  ["headers_only", "headersOnly", BOOL],
   ["max_batch", "maxBatch", INT],
   ["max_expires", "maxExpires", DURATION],
   ["max_bytes", "maxBytes", INT],
@@ -144,8 +140,8 @@ const FIELDS: [string, keyof ConsumerConfig, Schema][] = [
   ["deliver_group", "deliverGroup", STRING],
   ["inactive_threshold", "inactiveThreshold", DURATION],
   ["num_replicas", "replicas", INT],
-  ["mem_storage", "memStorage", bool],
-  ["direct", "direct", bool],
+  ["mem_storage", "memStorage", BOOL],
+  ["direct", "direct", BOOL],
 ];
 
 const CONSUMER_CONFIG = struct(

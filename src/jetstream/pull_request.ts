@@ -7,7 +7,7 @@
 
 import type { Account } from "../accounts/account.ts";
 import { goDuration } from "../monitor/format.ts";
-import { bool, int64, parseGoJson, struct, unmarshal } from "../go_json.ts";
+import { BOOL, DURATION, INT, parseGoJson, struct, unmarshal } from "../go_json.ts";
 
 export interface NextRequest {
   /** Absolute deadline in ms (Date.now() clock), 0 for none. */
@@ -27,11 +27,11 @@ function isSpace(c: number): boolean {
 
 /** nats-server's JSApiConsumerGetNextRequest. */
 const NEXT_REQUEST = struct("server.JSApiConsumerGetNextRequest", {
-  expires: int64("time.Duration"),
-  batch: int64("int"),
-  max_bytes: int64("int"),
-  no_wait: bool,
-  idle_heartbeat: int64("time.Duration"),
+  expires: DURATION,
+  batch: INT,
+  max_bytes: INT,
+  no_wait: BOOL,
+  idle_heartbeat: DURATION,
 });
 
 /** nats-server's nextReqFromMsg; throws Error with the text of the 400 it answers. */

@@ -3,11 +3,8 @@
  * handlers need; a body Go would refuse throws GoJsonError ("invalid JSON" to the client).
  */
 
-import { bool, type GoJsonValue, int64, str, struct, uint, unmarshal } from "../go_json.ts";
+import { BOOL, type GoJsonValue, INT, STRING, struct, UINT64, unmarshal } from "../go_json.ts";
 import { rawFromDecoded, type RawStreamConfig, STREAM_CONFIG } from "./stream_config.ts";
-
-const UINT64 = uint("uint64", 64);
-const INT = int64("int");
 
 /** JSApiMsgGetRequest (MSG.GET, DIRECT.GET). */
 export interface MsgGetRequest {
@@ -18,8 +15,8 @@ export interface MsgGetRequest {
 
 const MSG_GET = struct("server.JSApiMsgGetRequest", {
   seq: UINT64,
-  last_by_subj: str(),
-  next_by_subj: str(),
+  last_by_subj: STRING,
+  next_by_subj: STRING,
 });
 
 export function decodeMsgGetRequest(v: GoJsonValue): MsgGetRequest {
@@ -27,7 +24,7 @@ export function decodeMsgGetRequest(v: GoJsonValue): MsgGetRequest {
   return { seq: r.seq, last: r.last_by_subj, next: r.next_by_subj };
 }
 
-const MSG_DELETE = struct("server.JSApiMsgDeleteRequest", { seq: UINT64, no_erase: bool });
+const MSG_DELETE = struct("server.JSApiMsgDeleteRequest", { seq: UINT64, no_erase: BOOL });
 
 /** JSApiMsgDeleteRequest. */
 export function decodeMsgDeleteRequest(v: GoJsonValue): { seq: number; noErase: boolean } {
@@ -37,7 +34,7 @@ export function decodeMsgDeleteRequest(v: GoJsonValue): { seq: number; noErase: 
 
 const PURGE = struct("server.JSApiStreamPurgeRequest", {
   seq: UINT64,
-  filter: str(),
+  filter: STRING,
   keep: UINT64,
 });
 
@@ -51,8 +48,8 @@ export function decodePurgeRequest(
 
 const STREAM_INFO = struct("server.JSApiStreamInfoRequest", {
   offset: INT,
-  deleted_details: bool,
-  subjects_filter: str(),
+  deleted_details: BOOL,
+  subjects_filter: STRING,
 });
 
 /** JSApiStreamInfoRequest. */
@@ -63,7 +60,7 @@ export function decodeStreamInfoRequest(
   return { offset: r.offset, details: r.deleted_details, subjects: r.subjects_filter };
 }
 
-const STREAM_NAMES = struct("server.JSApiStreamNamesRequest", { offset: INT, subject: str() });
+const STREAM_NAMES = struct("server.JSApiStreamNamesRequest", { offset: INT, subject: STRING });
 
 /** JSApiStreamNamesRequest / JSApiStreamListRequest: a page offset and a subject filter. */
 export function decodeStreamListRequest(v: GoJsonValue): { offset: number; subject: string } {
@@ -71,10 +68,10 @@ export function decodeStreamListRequest(v: GoJsonValue): { offset: number; subje
 }
 
 const SNAPSHOT = struct("server.JSApiStreamSnapshotRequest", {
-  deliver_subject: str(),
-  no_consumers: bool,
+  deliver_subject: STRING,
+  no_consumers: BOOL,
   chunk_size: INT,
-  jsck: bool,
+  jsck: BOOL,
 });
 
 /** JSApiStreamSnapshotRequest. */

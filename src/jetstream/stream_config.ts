@@ -8,22 +8,25 @@
  */
 
 import {
-  bool,
+  BOOL,
+  DURATION,
   goEnum,
+  goJson,
   type GoJsonValue,
+  INT,
   int32,
   int64,
   list,
   ptr,
   type Schema,
-  str,
+  STRING,
+  STRINGS,
   struct,
   timePtr,
-  uint,
+  UINT64,
   unmarshal,
 } from "../go_json.ts";
 import { formatGoTime, type GoTime } from "../go_time.ts";
-import { goJson } from "../go_json.ts";
 import { invalidConfig, jsError } from "./errors.ts";
 import {
   isValidPublishSubject,
@@ -162,15 +165,13 @@ export function emptyRawConfig(): RawStreamConfig {
   };
 }
 
-const STRINGS = list("[]string", str());
-
-const EXTERNAL = ptr(struct("server.ExternalStream", { api: str(), deliver: str() }));
+const EXTERNAL = ptr(struct("server.ExternalStream", { api: STRING, deliver: STRING }));
 
 const SOURCE = ptr(struct("server.StreamSource", {
-  name: str(),
-  opt_start_seq: uint("uint64", 64),
+  name: STRING,
+  opt_start_seq: UINT64,
   opt_start_time: timePtr,
-  filter_subject: str(),
+  filter_subject: STRING,
   external: EXTERNAL,
 }));
 
@@ -185,7 +186,7 @@ function sourceFrom(d: Record<string, unknown>): StreamSourceJson {
   return out;
 }
 
-const PLACEMENT = ptr(struct("server.Placement", { cluster: str(), tags: STRINGS }));
+const PLACEMENT = ptr(struct("server.Placement", { cluster: STRING, tags: STRINGS }));
 
 /** A decoded Placement as its JSON (omitempty). */
 function placementFrom(p: Record<string, unknown>): PlacementJson {
@@ -195,32 +196,34 @@ function placementFrom(p: Record<string, unknown>): PlacementJson {
   };
 }
 
-const REPUBLISH = ptr(struct("server.RePublish", { src: str(), dest: str(), headers_only: bool }));
+const REPUBLISH = ptr(
+  struct("server.RePublish", { src: STRING, dest: STRING, headers_only: BOOL }),
+);
 
 type Decoded = Record<string, unknown>;
 
 /** StreamConfig's fields: JSON name -> [RawStreamConfig key, Go type, decoded -> raw]. */
 const FIELDS: [string, keyof RawStreamConfig, Schema, ((v: unknown) => unknown)?][] = [
-  ["name", "name", str()],
-  ["description", "description", str()],
+  ["name", "name", STRING],
+  ["description", "description", STRING],
   ["subjects", "subjects", STRINGS],
   [
     "retention",
     "retention",
     goEnum({ limits: "limits", interest: "interest", workqueue: "workqueue" }),
   ],
-  ["max_consumers", "maxConsumers", int64("int")],
+  ["max_consumers", "maxConsumers", INT],
   ["max_msgs", "maxMsgs", int64()],
   ["max_bytes", "maxBytes", int64()],
-  ["max_age", "maxAge", int64("time.Duration")],
+  ["max_age", "maxAge", DURATION],
   ["max_msgs_per_subject", "maxMsgsPer", int64()],
   ["max_msg_size", "maxMsgSize", int32()],
   ["discard", "discard", goEnum({ old: "old", new: "new" }, true)],
   ["storage", "storage", goEnum({ file: "file", memory: "memory", any: "any" })],
-  ["num_replicas", "replicas", int64("int")],
-  ["no_ack", "noAck", bool],
-  ["template_owner", "template", str()],
-  ["duplicate_window", "duplicates", int64("time.Duration")],
+  ["num_replicas", "replicas", INT],
+  ["no_ack", "noAck", BOOL],
+  ["template_owner", "template", STRING],
+  ["duplicate_window", "duplicates", DURATION],
   ["placement", "placement", PLACEMENT, (p) => placementFrom(p as Decoded)],
   ["mirror", "mirror", SOURCE, (m) => sourceFrom(m as Decoded)],
   // A nil *StreamSource in the list is an unnamed source.
@@ -231,13 +234,13 @@ const FIELDS: [string, keyof RawStreamConfig, Schema, ((v: unknown) => unknown)?
     (l) => (l as (Decoded | null)[]).map((e) => e === null ? { name: "" } : sourceFrom(e)),
   ],
   ["republish", "republish", REPUBLISH, (r) => ({ dest: "", ...(r as Decoded) })],
-  ["allow_direct", "allowDirect", bool],
-  ["mirror_direct", "mirrorDirect", bool],
-  ["discard_new_per_subject", "discardNewPer", bool],
-  ["sealed", "sealed", bool],
-  ["deny_delete", "denyDelete", bool],
-  ["deny_purge", "denyPurge", bool],
-  ["allow_rollup_hdrs", "allowRollup", bool],
+  ["allow_direct", "allowDirect", BOOL],
+  ["mirror_direct", "mirrorDirect", BOOL],
+  ["discard_new_per_subject", "discardNewPer", BOOL],
+  ["sealed", "sealed", BOOL],
+  ["deny_delete", "denyDelete", BOOL],
+  ["deny_purge", "denyPurge", BOOL],
+  ["allow_rollup_hdrs", "allowRollup", BOOL],
 ];
 
 /** nats-server's StreamConfig as Go decodes it. */

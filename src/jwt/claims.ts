@@ -20,13 +20,15 @@ import { goQuote } from "../conf/go_format.ts";
 import {
   AbortDecode,
   asMap,
-  bool,
+  BOOL,
   custom,
   type DecodeContext,
+  DURATION,
   GoJsonError,
   type GoJsonValue,
   GoNumber,
   GoObject,
+  INT,
   int64,
   jsonKind,
   list,
@@ -79,13 +81,13 @@ const claimsData = {
 const genericFields = {
   tags: list("jwt.TagList", str()),
   type: str("jwt.ClaimType"),
-  version: int64("int"),
+  version: INT,
 };
 
 const stringList = () => list("jwt.StringList", str());
 const permission = struct("jwt.Permission", { allow: stringList(), deny: stringList() });
 const responsePermission = ptr(
-  struct("jwt.ResponsePermission", { max: int64("int"), ttl: int64("time.Duration") }),
+  struct("jwt.ResponsePermission", { max: INT, ttl: DURATION }),
 );
 const timeRange = struct("jwt.TimeRange", { start: str(), end: str() });
 
@@ -143,7 +145,7 @@ const userPermissionLimits = {
   subs: int64(),
   data: int64(),
   payload: int64(),
-  bearer_token: bool,
+  bearer_token: BOOL,
   allowed_connection_types: stringList(),
 };
 
@@ -218,15 +220,15 @@ const exportSchema = ptr(struct("jwt.Export", {
   name: str(),
   subject: str("jwt.Subject"),
   type: exportType,
-  token_req: bool,
+  token_req: BOOL,
   revocations,
   response_type: str("jwt.ResponseType"),
-  response_threshold: int64("time.Duration"),
+  response_threshold: DURATION,
   service_latency: ptr(
     struct("jwt.ServiceLatency", { sampling: samplingRate, results: str("jwt.Subject") }),
   ),
   account_token_position: uint("uint", 64),
-  advertise: bool,
+  advertise: BOOL,
   ...info,
 }));
 
@@ -238,15 +240,15 @@ const importSchema = ptr(struct("jwt.Import", {
   to: str("jwt.Subject"),
   local_subject: str("jwt.RenamingSubject"),
   type: exportType,
-  share: bool,
+  share: BOOL,
 }));
 
 const natsLimits = { subs: int64(), data: int64(), payload: int64() };
 const accountLimits = {
   imports: int64(),
   exports: int64(),
-  wildcards: bool,
-  disallow_bearer: bool,
+  wildcards: BOOL,
+  disallow_bearer: BOOL,
   conn: int64(),
   leaf: int64(),
 };
@@ -258,7 +260,7 @@ const jetStreamLimits = {
   max_ack_pending: int64(),
   mem_max_stream_bytes: int64(),
   disk_max_stream_bytes: int64(),
-  max_bytes_required: bool,
+  max_bytes_required: BOOL,
 };
 
 const permissions = struct("jwt.Permissions", {
@@ -317,7 +319,7 @@ const operatorSchema = struct("jwt.OperatorClaims", {
     operator_service_urls: stringList(),
     system_account: str(),
     assert_server_version: str(),
-    strict_signing_key_usage: bool,
+    strict_signing_key_usage: BOOL,
     ...genericFields,
   }),
 });
@@ -373,7 +375,7 @@ const v1UserSchema = struct("jwt.v1UserClaims", {
     times: list("[]jwt.TimeRange", timeRange),
     times_location: str(),
     ...natsLimits,
-    bearer_token: bool,
+    bearer_token: BOOL,
     max: int64(),
   }),
 });
