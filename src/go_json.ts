@@ -1,18 +1,20 @@
 /**
  * JSON read the way Go's encoding/json reads it, for every request body and document that
- * nats-server decodes with json.Unmarshal: JetStream API requests (answered "invalid JSON" where
- * Go fails), a pull request's body (its `400 Bad Request - ...` quotes Go's text), the bodies of
- * `$SYS.REQ.*` requests ("json: cannot unmarshal string into Go struct field
- * ConnzEventOptions.limit of type int") and JWTs. What matters from Go:
+ * nats-server decodes with json.Unmarshal: CONNECT (a bad one closes the connection with Go's
+ * text), JetStream API requests (answered "invalid JSON" where Go fails), a pull request's body
+ * (its `400 Bad Request - ...` quotes Go's text), the bodies of `$SYS.REQ.*` requests ("json:
+ * cannot unmarshal string into Go struct field ConnzEventOptions.limit of type int") and JWTs.
+ * What matters from Go:
  *
  * - the scanner checks the whole document first, with its texts ("invalid character '}'
  *   looking for beginning of value", "unexpected end of JSON input") and its nesting limit;
+ *   strings decode as Go decodes them (each byte of bad UTF-8 and each lone surrogate is U+FFFD);
  * - number literals stay as written until a field decodes them (`1e3` is not an int to Go);
  * - an object keeps its members in order, duplicates included: Go decodes each one in turn, so
  *   a repeated struct key merges into the same struct and a type error in an earlier copy counts;
- * - keys match field names exactly or, failing that, case-insensitively; unknown keys are
- *   ignored; `null` leaves a field at its zero value (here: absent), except for types with their
- *   own UnmarshalJSON, which see the literal `null`;
+ * - keys match field names exactly or, failing that, case-insensitively (Go's folding);
+ *   unknown keys are ignored; `null` leaves a field at its zero value (here: absent), except for
+ *   types with their own UnmarshalJSON, which see the literal `null`;
  * - a value of the wrong JSON kind is a type error that is remembered (the first one wins) while
  *   decoding goes on; an error from a custom unmarshaler aborts at once and wins over it;
  * - the error names the Go struct that holds the field and the path of JSON names from the top.
@@ -61,13 +63,6 @@ export function jsonKind(v: GoJsonValue): string {
   if (v instanceof GoNumber) return "number";
   if (v instanceof GoObject) return "object";
   return typeof v === "boolean" ? "bool" : "string";
-}
-
-/** An object's member as a Go map[string]interface{} holds it: exact key, the last one wins. */
-export function member(o: GoObject, key: string): GoJsonValue | undefined {
-  let v: GoJsonValue | undefined;
-  for (const [k, e] of o.entries) if (k === key) v = e;
-  return v;
 }
 
 /** An object as Go's map[string]interface{} holds it: one value per key, the last one. */
@@ -389,8 +384,10 @@ export function parseGoJson(doc: Uint8Array | string): GoJsonValue {
   return v;
 }
 
-/** An integer field's value from a number literal, as strconv.ParseInt (ParseUint when `min` is
- * 0); null when Go refuses it. */
+/**
+ * An integer field's value from a number literal, as strconv.ParseInt (ParseUint when `min` is
+ * 0) reads it; null when Go refuses it.
+ */
 function goInt(raw: string, min: bigint, max: bigint): number | null {
   // strconv.ParseUint takes no sign, not even for "-0".
   if (!/^-?\d+$/.test(raw) || (min === 0n && raw[0] === "-")) return null;
@@ -669,11 +666,11 @@ export const custom = (decode: (v: GoJsonValue, ctx: DecodeContext) => unknown):
 
 /**
  * A string enum with its own UnmarshalJSON (RetentionPolicy, AckPolicy, ...): the JSON string
- * names its value (`fold`: any case); anything else, `null` included, aborts decoding.
+ * names its value (`anyCase`: in any case); anything else, `null` included, aborts decoding.
  */
-export const goEnum = (values: Record<string, string>, fold = false): Schema =>
+export const goEnum = (values: Record<string, string>, anyCase = false): Schema =>
   custom((v) => {
-    const s = typeof v === "string" ? (fold ? v.toLowerCase() : v) : undefined;
+    const s = typeof v === "string" ? (anyCase ? v.toLowerCase() : v) : undefined;
     if (s !== undefined && Object.hasOwn(values, s)) return values[s];
     throw AbortDecode.text(`can not unmarshal ${JSON.stringify(jsonText(v))}`);
   });
@@ -708,7 +705,7 @@ export const STRING = str();
 export const STRINGS = list("[]string", STRING);
 export const DURATIONS = list("[]time.Duration", DURATION);
 
-// Request bodies ------------------------------------------------------------------------------------
+// Request bodies ----------------------------------------------------------------------------------
 
 /** A request option's Go type, in the shorthand the `$SYS.REQ.*` option tables use. */
 export type GoField =

@@ -1,6 +1,6 @@
 /**
  * A stream's configuration as nats-server 2.9.10 accepts it: decoded from the API's JSON with
- * Go's rules (json.ts), completed with its defaults and checked with its errors and texts
+ * Go's rules (go_json.ts), completed with its defaults and checked with its errors and texts
  * (stream.go checkStreamCfg), and for updates the rules about what may change
  * (configUpdateCheck). The config is kept in its JSON shape, keys in nats-server's order, so
  * that what the API answers, what the store's metadata holds and what consumers read are one

@@ -33,7 +33,6 @@ import {
   jsonKind,
   list,
   map,
-  member,
   parseGoJson,
   ptr,
   type Schema,
@@ -189,8 +188,9 @@ const signingKeys = custom((v, ctx: DecodeContext) => {
     if (typeof e === "string") {
       keys.set(e, e);
     } else if (e instanceof GoObject) {
-      if (member(e, "kind") !== "user_scope") {
-        throw AbortDecode.text(`unknown signing key scope ${goQuoteAny(member(e, "type"))}`);
+      const m = asMap(e);
+      if (m.get("kind") !== "user_scope") {
+        throw AbortDecode.text(`unknown signing key scope ${goQuoteAny(m.get("type"))}`);
       }
       let scope: UserScope;
       try {
