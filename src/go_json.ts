@@ -391,6 +391,11 @@ export function parseGoJson(doc: Uint8Array | string): GoJsonValue {
 function goInt(raw: string, min: bigint, max: bigint): number | null {
   // strconv.ParseUint takes no sign, not even for "-0".
   if (!/^-?\d+$/.test(raw) || (min === 0n && raw[0] === "-")) return null;
+  if (raw.length <= 15) {
+    // Exact as a double: no BigInt needed (+ 0 makes "-0" a plain 0).
+    const n = Number(raw) + 0;
+    return n >= Number(min) && n <= Number(max) ? n : null;
+  }
   const b = BigInt(raw);
   if (b < min || b > max) return null;
   return Number(b);
