@@ -24,7 +24,13 @@ import {
 } from "./parser.ts";
 import { Outbound } from "./outbound.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
-import { bytesOf, isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
+import {
+  bytesOf,
+  isValidLiteralSubject,
+  isValidSubject,
+  type SublistResult,
+  type Subscription,
+} from "./sublist.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
 import { rewriteMsg } from "./message.ts";
@@ -454,7 +460,7 @@ export class Client implements ParserHost {
       this.close(ClosedState.MaxPayloadExceeded);
       return false;
     }
-    pa.subject = this.#subjectOf(buf, pa.subjectStart, pa.subjectEnd, parser.hash0);
+    this.#lookupSubject(buf, pa.subjectStart, pa.subjectEnd, parser.hash0);
     if (this.opts.pedantic && !isValidLiteralSubject(pa.subject)) {
       this.sendErr("Invalid Publish Subject");
     }
@@ -476,7 +482,7 @@ export class Client implements ParserHost {
     pa.sizeStart = pa.sizeEnd = start;
     pa.size = 0;
     pa.hdr = -1;
-    pa.subject = this.#subjectOf(buf, start, start, 0);
+    this.#lookupSubject(buf, start, start, 0x811c9dc5 | 0);
     return true;
   }
 
@@ -486,12 +492,14 @@ export class Client implements ParserHost {
     this.inMsgs++;
     this.inBytes += pa.size;
     const acc = this.account;
-    let subject = pa.subject;
+    // The offsets are into this buffer now (a payload cut by a read moved the message).
+    pa.src = buf;
     let src = buf;
     let args = pa;
     // Mappings rewrite the subject before anything else looks at it (permissions included), as
     // nats-server maps at the PUB line. Accounts without mappings pay one null check.
     if (acc.mappings !== null) {
+      const subject = pa.subject;
       const mapped = acc.mappings.map(subject, this.server.cluster?.name ?? "");
       if (mapped === "") {
         if (this.opts.verbose) this.sendOK();
@@ -502,12 +510,13 @@ export class Client implements ParserHost {
         const m = rewriteMsg(buf, pa, mapped, null);
         src = m.buf;
         args = m.pa;
-        subject = mapped;
       }
     }
     if (
-      this.perms !== null && !this.perms.canPublish(subject) && !this.#mayRespond(subject)
+      this.perms !== null && !this.perms.canPublish(args.subject) &&
+      !this.#mayRespond(args.subject)
     ) {
+      const subject = args.subject;
       this.sendErr(`Permissions Violation for Publish to ${JSON.stringify(subject)}`);
       this.server.log.errorc(
         this,
@@ -526,7 +535,7 @@ export class Client implements ParserHost {
     }
     if (this.opts.verbose) this.sendOK();
     const server = this.server;
-    const res = args === pa ? this.#cachedMatch(subject) : acc.sublist.match(subject);
+    const res = args === pa ? this.#cachedMatch() : acc.sublist.match(args.subject);
     const delivered = server.routeMessage(this, acc, res, src, args);
     if (!delivered && args.replyEnd > args.replyStart && this.opts.no_responders) {
       this.#sendNoResponders(src, args);
@@ -839,14 +848,17 @@ export class Client implements ParserHost {
   // ---- Subject cache ----
 
   /**
-   * Decodes a subject at most once per distinct subject per connection (DENO-NET.md §6). A hit
-   * compares the bytes with the cached string's character codes: equal codes mean the bytes are
-   * ASCII and decode to that very string (a byte >= 128 never decodes to its own code), so no
-   * copy of the bytes is kept, and a miss (every message, with a subject per device) allocates
-   * only the string.
+   * Looks the subject up in this connection's cache (DENO-NET.md §6): a hit gives the message
+   * its subject string, a miss leaves it to be decoded only if someone asks (see PubArg.subject).
+   * A hit compares the bytes with the cached string's character codes: equal codes mean the
+   * bytes are ASCII and decode to that very string (a byte >= 128 never decodes to its own code),
+   * so no copy of the bytes is kept.
    */
-  #subjectOf(buf: Uint8Array, start: number, end: number, h: number): string {
+  #lookupSubject(buf: Uint8Array, start: number, end: number, h: number): void {
+    const pa = this.pa;
     const slot = (h >>> 0) & (SUBJECT_CACHE_SLOTS - 1);
+    this.#slot = slot;
+    this.#subjectHash = h;
     if (this.#cacheStr === null) {
       this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS).fill("");
       this.#cacheRes = new Array(SUBJECT_CACHE_SLOTS).fill(null);
@@ -854,30 +866,49 @@ export class Client implements ParserHost {
     }
     const cs = this.#cacheStr[slot];
     const len = end - start;
-    this.#slot = slot;
     if (cs.length === len) {
       let i = 0;
       while (i < len && cs.charCodeAt(i) === buf[start + i]) i++;
-      if (i === len) return cs;
+      if (i === len) {
+        pa.src = buf;
+        pa.subject = cs;
+        this.#slotHit = true;
+        return;
+      }
     }
-    const s = dec.decode(buf.subarray(start, end));
-    this.#cacheStr[slot] = s;
-    this.#cacheGen![slot] = -1;
-    return s;
+    pa.subjectFrom(buf);
+    this.#slotHit = false;
   }
   #slot = 0;
+  #slotHit = false;
+  #subjectHash = 0;
 
-  #cachedMatch(subject: string) {
+  /**
+   * The subject list's result for the message in `pa`: from this connection's cache, else from
+   * the account's list, searched by the subject's bytes (a subject seen once is never decoded).
+   */
+  #cachedMatch(): SublistResult<Client> {
     const sl = this.account.sublist;
     const slot = this.#slot;
     const gen = sl.generation | 0;
-    if (this.#cacheGen![slot] === gen && this.#cacheStr![slot] === subject) {
-      return this.#cacheRes![slot] as ReturnType<typeof sl.match>;
+    if (this.#slotHit) {
+      if (this.#cacheGen![slot] === gen) return this.#cacheRes![slot] as SublistResult<Client>;
+      const res = sl.match(this.#cacheStr![slot]);
+      this.#cacheRes![slot] = res;
+      this.#cacheGen![slot] = gen;
+      return res;
     }
-    const res = sl.match(subject);
-    this.#cacheRes![slot] = res;
-    this.#cacheGen![slot] = gen;
-    return res;
+    const pa = this.pa;
+    const m = sl.matchBytes(pa.src, pa.subjectStart, pa.subjectEnd, this.#subjectHash);
+    // The list decoded the subject to cache it: this connection keeps it too. Otherwise (a
+    // subject the list does not expect to see again) the slot keeps what it had.
+    if (m.subject !== null) {
+      pa.subject = m.subject;
+      this.#cacheStr![slot] = m.subject;
+      this.#cacheRes![slot] = m.result;
+      this.#cacheGen![slot] = gen;
+    }
+    return m.result;
   }
 
   // ---- Output ----
