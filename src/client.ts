@@ -270,7 +270,7 @@ export class Client implements ParserHost {
           n = pre;
           pre = 0;
         } else {
-          n = await this.conn.read(this.#rbuf.subarray(len));
+          n = await this.conn.read(len === 0 ? this.#rbuf : this.#rbuf.subarray(len));
         }
         if (n === null) break;
         if (this.closed) break;
@@ -620,7 +620,7 @@ export class Client implements ParserHost {
       this.close(ClosedState.MaxAccountConnectionsExceeded);
       return false;
     }
-    const subs = [...this.subs.values()];
+    const subs = this.subs.size === 0 ? [] : [...this.subs.values()];
     for (const sub of subs) this.server.removeSubscription(sub);
     this.account.clients.delete(this);
     this.account = acc;
