@@ -201,8 +201,11 @@ export class Client implements ParserHost {
   #rbuf = new Uint8Array(MIN_READ);
   #shortReads = 0;
   #trace: boolean;
-  // Direct-mapped cache from subject bytes to the decoded subject and its sublist result.
+  // Direct-mapped cache from subject bytes to the decoded subject and its sublist result. A
+  // slot's bytes are copied once it is hit (a subject that comes back), not when it is filled:
+  // a copy costs an ArrayBuffer, and with a subject per message it would never be used.
   #cacheStr: string[] | null = null;
+  #cacheBytes: (Uint8Array | undefined)[] | null = null;
   #cacheRes: unknown[] | null = null;
   #cacheGen: Int32Array | null = null;
 
@@ -850,9 +853,9 @@ export class Client implements ParserHost {
   /**
    * Looks the subject up in this connection's cache (DENO-NET.md §6): a hit gives the message
    * its subject string, a miss leaves it to be decoded only if someone asks (see PubArg.subject).
-   * A hit compares the bytes with the cached string's character codes: equal codes mean the
-   * bytes are ASCII and decode to that very string (a byte >= 128 never decodes to its own code),
-   * so no copy of the bytes is kept.
+   * Until a slot has been hit, the bytes are compared with the cached string's character codes:
+   * equal codes mean the bytes are ASCII and decode to that very string (a byte >= 128 never
+   * decodes to its own code).
    */
   #lookupSubject(buf: Uint8Array, start: number, end: number, h: number): void {
     const pa = this.pa;
@@ -861,20 +864,36 @@ export class Client implements ParserHost {
     this.#subjectHash = h;
     if (this.#cacheStr === null) {
       this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS).fill("");
+      this.#cacheBytes = new Array(SUBJECT_CACHE_SLOTS).fill(undefined);
       this.#cacheRes = new Array(SUBJECT_CACHE_SLOTS).fill(null);
       this.#cacheGen = new Int32Array(SUBJECT_CACHE_SLOTS).fill(-1);
     }
-    const cs = this.#cacheStr[slot];
     const len = end - start;
-    if (cs.length === len) {
-      let i = 0;
-      while (i < len && cs.charCodeAt(i) === buf[start + i]) i++;
-      if (i === len) {
-        pa.src = buf;
-        pa.subject = cs;
-        this.#slotHit = true;
-        return;
+    const cb = this.#cacheBytes![slot];
+    let hit = false;
+    if (cb !== undefined) {
+      if (cb.length === len) {
+        let i = 0;
+        while (i < len && cb[i] === buf[start + i]) i++;
+        hit = i === len;
       }
+    } else {
+      const cs = this.#cacheStr[slot];
+      if (cs.length === len) {
+        let i = 0;
+        while (i < len && cs.charCodeAt(i) === buf[start + i]) i++;
+        // Seen again: worth a copy of its bytes, compared twice as fast as the string's codes.
+        if (i === len) {
+          hit = true;
+          this.#cacheBytes![slot] = buf.slice(start, end);
+        }
+      }
+    }
+    if (hit) {
+      pa.src = buf;
+      pa.subject = this.#cacheStr[slot];
+      this.#slotHit = true;
+      return;
     }
     pa.subjectFrom(buf);
     this.#slotHit = false;
@@ -905,6 +924,7 @@ export class Client implements ParserHost {
     if (m.subject !== null) {
       pa.subject = m.subject;
       this.#cacheStr![slot] = m.subject;
+      this.#cacheBytes![slot] = undefined;
       this.#cacheRes![slot] = m.result;
       this.#cacheGen![slot] = gen;
     }
@@ -1153,7 +1173,7 @@ export class Client implements ParserHost {
     const finish = (): void => {
       this.out.release();
       this.#rbuf = NO_BYTES;
-      this.#cacheStr = this.#cacheRes = null;
+      this.#cacheStr = this.#cacheRes = this.#cacheBytes = null;
       this.#cacheGen = null;
       try {
         this.conn.close();

@@ -705,8 +705,9 @@ function collect<C extends Subscriber>(level: Level<C>, out: Subscription<C>[]):
 
 /** The bytes buf[start, end) as a plain array (see Subscription.sidBytes). */
 export function bytesOf(buf: Uint8Array, start = 0, end = buf.length): number[] {
-  const out = new Array<number>(end - start);
-  for (let i = start; i < end; i++) out[i - start] = buf[i];
+  // Pushed, not preallocated: a preallocated array is "holey", and every read checks for holes.
+  const out: number[] = [];
+  for (let i = start; i < end; i++) out.push(buf[i]);
   return out;
 }
 
