@@ -46,9 +46,13 @@ import {
 } from "./connect.ts";
 
 export type { ConnectOptions };
+import type { ClientJwt } from "./operator/state.ts";
+import { applyJwtLimits, releaseJwt } from "./operator/client_jwt.ts";
 
 export const CLIENT = 0;
 export const ROUTER = 1;
+/** A leafnode connection (nats-server's LEAF kind). */
+export const LEAF = 4;
 
 /** Why a connection closed, with the texts /connz reports (nats-server's ClosedState). */
 export const ClosedState = {
@@ -71,9 +75,15 @@ export const ClosedState = {
   MaxSubscriptionsExceeded: "Maximum Subscriptions Exceeded",
   ServerShutdown: "Server Shutdown",
   AuthenticationExpired: "Authentication Expired",
+  Revocation: "Credentials Revoked",
   NoRespondersRequiresHeaders: "No Responders Requires Headers",
   DuplicateRoute: "Duplicate Route",
   RouteRemoved: "Route Removed",
+  WrongPort: "Incorrect Port",
+  MissingAccount: "Missing Account",
+  DuplicateRemoteLeafnodeConnection: "Duplicate Remote LeafNode Connection",
+  MinimumVersionRequired: "Minimum Version Required",
+  ClusterNamesIdentical: "Cluster Names Identical",
 } as const;
 export type ClosedReason = typeof ClosedState[keyof typeof ClosedState];
 
@@ -119,6 +129,8 @@ export type ClientSub = Subscription<Client>;
 
 export class Client implements ParserHost {
   readonly kind: number = CLIENT;
+  /** What a user JWT's allowed_connection_types calls this connection (WEBSOCKET for ws). */
+  readonly connectionType: string = "STANDARD";
   readonly opIndex = CLIENT_OP_INDEX;
   readonly pa = new PubArg();
   readonly cid: number;
@@ -156,6 +168,8 @@ export class Client implements ParserHost {
   perms: PermissionChecker | null = null;
   /** Set once a wildcard subscription reaches a subscribe deny subject; see DenyFilter. */
   denyFilter: DenyFilter | null = null;
+  /** Operator mode: the user JWT this client logged in with (src/operator/). */
+  jwt: ClientJwt | null = null;
   /** Reply subjects granted by allow_responses; null when the user has no such permission. */
   replies: Map<string, ReplyGrant> | null = null;
   permissions: Permissions | undefined;
@@ -645,6 +659,13 @@ export class Client implements ParserHost {
   applyLimits(): void {
     const o = this.server.opts;
     const lim = this.account.limits;
+    if (this.jwt !== null) {
+      // A JWT user's own limits count too (src/operator/client_jwt.ts).
+      const l = applyJwtLimits(this, this.jwt);
+      this.#maxPayload = l.maxPayload;
+      this.maxSubs = l.maxSubs;
+      return;
+    }
     this.#maxPayload = o.maxPayload;
     this.maxSubs = o.maxSubs;
     if (lim.maxPayload >= 0 && lim.maxPayload < this.#maxPayload) this.#maxPayload = lim.maxPayload;
@@ -859,9 +880,16 @@ export class Client implements ParserHost {
    */
   #lookupSubject(buf: Uint8Array, start: number, end: number, h: number): void {
     const pa = this.pa;
+    this.#subjectHash = h;
+    if (isAckSubject(buf, start, end)) {
+      // Unique per message: caching it would only evict subjects that do come back.
+      this.#slot = -1;
+      this.#slotHit = false;
+      pa.subjectFrom(buf);
+      return;
+    }
     const slot = (h >>> 0) & (SUBJECT_CACHE_SLOTS - 1);
     this.#slot = slot;
-    this.#subjectHash = h;
     if (this.#cacheStr === null) {
       this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS).fill("");
       this.#cacheBytes = new Array(SUBJECT_CACHE_SLOTS).fill(undefined);
@@ -909,6 +937,13 @@ export class Client implements ParserHost {
   #cachedMatch(): SublistResult<Client> {
     const sl = this.account.sublist;
     const slot = this.#slot;
+    const pa = this.pa;
+    if (slot < 0) {
+      // An ack subject: neither this connection's cache nor the list's keeps it.
+      const m = sl.matchBytes(pa.src, pa.subjectStart, pa.subjectEnd, this.#subjectHash, false);
+      if (m.subject !== null) pa.subject = m.subject;
+      return m.result;
+    }
     const gen = sl.generation | 0;
     if (this.#slotHit) {
       if (this.#cacheGen![slot] === gen) return this.#cacheRes![slot] as SublistResult<Client>;
@@ -917,7 +952,6 @@ export class Client implements ParserHost {
       this.#cacheGen![slot] = gen;
       return res;
     }
-    const pa = this.pa;
     const m = sl.matchBytes(pa.src, pa.subjectStart, pa.subjectEnd, this.#subjectHash);
     // The list decoded the subject to cache it: this connection keeps it too. Otherwise (a
     // subject the list does not expect to see again) the slot keeps what it had.
@@ -1098,7 +1132,8 @@ export class Client implements ParserHost {
     const o = this.server.opts;
     const log = this.server.log;
     this.nextPing = now + o.pingIntervalMs;
-    log.debugc(this, `${this.kind === CLIENT ? "Client" : "Router"} Ping Timer`);
+    const kind = this.kind === CLIENT ? "Client" : this.kind === LEAF ? "Leafnode" : "Router";
+    log.debugc(this, `${kind} Ping Timer`);
     const needRTT = this.rtt === 0 || now - this.pingSentAt > RTT_MEASUREMENT_INTERVAL_MS;
     if (!needRTT && now - this.last < o.pingIntervalMs) {
       log.debugc(
@@ -1169,6 +1204,7 @@ export class Client implements ParserHost {
     if (slow) this.pendingAtClose = this.out.pending;
     // The record /connz keeps of this connection is taken here, so all of it is final by now.
     this.server.removeClient(this);
+    if (this.jwt !== null) releaseJwt(this.jwt);
     // Write what is queued (e.g. the -ERR that explains the close), then close the socket.
     const finish = (): void => {
       this.out.release();
@@ -1271,4 +1307,13 @@ export function quoteBytes(buf: Uint8Array, start: number, end: number): string 
 /** Hides the password in a traced CONNECT, as nats-server does. */
 export function removePassFromTrace(text: string): string {
   return text.replace(/("pass"\s*:\s*")((?:[^"\\]|\\.)*)(")/, "$1[REDACTED]$3");
+}
+
+/** `$JS.ACK.`: JetStream ack subjects, one per delivered message, never seen twice. */
+const ACK_PREFIX = [36, 74, 83, 46, 65, 67, 75, 46];
+
+function isAckSubject(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start <= 8 || buf[start] !== 36) return false;
+  for (let i = 1; i < 8; i++) if (buf[start + i] !== ACK_PREFIX[i]) return false;
+  return true;
 }

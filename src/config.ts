@@ -15,6 +15,9 @@ import { ConfigError, type Position } from "./conf/errors.ts";
 import { newAccount, parseAccounts } from "./conf/accounts.ts";
 import { checkAccounts } from "./conf/accounts_check.ts";
 import { parseMappings } from "./conf/mappings.ts";
+import { parseLeafNodes } from "./conf/leafnodes.ts";
+import { parseDefaultJsDomain, parseJetStream } from "./conf/jetstream.ts";
+import { parseOperatorKey } from "./conf/operator.ts";
 import { SubjectTransform } from "./accounts/transform.ts";
 import { GO_TYPES, goQuote, goType, goValue, timeQuote } from "./conf/go_format.ts";
 import {
@@ -69,17 +72,11 @@ export function parseConfigStringWithWarnings(text: string, path = ""): ConfigRe
  * Keys nats-server knows that this server does not implement, in two kinds. Features whose
  * absence only means less is offered (other listeners, persistence, profiling) are ignored with
  * a warning, so configs written for nats-server (and client test suites) still start. Security
- * semantics (operator/JWT trust, OCSP) are refused: ignoring them would start a server more open
- * than its config says.
+ * semantics (OCSP) are refused: ignoring them would start a server more open than its config
+ * says.
  */
 const IGNORED = new Set([
   "gateway",
-  "leaf",
-  "leafnodes",
-  "store_dir",
-  "storedir",
-  "jetstream",
-  "default_js_domain",
   "prof_port",
   "mqtt",
   "disable_sublist_cache",
@@ -87,23 +84,7 @@ const IGNORED = new Set([
   "max_sub_tokens",
   "max_subscription_tokens",
 ]);
-const REFUSED = new Set([
-  "ocsp",
-  "operator",
-  "operators",
-  "roots",
-  "root",
-  "root_operators",
-  "root_operator",
-  "resolver",
-  "account_resolver",
-  "accounts_resolver",
-  "resolver_tls",
-  "resolver_preload",
-  "resolver_pinned_accounts",
-  "trusted",
-  "trusted_keys",
-]);
+const REFUSED = new Set(["ocsp"]);
 
 const DEFAULT_ALLOW_RESPONSE_MAX_MSGS = 1;
 const DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS = 2 * 60 * 1000;
@@ -174,7 +155,7 @@ export class Mapper {
   }
 
   /**
-   * A whole nats-server feature this server does not have (leafnodes, websocket, jetstream...):
+   * A whole nats-server feature this server does not have (gateways, websocket, jetstream...):
    * nats-server starts with such a block, and so do we, but never silently: a warning names it.
    */
   ignoredFeature(pos: Position, field: string): void {
@@ -360,6 +341,10 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
     case "cluster":
       parseCluster(m, node);
       return;
+    case "leafnodes":
+    case "leaf":
+      parseLeafNodes(m, node);
+      return;
     case "logfile":
     case "log_file":
       o.logFile = m.string(node);
@@ -459,7 +444,19 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
     case "ws":
       o.websocket = parseWebsocket(m, node);
       return;
+    case "jetstream":
+      parseJetStream(m, node);
+      return;
+    case "default_js_domain":
+      o.jsAccDefaultDomain = parseDefaultJsDomain(m, node);
+      return;
+    case "store_dir":
+    case "storedir":
+      if (o.storeDir) m.abandon(node.pos, "Duplicate 'store_dir' configuration");
+      o.storeDir = m.string(node);
+      return;
   }
+  if (parseOperatorKey(m, k, node)) return;
   if (IGNORED.has(k)) {
     m.ignoredFeature(node.pos, key);
   } else if (REFUSED.has(k)) {
@@ -476,7 +473,7 @@ interface HostPort {
 }
 
 /** `port` or `host:port`; a bare port leaves the host as it was. */
-function parseListen(m: Mapper, node: ConfNode): HostPort {
+export function parseListen(m: Mapper, node: ConfNode): HostPort {
   if (node.kind === "integer") return { port: node.value };
   if (node.kind !== "string") {
     m.abandon(node.pos, `expected port or host:port, got ${goType(node)}`);
@@ -732,7 +729,7 @@ function parseVariablePermissions(m: Mapper, node: ConfNode): SubjectPermission 
   return p;
 }
 
-function parsePermSubjects(m: Mapper, node: ConfNode, positioned = true): string[] {
+export function parsePermSubjects(m: Mapper, node: ConfNode, positioned = true): string[] {
   const fail: (reason: string) => never = (reason) =>
     positioned ? m.abandon(node.pos, reason) : m.abandonUnplaced(node.pos, reason);
   let subjects: string[];
@@ -910,7 +907,7 @@ function parseRoutes(m: Mapper, node: ConfNode): string[] {
 }
 
 /** The few things Go's lenient url.Parse rejects. */
-function isParsableUrl(s: string): boolean {
+export function isParsableUrl(s: string): boolean {
   // deno-lint-ignore no-control-regex
   if (/[\x00-\x1f\x7f]/.test(s)) return false;
   if (s.startsWith(":")) return false; // missing protocol scheme
@@ -932,7 +929,7 @@ function isParsableUrl(s: string): boolean {
 }
 
 /** A `tls { }` block; `clientSide` is the top-level one (clients connect to us). */
-function parseTls(m: Mapper, node: ConfNode, clientSide: boolean): TlsOptions {
+export function parseTls(m: Mapper, node: ConfNode, clientSide: boolean): TlsOptions {
   const tc = defaultTlsOptions();
   const expect = (v: ConfNode, kind: ConfKind, what: string, field: string) => {
     if (v.kind !== kind) {

@@ -32,7 +32,7 @@ export interface FlagResult {
   /** Only the fields the command line set. */
   opts: PartialOptions;
   configFile: string;
-  /** Flags we accept for compatibility but do not honour (JetStream, profiling). */
+  /** Flags we accept for compatibility but do not honour (profiling). */
   warnings: string[];
 }
 
@@ -165,6 +165,8 @@ const PLAIN_KEYS = [
   "syslog",
   "remoteSyslog",
   "maxTracedMsgLen",
+  "jetstream",
+  "storeDir",
 ] as const;
 
 type Value = string | number | boolean;
@@ -214,12 +216,6 @@ export function parseFlags(args: string[]): FlagResult {
   Object.assign(opts, tlsFromFlags(values));
 
   const warnings: string[] = [];
-  if (values.get("jetstream") === true) {
-    warnings.push("JetStream is not supported by this server, --jetstream ignored");
-  }
-  if (has("storeDir")) {
-    warnings.push("JetStream is not supported by this server, --store_dir ignored");
-  }
   if (has("profile") && values.get("profile") !== 0) {
     warnings.push("Profiling is not supported by this server, --profile ignored");
   }
@@ -481,7 +477,7 @@ Logging Options:
         --log_size_limit <limit>     Logfile size limit (default: auto)
         --max_traced_msg_len <len>   Maximum printable length for traced messages (default: unlimited)
 
-JetStream Options (not supported, accepted and ignored):
+JetStream Options:
     -js, --jetstream                 Enable JetStream functionality
     -sd, --store_dir <dir>           Set the storage directory
 

@@ -23,6 +23,13 @@ export const OP_RSUB = 11;
 export const OP_RUNSUB = 12;
 export const OP_RMSG = 13;
 export const OP_HMSG = 14;
+/**
+ * Leafnode ops: LS+ and LS- (interest), LMSG (messages; HMSG when they carry headers). Routes
+ * use them too, for interest and messages that came from a leafnode cluster (with its name).
+ */
+export const OP_LSUB = 15;
+export const OP_LUNSUB = 16;
+export const OP_LMSG = 17;
 
 interface OpName {
   name: Uint8Array;
@@ -58,6 +65,17 @@ const ROUTE_OPS: OpName[] = [
   opName("RS-", OP_RUNSUB),
   opName("RMSG", OP_RMSG),
   opName("HMSG", OP_HMSG),
+  opName("LS+", OP_LSUB),
+  opName("LS-", OP_LUNSUB),
+  opName("LMSG", OP_LMSG),
+];
+
+const LEAF_OPS: OpName[] = [
+  ...CLIENT_OPS.filter((o) => o.op > OP_UNSUB),
+  opName("LS+", OP_LSUB),
+  opName("LS-", OP_LUNSUB),
+  opName("LMSG", OP_LMSG),
+  opName("HMSG", OP_HMSG),
 ];
 
 /** Index of the op table by first (upper-cased) byte, so matching looks at 1-4 candidates. */
@@ -70,6 +88,7 @@ function indexOps(ops: OpName[]): (OpName[] | undefined)[] {
 export const CLIENT_OP_INDEX = indexOps(CLIENT_OPS);
 const PUB_OP = CLIENT_OPS[0];
 export const ROUTE_OP_INDEX = indexOps(ROUTE_OPS);
+export const LEAF_OP_INDEX = indexOps(LEAF_OPS);
 
 /**
  * Arguments of the message op being parsed, as offsets into the current buffer. One instance per
@@ -393,7 +412,8 @@ export class Parser {
   /** The argument line up to its newline, then the op (and a message's payload). */
   #args(host: ParserHost, op: OpName, buf: Uint8Array, a: number, end: number): number {
     const code = op.op;
-    const isMsg = code === OP_PUB || code === OP_HPUB || code === OP_RMSG || code === OP_HMSG;
+    const isMsg = code === OP_PUB || code === OP_HPUB || code === OP_RMSG || code === OP_HMSG ||
+      code === OP_LMSG;
     let nl = isMsg ? this.#scanMsgLine(buf, a, end) : buf.indexOf(10, a + 1);
     if (nl >= end) nl = -1;
     if (nl < 0) {

@@ -10,6 +10,7 @@
  * INFO to its other routes, which then connect to it (implicit routes).
  */
 
+import { decodeDelivery, encodeDelivery } from "./delivery.ts";
 import {
   Client,
   type ClientSub,
@@ -23,6 +24,9 @@ import {
   OP_ERR,
   OP_HMSG,
   OP_INFO,
+  OP_LMSG,
+  OP_LSUB,
+  OP_LUNSUB,
   OP_OK,
   OP_PING,
   OP_PONG,
@@ -61,6 +65,16 @@ export interface RouteInfo {
   headers?: boolean;
   auth_required?: boolean;
   tls_required?: boolean;
+  lnoc?: boolean;
+  leafnode_urls?: string[];
+}
+
+/** A remote subscription: its account, queue weight and origin cluster (LS+ over a route). */
+interface RemoteSub {
+  sub: ClientSub;
+  acc: Account;
+  weight: number;
+  origin: string;
 }
 
 export class Route extends Client {
@@ -73,7 +87,11 @@ export class Route extends Client {
   remoteName = "";
   remoteInfo: RouteInfo | null = null;
   /** Remote interest, by "account subject queue" key, with the account it lives in. */
-  readonly remoteSubs = new Map<string, { sub: ClientSub; acc: Account }>();
+  readonly remoteSubs = new Map<string, RemoteSub>();
+  /** The remote understands LS+/LMSG carrying a leafnode cluster's name (nats-server's lnoc). */
+  lnoc = false;
+  /** The origin cluster of the message being processed ("" unless it came as LMSG). */
+  msgOrigin = "";
   /** The account of the last routed message: consecutive messages mostly share one. */
   #lastAcc: Account | null = null;
   /** Stamp of the last message forwarded, so a message crosses this route once. */
@@ -114,9 +132,11 @@ export class Route extends Client {
       case OP_INFO:
         return this.#processInfo(dec.decode(buf.subarray(start, end)));
       case OP_RSUB:
-        return this.#processRemoteSub(buf, start, end, true);
+      case OP_LSUB:
+        return this.#processRemoteSub(buf, start, end, true, op === OP_LSUB ? "LS" : "RS");
       case OP_RUNSUB:
-        return this.#processRemoteSub(buf, start, end, false);
+      case OP_LUNSUB:
+        return this.#processRemoteSub(buf, start, end, false, op === OP_LUNSUB ? "LS" : "RS");
       case OP_ERR:
         this.server.log.errorc(this, `Router Error ${dec.decode(buf.subarray(start, end))}`);
         this.close(ClosedState.ParseError);
@@ -128,12 +148,20 @@ export class Route extends Client {
   /** RMSG <account> <subject> [+ <reply> <queues..> | | <queues..> | <reply>] <size>. */
   override processMsgArgs(op: number, buf: Uint8Array, start: number, end: number): boolean {
     const pa = this.pa;
-    const hdr = op === OP_HMSG;
+    const lmsg = op === OP_LMSG;
+    const hdr = op === OP_HMSG || lmsg;
     if (this.server.log.traceEnabled) {
-      this.traceIn(hdr ? "HMSG" : "RMSG", dec.decode(buf.subarray(start, end)));
+      this.traceIn(lmsg ? "LMSG" : hdr ? "HMSG" : "RMSG", dec.decode(buf.subarray(start, end)));
     }
     const args = this.parser.tokens;
-    const n = this.parser.ntokens;
+    let n = this.parser.ntokens;
+    this.msgOrigin = "";
+    // LMSG <origin cluster> <account> ...: always with a header size; the rest is an HMSG.
+    if (lmsg && n > 1 && 2 * n <= args.length) {
+      this.msgOrigin = dec.decode(buf.subarray(args[0], args[1]));
+      args.copyWithin(0, 2, 2 * n);
+      n--;
+    }
     const fixed = hdr ? 4 : 3; // account, subject, [hdr], size
     if (n < fixed || 2 * n > args.length) {
       this.server.log.errorc(
@@ -195,6 +223,8 @@ export class Route extends Client {
       this.close(ClosedState.ProtocolViolation);
       return false;
     }
+    // An LMSG says 0 for a message without headers.
+    if (lmsg && pa.hdr === 0) pa.hdr = -1;
     pa.subject = dec.decode(buf.subarray(pa.subjectStart, pa.subjectEnd));
     return true;
   }
@@ -206,6 +236,12 @@ export class Route extends Client {
     const acc = this.#accountOf(buf, pa.accountStart, pa.accountEnd);
     if (acc === null) return;
     const res = acc.sublist.match(pa.subject);
+    // A JetStream delivery: routed by its deliver subject, carrying the stream's subject.
+    const delivery = pa.replyEnd > pa.replyStart ? decodeDelivery(buf, pa) : null;
+    if (delivery !== null) {
+      this.server.routeFromRoute(this, acc, res, delivery.buf, delivery.pa, this.#queueArgs);
+      return;
+    }
     this.server.routeFromRoute(this, acc, res, buf, pa, this.#queueArgs);
   }
 
@@ -281,6 +317,7 @@ export class Route extends Client {
       return false;
     }
     if (typeof o.name === "string") this.remoteId = o.name;
+    this.lnoc = o.lnoc === true;
     return true;
   }
 
@@ -317,16 +354,27 @@ export class Route extends Client {
     }
     this.remoteInfo = info;
     this.remoteId = info.server_id;
+    if (info.lnoc === true) this.lnoc = true;
     this.remoteName = info.server_name ?? "";
     return this.server.cluster!.register(this);
   }
 
-  /** RS+ <account> <subject> [<queue> <weight>] and RS- <account> <subject> [<queue>]. */
-  #processRemoteSub(buf: Uint8Array, start: number, end: number, add: boolean): boolean {
+  /**
+   * RS+ <account> <subject> [<queue> <weight>] and RS- <account> <subject> [<queue>]; LS+ has
+   * the origin (leafnode) cluster first, LS- is an RS- by another name.
+   */
+  #processRemoteSub(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    add: boolean,
+    op: "RS" | "LS",
+  ): boolean {
     const text = dec.decode(buf.subarray(start, end));
-    if (this.server.log.traceEnabled) this.traceIn(add ? "RS+" : "RS-", text);
+    if (this.server.log.traceEnabled) this.traceIn(op + (add ? "+" : "-"), text);
     this.last = this.server.now;
     const parts = text.split(/[ \t]+/);
+    const origin = op === "LS" && add ? parts.shift() ?? "" : "";
     if (parts.length < 2) {
       this.server.log.errorc(this, `processRemoteSub Parse Error: ${JSON.stringify(text)}`);
       this.close(ClosedState.ProtocolViolation);
@@ -344,8 +392,18 @@ export class Route extends Client {
     const queue = parts.length >= 3 ? parts[2] : "";
     const key = queue === "" ? `${parts[0]} ${subject}` : `${parts[0]} ${subject} ${queue}`;
     const existing = this.remoteSubs.get(key);
+    const leafnodes = this.server.leafnodes;
     if (add) {
-      if (existing) return true;
+      const weight = queue === "" ? 1 : Math.max(1, Number(parts[3]) || 1);
+      if (existing) {
+        // A queue's weight changed: leafnodes are told the difference.
+        if (queue !== "" && weight !== existing.weight) {
+          const delta = weight - existing.weight;
+          existing.weight = weight;
+          leafnodes?.interestChanged(acc, existing.sub, delta, existing.origin);
+        }
+        return true;
+      }
       const sub: ClientSub = {
         client: this,
         subject,
@@ -356,27 +414,42 @@ export class Route extends Client {
         delivered: 0,
         closed: false,
       };
-      this.remoteSubs.set(key, { sub, acc });
+      this.remoteSubs.set(key, { sub, acc, weight, origin });
       acc.sublist.insert(sub);
+      leafnodes?.interestChanged(acc, sub, weight, origin);
     } else if (existing) {
       existing.sub.closed = true;
       this.remoteSubs.delete(key);
       existing.acc.sublist.remove(existing.sub);
+      leafnodes?.interestChanged(acc, existing.sub, -existing.weight, existing.origin);
     }
     return true;
   }
 
-  /** Appends an RMSG/HMSG for the message in `pa`, naming the queue groups this route serves. */
-  sendRouted(acc: Account, src: Uint8Array, pa: PubArg, queues: string[]): void {
+  /**
+   * Appends an RMSG/HMSG for the message in `pa`, naming the queue groups this route serves. A
+   * message from a leafnode cluster goes as `LMSG <origin> ...` to a remote that reads it, so no
+   * server of the cluster sends it back into that leafnode cluster.
+   */
+  sendRouted(acc: Account, src: Uint8Array, pa: PubArg, queues: string[], origin = ""): void {
     if (this.closed) return;
+    if (origin !== "" && this.lnoc) {
+      this.#sendOriginMsg(acc, src, pa, queues, origin);
+      return;
+    }
     const out = this.out;
     const hdr = pa.hdr >= 0;
     const hasReply = pa.replyEnd > pa.replyStart;
     let middle = "";
     if (queues.length > 0) middle = hasReply ? "+ " : "| ";
     const q = queues.length > 0 ? " " + queues.join(" ") : "";
-    const subj = src.subarray(pa.subjectStart, pa.subjectEnd);
-    const reply = src.subarray(pa.replyStart, pa.replyEnd);
+    let subj = src.subarray(pa.subjectStart, pa.subjectEnd);
+    let reply = src.subarray(pa.replyStart, pa.replyEnd);
+    const delivery = hasReply ? encodeDelivery(src, pa) : null;
+    if (delivery !== null) {
+      subj = delivery.subject;
+      reply = delivery.reply;
+    }
     const midBytes = middle === "" ? null : enc.encode(middle);
     const qBytes = q === "" ? null : enc.encode(q);
     const sizeLen = pa.sizeEnd - pa.sizeStart;
@@ -402,9 +475,10 @@ export class Route extends Client {
     if (hasReply) {
       b.set(reply, p);
       p += reply.length;
+      // `+ <reply> <queues..>`: the queues keep their separating space.
       if (qBytes) {
-        b.set(qBytes.subarray(1), p);
-        p += qBytes.length - 1;
+        b.set(qBytes, p);
+        p += qBytes.length;
       }
       b[p++] = 32;
     } else if (qBytes) {
@@ -440,21 +514,48 @@ export class Route extends Client {
     this.server.scheduleFlush(this);
   }
 
-  /** Sends interest for a local subscription change: RS+ with the queue weight, or RS-. */
-  sendInterest(acc: string, subject: string, queue: string, weight: number): void {
+  /** LMSG <origin> <account> <subject> [+ reply queues | | queues | reply] <hdr> <size>. */
+  #sendOriginMsg(acc: Account, src: Uint8Array, pa: PubArg, queues: string[], origin: string) {
+    const hasReply = pa.replyEnd > pa.replyStart;
+    const parts = [origin, acc.name, pa.subject];
+    if (queues.length > 0) parts.push(hasReply ? "+" : "|");
+    if (hasReply) {
+      const delivery = encodeDelivery(src, pa);
+      parts.push(dec.decode(delivery?.reply ?? src.subarray(pa.replyStart, pa.replyEnd)));
+    }
+    parts.push(...queues, String(pa.hdr > 0 ? pa.hdr : 0), String(pa.size));
+    const line = parts.join(" ");
+    if (this.server.log.traceEnabled) this.traceOut("LMSG", line);
+    const out = this.out;
+    out.append(enc.encode(`LMSG ${line}\r\n`));
+    out.append(src.subarray(pa.payloadStart, pa.payloadStart + pa.size + 2));
+    this.outMsgs++;
+    this.outBytes += pa.size;
+    this.server.scheduleFlush(this);
+  }
+
+  /**
+   * Sends interest for a local subscription change: RS+ with the queue weight, or RS-. Interest
+   * of a leafnode cluster (`origin`) goes as LS+/LS- to a remote that reads them.
+   */
+  sendInterest(acc: string, subject: string, queue: string, weight: number, origin = ""): void {
     let line: string;
-    if (weight > 0) {
-      line = queue === "" ? `RS+ ${acc} ${subject}` : `RS+ ${acc} ${subject} ${queue} ${weight}`;
-    } else line = queue === "" ? `RS- ${acc} ${subject}` : `RS- ${acc} ${subject} ${queue}`;
+    const ls = origin !== "" && this.lnoc;
+    const plus = ls ? `LS+ ${origin} ${acc} ${subject}` : `RS+ ${acc} ${subject}`;
+    const minus = ls ? `LS- ${acc} ${subject}` : `RS- ${acc} ${subject}`;
+    if (weight > 0) line = queue === "" ? plus : `${plus} ${queue} ${weight}`;
+    else line = queue === "" ? minus : `${minus} ${queue}`;
     if (this.server.log.traceEnabled) this.traceOut(line.slice(0, 3), line.slice(4));
     this.queue(enc.encode(line + "\r\n"));
   }
 
   /** Drops all interest this route registered (it closed). */
   removeRemoteSubs(): void {
-    for (const { sub, acc } of this.remoteSubs.values()) {
+    const leafnodes = this.server.leafnodes;
+    for (const { sub, acc, weight, origin } of this.remoteSubs.values()) {
       sub.closed = true;
       acc.sublist.remove(sub);
+      leafnodes?.interestChanged(acc, sub, -weight, origin);
     }
     this.remoteSubs.clear();
   }
@@ -577,6 +678,10 @@ export class Cluster {
       info.connect_urls = s.ownConnectUrls();
       if (s.websocket) info.ws_connect_urls = s.websocket.ownUrls();
     }
+    info.lnoc = true;
+    // Our leafnode URL, which the other servers pass on to their leafnodes (gossip).
+    const leafUrl = s.leafnodes?.advertisedUrl() ?? "";
+    if (leafUrl !== "") info.leafnode_urls = [leafUrl];
     return info;
   }
 
@@ -715,6 +820,7 @@ export class Cluster {
     s.log.debugc(r, "Route sent local subscriptions");
     const info = r.remoteInfo!;
     this.updateConnectUrls(r, info);
+    if (info.leafnode_urls?.length === 1) s.leafnodes?.addUrl(info.leafnode_urls[0]);
     if (!r.solicited) {
       // Tell the servers we already know about the new one, so the mesh closes.
       const gossip = { ...info };
@@ -752,6 +858,8 @@ export class Cluster {
       this.byId.delete(r.remoteId);
       this.remoteWsUrls.delete(r.remoteId);
       if (this.remoteUrls.delete(r.remoteId)) this.server.connectUrlsChanged();
+      const leafUrl = r.remoteInfo?.leafnode_urls;
+      if (leafUrl?.length === 1) this.server.leafnodes?.removeUrl(leafUrl[0]);
     }
     this.server.log.noticec(r, `Router connection closed: ${r.closeReason}`);
     // A configured route is redialed for as long as the server runs.
@@ -764,8 +872,11 @@ export class Cluster {
     }
   }
 
-  /** A local subscription came or went: update counts and tell every route. */
-  localInterest(acc: Account, subject: string, queue: string, delta: number): void {
+  /**
+   * A local subscription (a client's, or a leafnode's we are the hub of) came or went: update
+   * counts and tell every route. `origin` names the leafnode cluster the interest comes from.
+   */
+  localInterest(acc: Account, subject: string, queue: string, delta: number, origin = ""): void {
     const key = queue === "" ? `${acc.name} ${subject}` : `${acc.name} ${subject} ${queue}`;
     const before = this.interest.get(key) ?? 0;
     const after = before + delta;
@@ -775,7 +886,7 @@ export class Cluster {
     if (queue === "" && before > 0 && after > 0) return;
     for (const r of this.routes.values()) {
       if (r.remoteInfo !== null && !r.closed) {
-        r.sendInterest(acc.name, subject, queue, Math.max(0, after));
+        r.sendInterest(acc.name, subject, queue, Math.max(0, after), origin);
       }
     }
   }

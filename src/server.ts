@@ -4,8 +4,18 @@
  * shared between connections.
  */
 
-import { Client, type ClientSub, ClosedState, type PermissionChecker, ROUTER } from "./client.ts";
+import {
+  Client,
+  type ClientSub,
+  ClosedState,
+  LEAF,
+  type PermissionChecker,
+  ROUTER,
+} from "./client.ts";
 import { Cluster, type Route } from "./route.ts";
+import { LeafNodes } from "./leafnode/leafnodes.ts";
+import { configuredClusterName, leafnodeReloadError } from "./leafnode/options.ts";
+import { type Leaf, leafTakes } from "./leafnode/connection.ts";
 import type { PubArg } from "./parser.ts";
 import {
   DEFAULT_TLS_TIMEOUT_S,
@@ -13,6 +23,7 @@ import {
   GO_VERSION,
   MAX_PAYLOAD_MAX_SIZE,
   type Options,
+  type Permissions,
   PROTO,
   setBaselineOptions,
   validateOptions,
@@ -34,9 +45,12 @@ import { closedConn, type ConnView } from "./monitor/closed.ts";
 import { IdleCollector } from "./idle_gc.ts";
 import { SystemEvents } from "./system/events.ts";
 import { installRequests } from "./system/requests.ts";
+import { OperatorMode } from "./operator/mode.ts";
+import { checkResolverReload } from "./operator/validate.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
 import { WebsocketListener } from "./websocket/listener.ts";
+import { accountLimits, getHash, JetStream } from "./jetstream/jetstream.ts";
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -179,12 +193,18 @@ export class Server {
   #removedClients = 0;
   /** Routes and cluster state, when a cluster port is configured. */
   cluster: Cluster | null = null;
+  /** Leafnode connections, when a leafnode port or remotes are configured. */
+  leafnodes: LeafNodes | null = null;
   #msgStamp = 0;
-  #routesToSend: Route[] = [];
+  #routesToSend: Forwarder[] = [];
   /** Client TLS, loaded once at start (and on reload). */
   tls: TlsContext | null = null;
   /** The websocket listener, when `websocket { port }` is set. */
   websocket: WebsocketListener | null = null;
+  /** JetStream, when enabled (`-js`, `jetstream {}`) and started. */
+  jetstream: JetStream | null = null;
+  /** Operator mode (JWT users, accounts from a resolver); null otherwise. See src/operator/. */
+  operator: OperatorMode | null = null;
 
   constructor(opts: Options, logger: Logger) {
     setBaselineOptions(opts);
@@ -194,6 +214,7 @@ export class Server {
     this.name = opts.serverName || this.id;
     this.#done = new Promise((r) => (this.#resolveDone = r));
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
+    this.operator = OperatorMode.create(this, opts);
     configureAccounts(this, opts);
     this.#configureAuth();
     this.tls = opts.tls && opts.tlsConfig ? loadTlsContext(opts.tlsConfig) : null;
@@ -209,7 +230,8 @@ export class Server {
 
   get authRequired(): boolean {
     const o = this.opts;
-    return o.username !== "" || o.authorization !== "" || o.users.length > 0;
+    return o.username !== "" || o.authorization !== "" || o.users.length > 0 ||
+      this.operator !== null;
   }
 
   /** The account named, or `$G` for an empty name. */
@@ -229,10 +251,10 @@ export class Server {
     this.#nkeyUsers.clear();
     for (const u of o.users) {
       const account = this.accountFor(u.account);
-      const perms = compilePermissions(
-        u.permissions ?? (u.account ? account.defaultPermissions : o.defaultPermissions),
-      );
-      const entry = { password: u.password, perms, account };
+      const permissions = u.permissions ??
+        (u.account ? account.defaultPermissions : o.defaultPermissions);
+      const perms = compilePermissions(permissions);
+      const entry = { password: u.password, perms, account, permissions };
       if (u.nkey) this.#nkeyUsers.set(u.nkey, entry);
       else this.#users.set(u.username, entry);
     }
@@ -258,10 +280,16 @@ export class Server {
     if (o.cluster.port !== 0) {
       this.cluster = new Cluster(this);
       this.log.notice(`  Cluster:  ${this.cluster.name}`);
+    } else {
+      // A configured name, or a leaf-only server's (nats-server names it for its leafs).
+      const clusterName = configuredClusterName(o);
+      if (clusterName !== "") this.log.notice(`  Cluster:  ${clusterName}`);
     }
     this.log.notice(`  Name:     ${this.name}`);
+    if (o.jetstream) this.log.notice(`  Node:     ${getHash(this.name)}`);
     this.log.notice(`  ID:       ${this.id}`);
     this.#startupWarnings();
+    this.operator?.logStartup();
     // nats-server's order: monitoring, clients, then (after "Server is ready") routes. A failure
     // undoes the rest.
     try {
@@ -272,6 +300,17 @@ export class Server {
           throw new StartError(`Can't start monitoring: ${(e as Error).message}`);
         }
       }
+      if (o.jetstream) {
+        // nats-server refuses this before JetStream starts, with no "Can't start" in front.
+        if (this.systemAccount !== null && accountLimits(this, this.systemAccount) !== null) {
+          throw new StartError("Not allowed to enable JetStream on the system account");
+        }
+        try {
+          this.jetstream = JetStream.enable(this);
+        } catch (e) {
+          throw new StartError(`Can't start JetStream: ${(e as Error).message}`);
+        }
+      }
       // nats-server starts websocket before the client listener.
       if (o.websocket.port !== 0) {
         this.websocket = new WebsocketListener(this);
@@ -280,6 +319,11 @@ export class Server {
         } catch (e) {
           throw new StartError((e as Error).message);
         }
+      }
+      // Then leafnodes (nats-server's order): routes made later carry our leafnode URL.
+      if (o.leafnode.port !== 0 || o.leafnode.remotes.length > 0) {
+        this.leafnodes = new LeafNodes(this);
+        this.leafnodes.start();
       }
       const port = o.port === -1 ? 0 : o.port;
       try {
@@ -295,7 +339,9 @@ export class Server {
       }
     } catch (e) {
       this.monitor?.stop();
+      this.leafnodes?.stop();
       this.websocket?.stop();
+      this.#stopJetStream();
       throw e;
     }
     this.port = (this.#listener.addr as Deno.NetAddr).port;
@@ -313,6 +359,7 @@ export class Server {
       this.events = new SystemEvents(this, this.systemAccount);
       this.events.start(installRequests);
     }
+    this.operator?.start();
     this.#armTick(this.#maxTickMs());
     acceptLoop(this.#listener, "client", (m) => this.log.error(m), (conn) => {
       if (this.lameDuck || !this.#running) conn.close();
@@ -327,6 +374,8 @@ export class Server {
       clearTimeout(this.#ticker);
       this.#closeListener();
       this.monitor?.stop();
+      this.leafnodes?.stop();
+      this.#stopJetStream();
       this.cluster.stop();
       throw new StartError(
         `Error listening on router port: ${o.cluster.port} - ${(e as Error).message}`,
@@ -353,6 +402,11 @@ export class Server {
         "Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance",
       );
     }
+    if (Object.keys(o.jsAccDefaultDomain).length > 0) {
+      this.log.warn(
+        "The option `default_js_domain` is a temporary backwards compatibility measure and will be removed",
+      );
+    }
   }
 
   /** Resolves when the server has shut down. */
@@ -372,8 +426,8 @@ export class Server {
    * enforces max_connections. False when it was refused (and closed).
    */
   admitClient(c: Client): boolean {
-    // With nkey users, each client gets a nonce to sign (nats-server's INFO "nonce").
-    if (this.#nkeyUsers.size > 0) c.nonce = newNonce();
+    // With nkey users or in operator mode, each client gets a nonce to sign (INFO "nonce").
+    if (this.#nkeyUsers.size > 0 || this.operator !== null) c.nonce = newNonce();
     this.stats.totalConnections++;
     this.log.debugc(c, "Client connection created");
     this.sendInfo(c);
@@ -497,11 +551,13 @@ export class Server {
       if (o.allowNonTls) info.tls_available = true;
     }
     info.max_payload = c.maxPayload;
+    if (o.jetstream) info.jetstream = true;
     info.client_id = c.cid;
     info.client_ip = c.peer.host;
     if (c.nonce !== "") info.nonce = c.nonce;
+    if (this.cluster) info.cluster = this.cluster.name;
+    if (o.jetstreamDomain) info.domain = o.jetstreamDomain;
     if (this.cluster) {
-      info.cluster = this.cluster.name;
       const urls = this.connectUrls();
       if (urls.length > 0) info.connect_urls = urls;
     }
@@ -516,6 +572,7 @@ export class Server {
    * the violation and is closed.
    */
   authenticate(c: Client): boolean | Promise<boolean> {
+    if (this.operator !== null) return this.operator.authenticate(c);
     if (!this.authRequired) return true;
     const o = this.opts;
     const co = c.opts;
@@ -587,6 +644,16 @@ export class Server {
     return null;
   }
 
+  /** A configured user by name, or by public key for an nkey user (leafnode authentication). */
+  lookupUser(name: string, nkey = false): AuthUser | undefined {
+    return nkey ? this.#nkeyUsers.get(name) : this.#users.get(name);
+  }
+
+  /** Whether users (by name) or nkey users are configured. */
+  get userKinds(): { users: boolean; nkeys: boolean } {
+    return { users: this.#users.size > 0, nkeys: this.#nkeyUsers.size > 0 };
+  }
+
   /** no_auth_user: a connection without credentials becomes that user, permissions and all. */
   loginNoAuthUser(c: Client, name = this.opts.noAuthUser || this.sysOnlyNoAuthUser): boolean {
     if (name === "") return false;
@@ -622,11 +689,16 @@ export class Server {
     const acc = sub.client.account;
     acc.sublist.insert(sub);
     this.cluster?.localInterest(acc, sub.subject, sub.queue, 1);
+    this.leafnodes?.interestChanged(acc, sub, 1, "");
+    if (acc.interestWatchers !== null) { for (const w of acc.interestWatchers) w(sub, true); }
   }
 
   removeSubscription(sub: ClientSub): void {
     const acc = sub.client.account;
-    if (acc.sublist.remove(sub)) this.cluster?.localInterest(acc, sub.subject, sub.queue, -1);
+    if (!acc.sublist.remove(sub)) return;
+    this.cluster?.localInterest(acc, sub.subject, sub.queue, -1);
+    this.leafnodes?.interestChanged(acc, sub, -1, "");
+    if (acc.interestWatchers !== null) { for (const w of acc.interestWatchers) w(sub, false); }
   }
 
   /** Subscriptions in every account (what /varz counts). */
@@ -639,6 +711,10 @@ export class Server {
   removeClient(c: Client): void {
     if (c.kind === ROUTER) {
       this.cluster?.removeRoute(c as Route);
+      return;
+    }
+    if (c.kind === LEAF) {
+      this.leafnodes?.removeLeaf(c as Leaf);
       return;
     }
     if (!this.clients.delete(c.cid)) return;
@@ -669,20 +745,23 @@ export class Server {
     res: SublistResult<Client>,
     src: Uint8Array,
     pa: PubArg,
+    queues: string[] | null = null,
   ): boolean {
     this.stats.inMsgs++;
     this.stats.inBytes += pa.size;
     acc.inMsgs++;
     acc.inBytes += pa.size;
-    const delivered = this.routeIn(from, acc, res, src, pa);
+    const delivered = this.routeIn(from, acc, res, src, pa, queues);
     if (this.#deferred.length > 0) this.#drainInternal();
     return delivered;
   }
 
   /**
    * Routes a message in an account: local subscribers, one member per queue group, and each
-   * route with interest (once). Used for client messages and for messages an import or an
-   * internal client moves into an account; counts nothing at the server level.
+   * route and leafnode with interest (once). Used for client and leafnode messages and for
+   * messages an import or an internal client moves into an account; counts nothing at the
+   * server level. `queues`: the groups a leafnode message is for (null: every group). A message
+   * from a leafnode we solicited goes to no route: the hub sent it to each server that asked.
    */
   routeIn(
     from: Client,
@@ -690,33 +769,47 @@ export class Server {
     res: SublistResult<Client>,
     src: Uint8Array,
     pa: PubArg,
+    queues: string[] | null = null,
   ): boolean {
     let n = 0;
     const noEcho = !from.opts.echo;
     const stamp = ++this.#msgStamp;
     const routes = this.#routesToSend;
+    const fromLeaf = from.kind === LEAF ? from as Leaf : null;
+    const toRoutes = fromLeaf === null || !fromLeaf.isSpoke;
     const psubs = res.psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i];
       if (sub.closed || (noEcho && sub.client === from)) continue;
-      if (sub.client.kind === ROUTER) {
-        this.#routeFor(sub.client as Route, stamp, routes);
+      const kind = sub.client.kind;
+      if (kind === ROUTER) {
+        if (toRoutes) this.#routeFor(sub.client as Route, stamp, routes);
+        continue;
+      }
+      if (kind === LEAF) {
+        if (leafTakes(from, sub.client as Leaf, pa.subject)) {
+          this.#routeFor(sub.client as Leaf, stamp, routes);
+        }
         continue;
       }
       if (this.#deliverTo(sub, src, pa, from)) n++;
     }
     const qsubs = res.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
-      const r = this.#deliverToGroup(qsubs[g], src, pa, from, noEcho ? from : null);
+      const group = qsubs[g];
+      if (queues !== null && (group.length === 0 || !queues.includes(group[0].queue))) continue;
+      const skip = noEcho || fromLeaf !== null ? from : null;
+      const r = this.#deliverToGroup(group, src, pa, from, skip, false);
       if (r === true) n++;
       else if (r !== false) {
-        this.#routeFor(r.client as Route, stamp, routes).pendingQueues.push(r.queue);
+        this.#routeFor(r.client as Forwarder, stamp, routes).pendingQueues.push(r.queue);
       }
     }
     if (n > 0) this.#countOut(acc, n, pa.size);
     if (routes.length > 0) {
+      const origin = fromLeaf?.remoteCluster ?? "";
       for (const r of routes) {
-        r.sendRouted(acc, src, pa, r.pendingQueues);
+        r.sendRouted(acc, src, pa, r.pendingQueues, origin);
         r.pendingQueues = [];
       }
       routes.length = 0;
@@ -737,7 +830,7 @@ export class Server {
     acc.outBytes += n * size;
   }
 
-  #routeFor(r: Route, stamp: number, routes: Route[]): Route {
+  #routeFor(r: Forwarder, stamp: number, routes: Forwarder[]): Forwarder {
     if (r.sentStamp !== stamp) {
       r.sentStamp = stamp;
       routes.push(r);
@@ -779,17 +872,39 @@ export class Server {
     queues: string[] | null,
   ): boolean {
     let n = 0;
+    const stamp = ++this.#msgStamp;
+    const leafs = this.#routesToSend;
     for (const sub of res.psubs) {
-      if (!sub.closed && sub.client.kind !== ROUTER && this.#deliverTo(sub, src, pa, from)) n++;
+      if (sub.closed || sub.client.kind === ROUTER) continue;
+      if (sub.client.kind === LEAF) {
+        if (leafTakes(from, sub.client as Leaf, pa.subject)) {
+          this.#routeFor(sub.client as Leaf, stamp, leafs);
+        }
+      } else if (this.#deliverTo(sub, src, pa, from)) {
+        n++;
+      }
     }
     if (queues === null || queues.length > 0) {
       for (const group of res.qsubs) {
         if (group.length > 0 && (queues === null || queues.includes(group[0].queue))) {
-          if (this.#deliverToGroup(group, src, pa, from, null) === true) n++;
+          // Local members first; failing those, a leafnode's (never another route's).
+          const r = this.#deliverToGroup(group, src, pa, from, null, true);
+          if (r === true) n++;
+          else if (r !== false && r.client.kind === LEAF) {
+            this.#routeFor(r.client as Leaf, stamp, leafs).pendingQueues.push(r.queue);
+          }
         }
       }
     }
     if (n > 0) this.#countOut(acc, n, pa.size);
+    if (leafs.length > 0) {
+      for (const l of leafs) {
+        l.sendRouted(l.account, src, pa, l.pendingQueues, "");
+        l.pendingQueues = [];
+      }
+      leafs.length = 0;
+      return true;
+    }
     return n > 0;
   }
 
@@ -837,8 +952,10 @@ export class Server {
 
   /**
    * Delivers to one local member of a queue group, starting at a random member so the load
-   * spreads. Returns true when a local member took it; otherwise the first route member seen
-   * (the caller may forward to it), or false. `skip` is a publisher that asked for no echo.
+   * spreads. Returns true when a local member took it; otherwise the first remote member seen
+   * (the caller may forward to it): a route's before a leafnode's, as nats-server picks them,
+   * or a leafnode's first when `preferLeaf` (a message from a route), or false. `skip` is a
+   * publisher that asked for no echo.
    */
   #deliverToGroup(
     group: ClientSub[],
@@ -846,20 +963,27 @@ export class Server {
     pa: PubArg,
     from: Client,
     skip: Client | null,
+    preferLeaf: boolean,
   ): boolean | ClientSub {
     const n = group.length;
     const startAt = n === 1 ? 0 : Math.floor(Math.random() * n);
-    let remote: ClientSub | null = null;
+    let route: ClientSub | null = null;
+    let leaf: ClientSub | null = null;
     for (let k = 0; k < n; k++) {
       const sub = group[(startAt + k) % n];
       if (sub.closed || sub.client === skip) continue;
-      if (sub.client.kind === ROUTER) {
-        remote ??= sub;
+      const kind = sub.client.kind;
+      if (kind === ROUTER) {
+        route ??= sub;
+        continue;
+      }
+      if (kind === LEAF) {
+        if (leaf === null && leafTakes(from, sub.client as Leaf, pa.subject)) leaf = sub;
         continue;
       }
       if (this.#deliverTo(sub, src, pa, from)) return true;
     }
-    return remote ?? false;
+    return (preferLeaf ? leaf ?? route : route ?? leaf) ?? false;
   }
 
   /** One delivery; the caller counts it (see #countOut). */
@@ -937,8 +1061,12 @@ export class Server {
     for (const acc of this.accounts.values()) {
       if (acc.responses.size > 0) expireResponses(acc, now);
     }
-    const all: Iterable<Client> = this.cluster
-      ? [...this.clients.values(), ...this.cluster.routes.values()]
+    const all: Iterable<Client> = this.cluster || this.leafnodes
+      ? [
+        ...this.clients.values(),
+        ...(this.cluster?.routes.values() ?? []),
+        ...(this.leafnodes?.conns.values() ?? []),
+      ]
       : this.clients.values();
     for (const c of all) {
       if (c.closed) continue;
@@ -1014,14 +1142,19 @@ export class Server {
         throw new Error(`config reload not supported for ${name}: old=${a}, new=${b}`);
       }
     }
+    const leafChange = leafnodeReloadError(cur.leafnode, next.leafnode);
+    if (leafChange !== null) throw new Error(leafChange);
     validateOptions(next);
+    checkResolverReload(cur, next);
     // New certificates are loaded before anything changes, so a bad file refuses the reload.
     const tls = next.tls && next.tlsConfig ? loadTlsContext(next.tlsConfig) : null;
     this.opts = next;
     this.tls = tls;
     if (logger) this.log.logger = logger;
     configureAccounts(this, next);
+    this.operator?.reload(next);
     this.events?.trackAccounts();
+    this.jetstream?.reconfigure();
     this.#configureAuth();
     for (const c of [...this.clients.values()]) {
       // A user removed, or moved to another account, is closed without an error (nats-server's
@@ -1031,7 +1164,8 @@ export class Server {
         continue;
       }
       c.applyOptions();
-      if (!c.connectReceived) continue;
+      // JWT users keep their login: their account's claims, not the config, govern them.
+      if (!c.connectReceived || c.jwt !== null) continue;
       const auth = this.authenticate(c);
       if (auth === true) this.#dropForbiddenSubs(c);
       else if (auth !== false) auth.then((ok) => ok && this.#dropForbiddenSubs(c));
@@ -1043,6 +1177,7 @@ export class Server {
 
   /** The account a connected client's user now belongs to; null when the user is gone. */
   #userAccount(c: Client): Account | null {
+    if (c.jwt !== null) return c.account;
     if (!this.authRequired || c.user === "") return this.globalAccount;
     return (this.#users.get(c.user) ?? this.#nkeyUsers.get(c.user))?.account ?? null;
   }
@@ -1117,6 +1252,12 @@ export class Server {
     await this.shutdown();
   }
 
+  #stopJetStream(): void {
+    const js = this.jetstream;
+    this.jetstream = null;
+    js?.shutdown();
+  }
+
   #closeListener(): void {
     this.websocket?.closeListener();
     if (this.#listener === null) return;
@@ -1131,12 +1272,15 @@ export class Server {
 
   async shutdown(): Promise<void> {
     if (!this.#running) return;
+    this.operator?.stop();
     this.events?.stop();
     this.#running = false;
     clearTimeout(this.#ticker);
+    this.#stopJetStream();
     this.#closeListener();
     const clients = [...this.clients.values()];
     for (const c of clients) c.close(ClosedState.ServerShutdown);
+    await this.leafnodes?.stop();
     await this.cluster?.stop();
     await this.monitor?.stop();
     await this.websocket?.stop();
@@ -1166,10 +1310,19 @@ export function addressesOf(host: string, ipv6 = false): string[] {
 }
 
 /** A user as authentication sees it: credentials, compiled permissions, account. */
-interface AuthUser {
+export interface AuthUser {
   password: string;
   perms: PermissionChecker | null;
   account: Account;
+  /** As configured (leafnodes apply them their own way). */
+  permissions?: Permissions;
+}
+
+/** A connection a message is forwarded to once, naming the queue groups it serves there. */
+interface Forwarder extends Client {
+  sentStamp: number;
+  pendingQueues: string[];
+  sendRouted(acc: Account, src: Uint8Array, pa: PubArg, queues: string[], origin: string): void;
 }
 
 /** An internal delivery waiting for the current routing pass to end. */

@@ -68,6 +68,27 @@ function sameBytes(key: string, buf: Uint8Array, start: number, end: number): bo
 
 const SUBJECT_DECODER = new TextDecoder();
 
+/** What scanSubject found in a subject's bytes. */
+const ASCII = 0;
+const NOT_ASCII = 1;
+const EMPTY_TOKEN = 2;
+
+/**
+ * One pass over a subject's bytes: a byte over 127 (NOT_ASCII: the string path), else an empty
+ * token ("a..b", ".a", "a.", "": EMPTY_TOKEN, matches nothing), else ASCII.
+ */
+function scanSubject(buf: Uint8Array, start: number, end: number): number {
+  let prev = 46;
+  let empty = false;
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (b > 127) return NOT_ASCII;
+    if (b === 46 && prev === 46) empty = true;
+    prev = b;
+  }
+  return empty || prev === 46 ? EMPTY_TOKEN : ASCII;
+}
+
 /**
  * The subscriptions of one node: an array while few (a Set costs ~240 bytes even for one member,
  * and most nodes have one), a Set past SMALL_MEMBERS so removal stays O(1) on a subject with
@@ -437,10 +458,24 @@ export class Sublist<C extends Subscriber = Subscriber> {
    * (as subjectHash computes it, which the parser computes while scanning) is h. An ASCII
    * subject is looked up without being decoded; it is decoded only to be cached, and the string
    * is returned then (else `subject` is null). The returned object is reused by the next call.
+   * `cache` false: a subject known to be unique (a JetStream ack, one per message) is neither
+   * looked up in the cache nor stored, where it would only evict subjects that do come back;
+   * nor does it count towards the cache's hit rate.
    */
-  matchBytes(buf: Uint8Array, start: number, end: number, h: number): ByteMatch<C> {
+  matchBytes(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    h: number,
+    cache = true,
+  ): ByteMatch<C> {
     const out = this.#byteMatch;
     this.matches++;
+    if (!cache) {
+      out.subject = null;
+      out.result = this.#uncached(buf, start, end, h);
+      return out;
+    }
     if (++this.#windowLookups === CACHE_WINDOW) this.#endWindow();
     const e = this.#cache.get(h);
     if (e !== undefined && sameBytes(e.subject, buf, start, end)) {
@@ -450,22 +485,15 @@ export class Sublist<C extends Subscriber = Subscriber> {
       out.result = e.result;
       return out;
     }
-    // One pass: a byte over 127 (not ASCII: the string path) or an empty token (no match).
-    let prev = 46;
-    let empty = false;
-    for (let i = start; i < end; i++) {
-      const b = buf[i];
-      if (b > 127) {
-        const subject = SUBJECT_DECODER.decode(buf.subarray(start, end));
-        this.matches--;
-        out.result = this.match(subject);
-        out.subject = subject;
-        return out;
-      }
-      if (b === 46 && prev === 46) empty = true;
-      prev = b;
+    const kind = scanSubject(buf, start, end);
+    if (kind === NOT_ASCII) {
+      const subject = SUBJECT_DECODER.decode(buf.subarray(start, end));
+      this.matches--;
+      out.result = this.match(subject);
+      out.subject = subject;
+      return out;
     }
-    const result = this.#count === 0 || empty || prev === 46
+    const result = this.#count === 0 || kind === EMPTY_TOKEN
       ? EMPTY_RESULT
       : this.#resolveBytes(buf, start, end, h);
     out.result = result;
@@ -480,6 +508,16 @@ export class Sublist<C extends Subscriber = Subscriber> {
   }
 
   #byteMatch: ByteMatch<C> = { subject: null, result: EMPTY_RESULT };
+
+  /** The result for buf[start, end), not cached: by its bytes when ASCII, else decoded. */
+  #uncached(buf: Uint8Array, start: number, end: number, h: number): SublistResult<C> {
+    if (this.#count === 0) return EMPTY_RESULT;
+    const kind = scanSubject(buf, start, end);
+    if (kind === EMPTY_TOKEN) return EMPTY_RESULT;
+    if (kind === ASCII) return this.#resolveBytes(buf, start, end, h);
+    const subject = SUBJECT_DECODER.decode(buf.subarray(start, end));
+    return this.#resolve(subject, subjectHash(subject));
+  }
 
   #store(e: CacheEntry<C> | undefined, h: number, subject: string, result: SublistResult<C>) {
     if (e !== undefined) {

@@ -886,7 +886,7 @@ Deno.test("system_account, and latency settings of a service export", () => {
   assert.equal(parseConfigString("no_sys_acc: false").noSystemAccount, false);
 });
 
-Deno.test("mappings are parsed per account and at top level; jetstream is kept as written", () => {
+Deno.test("mappings are parsed per account and at top level; jetstream is parsed", () => {
   const r = loadConfig(join(CONFIGS, "mappings.conf"));
   const o = r.options;
   assert.equal(o.mappingsNode?.kind, "map");
@@ -896,10 +896,8 @@ Deno.test("mappings are parsed per account and at top level; jetstream is kept a
   assert.ok((acc1?.mappings.length ?? 0) > 0, "the account's mappings are parsed");
   assert.ok((o.mappings?.length ?? 0) > 0, "the top-level mappings are parsed");
   assert.deepEqual(o.accounts?.[1].jetstream?.value, "enabled");
-  // JetStream is not there yet: said, not silently dropped.
-  assert.deepEqual(r.warnings.map((w) => w.reason), [
-    '"jetstream" is not supported by this server: ignored',
-  ]);
+  assert.equal(o.accounts?.[1].jetstreamLimits?.maxStreams, -1);
+  assert.deepEqual(r.warnings, []);
   // `maps` is the other spelling of both.
   const maps = parseConfigString(`maps { a: b }\naccounts { A { maps { c: d } } }`);
   assert.equal(maps.mappingsNode?.kind, "map");

@@ -672,27 +672,31 @@ Deno.test("config fuzz: pathological nesting neither hangs nor overflows the sta
 });
 
 Deno.test("features this server lacks are warnings naming the key, and the file still loads", () => {
-  const text = "port: 4222\njetstream: {}\nleafnodes { port: 7422 }\n gateway: {}\n" +
-    "mqtt { port: -1 }\nserver_tags [ id:ABC ]";
+  const text = "port: 4222\njetstream: {}\nmqtt { port: -1 }\n gateway: {}\n" +
+    "prof_port: 6060\nserver_tags [ id:ABC ]";
   const r = parseConfigStringWithWarnings(text, "x.conf");
   assert.deepEqual(r.warnings.map((w) => w.message), [
-    'x.conf:2:1: "jetstream" is not supported by this server: ignored',
-    'x.conf:3:1: "leafnodes" is not supported by this server: ignored',
+    'x.conf:3:1: "mqtt" is not supported by this server: ignored',
     'x.conf:4:2: "gateway" is not supported by this server: ignored',
-    'x.conf:5:1: "mqtt" is not supported by this server: ignored',
+    'x.conf:5:1: "prof_port" is not supported by this server: ignored',
   ]);
   assert.equal(r.options.port, 4222);
+  assert.equal(r.options.jetstream, true);
   assert.deepEqual(r.options.tags, ["id:ABC"]);
 });
 
 Deno.test("security features this server lacks are refused, not ignored", () => {
+  assert.equal(errorOf(`ocsp: true`), 'x.conf:1:0: "ocsp" is not supported by this server');
+});
+
+Deno.test("operator-mode keys are read with nats-server's errors", () => {
   assert.equal(
     errorOf(`operator: "./op.jwt"`),
-    'x.conf:1:0: "operator" is not supported by this server',
+    "x.conf:1:0: error parsing operator JWT: open ./op.jwt: no such file or directory",
   );
   assert.equal(
     errorOf(`trusted: "ABC"`),
-    'x.conf:1:0: "trusted" is not supported by this server',
+    'x.conf:1:0: trust key "ABC" required to be a valid public operator nkey',
   );
 });
 

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { RawClient, REFERENCE, startServer, waitFor } from "./helpers.ts";
+import { defaultLeafNodeOptions } from "../src/leafnode/options.ts";
 import { defaultWebsocketOptions } from "../src/websocket/options.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -35,7 +36,11 @@ Deno.test({
   async fn() {
     // deno-lint-ignore no-import-prefix -- the only test that needs it; no deno.json entry
     const { chromium } = await import("npm:playwright-core@1.65.1");
-    await using s = await startServer({ httpHost: "127.0.0.1", httpPort: -1 });
+    await using s = await startServer({
+      httpHost: "127.0.0.1",
+      httpPort: -1,
+      leafnode: { ...defaultLeafNodeOptions(), host: "127.0.0.1", port: -1 },
+    });
     const port = s.server!.monitor!.httpPort;
     const base = `http://127.0.0.1:${port}`;
 
@@ -116,6 +121,27 @@ Deno.test({
       assert.match(await rows.nth(0).innerText(), /dash-sub/);
       assert.match(await rows.nth(1).innerText(), /dash-pub/);
       assert.equal(await text("#route-rows"), "no routes");
+      assert.equal(await text("#leaf-rows"), "no leafnodes");
+
+      // A leafnode connects: it shows in the count and the list, with its account.
+      await using leaf = await startServer({
+        leafnode: {
+          ...defaultLeafNodeOptions(),
+          remotes: [{
+            urls: [`nats-leaf://127.0.0.1:${s.server!.leafnodes!.port}`],
+            localAccount: "",
+            credentials: "",
+            tlsTimeout: 0,
+            hub: false,
+            denyImports: [],
+            denyExports: [],
+            noRandomize: true,
+          }],
+        },
+      });
+      await waitFor(async () => (await text("#leafnodes")) === "1", "1 leafnode shown", 5000);
+      assert.match(await page.locator("#leaf-rows tr").nth(0).innerText(), /^\$G\s+127\.0\.0\.1:/);
+      void leaf;
 
       // A third client appears on the next poll; closing it takes it away again.
       const [extra] = await RawClient.connectInfo(s.port);

@@ -282,12 +282,15 @@ Deno.test("-t needs -c and then asks to check the config", () => {
   assert.equal(r.opts.checkConfig, true);
 });
 
-Deno.test("JetStream and profiling flags are accepted with a warning", () => {
+Deno.test("JetStream flags set the options; profiling is accepted with a warning", () => {
   const r = parseFlags(["-js", "--store_dir", "/tmp/js", "--profile", "6060"]);
-  assert.deepEqual(r.opts, {});
-  assert.equal(r.warnings.length, 3);
-  assert.match(r.warnings[0], /JetStream is not supported/);
-  assert.match(r.warnings[2], /Profiling is not supported/);
+  assert.deepEqual(r.opts, { jetstream: true, storeDir: "/tmp/js" });
+  assert.equal(r.warnings.length, 1);
+  assert.match(r.warnings[0], /Profiling is not supported/);
+  assert.deepEqual(parseFlags(["--jetstream=false", "-sd", "d"]).opts, {
+    jetstream: false,
+    storeDir: "d",
+  });
   assert.deepEqual(parseFlags(["--jetstream=false", "--profile=0"]).warnings, []);
 });
 
@@ -429,7 +432,6 @@ Deno.test("usage differs from the installed nats-server only where we are honest
   const diff = theirs.split("\n").filter((line, i) => line !== ours[i]);
   assert.deepEqual(diff, [
     "    -s, --syslog                     Log to syslog or windows event log",
-    "JetStream Options:",
     "Profiling Options:",
   ]);
 });

@@ -3,7 +3,10 @@
  * with --inclusive by total time (the samples in which the function is anywhere on the stack),
  * which shows what a whole path such as accepting a connection costs.
  *
- *   deno run -A scripts/bench/profile_summary.ts FILE.cpuprofile [TOP] [--inclusive]
+ *   deno run -A scripts/bench/profile_summary.ts FILE.cpuprofile [TOP] [FROM-TO] [--inclusive]
+ *
+ * FROM-TO (fractions of the profile's duration, e.g. 0.6-1) keeps only the samples taken in
+ * that part of the run: the timed phase of a scenario that first fills a stream, say.
  */
 
 interface Node {
@@ -15,9 +18,9 @@ interface Node {
 
 const args = Deno.args.filter((a) => a !== "--inclusive");
 const inclusive = args.length !== Deno.args.length;
-const [file, topArg] = args;
+const [file, topArg, windowArg] = args;
 if (!file) {
-  console.error("usage: profile_summary.ts FILE.cpuprofile [TOP] [--inclusive]");
+  console.error("usage: profile_summary.ts FILE.cpuprofile [TOP] [FROM-TO] [--inclusive]");
   Deno.exit(2);
 }
 const prof = JSON.parse(await Deno.readTextFile(file)) as {
@@ -37,7 +40,12 @@ function keyOf(n: Node): string {
 
 const time = new Map<string, number>();
 let total = 0;
+const duration = prof.timeDeltas.reduce((a, b) => a + b, 0);
+const [from, to] = (windowArg ?? "0-1").split("-").map((v) => Number(v) * duration);
+let at = 0;
 for (let i = 0; i < prof.samples.length; i++) {
+  at += prof.timeDeltas[i] ?? 0;
+  if (at < from || at > to) continue;
   const n = byId.get(prof.samples[i]);
   if (!n) continue;
   const dt = prof.timeDeltas[i] ?? 0;

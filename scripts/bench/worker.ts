@@ -5,9 +5,10 @@
  * talks to the bench over JSON messages: postMessage in a Worker, one JSON object per line on
  * stdin/stdout in a child process. The same code drives every server measured.
  *
- * Messages in: {cmd:"pub"|"sub"|"reqrep"|"reqraw"|"churn", ...}, then {cmd:"go"} (pub, reqrep, churn),
- * {cmd:"stat"} and {cmd:"stop"} (sub). Messages out: {ev:"ready"}, {ev:"done", ...}, {ev:"stat", ...},
- * {ev:"error", message}.
+ * Messages in: {cmd:"pub"|"sub"|"reqrep"|"reqraw"|"churn", ...}, then {cmd:"go"} (pub, reqrep,
+ * reqraw, churn), {cmd:"stat"} and {cmd:"stop"} (sub). JetStream roles (js.ts):
+ * {cmd:"requests"|"consume", ...}, then {cmd:"go"}. Messages out: {ev:"ready"}, {ev:"done", ...},
+ * {ev:"stat", ...}, {ev:"error", message}.
  */
 
 import {
@@ -27,6 +28,7 @@ import {
 } from "./raw.ts";
 import { connectWs, type WsConn, wsFrame } from "./ws.ts";
 import { churn, type ChurnCmd } from "./churn.ts";
+import { type ConsumeCmd, JsApi, JsConn, type RequestsCmd, runConsume, runRequests } from "./js.ts";
 
 // deno-lint-ignore no-explicit-any
 type Msg = Record<string, any>;
@@ -431,9 +433,52 @@ async function reqraw(c: ReqRepCmd): Promise<void> {
   send({ ev: "done", p50: pick(0.5), p99: pick(0.99), mean, n: lat.length });
 }
 
+/** JetStream requests (publish with ack, KV put/get): prefill, ready, go, done. */
+async function jsRequests(c: RequestsCmd): Promise<void> {
+  const conn = await JsConn.open(c.port);
+  try {
+    if (c.prefill) {
+      const p = c.prefill;
+      const r = await runRequests(conn, { ...p, expect: "ack" }, p.keys, 1000, 3);
+      if (r.errors > 0) throw new Error(`prefill: ${r.firstError}`);
+    }
+    send({ ev: "ready" });
+    await nextCmd(); // go
+    const r = await runRequests(conn, c, c.count, c.window, 4);
+    send({ ev: "done", ...r });
+  } finally {
+    await conn.closed();
+  }
+}
+
+/** JetStream pull consume: prefill the stream, ready, go, done once every ack is processed. */
+async function jsConsume(c: ConsumeCmd): Promise<void> {
+  const conn = await JsConn.open(c.port);
+  try {
+    const api = new JsApi(conn);
+    if (c.prefill) {
+      const op = { subject: c.prefill.subject, size: c.prefill.size, expect: "ack" as const };
+      const r = await runRequests(conn, op, c.count, 1000, 3);
+      if (r.errors > 0) throw new Error(`prefill: ${r.firstError}`);
+    }
+    await api.ok(`$JS.API.CONSUMER.DURABLE.CREATE.${c.stream}.${c.consumer}`, {
+      stream_name: c.stream,
+      config: { durable_name: c.consumer, ack_policy: "explicit", deliver_policy: "all" },
+    });
+    send({ ev: "ready" });
+    await nextCmd(); // go
+    const r = await runConsume(conn, api, c);
+    send({ ev: "done", ...r });
+  } finally {
+    await conn.closed();
+  }
+}
+
 async function run(m: Msg): Promise<void> {
   try {
     if (m.cmd === "pub") await publisher(m as PubCmd);
+    else if (m.cmd === "requests") await jsRequests(m as RequestsCmd);
+    else if (m.cmd === "consume") await jsConsume(m as ConsumeCmd);
     else if (m.cmd === "sub") await subscriber(m as SubCmd);
     else if (m.cmd === "reqrep") await reqrep(m as ReqRepCmd);
     else if (m.cmd === "reqraw") await reqraw(m as ReqRepCmd);

@@ -16,6 +16,7 @@ import type {
   StreamExportOptions,
 } from "../options.ts";
 import type { InternalClient } from "../internal_client.ts";
+import type { AccountJwt } from "../operator/state.ts";
 
 export { DEFAULT_SYSTEM_ACCOUNT, GLOBAL_ACCOUNT } from "../options.ts";
 
@@ -40,6 +41,9 @@ export interface ResponseImport {
   /** Last time this reply was used (ms); stream and chunked replies live while in use. */
   ts: number;
 }
+
+/** Told when a local subscription is added or removed (JetStream push consumers watch these). */
+export type InterestWatcher = (sub: ClientSub, added: boolean) => void;
 
 export const NO_LIMITS: AccountLimits = {
   maxConnections: -1,
@@ -74,6 +78,10 @@ export class Account {
   responseSub: ClientSub | null = null;
   /** Holds this account's internal subscriptions (imports, system services); made on demand. */
   internal: InternalClient | null = null;
+  /** Watchers of local interest changes; null (no cost) until someone watches. */
+  interestWatchers: Set<InterestWatcher> | null = null;
+  /** Operator mode: the account JWT this account was made from (src/operator/). */
+  jwt: AccountJwt | null = null;
   // Traffic counters, as /accstatz reports them.
   inMsgs = 0;
   inBytes = 0;

@@ -46,17 +46,25 @@ export function installImports(server: Server, configured: AccountOptions[]): vo
   }
 }
 
-/** Removes the import subscriptions an account holds (in itself and in exporters). */
+/**
+ * Removes the import subscriptions configured accounts hold (in themselves and in exporters).
+ * Accounts made from account JWTs keep theirs: their claims own them.
+ */
 export function removeImports(server: Server): void {
   for (const acc of server.accounts.values()) {
-    for (const sub of acc.importSubs) {
-      if (sub.client.account.internal) sub.client.account.internal.unsubscribe(sub);
-    }
-    acc.importSubs = [];
+    if (acc.jwt === null) removeAccountImports(acc);
   }
 }
 
-function addStreamImport(
+/** Removes one account's import subscriptions. */
+export function removeAccountImports(acc: Account): void {
+  for (const sub of acc.importSubs) {
+    if (sub.client.account.internal) sub.client.account.internal.unsubscribe(sub);
+  }
+  acc.importSubs = [];
+}
+
+export function addStreamImport(
   server: Server,
   importer: Account,
   exporter: Account,

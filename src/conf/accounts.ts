@@ -36,6 +36,7 @@ import {
   parseUserPermissions,
   parseUsers,
 } from "../config.ts";
+import { parseAccountJetStream } from "./jetstream.ts";
 
 /** nats-server's DEFAULT_SERVICE_LATENCY_SAMPLING. */
 const DEFAULT_LATENCY_SAMPLING = 100;
@@ -157,7 +158,7 @@ function parseAccount(
           return;
         case "jetstream":
           acc.jetstream = v;
-          m.ignoredFeature(v.pos, key);
+          acc.jetstreamLimits = parseAccountJetStream(m, v);
           return;
         case "users":
           usersPos = v.pos;

@@ -53,8 +53,13 @@ export interface ConsumerHandle {
   info(): Record<string, unknown>;
   /** Interest retention: whether this consumer still needs the message at `seq`. */
   needs(seq: number, subject: string): boolean;
-  /** The stream was purged (or messages removed): pending and ack floors move on. */
+  /** The stream was purged: pending and ack floors move on (0: everything went). */
   purged(firstSeq: number): void;
+  /**
+   * One message left the stream (limits, max age, MSG.DELETE, retention): num_pending drops and
+   * a delivery still pending for it is terminated, as nats-server does.
+   */
+  removed(seq: number, subject: string): void;
   /** Stops delivery and timers (server shutdown); state stays in the store. */
   stop(): void;
   /** Stops and removes the consumer's state (CONSUMER.DELETE, stream delete). */

@@ -5,6 +5,7 @@
  * names, order and quirks (a pending response's `type` is Go's bare enum number, 2).
  */
 
+import { jetstreamEnabledFor } from "../jetstream/monitor.ts";
 import type { Account } from "../accounts/account.ts";
 import { GLOBAL_ACCOUNT } from "../accounts/account.ts";
 import type { MappingOptions, ResponseType, ServiceExportOptions } from "../options.ts";
@@ -12,6 +13,7 @@ import type { Server } from "../server.ts";
 import { systemImports } from "../system/imports.ts";
 import { goTime, nowMs, QueryError } from "./format.ts";
 import { sublistStats } from "./subs.ts";
+import { jwtAccountInfo, jwtMappings } from "../operator/accountz.ts";
 
 export interface AccountzOptions {
   account: string;
@@ -47,12 +49,16 @@ export function accountInfo(server: Server, name: string): Record<string, unknow
   if (acc === server.systemAccount) info.is_system = true;
   info.expired = false;
   info.complete = true;
-  info.jetstream_enabled = false;
-  info.leafnode_connections = 0;
+  info.jetstream_enabled = jetstreamEnabledFor(server, name);
+  info.leafnode_connections = server.leafnodes?.countFor(acc) ?? 0;
   info.client_connections = acc.clients.size;
   info.subscriptions = acc.sublist.count;
   const mappings = mappingsOf(
-    name === GLOBAL_ACCOUNT ? [...server.opts.mappings, ...(conf?.mappings ?? [])] : conf?.mappings,
+    acc.jwt
+      ? jwtMappings(acc)
+      : name === GLOBAL_ACCOUNT
+      ? [...server.opts.mappings, ...(conf?.mappings ?? [])]
+      : conf?.mappings,
   );
   if (mappings) info.mappings = mappings;
   const exports = exportsOf(acc);
@@ -76,7 +82,8 @@ export function accountInfo(server: Server, name: string): Record<string, unknow
     }
     info.responses = responses;
   }
-  return info;
+  // Accounts made from account JWTs show their claims (src/operator/accountz.ts).
+  return acc.jwt ? jwtAccountInfo(server, acc, info) : info;
 }
 
 function exportsOf(acc: Account): Record<string, unknown>[] {
@@ -188,13 +195,13 @@ export interface AccountStatzOptions {
 }
 
 /** One account's numbers (nats-server's AccountStat), shared with the CONNS events. */
-export function accountStat(acc: Account): Record<string, unknown> {
+export function accountStat(acc: Account, leafnodes = 0): Record<string, unknown> {
   const conns = acc.clients.size;
   return {
     acc: acc.name,
     conns,
-    leafnodes: 0,
-    total_conns: conns,
+    leafnodes,
+    total_conns: conns + leafnodes,
     sent: { msgs: acc.outMsgs, bytes: acc.outBytes },
     received: { msgs: acc.inMsgs, bytes: acc.inBytes },
     slow_consumers: acc.slowConsumers,
@@ -204,7 +211,8 @@ export function accountStat(acc: Account): Record<string, unknown> {
 export function accountStatz(server: Server, o: AccountStatzOptions): Record<string, unknown> {
   const list: Record<string, unknown>[] = [];
   const pick = (acc: Account | undefined) => {
-    if (acc && (o.includeUnused || acc.clients.size > 0)) list.push(accountStat(acc));
+    const leafs = acc ? server.leafnodes?.countFor(acc) ?? 0 : 0;
+    if (acc && (o.includeUnused || acc.clients.size > 0)) list.push(accountStat(acc, leafs));
   };
   if (o.accounts.length === 0) { for (const acc of server.accounts.values()) pick(acc); }
   else for (const name of o.accounts) pick(server.accounts.get(name));

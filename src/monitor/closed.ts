@@ -5,6 +5,7 @@
  * these, so what one of them holds is multiplied by that.
  */
 
+import type { ClientJwt } from "../operator/state.ts";
 import type { Client } from "../client.ts";
 import type { PeerAddress } from "../transport.ts";
 
@@ -46,6 +47,8 @@ export interface ConnView {
   readonly tlsInfo: { readonly version: string; readonly cipher: string } | null;
   readonly account: { readonly name: string };
   readonly out: { readonly pending: number };
+  /** Operator mode: the user JWT it logged in with (/connz shows its jwt, issuer, tags). */
+  readonly jwt: ClientJwt | null;
 }
 
 const NO_SUBS: ReadonlyMap<string, SubView> = new Map();
@@ -99,5 +102,6 @@ export function closedConn(c: Client): ConnView {
     tlsInfo: c.tlsInfo ? { version: c.tlsInfo.version, cipher: c.tlsInfo.cipher } : null,
     account,
     out: NOTHING_PENDING,
+    jwt: c.jwt,
   };
 }

@@ -188,6 +188,7 @@ function closedAccount(c: ConnView): string {
 
 /** nats-server's issuerForClient: an nkey user's account (config users have no issuer). */
 export function issuerKey(c: ConnView): string {
+  if (c.jwt !== null) return c.jwt.signingKey || c.account.name;
   return c.user !== "" && c.user === c.opts.nkey ? c.account.name : "";
 }
 
@@ -297,10 +298,16 @@ function connInfo(r: ConnRow, now: number, o: ConnzOptions): Record<string, unkn
     if (o.subscriptionsDetail) ci.subscriptions_list_detail = subDetails(c.subs.values(), r.closed);
     else if (o.subscriptions) ci.subscriptions_list = subList(c.subs.values());
   }
+  if (o.auth && c.jwt !== null) ci.jwt = c.jwt.jwt;
   // A closed connection keeps its issuer whether or not auth was asked (nats-server's quirk).
   if (o.auth || r.closed) {
     const issuer = issuerKey(c);
     if (issuer !== "") ci.issuer_key = issuer;
+  }
+  // A JWT user's name and tags (nats-server's nameTag and tags).
+  if ((o.auth || r.closed) && c.jwt !== null) {
+    if (c.jwt.claims.name) ci.name_tag = c.jwt.claims.name;
+    if ((c.jwt.claims.nats.tags?.length ?? 0) > 0) ci.tags = c.jwt.claims.nats.tags;
   }
   return ci;
 }

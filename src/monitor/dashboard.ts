@@ -1,8 +1,8 @@
 /**
  * /dashboard: one self-contained HTML page (inline CSS and JS, no external assets, no build
- * step). It polls varz, connz and routez (relative URLs, so it works under http_base_path) once a
- * second and draws connection, message and byte rates as inline SVG charts, plus the connection
- * and route lists. Everything a client controls (names, subjects) goes in with textContent.
+ * step). It polls varz, connz, routez and leafz (relative URLs, so it works under
+ * http_base_path) once a second and draws connection, message and byte rates as inline SVG
+ * charts, plus the connection, route and leafnode lists. Everything a client controls (names, subjects) goes in with textContent.
  * With a websocket listener it also has a live message view (see live.ts).
  */
 
@@ -117,7 +117,7 @@ async function getJson(path) {
   return r.json();
 }
 
-function update(v, c, rz) {
+function update(v, c, rz, lz) {
   const t = Date.parse(v.now);
   set("server-name", v.server_name);
   set("server-meta", "v" + v.version + " \\u00b7 " + v.host + ":" + v.port + " \\u00b7 up " + v.uptime);
@@ -131,6 +131,7 @@ function update(v, c, rz) {
   set("in-bytes", fmtBytes(v.in_bytes));
   set("out-bytes", fmtBytes(v.out_bytes));
   set("routes", fmtNum(v.routes));
+  set("leafnodes", fmtNum(v.leafnodes));
   set("mem", fmtBytes(v.mem));
   set("cpu", v.cpu.toFixed(1) + "%");
   set("uptime", v.uptime);
@@ -168,14 +169,18 @@ function update(v, c, rz) {
     r.uptime, r.rtt || "", fmtNum(r.subscriptions), fmtNum(r.in_msgs), fmtNum(r.out_msgs),
     fmtBytes(r.in_bytes), fmtBytes(r.out_bytes),
   ]), 11, "no routes");
+  fillTable("leaf-rows", (lz.leafs || []).map((l) => [
+    l.account, l.ip + ":" + l.port, l.rtt || "", fmtNum(l.subscriptions),
+    fmtNum(l.in_msgs), fmtNum(l.out_msgs), fmtBytes(l.in_bytes), fmtBytes(l.out_bytes),
+  ]), 8, "no leafnodes");
 }
 
 async function poll() {
   try {
-    const [v, c, rz] = await Promise.all([
-      getJson("varz"), getJson("connz?limit=200"), getJson("routez"),
+    const [v, c, rz, lz] = await Promise.all([
+      getJson("varz"), getJson("connz?limit=200"), getJson("routez"), getJson("leafz"),
     ]);
-    update(v, c, rz);
+    update(v, c, rz, lz);
     const s = $("status"); s.textContent = "live"; s.className = "status ok";
   } catch (e) {
     const s = $("status"); s.textContent = "offline"; s.className = "status err";
@@ -228,6 +233,17 @@ const ROUTE_HEAD = [
   "bytes out",
 ];
 
+const LEAF_HEAD = [
+  "account",
+  "address",
+  "rtt",
+  "subs",
+  "msgs in",
+  "msgs out",
+  "bytes in",
+  "bytes out",
+];
+
 const page = (live: LiveConfig | null) =>
   `<!doctype html>
 <html lang="en">
@@ -249,6 +265,7 @@ const page = (live: LiveConfig | null) =>
     ${tile("total-conns", "Total connections")}
     ${tile("subs", "Subscriptions")}
     ${tile("routes", "Routes")}
+    ${tile("leafnodes", "Leafnodes")}
     ${tile("in-msgs", "Msgs in")}
     ${tile("out-msgs", "Msgs out")}
     ${tile("in-bytes", "Bytes in")}
@@ -279,6 +296,11 @@ const page = (live: LiveConfig | null) =>
     <h2>Routes</h2>
     <table><thead><tr>${ROUTE_HEAD.map((h) => `<th>${h}</th>`).join("")}</tr></thead>
     <tbody id="route-rows"></tbody></table>
+  </section>
+  <section>
+    <h2>Leafnodes</h2>
+    <table><thead><tr>${LEAF_HEAD.map((h) => `<th>${h}</th>`).join("")}</tr></thead>
+    <tbody id="leaf-rows"></tbody></table>
   </section>
   ${liveSection(live)}
 </main>

@@ -152,6 +152,45 @@ export function decodeUint64(q: URLSearchParams, name: string): number {
 
 /** encoding/json MarshalIndent(v, "", "  "), including Go's HTML-safe escapes in strings. */
 export function goJson(v: unknown, indent = true): string {
-  return JSON.stringify(v, null, indent ? 2 : undefined)
-    .replace(/[<>&\u2028\u2029]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  return write(v, indent ? "\n" : "");
+}
+
+const ESCAPES: Record<string, string> = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026" };
+
+function quote(s: string): string {
+  return JSON.stringify(s).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => ESCAPES[c] ?? "\\u" + c.charCodeAt(0).toString(16),
+  );
+}
+
+/** Object keys in insertion order, `undefined` members left out, bigint written as its digits. */
+function write(v: unknown, nl: string): string {
+  if (v === null || v === undefined) return "null";
+  switch (typeof v) {
+    case "string":
+      return quote(v);
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    case "bigint":
+      return v.toString();
+    case "boolean":
+      return v ? "true" : "false";
+  }
+  if (typeof (v as { toJSON?: unknown }).toJSON === "function") {
+    return write((v as { toJSON(): unknown }).toJSON(), nl);
+  }
+  const inner = nl === "" ? "" : nl + "  ";
+  const sep = nl === "" ? ":" : ": ";
+  if (Array.isArray(v)) {
+    if (v.length === 0) return "[]";
+    return "[" + inner + v.map((e) => write(e, inner)).join("," + inner) + nl + "]";
+  }
+  const parts: string[] = [];
+  for (const [k, e] of Object.entries(v as Record<string, unknown>)) {
+    if (e === undefined) continue;
+    parts.push(quote(k) + sep + write(e, inner));
+  }
+  if (parts.length === 0) return "{}";
+  return "{" + inner + parts.join("," + inner) + nl + "}";
 }

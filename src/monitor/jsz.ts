@@ -1,9 +1,10 @@
 /**
- * /jsz and `$SYS.REQ.SERVER.PING.JSZ` / `$SYS.REQ.ACCOUNT.<acc>.JSZ`: answered as nats-server
- * does with JetStream disabled.
+ * /jsz and `$SYS.REQ.SERVER.PING.JSZ` / `$SYS.REQ.ACCOUNT.<acc>.JSZ`: JetStream's own builder
+ * (src/jetstream/monitor.ts) when it runs, else nats-server's answer with JetStream disabled.
  */
 
 import type { Server } from "../server.ts";
+import { jszObject } from "../jetstream/monitor.ts";
 import { goTime, nowMs, QueryError, SkipResponse } from "./format.ts";
 
 /** nats-server's JSzOptions. */
@@ -32,6 +33,7 @@ export function defaultJszOptions(): JszOptions {
 }
 
 export function jsz(server: Server, o: JszOptions): Record<string, unknown> {
+  if (server.jetstream !== null) return jszObject(server, o);
   // Without JetStream, only a leader may answer and there is none.
   if (o.leaderOnly) throw new SkipResponse("filtered response: not leader");
   return {

@@ -1,7 +1,7 @@
-/** /leafz and `$SYS.REQ.SERVER.PING.LEAFZ`: answered as nats-server without leafnodes. */
+/** /leafz and `$SYS.REQ.SERVER.PING.LEAFZ`: the leafnode connections (src/leafnode/monitor.ts). */
 
 import type { Server } from "../server.ts";
-import { goTime, nowMs } from "./format.ts";
+import { leafzObject } from "../leafnode/monitor.ts";
 
 /** nats-server's LeafzOptions. */
 export interface LeafzOptions {
@@ -9,6 +9,6 @@ export interface LeafzOptions {
   account: string;
 }
 
-export function leafz(server: Server, _o: LeafzOptions): Record<string, unknown> {
-  return { server_id: server.id, now: goTime(nowMs()), leafnodes: 0, leafs: null };
+export function leafz(server: Server, o: LeafzOptions): Record<string, unknown> {
+  return leafzObject(server, o.subscriptions, o.account);
 }

@@ -6,9 +6,12 @@
 import { GO_VERSION, PROTO, VERSION } from "../options.ts";
 import { RELEASE_VERSION } from "../version.ts";
 import { websocketVarz } from "../websocket/varz.ts";
+import { jetstreamVarz } from "../jetstream/monitor.ts";
+import { leafVarz } from "../leafnode/monitor.ts";
 import type { Server } from "../server.ts";
 import { goTime, myUptime, nowMs } from "./format.ts";
 import { routeList } from "./routez.ts";
+import { operatorClaimsJson } from "../operator/claims_json.ts";
 
 const NS_PER_MS = 1_000_000;
 
@@ -64,10 +67,10 @@ export function varz(server: Server): Record<string, unknown> {
   v.max_pending = o.maxPending;
   v.cluster = clusterVarz(s);
   v.gateway = {};
-  v.leaf = {};
+  v.leaf = leafVarz(s);
   v.mqtt = {};
   v.websocket = websocketVarz(o.websocket, s.websocket);
-  v.jetstream = {};
+  v.jetstream = jetstreamVarz(s);
   v.tls_timeout = tlsTimeout;
   v.write_deadline = o.writeDeadlineMs * NS_PER_MS;
   v.start = goTime(s.startTime.getTime());
@@ -81,7 +84,7 @@ export function varz(server: Server): Record<string, unknown> {
   v.total_connections = s.stats.totalConnections;
   v.routes = routes;
   v.remotes = routes;
-  v.leafnodes = 0;
+  v.leafnodes = s.leafnodes?.registeredCount ?? 0;
   v.in_msgs = s.stats.inMsgs;
   v.out_msgs = s.stats.outMsgs;
   v.in_bytes = s.stats.inBytes;
@@ -93,7 +96,12 @@ export function varz(server: Server): Record<string, unknown> {
   );
   v.config_load_time = goTime(s.configLoadTime.getTime());
   if (o.tags.length > 0) v.tags = o.tags;
+  if (o.trustedOperators.length > 0) {
+    v.trusted_operators_jwt = o.trustedOperators.map((op) => op.jwt);
+    v.trusted_operators_claim = o.trustedOperators.map((op) => operatorClaimsJson(op.claims));
+  }
   if (s.systemAccount) v.system_account = s.systemAccount.name;
+  if (s.operator?.pinnedAccountFails) v.pinned_account_fails = s.operator.pinnedAccountFails;
   return v;
 }
 
@@ -101,7 +109,11 @@ export function varz(server: Server): Record<string, unknown> {
 function clusterVarz(server: Server): Record<string, unknown> {
   const o = server.opts;
   const c = o.cluster;
-  if (c.port === 0 && o.routes.length === 0) return {};
+  if (c.port === 0 && o.routes.length === 0) {
+    // A server with leafnode remotes and no cluster is named for its leafs (nats-server).
+    const name = server.leafnodes?.clusterName() ?? "";
+    return name !== "" ? { name } : {};
+  }
   const v: Record<string, unknown> = {};
   // The name in use (a generated or negotiated one too) and the port bound, as nats-server.
   const cluster = server.cluster;

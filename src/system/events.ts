@@ -53,7 +53,10 @@ export type Compression = "" | "gzip" | "snappy" | "identity";
 interface Outgoing {
   subject: string;
   reply: string;
-  /** A JSON value (objects get their `server` block filled when sent when `si` is set). */
+  /**
+   * A JSON value (objects get their `server` block filled when sent when `si` is set), or raw
+   * bytes sent as they are.
+   */
   msg: unknown;
   si: boolean;
   compress: Compression;
@@ -188,7 +191,10 @@ export class SystemEvents {
     if (m.si && m.msg !== null && typeof m.msg === "object") {
       (m.msg as Record<string, unknown>).server = this.serverInfo();
     }
-    let payload: Uint8Array = enc.encode(goJson(m.msg, false));
+    // Raw bytes go out as they are (JWTs, account packs); anything else as Go's JSON.
+    let payload: Uint8Array = m.msg instanceof Uint8Array
+      ? m.msg
+      : enc.encode(goJson(m.msg, false));
     let hdr: Uint8Array | null = null;
     if (m.compress !== "" && payload.length > 0) {
       if (m.compress === "gzip") {
@@ -281,7 +287,8 @@ export class SystemEvents {
   /** nats-server's sendAccConnsUpdate: the account's numbers to each subject, and the heartbeat. */
   sendAccountConns(acc: Account, subjects: string[]): void {
     const t = this.#connsTimers.get(acc);
-    if (acc.clients.size === 0) {
+    const leafnodes = this.server.leafnodes?.countFor(acc) ?? 0;
+    if (acc.clients.size + leafnodes === 0) {
       if (t !== undefined) clearTimeout(t.timer);
       this.#connsTimers.delete(acc);
     } else if (t !== undefined) {
@@ -293,7 +300,7 @@ export class SystemEvents {
     if (wanted.length === 0) return;
     const id = this.ids.next();
     const timestamp = goTime(nowMs());
-    const stat = accountStat(acc);
+    const stat = accountStat(acc, leafnodes);
     for (const subject of wanted) {
       this.send(subject, "", {
         type: ACCOUNT_CONNS_EVENT,

@@ -23,6 +23,7 @@ import {
   closeStatusFor,
   COMPRESS_THRESHOLD,
   controlFrame,
+  MASK_BIT,
   MAX_CONTROL_PAYLOAD,
   MAX_HEADER,
   OP_BINARY,
@@ -34,6 +35,19 @@ import {
   unmask,
   writeHeader,
 } from "./frames.ts";
+
+/**
+ * Completes a frame whose header (without mask) is `out[0, h)`: sets the mask bit, appends a
+ * random key and the masked payload. Returns the frame's length.
+ */
+function maskFrame(out: Uint8Array, h: number, payload: Uint8Array): number {
+  out[1] |= MASK_BIT;
+  crypto.getRandomValues(out.subarray(h, h + 4));
+  const key = ((out[h] << 24) | (out[h + 1] << 16) | (out[h + 2] << 8) | out[h + 3]) >>> 0;
+  out.set(payload, h + 4);
+  unmask(out, h + 4, h + 4 + payload.length, key, 0);
+  return h + 4 + payload.length;
+}
 
 /** A frame broke the websocket protocol; the connection ends (as a read error). */
 export class WsProtocolError extends Error {
@@ -57,6 +71,11 @@ export interface WsTransportOptions {
   onError: (msg: string) => void;
   /** Told when close() starts, with a promise of the end of the last write. */
   onClosing?: (finished: Promise<void>) => void;
+  /**
+   * Mask what we send, as a websocket client must (a leafnode connection we make; nats-server
+   * skips it when the other side accepted Nats-No-Masking).
+   */
+  maskWrites?: boolean;
 }
 
 export class WsTransport implements Transport {
@@ -360,6 +379,12 @@ export class WsTransport implements Transport {
       await this.#writeAll(this.#fragments(payload, compressed));
       return;
     }
+    if (this.#o.maskWrites) {
+      const out = this.#scratchFor(len + MAX_HEADER);
+      const h = writeHeader(out, 0, OP_BINARY, len, true, compressed);
+      await this.#writeAll(out.subarray(0, maskFrame(out, h, payload)));
+      return;
+    }
     if (len <= COPY_LIMIT) {
       const out = this.#scratchFor(len + MAX_HEADER);
       const h = writeHeader(out, 0, OP_BINARY, len, true, compressed);
@@ -418,6 +443,11 @@ export class WsTransport implements Transport {
 
   #sendControl(frame: Uint8Array): void {
     if (this.#closed || this.#closeSent) return;
+    if (this.#o.maskWrites) {
+      const out = new Uint8Array(frame.length + 4);
+      out.set(frame.subarray(0, 2));
+      frame = out.subarray(0, maskFrame(out, 2, frame.subarray(2)));
+    }
     this.#enqueue(() => this.#writeAll(frame)).catch(() => {});
   }
 

@@ -16,6 +16,20 @@ import {
   type PendingAck,
 } from "./types.ts";
 
+/**
+ * The lowest pending stream sequence above `sseq` (0: none), walking whichever is shorter: the
+ * sequences up to `last`, or the pending entries. In-order acks find it at sseq + 1.
+ */
+export function nextPending(pending: Map<number, unknown>, sseq: number, last: number): number {
+  if (last - sseq <= pending.size) {
+    for (let s = sseq + 1; s <= last; s++) if (pending.has(s)) return s;
+    return 0;
+  }
+  let next = 0;
+  for (const k of pending.keys()) if (k > sseq && (next === 0 || k < next)) next = k;
+  return next;
+}
+
 export function emptyConsumerState(): ConsumerState {
   return {
     delivered: { consumer: 0, stream: 0 },
@@ -101,9 +115,8 @@ export class ConsumerTracker {
       // The floor moves up to just below the oldest message still pending.
       s.ackFloor.consumer = dseq;
       s.ackFloor.stream = sseq;
-      let next = Infinity;
-      for (const k of s.pending.keys()) if (k > sseq && k < next) next = k;
-      if (next !== Infinity) {
+      const next = nextPending(s.pending, sseq, s.delivered.stream);
+      if (next !== 0) {
         const np = s.pending.get(next)!;
         if (np.sequence > 0) {
           s.ackFloor.consumer = np.sequence - 1;
@@ -182,6 +195,7 @@ export class MemoryConsumerStore implements ConsumerStore {
   writeMeta(meta: unknown): void {
     this.#meta = structuredClone(meta);
   }
+  flush(): void {}
   sync(): void {}
   stop(): void {
     if (this.#closed) return;
