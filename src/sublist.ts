@@ -169,7 +169,7 @@ export class Sublist<C extends Subscriber = Subscriber> {
     }
     const n = tokenEnds(subject);
     if (n === 0) return EMPTY_RESULT;
-    const head = n > 1 && this.#tailCache.size > 0 ? subject.slice(0, ENDS[n - 2]) : "";
+    const head = !unique && n > 1 && this.#tailCache.size > 0 ? subject.slice(0, ENDS[n - 2]) : "";
     if (head !== "") {
       const r = this.#tailCache.get(head);
       if (r !== undefined) {
