@@ -269,6 +269,29 @@ function resultOf<C extends Subscriber>(hits: Node<C>[]): SublistResult<C> {
   return result;
 }
 
+/** Levels with at most this many literal nodes are searched in place. */
+const SMALL_LEVEL = 8;
+
+/**
+ * A literal node of a small level, found by comparing its keys with the token where it lies
+ * in the subject: cutting the token out costs more than comparing a few short keys.
+ */
+function findSmall<C extends Subscriber>(
+  nodes: Map<string, Node<C>>,
+  subject: string,
+  i: number,
+): Node<C> | undefined {
+  const start = i === 0 ? 0 : ENDS[i - 1] + 1;
+  const len = ENDS[i] - start;
+  for (const [k, node] of nodes) {
+    if (k.length !== len) continue;
+    let j = 0;
+    while (j < len && k.charCodeAt(j) === subject.charCodeAt(start + j)) j++;
+    if (j === len) return node;
+  }
+  return undefined;
+}
+
 /** Token i of the subject last passed to tokenEnds. */
 function tokenAt(subject: string, i: number): string {
   return subject.slice(i === 0 ? 0 : ENDS[i - 1] + 1, ENDS[i]);
@@ -293,7 +316,9 @@ function matchLevel<C extends Subscriber>(
   const nodes = level.nodes;
   if (nodes.size === 0) return;
   if (last) LAST_LOOKED_UP = true;
-  const node = nodes.get(tokenAt(subject, i));
+  const node = nodes.size <= SMALL_LEVEL
+    ? findSmall(nodes, subject, i)
+    : nodes.get(tokenAt(subject, i));
   if (node) {
     if (last) hits.push(node);
     else if (node.next) matchLevel(node.next, subject, n, i + 1, hits);
