@@ -1086,12 +1086,13 @@ export class Consumer implements ConsumerHandle {
     if (this.#closed) return;
     const reply = replyOf(src, pa);
     const msg = payloadOf(src, pa);
-    this.processAck(pa.subject, reply, msg);
+    // The subscription (`<ack prefix>*.*.*.*.*`) vouches for the prefix.
+    this.processAck(pa.subject, reply, msg, this.#ackPre.length);
   }
 
   /** An acknowledgement on `$JS.ACK...` (`reply` asks for a confirmation). */
-  processAck(subject: string, reply: string, msg: Uint8Array): void {
-    const info = parseAckSubject(subject);
+  processAck(subject: string, reply: string, msg: Uint8Array, prefixLen = 0): void {
+    const info = parseAckSubject(subject, prefixLen);
     const sseq = info?.sseq ?? 0, dseq = info?.dseq ?? 0, dc = info?.dc ?? 0;
     let skipAckReply = sseq === 0;
     switch (ackKind(msg)) {
