@@ -80,6 +80,25 @@ export function rewriteMsg(
   return buildMsg(subject, r, setHeader(hdr, header[0], header[1]), payload);
 }
 
+/**
+ * The same message routed on `subject` while its MSG line keeps the subject it shows now, when
+ * that differs from the one it was routed on: a JetStream delivery shows the stream message's
+ * subject while it travels to the consumer's deliver or reply subject (nats-server's
+ * `pa.deliver`), and keeps showing it when an import moves it into another account.
+ */
+export function rerouteMsg(
+  src: Uint8Array,
+  pa: PubArg,
+  subject: string,
+  reply: string | null,
+  header?: [string, string],
+): Msg {
+  const shown = dec.decode(src.subarray(pa.subjectStart, pa.subjectEnd));
+  const m = rewriteMsg(src, pa, shown !== pa.subject ? shown : subject, reply, header);
+  m.pa.subject = subject;
+  return m;
+}
+
 /** A header block with `key: value` set: the old block (without that key) plus the new line. */
 export function setHeader(hdr: Uint8Array | null, key: string, value: string): Uint8Array {
   let head = "NATS/1.0\r\n";

@@ -41,6 +41,16 @@ export interface ResponseImport {
   ts: number;
 }
 
+/**
+ * An account that imports some of this account's subjects as a stream: `rename` gives the
+ * subject a message on `subject` (which may hold wildcards) is delivered under there.
+ */
+export interface StreamImporter {
+  importer: Account;
+  subject: string;
+  rename(subject: string): string;
+}
+
 /** Told when a local subscription is added or removed (JetStream push consumers watch these). */
 export type InterestWatcher = (sub: ClientSub, added: boolean) => void;
 
@@ -71,6 +81,8 @@ export class Account {
   readonly responses = new Map<string, ResponseImport>();
   /** `_R_.xxxxxx.`: the prefix of this account's service replies, made when first needed. */
   replyPrefix = "";
+  /** Accounts importing from this one as a stream (push consumers watch their interest). */
+  streamImporters: StreamImporter[] = [];
   /** Subscriptions made for this account's imports (some live in the exporters). */
   importSubs: ClientSub[] = [];
   /** The wildcard subscription on replyPrefix + ">" answering this account's service replies. */
