@@ -93,9 +93,37 @@ export function rerouteMsg(
   reply: string | null,
   header?: [string, string],
 ): Msg {
+  if (!pa.deliver) return rewriteMsg(src, pa, subject, reply, header);
   const shown = dec.decode(src.subarray(pa.subjectStart, pa.subjectEnd));
-  const m = rewriteMsg(src, pa, shown !== pa.subject ? shown : subject, reply, header);
+  const m = rewriteMsg(src, pa, shown, reply, header);
   m.pa.subject = subject;
+  m.pa.deliver = shown !== subject;
+  return m;
+}
+
+/**
+ * A JetStream delivery as it crosses a route or leafnode: sent on the subject it is routed on,
+ * the subject it shows appended to its ack reply after `@` (nats-server's wire form); without a
+ * reply it goes as routed.
+ */
+export function toRoutedForm(src: Uint8Array, pa: PubArg): Msg {
+  const reply = replyOf(src, pa);
+  const shown = dec.decode(src.subarray(pa.subjectStart, pa.subjectEnd));
+  return rewriteMsg(src, pa, pa.subject, reply === "" ? "" : `${reply}@${shown}`);
+}
+
+/**
+ * A message from a route or leafnode whose `$JS.ACK.` reply carries `@<subject>`: the delivery
+ * that toRoutedForm sent, shown again under that subject. Null for every other message.
+ */
+export function fromRoutedForm(src: Uint8Array, pa: PubArg): Msg | null {
+  if (pa.replyEnd - pa.replyStart < 9 || src[pa.replyStart] !== 0x24) return null;
+  const reply = replyOf(src, pa);
+  const at = reply.lastIndexOf("@");
+  if (!reply.startsWith("$JS.ACK.") || at < 0 || at === reply.length - 1) return null;
+  const m = rewriteMsg(src, pa, reply.slice(at + 1), reply.slice(0, at));
+  m.pa.subject = pa.subject;
+  m.pa.deliver = true;
   return m;
 }
 

@@ -116,6 +116,11 @@ export class PubArg {
   payloadStart = 0;
   /** The decoded subject: set once per op by the connection (usually from its subject cache). */
   subject = "";
+  /**
+   * The bytes at subjectStart..subjectEnd are the subject the MSG line shows, not `subject` (the
+   * one routed on): a JetStream delivery (nats-server's pa.deliver). Never set by the parser.
+   */
+  deliver = false;
 
   shift(delta: number): void {
     this.subjectStart += delta;

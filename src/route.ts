@@ -43,6 +43,7 @@ import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } fro
 import { type ClusterOptions, GO_VERSION, VERSION } from "./options.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
+import { fromRoutedForm, toRoutedForm } from "./message.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -234,7 +235,9 @@ export class Route extends Client {
     const acc = this.#accountOf(buf, pa.accountStart, pa.accountEnd);
     if (acc === null) return;
     const res = acc.sublist.match(pa.subject);
-    this.server.routeFromRoute(this, acc, res, buf, pa, this.#queueArgs);
+    const d = pa.replyEnd > pa.replyStart ? fromRoutedForm(buf, pa) : null;
+    if (d !== null) this.server.routeFromRoute(this, acc, res, d.buf, d.pa, this.#queueArgs);
+    else this.server.routeFromRoute(this, acc, res, buf, pa, this.#queueArgs);
   }
 
   /** The account an RMSG names; unknown accounts are not ours (nats-server drops them too). */
@@ -408,11 +411,13 @@ export class Route extends Client {
       };
       this.remoteSubs.set(key, { sub, acc, weight, origin });
       acc.sublist.insert(sub);
+      acc.notifyInterest(sub, true);
       leafnodes?.interestChanged(acc, sub, weight, origin);
     } else if (existing) {
       existing.sub.closed = true;
       this.remoteSubs.delete(key);
       existing.acc.sublist.remove(existing.sub);
+      existing.acc.notifyInterest(existing.sub, false);
       leafnodes?.interestChanged(acc, existing.sub, -existing.weight, existing.origin);
     }
     return true;
@@ -425,6 +430,11 @@ export class Route extends Client {
    */
   sendRouted(acc: Account, src: Uint8Array, pa: PubArg, queues: string[], origin = ""): void {
     if (this.closed) return;
+    if (pa.deliver) {
+      const m = toRoutedForm(src, pa);
+      src = m.buf;
+      pa = m.pa;
+    }
     if (origin !== "" && this.lnoc) {
       this.#sendOriginMsg(acc, src, pa, queues, origin);
       return;
@@ -538,6 +548,7 @@ export class Route extends Client {
     for (const { sub, acc, weight, origin } of this.remoteSubs.values()) {
       sub.closed = true;
       acc.sublist.remove(sub);
+      acc.notifyInterest(sub, false);
       leafnodes?.interestChanged(acc, sub, -weight, origin);
     }
     this.remoteSubs.clear();

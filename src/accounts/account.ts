@@ -51,8 +51,11 @@ export interface StreamImporter {
   rename(subject: string): string;
 }
 
-/** Told when a local subscription is added or removed (JetStream push consumers watch these). */
-export type InterestWatcher = (sub: ClientSub, added: boolean) => void;
+/**
+ * Told when a subscription is added to or removed from an account: a local one, or interest
+ * from a route or leafnode (JetStream push consumers watch these).
+ */
+export type InterestWatcher = (sub: ClientSub, added: boolean, acc: Account) => void;
 
 export const NO_LIMITS: AccountLimits = {
   maxConnections: -1,
@@ -108,6 +111,12 @@ export class Account {
   newServiceReply(): string {
     if (this.replyPrefix === "") this.replyPrefix = "_R_." + randomToken(6) + ".";
     return this.replyPrefix + randomToken(6);
+  }
+
+  /** Tells the interest watchers, if any, that `sub` came or went. */
+  notifyInterest(sub: ClientSub, added: boolean): void {
+    if (this.interestWatchers === null) return;
+    for (const w of this.interestWatchers) w(sub, added, this);
   }
 
   /** Subscriptions in this account, local and remote interest alike. */

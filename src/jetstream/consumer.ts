@@ -577,9 +577,8 @@ export class Consumer implements ConsumerHandle {
 
   #watchInterest(): void {
     const targets = this.#deliveryTargets();
-    const watch: InterestWatcher = (sub, added) => {
+    const watch: InterestWatcher = (sub, added, acc) => {
       if (this.#closed || sub.queue !== this.cfg.deliverGroup) return;
-      const acc = sub.client.account;
       if (!targets.some((t) => t.acc === acc && t.subject === sub.subject)) return;
       // Settle after the subscription change is complete (it may be one of several).
       queueMicrotask(() => {
@@ -976,6 +975,7 @@ export class Consumer implements ConsumerHandle {
     this.#lastDelivery = Date.now();
     const m = buildMsg(msg.subject, reply, h.hdr.length > 0 ? h.hdr : null, h.data);
     m.pa.subject = dsubj;
+    m.pa.deliver = dsubj !== msg.subject;
     const delivered = this.stream.server.publishInternal(this.stream.account, m.buf, m.pa);
     if (!delivered) this.#didNotDeliver(msg.seq);
     if (this.#maxpb > 0 && this.#needFlowControl(psz)) this.#sendFlowControl();

@@ -26,8 +26,37 @@ export function applyDomainMappings(acc: Account, domain: string): void {
   acc.mappings = new DomainMapper(`$JS.${domain}.API.`, acc.mappings);
 }
 
+/**
+ * The domain's mappings as nats-server's generateJSMappingTable lists them (source, destination):
+ * what a leafnode connection announces and logs ("Adding JetStream Domain Mapping").
+ */
+export function domainMappingTable(domain: string): [string, string][] {
+  const pre = `$JS.${domain}.API.`;
+  return [
+    [`${pre}INFO`, "$JS.API.INFO"],
+    ...PREFIXES.map((p): [string, string] => [`${pre}${p}>`, `$JS.API.${p}>`]),
+    [`${pre}$KV.>`, "$KV.>"],
+    [`${pre}$OBJ.>`, "$OBJ.>"],
+  ];
+}
+
+/**
+ * Iterable like the account's own mappings (`source` of each), so leafnode connections announce
+ * interest in the domain's subjects as nats-server does for every mapping.
+ */
 class DomainMapper implements SubjectMapper {
-  constructor(readonly prefix: string, readonly base: SubjectMapper | null) {}
+  readonly #sources: { source: string }[];
+
+  constructor(readonly prefix: string, readonly base: SubjectMapper | null) {
+    const domain = prefix.slice(4, -5);
+    this.#sources = domainMappingTable(domain).map(([source]) => ({ source }));
+  }
+
+  *[Symbol.iterator](): Iterator<{ source: string }> {
+    yield* this.#sources;
+    const base = this.base as unknown as Iterable<{ source: string }> | null;
+    if (base !== null && typeof base[Symbol.iterator] === "function") yield* base;
+  }
 
   map(subject: string, cluster?: string): string | null {
     const mapped = this.base?.map(subject, cluster) ?? null;

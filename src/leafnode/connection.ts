@@ -38,7 +38,7 @@ import type { Route } from "../route.ts";
 import type { PeerAddress, Transport } from "../transport.ts";
 import { formatGoDuration, VERSION } from "../options.ts";
 import type { Permissions } from "../options.ts";
-import { rewriteMsg } from "../message.ts";
+import { fromRoutedForm, rerouteMsg, toRoutedForm } from "../message.ts";
 import { goJson } from "../monitor/format.ts";
 import { protoSnippet } from "../goquote.ts";
 import { LeafPermissions } from "./perms.ts";
@@ -344,6 +344,11 @@ export class Leaf extends Client {
     let src = buf;
     let args: PubArg = pa;
     let queues: string[] | null = this.#queueArgs;
+    const d = pa.replyEnd > pa.replyStart ? fromRoutedForm(buf, pa) : null;
+    if (d !== null) {
+      src = d.buf;
+      args = d.pa;
+    }
     if (acc.mappings !== null) {
       const mapped = acc.mappings.map(pa.subject, this.server.cluster?.name ?? "");
       if (mapped === "") return;
@@ -351,7 +356,7 @@ export class Leaf extends Client {
         if (this.server.log.traceEnabled) {
           this.server.log.tracec(this, `<<- [MAPPING ${pa.subject} -> ${mapped}]`);
         }
-        const m = rewriteMsg(buf, pa, mapped, null);
+        const m = rerouteMsg(src, args, mapped, null);
         src = m.buf;
         args = m.pa;
         // The mapped subject's interest brought it here: local queue groups may take it.
@@ -726,6 +731,7 @@ export class Leaf extends Client {
     };
     this.leafSubs.set(key, { sub, weight });
     acc.sublist.insert(sub);
+    acc.notifyInterest(sub, true);
     this.leafnodes.leafInterest(this, sub, weight);
     return true;
   }
@@ -739,6 +745,7 @@ export class Leaf extends Client {
     this.leafSubs.delete(key);
     ls.sub.closed = true;
     this.account.sublist.remove(ls.sub);
+    this.account.notifyInterest(ls.sub, false);
     this.leafnodes.leafInterest(this, ls.sub, -ls.weight);
     return true;
   }
@@ -769,6 +776,11 @@ export class Leaf extends Client {
    */
   sendRouted(_acc: Account, src: Uint8Array, pa: PubArg, queues: string[], _origin = ""): void {
     if (this.closed) return;
+    if (pa.deliver) {
+      const m = toRoutedForm(src, pa);
+      src = m.buf;
+      pa = m.pa;
+    }
     const hasHdr = pa.hdr > 0;
     const keepHdr = hasHdr && this.opts.headers;
     const hasReply = pa.replyEnd > pa.replyStart;

@@ -21,6 +21,7 @@ import { decodeUserClaims } from "../jwt/claims.ts";
 import { initialInterest, updateLeafs } from "./interest.ts";
 import { LeafPermissions } from "./perms.ts";
 import { configuredClusterName, type LeafNodeOptions } from "./options.ts";
+import { domainMappingTable } from "../jetstream/domain.ts";
 
 const enc = new TextEncoder();
 
@@ -371,6 +372,26 @@ export class LeafNodes {
         }`,
       );
       this.#mergeDeny(leaf, DENY_CLIENT_JS);
+      // Requests for our own domain never leave through a leafnode (nats-server's loop guard).
+      const domain = s.opts.jetstreamDomain;
+      if (domain && s.jetstream !== null) {
+        for (const [src, dest] of domainMappingTable(domain)) {
+          s.log.noticec(
+            leaf,
+            `Adding JetStream Domain Mapping ${JSON.stringify(src)} -> ${dest} to account ${
+              JSON.stringify(acc.name)
+            }`,
+          );
+        }
+        const own = `$JS.${domain}.API.>`;
+        leaf.leafPerms!.mergeDeny("pub", [own]);
+        s.log.noticec(
+          leaf,
+          `Adding deny ${JSON.stringify(own)} for outgoing messages to account ${
+            JSON.stringify(acc.name)
+          }`,
+        );
+      }
     }
     return !leaf.closed;
   }
@@ -391,6 +412,7 @@ export class LeafNodes {
     for (const { sub, weight } of leaf.leafSubs.values()) {
       sub.closed = true;
       acc.sublist.remove(sub);
+      acc.notifyInterest(sub, false);
       this.leafInterest(leaf, sub, -weight);
     }
     leaf.leafSubs.clear();
