@@ -10,6 +10,7 @@ import { connect } from "@nats-io/transport-node";
 import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { HAVE_NATS_SERVER, RawClient, waitFor } from "./helpers.ts";
 import { type Running, serve, who } from "./parity_helpers.ts";
+import { freePort } from "./process_helpers.ts";
 
 /** Accounts as nats.js's test launcher writes them (jetstreamExportServerConf). */
 function crossAccountConf(storeDir: string): string {
@@ -159,4 +160,140 @@ Deno.test("a service answer that asks for a reply gets one back through the impo
     await svc.waitText((t) => t.includes("\r\nthanks\r\n"), "reply to the answer");
     assert.equal(svc.text, "MSG back 2 6\r\nthanks\r\n");
   });
+});
+
+interface HubAndLeaf {
+  hub: Running;
+  leaf: Running;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Two servers of one kind (ours, or nats-server) with JetStream in domains HUB and LEAF, the
+ * second a leafnode of the first, as nats.js's "kv - mirror cross domain" sets them up; resolves
+ * once the leaf reaches the hub's JetStream API.
+ */
+async function hubAndLeaf(reference: boolean): Promise<HubAndLeaf> {
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const lp = freePort();
+  const hub = await serve(
+    `server_name: HUB\njetstream { domain: HUB, store_dir: "${dirs[0]}" }\n` +
+      `leafnodes { listen: "127.0.0.1:${lp}" }`,
+    reference,
+  );
+  const leaf = await serve(
+    `server_name: LEAF\njetstream { domain: LEAF, store_dir: "${dirs[1]}" }\n` +
+      `leafnodes { remotes: [{ url: "nats-leaf://127.0.0.1:${lp}" }] }`,
+    reference,
+  );
+  const dispose = async () => {
+    await leaf[Symbol.asyncDispose]();
+    await hub[Symbol.asyncDispose]();
+    for (const d of dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
+  };
+  try {
+    const nc = await connect({ port: leaf.port });
+    try {
+      await waitFor(async () => {
+        try {
+          await nc.request("$JS.HUB.API.INFO", "", { timeout: 200 });
+          return true;
+        } catch {
+          return false;
+        }
+      }, `${who(leaf)}: the hub's JetStream API through the leafnode`);
+    } finally {
+      await nc.close();
+    }
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+  return { hub, leaf, [Symbol.asyncDispose]: dispose };
+}
+
+Deno.test("a mirror of a stream in another domain fills over a leafnode and follows it", async () => {
+  for (const reference of HAVE_NATS_SERVER ? [false, true] : [false]) {
+    const name = reference ? "nats-server" : "ours";
+    await using s = await hubAndLeaf(reference);
+    const hnc = await connect({ port: s.hub.port });
+    const lnc = await connect({ port: s.leaf.port });
+    try {
+      const hjsm = await jetstreamManager(hnc);
+      await hjsm.streams.add({ name: "TEST", subjects: ["t.>"] });
+      await hnc.request("t.a", "one");
+      await hnc.request("t.b", "two");
+      const ljsm = await jetstreamManager(lnc);
+      await ljsm.streams.add({
+        name: "M",
+        mirror: { name: "TEST", external: { api: "$JS.HUB.API", deliver: "" } },
+      });
+      const count = async () => (await ljsm.streams.info("M")).state.messages;
+      await waitFor(async () => await count() === 2, `${name}: the mirror to fill`);
+      await hnc.request("t.c", "three");
+      await waitFor(async () => await count() === 3, `${name}: the mirror to follow`);
+      const got: string[] = [];
+      for (let seq = 1; seq <= 3; seq++) {
+        const m = await ljsm.streams.getMessage("M", { seq });
+        got.push(`${m?.seq} ${m?.subject} ${m?.string()}`);
+      }
+      assert.deepEqual(got, ["1 t.a one", "2 t.b two", "3 t.c three"], name);
+      const info = (await ljsm.streams.info("M")).mirror as unknown as Record<string, unknown>;
+      assert.deepEqual(Object.keys(info), ["name", "external", "lag", "active"], name);
+      assert.deepEqual(info.external, { api: "$JS.HUB.API", deliver: "" }, name);
+      // The hub announces its domain's API to the leaf as mappings, and says so.
+      const logged = s.hub.proc.stderr.split("\n").map((l) => l.replace(/^.* - lid:\d+ - /, ""))
+        .filter((l) => /^Adding (JetStream Domain Mapping|deny)/.test(l)).sort();
+      assert.deepEqual(logged, [
+        'Adding JetStream Domain Mapping "$JS.HUB.API.$KV.>" -> $KV.> to account "$G"',
+        'Adding JetStream Domain Mapping "$JS.HUB.API.$OBJ.>" -> $OBJ.> to account "$G"',
+        'Adding JetStream Domain Mapping "$JS.HUB.API.ACCOUNT.>" -> $JS.API.ACCOUNT.> to account "$G"',
+        'Adding JetStream Domain Mapping "$JS.HUB.API.CONSUMER.>" -> $JS.API.CONSUMER.> to account "$G"',
+        'Adding JetStream Domain Mapping "$JS.HUB.API.DIRECT.>" -> $JS.API.DIRECT.> to account "$G"',
+        'Adding JetStream Domain Mapping "$JS.HUB.API.INFO" -> $JS.API.INFO to account "$G"',
+        'Adding JetStream Domain Mapping "$JS.HUB.API.META.>" -> $JS.API.META.> to account "$G"',
+        'Adding JetStream Domain Mapping "$JS.HUB.API.SERVER.>" -> $JS.API.SERVER.> to account "$G"',
+        'Adding JetStream Domain Mapping "$JS.HUB.API.STREAM.>" -> $JS.API.STREAM.> to account "$G"',
+        'Adding deny "$JS.HUB.API.>" for outgoing messages to account "$G"',
+      ], name);
+    } finally {
+      await lnc.close();
+      await hnc.close();
+    }
+  }
+});
+
+Deno.test("a push consumer delivers across a leafnode with the stream subject and ack reply", async () => {
+  for (const reference of HAVE_NATS_SERVER ? [false, true] : [false]) {
+    const name = reference ? "nats-server" : "ours";
+    await using s = await hubAndLeaf(reference);
+    const hnc = await connect({ port: s.hub.port });
+    try {
+      const jsm = await jetstreamManager(hnc);
+      await jsm.streams.add({ name: "S", subjects: ["s.>"] });
+      await hnc.request("s.a", "hello");
+      await hnc.request("s.a", "hi");
+      // The consumer exists first: the interest that starts it comes later, over the leafnode.
+      await jsm.consumers.add("S", {
+        durable_name: "c",
+        deliver_subject: "d.x",
+        ack_policy: AckPolicy.Explicit,
+      });
+      const [c] = await RawClient.connectInfo(s.leaf.port);
+      try {
+        await c.send(`CONNECT {"verbose":false,"headers":true}\r\nSUB d.x 1\r\n`);
+        await c.waitText((t) => t.includes("\r\nhi\r\n"), `${name}: two messages`);
+        assert.equal(
+          mask(c.text),
+          "MSG s.a 1 $JS.ACK.S.c.1.1.1.<ts>.1 5\r\nhello\r\n" +
+            "MSG s.a 1 $JS.ACK.S.c.1.2.2.<ts>.0 2\r\nhi\r\n",
+          name,
+        );
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await hnc.close();
+    }
+  }
 });
