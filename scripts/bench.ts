@@ -3,7 +3,9 @@
  *
  *   deno task bench [flags]        (deno run -A scripts/bench.ts)
  *
- * Scenarios (names for --scenario):
+ * Scenarios (names for --scenario). On one server per round, shared:
+ *   memory   server RSS per idle connection: VmRSS before and after opening 10,000 raw
+ *            connections that each sent `CONNECT {}\r\nPING\r\n` and got PONG; KiB/conn.
  *   pub      publish-only: one raw publisher; rate = messages sent / time until the PONG that
  *            follows the last PUB (which proves the server processed them all).
  *   pubsub   1:1 pub/sub: one raw publisher, one raw subscriber.
@@ -13,9 +15,29 @@
  *   wspubsub 1:1 pub/sub with both clients on the websocket listener (no TLS, no compression):
  *            each publisher write is one masked binary frame, the subscriber unwraps frames.
  *   reqrep   request/reply latency on the real client (npm @nats-io/transport-node): a responder
- *            and a requester doing sequential requests; p50 and p99 in µs.
- *   memory   server RSS per idle connection: VmRSS before and after opening 10,000 raw
- *            connections that each sent `CONNECT {}\r\nPING\r\n` and got PONG; KiB/conn.
+ *            and a requester doing sequential requests; p50 and p99 in µs. The client's shared
+ *            inbox gives every request its own reply subject (`_INBOX.<id>.<n>`).
+ * Real-world shapes, each on a fresh server (so what a load leaves behind is its own), with the
+ * server's memory read at the end of the load and again --settle seconds after it stopped: RSS,
+ * peak RSS (VmHWM) and, for our server, the V8 heap (through the inspector):
+ *   empty      RSS of the server with no configuration and no connection; beside it the floor
+ *              of the Deno runtime itself (`deno run` of a script that only waits).
+ *   hicard     high-cardinality publish: --distinct subjects (dev.<n>.t), each published in
+ *              turn, --passes times over; no subscriber.
+ *   hicardwc   the same to one wildcard subscriber (dev.>); deliveries/s.
+ *   hicardsubs the same with one subscription per subject (--distinct SUBs on one connection).
+ *   reqnew     request/reply with a fresh inbox subscription per request (the client's noMux:
+ *              SUB, PUB with reply, MSG, auto-unsubscribe): the subject tree changes twice per
+ *              request; p50 and p99 in µs.
+ *   churn      connection churn: --storms storms of --churn connections started together, each
+ *              connecting, sending CONNECT + PING, waiting for PONG and closing; connections/s
+ *              and connect-to-PONG latency.
+ *   tlspubsub  1:1 pub/sub with both clients on TLS (configs/certs, Deno's rustls client).
+ *   tlschurn   connection churn over TLS (clear INFO, handshake, CONNECT, PING/PONG, close):
+ *              handshakes/s; --tls-churn connections per storm.
+ *   idlesubs   RSS per idle connection holding one subscription (2,000 connections).
+ *
+ * Our server runs with the flags of its checkout's `deno task start` (the V8 flags it ships with).
  *
  * Method. Throughput is driven by a raw protocol generator: PUB frames packed back to back into
  * 64 KiB buffers, written with Deno's native conn.write in a loop. Subscribers are raw sockets
@@ -31,13 +53,22 @@
  *   --quick            small runs (a few hundred thousand messages, 1,000 idle conns, 1 round)
  *   --only ours|nats-server   measure one server only (default: both when nats-server is on PATH)
  *   --rounds N         rounds to take the median of (default 3; 1 with --quick)
- *   --scenario NAMES   comma-separated subset of: pub,pubsub,fanout,queue,wspubsub,reqrep,memory
+ *   --scenario NAMES   comma-separated subset of the scenario names above (default: all)
  *   --size N           payload bytes (default 16)
  *   --msgs N           messages per throughput run (default: per scenario, ~2-5 s each)
  *   --conns N          idle connections for the memory scenario (default 10000)
  *   --requests N       sequential requests for reqrep (default 5000)
  *   --agents process|worker   where the generators run: child processes (default) or Workers
  *   --ours-dir PATH    run our server's main.ts from another checkout (A/B of two versions)
+ *   --base-dir PATH    also run our server from another checkout, as a third column "base"
+ *                      (A/B in the same run: ours, base and nats-server alternate per scenario)
+ *   --distinct N       subjects for the hicard scenarios (default 200000)
+ *   --passes N         times the hicard publisher goes over its subjects (default 5)
+ *   --churn N          connections per churn storm (default 5000); --storms N storms (default 3)
+ *   --tls-churn N      connections per TLS churn storm (default 1000)
+ *   --settle SECONDS   wait after a load before the "idle" memory reading (default 5)
+ *   --heap-snapshot DIR  after each real-world scenario, write our server's V8 heap snapshot
+ *                      (idle, after --settle) into DIR, for Chrome DevTools' Memory tab
  *   --cpu-prof DIR     run our server with --cpu-prof, writing a .cpuprofile per server into DIR
  *                      (summarise with scripts/bench/profile_summary.ts)
  *   --gate SECONDS     before each run, wait up to this long for the machine to be quiet (other
@@ -49,10 +80,10 @@
 import { parseArgs } from "node:util";
 import * as os from "node:os";
 import { connectTcp, pingPong, wallMs } from "./bench/raw.ts";
+import { heapSnapshot, type HeapUsage, heapUsage } from "./bench/inspector.ts";
 
-type ServerKind = "ours" | "nats-server";
-type ScenarioName = "pub" | "pubsub" | "fanout" | "queue" | "wspubsub" | "reqrep" | "memory";
-const ALL_SCENARIOS: ScenarioName[] = [
+type ServerKind = "ours" | "base" | "nats-server";
+const SHARED_SCENARIOS = [
   "memory",
   "pub",
   "pubsub",
@@ -60,7 +91,27 @@ const ALL_SCENARIOS: ScenarioName[] = [
   "queue",
   "wspubsub",
   "reqrep",
-];
+] as const;
+/** Scenarios that each get a fresh server, and whose memory is read after the load. */
+const ISOLATED_SCENARIOS = [
+  "empty",
+  "hicard",
+  "hicardwc",
+  "hicardsubs",
+  "reqnew",
+  "churn",
+  "tlspubsub",
+  "tlschurn",
+  "idlesubs",
+] as const;
+type SharedScenario = typeof SHARED_SCENARIOS[number];
+type IsolatedScenario = typeof ISOLATED_SCENARIOS[number];
+type ScenarioName = SharedScenario | IsolatedScenario;
+const ALL_SCENARIOS: ScenarioName[] = [...SHARED_SCENARIOS, ...ISOLATED_SCENARIOS];
+
+function isIsolated(s: ScenarioName): s is IsolatedScenario {
+  return (ISOLATED_SCENARIOS as readonly string[]).includes(s);
+}
 
 // deno-lint-ignore no-explicit-any
 type Msg = Record<string, any>;
@@ -80,6 +131,14 @@ const { values: flags } = parseArgs({
     requests: { type: "string" },
     agents: { type: "string", default: "process" },
     "ours-dir": { type: "string" },
+    "base-dir": { type: "string" },
+    distinct: { type: "string" },
+    passes: { type: "string" },
+    churn: { type: "string" },
+    storms: { type: "string" },
+    "tls-churn": { type: "string" },
+    settle: { type: "string" },
+    "heap-snapshot": { type: "string" },
     "cpu-prof": { type: "string" },
     gate: { type: "string" },
     json: { type: "boolean", default: false },
@@ -123,6 +182,14 @@ const SCENARIOS: ScenarioName[] = flags.scenario
   })
   : ALL_SCENARIOS;
 const VERBOSE = !flags.json || flags.verbose;
+const DISTINCT = Math.max(1, intFlag(flags.distinct, QUICK ? 20_000 : 200_000, "distinct"));
+const PASSES = Math.max(1, intFlag(flags.passes, QUICK ? 1 : 5, "passes"));
+const CHURN = Math.max(1, intFlag(flags.churn, QUICK ? 300 : 5000, "churn"));
+const STORMS = Math.max(1, intFlag(flags.storms, QUICK ? 1 : 3, "storms"));
+const TLS_CHURN = Math.max(1, intFlag(flags["tls-churn"], QUICK ? 100 : 1000, "tls-churn"));
+const SETTLE_MS = 1000 * intFlag(flags.settle, QUICK ? 1 : 5, "settle");
+const HEAP_DIR = flags["heap-snapshot"];
+const IDLE_SUB_CONNS = QUICK ? 500 : 2000;
 const GATE_MS = 1000 * intFlag(flags.gate, QUICK ? 0 : 4, "gate");
 
 /**
@@ -133,13 +200,21 @@ function msgsFor(s: ScenarioName): number {
   if (flags.msgs !== undefined) return intFlag(flags.msgs, 0, "msgs");
   const scale = Math.min(1, 48 / (32 + SIZE));
   const base: Record<string, number> = QUICK
-    ? { pub: 400_000, pubsub: 300_000, fanout: 100_000, queue: 300_000, wspubsub: 300_000 }
+    ? {
+      pub: 400_000,
+      pubsub: 300_000,
+      fanout: 100_000,
+      queue: 300_000,
+      wspubsub: 300_000,
+      tlspubsub: 300_000,
+    }
     : {
       pub: 40_000_000,
       pubsub: 16_000_000,
       fanout: 6_000_000,
       queue: 12_000_000,
       wspubsub: 12_000_000,
+      tlspubsub: 8_000_000,
     };
   return Math.max(1000, Math.round(base[s] * scale));
 }
@@ -161,10 +236,28 @@ if (flags.only === undefined) {
 } else {
   die("--only is ours or nats-server");
 }
+if (flags["base-dir"] !== undefined) KINDS.splice(KINDS.indexOf("ours") + 1, 0, "base");
 
 const ROOT = new URL("..", import.meta.url);
 /** Where our server's main.ts is run from (another checkout can be compared with --ours-dir). */
 const OURS_DIR = flags["ours-dir"] ?? ROOT.pathname;
+const CERTS = new URL("../configs/certs/", import.meta.url).pathname;
+const CA_PEM = Deno.readTextFileSync(`${CERTS}ca.pem`);
+
+/**
+ * The `deno run` flags a checkout starts its server with: those of its `deno task start`
+ * (V8 heap flags among them), so the bench measures the server as it ships.
+ */
+function runFlagsOf(dir: string): string[] {
+  try {
+    const cfg = JSON.parse(Deno.readTextFileSync(`${dir}/deno.json`));
+    const words = String(cfg.tasks?.start ?? "").split(/\s+/);
+    const run = words.indexOf("run");
+    const main = words.indexOf("main.ts");
+    if (run >= 0 && main > run) return words.slice(run + 1, main);
+  } catch { /* no deno.json: the defaults */ }
+  return ["-A"];
+}
 const WORKER_URL = new URL("./bench/worker.ts", import.meta.url);
 
 function progress(line: string): void {
@@ -204,39 +297,57 @@ interface RunningServer {
   /** The websocket listener (both servers get one, no TLS, for the wspubsub scenario). */
   wsPort: number;
   pid: number;
+  /** The V8 inspector's port (our server, real-world scenarios), else 0. */
+  inspectPort: number;
   tail: () => string;
   stop(): Promise<void>;
 }
 
-async function startServer(kind: ServerKind): Promise<RunningServer> {
+interface ServerSetup {
+  /** TLS on the client port (configs/certs/server-*.pem). */
+  tls?: boolean;
+  /** No configuration file at all (the empty scenario). */
+  bare?: boolean;
+  /** Our server with the V8 inspector on, to read its heap. */
+  inspect?: boolean;
+}
+
+async function startServer(kind: ServerKind, setup: ServerSetup = {}): Promise<RunningServer> {
   const port = freePort();
   const wsPort = freePort();
+  const inspectPort = setup.inspect && kind !== "nats-server" ? freePort() : 0;
   const conf = await Deno.makeTempFile({ suffix: ".conf" });
   await Deno.writeTextFile(
     conf,
-    `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }\n`,
+    `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }\n` +
+      (setup.tls
+        ? `tls { cert_file: "${CERTS}server-cert.pem", key_file: "${CERTS}server-key.pem", ` +
+          `timeout: 5 }\n`
+        : ""),
   );
-  const cmd = kind === "ours"
+  const confArgs = setup.bare ? [] : ["-c", conf];
+  const dir = kind === "base" ? flags["base-dir"]! : OURS_DIR;
+  const cmd = kind !== "nats-server"
     ? new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         ...(flags["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${flags["cpu-prof"]}`] : []),
-        "-A",
+        ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
+        ...runFlagsOf(dir),
         "main.ts",
         "-a",
         "127.0.0.1",
         "-p",
         String(port),
-        "-c",
-        conf,
+        ...confArgs,
       ],
-      cwd: OURS_DIR,
+      cwd: dir,
       stdin: "null",
       stdout: "null",
       stderr: "piped",
     })
     : new Deno.Command("nats-server", {
-      args: ["-a", "127.0.0.1", "-p", String(port), "-c", conf],
+      args: ["-a", "127.0.0.1", "-p", String(port), ...confArgs],
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -264,6 +375,7 @@ async function startServer(kind: ServerKind): Promise<RunningServer> {
     port,
     wsPort,
     pid: child.pid,
+    inspectPort,
     tail: () => log,
     async stop() {
       try {
@@ -341,11 +453,15 @@ async function waitQuiet(): Promise<number> {
   return used;
 }
 
-function rssKiB(pid: number): number {
+function statusKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const m = status.match(/VmRSS:\s+(\d+)\s+kB/);
-  if (!m) throw new Error("no VmRSS");
+  const m = status.match(new RegExp(`${field}:\\s+(\\d+)\\s+kB`));
+  if (!m) throw new Error(`no ${field}`);
   return Number(m[1]);
+}
+
+function rssKiB(pid: number): number {
+  return statusKiB(pid, "VmRSS");
 }
 
 // ---------------------------------------------------------------- agents
@@ -459,29 +575,74 @@ interface Sample {
   serverCpu?: number;
   /** Bench process (+ agent processes) CPU, % of one core. */
   clientCpu?: number;
+  /** A third value (churn p99 when value2 is p50). */
+  value3?: number;
+  /** The server's memory after the load and after it stopped (real-world scenarios). */
+  mem?: MemSample;
+  /** The Deno runtime's own RSS floor, KiB (empty scenario, our server). */
+  floor?: number;
   note?: string;
+}
+
+interface MemSample {
+  /** VmRSS KiB when the server was ready, before any load. */
+  start: number;
+  /** VmHWM: the highest RSS the server reached, KiB. */
+  peak: number;
+  /** VmRSS KiB right after the load ended. */
+  load: number;
+  /** VmRSS KiB --settle seconds later. */
+  idle: number;
+  /** V8 heap used (bytes) when idle; our server only. */
+  heapIdle?: number;
+  heapTotalIdle?: number;
 }
 
 const WRITE_SIZE = 64 * 1024;
 const READ_SIZE = 64 * 1024;
 
 /** One throughput run: `subs` subscriber connections (split over subAgents agents). */
+interface LoadShape {
+  ws?: boolean;
+  tls?: boolean;
+  /** Distinct subjects (hicard*): the publisher cycles through them. */
+  distinct?: { prefix: string; count: number; suffix: string };
+  /** How the subscriber covers the distinct subjects: none, one wildcard, or one per subject. */
+  distinctSubs?: "wildcard" | "each";
+  /** Messages to publish, when not the scenario's default. */
+  count?: number;
+}
+
 async function throughput(
   srv: RunningServer,
   scenario: ScenarioName,
   subs: { subject: string; queue?: string }[],
   deliveriesPerMsg: number,
-  ws = false,
+  shape: LoadShape = {},
 ): Promise<Sample> {
+  const ws = shape.ws ?? false;
+  const tls = shape.tls ? CA_PEM : undefined;
   const port = ws ? srv.wsPort : srv.port;
-  const count = msgsFor(scenario);
+  const count = shape.count ?? msgsFor(scenario);
   const expected = count * deliveriesPerMsg;
-  const subAgents = subs.length > 0 ? 1 : 0;
+  const distinctSub = shape.distinct && shape.distinctSubs
+    ? { ...shape.distinct, perSubject: shape.distinctSubs === "each" }
+    : undefined;
+  const subAgents = subs.length > 0 || distinctSub ? 1 : 0;
   return await withAgents(1 + subAgents, async ([pub, ...subAgentsList]) => {
     for (const a of subAgentsList) {
-      a.send({ cmd: "sub", port, size: SIZE, subs, readSize: READ_SIZE, ws });
+      a.send({
+        cmd: "sub",
+        port,
+        size: SIZE,
+        subs,
+        readSize: READ_SIZE,
+        ws,
+        tls,
+        distinct: distinctSub,
+      });
     }
-    for (const a of subAgentsList) await a.expect("ready", 30_000);
+    for (const a of subAgentsList) await a.expect("ready", 180_000);
     pub.send({
       cmd: "pub",
       port,
@@ -490,6 +651,8 @@ async function throughput(
       count,
       writeSize: WRITE_SIZE,
       ws,
+      tls,
+      distinct: shape.distinct,
     });
     await pub.expect("ready", 30_000);
     const cpu0 = cpuSeconds(srv.pid);
@@ -572,7 +735,7 @@ function clientCpu(agents: Agent[]): number {
   return agents.reduce((s, a) => s + cpuSeconds(a.pid), 0);
 }
 
-async function reqrep(srv: RunningServer): Promise<Sample> {
+async function reqrep(srv: RunningServer, noMux = false): Promise<Sample> {
   return await withAgents(1, async ([a]) => {
     a.send({
       cmd: "reqrep",
@@ -580,6 +743,7 @@ async function reqrep(srv: RunningServer): Promise<Sample> {
       size: SIZE,
       count: REQUESTS,
       warmup: Math.min(500, REQUESTS),
+      noMux,
     });
     await a.expect("ready", 30_000);
     const cpu0 = cpuSeconds(srv.pid);
@@ -597,18 +761,21 @@ async function reqrep(srv: RunningServer): Promise<Sample> {
   });
 }
 
-async function memory(srv: RunningServer): Promise<Sample> {
+/** RSS per idle connection; with `withSub`, each connection holds one subscription. */
+async function memory(srv: RunningServer, count = CONNS, withSub = false): Promise<Sample> {
   const conns: Deno.TcpConn[] = [];
   const BATCH = 500;
   try {
     await sleep(300);
     const before = rssKiB(srv.pid);
-    while (conns.length < CONNS) {
-      const n = Math.min(BATCH, CONNS - conns.length);
+    while (conns.length < count) {
+      const n = Math.min(BATCH, count - conns.length);
       const batch = await Promise.all(Array.from({ length: n }, async () => {
         const c = await connectTcp(srv.port);
+        const i = conns.length;
         conns.push(c);
-        await pingPong(c, "CONNECT {}\r\n", 30_000);
+        const sub = withSub ? `SUB idle.${i} 1\r\n` : "";
+        await pingPong(c, "CONNECT {}\r\n" + sub, 30_000);
         return c;
       }));
       void batch;
@@ -616,7 +783,7 @@ async function memory(srv: RunningServer): Promise<Sample> {
     await sleep(1000);
     const after = rssKiB(srv.pid);
     return {
-      value: (after - before) / CONNS,
+      value: (after - before) / count,
       note: `RSS ${(before / 1024).toFixed(1)} -> ${(after / 1024).toFixed(1)} MiB`,
     };
   } finally {
@@ -628,8 +795,70 @@ async function memory(srv: RunningServer): Promise<Sample> {
   }
 }
 
+async function churnRun(srv: RunningServer, conns: number, tls: boolean): Promise<Sample> {
+  return await withAgents(1, async ([a]) => {
+    a.send({
+      cmd: "churn",
+      port: srv.port,
+      conns,
+      storms: STORMS,
+      concurrency: 0,
+      tls: tls ? CA_PEM : undefined,
+    });
+    await a.expect("ready", 30_000);
+    const cpu0 = cpuSeconds(srv.pid);
+    const w0 = wallMs();
+    a.send({ cmd: "go" });
+    const d = await a.expect("done", 600_000);
+    const wall = (wallMs() - w0) / 1000;
+    const cpu = cpuSeconds(srv.pid) - cpu0;
+    return {
+      value: d.rate,
+      value2: d.p50,
+      value3: d.p99,
+      serverCpu: 100 * cpu / wall,
+      note: `${d.n} conns in ${STORMS} storms: ${
+        (d.storms as number[]).map((ms) => (ms / 1000).toFixed(2)).join(", ")
+      } s; server ${(1e6 * cpu / d.n).toFixed(0)} µs CPU/conn`,
+    };
+  });
+}
+
+/** The Deno runtime's own RSS floor: `deno run` (with our flags) of a script that only waits. */
+async function denoFloorKiB(): Promise<number> {
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(
+    script,
+    'console.log("up");\nsetInterval(() => {}, 1 << 30);\n',
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...runFlagsOf(OURS_DIR), script],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  children.add(child);
+  try {
+    const reader = child.stdout.getReader();
+    await Promise.race([reader.read(), timeout(30_000, "deno floor script")]);
+    reader.releaseLock();
+    await sleep(SETTLE_MS);
+    return rssKiB(child.pid);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await reap(child, 3000);
+    await child.stdout.cancel().catch(() => {});
+    await Deno.remove(script).catch(() => {});
+  }
+}
+
+const HICARD = { prefix: "dev.", count: DISTINCT, suffix: ".t" };
+
 async function runScenario(srv: RunningServer, s: ScenarioName): Promise<Sample> {
   const one = { subject: "bench.foo" };
+  const hicardCount = DISTINCT * PASSES;
   switch (s) {
     case "pub":
       return await throughput(srv, s, [], 1);
@@ -642,11 +871,83 @@ async function runScenario(srv: RunningServer, s: ScenarioName): Promise<Sample>
       return await throughput(srv, s, [q, q, q, q], 1);
     }
     case "wspubsub":
-      return await throughput(srv, s, [one], 1, true);
+      return await throughput(srv, s, [one], 1, { ws: true });
     case "reqrep":
       return await reqrep(srv);
     case "memory":
       return await memory(srv);
+    case "empty": {
+      await sleep(SETTLE_MS);
+      const rss = rssKiB(srv.pid);
+      return { value: rss / 1024 };
+    }
+    case "hicard":
+      return await throughput(srv, s, [], 1, { distinct: HICARD, count: hicardCount });
+    case "hicardwc":
+      return await throughput(srv, s, [], 1, {
+        distinct: HICARD,
+        distinctSubs: "wildcard",
+        count: hicardCount,
+      });
+    case "hicardsubs":
+      return await throughput(srv, s, [], 1, {
+        distinct: HICARD,
+        distinctSubs: "each",
+        count: hicardCount,
+      });
+    case "reqnew":
+      return await reqrep(srv, true);
+    case "churn":
+      return await churnRun(srv, CHURN, false);
+    case "tlspubsub":
+      return await throughput(srv, s, [one], 1, { tls: true });
+    case "tlschurn":
+      return await churnRun(srv, TLS_CHURN, true);
+    case "idlesubs":
+      return await memory(srv, IDLE_SUB_CONNS, true);
+  }
+}
+
+/** Our server's V8 heap through its inspector, or undefined (nats-server, or no inspector). */
+async function heapOf(srv: RunningServer): Promise<HeapUsage | undefined> {
+  if (srv.inspectPort === 0) return undefined;
+  try {
+    return await heapUsage(srv.inspectPort);
+  } catch (e) {
+    progress(`  (heap of ${srv.kind} not read: ${(e as Error).message})`);
+    return undefined;
+  }
+}
+
+/**
+ * A real-world scenario on a fresh server: the load, then the server's memory at once and again
+ * after --settle seconds without load (what it gives back).
+ */
+async function runIsolated(kind: ServerKind, s: IsolatedScenario, round: number): Promise<Sample> {
+  const srv = await startServer(kind, {
+    tls: s === "tlspubsub" || s === "tlschurn",
+    bare: s === "empty",
+    inspect: true,
+  });
+  try {
+    await sleep(300);
+    const start = rssKiB(srv.pid);
+    const sample = await runScenario(srv, s);
+    const load = rssKiB(srv.pid);
+    const peak = statusKiB(srv.pid, "VmHWM");
+    await sleep(s === "empty" ? 0 : SETTLE_MS);
+    // The heap is read last: an inspector session itself costs the process a few MiB of RSS.
+    const idle = rssKiB(srv.pid);
+    const heap = await heapOf(srv);
+    sample.mem = { start, peak, load, idle, heapIdle: heap?.used, heapTotalIdle: heap?.total };
+    if (s === "empty" && kind === "ours") sample.floor = await denoFloorKiB();
+    if (HEAP_DIR && srv.inspectPort !== 0) {
+      await Deno.mkdir(HEAP_DIR, { recursive: true });
+      await heapSnapshot(srv.inspectPort, `${HEAP_DIR}/${kind}-${s}-r${round}.heapsnapshot`);
+    }
+    return sample;
+  } finally {
+    await srv.stop();
   }
 }
 
@@ -675,92 +976,105 @@ interface Row {
   target: number;
   higher: boolean;
   pick: (s: Sample) => number | undefined;
-  /** Absolute target for ours (memory), shown instead of a ratio target. */
-  absolute?: number;
 }
 
+const f0 = (v: number) => v.toFixed(0);
+const f1 = (v: number) => v.toFixed(1);
+
+function rate(key: string, label: string, unit: string, target: number): Row {
+  return { key, label, unit, fmt: fmtRate, target, higher: true, pick: (s) => s.value };
+}
+
+function latency(
+  key: string,
+  label: string,
+  target: number,
+  pick: (s: Sample) => number | undefined,
+  unit = "µs",
+): Row {
+  return { key, label, unit, fmt: f0, target, higher: false, pick };
+}
+
+const HICARD_LABEL = `${DISTINCT / 1000}k subjects x ${PASSES}`;
+
 const ROWS: Record<ScenarioName, Row[]> = {
-  pub: [{
-    key: "pub",
-    label: "publish-only",
-    unit: "msgs/s",
-    fmt: fmtRate,
-    target: 1.0,
-    higher: true,
-    pick: (s) => s.value,
-  }],
-  pubsub: [{
-    key: "pubsub",
-    label: "1:1 pub/sub",
-    unit: "msgs/s",
-    fmt: fmtRate,
-    target: 1.5,
-    higher: true,
-    pick: (s) => s.value,
-  }],
-  fanout: [{
-    key: "fanout",
-    label: "1:5 fan-out",
-    unit: "deliveries/s",
-    fmt: fmtRate,
-    target: 1.0,
-    higher: true,
-    pick: (s) => s.value,
-  }],
-  queue: [{
-    key: "queue",
-    label: "queue group (1 pub, 4 members)",
-    unit: "msgs/s",
-    fmt: fmtRate,
-    target: 1.0,
-    higher: true,
-    pick: (s) => s.value,
-  }],
-  wspubsub: [{
-    key: "wspubsub",
-    label: "1:1 pub/sub over websocket",
-    unit: "msgs/s",
-    fmt: fmtRate,
-    target: 1.0,
-    higher: true,
-    pick: (s) => s.value,
-  }],
-  reqrep: [{
-    key: "reqrep.p50",
-    label: "request/reply p50",
-    unit: "µs",
-    fmt: (v) => v.toFixed(0),
-    target: 1.2,
-    higher: false,
-    pick: (s) => s.value,
-  }, {
-    key: "reqrep.p99",
-    label: "request/reply p99",
-    unit: "µs",
-    fmt: (v) => v.toFixed(0),
-    target: NaN,
-    higher: false,
-    pick: (s) => s.value2,
-  }],
   memory: [{
     key: "memory",
     label: `idle memory (${CONNS} conns)`,
     unit: "KiB/conn",
-    fmt: (v) => v.toFixed(1),
+    fmt: f1,
+    target: 0.8,
+    higher: false,
+    pick: (s) => s.value,
+  }],
+  pub: [rate("pub", "publish-only", "msgs/s", 1.0)],
+  pubsub: [rate("pubsub", "1:1 pub/sub", "msgs/s", 1.5)],
+  fanout: [rate("fanout", "1:5 fan-out", "deliveries/s", 1.0)],
+  queue: [rate("queue", "queue group (1 pub, 4 members)", "msgs/s", 1.0)],
+  wspubsub: [rate("wspubsub", "1:1 pub/sub over websocket", "msgs/s", 1.0)],
+  reqrep: [
+    latency("reqrep.p50", "request/reply p50", 0.8, (s) => s.value),
+    latency("reqrep.p99", "request/reply p99", NaN, (s) => s.value2),
+  ],
+  empty: [{
+    key: "empty",
+    label: "empty server RSS",
+    unit: "MiB",
+    fmt: f1,
     target: NaN,
     higher: false,
-    absolute: 20,
+    pick: (s) => s.value,
+  }, {
+    key: "empty.floor",
+    label: "Deno runtime floor (empty script)",
+    unit: "MiB",
+    fmt: f1,
+    target: NaN,
+    higher: false,
+    pick: (s) => s.floor === undefined ? undefined : s.floor / 1024,
+  }],
+  hicard: [rate("hicard", `high-cardinality publish (${HICARD_LABEL})`, "msgs/s", 1.5)],
+  hicardwc: [
+    rate("hicardwc", `high-cardinality, wildcard sub (${HICARD_LABEL})`, "msgs/s", 1.5),
+  ],
+  hicardsubs: [
+    rate("hicardsubs", `high-cardinality, sub per subject (${HICARD_LABEL})`, "msgs/s", 1.5),
+  ],
+  reqnew: [
+    latency("reqnew.p50", "request/reply, new inbox per request p50", 0.8, (s) => s.value),
+    latency("reqnew.p99", "request/reply, new inbox per request p99", NaN, (s) => s.value2),
+  ],
+  churn: [
+    rate("churn", `connection churn (${STORMS} x ${CHURN} at once)`, "conns/s", 1.0),
+    latency("churn.p50", "connection churn, connect-to-PONG p50", NaN, (s) => s.value2, "ms"),
+    latency("churn.p99", "connection churn, connect-to-PONG p99", NaN, (s) => s.value3, "ms"),
+  ],
+  tlspubsub: [rate("tlspubsub", "1:1 pub/sub over TLS", "msgs/s", 1.2)],
+  tlschurn: [
+    rate("tlschurn", `TLS connection churn (${STORMS} x ${TLS_CHURN})`, "handshakes/s", 1.0),
+    latency("tlschurn.p99", "TLS connection churn, p99", NaN, (s) => s.value3, "ms"),
+  ],
+  idlesubs: [{
+    key: "idlesubs",
+    label: `idle memory, 1 sub each (${IDLE_SUB_CONNS} conns)`,
+    unit: "KiB/conn",
+    fmt: f1,
+    target: 0.8,
+    higher: false,
     pick: (s) => s.value,
   }],
 };
 
-function targetText(r: Row, ours: number, ref: number): string {
-  if (r.absolute !== undefined) {
-    const ok = ours <= r.absolute;
-    return `ours <= ${r.absolute} ${r.unit}${Number.isFinite(ours) ? (ok ? " ✓" : " ✗") : ""}`;
-  }
+/** Memory targets (ours/nats-server RSS once the load has stopped), per the issue's goals. */
+const IDLE_RSS_TARGET: Partial<Record<IsolatedScenario, number>> = {
+  hicard: 2,
+  hicardwc: 2,
+  hicardsubs: 2,
+  churn: 2,
+};
+
+function targetText(r: Row, ratio: number): string {
   if (!Number.isFinite(r.target)) return "";
-  const ratio = ours / ref;
   const met = !Number.isFinite(ratio)
     ? ""
     : (r.higher ? ratio >= r.target : ratio <= r.target)
@@ -780,55 +1094,90 @@ function versionOf(cmd: string, args: string[]): string {
   }
 }
 
+type Results = Record<string, Record<ServerKind, Sample[]>>;
+
+function logSample(round: number, s: ScenarioName, kind: ServerKind, sample: Sample): void {
+  const m = sample.mem;
+  const extra = [
+    sample.serverCpu !== undefined ? `server ${sample.serverCpu.toFixed(0)}% CPU` : "",
+    sample.serverNsPerMsg !== undefined ? `${sample.serverNsPerMsg.toFixed(0)} ns/msg` : "",
+    sample.clientCpu !== undefined ? `clients ${sample.clientCpu.toFixed(0)}% CPU` : "",
+    m
+      ? `RSS MiB start ${mib(m.start)} peak ${mib(m.peak)} load ${mib(m.load)} idle ${
+        mib(m.idle)
+      }` +
+        (m.heapIdle !== undefined
+          ? `, idle heap MB ${mb(m.heapIdle)} used of ${mb(m.heapTotalIdle ?? NaN)}`
+          : "")
+      : "",
+    sample.floor !== undefined ? `deno floor ${mib(sample.floor)} MiB` : "",
+    sample.note ?? "",
+  ].filter(Boolean).join(", ");
+  const main = ROWS[s].map((r) => `${r.fmt(r.pick(sample) ?? NaN)} ${r.unit}`).join(" / ");
+  progress(`  round ${round} ${s.padEnd(10)} ${kind.padEnd(11)} ${main}  (${extra})`);
+}
+
+const mib = (kib: number) => (kib / 1024).toFixed(1);
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
+async function measure(
+  results: Results,
+  errors: string[],
+  round: number,
+  s: ScenarioName,
+  srv: RunningServer | null,
+  kind: ServerKind,
+): Promise<void> {
+  try {
+    const others = await waitQuiet();
+    const sample = srv
+      ? await runScenario(srv, s)
+      : await runIsolated(kind, s as IsolatedScenario, round);
+    if (others >= 0.3) {
+      sample.note = `${sample.note ?? ""}; machine busy: ${others.toFixed(1)} cores`;
+    }
+    results[s][kind].push(sample);
+    logSample(round, s, kind, sample);
+  } catch (e) {
+    const msg = `round ${round} ${s} on ${kind}: ${(e as Error).message}`;
+    errors.push(msg);
+    progress(`  ${msg}`);
+    if (srv && /exited|closed|refused|reset/i.test((e as Error).message)) {
+      progress(`  server log tail:\n${srv.tail().slice(-1000)}`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
-  const results: Record<string, Record<ServerKind, Sample[]>> = {};
+  const results: Results = {};
   const errors: string[] = [];
-  for (const s of SCENARIOS) results[s] = { "ours": [], "nats-server": [] };
+  for (const s of SCENARIOS) results[s] = { "ours": [], "base": [], "nats-server": [] };
   const t0 = Date.now();
   const cpus = os.cpus();
   const machine = `${cpus.length} cores (${cpus[0]?.model.trim() ?? "?"}), ` +
     `load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}, deno ${Deno.version.deno}, ` +
     (KINDS.includes("nats-server") ? `${versionOf("nats-server", ["--version"])}, ` : "") +
-    `payload ${SIZE} B, agents ${AGENTS}, ${ROUNDS} round${ROUNDS > 1 ? "s" : ""} (median)`;
+    `payload ${SIZE} B, agents ${AGENTS}, ${ROUNDS} round${ROUNDS > 1 ? "s" : ""} (median), ` +
+    `ours runs with: deno run ${runFlagsOf(OURS_DIR).join(" ")}` +
+    (KINDS.includes("base") ? `; base: ${flags["base-dir"]}` : "");
   progress(`bench: ${machine}`);
 
+  const shared = SCENARIOS.filter((s) => !isIsolated(s));
+  const isolated = SCENARIOS.filter(isIsolated);
   for (let round = 1; round <= ROUNDS; round++) {
-    const servers: RunningServer[] = [];
-    try {
-      for (const k of KINDS) servers.push(await startServer(k));
-      for (const s of SCENARIOS) {
-        for (const srv of servers) {
-          try {
-            const others = await waitQuiet();
-            const sample = await runScenario(srv, s);
-            if (others >= 0.3) {
-              sample.note = `${sample.note ?? ""}; machine busy: ${others.toFixed(1)} cores`;
-            }
-            results[s][srv.kind].push(sample);
-            const extra = [
-              sample.serverCpu !== undefined ? `server ${sample.serverCpu.toFixed(0)}% CPU` : "",
-              sample.serverNsPerMsg !== undefined
-                ? `${sample.serverNsPerMsg.toFixed(0)} ns/msg`
-                : "",
-              sample.clientCpu !== undefined ? `clients ${sample.clientCpu.toFixed(0)}% CPU` : "",
-              sample.note ?? "",
-            ].filter(Boolean).join(", ");
-            const main = ROWS[s].map((r) => `${r.fmt(r.pick(sample) ?? NaN)} ${r.unit}`).join(
-              " / ",
-            );
-            progress(`  round ${round} ${s.padEnd(6)} ${srv.kind.padEnd(11)} ${main}  (${extra})`);
-          } catch (e) {
-            const msg = `round ${round} ${s} on ${srv.kind}: ${(e as Error).message}`;
-            errors.push(msg);
-            progress(`  ${msg}`);
-            if (/exited|closed|refused|reset/i.test((e as Error).message)) {
-              progress(`  server log tail:\n${srv.tail().slice(-1000)}`);
-            }
-          }
+    if (shared.length > 0) {
+      const servers: RunningServer[] = [];
+      try {
+        for (const k of KINDS) servers.push(await startServer(k));
+        for (const s of shared) {
+          for (const srv of servers) await measure(results, errors, round, s, srv, srv.kind);
         }
+      } finally {
+        await Promise.all(servers.map((s) => s.stop()));
       }
-    } finally {
-      await Promise.all(servers.map((s) => s.stop()));
+    }
+    for (const s of isolated) {
+      for (const k of KINDS) await measure(results, errors, round, s, null, k);
     }
   }
 
@@ -837,15 +1186,18 @@ async function main(): Promise<void> {
     label: string;
     unit: string;
     ours: number;
+    base: number;
     ref: number;
     ratio: number;
     samples: Record<ServerKind, number[]>;
   }[] = [];
   for (const s of SCENARIOS) {
     for (const r of ROWS[s]) {
+      const pick = (k: ServerKind) => results[s][k].map((x) => r.pick(x) ?? NaN);
       const samples = {
-        "ours": results[s]["ours"].map((x) => r.pick(x) ?? NaN),
-        "nats-server": results[s]["nats-server"].map((x) => r.pick(x) ?? NaN),
+        "ours": pick("ours"),
+        "base": pick("base"),
+        "nats-server": pick("nats-server"),
       };
       const ours = median(samples.ours);
       const ref = median(samples["nats-server"]);
@@ -854,13 +1206,27 @@ async function main(): Promise<void> {
         label: r.label,
         unit: r.unit,
         ours,
+        base: median(samples.base),
         ref,
         ratio: ours / ref,
         samples,
       });
     }
   }
+  const memTable = isolated.map((s) => {
+    const med = (k: ServerKind, f: (m: MemSample) => number | undefined) =>
+      median(results[s][k].map((x) => (x.mem ? f(x.mem) : undefined) ?? NaN));
+    const row = (k: ServerKind) => ({
+      peak: med(k, (m) => m.peak),
+      load: med(k, (m) => m.load),
+      idle: med(k, (m) => m.idle),
+      heapIdle: med(k, (m) => m.heapIdle),
+      heapTotal: med(k, (m) => m.heapTotalIdle),
+    });
+    return { scenario: s, ours: row("ours"), base: row("base"), ref: row("nats-server") };
+  });
   const elapsed = (Date.now() - t0) / 1000;
+  const hasBase = KINDS.includes("base");
 
   if (flags.json) {
     console.log(JSON.stringify(
@@ -869,6 +1235,7 @@ async function main(): Promise<void> {
         elapsedSeconds: elapsed,
         servers: KINDS,
         rows: table,
+        memory: memTable,
         runs: results,
         errors,
       },
@@ -876,18 +1243,25 @@ async function main(): Promise<void> {
       2,
     ));
   } else {
-    const lines = [
-      "| scenario | ours | nats-server | ratio | target |",
-      "|---|---:|---:|---:|---|",
-    ];
+    const lines = hasBase
+      ? [
+        "| scenario | ours | base | nats-server | ratio | ours/base | target |",
+        "|---|---:|---:|---:|---:|---:|---|",
+      ]
+      : [
+        "| scenario | ours | nats-server | ratio | target |",
+        "|---|---:|---:|---:|---|",
+      ];
     for (const s of SCENARIOS) {
       for (const r of ROWS[s]) {
         const t = table.find((x) => x.key === r.key)!;
         const cell = (v: number) => Number.isFinite(v) ? `${r.fmt(v)} ${r.unit}` : "-";
-        const ratio = Number.isFinite(t.ratio) ? `${t.ratio.toFixed(2)}x` : "-";
+        const x = (v: number) => Number.isFinite(v) ? `${v.toFixed(2)}x` : "-";
+        const base = hasBase ? ` ${cell(t.base)} |` : "";
+        const vsBase = hasBase ? ` ${x(t.ours / t.base)} |` : "";
         lines.push(
-          `| ${r.label} | ${cell(t.ours)} | ${cell(t.ref)} | ${ratio} | ${
-            targetText(r, t.ours, t.ref)
+          `| ${r.label} | ${cell(t.ours)} |${base} ${cell(t.ref)} | ${x(t.ratio)} |${vsBase} ${
+            targetText(r, t.ratio)
           } |`,
         );
       }
@@ -895,20 +1269,58 @@ async function main(): Promise<void> {
     // Server CPU per delivered message: where the time goes on each side.
     const cpuRows: string[] = [];
     for (const s of SCENARIOS) {
-      const o = median(results[s]["ours"].map((x) => x.serverNsPerMsg ?? NaN));
-      const n = median(results[s]["nats-server"].map((x) => x.serverNsPerMsg ?? NaN));
+      const ns = (k: ServerKind) => median(results[s][k].map((x) => x.serverNsPerMsg ?? NaN));
+      const o = ns("ours");
+      const n = ns("nats-server");
       if (Number.isFinite(o) || Number.isFinite(n)) {
         const f = (v: number) => Number.isFinite(v) ? `${v.toFixed(0)} ns` : "-";
-        cpuRows.push(`| ${ROWS[s][0].label} | ${f(o)} | ${f(n)} |`);
+        cpuRows.push(
+          `| ${ROWS[s][0].label} | ${f(o)} |${hasBase ? ` ${f(ns("base"))} |` : ""} ${f(n)} |`,
+        );
       }
     }
     console.log(lines.join("\n"));
     console.log(
-      "\nratio = ours / nats-server (higher is better for msgs/s, lower for µs and KiB).",
+      "\nratio = ours / nats-server (higher is better for rates, lower for µs, ms, MiB and KiB).",
     );
     if (cpuRows.length > 0) {
-      console.log("\n| server CPU per delivered message | ours | nats-server |\n|---|---:|---:|");
+      console.log(
+        `\n| server CPU per delivered message | ours |${
+          hasBase ? " base |" : ""
+        } nats-server |\n|---|---:|${hasBase ? "---:|" : ""}---:|`,
+      );
       console.log(cpuRows.join("\n"));
+    }
+    const memRows = memTable.filter((m) => m.scenario !== "empty");
+    if (memRows.length > 0) {
+      const kinds = KINDS;
+      const head = kinds.map((k) => `${k} RSS peak / load / idle`).join(" | ");
+      console.log(
+        `\n| server memory (MiB; idle = ${SETTLE_MS / 1000} s after the load) | ${head} | ` +
+          `ours idle V8 heap used / total (MB) | idle RSS ratio | target |`,
+      );
+      console.log(`|---|${kinds.map(() => "---:").join("|")}|---:|---:|---|`);
+      for (const m of memRows) {
+        const cell = (r: { peak: number; load: number; idle: number }) =>
+          Number.isFinite(r.peak) ? `${mib(r.peak)} / ${mib(r.load)} / ${mib(r.idle)}` : "-";
+        const byKind = { "ours": m.ours, "base": m.base, "nats-server": m.ref };
+        const ratio = m.ours.idle / m.ref.idle;
+        const target = IDLE_RSS_TARGET[m.scenario];
+        const met = target === undefined || !Number.isFinite(ratio)
+          ? ""
+          : ratio <= target
+          ? " ✓"
+          : " ✗";
+        const heap = Number.isFinite(m.ours.heapIdle)
+          ? `${mb(m.ours.heapIdle)} / ${mb(m.ours.heapTotal)}`
+          : "-";
+        console.log(
+          `| ${ROWS[m.scenario][0].label} | ${kinds.map((k) => cell(byKind[k])).join(" | ")} | ` +
+            `${heap} | ${Number.isFinite(ratio) ? ratio.toFixed(2) + "x" : "-"} | ${
+              target === undefined ? "" : `<= ${target.toFixed(1)}x${met}`
+            } |`,
+        );
+      }
     }
     console.log(`\nmachine: ${machine}; ${elapsed.toFixed(0)} s total`);
     if (errors.length > 0) console.log(`\nerrors:\n${errors.map((e) => `- ${e}`).join("\n")}`);

@@ -51,7 +51,23 @@ export interface Program {
   permissions: readonly string[];
   /** Modules loaded dynamically (workers) that the compiler cannot see by itself. */
   include?: readonly string[];
+  /** V8 flags baked into the binary (see SERVER_V8_FLAGS). */
+  v8Flags?: string;
 }
+
+/**
+ * The V8 flags the server runs with, everywhere it is started as a program: `deno task start`
+ * (deno.json), the compiled binaries (baked in here) and the portable bundle (README). Why each:
+ * - --expose-gc: once a load stops, the server asks for one full collection (src/idle_gc.ts), so
+ *   the heap and RSS a load grew come back within seconds instead of V8's own 10 s or more.
+ * - --max-old-space-size=65536: no heap limit short of the machine's memory, as nats-server has
+ *   none; V8's default (about 4 GB here) would kill a server holding a load nats-server holds.
+ * - --max-semi-space-size=4: a young generation of at most 2 x 4 MB instead of up to 2 x 16 MB,
+ *   which the hot path (no per-message allocation) does not need; it cut peak RSS of a burst of
+ *   new subjects by about 30 MB with no measurable cost in throughput.
+ */
+export const SERVER_V8_FLAGS =
+  "--v8-flags=--expose-gc,--max-old-space-size=65536,--max-semi-space-size=4";
 
 export const PROGRAMS: readonly Program[] = [
   {
@@ -66,6 +82,7 @@ export const PROGRAMS: readonly Program[] = [
       "--allow-run", // --signal: Deno.kill on another server's pid needs it
     ],
     include: ["src/bcrypt_worker.ts"],
+    v8Flags: SERVER_V8_FLAGS,
   },
   // mkpasswd needs no permission at all: stdin, stdout, raw mode and crypto are ungated.
   { entry: "mkpasswd.ts", binary: "mkpasswd", permissions: [] },
@@ -102,6 +119,7 @@ export function compileArgs(target: Target, p: Program, staging: string): string
     target,
     ...p.permissions,
     ...(p.permissions.length > 0 ? UNSTABLE_FLAGS : []),
+    ...(p.v8Flags ? [p.v8Flags] : []),
     ...(p.include ?? []).flatMap((f) => ["--include", f]),
     "--output",
     `${staging}/${target}/${p.binary}${exe(target)}`,

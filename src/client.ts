@@ -24,7 +24,7 @@ import {
 } from "./parser.ts";
 import { Outbound } from "./outbound.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
-import { isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
+import { bytesOf, isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
 import { rewriteMsg } from "./message.ts";
@@ -40,6 +40,8 @@ import {
 } from "./connect.ts";
 
 export type { ConnectOptions };
+import type { ClientJwt } from "./operator/state.ts";
+import { applyJwtLimits, releaseJwt } from "./operator/client_jwt.ts";
 
 export const CLIENT = 0;
 export const ROUTER = 1;
@@ -67,6 +69,7 @@ export const ClosedState = {
   MaxSubscriptionsExceeded: "Maximum Subscriptions Exceeded",
   ServerShutdown: "Server Shutdown",
   AuthenticationExpired: "Authentication Expired",
+  Revocation: "Credentials Revoked",
   NoRespondersRequiresHeaders: "No Responders Requires Headers",
   DuplicateRoute: "Duplicate Route",
   RouteRemoved: "Route Removed",
@@ -88,6 +91,10 @@ const MSG_ = enc.encode("MSG ");
 const HMSG_ = enc.encode("HMSG ");
 
 const MIN_READ = 512;
+/** Argument positions of SUB/UNSUB, filled and read in one synchronous call: shared. */
+const SUB_ARGS = new Int32Array(10);
+/** What a closed connection's read buffer becomes (nothing to keep). */
+const NO_BYTES = new Uint8Array(0);
 const MAX_READ = 64 * 1024;
 const SUBJECT_CACHE_SLOTS = 256;
 
@@ -116,6 +123,8 @@ export type ClientSub = Subscription<Client>;
 
 export class Client implements ParserHost {
   readonly kind: number = CLIENT;
+  /** What a user JWT's allowed_connection_types calls this connection (WEBSOCKET for ws). */
+  readonly connectionType: string = "STANDARD";
   readonly opIndex = CLIENT_OP_INDEX;
   readonly pa = new PubArg();
   readonly cid: number;
@@ -153,6 +162,8 @@ export class Client implements ParserHost {
   perms: PermissionChecker | null = null;
   /** Set once a wildcard subscription reaches a subscribe deny subject; see DenyFilter. */
   denyFilter: DenyFilter | null = null;
+  /** Operator mode: the user JWT this client logged in with (src/operator/). */
+  jwt: ClientJwt | null = null;
   /** Reply subjects granted by allow_responses; null when the user has no such permission. */
   replies: Map<string, ReplyGrant> | null = null;
   permissions: Permissions | undefined;
@@ -199,11 +210,9 @@ export class Client implements ParserHost {
   #shortReads = 0;
   #trace: boolean;
   // Direct-mapped cache from subject bytes to the decoded subject and its sublist result.
-  #cacheBytes: (Uint8Array | undefined)[] | null = null;
   #cacheStr: string[] | null = null;
   #cacheRes: unknown[] | null = null;
   #cacheGen: Int32Array | null = null;
-  #args = new Int32Array(10);
 
   constructor(server: Server, conn: Transport, peer: PeerAddress, cid: number) {
     this.server = server;
@@ -638,6 +647,13 @@ export class Client implements ParserHost {
   applyLimits(): void {
     const o = this.server.opts;
     const lim = this.account.limits;
+    if (this.jwt !== null) {
+      // A JWT user's own limits count too (src/operator/client_jwt.ts).
+      const l = applyJwtLimits(this, this.jwt);
+      this.#maxPayload = l.maxPayload;
+      this.maxSubs = l.maxSubs;
+      return;
+    }
     this.#maxPayload = o.maxPayload;
     this.maxSubs = o.maxSubs;
     if (lim.maxPayload >= 0 && lim.maxPayload < this.#maxPayload) this.#maxPayload = lim.maxPayload;
@@ -739,7 +755,7 @@ export class Client implements ParserHost {
   }
 
   #processSub(buf: Uint8Array, start: number, end: number): boolean {
-    const args = this.#args;
+    const args = SUB_ARGS;
     const n = splitArgs(buf, start, end, args);
     if (n !== 2 && n !== 3) {
       return this.#protoViolation(`processSub Parse Error: ${quoteBytes(buf, start, end)}`);
@@ -784,7 +800,7 @@ export class Client implements ParserHost {
         subject,
         queue,
         sid,
-        sidBytes: buf.slice(sidStart, sidEnd),
+        sidBytes: bytesOf(buf, sidStart, sidEnd),
         max: 0,
         delivered: 0,
         closed: false,
@@ -797,7 +813,7 @@ export class Client implements ParserHost {
   }
 
   #processUnsub(buf: Uint8Array, start: number, end: number): boolean {
-    const args = this.#args;
+    const args = SUB_ARGS;
     const n = splitArgs(buf, start, end, args);
     if (n !== 1 && n !== 2) {
       return this.#protoViolation(`processUnsub Parse Error: ${quoteBytes(buf, start, end)}`);
@@ -843,30 +859,36 @@ export class Client implements ParserHost {
 
   // ---- Subject cache ----
 
-  /** Decodes a subject at most once per distinct subject per connection (DENO-NET.md §6). */
+  /**
+   * Decodes a subject at most once per distinct subject per connection (DENO-NET.md §6). A hit
+   * compares the bytes with the cached string's character codes: equal codes mean the bytes are
+   * ASCII and decode to that very string (a byte >= 128 never decodes to its own code), so no
+   * copy of the bytes is kept, and a miss (every message, with a subject per device) allocates
+   * only the string.
+   */
   #subjectOf(buf: Uint8Array, start: number, end: number, h: number): string {
+    if (isAckSubject(buf, start, end)) {
+      // Unique per message: caching it would only evict subjects that do come back.
+      this.#slot = -1;
+      return dec.decode(buf.subarray(start, end));
+    }
     const slot = (h >>> 0) & (SUBJECT_CACHE_SLOTS - 1);
-    if (this.#cacheBytes === null) {
-      this.#cacheBytes = new Array(SUBJECT_CACHE_SLOTS);
-      this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS);
-      this.#cacheRes = new Array(SUBJECT_CACHE_SLOTS);
+    if (this.#cacheStr === null) {
+      this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS).fill("");
+      this.#cacheRes = new Array(SUBJECT_CACHE_SLOTS).fill(null);
       this.#cacheGen = new Int32Array(SUBJECT_CACHE_SLOTS).fill(-1);
     }
-    const cb = this.#cacheBytes[slot];
+    const cs = this.#cacheStr[slot];
     const len = end - start;
-    if (cb !== undefined && cb.length === len) {
+    this.#slot = slot;
+    if (cs.length === len) {
       let i = 0;
-      while (i < len && cb[i] === buf[start + i]) i++;
-      if (i === len) {
-        this.#slot = slot;
-        return this.#cacheStr![slot];
-      }
+      while (i < len && cs.charCodeAt(i) === buf[start + i]) i++;
+      if (i === len) return cs;
     }
     const s = dec.decode(buf.subarray(start, end));
-    this.#cacheBytes[slot] = buf.slice(start, end);
-    this.#cacheStr![slot] = s;
+    this.#cacheStr[slot] = s;
     this.#cacheGen![slot] = -1;
-    this.#slot = slot;
     return s;
   }
   #slot = 0;
@@ -874,6 +896,7 @@ export class Client implements ParserHost {
   #cachedMatch(subject: string) {
     const sl = this.account.sublist;
     const slot = this.#slot;
+    if (slot < 0) return sl.match(subject);
     const gen = sl.generation | 0;
     if (this.#cacheGen![slot] === gen && this.#cacheStr![slot] === subject) {
       return this.#cacheRes![slot] as ReturnType<typeof sl.match>;
@@ -1051,7 +1074,8 @@ export class Client implements ParserHost {
     const o = this.server.opts;
     const log = this.server.log;
     this.nextPing = now + o.pingIntervalMs;
-    log.debugc(this, `${this.kind === CLIENT ? "Client" : "Router"} Ping Timer`);
+    const kind = this.kind === CLIENT ? "Client" : this.kind === LEAF ? "Leafnode" : "Router";
+    log.debugc(this, `${kind} Ping Timer`);
     const needRTT = this.rtt === 0 || now - this.pingSentAt > RTT_MEASUREMENT_INTERVAL_MS;
     if (!needRTT && now - this.last < o.pingIntervalMs) {
       log.debugc(
@@ -1116,13 +1140,18 @@ export class Client implements ParserHost {
       sub.closed = true;
       this.server.removeSubscription(sub);
     }
+    const slow = reason === ClosedState.SlowConsumerPendingBytes ||
+      reason === ClosedState.SlowConsumerWriteDeadline || reason === ClosedState.WriteError;
+    // What never went out stays on record for /connz, as nats-server keeps it.
+    if (slow) this.pendingAtClose = this.out.pending;
+    // The record /connz keeps of this connection is taken here, so all of it is final by now.
     this.server.removeClient(this);
+    if (this.jwt !== null) releaseJwt(this.jwt);
     // Write what is queued (e.g. the -ERR that explains the close), then close the socket.
     const finish = (): void => {
       this.out.release();
-      // Closed clients stay listed in /connz for a while: keep their stats, not their buffers.
-      this.#rbuf = new Uint8Array(0);
-      this.#cacheBytes = this.#cacheStr = this.#cacheRes = null;
+      this.#rbuf = NO_BYTES;
+      this.#cacheStr = this.#cacheRes = null;
       this.#cacheGen = null;
       try {
         this.conn.close();
@@ -1130,10 +1159,6 @@ export class Client implements ParserHost {
         // already closed by the peer
       }
     };
-    const slow = reason === ClosedState.SlowConsumerPendingBytes ||
-      reason === ClosedState.SlowConsumerWriteDeadline || reason === ClosedState.WriteError;
-    // What never went out stays on record for /connz, as nats-server keeps it.
-    if (slow) this.pendingAtClose = this.out.pending;
     if (slow || (this.out.len === 0 && !this.out.writing)) {
       finish();
       return;
@@ -1224,4 +1249,13 @@ export function quoteBytes(buf: Uint8Array, start: number, end: number): string 
 /** Hides the password in a traced CONNECT, as nats-server does. */
 export function removePassFromTrace(text: string): string {
   return text.replace(/("pass"\s*:\s*")((?:[^"\\]|\\.)*)(")/, "$1[REDACTED]$3");
+}
+
+/** `$JS.ACK.`: JetStream ack subjects, one per delivered message, never seen twice. */
+const ACK_PREFIX = [36, 74, 83, 46, 65, 67, 75, 46];
+
+function isAckSubject(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start <= 8 || buf[start] !== 36) return false;
+  for (let i = 1; i < 8; i++) if (buf[start + i] !== ACK_PREFIX[i]) return false;
+  return true;
 }

@@ -16,7 +16,8 @@ import { newAccount, parseAccounts } from "./conf/accounts.ts";
 import { checkAccounts } from "./conf/accounts_check.ts";
 import { parseMappings } from "./conf/mappings.ts";
 import { parseLeafNodes } from "./conf/leafnodes.ts";
-import { parseJetStream } from "./conf/jetstream.ts";
+import { parseDefaultJsDomain, parseJetStream } from "./conf/jetstream.ts";
+import { parseOperatorKey } from "./conf/operator.ts";
 import { SubjectTransform } from "./accounts/transform.ts";
 import { GO_TYPES, goQuote, goType, goValue, timeQuote } from "./conf/go_format.ts";
 import {
@@ -71,12 +72,11 @@ export function parseConfigStringWithWarnings(text: string, path = ""): ConfigRe
  * Keys nats-server knows that this server does not implement, in two kinds. Features whose
  * absence only means less is offered (other listeners, persistence, profiling) are ignored with
  * a warning, so configs written for nats-server (and client test suites) still start. Security
- * semantics (operator/JWT trust, OCSP) are refused: ignoring them would start a server more open
- * than its config says.
+ * semantics (OCSP) are refused: ignoring them would start a server more open than its config
+ * says.
  */
 const IGNORED = new Set([
   "gateway",
-  "default_js_domain",
   "prof_port",
   "mqtt",
   "disable_sublist_cache",
@@ -84,23 +84,7 @@ const IGNORED = new Set([
   "max_sub_tokens",
   "max_subscription_tokens",
 ]);
-const REFUSED = new Set([
-  "ocsp",
-  "operator",
-  "operators",
-  "roots",
-  "root",
-  "root_operators",
-  "root_operator",
-  "resolver",
-  "account_resolver",
-  "accounts_resolver",
-  "resolver_tls",
-  "resolver_preload",
-  "resolver_pinned_accounts",
-  "trusted",
-  "trusted_keys",
-]);
+const REFUSED = new Set(["ocsp"]);
 
 const DEFAULT_ALLOW_RESPONSE_MAX_MSGS = 1;
 const DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS = 2 * 60 * 1000;
@@ -463,12 +447,16 @@ function topLevel(m: Mapper, key: string, node: ConfNode): void {
     case "jetstream":
       parseJetStream(m, node);
       return;
+    case "default_js_domain":
+      o.jsAccDefaultDomain = parseDefaultJsDomain(m, node);
+      return;
     case "store_dir":
     case "storedir":
       if (o.storeDir) m.abandon(node.pos, "Duplicate 'store_dir' configuration");
       o.storeDir = m.string(node);
       return;
   }
+  if (parseOperatorKey(m, k, node)) return;
   if (IGNORED.has(k)) {
     m.ignoredFeature(node.pos, key);
   } else if (REFUSED.has(k)) {
@@ -919,7 +907,7 @@ function parseRoutes(m: Mapper, node: ConfNode): string[] {
 }
 
 /** The few things Go's lenient url.Parse rejects. */
-function isParsableUrl(s: string): boolean {
+export function isParsableUrl(s: string): boolean {
   // deno-lint-ignore no-control-regex
   if (/[\x00-\x1f\x7f]/.test(s)) return false;
   if (s.startsWith(":")) return false; // missing protocol scheme

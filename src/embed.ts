@@ -12,6 +12,7 @@ import { ConfigError, type ConfigResult, parseConfigStringWithWarnings } from ".
 import { createLogger } from "./log.ts";
 import { defaultOptions, mergeOptions, type Options } from "./options.ts";
 import { type Logger, Server } from "./server.ts";
+import { probeUrlResolver } from "./operator/resolver.ts";
 
 /** A value in a config object: what a NATS config file can hold. */
 export type ConfigValue = string | number | boolean | ConfigValue[] | ConfigObject;
@@ -175,6 +176,7 @@ export class NatsServer {
     }
     try {
       for (const w of warnings) logger.warn(w);
+      await probeUrlResolver(opts);
       const server = new Server(opts, logger);
       server.start();
       // start() binds every listener before it returns; the await keeps this API free to do

@@ -11,6 +11,7 @@ import { Client, type ClientSub } from "./client.ts";
 import type { PubArg } from "./parser.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
+import { bytesOf } from "./sublist.ts";
 import type { Transport } from "./transport.ts";
 
 /** nats-server's connection kinds for internal clients. */
@@ -59,7 +60,7 @@ export class InternalClient extends Client {
       subject,
       queue,
       sid,
-      sidBytes: enc.encode(sid),
+      sidBytes: bytesOf(enc.encode(sid)),
       max: 0,
       delivered: 0,
       closed: false,

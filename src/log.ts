@@ -8,7 +8,8 @@
  * nothing behind at exit.
  */
 
-import { createSocket, type Socket } from "node:dgram";
+import type * as dgram from "node:dgram";
+import { nodeBuiltin } from "./node_builtin.ts";
 import type { Options } from "./options.ts";
 
 export type Level = "INF" | "WRN" | "ERR" | "FTL" | "DBG" | "TRC";
@@ -507,7 +508,8 @@ function unixDatagramTransport(
  * lines must keep their order. Unref'd so that the socket alone does not keep the process alive.
  */
 function udpTransport(host: string, port: number, onError: (e: unknown) => void): Transport {
-  const sock: Socket = createSocket(host.includes(":") ? "udp6" : "udp4");
+  const { createSocket } = nodeBuiltin<typeof dgram>("node:dgram");
+  const sock: dgram.Socket = createSocket(host.includes(":") ? "udp6" : "udp4");
   sock.unref();
   let chain = Promise.resolve();
   let failed = false;

@@ -80,53 +80,6 @@ export function rewriteMsg(
   return buildMsg(subject, r, setHeader(hdr, header[0], header[1]), payload);
 }
 
-/**
- * The same message routed on `subject` while its MSG line keeps the subject it shows now, when
- * that differs from the one it was routed on: a JetStream delivery shows the stream message's
- * subject while it travels to the consumer's deliver or reply subject (nats-server's
- * `pa.deliver`), and keeps showing it when an import moves it into another account.
- */
-export function rerouteMsg(
-  src: Uint8Array,
-  pa: PubArg,
-  subject: string,
-  reply: string | null,
-  header?: [string, string],
-): Msg {
-  if (!pa.deliver) return rewriteMsg(src, pa, subject, reply, header);
-  const shown = dec.decode(src.subarray(pa.subjectStart, pa.subjectEnd));
-  const m = rewriteMsg(src, pa, shown, reply, header);
-  m.pa.subject = subject;
-  m.pa.deliver = shown !== subject;
-  return m;
-}
-
-/**
- * A JetStream delivery as it crosses a route or leafnode: sent on the subject it is routed on,
- * the subject it shows appended to its ack reply after `@` (nats-server's wire form); without a
- * reply it goes as routed.
- */
-export function toRoutedForm(src: Uint8Array, pa: PubArg): Msg {
-  const reply = replyOf(src, pa);
-  const shown = dec.decode(src.subarray(pa.subjectStart, pa.subjectEnd));
-  return rewriteMsg(src, pa, pa.subject, reply === "" ? "" : `${reply}@${shown}`);
-}
-
-/**
- * A message from a route or leafnode whose `$JS.ACK.` reply carries `@<subject>`: the delivery
- * that toRoutedForm sent, shown again under that subject. Null for every other message.
- */
-export function fromRoutedForm(src: Uint8Array, pa: PubArg): Msg | null {
-  if (pa.replyEnd - pa.replyStart < 9 || src[pa.replyStart] !== 0x24) return null;
-  const reply = replyOf(src, pa);
-  const at = reply.lastIndexOf("@");
-  if (!reply.startsWith("$JS.ACK.") || at < 0 || at === reply.length - 1) return null;
-  const m = rewriteMsg(src, pa, reply.slice(at + 1), reply.slice(0, at));
-  m.pa.subject = pa.subject;
-  m.pa.deliver = true;
-  return m;
-}
-
 /** A header block with `key: value` set: the old block (without that key) plus the new line. */
 export function setHeader(hdr: Uint8Array | null, key: string, value: string): Uint8Array {
   let head = "NATS/1.0\r\n";

@@ -13,8 +13,11 @@
  * - the signature is ed25519 over the nonce string's bytes, sent as unpadded URL-safe base64, or
  *   standard padded base64 as a fallback.
  *
- * Only Deno built-ins are used (WebCrypto Ed25519), so the server carries no nkeys dependency.
+ * Only Deno built-ins are used (WebCrypto and node:crypto Ed25519), so the server carries no
+ * nkeys dependency.
  */
+
+import { createPublicKey, verify as nodeVerify } from "node:crypto";
 
 /**
  * The nkey prefix bytes (the first decoded byte, chosen so the base32 text starts with the
@@ -347,6 +350,24 @@ export async function verifyEd25519(
   try {
     const k = await crypto.subtle.importKey("raw", key, { name: "Ed25519" }, false, ["verify"]);
     return await crypto.subtle.verify({ name: "Ed25519" }, k, sig, data);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * verifyEd25519, synchronously (node:crypto): JWT signatures are checked where nats-server
+ * checks them without waiting (config loading, account lookups from a local store), and a
+ * synchronous check keeps those paths simple. Same answers as the WebCrypto one.
+ */
+export function verifyEd25519Sync(key: Uint8Array, data: Uint8Array, sig: Uint8Array): boolean {
+  if (sig.length !== SIG_LEN || key.length !== KEY_LEN) return false;
+  try {
+    const k = createPublicKey({
+      key: { kty: "OKP", crv: "Ed25519", x: base64RawUrlEncode(key) },
+      format: "jwk",
+    });
+    return nodeVerify(null, data, k, sig);
   } catch {
     return false;
   }

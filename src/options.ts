@@ -16,6 +16,8 @@ import {
   type WebsocketOptions,
 } from "./websocket/options.ts";
 import { isValidSubject } from "./sublist.ts";
+import type { OperatorClaims } from "./jwt/types.ts";
+import { validateOperatorOptions } from "./operator/validate.ts";
 
 export const VERSION = "2.9.10";
 /** INFO's and /varz's "go" field: the runtime we are built on, where nats-server names Go's. */
@@ -85,6 +87,10 @@ export interface StreamExportOptions {
    * importing account's name; absent or 0 means none.
    */
   accountTokenPosition?: number;
+  /** Account JWT exports: importers need an activation token. */
+  tokenReq?: boolean;
+  /** Account JWT exports: revoked activations (importer key or "*", and a time). */
+  revocations?: Record<string, number>;
 }
 
 /** `exports: [{service: "req.*", accounts: [...], response_type, response_threshold}]`. */
@@ -101,6 +107,10 @@ export interface ServiceExportOptions {
   latency?: { sampling: number; subject: string };
   /** `account_token_position`, as for stream exports. */
   accountTokenPosition?: number;
+  /** Account JWT exports: importers need an activation token. */
+  tokenReq?: boolean;
+  /** Account JWT exports: revoked activations (importer key or "*", and a time). */
+  revocations?: Record<string, number>;
 }
 
 /**
@@ -178,6 +188,11 @@ export interface JetStreamAccountLimits {
   memoryMaxStreamBytes: number;
   storeMaxStreamBytes: number;
   maxBytesRequired: boolean;
+  /**
+   * Tiered limits of an account JWT (by tier name, "R1", "R3"...); the fields above are then the
+   * tier this server's streams use (R1), or zero when the JWT has no such tier.
+   */
+  tiers?: Record<string, JetStreamAccountLimits>;
 }
 
 /** `jetstream: enabled` for an account: nats-server's dynamic (unlimited) account limits. */
@@ -208,6 +223,36 @@ export interface TlsOptions {
   verifyAndMap: boolean;
   insecure: boolean;
 }
+
+/** An operator the server trusts (`operator:`): its JWT as configured, and its claims. */
+export interface TrustedOperator {
+  jwt: string;
+  claims: OperatorClaims;
+}
+
+/**
+ * Where account JWTs come from in operator mode (nats-server's AccountResolver): memory
+ * (`resolver: MEMORY`, filled by resolver_preload and claim updates), an HTTP account server
+ * (`resolver: URL(...)`), or a directory kept in sync over NATS (`resolver { type: full|cache }`).
+ */
+export type ResolverOptions =
+  | { type: "memory" }
+  | { type: "url"; url: string }
+  | {
+    type: "full" | "cache";
+    /** Absolute path, created when the config is loaded (as nats-server does). */
+    dir: string;
+    /** Most JWTs kept; 0 for the type's default (unlimited for full, 1000 for cache). */
+    limit: number;
+    /** cache: how long a JWT is kept (0: until it expires). */
+    ttlMs: number;
+    /** full: how often the directory is compared with the other servers' (0: 1 minute). */
+    intervalMs: number;
+    /** full: `$SYS.REQ.CLAIMS.DELETE` may remove accounts (files are renamed `.deleted`). */
+    allowDelete: boolean;
+    /** How long a lookup from the other servers may take. */
+    timeoutMs: number;
+  };
 
 export interface ClusterOptions {
   name: string;
@@ -285,6 +330,19 @@ export interface Options {
   systemAccount: string;
   noSystemAccount: boolean;
 
+  // Operator mode (src/operator/)
+  /** `operator`: the trusted operators. */
+  trustedOperators: TrustedOperator[];
+  /** `trusted_keys` (null when not set): operator keys trusted besides the operators'. */
+  trustedKeys: string[] | null;
+  resolver: ResolverOptions | null;
+  /** `resolver_preload`: account public key and JWT, in config order. */
+  resolverPreload: [string, string][];
+  /** `resolver_pinned_accounts` (null when not set): the only accounts whose users may log in. */
+  resolverPinnedAccounts: string[] | null;
+  /** `resolver_tls`: TLS for the URL resolver's requests. */
+  resolverTls?: TlsOptions;
+
   // TLS for clients
   tls: boolean;
   /** allow_non_tls: TLS is offered (INFO tls_available) but plain clients are served too. */
@@ -321,6 +379,10 @@ export interface Options {
   /** `max_file_store` in bytes; -1 when not set (75% of the free disk space). */
   jetstreamMaxStore: number;
   jetstreamDomain: string;
+  /** `jetstream { extension_hint }`, lower-cased: "will_extend", "no_extend" or "". */
+  jetstreamExtHint: string;
+  /** `default_js_domain { account: domain }`: where accounts without JetStream send its API. */
+  jsAccDefaultDomain: Record<string, string>;
   /** `jetstream { limits { duplicate_window } }` in ms; 0 when not set. */
   jetstreamMaxDuplicatesMs: number;
   /** `jetstream { limits { max_ack_pending } }`; 0 when not set. */
@@ -390,6 +452,11 @@ export function defaultOptions(): Options {
     mappings: [],
     systemAccount: "",
     noSystemAccount: false,
+    trustedOperators: [],
+    trustedKeys: null,
+    resolver: null,
+    resolverPreload: [],
+    resolverPinnedAccounts: null,
     tls: false,
     allowNonTls: false,
     httpHost: "",
@@ -416,6 +483,8 @@ export function defaultOptions(): Options {
     jetstreamMaxMemory: -1,
     jetstreamMaxStore: -1,
     jetstreamDomain: "",
+    jetstreamExtHint: "",
+    jsAccDefaultDomain: {},
     jetstreamMaxDuplicatesMs: 0,
     jetstreamMaxAckPending: 0,
     jetstreamMaxRequestBatch: 0,
@@ -502,6 +571,7 @@ export function validateOptions(o: Options): void {
       `max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`,
     );
   }
+  validateOperatorOptions(o);
   // Users of every account are in o.users, so no_auth_user may name any of them. nats-server
   // keeps nkey users apart and looks only at user/password ones.
   if (o.noAuthUser !== "") {
@@ -519,15 +589,25 @@ export function validateOptions(o: Options): void {
   validateJetStreamOptions(o);
   // nats-server finds out when it sets its accounts up, right after these checks.
   const sys = o.systemAccount;
-  if (sys !== "" && sys !== GLOBAL_ACCOUNT && !o.accounts.some((a) => a.name === sys)) {
+  const operatorMode = o.trustedOperators.length > 0 || o.trustedKeys !== null;
+  if (
+    !operatorMode && sys !== "" && sys !== GLOBAL_ACCOUNT && !o.accounts.some((a) => a.name === sys)
+  ) {
     throw new Error("error resolving system account: account missing");
   }
-  validateLeafNode(o.leafnode, o.accounts, o.systemAccount, o.noSystemAccount);
+  validateLeafNode(
+    o.leafnode,
+    o.accounts,
+    o.systemAccount,
+    o.noSystemAccount,
+    o.trustedOperators.length > 0,
+  );
   validateWebsocketOptions(o);
 }
 
 /** nats-server's validateJetStreamOptions (the domain; what clustered JetStream requires). */
 function validateJetStreamOptions(o: Options): void {
+  validateDefaultJsDomain(o);
   const d = o.jetstreamDomain;
   if (d !== "") {
     const subj = `$JS.${d}.API.>`;
@@ -541,4 +621,36 @@ function validateJetStreamOptions(o: Options): void {
   if (!o.jetstream || o.cluster.port === 0) return;
   if (o.serverName === "") throw new Error("jetstream cluster requires `server_name` to be set");
   if (o.cluster.name === "") throw new Error("jetstream cluster requires `cluster.name` to be set");
+  const hint = o.jetstreamExtHint.toLowerCase();
+  if (hint !== "will_extend" && hint !== "no_extend" && hint !== "") {
+    throw new Error(`expected 'no_extend' for string value, got '${hint}'`);
+  }
+  o.jetstreamExtHint = hint;
+}
+
+/** `default_js_domain`: configured accounts without JetStream, never the system account. */
+function validateDefaultJsDomain(o: Options): void {
+  const q = JSON.stringify;
+  const entries = Object.entries(o.jsAccDefaultDomain);
+  for (const [a, domain] of entries) {
+    if (a === GLOBAL_ACCOUNT) continue;
+    const acc = o.accounts.find((x) => x.name === a);
+    if (!acc) {
+      throw new Error(
+        `in non operator mode, \`default_js_domain\` references non existing account ${q(a)}`,
+      );
+    }
+    if (acc.jetstreamLimits && domain !== "") {
+      throw new Error(`default_js_domain contains account name ${q(a)} with enabled JetStream`);
+    }
+  }
+  const sys = o.systemAccount !== "" ? o.systemAccount : DEFAULT_SYSTEM_ACCOUNT;
+  for (const [a, d] of entries) {
+    if (a === sys) throw new Error(`system account ${q(a)} can not be in default_js_domain`);
+    if (d !== "" && !isValidSubject(`$JS.${d}.API.>`)) {
+      throw new Error(
+        `default_js_domain contains account ${q(a)} with invalid domain name ${q(d)}`,
+      );
+    }
+  }
 }

@@ -9,6 +9,7 @@
 import type { Transport } from "./transport.ts";
 
 const MIN_SIZE = 512;
+const NO_BYTES = new Uint8Array(0);
 /** A quiet connection's buffer larger than this is given back (see shrinkIfIdle). */
 const KEEP_SIZE = 64 * 1024;
 
@@ -39,6 +40,13 @@ export class Outbound {
   reserve(n: number): Uint8Array {
     const need = this.len + n;
     if (need > this.buf.length) {
+      // Empty while a write is in flight: the buffer written last is taken back if it fits.
+      const spare = this.#spare;
+      if (this.len === 0 && spare !== null && spare.length >= need) {
+        this.buf = spare;
+        this.#spare = null;
+        return spare;
+      }
       let size = Math.max(MIN_SIZE, this.buf.length * 2);
       while (size < need) size *= 2;
       const next = new Uint8Array(size);
@@ -65,9 +73,11 @@ export class Outbound {
       while (this.len > 0) {
         const out = this.buf;
         const n = this.len;
-        this.buf = this.#spare && this.#spare.length >= MIN_SIZE ? this.#spare : new Uint8Array(
-          MIN_SIZE,
-        );
+        // The spare buffer, if any, takes new bytes during the write; if there is none, one is
+        // made only when something is appended meanwhile (see reserve), so a connection that
+        // sends a little at a time (most) holds one buffer, not two.
+        const spare = this.#spare;
+        this.buf = spare !== null && spare.length >= MIN_SIZE ? spare : NO_BYTES;
         this.#spare = null;
         this.len = 0;
         this.inFlight = n;
@@ -130,7 +140,7 @@ export class Outbound {
   /** The connection closed: drop the buffers and release anyone waiting on them. */
   release(): void {
     this.len = 0;
-    this.buf = new Uint8Array(0);
+    this.buf = NO_BYTES;
     this.#spare = null;
     this.#wakeDrainWaiters(true);
   }

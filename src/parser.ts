@@ -116,11 +116,6 @@ export class PubArg {
   payloadStart = 0;
   /** The decoded subject: set once per op by the connection (usually from its subject cache). */
   subject = "";
-  /**
-   * The bytes at subjectStart..subjectEnd are the subject the MSG line shows, not `subject` (the
-   * one routed on): a JetStream delivery (nats-server's pa.deliver). Never set by the parser.
-   */
-  deliver = false;
 
   shift(delta: number): void {
     this.subjectStart += delta;
@@ -178,6 +173,12 @@ const PAYLOAD = 4;
 const MAX_MSG_TOKENS = 64;
 /** parse() stops: the connection keeps bytes from `#keep` and reads more. */
 const STOP = -2;
+/**
+ * The token positions of the message line being processed, shared by every parser: they are
+ * filled and read within one synchronous parse call (the host reads them in processMsgArgs),
+ * so one array serves all connections instead of a typed array (an ArrayBuffer) each.
+ */
+const TOKENS = new Int32Array(2 * MAX_MSG_TOKENS);
 
 export class Parser {
   #phase = NONE;
@@ -194,8 +195,11 @@ export class Parser {
 
   /** Total bytes (from the kept start) a pending message needs; lets the caller size its buffer. */
   needed = 0;
-  /** Tokens of the last message control line, as [start, end) pairs (see #scanMsgLine). */
-  readonly tokens = new Int32Array(2 * MAX_MSG_TOKENS);
+  /**
+   * Tokens of the last message control line, as [start, end) pairs (see #scanMsgLine); valid
+   * only during the processMsgArgs call that follows the scan (the array is shared).
+   */
+  readonly tokens = TOKENS;
   /** How many tokens the line had (may exceed what `tokens` holds: then it is malformed). */
   ntokens = 0;
   /** FNV-1a hashes of the first and second token. */

@@ -10,6 +10,7 @@
  * INFO to its other routes, which then connect to it (implicit routes).
  */
 
+import { decodeDelivery, encodeDelivery } from "./delivery.ts";
 import {
   Client,
   type ClientSub,
@@ -43,7 +44,7 @@ import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } fro
 import { type ClusterOptions, GO_VERSION, VERSION } from "./options.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
-import { fromRoutedForm, toRoutedForm } from "./message.ts";
+import { bytesOf } from "./sublist.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -235,9 +236,13 @@ export class Route extends Client {
     const acc = this.#accountOf(buf, pa.accountStart, pa.accountEnd);
     if (acc === null) return;
     const res = acc.sublist.match(pa.subject);
-    const d = pa.replyEnd > pa.replyStart ? fromRoutedForm(buf, pa) : null;
-    if (d !== null) this.server.routeFromRoute(this, acc, res, d.buf, d.pa, this.#queueArgs);
-    else this.server.routeFromRoute(this, acc, res, buf, pa, this.#queueArgs);
+    // A JetStream delivery: routed by its deliver subject, carrying the stream's subject.
+    const delivery = pa.replyEnd > pa.replyStart ? decodeDelivery(buf, pa) : null;
+    if (delivery !== null) {
+      this.server.routeFromRoute(this, acc, res, delivery.buf, delivery.pa, this.#queueArgs);
+      return;
+    }
+    this.server.routeFromRoute(this, acc, res, buf, pa, this.#queueArgs);
   }
 
   /** The account an RMSG names; unknown accounts are not ours (nats-server drops them too). */
@@ -404,7 +409,7 @@ export class Route extends Client {
         subject,
         queue,
         sid: key,
-        sidBytes: enc.encode(key),
+        sidBytes: bytesOf(enc.encode(key)),
         max: 0,
         delivered: 0,
         closed: false,
@@ -430,11 +435,6 @@ export class Route extends Client {
    */
   sendRouted(acc: Account, src: Uint8Array, pa: PubArg, queues: string[], origin = ""): void {
     if (this.closed) return;
-    if (pa.deliver) {
-      const m = toRoutedForm(src, pa);
-      src = m.buf;
-      pa = m.pa;
-    }
     if (origin !== "" && this.lnoc) {
       this.#sendOriginMsg(acc, src, pa, queues, origin);
       return;
@@ -445,8 +445,13 @@ export class Route extends Client {
     let middle = "";
     if (queues.length > 0) middle = hasReply ? "+ " : "| ";
     const q = queues.length > 0 ? " " + queues.join(" ") : "";
-    const subj = src.subarray(pa.subjectStart, pa.subjectEnd);
-    const reply = src.subarray(pa.replyStart, pa.replyEnd);
+    let subj = src.subarray(pa.subjectStart, pa.subjectEnd);
+    let reply = src.subarray(pa.replyStart, pa.replyEnd);
+    const delivery = hasReply ? encodeDelivery(src, pa) : null;
+    if (delivery !== null) {
+      subj = delivery.subject;
+      reply = delivery.reply;
+    }
     const midBytes = middle === "" ? null : enc.encode(middle);
     const qBytes = q === "" ? null : enc.encode(q);
     const sizeLen = pa.sizeEnd - pa.sizeStart;
@@ -472,9 +477,10 @@ export class Route extends Client {
     if (hasReply) {
       b.set(reply, p);
       p += reply.length;
+      // `+ <reply> <queues..>`: the queues keep their separating space.
       if (qBytes) {
-        b.set(qBytes.subarray(1), p);
-        p += qBytes.length - 1;
+        b.set(qBytes, p);
+        p += qBytes.length;
       }
       b[p++] = 32;
     } else if (qBytes) {
@@ -515,7 +521,10 @@ export class Route extends Client {
     const hasReply = pa.replyEnd > pa.replyStart;
     const parts = [origin, acc.name, pa.subject];
     if (queues.length > 0) parts.push(hasReply ? "+" : "|");
-    if (hasReply) parts.push(dec.decode(src.subarray(pa.replyStart, pa.replyEnd)));
+    if (hasReply) {
+      const delivery = encodeDelivery(src, pa);
+      parts.push(dec.decode(delivery?.reply ?? src.subarray(pa.replyStart, pa.replyEnd)));
+    }
     parts.push(...queues, String(pa.hdr > 0 ? pa.hdr : 0), String(pa.size));
     const line = parts.join(" ");
     if (this.server.log.traceEnabled) this.traceOut("LMSG", line);

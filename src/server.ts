@@ -41,12 +41,16 @@ import { newNonce, verifyNonceSignature } from "./nkeys.ts";
 import { compilePermissions } from "./permissions.ts";
 import { type MonitorHandle, startMonitoring } from "./monitor.ts";
 import { MonitorStats } from "./monitor/stats.ts";
+import { closedConn, type ConnView } from "./monitor/closed.ts";
+import { IdleCollector } from "./idle_gc.ts";
 import { SystemEvents } from "./system/events.ts";
 import { installRequests } from "./system/requests.ts";
+import { OperatorMode } from "./operator/mode.ts";
+import { checkResolverReload } from "./operator/validate.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
 import { WebsocketListener } from "./websocket/listener.ts";
-import { getHash, JetStream } from "./jetstream/jetstream.ts";
+import { accountLimits, getHash, JetStream } from "./jetstream/jetstream.ts";
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -157,8 +161,11 @@ export class Server {
   };
   readonly startTime = new Date();
   configLoadTime = new Date();
-  /** Recently closed clients, oldest first, bounded by max_closed_clients (for /connz). */
-  readonly closedClients: Client[] = [];
+  /**
+   * Recently closed clients as /connz shows them (not the Clients: see closedConn), oldest
+   * first, bounded by max_closed_clients.
+   */
+  readonly closedClients: ConnView[] = [];
   /** When the cluster's client URLs last changed (ms); see Client's first PONG. */
   connectUrlsUpdated = 0;
   /** The monitoring HTTP(S) server, when http_port or https_port is set. */
@@ -181,6 +188,9 @@ export class Server {
   /** Internal deliveries waiting for the message being routed to finish (deferInternal). */
   #deferred: Deferred[] = [];
   #draining = false;
+  /** Collects once the server goes quiet after a load (see idle_gc.ts). */
+  readonly #idleGc = new IdleCollector();
+  #removedClients = 0;
   /** Routes and cluster state, when a cluster port is configured. */
   cluster: Cluster | null = null;
   /** Leafnode connections, when a leafnode port or remotes are configured. */
@@ -193,6 +203,8 @@ export class Server {
   websocket: WebsocketListener | null = null;
   /** JetStream, when enabled (`-js`, `jetstream {}`) and started. */
   jetstream: JetStream | null = null;
+  /** Operator mode (JWT users, accounts from a resolver); null otherwise. See src/operator/. */
+  operator: OperatorMode | null = null;
 
   constructor(opts: Options, logger: Logger) {
     setBaselineOptions(opts);
@@ -202,6 +214,7 @@ export class Server {
     this.name = opts.serverName || this.id;
     this.#done = new Promise((r) => (this.#resolveDone = r));
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
+    this.operator = OperatorMode.create(this, opts);
     configureAccounts(this, opts);
     this.#configureAuth();
     this.tls = opts.tls && opts.tlsConfig ? loadTlsContext(opts.tlsConfig) : null;
@@ -217,7 +230,8 @@ export class Server {
 
   get authRequired(): boolean {
     const o = this.opts;
-    return o.username !== "" || o.authorization !== "" || o.users.length > 0;
+    return o.username !== "" || o.authorization !== "" || o.users.length > 0 ||
+      this.operator !== null;
   }
 
   /** The account named, or `$G` for an empty name. */
@@ -275,6 +289,7 @@ export class Server {
     if (o.jetstream) this.log.notice(`  Node:     ${getHash(this.name)}`);
     this.log.notice(`  ID:       ${this.id}`);
     this.#startupWarnings();
+    this.operator?.logStartup();
     // nats-server's order: monitoring, clients, then (after "Server is ready") routes. A failure
     // undoes the rest.
     try {
@@ -286,6 +301,10 @@ export class Server {
         }
       }
       if (o.jetstream) {
+        // nats-server refuses this before JetStream starts, with no "Can't start" in front.
+        if (this.systemAccount !== null && accountLimits(this, this.systemAccount) !== null) {
+          throw new StartError("Not allowed to enable JetStream on the system account");
+        }
         try {
           this.jetstream = JetStream.enable(this);
         } catch (e) {
@@ -340,6 +359,7 @@ export class Server {
       this.events = new SystemEvents(this, this.systemAccount);
       this.events.start(installRequests);
     }
+    this.operator?.start();
     this.#armTick(this.#maxTickMs());
     acceptLoop(this.#listener, "client", (m) => this.log.error(m), (conn) => {
       if (this.lameDuck || !this.#running) conn.close();
@@ -382,6 +402,11 @@ export class Server {
         "Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance",
       );
     }
+    if (Object.keys(o.jsAccDefaultDomain).length > 0) {
+      this.log.warn(
+        "The option `default_js_domain` is a temporary backwards compatibility measure and will be removed",
+      );
+    }
   }
 
   /** Resolves when the server has shut down. */
@@ -401,8 +426,8 @@ export class Server {
    * enforces max_connections. False when it was refused (and closed).
    */
   admitClient(c: Client): boolean {
-    // With nkey users, each client gets a nonce to sign (nats-server's INFO "nonce").
-    if (this.#nkeyUsers.size > 0) c.nonce = newNonce();
+    // With nkey users or in operator mode, each client gets a nonce to sign (INFO "nonce").
+    if (this.#nkeyUsers.size > 0 || this.operator !== null) c.nonce = newNonce();
     this.stats.totalConnections++;
     this.log.debugc(c, "Client connection created");
     this.sendInfo(c);
@@ -547,6 +572,7 @@ export class Server {
    * the violation and is closed.
    */
   authenticate(c: Client): boolean | Promise<boolean> {
+    if (this.operator !== null) return this.operator.authenticate(c);
     if (!this.authRequired) return true;
     const o = this.opts;
     const co = c.opts;
@@ -692,6 +718,7 @@ export class Server {
       return;
     }
     if (!this.clients.delete(c.cid)) return;
+    this.#removedClients++;
     c.account.clients.delete(c);
     if (this.events) {
       if (c.account !== this.globalAccount) this.events.accountConnsChanged(c.account);
@@ -700,7 +727,7 @@ export class Server {
     this.log.debugc(c, `Client connection closed: ${c.closeReason}`);
     const max = this.opts.maxClosedClients;
     if (max > 0) {
-      this.closedClients.push(c);
+      this.closedClients.push(closedConn(c));
       if (this.closedClients.length > max) this.closedClients.shift();
     }
   }
@@ -744,7 +771,7 @@ export class Server {
     pa: PubArg,
     queues: string[] | null = null,
   ): boolean {
-    let delivered = false;
+    let n = 0;
     const noEcho = !from.opts.echo;
     const stamp = ++this.#msgStamp;
     const routes = this.#routesToSend;
@@ -765,7 +792,7 @@ export class Server {
         }
         continue;
       }
-      if (this.#deliverTo(sub, src, pa, from)) delivered = true;
+      if (this.#deliverTo(sub, src, pa, from)) n++;
     }
     const qsubs = res.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
@@ -773,11 +800,12 @@ export class Server {
       if (queues !== null && (group.length === 0 || !queues.includes(group[0].queue))) continue;
       const skip = noEcho || fromLeaf !== null ? from : null;
       const r = this.#deliverToGroup(group, src, pa, from, skip, false);
-      if (r === true) delivered = true;
+      if (r === true) n++;
       else if (r !== false) {
         this.#routeFor(r.client as Forwarder, stamp, routes).pendingQueues.push(r.queue);
       }
     }
+    if (n > 0) this.#countOut(acc, n, pa.size);
     if (routes.length > 0) {
       const origin = fromLeaf?.remoteCluster ?? "";
       for (const r of routes) {
@@ -785,9 +813,21 @@ export class Server {
         r.pendingQueues = [];
       }
       routes.length = 0;
-      delivered = true;
+      return true;
     }
-    return delivered;
+    return n > 0;
+  }
+
+  /**
+   * Counts a message's local deliveries once per message rather than once per delivery (as
+   * nats-server does): every local subscriber matched in an account's sublist is in that account.
+   */
+  #countOut(acc: Account, n: number, size: number): void {
+    const stats = this.stats;
+    stats.outMsgs += n;
+    stats.outBytes += n * size;
+    acc.outMsgs += n;
+    acc.outBytes += n * size;
   }
 
   #routeFor(r: Forwarder, stamp: number, routes: Forwarder[]): Forwarder {
@@ -814,7 +854,7 @@ export class Server {
     this.stats.inBytes += pa.size;
     acc.inMsgs++;
     acc.inBytes += pa.size;
-    this.routeLocal(from, res, src, pa, queues);
+    this.routeLocal(from, acc, res, src, pa, queues);
     if (this.#deferred.length > 0) this.#drainInternal();
   }
 
@@ -825,12 +865,13 @@ export class Server {
    */
   routeLocal(
     from: Client,
+    acc: Account,
     res: SublistResult<Client>,
     src: Uint8Array,
     pa: PubArg,
     queues: string[] | null,
   ): boolean {
-    let delivered = false;
+    let n = 0;
     const stamp = ++this.#msgStamp;
     const leafs = this.#routesToSend;
     for (const sub of res.psubs) {
@@ -840,7 +881,7 @@ export class Server {
           this.#routeFor(sub.client as Leaf, stamp, leafs);
         }
       } else if (this.#deliverTo(sub, src, pa, from)) {
-        delivered = true;
+        n++;
       }
     }
     if (queues === null || queues.length > 0) {
@@ -848,22 +889,23 @@ export class Server {
         if (group.length > 0 && (queues === null || queues.includes(group[0].queue))) {
           // Local members first; failing those, a leafnode's (never another route's).
           const r = this.#deliverToGroup(group, src, pa, from, null, true);
-          if (r === true) delivered = true;
+          if (r === true) n++;
           else if (r !== false && r.client.kind === LEAF) {
             this.#routeFor(r.client as Leaf, stamp, leafs).pendingQueues.push(r.queue);
           }
         }
       }
     }
+    if (n > 0) this.#countOut(acc, n, pa.size);
     if (leafs.length > 0) {
       for (const l of leafs) {
         l.sendRouted(l.account, src, pa, l.pendingQueues, "");
         l.pendingQueues = [];
       }
       leafs.length = 0;
-      delivered = true;
+      return true;
     }
-    return delivered;
+    return n > 0;
   }
 
   /**
@@ -944,15 +986,11 @@ export class Server {
     return (preferLeaf ? leaf ?? route : route ?? leaf) ?? false;
   }
 
+  /** One delivery; the caller counts it (see #countOut). */
   #deliverTo(sub: ClientSub, src: Uint8Array, pa: PubArg, from: Client): boolean {
     if (sub.max > 0 && sub.delivered >= sub.max) return false;
     if (!sub.client.deliver(sub, src, pa, from)) return false;
     sub.delivered++;
-    this.stats.outMsgs++;
-    this.stats.outBytes += pa.size;
-    const acc = sub.client.account;
-    acc.outMsgs++;
-    acc.outBytes += pa.size;
     if (sub.max > 0 && sub.delivered >= sub.max) sub.client.removeSub(sub);
     return true;
   }
@@ -1016,6 +1054,8 @@ export class Server {
   #tick(): void {
     const now = this.now;
     const o = this.opts;
+    const st = this.stats;
+    this.#idleGc.tick(st.inMsgs + st.outMsgs + st.totalConnections + this.#removedClients, now);
     const authTimeoutMs = this.#authTimeoutMs();
     let due = now + this.#maxTickMs();
     for (const acc of this.accounts.values()) {
@@ -1105,12 +1145,14 @@ export class Server {
     const leafChange = leafnodeReloadError(cur.leafnode, next.leafnode);
     if (leafChange !== null) throw new Error(leafChange);
     validateOptions(next);
+    checkResolverReload(cur, next);
     // New certificates are loaded before anything changes, so a bad file refuses the reload.
     const tls = next.tls && next.tlsConfig ? loadTlsContext(next.tlsConfig) : null;
     this.opts = next;
     this.tls = tls;
     if (logger) this.log.logger = logger;
     configureAccounts(this, next);
+    this.operator?.reload(next);
     this.events?.trackAccounts();
     this.jetstream?.reconfigure();
     this.#configureAuth();
@@ -1122,7 +1164,8 @@ export class Server {
         continue;
       }
       c.applyOptions();
-      if (!c.connectReceived) continue;
+      // JWT users keep their login: their account's claims, not the config, govern them.
+      if (!c.connectReceived || c.jwt !== null) continue;
       const auth = this.authenticate(c);
       if (auth === true) this.#dropForbiddenSubs(c);
       else if (auth !== false) auth.then((ok) => ok && this.#dropForbiddenSubs(c));
@@ -1134,6 +1177,7 @@ export class Server {
 
   /** The account a connected client's user now belongs to; null when the user is gone. */
   #userAccount(c: Client): Account | null {
+    if (c.jwt !== null) return c.account;
     if (!this.authRequired || c.user === "") return this.globalAccount;
     return (this.#users.get(c.user) ?? this.#nkeyUsers.get(c.user))?.account ?? null;
   }
@@ -1228,6 +1272,7 @@ export class Server {
 
   async shutdown(): Promise<void> {
     if (!this.#running) return;
+    this.operator?.stop();
     this.events?.stop();
     this.#running = false;
     clearTimeout(this.#ticker);

@@ -1,10 +1,12 @@
 /**
  * The subject interest tree: subscriptions stored by token with `*` and `>` nodes, matched per
- * published subject. Results are cached per literal subject because the same few subjects are
+ * published subject. Subscriptions to literal subjects (most of them: a subscription per device,
+ * an inbox per request) skip the tree and sit in one Map keyed by subject, so matching them is a
+ * single lookup and storing them costs one entry; only wildcard subscriptions are walked token
+ * by token. Results are cached per published subject because the same few subjects are
  * published over and over; the cache is invalidated precisely (only the entries a change can
  * affect), so churn on one subject does not cool every other subject.
  */
-
 /** Anything that can hold a subscription: a client or a route. */
 export interface Subscriber {
   readonly kind: number;
@@ -16,8 +18,11 @@ export interface Subscription<C extends Subscriber = Subscriber> {
   /** Queue group name, or "" for a plain subscription. */
   queue: string;
   sid: string;
-  /** `sid` as bytes, written straight into every MSG line for this subscription. */
-  sidBytes: Uint8Array;
+  /**
+   * `sid` as bytes, written straight into every MSG line for this subscription. A plain array:
+   * a typed array costs an ArrayBuffer each (~300 ns and ~250 bytes in Deno), per subscription.
+   */
+  sidBytes: number[];
   /** Auto-unsubscribe after this many messages; 0 means unlimited. */
   max: number;
   /** Messages delivered so far. */
@@ -32,32 +37,241 @@ export interface SublistResult<C extends Subscriber = Subscriber> {
   qsubs: Subscription<C>[][];
 }
 
+/**
+ * FNV-1a over a string's UTF-16 code units in [start, end). Every Map in this file is keyed by
+ * it rather than by the string: looking a string up in a Map makes V8 hash the string first,
+ * and for a string made moments ago (a subject just decoded, a token just cut) that costs about
+ * 250 ns (measured), several times a whole delivery; this loop costs about 1 ns a character.
+ * Keys are always verified against the string, so a collision only shares a bucket.
+ */
+export function subjectHash(s: string, start = 0, end = s.length): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** Whether s[start, end) is exactly `key`. */
+function sameKey(key: string, s: string, start: number, end: number): boolean {
+  const n = key.length;
+  if (n !== end - start) return false;
+  for (let i = 0; i < n; i++) if (key.charCodeAt(i) !== s.charCodeAt(start + i)) return false;
+  return true;
+}
+
+/**
+ * The subscriptions of one node: an array while few (a Set costs ~240 bytes even for one member,
+ * and most nodes have one), a Set past SMALL_MEMBERS so removal stays O(1) on a subject with
+ * thousands of subscribers. Arrays keep insertion order on removal, as the Set does.
+ */
+type Members<C extends Subscriber> = Subscription<C>[] | Set<Subscription<C>>;
+const SMALL_MEMBERS = 16;
+
+function addMember<C extends Subscriber>(m: Members<C> | null, sub: Subscription<C>): Members<C> {
+  if (m === null) return [sub];
+  if (!Array.isArray(m)) return m.add(sub);
+  if (m.includes(sub)) return m;
+  if (m.length < SMALL_MEMBERS) {
+    m.push(sub);
+    return m;
+  }
+  return new Set(m).add(sub);
+}
+
+/** The members without `sub` (null when none are left), or undefined when it was not there. */
+function removeMember<C extends Subscriber>(
+  m: Members<C> | null,
+  sub: Subscription<C>,
+): Members<C> | null | undefined {
+  if (m === null) return undefined;
+  if (Array.isArray(m)) {
+    const i = m.indexOf(sub);
+    if (i < 0) return undefined;
+    if (m.length === 1) return null;
+    m.splice(i, 1);
+    return m;
+  }
+  if (!m.delete(sub)) return undefined;
+  return m.size === 0 ? null : m;
+}
+
+function pushMembers<C extends Subscriber>(out: Subscription<C>[], m: Members<C>): void {
+  if (Array.isArray(m)) {
+    for (let i = 0; i < m.length; i++) out.push(m[i]);
+  } else {
+    for (const s of m) out.push(s);
+  }
+}
+
+/** Where a subject's (or a token's) subscriptions are kept: plain ones, and queue groups. */
+class Node<C extends Subscriber> {
+  /** The token this node stands for in its level, or the whole subject (literal index). */
+  readonly key: string;
+  /** The level below (wildcard tree only); null for a node that ends subjects only. */
+  next: Level<C> | null = null;
+  psubs: Members<C> | null = null;
+  qsubs: Map<string, Members<C>> | null = null;
+
+  constructor(key: string) {
+    this.key = key;
+  }
+
+  get hasSubs(): boolean {
+    return this.psubs !== null || this.qsubs !== null;
+  }
+
+  isEmpty(): boolean {
+    return !this.hasSubs && (!this.next || this.next.size === 0);
+  }
+
+  add(sub: Subscription<C>): void {
+    if (sub.queue === "") {
+      this.psubs = addMember(this.psubs, sub);
+      return;
+    }
+    const qsubs = this.qsubs ??= new Map();
+    qsubs.set(sub.queue, addMember(qsubs.get(sub.queue) ?? null, sub));
+  }
+
+  /** Returns false when `sub` was not here. */
+  remove(sub: Subscription<C>): boolean {
+    if (sub.queue === "") {
+      const m = removeMember(this.psubs, sub);
+      if (m === undefined) return false;
+      this.psubs = m;
+      return true;
+    }
+    const qsubs = this.qsubs;
+    if (qsubs === null) return false;
+    const m = removeMember(qsubs.get(sub.queue) ?? null, sub);
+    if (m === undefined) return false;
+    if (m === null) qsubs.delete(sub.queue);
+    else qsubs.set(sub.queue, m);
+    if (qsubs.size === 0) this.qsubs = null;
+    return true;
+  }
+}
+
+/** Nodes by the hash of their key; a bucket holds one node, or an array on a collision. */
+class NodeMap<C extends Subscriber> {
+  #map = new Map<number, Node<C> | Node<C>[]>();
+  size = 0;
+
+  /** The node whose key is s[start, end), whose hash is h. */
+  get(s: string, start: number, end: number, h: number): Node<C> | undefined {
+    const b = this.#map.get(h);
+    if (b === undefined) return undefined;
+    if (!Array.isArray(b)) return sameKey(b.key, s, start, end) ? b : undefined;
+    for (const n of b) if (sameKey(n.key, s, start, end)) return n;
+    return undefined;
+  }
+
+  /** The node for s[start, end), made if missing. */
+  make(s: string, start: number, end: number, h: number): Node<C> {
+    const found = this.get(s, start, end, h);
+    if (found) return found;
+    const node = new Node<C>(s.substring(start, end));
+    const b = this.#map.get(h);
+    if (b === undefined) this.#map.set(h, node);
+    else if (Array.isArray(b)) b.push(node);
+    else this.#map.set(h, [b, node]);
+    this.size++;
+    return node;
+  }
+
+  delete(node: Node<C>): void {
+    const h = subjectHash(node.key);
+    const b = this.#map.get(h);
+    if (b === node) {
+      this.#map.delete(h);
+    } else if (Array.isArray(b)) {
+      const i = b.indexOf(node);
+      if (i < 0) return;
+      b.splice(i, 1);
+      if (b.length === 1) this.#map.set(h, b[0]);
+    } else {
+      return;
+    }
+    this.size--;
+  }
+
+  *values(): IterableIterator<Node<C>> {
+    for (const b of this.#map.values()) {
+      if (Array.isArray(b)) yield* b;
+      else yield b;
+    }
+  }
+}
+
+/** One level of the wildcard tree; its collections are made on first use. */
 class Level<C extends Subscriber> {
-  nodes = new Map<string, Node<C>>();
+  nodes: NodeMap<C> | null = null;
   pwc: Node<C> | null = null;
   fwc: Node<C> | null = null;
 
   get size(): number {
-    return this.nodes.size + (this.pwc ? 1 : 0) + (this.fwc ? 1 : 0);
+    return (this.nodes?.size ?? 0) + (this.pwc ? 1 : 0) + (this.fwc ? 1 : 0);
   }
 }
 
-class Node<C extends Subscriber> {
-  next: Level<C> | null = null;
-  psubs = new Set<Subscription<C>>();
-  qsubs = new Map<string, Set<Subscription<C>>>();
-
-  isEmpty(): boolean {
-    return this.psubs.size === 0 && this.qsubs.size === 0 && (!this.next || this.next.size === 0);
-  }
-}
-
+/**
+ * Results cached per published subject, at most this many; when full, the oldest quarter goes
+ * at once (as nats-server prunes its cache). Evicting one entry per insert would walk the Map's
+ * deleted slots from its start every time (measured at ~370 ns per publish to a new subject).
+ * Keyed by subjectHash; an entry whose subject differs is simply replaced.
+ */
 const CACHE_MAX = 1024;
-const EMPTY_RESULT: SublistResult<never> = { psubs: [], qsubs: [] };
+const CACHE_PRUNE = CACHE_MAX / 4;
+/**
+ * When fewer than 1 in CACHE_LOW_HITS lookups of the last CACHE_WINDOW hit (a new subject per
+ * message: telemetry per device, an inbox per request), only every CACHE_SAMPLE-th miss is
+ * cached. Caching them all would keep 1024 results alive long enough for the young generation
+ * to copy and promote each one, only to evict it unread: that GC work was a third of the time
+ * of such a load. Sampling still lets a subject that comes back often enough in within a few
+ * publishes.
+ */
+const CACHE_WINDOW = 1024;
+const CACHE_LOW_HITS = 4;
+const CACHE_SAMPLE = 16;
+
+interface CacheEntry<C extends Subscriber> {
+  subject: string;
+  result: SublistResult<C>;
+}
+
+/** The result for a subject nobody is interested in, shared (results are never modified). */
+const EMPTY_RESULT: SublistResult<never> = Object.freeze({
+  psubs: Object.freeze([]) as unknown as never[],
+  qsubs: Object.freeze([]) as unknown as never[][],
+});
+
+/** Whether a subject has a `*` or `>` token (a wildcard subscription). */
+function hasWildcard(subject: string): boolean {
+  let start = 0;
+  while (true) {
+    const dot = subject.indexOf(".", start);
+    const end = dot < 0 ? subject.length : dot;
+    if (end - start === 1) {
+      const c = subject.charCodeAt(start);
+      if (c === 42 || c === 62) return true;
+    }
+    if (dot < 0) return false;
+    start = dot + 1;
+  }
+}
+
+/** A subject with an empty token ("a..b", ".a", "a."): it matches nothing. */
+function hasEmptyToken(subject: string): boolean {
+  return subject === "" || subject.charCodeAt(0) === 46 ||
+    subject.charCodeAt(subject.length - 1) === 46 || subject.includes("..");
+}
 
 export class Sublist<C extends Subscriber = Subscriber> {
+  /** Wildcard subscriptions, by token. */
   #root = new Level<C>();
-  #cache = new Map<string, SublistResult<C>>();
+  #wildcards = 0;
+  /** Literal subscriptions, by subject. */
+  #literal = new NodeMap<C>();
+  #cache = new Map<number, CacheEntry<C>>();
   #count = 0;
   /** Bumped on every change so per-connection caches above this one know to re-resolve. */
   generation = 0;
@@ -65,6 +279,11 @@ export class Sublist<C extends Subscriber = Subscriber> {
   removes = 0;
   matches = 0;
   cacheHits = 0;
+  /** Lookups and hits in the current window, and whether misses are being sampled. */
+  #windowLookups = 0;
+  #windowHits = 0;
+  #sampling = false;
+  #misses = 0;
 
   get count(): number {
     return this.#count;
@@ -75,103 +294,165 @@ export class Sublist<C extends Subscriber = Subscriber> {
   }
 
   insert(sub: Subscription<C>): void {
-    const tokens = sub.subject.split(".");
-    let level = this.#root;
-    let node: Node<C> | null = null;
-    for (const t of tokens) {
-      if (t === "*") {
-        node = level.pwc ??= new Node();
-      } else if (t === ">") {
-        node = level.fwc ??= new Node();
-      } else {
-        node = level.nodes.get(t) ?? null;
-        if (!node) {
-          node = new Node();
-          level.nodes.set(t, node);
-        }
-      }
-      level = node.next ??= new Level();
-    }
-    if (!node) return;
-    if (sub.queue === "") {
-      node.psubs.add(sub);
+    const subject = sub.subject;
+    if (hasWildcard(subject)) {
+      this.#nodeFor(subject).add(sub);
+      this.#wildcards++;
     } else {
-      let q = node.qsubs.get(sub.queue);
-      if (!q) {
-        q = new Set();
-        node.qsubs.set(sub.queue, q);
-      }
-      q.add(sub);
+      this.#literal.make(subject, 0, subject.length, subjectHash(subject)).add(sub);
     }
     this.#count++;
     this.inserts++;
-    this.#invalidate(sub.subject);
+    this.#invalidate(subject);
+  }
+
+  /** The wildcard tree's node for a subject, made as needed. */
+  #nodeFor(subject: string): Node<C> {
+    let level = this.#root;
+    let start = 0;
+    while (true) {
+      const dot = subject.indexOf(".", start);
+      const end = dot < 0 ? subject.length : dot;
+      const c = end - start === 1 ? subject.charCodeAt(start) : 0;
+      const node = c === 42
+        ? level.pwc ??= new Node("*")
+        : c === 62
+        ? level.fwc ??= new Node(">")
+        : (level.nodes ??= new NodeMap()).make(
+          subject,
+          start,
+          end,
+          subjectHash(subject, start, end),
+        );
+      if (dot < 0) return node;
+      level = node.next ??= new Level();
+      start = dot + 1;
+    }
   }
 
   /** Returns false when the subscription was not in the tree. */
   remove(sub: Subscription<C>): boolean {
+    const subject = sub.subject;
+    if (!hasWildcard(subject)) {
+      const node = this.#literal.get(subject, 0, subject.length, subjectHash(subject));
+      if (!node || !node.remove(sub)) return false;
+      if (!node.hasSubs) this.#literal.delete(node);
+    } else if (this.#removeWildcard(sub)) {
+      this.#wildcards--;
+    } else {
+      return false;
+    }
+    this.#count--;
+    this.removes++;
+    this.#invalidate(subject);
+    return true;
+  }
+
+  #removeWildcard(sub: Subscription<C>): boolean {
     const tokens = sub.subject.split(".");
-    const path: { level: Level<C>; token: string; node: Node<C> }[] = [];
+    const path: { level: Level<C>; node: Node<C> }[] = [];
     let level: Level<C> | null = this.#root;
     let node: Node<C> | null = null;
     for (const t of tokens) {
       if (!level) return false;
-      node = t === "*" ? level.pwc : t === ">" ? level.fwc : level.nodes.get(t) ?? null;
+      node = t === "*"
+        ? level.pwc
+        : t === ">"
+        ? level.fwc
+        : level.nodes?.get(t, 0, t.length, subjectHash(t)) ?? null;
       if (!node) return false;
-      path.push({ level, token: t, node });
+      path.push({ level, node });
       level = node.next;
     }
-    if (!node) return false;
-    let removed: boolean;
-    if (sub.queue === "") {
-      removed = node.psubs.delete(sub);
-    } else {
-      const q = node.qsubs.get(sub.queue);
-      removed = q?.delete(sub) ?? false;
-      if (q && q.size === 0) node.qsubs.delete(sub.queue);
-    }
-    if (!removed) return false;
+    if (!node || !node.remove(sub)) return false;
     // Prune empty nodes bottom-up so the tree does not grow with subject churn.
     for (let i = path.length - 1; i >= 0; i--) {
       const p = path[i];
       if (!p.node.isEmpty()) break;
-      if (p.token === "*") p.level.pwc = null;
-      else if (p.token === ">") p.level.fwc = null;
-      else p.level.nodes.delete(p.token);
+      if (p.node === p.level.pwc) p.level.pwc = null;
+      else if (p.node === p.level.fwc) p.level.fwc = null;
+      else {
+        p.level.nodes!.delete(p.node);
+        if (p.level.nodes!.size === 0) p.level.nodes = null;
+      }
     }
-    this.#count--;
-    this.removes++;
-    this.#invalidate(sub.subject);
     return true;
   }
 
   match(subject: string): SublistResult<C> {
     this.matches++;
-    const cached = this.#cache.get(subject);
-    if (cached) {
+    if (++this.#windowLookups === CACHE_WINDOW) this.#endWindow();
+    const h = subjectHash(subject);
+    const cache = this.#cache;
+    const e = cache.get(h);
+    if (e !== undefined && e.subject === subject) {
       this.cacheHits++;
-      return cached;
+      this.#windowHits++;
+      return e.result;
     }
-    const tokens = subject.split(".");
-    for (const t of tokens) if (t === "") return EMPTY_RESULT;
-    const result: SublistResult<C> = { psubs: [], qsubs: [] };
-    const queues = new Map<string, Subscription<C>[]>();
-    matchLevel(this.#root, tokens, 0, result, queues);
-    for (const q of queues.values()) result.qsubs.push(q);
-    if (this.#cache.size >= CACHE_MAX) {
-      // Drop the oldest entry: Map keeps insertion order.
-      const first = this.#cache.keys().next().value;
-      if (first !== undefined) this.#cache.delete(first);
+    const result = this.#count === 0 ? EMPTY_RESULT : this.#resolve(subject, h);
+    if (this.#sampling && ++this.#misses % CACHE_SAMPLE !== 0) return result;
+    if (e !== undefined) {
+      // Another subject with the same hash: this one takes the slot.
+      e.subject = subject;
+      e.result = result;
+      return result;
     }
-    this.#cache.set(subject, result);
+    if (cache.size >= CACHE_MAX) {
+      // Map keeps insertion order: the first keys are the oldest.
+      let n = 0;
+      for (const key of cache.keys()) {
+        cache.delete(key);
+        if (++n >= CACHE_PRUNE) break;
+      }
+    }
+    cache.set(h, { subject, result });
     return result;
+  }
+
+  #endWindow(): void {
+    this.#sampling = this.#windowHits * CACHE_LOW_HITS < CACHE_WINDOW;
+    this.#windowLookups = 0;
+    this.#windowHits = 0;
+  }
+
+  /**
+   * Wildcard matches first, then the literal ones: the order a walk of one tree holding both
+   * gives (the exact node is always reached last).
+   */
+  #resolve(subject: string, h: number): SublistResult<C> {
+    const literal = this.#literal.size === 0
+      ? undefined
+      : this.#literal.get(subject, 0, subject.length, h);
+    if (this.#wildcards === 0) {
+      if (literal === undefined || hasEmptyToken(subject)) return EMPTY_RESULT;
+      const psubs: Subscription<C>[] = [];
+      if (literal.psubs !== null) pushMembers(psubs, literal.psubs);
+      const qsubs: Subscription<C>[][] = [];
+      if (literal.qsubs !== null) {
+        for (const m of literal.qsubs.values()) {
+          const q: Subscription<C>[] = [];
+          pushMembers(q, m);
+          qsubs.push(q);
+        }
+      }
+      return { psubs, qsubs };
+    }
+    if (hasEmptyToken(subject)) return EMPTY_RESULT;
+    const m = new Matcher<C>(subject);
+    m.level(this.#root, 0);
+    if (literal !== undefined) m.add(literal);
+    if (m.psubs === null && m.queues === null) return EMPTY_RESULT;
+    const qsubs: Subscription<C>[][] = [];
+    if (m.queues !== null) { for (const q of m.queues.values()) qsubs.push(q); }
+    return { psubs: m.psubs ?? [], qsubs };
   }
 
   /** Fanout over cached results, for /subsz (as nats-server's Sublist.Stats()). */
   cacheFanout(): { entries: number; total: number; max: number } {
     let total = 0;
     let max = 0;
-    for (const r of this.#cache.values()) {
+    for (const { result: r } of this.#cache.values()) {
       const l = r.psubs.length + r.qsubs.length;
       total += l;
       if (l > max) max = l;
@@ -182,81 +463,125 @@ export class Sublist<C extends Subscriber = Subscriber> {
   /** All subscriptions, for monitoring (/subsz?subs=1) and route interest exchange. */
   all(): Subscription<C>[] {
     const out: Subscription<C>[] = [];
+    for (const node of this.#literal.values()) collectNode(node, out);
     collect(this.#root, out);
     return out;
   }
 
   #invalidate(subject: string): void {
     this.generation++;
-    if (this.#cache.size === 0) return;
-    if (!subject.includes("*") && !subject.includes(">")) {
-      this.#cache.delete(subject);
+    const cache = this.#cache;
+    if (cache.size === 0) return;
+    if (!hasWildcard(subject)) {
+      const h = subjectHash(subject);
+      if (cache.get(h)?.subject === subject) cache.delete(h);
       return;
     }
-    for (const key of this.#cache.keys()) {
-      if (subjectMatches(subject, key)) this.#cache.delete(key);
+    for (const [h, e] of cache) {
+      if (subjectMatches(subject, e.subject)) cache.delete(h);
     }
   }
 }
 
-function addNode<C extends Subscriber>(
-  node: Node<C>,
-  result: SublistResult<C>,
-  queues: Map<string, Subscription<C>[]>,
-): void {
-  for (const s of node.psubs) result.psubs.push(s);
-  for (const [name, set] of node.qsubs) {
-    let q = queues.get(name);
-    if (!q) {
-      q = [];
-      queues.set(name, q);
+/**
+ * One match's walk of the wildcard tree over the tokens of `subject`, found by position (no
+ * token is cut out as a string); its arrays are made only when something matches.
+ */
+class Matcher<C extends Subscriber> {
+  readonly subject: string;
+  psubs: Subscription<C>[] | null = null;
+  queues: Map<string, Subscription<C>[]> | null = null;
+
+  constructor(subject: string) {
+    this.subject = subject;
+  }
+
+  add(node: Node<C>): void {
+    if (node.psubs !== null) pushMembers(this.psubs ??= [], node.psubs);
+    if (node.qsubs !== null) {
+      const queues = this.queues ??= new Map();
+      for (const [name, members] of node.qsubs) {
+        let q = queues.get(name);
+        if (!q) {
+          q = [];
+          queues.set(name, q);
+        }
+        pushMembers(q, members);
+      }
     }
-    for (const s of set) q.push(s);
+  }
+
+  /** Matches the token starting at `start` against `level`. */
+  level(level: Level<C>, start: number): void {
+    const subject = this.subject;
+    const dot = subject.indexOf(".", start);
+    const last = dot < 0;
+    if (level.fwc) this.add(level.fwc);
+    if (level.pwc) {
+      if (last) this.add(level.pwc);
+      else if (level.pwc.next) this.level(level.pwc.next, dot + 1);
+    }
+    // Literal tokens of wildcard subscriptions: "a" in "a.*", "b" in "*.b".
+    if (level.nodes === null) return;
+    const end = last ? subject.length : dot;
+    const node = level.nodes.get(subject, start, end, subjectHash(subject, start, end));
+    if (node) {
+      if (last) this.add(node);
+      else if (node.next) this.level(node.next, dot + 1);
+    }
   }
 }
 
-function matchLevel<C extends Subscriber>(
-  level: Level<C>,
-  tokens: string[],
-  i: number,
-  result: SublistResult<C>,
-  queues: Map<string, Subscription<C>[]>,
-): void {
-  const last = i === tokens.length - 1;
-  if (level.fwc) addNode(level.fwc, result, queues);
-  if (level.pwc) {
-    if (last) addNode(level.pwc, result, queues);
-    else if (level.pwc.next) matchLevel(level.pwc.next, tokens, i + 1, result, queues);
-  }
-  const node = level.nodes.get(tokens[i]);
-  if (node) {
-    if (last) addNode(node, result, queues);
-    else if (node.next) matchLevel(node.next, tokens, i + 1, result, queues);
-  }
+function collectNode<C extends Subscriber>(n: Node<C>, out: Subscription<C>[]): void {
+  if (n.psubs) pushMembers(out, n.psubs);
+  if (n.qsubs) { for (const q of n.qsubs.values()) pushMembers(out, q); }
 }
 
 function collect<C extends Subscriber>(level: Level<C>, out: Subscription<C>[]): void {
   const visit = (n: Node<C> | null) => {
     if (!n) return;
-    for (const s of n.psubs) out.push(s);
-    for (const q of n.qsubs.values()) for (const s of q) out.push(s);
+    collectNode(n, out);
     if (n.next) collect(n.next, out);
   };
-  for (const n of level.nodes.values()) visit(n);
+  if (level.nodes) { for (const n of level.nodes.values()) visit(n); }
   visit(level.pwc);
   visit(level.fwc);
 }
 
-/** Does the (possibly wildcard) `filter` match the literal `subject`? */
+/** The bytes buf[start, end) as a plain array (see Subscription.sidBytes). */
+export function bytesOf(buf: Uint8Array, start = 0, end = buf.length): number[] {
+  const out = new Array<number>(end - start);
+  for (let i = start; i < end; i++) out[i - start] = buf[i];
+  return out;
+}
+
+/**
+ * Does the (possibly wildcard) `filter` match the literal `subject`? Tokens are compared in
+ * place (as `split(".")` would cut them, empty ones included), without cutting strings.
+ */
 export function subjectMatches(filter: string, subject: string): boolean {
-  const f = filter.split(".");
-  const s = subject.split(".");
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === ">") return s.length > i;
-    if (i >= s.length) return false;
-    if (f[i] !== "*" && f[i] !== s[i]) return false;
+  let fi = 0;
+  // Start of the subject's token at the same position; -1 once the subject has no more.
+  let si = 0;
+  while (true) {
+    const fdot = filter.indexOf(".", fi);
+    const fe = fdot < 0 ? filter.length : fdot;
+    const flen = fe - fi;
+    const fc = flen === 1 ? filter.charCodeAt(fi) : 0;
+    if (fc === 62) return si >= 0; // ">": the subject has a token here
+    if (si < 0) return false;
+    const sdot = subject.indexOf(".", si);
+    const se = sdot < 0 ? subject.length : sdot;
+    if (fc !== 42) {
+      if (flen !== se - si) return false;
+      for (let k = 0; k < flen; k++) {
+        if (filter.charCodeAt(fi + k) !== subject.charCodeAt(si + k)) return false;
+      }
+    }
+    si = sdot < 0 ? -1 : sdot + 1;
+    if (fdot < 0) return si < 0;
+    fi = fdot + 1;
   }
-  return f.length === s.length;
 }
 
 /**

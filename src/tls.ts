@@ -6,9 +6,10 @@
  * certificate against the CA, so `verify` is enforced here, with node:crypto's X509Certificate.
  */
 
-import { Duplex } from "node:stream";
-import * as tls from "node:tls";
-import { X509Certificate } from "node:crypto";
+import type * as stream from "node:stream";
+import type * as tls from "node:tls";
+import type * as crypto from "node:crypto";
+import { nodeBuiltin } from "./node_builtin.ts";
 import type { TlsOptions } from "./options.ts";
 import type { Transport } from "./transport.ts";
 
@@ -23,7 +24,7 @@ export interface TlsContext {
   /** verify_and_map: the client certificate names the user. */
   verifyAndMap: boolean;
   /** CA certificates client certificates must chain to (verify mode). */
-  cas: X509Certificate[];
+  cas: crypto.X509Certificate[];
   timeoutMs: number;
   cert: string;
   key: string;
@@ -42,9 +43,15 @@ function readFile(path: string, what: string): string {
 }
 
 /** Splits a PEM bundle into its certificates. */
-export function parsePemBundle(pem: string): X509Certificate[] {
+export function parsePemBundle(pem: string): crypto.X509Certificate[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const { X509Certificate } = nodeBuiltin<typeof crypto>("node:crypto");
   return blocks.map((b) => new X509Certificate(b));
+}
+
+/** node:tls, loaded on first use (a server without TLS never loads it; see node_builtin.ts). */
+function nodeTls(): typeof tls {
+  return nodeBuiltin<typeof tls>("node:tls");
 }
 
 /** nats-server's (Go's) cipher suite names, and OpenSSL's names for the same suites. */
@@ -106,7 +113,7 @@ export function loadTlsContext(o: TlsOptions): TlsContext {
   const cert = readFile(o.certFile, "cert_file");
   const key = readFile(o.keyFile, "key_file");
   let ca: string | undefined;
-  let cas: X509Certificate[] = [];
+  let cas: crypto.X509Certificate[] = [];
   if (o.caFile !== "") {
     ca = readFile(o.caFile, "ca_file");
     cas = parsePemBundle(ca);
@@ -115,7 +122,7 @@ export function loadTlsContext(o: TlsOptions): TlsContext {
   let context: tls.SecureContext;
   try {
     checkCipherNames(o);
-    context = tls.createSecureContext({ cert, key, ca, minVersion: "TLSv1.2" });
+    context = nodeTls().createSecureContext({ cert, key, ca, minVersion: "TLSv1.2" });
   } catch (e) {
     if (e instanceof TlsError) throw e;
     throw new TlsError(`error parsing X509 certificate/key pair: ${(e as Error).message}`);
@@ -131,74 +138,178 @@ export function loadTlsContext(o: TlsOptions): TlsContext {
   };
 }
 
+/**
+ * Reads start this small and double while they fill the buffer, up to 64 KiB; a pending read
+ * pins its buffer, so an idle TLS connection holds only the small one (DENO-NET.md §4), while a
+ * busy one hands TLS several records per read and so the client one large chunk per parse.
+ */
+const MIN_READ = 4 * 1024;
+const MAX_READ = 64 * 1024;
+/** The most handed to TLS in one write (see TlsTransport.write). */
+const WRITE_CHUNK = 256 * 1024;
+
+/** What tls.ts needs of its Duplex over a Deno connection (see makeDuplexClass). */
+interface DenoConnDuplex extends stream.Duplex {
+  hold(): void;
+  release(): void;
+  flushed(): Promise<void>;
+}
+
+let duplexClass: (new (conn: Deno.Conn, initial?: Uint8Array) => DenoConnDuplex) | null = null;
+
 /** A node Duplex over a Deno connection, so node:tls can run on top of it. */
-class DenoConnDuplex extends Duplex {
-  #conn: Deno.Conn;
-  #reading = false;
-  #buf = new Uint8Array(16 * 1024);
+function newDuplex(conn: Deno.Conn, initial?: Uint8Array): DenoConnDuplex {
+  duplexClass ??= makeDuplexClass(nodeBuiltin<typeof stream>("node:stream").Duplex);
+  return new duplexClass(conn, initial);
+}
 
-  /** `initial`: bytes already read from the connection, handed to TLS first. */
-  constructor(conn: Deno.Conn, initial?: Uint8Array) {
-    super();
-    this.#conn = conn;
-    if (initial && initial.length > 0) this.push(initial.slice());
-  }
+/** The class is made on first use: it extends node:stream's Duplex, loaded only then. */
+function makeDuplexClass(Duplex: typeof stream.Duplex) {
+  return class extends Duplex implements DenoConnDuplex {
+    #conn: Deno.Conn;
+    #reading = false;
+    #buf = new Uint8Array(MIN_READ);
+    #shortReads = 0;
 
-  override _read(): void {
-    if (this.#reading) return;
-    this.#reading = true;
-    this.#pump();
-  }
+    /** `initial`: bytes already read from the connection, handed to TLS first. */
+    constructor(conn: Deno.Conn, initial?: Uint8Array) {
+      super();
+      this.#conn = conn;
+      if (initial && initial.length > 0) this.push(initial.slice());
+    }
 
-  async #pump(): Promise<void> {
-    try {
-      while (true) {
-        const n = await this.#conn.read(this.#buf);
-        if (n === null) {
-          this.push(null);
-          return;
+    override _read(): void {
+      if (this.#reading) return;
+      this.#reading = true;
+      this.#pump();
+    }
+
+    /**
+     * Stops reading from the connection until release(): node's TLS keeps pulling from its
+     * stream even when its own reader is paused, so without this a fast publisher would be read
+     * (and decrypted into memory) as fast as it can send, whatever the client does with it.
+     */
+    hold(): void {
+      this.#held ??= Promise.withResolvers<void>();
+    }
+
+    release(): void {
+      const h = this.#held;
+      this.#held = null;
+      h?.resolve();
+    }
+
+    #held: PromiseWithResolvers<void> | null = null;
+
+    async #pump(): Promise<void> {
+      try {
+        while (true) {
+          while (this.#held !== null) await this.#held.promise;
+          const buf = this.#buf;
+          const n = await this.#conn.read(buf);
+          if (n === null) {
+            this.push(null);
+            return;
+          }
+          // push() copies nothing, so hand over a fresh copy of the bytes read.
+          const chunk = buf.slice(0, n);
+          if (n === buf.length && n < MAX_READ) {
+            this.#buf = new Uint8Array(n * 2);
+            this.#shortReads = 0;
+          } else if (n < buf.length / 4 && buf.length > MIN_READ && ++this.#shortReads > 2) {
+            this.#buf = new Uint8Array(buf.length / 2);
+            this.#shortReads = 0;
+          }
+          if (!this.push(chunk)) break;
         }
-        // push() copies nothing, so hand over a fresh copy of the bytes read.
-        if (!this.push(this.#buf.slice(0, n))) break;
+      } catch {
+        this.push(null);
+        return;
+      } finally {
+        this.#reading = false;
       }
-    } catch {
-      this.push(null);
-      return;
-    } finally {
-      this.#reading = false;
     }
-  }
 
-  override _write(chunk: Uint8Array, _enc: string, cb: (e?: Error | null) => void): void {
-    (async () => {
+    override _write(chunk: Uint8Array, _enc: string, cb: (e?: Error | null) => void): void {
+      this.#writeAll(chunk).then(() => cb(), (e) => cb(e));
+    }
+
+    /**
+     * Records TLS produced while a write was in flight go out together, in one write: a flush of
+     * the client's output is usually several records.
+     */
+    override _writev(
+      chunks: { chunk: Uint8Array; encoding: string }[],
+      cb: (e?: Error | null) => void,
+    ): void {
+      let size = 0;
+      for (const c of chunks) size += c.chunk.length;
+      const all = new Uint8Array(size);
       let off = 0;
-      while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
-    })().then(() => cb(), (e) => cb(e));
-  }
-
-  override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed
+      for (const c of chunks) {
+        all.set(c.chunk, off);
+        off += c.chunk.length;
+      }
+      this.#writeAll(all).then(() => cb(), (e) => cb(e));
     }
-    cb(err);
-  }
+
+    /** Resolves once every byte handed to this stream has been written to the connection. */
+    flushed(): Promise<void> {
+      if (this.#writing === 0) return Promise.resolve();
+      return new Promise((r) => this.#flushWaiters.push(r));
+    }
+
+    #writing = 0;
+    #flushWaiters: (() => void)[] = [];
+
+    async #writeAll(buf: Uint8Array): Promise<void> {
+      this.#writing++;
+      try {
+        await this.#writeOut(buf);
+      } finally {
+        if (--this.#writing === 0) {
+          const ws = this.#flushWaiters;
+          this.#flushWaiters = [];
+          for (const w of ws) w();
+        }
+      }
+    }
+
+    async #writeOut(buf: Uint8Array): Promise<void> {
+      let off = 0;
+      while (off < buf.length) off += await this.#conn.write(off === 0 ? buf : buf.subarray(off));
+    }
+
+    override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
+      try {
+        this.#conn.close();
+      } catch {
+        // already closed
+      }
+      cb(err);
+    }
+  };
 }
 
 /** Our Transport over a node TLSSocket: reads from a queue of decrypted chunks. */
 export class TlsTransport implements Transport {
   readonly socket: tls.TLSSocket;
+  /** The connection under TLS: writes wait for it, see write(). */
+  readonly #under: DenoConnDuplex;
   #chunks: Uint8Array[] = [];
   #ended = false;
   #error: Error | null = null;
   #waiter: (() => void) | null = null;
 
-  constructor(socket: tls.TLSSocket) {
+  constructor(socket: tls.TLSSocket, under: DenoConnDuplex) {
     this.socket = socket;
+    this.#under = under;
     socket.on("data", (d: Uint8Array) => {
       this.#chunks.push(d);
-      if (this.#chunks.length > 8) socket.pause();
+      if (this.#chunks.length > 8) {
+        socket.pause();
+        under.hold();
+      }
       this.#wake();
     });
     socket.on("end", () => {
@@ -221,26 +332,47 @@ export class TlsTransport implements Transport {
     w?.();
   }
 
+  /** Fills buf with as many of the decrypted chunks waiting as fit (one parse for them all). */
   async read(buf: Uint8Array): Promise<number | null> {
     while (this.#chunks.length === 0) {
       if (this.#error) throw this.#error;
       if (this.#ended) return null;
       await new Promise<void>((r) => (this.#waiter = r));
     }
-    const c = this.#chunks[0];
-    const n = Math.min(c.length, buf.length);
-    buf.set(c.subarray(0, n));
-    if (n === c.length) this.#chunks.shift();
-    else this.#chunks[0] = c.subarray(n);
-    if (this.#chunks.length <= 2 && this.socket.isPaused()) this.socket.resume();
+    const chunks = this.#chunks;
+    let n = 0;
+    while (chunks.length > 0 && n < buf.length) {
+      const c = chunks[0];
+      const k = Math.min(c.length, buf.length - n);
+      buf.set(k === c.length ? c : c.subarray(0, k), n);
+      n += k;
+      if (k === c.length) chunks.shift();
+      else chunks[0] = c.subarray(k);
+    }
+    if (chunks.length <= 2 && this.socket.isPaused()) {
+      this.socket.resume();
+      this.#under.release();
+    }
     return n;
   }
 
+  /**
+   * Resolves once the bytes are encrypted and written to the connection, not merely handed to
+   * node's streams (which buffer without limit): the client's outbound counts them as pending
+   * until then, so max_pending and the stall that protects it hold over TLS as over plain TCP.
+   */
   write(buf: Uint8Array): Promise<number> {
     if (this.#error) return Promise.reject(this.#error);
+    // At most WRITE_CHUNK per call (the caller loops on what was written): TLS copies what it
+    // is given into records, and the connection write joins them, so a backlog of tens of MB
+    // handed over at once would be held three times.
+    const part = buf.length > WRITE_CHUNK ? buf.subarray(0, WRITE_CHUNK) : buf;
     // node keeps a reference until the callback, after which the caller may reuse buf.
     return new Promise((resolve, reject) => {
-      this.socket.write(buf, (e) => (e ? reject(e) : resolve(buf.length)));
+      this.socket.write(part, (e) => {
+        if (e) reject(e);
+        else this.#under.flushed().then(() => resolve(part.length));
+      });
     });
   }
 
@@ -267,14 +399,14 @@ export function serverHandshake(
   ctx: TlsContext,
   initial?: Uint8Array,
 ): Promise<TlsTransport> {
-  const duplex = new DenoConnDuplex(conn, initial);
-  const socket = new tls.TLSSocket(duplex as unknown as import("node:net").Socket, {
+  const duplex = newDuplex(conn, initial);
+  const socket = new (nodeTls().TLSSocket)(duplex as unknown as import("node:net").Socket, {
     isServer: true,
     secureContext: ctx.context,
     requestCert: ctx.verify,
     rejectUnauthorized: false,
   });
-  return settle(socket, "secure", ctx, ctx.verify, "client didn't provide a certificate");
+  return settle(socket, duplex, "secure", ctx, ctx.verify, "client didn't provide a certificate");
 }
 
 /**
@@ -283,6 +415,7 @@ export function serverHandshake(
  */
 function settle(
   socket: tls.TLSSocket,
+  under: DenoConnDuplex,
   ready: "secure" | "secureConnect",
   ctx: TlsContext,
   checkPeer: boolean,
@@ -307,13 +440,16 @@ function settle(
         }
       }
       socket.removeAllListeners("error");
-      resolve(new TlsTransport(socket));
+      resolve(new TlsTransport(socket, under));
     });
   });
 }
 
 /** Null when `cert` is currently valid and issued (and signed) by one of `cas`. */
-export function verifyChain(cert: X509Certificate, cas: X509Certificate[]): string | null {
+export function verifyChain(
+  cert: crypto.X509Certificate,
+  cas: crypto.X509Certificate[],
+): string | null {
   const now = Date.now();
   if (Date.parse(cert.validFrom) > now) return "x509: certificate is not yet valid";
   if (Date.parse(cert.validTo) < now) return "x509: certificate has expired or is not yet valid";
@@ -335,8 +471,8 @@ export function clientHandshake(
   ctx: TlsContext,
   servername: string,
 ): Promise<TlsTransport> {
-  const duplex = new DenoConnDuplex(conn);
-  const socket = tls.connect({
+  const duplex = newDuplex(conn);
+  const socket = nodeTls().connect({
     socket: duplex as unknown as import("node:net").Socket,
     secureContext: ctx.context,
     servername: /^[\d.]+$|:/.test(servername) ? undefined : servername,
@@ -344,6 +480,7 @@ export function clientHandshake(
   });
   return settle(
     socket,
+    duplex,
     "secureConnect",
     ctx,
     ctx.cas.length > 0,
@@ -356,7 +493,7 @@ export function clientHandshake(
  * addresses, DNS names and URIs from the SAN, then the subject as an RFC 2253 string
  * ("CN=...,O=...,C=..."; the certificate lists RDNs in the opposite order).
  */
-export function certIdentities(cert: X509Certificate): string[] {
+export function certIdentities(cert: crypto.X509Certificate): string[] {
   const out: string[] = [];
   const san = cert.subjectAltName ?? "";
   for (const kind of ["email:", "DNS:", "URI:"]) {

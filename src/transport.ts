@@ -30,19 +30,41 @@ export function isWildcardHost(host: string): boolean {
 }
 
 /**
+ * The accept queue length Go's net.Listen asks for (and so nats-server): the system's maximum,
+ * net.core.somaxconn, capped at 65535. Deno's default is 511: a storm of reconnecting clients
+ * overflows that, and every connection the kernel drops waits a 1 s SYN retransmit.
+ */
+function listenBacklog(): number {
+  const path = "/proc/sys/net/core/somaxconn";
+  try {
+    // Asked first, so a server embedded without read permission never prompts for it.
+    if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return 4096;
+    const n = Number(Deno.readTextFileSync(path).trim());
+    if (Number.isInteger(n) && n > 0) return Math.min(n, 65535);
+  } catch {
+    // not Linux, or no permission to read it
+  }
+  return 4096;
+}
+
+/**
  * Listens like Go's net.Listen: a wildcard host ("0.0.0.0") binds every interface, IPv6 included,
  * so "localhost" clients that try ::1 first reach the server as they reach nats-server. Falls back
  * to IPv4 alone where IPv6 is unavailable. Reports whether IPv6 is served too.
  */
 export function listenTcp(host: string, port: number): { listener: Deno.Listener; ipv6: boolean } {
+  const tcpBacklog = listenBacklog();
   if (isWildcardHost(host)) {
     try {
-      return { listener: Deno.listen({ hostname: "::", port, transport: "tcp" }), ipv6: true };
+      return {
+        listener: Deno.listen({ hostname: "::", port, transport: "tcp", tcpBacklog }),
+        ipv6: true,
+      };
     } catch (e) {
       if (e instanceof Deno.errors.AddrInUse) throw e;
     }
   }
-  const listener = Deno.listen({ hostname: host, port, transport: "tcp" });
+  const listener = Deno.listen({ hostname: host, port, transport: "tcp", tcpBacklog });
   return { listener, ipv6: host.includes(":") };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The benchmark still runs: `scripts/bench.ts --quick --only ours` completes, prints the table
- * header and a non-zero result for every scenario.
+ * header and a non-zero result for every scenario (the shared-server scenarios in one run, the
+ * real-world ones, each on a fresh server, in another).
  */
 
 const BENCH = new URL("../scripts/bench.ts", import.meta.url).pathname;
@@ -10,26 +11,41 @@ function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
 }
 
-Deno.test("bench in quick mode completes and reports non-zero rates for our server", async () => {
+/** Runs the bench; returns the table rows (label -> our cell) and the output for messages. */
+async function bench(args: string[], ms: number) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", BENCH, "--quick", "--only", "ours"],
+    args: ["run", "-A", BENCH, "--quick", "--only", "ours", ...args],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(28_000),
+    signal: AbortSignal.timeout(ms),
   }).output();
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
   const context = `\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-2000)}`;
   assert(out.success, `bench exited with ${out.code}${context}`);
   assert(stdout.includes("| scenario | ours | nats-server | ratio |"), `no table header${context}`);
-
   const rows = new Map<string, string>();
   for (const line of stdout.split("\n")) {
     const cells = line.split("|").map((c) => c.trim());
     if (cells.length < 4 || cells[1] === "scenario" || cells[1].startsWith("---")) continue;
     rows.set(cells[1], cells[2]);
   }
+  return { rows, stdout, context };
+}
+
+function assertPositive(rows: Map<string, string>, label: string, context: string): void {
+  const cell = [...rows.entries()].find(([k]) => k.startsWith(label))?.[1];
+  assert(cell !== undefined, `no row for ${label}${context}`);
+  const value = parseFloat(cell);
+  assert(Number.isFinite(value) && value > 0, `${label}: expected a non-zero value, got ${cell}`);
+}
+
+Deno.test("bench in quick mode completes and reports non-zero rates for our server", async () => {
+  const { rows, context } = await bench(
+    ["--scenario", "memory,pub,pubsub,fanout,queue,wspubsub,reqrep"],
+    28_000,
+  );
   for (
     const label of [
       "publish-only",
@@ -39,13 +55,36 @@ Deno.test("bench in quick mode completes and reports non-zero rates for our serv
       "1:1 pub/sub over websocket",
       "request/reply p50",
       "request/reply p99",
+      "idle memory (",
     ]
   ) {
-    const cell = rows.get(label);
-    assert(cell !== undefined, `no row for ${label}${context}`);
-    const value = parseFloat(cell);
-    assert(Number.isFinite(value) && value > 0, `${label}: expected a non-zero value, got ${cell}`);
+    assertPositive(rows, label, context);
   }
-  const memory = [...rows.entries()].find(([k]) => k.startsWith("idle memory"));
-  assert(memory !== undefined && parseFloat(memory[1]) > 0, `no idle memory result${context}`);
+});
+
+Deno.test("bench's real-world scenarios complete, with the server's memory after each", async () => {
+  const { rows, stdout, context } = await bench([
+    "--scenario",
+    "empty,hicard,hicardwc,hicardsubs,reqnew,churn,tlspubsub,tlschurn,idlesubs",
+    "--settle",
+    "0",
+  ], 60_000);
+  for (
+    const label of [
+      "empty server RSS",
+      "Deno runtime floor",
+      "high-cardinality publish",
+      "high-cardinality, wildcard sub",
+      "high-cardinality, sub per subject",
+      "request/reply, new inbox per request p50",
+      "connection churn (",
+      "connection churn, connect-to-PONG p99",
+      "1:1 pub/sub over TLS",
+      "TLS connection churn (",
+      "idle memory, 1 sub each",
+    ]
+  ) {
+    assertPositive(rows, label, context);
+  }
+  assert(stdout.includes("| server memory (MiB"), `no memory table${context}`);
 });

@@ -686,13 +686,17 @@ Deno.test("features this server lacks are warnings naming the key, and the file 
 });
 
 Deno.test("security features this server lacks are refused, not ignored", () => {
+  assert.equal(errorOf(`ocsp: true`), 'x.conf:1:0: "ocsp" is not supported by this server');
+});
+
+Deno.test("operator-mode keys are read with nats-server's errors", () => {
   assert.equal(
     errorOf(`operator: "./op.jwt"`),
-    'x.conf:1:0: "operator" is not supported by this server',
+    "x.conf:1:0: error parsing operator JWT: open ./op.jwt: no such file or directory",
   );
   assert.equal(
     errorOf(`trusted: "ABC"`),
-    'x.conf:1:0: "trusted" is not supported by this server',
+    'x.conf:1:0: trust key "ABC" required to be a valid public operator nkey',
   );
 });
 

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type GoField, unmarshal } from "../src/system/go_json.ts";
+import { type GoField, unmarshalBody as unmarshal } from "../src/go_json.ts";
 
 const FIELDS: Record<string, GoField> = {
   sort: { kind: "string", go: "server.SortOpt" },

@@ -211,7 +211,7 @@ Deno.test("JetStream on the system account is refused at start", async () => {
   const s = new Server(opts, new MemoryLogger());
   assert.throws(
     () => s.start(),
-    /^StartError: Can't start JetStream: Not allowed to enable JetStream on the system account$/,
+    /^StartError: Not allowed to enable JetStream on the system account$/,
   );
   await Deno.remove(dir, { recursive: true });
 });

@@ -896,3 +896,59 @@ Deno.test("file store matches the memory store under random operations and resta
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+// ---- memory store segments ---------------------------------------------------------------------
+
+Deno.test("memory store: overwritten keys and deleted messages give their segments back", () => {
+  const s = new MemoryStore({ limits: { ...NO_LIMITS, maxMsgsPerSubject: 1 } });
+  const value = (k: number, round: number) => `v${round}-${k}-${"x".repeat(k % 300)}`;
+  // A KV bucket of 200 keys, each written 200 times: 40,000 messages, 200 live.
+  for (let round = 0; round < 200; round++) {
+    for (let k = 0; k < 200; k++) s.storeMsg(`kv.${k}`, null, enc.encode(value(k, round)));
+  }
+  assert.equal(s.state().msgs, 200);
+  for (let k = 0; k < 200; k++) {
+    assert.equal(dec.decode(s.loadLastMsg(`kv.${k}`)!.data), value(k, 199));
+  }
+  // ~32 KiB live: a handful of segments, not the ~6 MiB written.
+  assert.ok(s.segmentCount() <= 4, `${s.segmentCount()} segments`);
+  // Deleting every other message of a long stream keeps the rest readable, in order.
+  const t = new MemoryStore();
+  const hdr = enc.encode("NATS/1.0\r\nA: b\r\n\r\n");
+  for (let i = 1; i <= 20000; i++) {
+    t.storeMsg(`s.${i % 3}`, i % 5 ? null : hdr, enc.encode(`m${i}`));
+  }
+  for (let i = 1; i <= 20000; i++) if (i % 10 !== 0) t.removeMsg(i);
+  let n = 0;
+  for (let m = t.loadNextMsg("", 0); m !== null; m = t.loadNextMsg("", m.seq + 1)) {
+    n++;
+    assert.equal(dec.decode(m.data), `m${m.seq}`);
+    assert.equal(dec.decode(m.hdr), m.seq % 5 ? "" : "NATS/1.0\r\nA: b\r\n\r\n");
+  }
+  assert.equal(n, 2000);
+  assert.ok(t.segmentCount() <= 4, `${t.segmentCount()} segments`);
+  t.compact(15001);
+  assert.equal(t.state().msgs, 500);
+  t.purge();
+  assert.equal(t.segmentCount(), 0);
+  s.stop();
+  t.stop();
+  // A work queue: each message removed right after it is stored; its segments go as they fill.
+  const q = new MemoryStore();
+  for (let i = 0; i < 50000; i++) q.removeMsg(q.storeMsg("wq", null, enc.encode(`w${i}`)));
+  assert.ok(q.segmentCount() <= 1, `${q.segmentCount()} segments`);
+  q.stop();
+});
+
+Deno.test("memory store: a message read before it is removed keeps its bytes", () => {
+  const s = new MemoryStore();
+  s.storeMsg("a", null, enc.encode("first"));
+  s.storeMsg("a", null, enc.encode("second"));
+  const held = [s.loadMsg(1)!, s.loadMsg(2)!];
+  s.removeMsg(1);
+  s.purge();
+  for (let i = 0; i < 2000; i++) s.storeMsg("a", null, enc.encode(`overwrite-${i}`));
+  s.compact(1500);
+  assert.deepEqual(held.map((m) => dec.decode(m.data)), ["first", "second"]);
+  s.stop();
+});

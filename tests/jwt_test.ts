@@ -935,7 +935,10 @@ Deno.test("operator JWTs are read from files (plain or decorated) or inline", as
       assert.equal(jwt, opJwt);
       assert.equal(claims.sub, op.getPublicKey());
     }
-    await assert.rejects(readOperatorJwt(`${dir}/missing.jwt`), Deno.errors.NotFound);
+    await rejects(
+      readOperatorJwt(`${dir}/missing.jwt`),
+      `open ${dir}/missing.jwt: no such file or directory`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

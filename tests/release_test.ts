@@ -39,7 +39,9 @@ const releaseCli = (args: string[]) =>
   run(Deno.execPath(), ["run", "-A", "scripts/release.ts", ...args]);
 
 const SERVER_FLAGS = "--allow-net --allow-read --allow-write --allow-env --allow-sys " +
-  "--allow-run --unstable-net --include src/bcrypt_worker.ts";
+  "--allow-run --unstable-net " +
+  "--v8-flags=--expose-gc,--max-old-space-size=65536,--max-semi-space-size=4 " +
+  "--include src/bcrypt_worker.ts";
 
 /** Written out in full on purpose: this is the release as a reviewer should read it. */
 const PLAN = [

@@ -1181,6 +1181,11 @@ Deno.test({
             "the app to subscribe",
             10_000,
           );
+          // The browser's connection, kept while it is open: closed connections are kept for
+          // /connz only as records of what it shows.
+          const wsClient = [...(s.server?.clients.values() ?? [])].find((c) =>
+            c instanceof WsClient
+          ) as WsClient | undefined;
           // The browser's messages reach the TCP client, headers and all.
           await tcp.waitText(
             (t) => t.includes("PUB svc.time") || t.includes("MSG svc.time"),
@@ -1204,12 +1209,16 @@ Deno.test({
           assert.deepEqual(errors, []);
           if (s.server) {
             // Chromium asked for compression, and got it; it was recognised as a browser.
+            assert.ok(wsClient !== undefined, "the browser's connection");
             await waitFor(
-              () => s.server!.closedClients.some((c) => c instanceof WsClient),
+              () => s.server!.closedClients.some((c) => c.cid === wsClient.cid),
               "close",
             );
-            const up = (s.server.closedClients.find((c) => c instanceof WsClient) as WsClient).ws
-              .upgrade;
+            assert.equal(
+              s.server.closedClients.find((c) => c.cid === wsClient.cid)!.clientType,
+              "websocket",
+            );
+            const up = wsClient.ws.upgrade;
             assert.equal(up.compress, true);
             assert.equal(up.browser, true);
           }

@@ -1,7 +1,10 @@
 /**
  * Summarises a V8 .cpuprofile (from `deno run --cpu-prof`): the top functions by self time.
  *
- *   deno run -A scripts/bench/profile_summary.ts FILE.cpuprofile [TOP]
+ *   deno run -A scripts/bench/profile_summary.ts FILE.cpuprofile [TOP] [FROM-TO]
+ *
+ * FROM-TO (fractions of the profile's duration, e.g. 0.6-1) keeps only the samples taken in
+ * that part of the run: the timed phase of a scenario that first fills a stream, say.
  */
 
 interface Node {
@@ -10,7 +13,7 @@ interface Node {
   hitCount?: number;
 }
 
-const [file, topArg] = Deno.args;
+const [file, topArg, windowArg] = Deno.args;
 if (!file) {
   console.error("usage: profile_summary.ts FILE.cpuprofile [TOP]");
   Deno.exit(2);
@@ -23,7 +26,12 @@ const prof = JSON.parse(await Deno.readTextFile(file)) as {
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const self = new Map<string, number>();
 let total = 0;
+const duration = prof.timeDeltas.reduce((a, b) => a + b, 0);
+const [from, to] = (windowArg ?? "0-1").split("-").map((v) => Number(v) * duration);
+let at = 0;
 for (let i = 0; i < prof.samples.length; i++) {
+  at += prof.timeDeltas[i] ?? 0;
+  if (at < from || at > to) continue;
   const n = byId.get(prof.samples[i]);
   if (!n) continue;
   const dt = prof.timeDeltas[i] ?? 0;

@@ -22,6 +22,37 @@ export function connectTcp(port: number): Promise<Deno.TcpConn> {
 }
 
 /**
+ * Connects the NATS way over TLS: reads the clear-text INFO line, then runs the client side of
+ * the handshake on the same socket (Deno.startTls), trusting `caPem` for the server certificate.
+ */
+export async function connectTls(port: number, caPem: string): Promise<Conn> {
+  const tcp = await connectTcp(port);
+  try {
+    tcp.setNoDelay(true);
+    await readInfoLine(tcp);
+    const tls = await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [caPem] });
+    return Object.assign(tls, { setNoDelay: (_on: boolean) => {} });
+  } catch (e) {
+    try {
+      tcp.close();
+    } catch { /* closed */ }
+    throw e;
+  }
+}
+
+/** Reads byte by byte up to the end of the INFO line, so no byte of the TLS stream is taken. */
+async function readInfoLine(conn: Deno.Conn): Promise<void> {
+  const one = new Uint8Array(1);
+  let n = 0;
+  while (true) {
+    const r = await conn.read(one);
+    if (r === null) throw new Error("connection closed before INFO");
+    if (one[0] === 10) return;
+    if (++n > 64 * 1024) throw new Error("no end of INFO line");
+  }
+}
+
+/**
  * Sends `text` followed by PING and reads until the PONG that answers it, so that everything in
  * `text` (CONNECT, SUBs) has been processed by the server. Throws on -ERR or end of stream.
  */
@@ -68,6 +99,28 @@ function frame(head: string, size: number): Uint8Array {
   f[f.length - 2] = 13;
   f[f.length - 1] = 10;
   return f;
+}
+
+/**
+ * `count` distinct subjects of one length, `prefix` + zero-padded index + `suffix` (e.g.
+ * "dev.000042.t"), so every frame built from them has the same size and a subscriber can count
+ * frames by length.
+ */
+export function distinctSubjects(prefix: string, count: number, suffix = ""): string[] {
+  const width = String(Math.max(0, count - 1)).length;
+  return Array.from({ length: count }, (_, i) => prefix + String(i).padStart(width, "0") + suffix);
+}
+
+/** One buffer of PUB frames, one per subject, back to back. */
+export function packSubjects(subjects: string[], size: number): Uint8Array {
+  const frames = subjects.map((s) => pubFrame(s, size));
+  const buf = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let off = 0;
+  for (const f of frames) {
+    buf.set(f, off);
+    off += f.length;
+  }
+  return buf;
 }
 
 /** A buffer of about `target` bytes holding as many whole copies of `frame` as fit (at least 1). */

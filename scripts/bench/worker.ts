@@ -1,12 +1,13 @@
 /**
  * One benchmark agent: a raw publisher, a raw subscriber (one or more connections counting MSG
- * frames), or a request/reply pair on the real NATS client. It runs either as a Web Worker (a
+ * frames), a request/reply pair on the real NATS client, or a connection churner (churn.ts). It runs either as a Web Worker (a
  * thread of the bench process) or as a child process (`deno run -A worker.ts --child`), and
  * talks to the bench over JSON messages: postMessage in a Worker, one JSON object per line on
  * stdin/stdout in a child process. The same code drives every server measured.
  *
- * Messages in: {cmd:"pub"|"sub"|"reqrep", ...}, then {cmd:"go"} (pub), {cmd:"stat"} and
- * {cmd:"stop"} (sub). Messages out: {ev:"ready"}, {ev:"done", ...}, {ev:"stat", ...},
+ * Messages in: {cmd:"pub"|"sub"|"reqrep"|"churn", ...}, then {cmd:"go"} (pub, reqrep, churn),
+ * {cmd:"stat"} and {cmd:"stop"} (sub). JetStream roles (js.ts): {cmd:"requests"|"consume", ...},
+ * then {cmd:"go"}. Messages out: {ev:"ready"}, {ev:"done", ...}, {ev:"stat", ...},
  * {ev:"error", message}.
  */
 
@@ -14,8 +15,11 @@ import {
   type Conn,
   CONNECT,
   connectTcp,
+  connectTls,
+  distinctSubjects,
   msgFrame,
   packFrames,
+  packSubjects,
   payload,
   pingPong,
   pubFrame,
@@ -23,6 +27,8 @@ import {
   writeAll,
 } from "./raw.ts";
 import { connectWs, type WsConn, wsFrame } from "./ws.ts";
+import { churn, type ChurnCmd } from "./churn.ts";
+import { type ConsumeCmd, JsApi, JsConn, type RequestsCmd, runConsume, runRequests } from "./js.ts";
 
 // deno-lint-ignore no-explicit-any
 type Msg = Record<string, any>;
@@ -37,6 +43,17 @@ export interface PubCmd {
   writeSize: number;
   /** Over websocket: each write is one frame (port is then the websocket port). */
   ws?: boolean;
+  /** Over TLS: the CA certificate (PEM) the server's certificate is checked against. */
+  tls?: string;
+  /** Many subjects instead of `subject`: each of them in turn, `count` messages in all. */
+  distinct?: Distinct;
+}
+
+/** `count` distinct subjects of one length (see distinctSubjects). */
+export interface Distinct {
+  prefix: string;
+  count: number;
+  suffix: string;
 }
 
 export interface SubCmd {
@@ -47,6 +64,12 @@ export interface SubCmd {
   subs: { subject: string; queue?: string }[];
   readSize: number;
   ws?: boolean;
+  tls?: string;
+  /**
+   * One connection for many subjects published with `distinct`: a wildcard subscription on
+   * `prefix>` (perSubject false), or one subscription per subject, sid = the subject's index.
+   */
+  distinct?: Distinct & { perSubject: boolean };
 }
 
 export interface ReqRepCmd {
@@ -55,6 +78,8 @@ export interface ReqRepCmd {
   size: number;
   count: number;
   warmup: number;
+  /** A new inbox subscription for every request instead of the client's shared one. */
+  noMux?: boolean;
 }
 
 // ---- channel to the bench: Worker messages or stdin/stdout lines ----
@@ -100,14 +125,16 @@ function nextCmd(): Promise<Msg> {
   return new Promise((resolve) => onCmd = resolve);
 }
 
-function open(port: number, ws: boolean | undefined): Promise<Conn> {
+function open(port: number, ws: boolean | undefined, tls?: string): Promise<Conn> {
+  if (tls !== undefined) return connectTls(port, tls);
   return ws ? connectWs(port) : connectTcp(port);
 }
 
 async function publisher(c: PubCmd): Promise<void> {
-  const conn = await open(c.port, c.ws);
+  const conn = await open(c.port, c.ws, c.tls);
   conn.setNoDelay(true);
   await pingPong(conn, CONNECT);
+  if (c.distinct) return await publishDistinct(conn, c, c.distinct);
   const frame = pubFrame(c.subject, c.size);
   const { buf, count: perBuf } = packFrames(frame, c.writeSize);
   // Over websocket the frame around each write is built once, not per write.
@@ -126,6 +153,33 @@ async function publisher(c: PubCmd): Promise<void> {
   if (left > 0) await writeAll(conn, buf.subarray(0, left * frame.length));
   const tWritten = wallMs();
   // The PONG proves the server has processed every PUB before it.
+  await pingPong(conn, "", 120_000);
+  const tPong = wallMs();
+  conn.close();
+  send({ ev: "done", t0, tWritten, tPong, sent: c.count });
+}
+
+/**
+ * Publishes `count` messages cycling through the distinct subjects: one buffer holds a PUB for
+ * each subject, written in slices of writeSize (ops cut between writes, as a real stream cuts
+ * them).
+ */
+async function publishDistinct(conn: Conn, c: PubCmd, d: Distinct): Promise<void> {
+  const all = packSubjects(distinctSubjects(d.prefix, d.count, d.suffix), c.size);
+  const frameLen = all.length / d.count;
+  send({ ev: "ready" });
+  await nextCmd(); // go
+  const t0 = wallMs();
+  let left = c.count;
+  while (left > 0) {
+    const n = Math.min(left, d.count);
+    const end = n * frameLen;
+    for (let off = 0; off < end; off += c.writeSize) {
+      await writeAll(conn, all.subarray(off, Math.min(end, off + c.writeSize)));
+    }
+    left -= n;
+  }
+  const tWritten = wallMs();
   await pingPong(conn, "", 120_000);
   const tPong = wallMs();
   conn.close();
@@ -151,16 +205,31 @@ interface SubConn {
 async function subscriber(c: SubCmd): Promise<void> {
   const state: SubState = { first: 0, last: 0, error: "", stopping: false };
   const conns: SubConn[] = [];
+  const frames: Uint8Array[] = [];
   for (const s of c.subs) {
-    const conn = await open(c.port, c.ws);
+    const conn = await open(c.port, c.ws, c.tls);
     conn.setNoDelay(true);
     const sub = s.queue ? `SUB ${s.subject} ${s.queue} 1\r\n` : `SUB ${s.subject} 1\r\n`;
     await pingPong(conn, CONNECT + sub);
     conns.push({ conn, count: 0, reads: 0, bytes: 0, carry: 0 });
+    frames.push(msgFrame(s.subject, "1", c.size));
   }
-  const loops = conns.map((sc, i) =>
-    readLoop(sc, msgFrame(c.subs[i].subject, "1", c.size), c.readSize, state)
-  );
+  const d = c.distinct;
+  if (d) {
+    // Frames differ by subject (and sid), not by length: only the length and the ends are
+    // checked, not the whole frame.
+    const subjects = distinctSubjects(d.prefix, d.count, d.suffix);
+    const conn = await open(c.port, c.ws, c.tls);
+    conn.setNoDelay(true);
+    const lines = d.perSubject
+      ? subjects.map((s, i) => `SUB ${s} ${String(i).padStart(subjects[0].length, "0")}\r\n`)
+      : [`SUB ${d.prefix}> 1\r\n`];
+    await pingPong(conn, CONNECT + lines.join(""), 120_000);
+    conns.push({ conn, count: 0, reads: 0, bytes: 0, carry: 0 });
+    const sid = d.perSubject ? "0".repeat(subjects[0].length) : "1";
+    frames.push(msgFrame(subjects[0], sid, c.size));
+  }
+  const loops = conns.map((sc, i) => readLoop(sc, frames[i], c.readSize, state, d !== undefined));
   const stat = () => {
     let count = 0, reads = 0, bytes = 0;
     for (const sc of conns) {
@@ -208,6 +277,7 @@ async function readLoop(
   frame: Uint8Array,
   readSize: number,
   state: SubState,
+  loose = false,
 ): Promise<void> {
   const buf = new Uint8Array(readSize);
   const fl = frame.length;
@@ -237,7 +307,9 @@ async function readLoop(
       if (buf[i] === 77) {
         if (i + fl > total) break;
         if (buf[i + fl - 1] !== 10) return badFrame(state, buf, i, total);
-        if (!checked) {
+        if (loose) {
+          if (buf[i + 1] !== 83 || buf[i + fl - 2] !== 13) return badFrame(state, buf, i, total);
+        } else if (!checked) {
           for (let k = 0; k < fl; k++) {
             if (buf[i + k] !== frame[k]) return badFrame(state, buf, i, total);
           }
@@ -287,9 +359,10 @@ async function reqrep(c: ReqRepCmd): Promise<void> {
   send({ ev: "ready" });
   await nextCmd(); // go
   const lat: number[] = [];
+  const opts = { timeout: 5000, noMux: c.noMux === true };
   for (let i = 0; i < c.warmup + c.count; i++) {
     const t = performance.now();
-    await requester.request("bench.rr", data, { timeout: 5000 });
+    await requester.request("bench.rr", data, opts);
     if (i >= c.warmup) lat.push(performance.now() - t);
   }
   await requester.close();
@@ -300,11 +373,55 @@ async function reqrep(c: ReqRepCmd): Promise<void> {
   send({ ev: "done", p50: pick(0.5), p99: pick(0.99), mean, n: lat.length });
 }
 
+/** JetStream requests (publish with ack, KV put/get): prefill, ready, go, done. */
+async function jsRequests(c: RequestsCmd): Promise<void> {
+  const conn = await JsConn.open(c.port);
+  try {
+    if (c.prefill) {
+      const p = c.prefill;
+      const r = await runRequests(conn, { ...p, expect: "ack" }, p.keys, 1000, 3);
+      if (r.errors > 0) throw new Error(`prefill: ${r.firstError}`);
+    }
+    send({ ev: "ready" });
+    await nextCmd(); // go
+    const r = await runRequests(conn, c, c.count, c.window, 4);
+    send({ ev: "done", ...r });
+  } finally {
+    await conn.closed();
+  }
+}
+
+/** JetStream pull consume: prefill the stream, ready, go, done once every ack is processed. */
+async function jsConsume(c: ConsumeCmd): Promise<void> {
+  const conn = await JsConn.open(c.port);
+  try {
+    const api = new JsApi(conn);
+    if (c.prefill) {
+      const op = { subject: c.prefill.subject, size: c.prefill.size, expect: "ack" as const };
+      const r = await runRequests(conn, op, c.count, 1000, 3);
+      if (r.errors > 0) throw new Error(`prefill: ${r.firstError}`);
+    }
+    await api.ok(`$JS.API.CONSUMER.DURABLE.CREATE.${c.stream}.${c.consumer}`, {
+      stream_name: c.stream,
+      config: { durable_name: c.consumer, ack_policy: "explicit", deliver_policy: "all" },
+    });
+    send({ ev: "ready" });
+    await nextCmd(); // go
+    const r = await runConsume(conn, api, c);
+    send({ ev: "done", ...r });
+  } finally {
+    await conn.closed();
+  }
+}
+
 async function run(m: Msg): Promise<void> {
   try {
     if (m.cmd === "pub") await publisher(m as PubCmd);
+    else if (m.cmd === "requests") await jsRequests(m as RequestsCmd);
+    else if (m.cmd === "consume") await jsConsume(m as ConsumeCmd);
     else if (m.cmd === "sub") await subscriber(m as SubCmd);
     else if (m.cmd === "reqrep") await reqrep(m as ReqRepCmd);
+    else if (m.cmd === "churn") await churn(m as ChurnCmd, send, nextCmd);
     else throw new Error(`unknown command ${m.cmd}`);
   } catch (e) {
     fail(e);

@@ -16,6 +16,7 @@ import type {
   StreamExportOptions,
 } from "../options.ts";
 import type { InternalClient } from "../internal_client.ts";
+import type { AccountJwt } from "../operator/state.ts";
 
 export { DEFAULT_SYSTEM_ACCOUNT, GLOBAL_ACCOUNT } from "../options.ts";
 
@@ -49,6 +50,8 @@ export interface StreamImporter {
   importer: Account;
   subject: string;
   rename(subject: string): string;
+  /** The import's subscription in this account (closed once the import is gone). */
+  sub: ClientSub;
 }
 
 /**
@@ -94,6 +97,8 @@ export class Account {
   internal: InternalClient | null = null;
   /** Watchers of local interest changes; null (no cost) until someone watches. */
   interestWatchers: Set<InterestWatcher> | null = null;
+  /** Operator mode: the account JWT this account was made from (src/operator/). */
+  jwt: AccountJwt | null = null;
   // Traffic counters, as /accstatz reports them.
   inMsgs = 0;
   inBytes = 0;

@@ -21,7 +21,8 @@ import { ROUTER } from "../client.ts";
 import type { Server } from "../server.ts";
 import type { AccountOptions, ResponseType, ServiceExportOptions } from "../options.ts";
 import type { PubArg } from "../parser.ts";
-import { replyOf, rerouteMsg } from "../message.ts";
+import { replyOf } from "../message.ts";
+import { rerouteMsg } from "../delivery.ts";
 import { subjectMatches } from "../sublist.ts";
 import { SubjectTransform } from "./transform.ts";
 
@@ -47,18 +48,29 @@ export function installImports(server: Server, configured: AccountOptions[]): vo
   }
 }
 
-/** Removes the import subscriptions an account holds (in itself and in exporters). */
+/**
+ * Removes the import subscriptions configured accounts hold (in themselves and in exporters).
+ * Accounts made from account JWTs keep theirs: their claims own them.
+ */
 export function removeImports(server: Server): void {
   for (const acc of server.accounts.values()) {
-    for (const sub of acc.importSubs) {
-      if (sub.client.account.internal) sub.client.account.internal.unsubscribe(sub);
-    }
-    acc.importSubs = [];
-    acc.streamImporters = [];
+    if (acc.jwt === null) removeAccountImports(acc);
   }
 }
 
-function addStreamImport(
+/** Removes one account's import subscriptions (and its place among the exporters' importers). */
+export function removeAccountImports(acc: Account): void {
+  for (const sub of acc.importSubs) {
+    const exporter = sub.client.account;
+    if (exporter.streamImporters.length > 0) {
+      exporter.streamImporters = exporter.streamImporters.filter((si) => si.sub !== sub);
+    }
+    if (exporter.internal) exporter.internal.unsubscribe(sub);
+  }
+  acc.importSubs = [];
+}
+
+export function addStreamImport(
   server: Server,
   importer: Account,
   exporter: Account,
@@ -75,11 +87,11 @@ function addStreamImport(
   const handler = (_sub: ClientSub, from: Client, src: Uint8Array, pa: PubArg): void => {
     const subj = rename(pa.subject);
     const m = rerouteMsg(src, pa, subj, null);
-    server.routeLocal(from, importer.sublist.match(subj), m.buf, m.pa, null);
+    server.routeLocal(from, importer, importer.sublist.match(subj), m.buf, m.pa, null);
   };
   const sub = server.internalClient(exporter).subscribe(subject, handler);
   importer.importSubs.push(sub);
-  exporter.streamImporters.push({ importer, subject, rename });
+  exporter.streamImporters.push({ importer, subject, rename, sub });
 }
 
 export function addServiceImport(

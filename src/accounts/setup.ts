@@ -11,6 +11,7 @@ import type { Options } from "../options.ts";
 import type { Server } from "../server.ts";
 import { ClosedState } from "../client.ts";
 import { installSystemImports } from "../system/imports.ts";
+import { defaultDomainMappings } from "../jetstream/domain.ts";
 
 export function configureAccounts(server: Server, opts: Options): void {
   removeImports(server);
@@ -30,9 +31,11 @@ export function configureAccounts(server: Server, opts: Options): void {
     acc.mappings = compileMappings(a.mappings);
   }
   server.globalAccount.mappings = compileMappings(opts.mappings);
+  applyDefaultDomains(server, opts);
   configureSystemAccount(server, opts, wanted);
   for (const [name, acc] of server.accounts) {
-    if (wanted.has(name)) continue;
+    // Accounts made from account JWTs are kept: their claims, not the config, govern them.
+    if (wanted.has(name) || acc.jwt !== null) continue;
     for (const c of [...acc.clients]) c.close(ClosedState.AuthenticationViolation);
     acc.internal?.unsubscribeAll();
     server.accounts.delete(name);
@@ -42,11 +45,36 @@ export function configureAccounts(server: Server, opts: Options): void {
 }
 
 /**
+ * `default_js_domain`: an account without JetStream of its own sends the plain JetStream API to
+ * that domain (nats-server's registerAccount adds the reversed domain mappings).
+ */
+function applyDefaultDomains(server: Server, opts: Options): void {
+  for (const [name, domain] of Object.entries(opts.jsAccDefaultDomain)) {
+    const acc = server.accounts.get(name);
+    const jsEnabled = opts.accounts.some((a) => a.name === name && a.jetstreamLimits);
+    if (acc && !jsEnabled && domain !== "") defaultDomainMappings(acc, domain);
+  }
+}
+
+/**
  * The system account, as nats-server picks it: `system_account` names a configured account (an
  * error if there is none by that name); else a configured account named `$SYS`; else, unless
  * `no_system_account`, a `$SYS` account of its own.
  */
 function configureSystemAccount(server: Server, opts: Options, wanted: Set<string>): void {
+  if (server.operator !== null) {
+    // Operator mode: the system account is an account JWT, found through the resolver. Without
+    // one, nats-server still makes a `$SYS` account, which it cannot trust as the system account.
+    server.systemAccount = server.systemAccount ?? server.operator.systemAccount();
+    if (server.systemAccount === null && !opts.noSystemAccount) {
+      wanted.add(DEFAULT_SYSTEM_ACCOUNT);
+      if (!server.accounts.has(DEFAULT_SYSTEM_ACCOUNT)) {
+        server.accounts.set(DEFAULT_SYSTEM_ACCOUNT, new Account(DEFAULT_SYSTEM_ACCOUNT));
+      }
+    }
+    server.sysOnlyNoAuthUser = "";
+    return;
+  }
   let name = opts.systemAccount;
   if (name === "" && opts.accounts.some((a) => a.name === DEFAULT_SYSTEM_ACCOUNT)) {
     name = DEFAULT_SYSTEM_ACCOUNT;

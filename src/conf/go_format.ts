@@ -102,3 +102,16 @@ export function goFloat(f: number): string {
   }
   return String(f);
 }
+
+/**
+ * A failed file read as Go's os package words it (`open x: no such file or directory`), for
+ * the errors nats-server passes on from os.ReadFile.
+ */
+export function goFileError(path: string, e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return `open ${path}: no such file or directory`;
+  if (e instanceof Deno.errors.PermissionDenied) return `open ${path}: permission denied`;
+  if (e instanceof Deno.errors.IsADirectory) return `read ${path}: is a directory`;
+  const msg = (e as Error).message ?? String(e);
+  if (/is a directory/i.test(msg)) return `read ${path}: is a directory`;
+  return `open ${path}: ${msg}`;
+}

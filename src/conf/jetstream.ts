@@ -27,6 +27,22 @@ function storageSize(node: ConfNode): number | string {
   return Number(prefix) * 2 ** shift[suffix];
 }
 
+/**
+ * Top-level `default_js_domain { <account>: <domain> }`. A wrong type is reported at the key, as
+ * nats-server's recovered panic is.
+ */
+export function parseDefaultJsDomain(m: Mapper, node: ConfNode): Record<string, string> {
+  if (node.kind !== "map") {
+    m.abandon(node.pos, `error default_js_domain config: unsupported type ${goType(node)}`);
+  }
+  const out: Record<string, string> = {};
+  for (const [account, v] of node.value) {
+    if (v.kind !== "string") m.abandon(node.pos, goConversionError(v, "string"));
+    out[account] = v.value;
+  }
+  return out;
+}
+
 /** Top-level `jetstream: <bool | "enabled" | "disabled" | {...}>`. */
 export function parseJetStream(m: Mapper, node: ConfNode): void {
   const o = m.out;
@@ -101,6 +117,8 @@ export function parseJetStream(m: Mapper, node: ConfNode): void {
         break;
       }
       case "extension_hint":
+        o.jetstreamExtHint = want(v, "string");
+        break;
       case "unique_tag":
         want(v, "string");
         break;

@@ -253,9 +253,11 @@ function parseRemotes(m: Mapper, node: ConfNode): RemoteLeafOptions[] {
         case "ws_compression":
         case "websocket_compress":
         case "websocket_compression":
+          r.wsCompression = m.bool(v);
+          break;
         case "ws_no_masking":
         case "websocket_no_masking":
-          m.bool(v);
+          r.wsNoMasking = m.bool(v);
           break;
         case "jetstream_cluster_migrate":
         case "js_cluster_migrate":
@@ -271,7 +273,7 @@ function parseRemotes(m: Mapper, node: ConfNode): RemoteLeafOptions[] {
 
 /**
  * A remote URL as nats-server keeps it: trimmed, parsed leniently, and given the default leafnode
- * port when it has none. Websocket remotes are refused (this server has no websocket leafnodes).
+ * port when it has none (websocket URLs too).
  */
 function remoteUrl(m: Mapper, node: ConfNode, text: string): string | null {
   const trimmed = text.trim();
@@ -280,10 +282,6 @@ function remoteUrl(m: Mapper, node: ConfNode, text: string): string | null {
     url = new URL(trimmed);
   } catch {
     m.error(node.pos, `error parsing leafnode url [${goQuote(trimmed)}]`);
-    return null;
-  }
-  if (url.protocol === "ws:" || url.protocol === "wss:") {
-    m.error(node.pos, `${goQuote(trimmed)}: websocket leafnode remotes are not supported`);
     return null;
   }
   return url.port === "" ? withPort(trimmed, DEFAULT_LEAFNODE_PORT) : trimmed;

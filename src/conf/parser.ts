@@ -8,7 +8,11 @@
  * `include` appears.
  */
 
-import { dirname, join, resolve } from "node:path";
+import type * as nodePath from "node:path";
+import { nodeBuiltin } from "../node_builtin.ts";
+
+/** node:path, loaded when a config file is read (see node_builtin.ts). */
+const pathOf = (): typeof nodePath => nodeBuiltin<typeof nodePath>("node:path");
 import { ConfigError, type Position } from "./errors.ts";
 import { Lexer, type Token } from "./lexer.ts";
 
@@ -50,7 +54,7 @@ export function parseConfig(text: string | Uint8Array, options: ParseOptions = {
 /** Reads and parses a config file; `path` is kept as given in error positions. */
 export function parseConfigFile(path: string, options: Omit<ParseOptions, "file"> = {}): ConfMap {
   const bytes = readConfigBytes(path, { file: path, line: 0, col: 0 });
-  return new Parser(bytes, path, options.env ?? denoEnv, 0, [resolve(path)]).run();
+  return new Parser(bytes, path, options.env ?? denoEnv, 0, [pathOf().resolve(path)]).run();
 }
 
 /** Drops positions: maps become plain objects, for tests and for printing. */
@@ -261,11 +265,12 @@ class Parser {
 
   /** Merges another file's top-level keys into the current block. */
   #include(t: Token): void {
-    const path = join(dirname(this.#file || "."), t.value);
+    const p = pathOf();
+    const path = p.join(p.dirname(this.#file || "."), t.value);
     const wrap = (message: string) => `error parsing include file '${t.value}', ${message}`;
     let included: ConfMap;
     try {
-      const abs = resolve(path);
+      const abs = p.resolve(path);
       if (this.#chain.includes(abs) || this.#depth >= MAX_NESTING) {
         throw new ConfigError(`include cycle detected at ${path}`, { file: path, line: 0, col: 0 });
       }

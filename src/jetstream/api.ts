@@ -289,7 +289,7 @@ function streamInfo_(s: Stream, withDomain: boolean, details = false): Record<st
 }
 
 function createdJson(s: Stream): string {
-  return goTimeNs(s.created);
+  return s.created;
 }
 
 function hasPathSeparator(name: string): boolean {

@@ -16,7 +16,7 @@ import type { Account, InterestWatcher } from "../accounts/account.ts";
 import { subjectMatches } from "../sublist.ts";
 import type { ClientSub } from "../client.ts";
 import type { Client } from "../client.ts";
-import { buildMsg, payloadOf, replyOf, utf8 } from "../message.ts";
+import { payloadOf, replyOf, utf8 } from "../message.ts";
 import type { PubArg } from "../parser.ts";
 import { clearImmediate, setImmediate } from "node:timers";
 import { ACK_PREFIX_LEN, AckKind, ackKind, ackPrefix, ackReply, parseAckSubject } from "./ack.ts";
@@ -37,9 +37,11 @@ import {
 import type { ConsumerHandle, StreamHandle } from "./contract.ts";
 import { GoNumber, GoObject, goTimeNs, parseGoJson } from "./go_json.ts";
 import { PullRequests } from "./pull_request.ts";
+import { ackReplyLength, emptyMsg, fastMsg, MsgScratch } from "./reply.ts";
 import { nextPending } from "./store/consumer.ts";
 import { compileFilter, type SubjectMatcher } from "./store/filter.ts";
 import { nowNanos } from "./store/base.ts";
+import { turnNanos } from "./clock.ts";
 import type { ConsumerState, ConsumerStore, PendingAck, StoredMsg } from "./store/types.ts";
 import { Timer } from "./timer.ts";
 import { goDuration as parseGoDuration } from "../config.ts";
@@ -51,6 +53,8 @@ const BUDGET_MSGS = 512;
 const BUDGET_BYTES = 4 * 1024 * 1024;
 
 const EMPTY = new Uint8Array(0);
+/** Where deliveries are laid out, one at a time (see MsgScratch). */
+const scratch = new MsgScratch();
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -67,7 +71,10 @@ interface Held {
   msg: StoredMsg;
   dc: number;
   dsubj: string;
-  reply: string;
+  /** The reply subject is ackReply(prefix, dc, msg.seq, <dseq at delivery>, msg.ts, pending). */
+  pending: number;
+  /** Its length. */
+  rlen: number;
   hdr: Uint8Array;
   data: Uint8Array;
 }
@@ -164,6 +171,7 @@ export class Consumer implements ConsumerHandle {
   #watched: Account[] = [];
   #events: EventTarget;
   #ackPre: string;
+  #ackPreBytes: Uint8Array;
   #fcPre: string;
 
   constructor(
@@ -185,6 +193,7 @@ export class Consumer implements ConsumerHandle {
     this.#filter = compileFilter(cfg.filterSubject);
     this.#retention = stream.config().retention;
     this.#ackPre = ackPrefix(stream.name, name);
+    this.#ackPreBytes = utf8(this.#ackPre);
     this.#fcPre = `$JS.FC.${stream.name}.${name}.`;
     this.#events = {
       server: stream.server,
@@ -562,7 +571,7 @@ export class Consumer implements ConsumerHandle {
     const acc = this.stream.account;
     const targets = [{ acc, subject: this.#dsubj }];
     for (const si of acc.streamImporters) {
-      if (subjectMatches(si.subject, this.#dsubj)) {
+      if (!si.sub.closed && subjectMatches(si.subject, this.#dsubj)) {
         targets.push({ acc: si.importer, subject: si.rename(this.#dsubj) });
       }
     }
@@ -794,6 +803,8 @@ export class Consumer implements ConsumerHandle {
   #gatherPass(): void {
     let msgs = 0, bytes = 0;
     let miss: Miss = "none";
+    // One clock reading per pass: the pass is short (bounded by the budget).
+    let now = 0, nowMs = 0;
     while (!this.#closed) {
       if (msgs >= BUDGET_MSGS || bytes >= BUDGET_BYTES) {
         // Let the event loop write what was queued, then go on.
@@ -824,7 +835,11 @@ export class Consumer implements ConsumerHandle {
       this.#held = null;
       this.#lts = held.msg.ts;
       if (this.#rate !== null) this.#takeTokens(held);
-      bytes += this.#deliverMsg(held);
+      if (now === 0) {
+        now = nowNanos();
+        nowMs = Date.now();
+      }
+      bytes += this.#deliverMsg(held, now, nowMs);
       msgs++;
     }
     this.#waitForMsgs(miss);
@@ -832,18 +847,20 @@ export class Consumer implements ConsumerHandle {
 
   /** Takes the next message and its destination, or says why not ("retry": look again). */
   #prepareNext(): Held | "none" | "maxAckPending" | "retry" {
-    const saved = { sseq: this.#sseq, lssI: this.#lss?.i ?? 0, lss: this.#lss, npc: this.#npc };
+    const savedSseq = this.#sseq, savedLss = this.#lss, savedLssI = this.#lss?.i ?? 0;
+    const savedNpc = this.#npc;
     const r = this.#getNextMsg();
     if (typeof r === "string") return r;
     const { msg, dc } = r;
     if (dc === 1 && this.#npcm > 0) this.#npc--;
-    const reply = ackReply(this.#ackPre, dc, msg.seq, this.#dseq, msg.ts, this.#numPending());
+    const pending = this.#numPending();
+    const rlen = ackReplyLength(this.#ackPreBytes.length, dc, msg.seq, this.#dseq, msg.ts, pending);
     let hdr = msg.hdr, data = msg.data;
     if (this.cfg.headersOnly) {
       hdr = headersOnly(hdr, data.length);
       data = EMPTY;
     }
-    const sz = byteLen(msg.subject) + reply.length + hdr.length + data.length;
+    const sz = byteLen(msg.subject) + rlen + hdr.length + data.length;
     let dsubj: string;
     if (this.isPush) dsubj = this.#dsubj;
     else {
@@ -857,17 +874,17 @@ export class Consumer implements ConsumerHandle {
           this.#rdq.unshift(msg.seq);
           this.#rdqi.add(msg.seq);
         } else {
-          this.#sseq = saved.sseq;
-          this.#lss = saved.lss;
-          if (this.#lss !== null) this.#lss.i = saved.lssI;
-          this.#npc = saved.npc;
+          this.#sseq = savedSseq;
+          this.#lss = savedLss;
+          if (this.#lss !== null) this.#lss.i = savedLssI;
+          this.#npc = savedNpc;
         }
         return "none";
       }
       dsubj = wr.reply;
       if (wr.n > 0 && wr.hb > 0) wr.hbt = Date.now() + wr.hb;
     }
-    return { msg, dc, dsubj, reply, hdr, data };
+    return { msg, dc, dsubj, pending, rlen, hdr, data };
   }
 
   #paceDelay(h: Held): number {
@@ -881,7 +898,7 @@ export class Consumer implements ConsumerHandle {
       const now = Date.now();
       r.tokens = Math.min(r.burst, r.tokens + (now - r.at) * r.bytesPerMs);
       r.at = now;
-      const need = byteLen(h.msg.subject) + h.reply.length + h.hdr.length + h.data.length;
+      const need = byteLen(h.msg.subject) + h.rlen + h.hdr.length + h.data.length;
       if (r.tokens < need && r.bytesPerMs > 0) {
         wait = Math.max(wait, (need - r.tokens) / r.bytesPerMs);
       }
@@ -891,7 +908,7 @@ export class Consumer implements ConsumerHandle {
 
   #takeTokens(h: Held): void {
     const r = this.#rate!;
-    r.tokens -= byteLen(h.msg.subject) + h.reply.length + h.hdr.length + h.data.length;
+    r.tokens -= byteLen(h.msg.subject) + h.rlen + h.hdr.length + h.data.length;
   }
 
   #waitForMsgs(miss: Miss): void {
@@ -953,29 +970,48 @@ export class Consumer implements ConsumerHandle {
   }
 
   /** Sends one message; returns its size for the pass budget. */
-  #deliverMsg(h: Held): number {
+  #deliverMsg(h: Held, now: number, nowMs: number): number {
     const dseq = this.#dseq++;
-    const { msg, dc, dsubj, reply } = h;
-    const psz = dsubj.length + reply.length + h.hdr.length + h.data.length;
+    const { msg, dc, dsubj } = h;
+    const psz = dsubj.length + h.rlen + h.hdr.length + h.data.length;
     if (this.#maxpb > 0) this.#pbytes += psz;
     const ap = this.cfg.ackPolicy;
-    const now = nowNanos();
     if (ap === "explicit" || ap === "all") this.#trackPending(msg.seq, dseq, now);
     else {
       this.#adflr = dseq;
       this.#asflr = msg.seq;
     }
-    if (this.isPull && this.#dthresh > 0) this.#waiting!.last = Date.now();
+    if (this.isPull && this.#dthresh > 0) this.#waiting!.last = nowMs;
     try {
       this.store.updateDelivered(dseq, msg.seq, dc, msg.ts);
     } catch (e) {
       this.#log(`storing delivery: ${e}`);
     }
     this.#ldt = now;
-    this.#lastDelivery = Date.now();
-    const m = buildMsg(msg.subject, reply, h.hdr.length > 0 ? h.hdr : null, h.data);
-    m.pa.subject = dsubj;
-    m.pa.deliver = dsubj !== msg.subject;
+    this.#lastDelivery = nowMs;
+    const hdr = h.hdr.length > 0 ? h.hdr : null;
+    // Deliveries run in a pass of their own (a microtask or immediate), so the scratch is free.
+    let m = scratch.delivery(
+      dsubj,
+      msg.subject,
+      this.#ackPreBytes,
+      dc,
+      msg.seq,
+      dseq,
+      msg.ts,
+      h.pending,
+      hdr,
+      h.data,
+    );
+    if (m === null) {
+      m = fastMsg(
+        msg.subject,
+        ackReply(this.#ackPre, dc, msg.seq, dseq, msg.ts, h.pending),
+        hdr,
+        h.data,
+      );
+      m.pa.subject = dsubj;
+    }
     const delivered = this.stream.server.publishInternal(this.stream.account, m.buf, m.pa);
     if (!delivered) this.#didNotDeliver(msg.seq);
     if (this.#maxpb > 0 && this.#needFlowControl(psz)) this.#sendFlowControl();
@@ -1102,7 +1138,16 @@ export class Consumer implements ConsumerHandle {
         this.#processTerm(sseq, dseq, dc);
         break;
     }
-    if (reply !== "" && !skipAckReply) this.#send(reply, "", null);
+    if (reply !== "" && !skipAckReply) {
+      // The confirmation promises the ack is stored: its record is written first.
+      try {
+        this.store.flush();
+      } catch (e) {
+        this.#log(`storing ack: ${e}`);
+      }
+      const m = emptyMsg(reply);
+      this.stream.server.publishInternal(this.stream.account, m.buf, m.pa);
+    }
     // Any ack activity keeps a consumer with an inactivity threshold alive.
     if (this.cfg.inactiveThreshold > 0 && !this.#closed) {
       if (this.isPush && this.#deleteTimer.active) this.#deleteTimer.reset(this.#dthresh);
@@ -1173,7 +1218,7 @@ export class Consumer implements ConsumerHandle {
     try {
       this.store.updateAcks(dseq, sseq);
     } catch { /* not pending in the store: nothing to record */ }
-    this.#lat = nowNanos();
+    this.#lat = turnNanos();
     if (this.#retention !== "limits") {
       if (sagap > 1) {
         for (let seq = sseq; seq > sseq - sagap; seq--) this.stream.acked(this, seq);
@@ -1318,7 +1363,7 @@ export class Consumer implements ConsumerHandle {
 
   /** Publishes a message the consumer makes (status, flow control, ack confirmations). */
   #send(subject: string, reply: string, hdr: Uint8Array | null): boolean {
-    const m = buildMsg(subject, reply, hdr, EMPTY);
+    const m = fastMsg(subject, reply, hdr, EMPTY);
     return this.stream.server.publishInternal(this.stream.account, m.buf, m.pa);
   }
 }

@@ -19,7 +19,7 @@ import { subjectsCollide } from "../subjects.ts";
 import { type ApiError, jsError } from "./errors.ts";
 import { FileStore, MemoryStore, NO_LIMITS, type StreamStore } from "./store/mod.ts";
 import { nowNanos } from "./store/base.ts";
-import { parseRfc3339 } from "./json.ts";
+import { goTimeNs, parseRfc3339 } from "./json.ts";
 import {
   checkStreamConfig,
   checkStreamUpdate,
@@ -36,6 +36,7 @@ import { streamAction } from "./advisories.ts";
 import { installApi } from "./api.ts";
 import { recoverStreamConsumers } from "./consumers.ts";
 import { applyDomainMappings } from "./domain.ts";
+import { growth, limitsJson, reservedBy, tiersJson, ZERO_LIMITS } from "./account_limits.ts";
 
 export const JS_STORE_DIR = "jetstream";
 const STREAMS_DIR = "streams";
@@ -250,6 +251,9 @@ export class JetStream {
   #enableAccounts(): void {
     const s = this.server;
     if (s.systemAccount !== null) this.#installApiOnly(s.systemAccount, true);
+    // In operator mode, accounts with streams on disk are looked up now so their streams come
+    // back (those whose JWT is at hand; others come back when first used).
+    if (s.operator !== null) s.operator.lookupStoredAccounts(this.config.storeDir);
     if (this.#globalOnly()) {
       this.enableAccount(s.globalAccount, unlimitedJetStreamAccount());
       return;
@@ -268,7 +272,8 @@ export class JetStream {
     try {
       for (const acc of s.accounts.values()) {
         const limits = accountLimits(s, acc);
-        if (limits) this.enableAccount(acc, limits);
+        if (acc.jwt !== null && acc !== s.systemAccount) s.operator?.configureJetStream(acc, this);
+        else if (limits) this.enableAccount(acc, limits);
         else if (acc !== s.systemAccount) this.#installApiOnly(acc);
       }
     } catch (e) {
@@ -281,6 +286,7 @@ export class JetStream {
   /** No accounts configured beyond `$G` and the system account: `$G` gets JetStream. */
   #globalOnly(): boolean {
     const s = this.server;
+    if (s.operator !== null) return false;
     for (const a of s.accounts.values()) {
       if (a !== s.globalAccount && a !== s.systemAccount) return false;
     }
@@ -306,23 +312,53 @@ export class JetStream {
     if (acc === s.systemAccount) {
       throw new Error("jetstream can not be enabled on the system account");
     }
-    this.#sufficientResources(limits);
+    this.#sufficientResources(...reservedBy(limits));
     this.#removeApiOnly(acc);
     const jsa = new JsAccount(this, acc, limits);
     this.accounts.set(acc.name, jsa);
     jsa.apiSub = installApi(this, acc, jsa);
     applyDomainMappings(acc, this.config.domain);
     s.log.debug(`Enabled JetStream for account ${JSON.stringify(acc.name)}`);
-    s.log.debug(`  Max Memory:      ${friendlyBytes(limits.maxMemory)}`);
-    s.log.debug(`  Max Storage:     ${friendlyBytes(limits.maxStore)}`);
+    if (limits.tiers === undefined) {
+      s.log.debug(`  Max Memory:      ${friendlyBytes(limits.maxMemory)}`);
+      s.log.debug(`  Max Storage:     ${friendlyBytes(limits.maxStore)}`);
+    } else {
+      for (const [t, l] of Object.entries(limits.tiers)) {
+        s.log.debug(`  Tier: ${t}`);
+        s.log.debug(`    Max Memory:      ${friendlyBytes(l.maxMemory)}`);
+        s.log.debug(`    Max Storage:     ${friendlyBytes(l.maxStore)}`);
+      }
+    }
     jsa.recover();
     return jsa;
   }
 
-  /** Standalone: the account's limits must fit in what the server has left. */
-  #sufficientResources(limits: JetStreamAccountLimits): void {
-    const mem = Math.max(0, limits.maxMemory);
-    const store = Math.max(0, limits.maxStore);
+  /**
+   * nats-server's configJetStream for an account whose limits may have changed (an account JWT
+   * update): JetStream enabled, its limits updated (the growth checked against what the server
+   * has left), or disabled (its streams stop, their files stay) with the API answering "not
+   * enabled". Throws what nats-server reports.
+   */
+  configureAccount(acc: Account): void {
+    const s = this.server;
+    const limits = accountLimits(s, acc);
+    const jsa = this.lookup(acc);
+    if (limits !== null && jsa !== null) {
+      this.#sufficientResources(...growth(jsa.limits, limits));
+      jsa.limits = limits;
+    } else if (limits !== null) {
+      this.enableAccount(acc, limits);
+    } else if (acc !== s.systemAccount) {
+      if (jsa !== null) {
+        jsa.stop();
+        this.accounts.delete(acc.name);
+      }
+      this.#installApiOnly(acc);
+    }
+  }
+
+  /** Standalone: the account's limits (or their growth) must fit in what the server has left. */
+  #sufficientResources(mem: number, store: number): void {
     if (this.memReserved + mem > this.config.maxMemory) {
       throw jsError("JSMemoryResourcesExceededErr");
     }
@@ -332,8 +368,10 @@ export class JetStream {
     let memReserved = 0;
     let storeReserved = 0;
     for (const jsa of this.accounts.values()) {
-      memReserved += Math.max(0, jsa.limits.maxMemory);
-      storeReserved += Math.max(0, jsa.limits.maxStore);
+      if (jsa.account.jwt?.expired) continue;
+      const [m, st] = reservedBy(jsa.limits);
+      memReserved += m;
+      storeReserved += st;
     }
     if (memReserved + mem > this.config.maxMemory) throw jsError("JSMemoryResourcesExceededErr");
     if (storeReserved + store > this.config.maxStore) {
@@ -461,8 +499,12 @@ export class JetStream {
   }
 }
 
-/** The JetStream limits configured for an account, or null (not enabled for it). */
+/**
+ * The JetStream limits configured for an account (in the config, or in its account JWT), or
+ * null (not enabled for it).
+ */
 export function accountLimits(server: Server, acc: Account): JetStreamAccountLimits | null {
+  if (acc.jwt !== null) return acc.jwt.jetstream;
   const a = server.opts.accounts.find((x) => x.name === acc.name);
   return a?.jetstreamLimits ?? null;
 }
@@ -549,6 +591,10 @@ export class JsAccount {
   /** jsNonClusteredStreamLimitsCheck, run on the request's config before defaults. */
   precheckLimits(raw: RawStreamConfig): void {
     const l = this.limits;
+    // Tiered limits: this server's streams are R1; a request's replicas name its tier.
+    if (l.tiers !== undefined && l.tiers[`R${raw.replicas}`] === undefined) {
+      throw jsError("JSNoLimitsErr");
+    }
     if (l.maxStreams > 0 && this.streams.size >= l.maxStreams) {
       throw jsError("JSMaximumStreamsLimitErr");
     }
@@ -579,7 +625,7 @@ export class JsAccount {
    * subject overlap, the store, the subscriptions, the create advisory. Throws ApiError (or a
    * plain Error for failures nats-server reports as text).
    */
-  addStream(raw: RawStreamConfig, recovered?: { store: StreamStore; created: number }): Stream {
+  addStream(raw: RawStreamConfig, recovered?: { store: StreamStore; created: string }): Stream {
     const checked = checkStreamConfig(raw, this.configContext());
     if (checked.replicas > 1) throw jsError("JSStreamReplicasNotSupportedErr");
     const cfg = configJson(checked);
@@ -608,7 +654,7 @@ export class JsAccount {
         throw new StoreFailed(e);
       }
     }
-    const stream = new Stream(this, cfg, store, recovered?.created ?? nowNanos());
+    const stream = new Stream(this, cfg, store, recovered?.created ?? goTimeNs(nowNanos()));
     if (!recovered) store.writeMeta(stream.meta());
     this.streams.set(cfg.name, stream);
     // What a recovered store holds counts as usage from the start.
@@ -660,24 +706,19 @@ export class JsAccount {
     let consumers = 0;
     for (const s of this.streams.values()) consumers += s.consumers.size;
     const l = this.limits;
-    const o: Record<string, unknown> = {
+    const used = {
       memory: this.memUsed,
       storage: this.storeUsed,
       streams: this.streams.size,
       consumers,
-      limits: {
-        max_memory: l.maxMemory,
-        max_storage: l.maxStore,
-        max_streams: l.maxStreams,
-        max_consumers: l.maxConsumers,
-        max_ack_pending: l.maxAckPending,
-        memory_max_stream_bytes: l.memoryMaxStreamBytes,
-        storage_max_stream_bytes: l.storeMaxStreamBytes,
-        max_bytes_required: l.maxBytesRequired,
-      },
+    };
+    const o: Record<string, unknown> = {
+      ...used,
+      limits: limitsJson(l.tiers === undefined ? l : ZERO_LIMITS),
     };
     if (this.js.config.domain) o.domain = this.js.config.domain;
     o.api = { total: this.apiTotal, errors: this.apiErrors };
+    if (l.tiers !== undefined) o.tiers = tiersJson(l.tiers, used);
     return o;
   }
 
@@ -742,7 +783,10 @@ export class JsAccount {
     }
     const cfg = meta.config;
     log.notice(`  Starting restore for stream '${this.account.name} > ${cfg.name}'`);
-    const created = (meta.created ? parseRfc3339(meta.created) : null) ?? nowNanos();
+    // Kept as written: the text round-trips exactly, a nanosecond double would not.
+    const created = meta.created && parseRfc3339(meta.created) !== null
+      ? meta.created
+      : goTimeNs(nowNanos());
     let stream: Stream;
     try {
       stream = this.addStream(rawFromConfig(cfg), { store, created });

@@ -8,7 +8,6 @@
 import type { Server } from "../server.ts";
 import { goTime, nowMs } from "../monitor/format.ts";
 import type { JszOptions } from "../monitor/jsz.ts";
-import { goTimeNs } from "./json.ts";
 import { configJsonOf, type JsAccount } from "./jetstream.ts";
 import { jsError } from "./errors.ts";
 
@@ -116,7 +115,7 @@ function accountDetail(
     cluster.leader = server.name;
     const sd: Record<string, unknown> = {
       name: s.name,
-      created: goTimeNs(s.created),
+      created: s.created,
       cluster,
     };
     if (withConfig) sd.config = s.config();

@@ -7,7 +7,10 @@
  *
  * Ingest runs synchronously in the internal subscription's handler, once the published message
  * has been routed (internal_client.ts), on the bytes of the publisher's buffer: a message without
- * headers costs a store write and the ack, nothing else. The consumer layer plugs in through the
+ * headers costs a store write and the ack, nothing else. A file store writes the records of one
+ * turn of the event loop together (group commit), so the replies wait, in publish order, until
+ * the end of the turn (a microtask): the store is flushed once, then every reply goes out, and an
+ * ack is sent only for a message that is in the file. Memory streams answer the same way. The consumer layer plugs in through the
  * StreamHandle contract (contract.ts): consumers register in `consumers`, hear about new
  * messages from `onStored` and report acknowledgements through `acked`.
  */
@@ -41,6 +44,7 @@ import { compileRepublish, type StreamConfig, type StreamSourceJson } from "./st
 import { type Feed, newFeed } from "./sourcing.ts";
 import { streamAction } from "./advisories.ts";
 import type { JsAccount } from "./jetstream.ts";
+import { asciiBytes, fastMsg, MsgScratch } from "./reply.ts";
 
 /** The publish headers nats-server reads (stream.go). */
 export const MSG_ID = "Nats-Msg-Id";
@@ -56,11 +60,20 @@ const MAX_HEADER = 65535;
 const DIRECT_GROUP = "_sys_";
 
 const enc = new TextEncoder();
+/** Where publish acks are laid out, one at a time (see MsgScratch). */
+const ackScratch = new MsgScratch();
 
 /** nats-server's parseInt64: digits only, else -1. */
 function parseInt64(s: string): number {
   if (s === "" || !/^[0-9]+$/.test(s)) return -1;
   return Number(s);
+}
+
+/** A reply to a publish waiting for the store's group write: an ack (body null) or as given. */
+interface QueuedReply {
+  reply: string;
+  seq: number;
+  body: string | null;
 }
 
 interface DedupEntry {
@@ -111,8 +124,8 @@ export class Stream implements StreamHandle {
   readonly store: StreamStore;
   readonly jsa: JsAccount;
   readonly consumers = new Map<string, ConsumerHandle>();
-  /** Nanoseconds since the epoch. */
-  created: number;
+  /** When it was created, as the API writes it (RFC 3339 with nanoseconds). */
+  created: string;
   #cfg: StreamConfig;
   #subs: ClientSub[] = [];
   #directSubs: ClientSub[] = [];
@@ -122,6 +135,10 @@ export class Stream implements StreamHandle {
   #republish: SubjectTransform | null = null;
   /** `{"stream":"NAME", "seq":` (with the domain when there is one), as nats-server writes it. */
   #ackPrefix = "";
+  #ackPrefixBytes: Uint8Array = new Uint8Array(0);
+  /** Replies to publishes, sent after the store's write (see the header). */
+  #replies: QueuedReply[] = [];
+  #commitQueued = false;
   // De-duplication: ids by insertion order for expiry, and the lookup map.
   #dd = new Map<string, DedupEntry>();
   #ddOrder: DedupEntry[] = [];
@@ -132,7 +149,7 @@ export class Stream implements StreamHandle {
   /** The mirror, or the sources, this stream takes messages from. */
   #feeds: Feed[] = [];
 
-  constructor(jsa: JsAccount, cfg: StreamConfig, store: StreamStore, created: number) {
+  constructor(jsa: JsAccount, cfg: StreamConfig, store: StreamStore, created: string) {
     this.jsa = jsa;
     this.account = jsa.account;
     this.server = jsa.js.server;
@@ -166,6 +183,7 @@ export class Stream implements StreamHandle {
     this.#ackPrefix = domain
       ? `{"stream":${JSON.stringify(cfg.name)}, "domain":${JSON.stringify(domain)}, "seq":`
       : `{"stream":${JSON.stringify(cfg.name)}, "seq":`;
+    this.#ackPrefixBytes = asciiBytes(this.#ackPrefix);
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -337,7 +355,7 @@ export class Stream implements StreamHandle {
 
   /** What the store keeps with the stream (nats-server's FileStreamInfo: created, config). */
   meta(): { created: string; config: StreamConfig } {
-    return { created: goTimeNs(this.created), config: this.#cfg };
+    return { created: this.created, config: this.#cfg };
   }
 
   // ---- API operations -----------------------------------------------------------------------
@@ -415,7 +433,7 @@ export class Stream implements StreamHandle {
       if (msgId !== "") {
         const dde = this.#checkMsgId(msgId);
         if (dde !== undefined) {
-          if (canRespond) this.#send(reply, `${this.#ackPrefix}${dde.seq},"duplicate": true}`);
+          if (canRespond) this.#answer(reply, `${this.#ackPrefix}${dde.seq},"duplicate": true}`);
           return;
         }
       }
@@ -487,7 +505,7 @@ export class Stream implements StreamHandle {
       this.#lastMsgId = msgId;
       // nats-server records the id with sequence 0 here, and answers duplicates with it.
       if (msgId !== "") this.#storeMsgId({ id: msgId, seq: 0, ts: 0 });
-      if (canRespond) this.#send(reply, `${this.#ackPrefix}${seq}}`);
+      if (canRespond) this.#ack(reply, seq);
       return;
     }
 
@@ -526,7 +544,7 @@ export class Stream implements StreamHandle {
     else if (rollup === "all") this.purge({ keep: 1 });
 
     if (tsubj !== null) this.#sendRepublish(tsubj, subject, seq, tlseq, hdr, data);
-    if (canRespond) this.#send(reply, `${this.#ackPrefix}${seq}}`);
+    if (canRespond) this.#ack(reply, seq);
     const ls = this.#listeners;
     for (let i = 0; i < ls.length; i++) ls[i](seq, subject);
   }
@@ -614,14 +632,68 @@ export class Stream implements StreamHandle {
   }
 
   #send(reply: string, body: string | Uint8Array, hdr: Uint8Array | null = null): void {
-    const m = buildMsg(reply, "", hdr, typeof body === "string" ? enc.encode(body) : body);
+    const m = fastMsg(reply, "", hdr, typeof body === "string" ? enc.encode(body) : body);
     this.server.publishInternal(this.account, m.buf, m.pa);
   }
 
   /** An error publish ack: `{"error":{...},"stream":"NAME","seq":0}`. */
   #sendError(reply: string, err: ApiError): void {
-    this.#send(reply, goJson({ error: err, stream: this.name, seq: 0 }));
+    this.#answer(reply, goJson({ error: err, stream: this.name, seq: 0 }));
   }
+
+  /** The publish ack of a message stored at `seq`. */
+  #ack(reply: string, seq: number): void {
+    this.#queue({ reply, seq, body: null });
+  }
+
+  /** Any other answer to a publish (errors, duplicates), in order with the acks. */
+  #answer(reply: string, body: string): void {
+    this.#queue({ reply, seq: 0, body });
+  }
+
+  /** Runs in #commit only (a microtask of its own): the scratch is free there. */
+  #sendAck(reply: string, seq: number): void {
+    const m = ackScratch.numbered(reply, this.#ackPrefixBytes, seq, 0x7d); // "}"
+    this.server.publishInternal(this.account, m.buf, m.pa);
+  }
+
+  #queue(r: QueuedReply): void {
+    this.#replies.push(r);
+    if (!this.#commitQueued) {
+      this.#commitQueued = true;
+      queueMicrotask(this.#commit);
+    }
+  }
+
+  /** End of the turn: the store's records are written, then the replies go (acks only if so). */
+  #commit = (): void => {
+    this.#commitQueued = false;
+    const q = this.#replies;
+    if (q.length === 0) return;
+    this.#replies = [];
+    let failed: unknown = null;
+    try {
+      this.store.flush();
+    } catch (e) {
+      failed = e;
+      this.#storeFailed(e);
+    }
+    for (let i = 0; i < q.length; i++) {
+      const r = q[i];
+      if (r.body !== null) this.#send(r.reply, r.body);
+      else if (failed === null) this.#sendAck(r.reply, r.seq);
+      else {
+        this.#send(
+          r.reply,
+          goJson({
+            error: jsErrorUnless("JSStreamStoreFailedF", failed),
+            stream: this.name,
+            seq: 0,
+          }),
+        );
+      }
+    }
+  };
 
   // ---- de-duplication -----------------------------------------------------------------------
 

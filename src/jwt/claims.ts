@@ -14,7 +14,7 @@ import {
   isValidPublicNkey,
   NkeyPrefix,
   type NkeyPrefixByte,
-  verifyEd25519,
+  verifyEd25519Sync,
 } from "../nkeys.ts";
 import { goQuote } from "../conf/go_format.ts";
 import {
@@ -37,7 +37,7 @@ import {
   type StructSchema,
   uint,
   unmarshal,
-} from "./go_json.ts";
+} from "../go_json.ts";
 import type {
   AccountClaims,
   ActivationClaims,
@@ -607,13 +607,14 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 /** jwt.Header.Valid: typ "JWT" (any case); alg "ed25519" or "ed25519-nkey" (any case). */
-function checkHeader(part: string): void {
+function checkHeader(part: string): string {
   const h = load(parseJson(decodeBase64Url(part)), headerSchema);
   const typ = (h.typ as string | undefined) ?? "";
   const alg = (h.alg as string | undefined) ?? "";
   if (typ.toUpperCase() !== "JWT") throw new JwtError(`not supported type ${goQuote(typ)}`);
   const a = alg.toLowerCase();
   if (a !== ALG_V1 && a !== ALG_V2) throw new JwtError(`unexpected ${goQuote(alg)} algorithm`);
+  return alg;
 }
 
 /** Who may issue each kind (ExpectedPrefixes), in the library's order for its error text. */
@@ -635,21 +636,22 @@ const ISSUER_KINDS: Record<DecodedJwt["kind"], { prefix: NkeyPrefixByte; name: s
 const enc = new TextEncoder();
 
 /** Whether `sig` over `payload` verifies with the public nkey `issuer` (any public kind). */
-async function issuerSigned(issuer: string, payload: string, sig: Uint8Array<ArrayBuffer>) {
+function issuerSigned(issuer: string, payload: string, sig: Uint8Array<ArrayBuffer>): boolean {
   let key: Uint8Array<ArrayBuffer>;
   try {
     key = decodeAnyPublicNkey(issuer).key;
   } catch {
     return false;
   }
-  return await verifyEd25519(key, enc.encode(payload), sig);
+  return verifyEd25519Sync(key, enc.encode(payload), sig);
 }
 
 /**
  * jwt.Decode: the claims of `token` with their signature checked, or a {@link JwtError} with the
- * library's text. Does not check times or contents: see validate.ts for that.
+ * library's text. Does not check times or contents: see validate.ts for that. Synchronous, as
+ * in nats-server: config loading and lookups in a local store decode without waiting.
  */
-export async function decodeJwt(token: string): Promise<DecodedJwt> {
+export function decodeJwtSync(token: string): DecodedJwt {
   const chunks = token.split(".");
   if (chunks.length !== 3) throw new JwtError("expected 3 chunks");
   checkHeader(chunks[0]);
@@ -658,10 +660,10 @@ export async function decodeJwt(token: string): Promise<DecodedJwt> {
   const sig = decodeBase64Url(chunks[2]);
   const issuer = decoded.claims.iss;
   if (version <= 1) {
-    if (!(await issuerSigned(issuer, chunks[1], sig))) {
+    if (!issuerSigned(issuer, chunks[1], sig)) {
       throw new JwtError("claim failed V1 signature verification");
     }
-  } else if (!(await issuerSigned(issuer, `${chunks[0]}.${chunks[1]}`, sig))) {
+  } else if (!issuerSigned(issuer, `${chunks[0]}.${chunks[1]}`, sig)) {
     throw new JwtError("claim failed V2 signature verification");
   }
   const kinds = ISSUER_KINDS[decoded.kind];
@@ -673,6 +675,29 @@ export async function decodeJwt(token: string): Promise<DecodedJwt> {
   return decoded;
 }
 
+/**
+ * jwt.DecodeGeneric: the standard claims and the `nats` object of a JWT of any kind, its
+ * signature checked as its header's algorithm says (v1: the payload; v2: header and payload).
+ * nats-server reads stored JWTs (which one is newer) and delete requests this way.
+ */
+export function decodeGenericSync(token: string): GenericClaims {
+  const chunks = token.split(".");
+  if (chunks.length !== 3) throw new JwtError("expected 3 chunks");
+  const alg = checkHeader(chunks[0]);
+  const doc = load(parseJson(decodeBase64Url(chunks[1])), genericSchema);
+  const claims = base(doc) as unknown as GenericClaims;
+  if (doc.nats !== undefined) claims.nats = doc.nats as Record<string, unknown>;
+  const sig = decodeBase64Url(chunks[2]);
+  if (alg === ALG_V1) {
+    if (!issuerSigned(claims.iss, chunks[1], sig)) {
+      throw new JwtError("claim failed V1 signature verification");
+    }
+  } else if (!issuerSigned(claims.iss, `${chunks[0]}.${chunks[1]}`, sig)) {
+    throw new JwtError("claim failed V2 signature verification");
+  }
+  return claims;
+}
+
 interface ClaimsByKind {
   operator: OperatorClaims;
   account: AccountClaims;
@@ -681,33 +706,55 @@ interface ClaimsByKind {
   generic: GenericClaims;
 }
 
-async function decodeKind<K extends DecodedJwt["kind"]>(
-  token: string,
-  kind: K,
-): Promise<ClaimsByKind[K]> {
-  const d = await decodeJwt(token);
+function decodeKindSync<K extends DecodedJwt["kind"]>(token: string, kind: K): ClaimsByKind[K] {
+  const d = decodeJwtSync(token);
   if (d.kind !== kind) throw new JwtError(`not ${kind} claim`);
   return d.claims as ClaimsByKind[K];
 }
 
+/** decodeJwtSync as a promise (a decode failure rejects). */
+export function decodeJwt(token: string): Promise<DecodedJwt> {
+  return new Promise((resolve) => resolve(decodeJwtSync(token)));
+}
+
 /** jwt.DecodeUserClaims: "not user claim" for a valid JWT of another kind. */
-export function decodeUserClaims(token: string): Promise<UserClaims> {
-  return decodeKind(token, "user");
+export function decodeUserClaimsSync(token: string): UserClaims {
+  return decodeKindSync(token, "user");
 }
 
 /** jwt.DecodeAccountClaims. */
-export function decodeAccountClaims(token: string): Promise<AccountClaims> {
-  return decodeKind(token, "account");
+export function decodeAccountClaimsSync(token: string): AccountClaims {
+  return decodeKindSync(token, "account");
 }
 
 /** jwt.DecodeOperatorClaims. */
-export function decodeOperatorClaims(token: string): Promise<OperatorClaims> {
-  return decodeKind(token, "operator");
+export function decodeOperatorClaimsSync(token: string): OperatorClaims {
+  return decodeKindSync(token, "operator");
 }
 
 /** jwt.DecodeActivationClaims. */
+export function decodeActivationClaimsSync(token: string): ActivationClaims {
+  return decodeKindSync(token, "activation");
+}
+
+/** decodeUserClaimsSync as a promise. */
+export function decodeUserClaims(token: string): Promise<UserClaims> {
+  return new Promise((resolve) => resolve(decodeUserClaimsSync(token)));
+}
+
+/** decodeAccountClaimsSync as a promise. */
+export function decodeAccountClaims(token: string): Promise<AccountClaims> {
+  return new Promise((resolve) => resolve(decodeAccountClaimsSync(token)));
+}
+
+/** decodeOperatorClaimsSync as a promise. */
+export function decodeOperatorClaims(token: string): Promise<OperatorClaims> {
+  return new Promise((resolve) => resolve(decodeOperatorClaimsSync(token)));
+}
+
+/** decodeActivationClaimsSync as a promise. */
 export function decodeActivationClaims(token: string): Promise<ActivationClaims> {
-  return decodeKind(token, "activation");
+  return new Promise((resolve) => resolve(decodeActivationClaimsSync(token)));
 }
 
 // Decorated text (creds files, operator JWT files) -------------------------------------------------

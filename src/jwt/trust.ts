@@ -5,9 +5,10 @@
  */
 
 import { isValidPublicNkey, NkeyPrefix } from "../nkeys.ts";
-import { decodeAccountClaims, decodeOperatorClaims, parseDecoratedJwt } from "./claims.ts";
+import { goFileError } from "../conf/go_format.ts";
+import { decodeAccountClaimsSync, decodeOperatorClaimsSync, parseDecoratedJwt } from "./claims.ts";
 import type { AccountClaims, OperatorClaims } from "./types.ts";
-import { parseServerVersion, unixNow, validateAccount } from "./validate.ts";
+import { parseServerVersion, unixNow, validateAccountSync } from "./validate.ts";
 
 /** nats-server's account lookup errors (errors.go), as "Account JWT lookup error: ..." logs them. */
 export const AccountLookupErrors = {
@@ -93,20 +94,26 @@ export function operatorVersionError(op: OperatorClaims, serverVersion: string):
 
 /**
  * readOperatorJWT: the `operator:` config value is a file (plain or decorated JWT) or, when no
- * such file can be read and the value starts with "eyJ", the JWT itself.
+ * such file can be read and the value starts with "eyJ", the JWT itself. Throws an Error with
+ * Go's text for an unreadable file, JwtError for a JWT that does not decode.
  */
-export async function readOperatorJwt(
-  fileOrJwt: string,
-): Promise<{ jwt: string; claims: OperatorClaims }> {
+export function readOperatorJwtSync(fileOrJwt: string): { jwt: string; claims: OperatorClaims } {
   let contents: string;
   try {
-    contents = await Deno.readTextFile(fileOrJwt);
+    contents = Deno.readTextFileSync(fileOrJwt);
   } catch (e) {
-    if (!fileOrJwt.startsWith("eyJ")) throw e;
+    if (!fileOrJwt.startsWith("eyJ")) throw new Error(goFileError(fileOrJwt, e));
     contents = fileOrJwt;
   }
   const jwt = parseDecoratedJwt(contents);
-  return { jwt, claims: await decodeOperatorClaims(jwt) };
+  return { jwt, claims: decodeOperatorClaimsSync(jwt) };
+}
+
+/** readOperatorJwtSync as a promise. */
+export function readOperatorJwt(
+  fileOrJwt: string,
+): Promise<{ jwt: string; claims: OperatorClaims }> {
+  return new Promise((resolve) => resolve(readOperatorJwtSync(fileOrJwt)));
 }
 
 /** isTrustedIssuer: a trusted key signed it. */
@@ -120,21 +127,31 @@ export function isTrustedIssuer(trust: Trust, issuer: string): boolean {
  * JwtError for a JWT that does not decode and {@link AccountLookupError}
  * ("account validation failed") for an untrusted or invalid one.
  */
-export async function verifyAccountJwt(
+export function verifyAccountJwtSync(
   token: string,
   trust: Trust,
   name?: string,
   now = unixNow(),
-): Promise<AccountClaims> {
-  const claims = await decodeAccountClaims(token);
+): AccountClaims {
+  const claims = decodeAccountClaimsSync(token);
   if (!isTrustedIssuer(trust, claims.iss)) {
     throw new AccountLookupError(AccountLookupErrors.validation);
   }
-  if ((await validateAccount(claims, now)).isBlocking(true)) {
+  if (validateAccountSync(claims, now).isBlocking(true)) {
     throw new AccountLookupError(AccountLookupErrors.validation);
   }
   if (name !== undefined && claims.sub !== name) {
     throw new AccountLookupError(AccountLookupErrors.validation);
   }
   return claims;
+}
+
+/** verifyAccountJwtSync as a promise. */
+export function verifyAccountJwt(
+  token: string,
+  trust: Trust,
+  name?: string,
+  now = unixNow(),
+): Promise<AccountClaims> {
+  return new Promise((resolve) => resolve(verifyAccountJwtSync(token, trust, name, now)));
 }

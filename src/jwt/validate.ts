@@ -8,7 +8,7 @@
 
 import { isValidPublicNkey, NkeyPrefix } from "../nkeys.ts";
 import { goQuote } from "../conf/go_format.ts";
-import { decodeActivationClaims } from "./claims.ts";
+import { decodeActivationClaimsSync } from "./claims.ts";
 import { parseCIDR } from "./cidr.ts";
 import { loadLocationError, parseClock } from "./time_window.ts";
 import type {
@@ -317,12 +317,13 @@ function validateRenamingSubject(s: string, from: string, vr: ValidationResults)
   }
 }
 
-async function validateImport(
+/** jwt.Import.Validate: an import of `account`, its activation token decoded and checked. */
+export function validateImport(
   i: Import,
   account: string,
   vr: ValidationResults,
-  now: number,
-): Promise<void> {
+  now = unixNow(),
+): void {
   if (i.type !== "service" && i.type !== "stream") {
     vr.addError(`invalid import type: ${goQuote(typeName(i.type))}`);
   }
@@ -342,7 +343,7 @@ async function validateImport(
   if (!i.token) return;
   let act: ActivationClaims;
   try {
-    act = await decodeActivationClaims(i.token);
+    act = decodeActivationClaimsSync(i.token);
   } catch {
     vr.addError(`import ${goQuote(subject)} contains an invalid activation token`);
     return;
@@ -373,7 +374,7 @@ async function validateImport(
   }
 }
 
-async function validateImports(a: Account, account: string, vr: ValidationResults, now: number) {
+function validateImports(a: Account, account: string, vr: ValidationResults, now: number) {
   const toSet = new Set<string>();
   for (const i of a.imports ?? []) {
     if (i === null) {
@@ -392,7 +393,7 @@ async function validateImports(a: Account, account: string, vr: ValidationResult
       if (toSet.has(sub)) vr.addError(`overlapping subject namespace for ${goQuote(i.to ?? "")}`);
       toSet.add(sub);
     }
-    await validateImport(i, account, vr, now);
+    validateImport(i, account, vr, now);
   }
 }
 
@@ -534,15 +535,17 @@ function validateMappings(a: Account, vr: ValidationResults): void {
   }
 }
 
-/** jwt.AccountClaims.Validate (async: imports' activation tokens are signature-checked). */
-export async function validateAccount(
-  a: AccountClaims,
-  now = unixNow(),
-): Promise<ValidationResults> {
+/** jwt.AccountClaims.Validate as a promise (see validateAccountSync). */
+export function validateAccount(a: AccountClaims, now = unixNow()): Promise<ValidationResults> {
+  return new Promise((resolve) => resolve(validateAccountSync(a, now)));
+}
+
+/** jwt.AccountClaims.Validate; imports' activation tokens are decoded and signature-checked. */
+export function validateAccountSync(a: AccountClaims, now = unixNow()): ValidationResults {
   const vr = new ValidationResults();
   validateClaimsData(a, vr, now);
   const acc = a.nats;
-  await validateImports(acc, a.sub, vr, now);
+  validateImports(acc, a.sub, vr, now);
   validateExports(acc, vr);
   validateOperatorLimits(acc.limits, vr);
   validatePermissions(acc.default_permissions, vr);
@@ -647,12 +650,12 @@ export function validateOperator(o: OperatorClaims, now = unixNow()): Validation
 }
 
 /** Claims.Validate for any decoded JWT. */
-export async function validateClaims(d: DecodedJwt, now = unixNow()): Promise<ValidationResults> {
+export function validateClaims(d: DecodedJwt, now = unixNow()): ValidationResults {
   switch (d.kind) {
     case "user":
       return validateUser(d.claims, now);
     case "account":
-      return await validateAccount(d.claims, now);
+      return validateAccountSync(d.claims, now);
     case "operator":
       return validateOperator(d.claims, now);
     case "activation":

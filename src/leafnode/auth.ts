@@ -19,10 +19,11 @@ import { verifyNonceSignature } from "../nkeys.ts";
 import { certIdentities } from "../tls.ts";
 import { LeafPermissions } from "./perms.ts";
 import type { Leaf } from "./connection.ts";
+import type { Account } from "../accounts/account.ts";
 
 type Verdict = boolean | Promise<boolean>;
 
-function passwordMatches(stored: string, given: string, then: (ok: boolean) => boolean): Verdict {
+function passwordMatches(stored: string, given: string, then: (ok: boolean) => Verdict): Verdict {
   if (isBcrypt(stored)) return checkPassword(given, stored).then(then);
   return then(stored === given);
 }
@@ -59,6 +60,8 @@ export function authenticateLeaf(s: Server, leaf: Leaf): Verdict {
 function serverUsers(s: Server, leaf: Leaf): Verdict {
   const o = leaf.opts;
   if (!s.authRequired) return bindAccount(s, leaf, "");
+  // Operator mode: a user JWT and the nonce's signature (src/operator/leaf_jwt.ts).
+  if (s.operator !== null) return s.operator.authenticateLeaf(leaf);
   const kinds = s.userKinds;
   if (kinds.nkeys && o.nkey) {
     const u = s.lookupUser(o.nkey, true);
@@ -79,7 +82,9 @@ function serverUsers(s: Server, leaf: Leaf): Verdict {
       leaf.user = name;
       return bindUser(s, leaf, u.account.name, u.permissions);
     }
-    const noAuth = s.opts.noAuthUser;
+    // A leaf that came in on the websocket port takes that block's no_auth_user, if it has one.
+    const wsNoAuth = leaf.isWebsocket ? s.opts.websocket.noAuthUser : "";
+    const noAuth = wsNoAuth !== "" ? wsNoAuth : s.opts.noAuthUser;
     if (noAuth !== "" && !o.user && !o.pass && !o.auth_token) {
       const u = s.lookupUser(noAuth);
       if (u) {
@@ -104,22 +109,44 @@ function serverUsers(s: Server, leaf: Leaf): Verdict {
 
 /** RegisterUser: the user's account, and the user's permissions read the hub's way. */
 function bindUser(s: Server, leaf: Leaf, account: string, perms: Permissions | undefined) {
-  if (!bindAccount(s, leaf, account)) return false;
+  if (!bindTo(leaf, s.accountFor(account))) return false;
   leaf.leafPerms = perms ? new LeafPermissions(perms, true) : null;
   return true;
 }
 
-/** registerLeafWithAccount: "" is the global account; an account's leafnode limit applies. */
-function bindAccount(s: Server, leaf: Leaf, name: string): boolean {
-  const acc = name === "" ? s.globalAccount : s.accounts.get(name);
-  if (!acc) {
+/**
+ * registerLeafWithAccount: "" is the global account; an account's leafnode limit applies. In
+ * operator mode the account (a public key) is looked up through the resolver.
+ */
+function bindAccount(s: Server, leaf: Leaf, name: string): Verdict {
+  const fail = (why: string) => {
     s.log.error(
       `authentication of user ${
         JSON.stringify(leaf.opts.user ?? "")
-      } failed, unable to lookup account ${JSON.stringify(name)}: account not found`,
+      } failed, unable to lookup account ${JSON.stringify(name)}: ${why}`,
     );
     return false;
+  };
+  let acc = name === "" ? s.globalAccount : s.accounts.get(name);
+  if (!acc && s.operator !== null) {
+    try {
+      const found = s.operator.lookupAccount(name);
+      if (!(found instanceof Promise)) acc = found;
+      else {
+        return found.then(
+          (a) => !leaf.closed && bindTo(leaf, a),
+          (e) => fail((e as Error).message),
+        );
+      }
+    } catch (e) {
+      return fail((e as Error).message);
+    }
   }
+  if (!acc) return fail("account not found");
+  return bindTo(leaf, acc);
+}
+
+function bindTo(leaf: Leaf, acc: Account): boolean {
   const max = acc.limits.maxLeafnodes;
   if (max >= 0 && leaf.leafnodes.countFor(acc) >= max) return false;
   leaf.setAccount(acc);

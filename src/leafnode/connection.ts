@@ -38,7 +38,8 @@ import type { Route } from "../route.ts";
 import type { PeerAddress, Transport } from "../transport.ts";
 import { formatGoDuration, VERSION } from "../options.ts";
 import type { Permissions } from "../options.ts";
-import { fromRoutedForm, rerouteMsg, toRoutedForm } from "../message.ts";
+import { rewriteMsg } from "../message.ts";
+import { bytesOf } from "../sublist.ts";
 import { goJson } from "../monitor/format.ts";
 import { protoSnippet } from "../goquote.ts";
 import { LeafPermissions } from "./perms.ts";
@@ -47,6 +48,9 @@ import type { LeafNodes } from "./leafnodes.ts";
 import { authenticateLeaf } from "./auth.ts";
 import { versionAtLeast, versionComponents } from "./options.ts";
 import { leafClientHandshake } from "./tls.ts";
+import { decodeDelivery, encodeDelivery } from "../delivery.ts";
+import { solicitWebsocket } from "./websocket.ts";
+import { WsTransport } from "../websocket/transport.ts";
 import { parseCreds } from "../jwt/creds.ts";
 import { readCredsFile } from "./solicit.ts";
 
@@ -97,6 +101,7 @@ interface LeafInfo {
   cluster?: string;
   domain?: string;
   leafnode_urls?: string[];
+  ws_connect_urls?: string[];
   import?: Permissions["publish"];
   export?: Permissions["publish"];
   info_on_connect?: boolean;
@@ -179,10 +184,8 @@ export class Leaf extends Client {
     if (remote !== null) {
       this.account = remote.account;
       this.leafPerms = remote.localPermissions();
-      // The hub's INFO must come soon, or this is not a leafnode port.
-      this.#timer = setTimeout(() => {
-        if (!this.infoReceived && !this.closed) this.close(ClosedState.ReadError);
-      }, INFO_WAIT_MS);
+      // Over websocket the wait starts once the upgrade is done.
+      if (!remote.isWebsocket) this.#waitForInfo();
     } else {
       // Leafnodes do not echo: their interest never sees their own messages.
       this.opts.echo = false;
@@ -191,7 +194,58 @@ export class Leaf extends Client {
   }
 
   override get logPrefix(): string {
-    return `${this.peer.host}:${this.peer.port} - lid:${this.cid} - `;
+    return `${this.peer.host}:${this.peer.port} - lid${
+      this.isWebsocket ? "_ws" : ""
+    }:${this.cid} - `;
+  }
+
+  /** Whether the connection runs over websocket (accepted on the websocket port, or a ws remote). */
+  get isWebsocket(): boolean {
+    return this.conn instanceof WsTransport || (this.remote?.isWebsocket ?? false);
+  }
+
+  /**
+   * A ws:// or wss:// remote: TLS first for wss, then the upgrade on /leafnode; the leafnode
+   * protocol then runs in websocket frames. A refusal closes the connection (and the remote dials
+   * again), as in nats-server.
+   */
+  async solicitWebsocket(): Promise<void> {
+    const remote = this.remote!;
+    const s = this.server;
+    if (remote.tlsRequired && !await this.startClientTls()) return;
+    try {
+      const { ws, negotiated } = await solicitWebsocket(
+        this.conn,
+        remote.curUrl!,
+        {
+          compress: remote.opts.wsCompression ?? false,
+          noMasking: remote.opts.wsNoMasking ?? false,
+        },
+        {
+          maxInflated: s.opts.maxPending,
+          closeTimeoutMs: s.opts.writeDeadlineMs,
+          onError: (m) => s.log.errorc(this, m),
+        },
+        INFO_WAIT_MS,
+      );
+      if (this.closed) {
+        ws.close();
+        return;
+      }
+      ws.reasonOf = () => this.closeReason;
+      this.conn = ws;
+      this.#waitForInfo();
+      s.log.debugc(
+        this,
+        `Leafnode compression=${negotiated.compress} masking=${negotiated.maskWrites}`,
+      );
+    } catch (e) {
+      if (this.closed) return;
+      s.log.errorc(this, `Error soliciting websocket connection: ${(e as Error).message}`);
+      this.close(ClosedState.ReadError);
+      return;
+    }
+    this.run();
   }
 
   /** Leafnodes keep their own CONNECT deadline (the leafnode authorization timeout). */
@@ -205,6 +259,13 @@ export class Leaf extends Client {
 
   canPublish(subject: string): boolean {
     return this.leafPerms === null || this.leafPerms.canPublish(subject);
+  }
+
+  /** The hub's INFO must come soon, or this is not a leafnode port. */
+  #waitForInfo(): void {
+    this.#timer = setTimeout(() => {
+      if (!this.infoReceived && !this.closed) this.close(ClosedState.ReadError);
+    }, INFO_WAIT_MS);
   }
 
   #clearTimer(): void {
@@ -344,11 +405,6 @@ export class Leaf extends Client {
     let src = buf;
     let args: PubArg = pa;
     let queues: string[] | null = this.#queueArgs;
-    const d = pa.replyEnd > pa.replyStart ? fromRoutedForm(buf, pa) : null;
-    if (d !== null) {
-      src = d.buf;
-      args = d.pa;
-    }
     if (acc.mappings !== null) {
       const mapped = acc.mappings.map(pa.subject, this.server.cluster?.name ?? "");
       if (mapped === "") return;
@@ -356,12 +412,19 @@ export class Leaf extends Client {
         if (this.server.log.traceEnabled) {
           this.server.log.tracec(this, `<<- [MAPPING ${pa.subject} -> ${mapped}]`);
         }
-        const m = rerouteMsg(src, args, mapped, null);
+        const m = rewriteMsg(buf, pa, mapped, null);
         src = m.buf;
         args = m.pa;
         // The mapped subject's interest brought it here: local queue groups may take it.
         if (queues.length === 0) queues = null;
       }
+    }
+    // A JetStream delivery from the other side: routed by its deliver subject, carrying the
+    // stream's subject.
+    const delivery = args.replyEnd > args.replyStart ? decodeDelivery(src, args) : null;
+    if (delivery !== null) {
+      src = delivery.buf;
+      args = delivery.pa;
     }
     // Without queue names a leafnode message is for plain subscribers only.
     this.server.routeMessage(this, acc, acc.sublist.match(args.subject), src, args, queues);
@@ -513,7 +576,11 @@ export class Leaf extends Client {
       this.remoteDomain = info.domain ?? "";
       this.remoteCluster = info.cluster ?? "";
     }
-    if (info.leafnode_urls && info.leafnode_urls.length > 0) remote.updateUrls(info.leafnode_urls);
+    const lnUrls = info.leafnode_urls ?? [];
+    const wsUrls = info.ws_connect_urls ?? [];
+    if (lnUrls.length > 0 || wsUrls.length > 0) {
+      remote.updateUrls(remote.isWebsocket ? wsUrls : lnUrls);
+    }
     if (info.import || info.export) {
       const perms = new LeafPermissions({ publish: info.export, subscribe: info.import });
       const local = remote.opts;
@@ -552,14 +619,16 @@ export class Leaf extends Client {
       );
       return true;
     };
-    if (remote.tlsRequired) {
-      this.paused = this.#startTls().then((ok) => ok && resume());
+    // Over websocket, TLS (wss) came before the upgrade.
+    if (remote.tlsRequired && !this.isWebsocket) {
+      this.paused = this.startClientTls().then((ok) => ok && resume());
       return true;
     }
     return resume();
   }
 
-  async #startTls(): Promise<boolean> {
+  /** The client side of TLS toward the remote (after its INFO, or before a wss upgrade). */
+  async startClientTls(): Promise<boolean> {
     const remote = this.remote!;
     this.server.log.debugc(this, "Starting TLS leafnode client handshake");
     try {
@@ -604,11 +673,13 @@ export class Leaf extends Client {
     }
     c.tls_required = remote.tlsRequired;
     c.server_id = s.id;
+    if (s.opts.jetstreamDomain !== "") c.domain = s.opts.jetstreamDomain;
     c.name = s.name;
     if (remote.opts.hub) c.is_hub = true;
     const cluster = this.leafnodes.clusterName();
     if (cluster !== "") c.cluster = cluster;
     if (this.opts.headers) c.headers = true;
+    if (s.jetstream?.lookup(this.account)) c.jetstream = true;
     if (remote.opts.denyImports.length > 0) c.deny_pub = remote.opts.denyImports;
     const text = goJson(c, false);
     if (s.log.traceEnabled) this.traceOut("CONNECT", removePassFromTrace(text));
@@ -713,8 +784,9 @@ export class Leaf extends Client {
       this.leafnodes.leafInterest(this, existing.sub, delta);
       return true;
     }
-    const maxSubs = this.server.opts.maxSubs;
-    if (maxSubs > 0 && this.leafSubs.size >= maxSubs) {
+    // The server's, the account's and a JWT user's limit (Client.applyLimits; -1: none at all).
+    const maxSubs = this.maxSubs;
+    if (maxSubs !== 0 && this.leafSubs.size >= maxSubs) {
       this.server.log.errorc(this, "maximum subscriptions exceeded");
       this.sendErr("maximum subscriptions exceeded");
       return true;
@@ -724,7 +796,7 @@ export class Leaf extends Client {
       subject,
       queue,
       sid: key,
-      sidBytes: enc.encode(key),
+      sidBytes: bytesOf(enc.encode(key)),
       max: 0,
       delivered: 0,
       closed: false,
@@ -776,19 +848,19 @@ export class Leaf extends Client {
    */
   sendRouted(_acc: Account, src: Uint8Array, pa: PubArg, queues: string[], _origin = ""): void {
     if (this.closed) return;
-    if (pa.deliver) {
-      const m = toRoutedForm(src, pa);
-      src = m.buf;
-      pa = m.pa;
-    }
     const hasHdr = pa.hdr > 0;
     const keepHdr = hasHdr && this.opts.headers;
     const hasReply = pa.replyEnd > pa.replyStart;
     let mid = "";
     if (queues.length > 0) mid = hasReply ? "+ " : "| ";
     const qtext = queues.length > 0 ? queues.join(" ") + " " : "";
-    const subj = src.subarray(pa.subjectStart, pa.subjectEnd);
-    const reply = src.subarray(pa.replyStart, pa.replyEnd);
+    let subj = src.subarray(pa.subjectStart, pa.subjectEnd);
+    let reply = src.subarray(pa.replyStart, pa.replyEnd);
+    const delivery = hasReply ? encodeDelivery(src, pa) : null;
+    if (delivery !== null) {
+      subj = delivery.subject;
+      reply = delivery.reply;
+    }
     const body = hasHdr && !keepHdr
       ? src.subarray(pa.payloadStart + pa.hdr, pa.payloadStart + pa.size)
       : src.subarray(pa.payloadStart, pa.payloadStart + pa.size);

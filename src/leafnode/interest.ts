@@ -21,6 +21,7 @@ import { LDS_PREFIX, type Leaf } from "./connection.ts";
 
 /** nats-server's JETSTREAM kind, for internal clients JetStream may add. */
 const JETSTREAM = 5;
+const JS_API = "$JS.API.>";
 
 export function keyOf(sub: ClientSub): string {
   return sub.queue === "" ? sub.subject : `${sub.subject} ${sub.queue}`;
@@ -63,17 +64,37 @@ export function initialInterest(leaf: Leaf, lds: string): void {
   const acc = leaf.account;
   const smap = new Map<string, number>();
   const rc = leaf.remoteCluster;
+  const log = leaf.server.log;
   for (const sub of acc.sublist.all()) {
     if (sub.closed || sub.client === leaf) continue;
     if (leaf.isSpoke && !spokeForwards(sub.client)) continue;
-    if (!leaf.canSubscribe(sub.subject)) continue;
+    // nats-server announces its JetStream API service import unchecked (hubs only): the deny
+    // on it keeps messages from crossing all the same.
+    const jsImport = !leaf.isSpoke && sub.subject === JS_API && sub.client.kind === ACCOUNT;
+    if (!jsImport && !leaf.canSubscribe(sub.subject)) {
+      if (log.debugEnabled) {
+        log.debugc(
+          leaf,
+          `Not permitted to subscribe to ${JSON.stringify(sub.subject)} on behalf of ${acc.name}`,
+        );
+      }
+      continue;
+    }
     const origin = originOf(sub);
     if (origin !== "" && origin === rc) continue;
     const key = keyOf(sub);
     smap.set(key, (smap.get(key) ?? 0) + (sub.queue !== "" ? weightOf(sub) : 1));
   }
   for (const src of mappingSources(acc)) {
-    if (leaf.isSpoke && !leaf.canSubscribe(src)) continue;
+    if (leaf.isSpoke && !leaf.canSubscribe(src)) {
+      if (log.debugEnabled) {
+        log.debugc(
+          leaf,
+          `Not permitted to import mapping ${JSON.stringify(src)} on behalf of ${acc.name}`,
+        );
+      }
+      continue;
+    }
     smap.set(src, (smap.get(src) ?? 0) + 1);
   }
   smap.set(lds, (smap.get(lds) ?? 0) + 1);

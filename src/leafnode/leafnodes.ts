@@ -10,7 +10,8 @@ import type { Server } from "../server.ts";
 import { hostPort, StartError } from "../server.ts";
 import type { Account } from "../accounts/account.ts";
 import { GO_VERSION, type SubjectPermission, VERSION } from "../options.ts";
-import { acceptLoop, isWildcardHost, listenTcp, peerOf } from "../transport.ts";
+import { acceptLoop, isWildcardHost, listenTcp, type PeerAddress, peerOf } from "../transport.ts";
+import type { WsTransport } from "../websocket/transport.ts";
 import { loadTlsContext, serverHandshake, type TlsContext } from "../tls.ts";
 import { newNonce } from "../nkeys.ts";
 import { goJson } from "../monitor/format.ts";
@@ -19,15 +20,11 @@ import { readCredsFile, RemoteLeaf } from "./solicit.ts";
 import { parseCreds } from "../jwt/creds.ts";
 import { decodeUserClaims } from "../jwt/claims.ts";
 import { initialInterest, updateLeafs } from "./interest.ts";
-import { LeafPermissions } from "./perms.ts";
+import { jetstreamRules } from "./jetstream.ts";
 import { configuredClusterName, type LeafNodeOptions } from "./options.ts";
-import { domainMappingTable } from "../jetstream/domain.ts";
+import { label } from "../operator/account_claims.ts";
 
 const enc = new TextEncoder();
-
-/** JetStream subjects a leafnode connection is denied when JetStream is not extended over it. */
-const DENY_CLIENT_JS = ["$JS.API.>", "$KV.>", "$OBJ.>"];
-const DENY_ALL_JS = ["$JSC.>", "$NRG.>", "$JS.API.>", "$KV.>", "$OBJ.>"];
 
 const NUID = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -235,11 +232,16 @@ export class LeafNodes {
       if (this.tls.verify) info.tls_verify = true;
     }
     info.max_payload = s.opts.maxPayload;
+    if (s.opts.jetstream) info.jetstream = true;
     info.ip = this.#ip;
     if (x.cid) info.client_id = x.cid;
     if (x.nonce) info.nonce = x.nonce;
     const cluster = this.clusterName();
     if (cluster !== "") info.cluster = cluster;
+    if (s.opts.jetstreamDomain !== "") info.domain = s.opts.jetstreamDomain;
+    // The other servers' websocket URLs (learned over routes), for websocket remotes.
+    const wsUrls = [...(s.cluster?.remoteWsUrls.values() ?? [])].flat();
+    if (wsUrls.length > 0) info.ws_connect_urls = wsUrls;
     if (x.import) info.import = x.import;
     if (x.export) info.export = x.export;
     info.info_on_connect = true;
@@ -315,15 +317,68 @@ export class LeafNodes {
     leaf.run();
   }
 
-  /** A remote's dial succeeded: the connection waits for the hub's INFO. */
+  /**
+   * A remote's dial succeeded: the connection waits for the hub's INFO. In operator mode the
+   * remote's account is looked up first (through the resolver); without it the connection is
+   * dropped and dialed again, as nats-server does.
+   */
   createLeaf(conn: Deno.Conn, remote: RemoteLeaf): void {
+    const s = this.server;
+    if (s.operator !== null) {
+      const name = remote.opts.localAccount;
+      const fail = (e: unknown) => {
+        conn.close();
+        s.log.error(
+          `Unable to lookup account ${name} for solicited leafnode connection: ${
+            (e as Error).message
+          }`,
+        );
+        remote.reconnect();
+      };
+      try {
+        const found = s.operator.lookupAccount(name);
+        if (found instanceof Promise) {
+          found.then((acc) => {
+            remote.account = acc;
+            if (this.running) this.#newLeaf(conn, remote);
+            else conn.close();
+          }, fail);
+          return;
+        }
+        remote.account = found;
+      } catch (e) {
+        return fail(e);
+      }
+    }
+    this.#newLeaf(conn, remote);
+  }
+
+  #newLeaf(conn: Deno.Conn, remote: RemoteLeaf): void {
     const s = this.server;
     // nats-server names the global account in the remote's settings once it binds (/varz).
     if (remote.opts.localAccount === "") remote.opts.localAccount = remote.account.name;
     const leaf = new Leaf(s, this, conn, peerOf(conn), s.nextId(), remote);
     this.conns.set(leaf.cid, leaf);
-    s.log.noticec(leaf, `Leafnode connection created for account: ${remote.account.name} `);
+    s.log.noticec(leaf, `Leafnode connection created for account: ${label(remote.account)} `);
+    if (remote.isWebsocket) leaf.solicitWebsocket();
+    else leaf.run();
+  }
+
+  /**
+   * A leafnode upgrade (path /leafnode) on the websocket port: the same as an accepted leafnode
+   * connection, with TLS (wss) already done by the websocket listener.
+   */
+  acceptWebsocket(ws: WsTransport, peer: PeerAddress): Leaf {
+    const s = this.server;
+    const leaf = new Leaf(s, this, ws, peer, s.nextId(), null);
+    ws.reasonOf = () => leaf.closeReason;
+    this.conns.set(leaf.cid, leaf);
+    s.log.noticec(leaf, "Leafnode connection created ");
+    s.log.debugc(leaf, `Leafnode compression=${ws.upgrade.compress}`);
+    leaf.nonce = newNonce();
+    leaf.queue(enc.encode(this.info({ cid: leaf.cid, nonce: leaf.nonce })));
     leaf.run();
+    return leaf;
   }
 
   /**
@@ -356,49 +411,8 @@ export class LeafNodes {
     set.add(leaf);
     // Account connection counts include leafnodes (nats-server's account CONNS events).
     if (acc !== s.globalAccount) s.events?.accountConnsChanged(acc);
-    // Without JetStream here, its API does not cross the connection (nats-server's denies).
-    if (acc === s.systemAccount) {
-      const from = leaf.remoteCluster === ""
-        ? leaf.remoteServer
-        : `${leaf.remoteServer}/${leaf.remoteCluster}`;
-      s.log.noticec(leaf, `System Account Connected from ${from}`);
-      s.log.noticec(leaf, `JetStream Not Extended, adding denies [${DENY_ALL_JS.join(" ")}]`);
-      this.#mergeDeny(leaf, DENY_ALL_JS);
-    } else {
-      s.log.noticec(
-        leaf,
-        `JetStream Not Extended, adding deny [${DENY_CLIENT_JS.join(" ")}] for account ${
-          JSON.stringify(acc.name)
-        }`,
-      );
-      this.#mergeDeny(leaf, DENY_CLIENT_JS);
-      // Requests for our own domain never leave through a leafnode (nats-server's loop guard).
-      const domain = s.opts.jetstreamDomain;
-      if (domain && s.jetstream !== null) {
-        for (const [src, dest] of domainMappingTable(domain)) {
-          s.log.noticec(
-            leaf,
-            `Adding JetStream Domain Mapping ${JSON.stringify(src)} -> ${dest} to account ${
-              JSON.stringify(acc.name)
-            }`,
-          );
-        }
-        const own = `$JS.${domain}.API.>`;
-        leaf.leafPerms!.mergeDeny("pub", [own]);
-        s.log.noticec(
-          leaf,
-          `Adding deny ${JSON.stringify(own)} for outgoing messages to account ${
-            JSON.stringify(acc.name)
-          }`,
-        );
-      }
-    }
+    jetstreamRules(s, leaf);
     return !leaf.closed;
-  }
-
-  #mergeDeny(leaf: Leaf, subjects: string[]): void {
-    leaf.leafPerms ??= new LeafPermissions({});
-    leaf.leafPerms.mergeDeny("both", subjects);
   }
 
   /** The connection closed: its interest goes, and a remote dials again. */
@@ -418,7 +432,7 @@ export class LeafNodes {
     leaf.leafSubs.clear();
     leaf.smap = null;
     if (leaf.registered && acc !== s.globalAccount) s.events?.accountConnsChanged(acc);
-    const name = leaf.bound ? acc.name : "";
+    const name = leaf.bound ? label(acc) : "";
     s.log.noticec(leaf, `Leafnode connection closed: ${leaf.closeReason} account: ${name}`);
     if (leaf.remote !== null && this.running) leaf.remote.reconnect();
   }

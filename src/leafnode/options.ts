@@ -4,6 +4,7 @@
  */
 
 import type { AccountOptions, Options, TlsOptions } from "../options.ts";
+import { isValidPublicNkey, NkeyPrefix } from "../nkeys.ts";
 
 /** nats-server's DEFAULT_LEAF_NODE_RECONNECT. */
 export const DEFAULT_LEAF_RECONNECT_MS = 1000;
@@ -37,6 +38,10 @@ export interface RemoteLeafOptions {
   denyImports: string[];
   denyExports: string[];
   noRandomize: boolean;
+  /** `ws_compression`: ask a websocket remote for permessage-deflate. */
+  wsCompression?: boolean;
+  /** `ws_no_masking`: ask a websocket remote to take unmasked frames. */
+  wsNoMasking?: boolean;
 }
 
 export interface LeafNodeOptions {
@@ -97,29 +102,62 @@ export function checkMinVersion(mv: string): string | null {
 
 /**
  * validateLeafNode: every account a leafnode setting names must exist (the global account, the
- * system account and "" always do). Throws with nats-server's text.
+ * system account and "" always do); with trusted operators, accounts are public account keys
+ * and leafnode users are not allowed. Throws with nats-server's text.
  */
 export function validateLeafNode(
   ln: LeafNodeOptions,
   accounts: AccountOptions[],
   systemAccount: string,
   noSystemAccount: boolean,
+  operators = false,
 ): void {
-  const names = new Set(accounts.map((a) => a.name));
-  names.add("$G");
-  names.add("");
-  if (systemAccount === "" && !noSystemAccount) names.add("$SYS");
-  const check = (name: string, what: string) => {
-    if (!names.has(name)) {
-      throw new Error(`cannot find local account "${name}" specified in leafnode ${what}`);
+  if (operators) validateOperatorLeafNode(ln);
+  else {
+    const names = new Set(accounts.map((a) => a.name));
+    names.add("$G");
+    names.add("");
+    if (systemAccount === "" && !noSystemAccount) names.add("$SYS");
+    const check = (name: string, what: string) => {
+      if (!names.has(name)) {
+        throw new Error(`cannot find local account "${name}" specified in leafnode ${what}`);
+      }
+    };
+    check(ln.account, "authorization");
+    for (const u of ln.users) if (u.account !== "") check(u.account, "authorization");
+    for (const r of ln.remotes) check(r.localAccount, "remote");
+  }
+  for (const r of ln.remotes) {
+    const ws = r.urls.map(isWsText);
+    if (ws.some((w) => w !== ws[0])) {
+      throw new Error(
+        "remote leaf node configuration cannot have a mix of websocket and non-websocket urls: " +
+          `[${r.urls.map((u) => JSON.stringify(redactUrl(u))).join(" ")}]`,
+      );
     }
-  };
-  check(ln.account, "authorization");
-  for (const u of ln.users) if (u.account !== "") check(u.account, "authorization");
-  for (const r of ln.remotes) check(r.localAccount, "remote");
+  }
   if (ln.port !== 0 && ln.minVersion !== "") {
     const problem = checkMinVersion(ln.minVersion);
     if (problem !== null) throw new Error(problem);
+  }
+}
+
+/** validateLeafNode's operator-mode half. */
+function validateOperatorLeafNode(ln: LeafNodeOptions): void {
+  if (ln.users.length > 0) {
+    throw new Error("operator mode does not allow specifying user in leafnode config");
+  }
+  for (const r of ln.remotes) {
+    if (!isValidPublicNkey(r.localAccount, NkeyPrefix.Account)) {
+      throw new Error(
+        "operator mode requires account nkeys in remotes. Please add an `account` key to each " +
+          "remote in your `leafnodes` section, to assign it to an account. Each account value " +
+          "should be a 56 character public key, starting with the letter 'A'",
+      );
+    }
+  }
+  if (ln.port !== 0 && ln.account !== "" && !isValidPublicNkey(ln.account, NkeyPrefix.Account)) {
+    throw new Error("operator mode and non account nkeys are incompatible");
   }
 }
 
@@ -151,4 +189,14 @@ export function leafnodeReloadError(cur: LeafNodeOptions, next: LeafNodeOptions)
 export function configuredClusterName(o: Options): string {
   if (o.cluster.name !== "") return o.cluster.name;
   return o.leafnode.remotes.length > 0 && o.cluster.port === 0 ? o.serverName : "";
+}
+
+/** nats-server's isWSURL, on a URL as configured. */
+function isWsText(url: string): boolean {
+  return /^ws/i.test(url);
+}
+
+/** A URL with its password shown as "xxxxx" (nats-server's redactURLList). */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, "$1xxxxx@");
 }

@@ -12,6 +12,7 @@ import { DEFAULT_LEAFNODE_PORT } from "./options.ts";
 import { LeafPermissions } from "./perms.ts";
 import { type ClientTls, loadClientTls } from "./tls.ts";
 import type { LeafNodes } from "./leafnodes.ts";
+import { isWssUrl, isWsUrl, wsPort } from "./websocket.ts";
 
 /** Go's net.Dial error text for the common failures, so logs read like nats-server's. */
 function dialError(e: unknown, hostPort: string): string {
@@ -41,9 +42,12 @@ function isIp(host: string): boolean {
 export class RemoteLeaf {
   readonly leafnodes: LeafNodes;
   readonly opts: RemoteLeafOptions;
-  readonly account: Account;
+  /** The local account; in operator mode looked up again at each connect. */
+  account: Account;
   /** TLS toward this remote: configured, or asked for by the hub's INFO. */
   tlsRequired: boolean;
+  /** The URLs are ws:// or wss:// (all of them: the config check makes sure). */
+  readonly isWebsocket: boolean;
   curUrl: URL | null = null;
   #configured: URL[];
   #urls: URL[];
@@ -57,8 +61,10 @@ export class RemoteLeaf {
     this.leafnodes = leafnodes;
     this.opts = opts;
     this.account = account;
-    this.tlsRequired = opts.tls !== undefined;
     this.#configured = opts.urls.map((u) => new URL(u));
+    // A wss URL means TLS even without a tls block.
+    this.tlsRequired = opts.tls !== undefined || this.#configured.some(isWssUrl);
+    this.isWebsocket = this.#configured.length > 0 && isWsUrl(this.#configured[0]);
     this.#urls = [...this.#configured];
     if (!opts.noRandomize) {
       for (let i = this.#urls.length - 1; i > 0; i--) {
@@ -77,7 +83,7 @@ export class RemoteLeaf {
 
   /** The URLs as nats-server lists them in /varz (host:port, no credentials). */
   get urlHosts(): string[] {
-    return this.#configured.map((u) => `${u.hostname}:${u.port || DEFAULT_LEAFNODE_PORT}`);
+    return this.#configured.map((u) => `${u.hostname}:${portOf(u)}`);
   }
 
   /** A host name (not an IP) from the URLs, to check the hub's certificate against. */
@@ -106,13 +112,17 @@ export class RemoteLeaf {
     return this.curUrl;
   }
 
-  /** The hub's INFO lists its cluster's leafnode URLs: those first, then the configured ones. */
+  /**
+   * The hub's INFO lists its cluster's leafnode URLs (websocket ones for a websocket remote):
+   * those first, then the configured ones.
+   */
   updateUrls(hostPorts: string[]): void {
+    const scheme = !this.isWebsocket ? "nats-leaf" : this.tlsRequired ? "wss" : "ws";
     const next: URL[] = [];
     for (const hp of hostPorts) {
       let u: URL;
       try {
-        u = new URL(`nats-leaf://${hp}`);
+        u = new URL(`${scheme}://${hp}`);
       } catch {
         this.leafnodes.server.log.error(`Error parsing url ${JSON.stringify(hp)}`);
         continue;
@@ -126,7 +136,7 @@ export class RemoteLeaf {
 
   /** The URLs the next attempts go through (host:port), gossiped ones first. */
   urlsTried(): string[] {
-    return this.#urls.map((u) => `${u.hostname}:${u.port || DEFAULT_LEAFNODE_PORT}`);
+    return this.#urls.map((u) => `${u.hostname}:${portOf(u)}`);
   }
 
   /** Credentials from the URL in use, or from any configured URL that had some. */
@@ -168,7 +178,7 @@ export class RemoteLeaf {
     while (ln.running) {
       const u = this.pickNextUrl();
       const host = u.hostname.replace(/^\[|\]$/g, "");
-      const port = Number(u.port) || DEFAULT_LEAFNODE_PORT;
+      const port = portOf(u);
       const hostPort = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
       log.debug(`Trying to connect as leafnode to remote server on ${JSON.stringify(hostPort)}`);
       let conn: Deno.TcpConn;
@@ -214,5 +224,11 @@ export class RemoteLeaf {
 }
 
 function sameHost(a: URL, b: URL): boolean {
-  return a.hostname === b.hostname && (a.port || "7422") === (b.port || "7422");
+  return a.hostname === b.hostname && portOf(a) === portOf(b);
+}
+
+/** A URL's port; one without (a ws URL's default port is dropped by URL parsing) its scheme's. */
+export function portOf(u: URL): number {
+  if (u.port !== "") return Number(u.port);
+  return isWsUrl(u) ? wsPort(u) : DEFAULT_LEAFNODE_PORT;
 }

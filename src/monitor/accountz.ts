@@ -13,6 +13,7 @@ import type { Server } from "../server.ts";
 import { systemImports } from "../system/imports.ts";
 import { goTime, nowMs, QueryError } from "./format.ts";
 import { sublistStats } from "./subs.ts";
+import { jwtAccountInfo, jwtMappings } from "../operator/accountz.ts";
 
 export interface AccountzOptions {
   account: string;
@@ -53,7 +54,11 @@ export function accountInfo(server: Server, name: string): Record<string, unknow
   info.client_connections = acc.clients.size;
   info.subscriptions = acc.sublist.count;
   const mappings = mappingsOf(
-    name === GLOBAL_ACCOUNT ? [...server.opts.mappings, ...(conf?.mappings ?? [])] : conf?.mappings,
+    acc.jwt
+      ? jwtMappings(acc)
+      : name === GLOBAL_ACCOUNT
+      ? [...server.opts.mappings, ...(conf?.mappings ?? [])]
+      : conf?.mappings,
   );
   if (mappings) info.mappings = mappings;
   const exports = exportsOf(acc);
@@ -77,7 +82,8 @@ export function accountInfo(server: Server, name: string): Record<string, unknow
     }
     info.responses = responses;
   }
-  return info;
+  // Accounts made from account JWTs show their claims (src/operator/accountz.ts).
+  return acc.jwt ? jwtAccountInfo(server, acc, info) : info;
 }
 
 function exportsOf(acc: Account): Record<string, unknown>[] {

@@ -5,8 +5,8 @@
  * only, and an unknown account answers an empty server_id with null connections).
  */
 
-import type { Client } from "../client.ts";
 import type { Server } from "../server.ts";
+import type { ConnView } from "./closed.ts";
 import { GLOBAL_ACCOUNT } from "../accounts/account.ts";
 import { goTime, myUptime, nowMs, QueryError, rttString } from "./format.ts";
 import { DEFAULT_LIST_SIZE, MAX_LIST_SIZE, subDetails, subList } from "./subs.ts";
@@ -68,7 +68,7 @@ const SORT_OPTIONS = new Set([
 
 /** One row of /connz before rendering: sorting and paging work on these. */
 interface ConnRow {
-  c: Client;
+  c: ConnView;
   closed: boolean;
 }
 
@@ -104,7 +104,7 @@ export function connz(server: Server, o: ConnzOptions): Record<string, unknown> 
     limit,
     connections: null,
   };
-  let open: Iterable<Client> = server.clients.values();
+  let open: Iterable<ConnView> = server.clients.values();
   let openCount = server.clients.size;
   if (o.account !== "") {
     const acc = server.accounts.get(o.account);
@@ -114,7 +114,7 @@ export function connz(server: Server, o: ConnzOptions): Record<string, unknown> 
   }
   out.server_id = server.id;
 
-  let closed: Client[] = [];
+  let closed: ConnView[] = [];
   let total = 0;
   if (state === CONN_OPEN || state === CONN_ALL) total += openCount;
   if (state === CONN_CLOSED || state === CONN_ALL) {
@@ -170,24 +170,25 @@ export function connz(server: Server, o: ConnzOptions): Record<string, unknown> 
  * The user a connection presented, as nats-server's getRawAuthUser: its nkey, its user name (or
  * the no_auth_user it was given), else its token.
  */
-export function rawAuthUser(c: Client): string {
+export function rawAuthUser(c: ConnView): string {
   const o = c.opts;
   return o.nkey || o.user || c.user || o.auth_token || "";
 }
 
 /** The CONNECT user name (or the no_auth_user given), nats-server's opts.Username. */
-function connectUser(c: Client): string {
+function connectUser(c: ConnView): string {
   if (c.opts.user) return c.opts.user;
   return c.user !== "" && c.user === c.opts.nkey ? "" : c.user;
 }
 
 /** A closed connection's account as nats-server keeps it: "" for the global account. */
-function closedAccount(c: Client): string {
+function closedAccount(c: ConnView): string {
   return c.account.name === GLOBAL_ACCOUNT ? "" : c.account.name;
 }
 
 /** nats-server's issuerForClient: an nkey user's account (config users have no issuer). */
-export function issuerKey(c: Client): string {
+export function issuerKey(c: ConnView): string {
+  if (c.jwt !== null) return c.jwt.signingKey || c.account.name;
   return c.user !== "" && c.user === c.opts.nkey ? c.account.name : "";
 }
 
@@ -259,7 +260,7 @@ function connInfo(r: ConnRow, now: number, o: ConnzOptions): Record<string, unkn
   const ci: Record<string, unknown> = {
     cid: c.cid,
     kind: "Client",
-    type: (c as { clientType?: string }).clientType ?? "nats",
+    type: c.clientType ?? "nats",
     ip: c.peer.port !== 0 ? c.peer.host : "",
     port: c.peer.port,
     start: goTime(c.start),
@@ -297,10 +298,16 @@ function connInfo(r: ConnRow, now: number, o: ConnzOptions): Record<string, unkn
     if (o.subscriptionsDetail) ci.subscriptions_list_detail = subDetails(c.subs.values(), r.closed);
     else if (o.subscriptions) ci.subscriptions_list = subList(c.subs.values());
   }
+  if (o.auth && c.jwt !== null) ci.jwt = c.jwt.jwt;
   // A closed connection keeps its issuer whether or not auth was asked (nats-server's quirk).
   if (o.auth || r.closed) {
     const issuer = issuerKey(c);
     if (issuer !== "") ci.issuer_key = issuer;
+  }
+  // A JWT user's name and tags (nats-server's nameTag and tags).
+  if ((o.auth || r.closed) && c.jwt !== null) {
+    if (c.jwt.claims.name) ci.name_tag = c.jwt.claims.name;
+    if ((c.jwt.claims.nats.tags?.length ?? 0) > 0) ci.tags = c.jwt.claims.nats.tags;
   }
   return ci;
 }

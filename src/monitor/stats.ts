@@ -4,14 +4,16 @@
  * over NATS (`$SYS.REQ.SERVER.PING.VARZ`) by servers that run no HTTP monitor at all.
  */
 
-import process from "node:process";
+import type * as nodeProcess from "node:process";
+import { nodeBuiltin } from "../node_builtin.ts";
 
 export class MonitorStats {
   /** Requests per HTTP path, as /varz `http_req_stats`. */
   readonly httpReqStats = new Map<string, number>();
   #pcpu = 0;
-  #lastUsage = process.cpuUsage();
-  #lastTime = performance.now();
+  /** CPU used up to the last sample; the first sample counts from the process start. */
+  #lastUsage = { user: 0, system: 0 };
+  #lastTime = 0;
 
   countRequest(path: string): void {
     this.httpReqStats.set(path, (this.httpReqStats.get(path) ?? 0) + 1);
@@ -26,7 +28,8 @@ export class MonitorStats {
     const t = performance.now();
     const elapsedMs = t - this.#lastTime;
     if (elapsedMs < 1000) return this.#pcpu;
-    const usage = process.cpuUsage();
+    // node:process is loaded by the first sample, not with the server (see node_builtin.ts).
+    const usage = nodeBuiltin<typeof nodeProcess>("node:process").cpuUsage();
     const usedMicros = usage.user + usage.system - this.#lastUsage.user - this.#lastUsage.system;
     this.#pcpu = Math.round((usedMicros / 1000 / elapsedMs) * 1000) / 10;
     this.#lastUsage = usage;

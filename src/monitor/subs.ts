@@ -4,7 +4,8 @@
  */
 
 import type { Client } from "../client.ts";
-import type { Sublist, Subscription } from "../sublist.ts";
+import type { Sublist } from "../sublist.ts";
+import type { SubView } from "./closed.ts";
 
 /** nats-server's default page size for /connz and /subsz. */
 export const DEFAULT_LIST_SIZE = 1024;
@@ -57,7 +58,7 @@ export function sublistStats(lists: Iterable<Sublist<Client>>): SublistStats {
   return st;
 }
 
-export function subList(subs: Iterable<Subscription<Client>>): string[] {
+export function subList(subs: Iterable<SubView>): string[] {
   const out: string[] = [];
   for (const s of subs) {
     out.push(s.subject);
@@ -71,7 +72,7 @@ export function subList(subs: Iterable<Subscription<Client>>): string[] {
  * connections in /connz show it; open connections in /connz leave it out).
  */
 export function subDetails(
-  subs: Iterable<Subscription<Client>>,
+  subs: Iterable<SubView>,
   withAccount: boolean,
 ): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];

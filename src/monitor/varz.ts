@@ -11,6 +11,7 @@ import { leafVarz } from "../leafnode/monitor.ts";
 import type { Server } from "../server.ts";
 import { goTime, myUptime, nowMs } from "./format.ts";
 import { routeList } from "./routez.ts";
+import { operatorClaimsJson } from "../operator/claims_json.ts";
 
 const NS_PER_MS = 1_000_000;
 
@@ -95,7 +96,12 @@ export function varz(server: Server): Record<string, unknown> {
   );
   v.config_load_time = goTime(s.configLoadTime.getTime());
   if (o.tags.length > 0) v.tags = o.tags;
+  if (o.trustedOperators.length > 0) {
+    v.trusted_operators_jwt = o.trustedOperators.map((op) => op.jwt);
+    v.trusted_operators_claim = o.trustedOperators.map((op) => operatorClaimsJson(op.claims));
+  }
   if (s.systemAccount) v.system_account = s.systemAccount.name;
+  if (s.operator?.pinnedAccountFails) v.pinned_account_fails = s.operator.pinnedAccountFails;
   return v;
 }
 

@@ -7,7 +7,8 @@
  * `$SYS._INBOX.<hash>.*`.
  */
 
-import { createHash } from "node:crypto";
+import type * as crypto from "node:crypto";
+import { nodeBuiltin } from "../node_builtin.ts";
 import type { Account } from "../accounts/account.ts";
 import { CLIENT, type Client } from "../client.ts";
 import { headersOf, payloadOf, replyOf } from "../message.ts";
@@ -20,7 +21,7 @@ const dec = new TextDecoder();
 
 /** nats-server's getHash: 8 base62 characters from the SHA-256 of a server name. */
 export function serverHash(name: string): string {
-  const b = createHash("sha256").update(name).digest();
+  const b = nodeBuiltin<typeof crypto>("node:crypto").createHash("sha256").update(name).digest();
   let s = "";
   for (let i = 0; i < 8; i++) s += DIGITS[b[i] % 62];
   return s;

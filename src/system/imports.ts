@@ -59,15 +59,28 @@ export function systemImports(server: Server, acc: Account): ServiceImportOption
 
 /**
  * Adds the system exports to the system account and the system imports to every other account.
- * Runs after the configured imports are installed, at start and on reload.
+ * Runs after the configured imports are installed, at start and on reload. Accounts made from
+ * account JWTs get theirs when their claims are applied (src/operator/account_claims.ts).
  */
 export function installSystemImports(server: Server): void {
   const sys = server.systemAccount;
   if (!sys) return;
-  sys.serviceExports = [...sys.serviceExports, ...missingExports(server, sys.serviceExports)];
+  addSystemExports(server, sys);
   for (const acc of server.accounts.values()) {
-    for (const si of systemImports(server, acc)) {
-      addServiceImport(server, acc, sys, si.to, si.subject);
-    }
+    if (acc.jwt === null) addSystemImports(server, acc);
+  }
+}
+
+/** The system exports the system account lacks (nats-server's addSystemAccountExports). */
+export function addSystemExports(server: Server, sys: Account): void {
+  sys.serviceExports = [...sys.serviceExports, ...missingExports(server, sys.serviceExports)];
+}
+
+/** One account's imports of the system services (nats-server's registerSystemImports). */
+export function addSystemImports(server: Server, acc: Account): void {
+  const sys = server.systemAccount;
+  if (!sys) return;
+  for (const si of systemImports(server, acc)) {
+    addServiceImport(server, acc, sys, si.to, si.subject);
   }
 }

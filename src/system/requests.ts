@@ -30,7 +30,7 @@ import { routez } from "../monitor/routez.ts";
 import { defaultSubszOptions, subsz } from "../monitor/subsz.ts";
 import { varz } from "../monitor/varz.ts";
 import type { Compression, SystemEvents } from "./events.ts";
-import { type GoField, GoJsonError, unmarshal } from "./go_json.ts";
+import { type GoField, GoJsonError, unmarshalBody } from "../go_json.ts";
 import { installDebug } from "./debug.ts";
 
 /** nats-server's EventFilterOptions, part of every request's options. */
@@ -371,7 +371,7 @@ function zReq(ev: SystemEvents, req: Request, ep: Endpoint): void {
   const response: Record<string, unknown> = { server: null };
   if (req.body.length > 0) {
     try {
-      unmarshal(req.body, ep.struct, { ...ep.fields, ...FILTER_FIELDS }, o);
+      unmarshalBody(req.body, ep.struct, { ...ep.fields, ...FILTER_FIELDS }, o);
     } catch (e) {
       response.error = { code: 400, description: (e as Error).message };
       ev.send(req.reply, "", response);
@@ -401,7 +401,7 @@ function statszRequest(ev: SystemEvents, req: Request): void {
   if (req.body.length > 0) {
     const o: Record<string, unknown> = {};
     try {
-      unmarshal(req.body, "StatszEventOptions", FILTER_FIELDS, o);
+      unmarshalBody(req.body, "StatszEventOptions", FILTER_FIELDS, o);
     } catch (e) {
       ev.send(reply, "", { server: null, error: { code: 400, description: (e as Error).message } });
       return;

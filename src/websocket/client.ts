@@ -24,6 +24,7 @@ export interface WsListenerView {
 export class WsClient extends Client {
   /** /connz "type". */
   readonly clientType = "websocket";
+  override readonly connectionType: string = "WEBSOCKET";
   readonly ws: WsTransport;
   readonly listener: WsListenerView;
 

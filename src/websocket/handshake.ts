@@ -4,8 +4,9 @@
  * same status lines, headers and bodies for refusals, the same 101 response on success.
  */
 
-import { createHash } from "node:crypto";
-import { isIP } from "node:net";
+import type * as crypto from "node:crypto";
+import type * as net from "node:net";
+import { nodeBuiltin } from "../node_builtin.ts";
 import type { Transport } from "../transport.ts";
 import { splitHostPort } from "../config.ts";
 
@@ -161,7 +162,7 @@ export function checkUpgrade(req: HttpRequest, s: UpgradeSettings): Upgrade {
     noCompressedFragments: browser && compress && ua.includes("Version/") &&
       ua.includes("Safari/"),
     cookieJwt: s.jwtCookie === "" ? "" : cookie(req, s.jwtCookie),
-    clientIp: isIP(forwarded) !== 0 ? forwarded : "",
+    clientIp: nodeBuiltin<typeof net>("node:net").isIP(forwarded) !== 0 ? forwarded : "",
     kind: path.startsWith("/leafnode") ? "leafnode" : path.startsWith("/mqtt") ? "mqtt" : "client",
   };
 }
@@ -280,6 +281,7 @@ function hostAndPort(tls: boolean, hostport: string): { host: string; port: stri
 
 /** Sec-WebSocket-Accept for a client key. */
 export function acceptKey(key: string): string {
+  const { createHash } = nodeBuiltin<typeof crypto>("node:crypto");
   return createHash("sha1").update(key + GUID).digest("base64");
 }
 

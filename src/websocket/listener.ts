@@ -5,6 +5,7 @@
  */
 
 import type { Server } from "../server.ts";
+import type { Client } from "../client.ts";
 import { addressesOf, hostPort } from "../server.ts";
 import { acceptLoop, isWildcardHost, listenTcp, peerOf, type Transport } from "../transport.ts";
 import { loadTlsContext, serverHandshake, type TlsContext } from "../tls.ts";
@@ -189,7 +190,8 @@ export class WebsocketListener implements WsListenerView {
     }
     clearTimeout(timer);
     this.#handshaking.delete(conn);
-    if (up.kind !== "client") {
+    const leafnodes = s.opts.leafnode.port !== 0 ? s.leafnodes : null;
+    if (up.kind === "mqtt" || (up.kind === "leafnode" && leafnodes === null)) {
       s.log.error(
         up.kind === "leafnode"
           ? "Not configured to accept leaf node connections"
@@ -202,22 +204,35 @@ export class WebsocketListener implements WsListenerView {
       closeQuietly(t);
       return;
     }
-    this.#startClient(t, up, peer);
+    if (leafnodes !== null && up.kind === "leafnode") {
+      let leaf: Client | null = null;
+      leaf = leafnodes.acceptWebsocket(this.#transport(t, up, () => leaf), peer);
+    } else this.#startClient(t, up, peer);
   }
 
-  #startClient(t: Transport, up: Upgrade, peer: ReturnType<typeof peerOf>): void {
+  /** The websocket framing over `t`; `owner` names the connection errors are logged for. */
+  #transport(t: Transport, up: Upgrade, owner: () => Client | null): WsTransport {
     const s = this.server;
-    let client: WsClient | null = null;
-    const ws = new WsTransport(t, up, {
+    return new WsTransport(t, up, {
       maxInflated: s.opts.maxPending,
       closeTimeoutMs: s.opts.writeDeadlineMs,
-      onError: (m) => client && s.log.errorc(client, m),
-      // The close frame goes out after the client is done; shutdown waits for it.
+      onError: (m) => {
+        const c = owner();
+        if (c) s.log.errorc(c, m);
+        else s.log.error(m);
+      },
+      // The close frame goes out after the connection is done; shutdown waits for it.
       onClosing: (finished) => {
         const done = finished.finally(() => this.#closing.delete(done));
         this.#closing.add(done);
       },
     });
+  }
+
+  #startClient(t: Transport, up: Upgrade, peer: ReturnType<typeof peerOf>): void {
+    const s = this.server;
+    let client: WsClient | null = null;
+    const ws = this.#transport(t, up, () => client);
     const c = client = new WsClient(s, ws, peer, s.nextId(), this);
     ws.reasonOf = () => c.closeReason;
     if (s.admitClient(c)) c.run();

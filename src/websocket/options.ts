@@ -13,7 +13,7 @@ export interface WebsocketOptions {
   advertise: string;
   /** Overrides the top-level no_auth_user for websocket clients. */
   noAuthUser: string;
-  /** Cookie holding a user JWT; needs trusted operators, which this server does not have yet. */
+  /** Cookie holding a user JWT, used when the CONNECT has none (needs trusted operators). */
   jwtCookie: string;
   // The authorization block: when any of username/token/no_auth_user is set, it replaces the
   // server's single user or token for websocket clients (users lists still apply).
@@ -55,6 +55,8 @@ export function defaultWebsocketOptions(): WebsocketOptions {
 interface ServerSide {
   websocket: WebsocketOptions;
   users: User[];
+  trustedOperators: unknown[];
+  trustedKeys: string[] | null;
 }
 
 /** nats-server's validateWebsocketOptions: only when a port is configured. */
@@ -87,8 +89,8 @@ export function validateWebsocketOptions(o: ServerSide): void {
       throw new Error("websocket authentication token not compatible with presence of users/nkeys");
     }
   }
-  if (wo.jwtCookie !== "") {
-    // No operator mode here yet, so the JWT a cookie would carry can never be trusted.
+  if (wo.jwtCookie !== "" && o.trustedOperators.length === 0 && o.trustedKeys === null) {
+    // Only trusted operators can vouch for the JWT a cookie carries.
     throw new Error(
       `trusted operators or trusted keys configuration is required for JWT authentication ` +
         `via cookie "${wo.jwtCookie}"`,

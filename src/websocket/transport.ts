@@ -6,7 +6,11 @@
  * the parser. Errors and close codes follow nats-server's websocket.go.
  */
 
-import { constants as zlib, deflateRawSync, inflateRawSync } from "node:zlib";
+import type * as nodeZlib from "node:zlib";
+import { nodeBuiltin } from "../node_builtin.ts";
+
+/** node:zlib, loaded with the first compressed frame (see node_builtin.ts). */
+const zlibOf = (): typeof nodeZlib => nodeBuiltin<typeof nodeZlib>("node:zlib");
 import type { Transport } from "../transport.ts";
 import type { Upgrade } from "./handshake.ts";
 import {
@@ -19,6 +23,7 @@ import {
   closeStatusFor,
   COMPRESS_THRESHOLD,
   controlFrame,
+  MASK_BIT,
   MAX_CONTROL_PAYLOAD,
   MAX_HEADER,
   OP_BINARY,
@@ -30,6 +35,19 @@ import {
   unmask,
   writeHeader,
 } from "./frames.ts";
+
+/**
+ * Completes a frame whose header (without mask) is `out[0, h)`: sets the mask bit, appends a
+ * random key and the masked payload. Returns the frame's length.
+ */
+function maskFrame(out: Uint8Array, h: number, payload: Uint8Array): number {
+  out[1] |= MASK_BIT;
+  crypto.getRandomValues(out.subarray(h, h + 4));
+  const key = ((out[h] << 24) | (out[h + 1] << 16) | (out[h + 2] << 8) | out[h + 3]) >>> 0;
+  out.set(payload, h + 4);
+  unmask(out, h + 4, h + 4 + payload.length, key, 0);
+  return h + 4 + payload.length;
+}
 
 /** A frame broke the websocket protocol; the connection ends (as a read error). */
 export class WsProtocolError extends Error {
@@ -53,6 +71,11 @@ export interface WsTransportOptions {
   onError: (msg: string) => void;
   /** Told when close() starts, with a promise of the end of the last write. */
   onClosing?: (finished: Promise<void>) => void;
+  /**
+   * Mask what we send, as a websocket client must (a leafnode connection we make; nats-server
+   * skips it when the other side accepted Nats-No-Masking).
+   */
+  maskWrites?: boolean;
 }
 
 export class WsTransport implements Transport {
@@ -303,6 +326,7 @@ export class WsTransport implements Transport {
     this.#clen = 0;
     this.#msgCompressed = false;
     try {
+      const { inflateRawSync, constants: zlib } = zlibOf();
       const out = inflateRawSync(all, {
         finishFlush: zlib.Z_SYNC_FLUSH,
         maxOutputLength: this.#o.maxInflated,
@@ -344,6 +368,7 @@ export class WsTransport implements Transport {
     let payload = buf;
     let compressed = false;
     if (up.compress && buf.length > COMPRESS_THRESHOLD) {
+      const { deflateRawSync, constants: zlib } = zlibOf();
       const z = deflateRawSync(buf, { level: 1, finishFlush: zlib.Z_SYNC_FLUSH });
       // Without the 00 00 ff ff tail a sync flush ends with (RFC 7692 §7.2.1).
       payload = new Uint8Array(z.buffer, z.byteOffset, z.length - 4);
@@ -352,6 +377,12 @@ export class WsTransport implements Transport {
     const len = payload.length;
     if (up.browser && len > BROWSER_FRAME_SIZE && !(compressed && up.noCompressedFragments)) {
       await this.#writeAll(this.#fragments(payload, compressed));
+      return;
+    }
+    if (this.#o.maskWrites) {
+      const out = this.#scratchFor(len + MAX_HEADER);
+      const h = writeHeader(out, 0, OP_BINARY, len, true, compressed);
+      await this.#writeAll(out.subarray(0, maskFrame(out, h, payload)));
       return;
     }
     if (len <= COPY_LIMIT) {
@@ -412,6 +443,11 @@ export class WsTransport implements Transport {
 
   #sendControl(frame: Uint8Array): void {
     if (this.#closed || this.#closeSent) return;
+    if (this.#o.maskWrites) {
+      const out = new Uint8Array(frame.length + 4);
+      out.set(frame.subarray(0, 2));
+      frame = out.subarray(0, maskFrame(out, 2, frame.subarray(2)));
+    }
     this.#enqueue(() => this.#writeAll(frame)).catch(() => {});
   }
 

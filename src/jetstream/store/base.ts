@@ -58,7 +58,7 @@ interface FilterEntry {
 
 export abstract class BaseStore implements StreamStore {
   abstract readonly type: StorageType;
-  protected readonly idx: MsgIndex<StoredMsg>;
+  protected readonly idx: MsgIndex;
   protected limits: StoreLimits;
   protected closed = false;
   protected consumerCount = 0;
@@ -66,8 +66,8 @@ export abstract class BaseStore implements StreamStore {
   #ageTimer: ReturnType<typeof setTimeout> | undefined;
   #filters = new Map<string, FilterEntry>();
 
-  constructor(withLocation: boolean, limits: StoreLimits) {
-    this.idx = new MsgIndex(withLocation);
+  constructor(limits: StoreLimits) {
+    this.idx = new MsgIndex();
     this.limits = { ...limits };
     this.idx.onSubjectAdded = (info) => this.#subjectAdded(info);
     this.idx.onSubjectDropped = (info) => this.#subjectDropped(info);
@@ -78,8 +78,8 @@ export abstract class BaseStore implements StreamStore {
   /** The accounted size of a message (nats-server's formula for this storage type). */
   protected abstract msgSize(subjectLen: number, hdrLen: number, dataLen: number): number;
   /**
-   * Keeps the message's bytes; returns where: [block, offset] (file), or the message object to
-   * keep in the index (memory). Throws on failure, before anything is kept.
+   * Keeps the message's bytes; returns where: [block or segment id, offset]. Throws on
+   * failure, before anything is kept.
    */
   protected abstract writeMsg(
     seq: number,
@@ -87,7 +87,7 @@ export abstract class BaseStore implements StreamStore {
     subject: string,
     hdr: Uint8Array,
     data: Uint8Array,
-  ): [number, number, StoredMsg | undefined];
+  ): [number, number];
   /** A live message; null when it cannot be read back (the store logs why). */
   protected abstract readMsg(
     seq: number,
@@ -95,13 +95,12 @@ export abstract class BaseStore implements StreamStore {
     ts: number,
     blk: number,
     off: number,
-    obj: StoredMsg | undefined,
   ): StoredMsg | null;
   protected abstract writeSkip(seq: number, ts: number): void;
   /** One message left the index (removal, limits, expiry); `secure` also erases its bytes. */
   protected abstract dropped(seq: number, blk: number, off: number, secure: boolean): void;
-  /** Many messages left at once (compact/truncate): called per message, then `bulkDone`. */
-  protected abstract bulkDropped(seq: number, blk: number): void;
+  /** Many messages left at once (compact/truncate): called per message. */
+  protected abstract bulkDropped(seq: number, blk: number, off: number): void;
   protected abstract writePurge(nextSeq: number): void;
   /** Everything below `seq` was removed (the index already reflects it). */
   protected abstract writeCompact(seq: number): void;
@@ -114,6 +113,7 @@ export abstract class BaseStore implements StreamStore {
   abstract writeMeta(meta: unknown): void;
   abstract consumerNames(): string[];
   abstract consumerStore(name: string, cfg: ConsumerStoreConfig): ConsumerStore;
+  abstract flush(): void;
   abstract sync(): void;
   abstract delete(): void;
 
@@ -140,8 +140,8 @@ export abstract class BaseStore implements StreamStore {
     const seq = this.idx.lastSeq + 1;
     ts ??= nowNanos();
     const size = this.msgSize(utf8Length(subject), hdr.length, data.length);
-    const [blk, off, obj] = this.writeMsg(seq, ts, subject, hdr, data);
-    const added = this.idx.add(seq, subject, size, ts, blk, off, obj);
+    const [blk, off] = this.writeMsg(seq, ts, subject, hdr, data);
+    const added = this.idx.add(seq, subject, size, ts, blk, off);
     this.#handler?.(1, size, seq, subject);
     if (lim.maxMsgsPerSubject > 0) {
       while (added.msgs > lim.maxMsgsPerSubject) this.removeSeq(added.first, false);
@@ -180,7 +180,6 @@ export abstract class BaseStore implements StreamStore {
       idx.tsAt(seq),
       idx.blkAt(seq),
       idx.offAt(seq),
-      idx.objAt(seq),
     );
   }
 
@@ -325,7 +324,10 @@ export abstract class BaseStore implements StreamStore {
     const idx = this.idx;
     if (seq <= 0) return this.#purgeAll(0);
     if (seq > idx.lastSeq) return this.#purgeAll(seq);
-    const [count, bytes] = idx.removeBelow(seq, (s, _info, _size, blk) => this.bulkDropped(s, blk));
+    const [count, bytes] = idx.removeBelow(
+      seq,
+      (s, _info, _size, blk, off) => this.bulkDropped(s, blk, off),
+    );
     this.writeCompact(seq);
     this.endOp();
     if (count > 0) this.#handler?.(-count, -bytes, 0, "");
@@ -341,7 +343,11 @@ export abstract class BaseStore implements StreamStore {
       throw new ErrInvalidSequence();
     }
     const ts = idx.tsAt(seq);
-    const [count, bytes] = idx.removeAbove(seq, ts, (s, _i, _z, blk) => this.bulkDropped(s, blk));
+    const [count, bytes] = idx.removeAbove(
+      seq,
+      ts,
+      (s, _i, _z, blk, off) => this.bulkDropped(s, blk, off),
+    );
     this.writeTruncate(seq, ts);
     this.endOp();
     if (count > 0) this.#handler?.(-count, -bytes, 0, "");

@@ -195,6 +195,7 @@ export class MemoryConsumerStore implements ConsumerStore {
   writeMeta(meta: unknown): void {
     this.#meta = structuredClone(meta);
   }
+  flush(): void {}
   sync(): void {}
   stop(): void {
     if (this.#closed) return;

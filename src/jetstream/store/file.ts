@@ -10,10 +10,17 @@
  *   <dir>/msgs/<id>.blk             message blocks, replayed in id order
  *   <dir>/consumers/<name>/         consumer state log and metadata (file_consumer.ts)
  *
- * Durability: every record is written with a synchronous write before the call returns, so it
- * survives the process being killed. fsync happens every `sync` milliseconds (when something
- * was written), at block rollover, on purge, on stop and on `sync()`; with `sync: "always"`
- * after every operation, which makes each acknowledged write survive a power cut too.
+ * Durability: records are encoded into one buffer and written together (group commit): by
+ * `flush()`, which the stream calls before it acknowledges what it stored, and by itself at the
+ * end of the turn of the event loop (a microtask), at block rollover, before anything reads the
+ * file, and when the buffer passes PENDING_MAX. A write is one synchronous write call; once it
+ * returns the records survive the process being killed. fsync happens every `sync` milliseconds
+ * (when something was written) and when a block is full, both off the main thread (Deno's
+ * async fdatasync, as nats-server syncs from its own goroutines), and on purge, on stop and on
+ * `sync()`, waited for; with `sync: "always"` after every operation (each written and fsynced
+ * before it returns), which makes each acknowledged write survive a power cut too.
+ * nats-server's file store does the same per message (a write per message, fsync on its 2
+ * minute sync interval).
  *
  * Memory: payloads stay on disk. The index keeps ~24 bytes per live message; reads go through
  * a small cache of file windows and of the tail of the block being written (recent messages are
@@ -27,7 +34,7 @@
 import { BaseStore } from "./base.ts";
 import { MemoryConsumerStore } from "./consumer.ts";
 import { FileConsumerStore } from "./file_consumer.ts";
-import { readJsonFile, syncDir, writeJsonFile } from "./meta.ts";
+import { readJsonFile, syncDir, syncDirInBackground, writeJsonFile } from "./meta.ts";
 import {
   checkFileHeader,
   FILE_HEADER_LEN,
@@ -89,6 +96,8 @@ const MAX_READ_FDS = 8;
 const CACHE_IDLE_MS = 10_000;
 /** Tombstones per Delete record. */
 const MAX_DELETES_PER_RECORD = 8192;
+/** Buffered record bytes that are written at once rather than at the end of the turn. */
+const PENDING_MAX = 1024 * 1024;
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -123,10 +132,14 @@ export class FileStore extends BaseStore {
   #maxId = 0;
   #wb!: Block;
   #wfd: Deno.FsFile | null = null;
+  /** Records not yet written: they end the block being written (its size counts them). */
   #w = new RecordWriter();
+  #flushQueued = false;
   #deletes: number[] = [];
   #dropCheck = false;
   #dirty = false;
+  /** A background fsync of the block being written, while one runs. */
+  #bgSync: Promise<void> | null = null;
   #syncAlways: boolean;
   #syncTimer: ReturnType<typeof setInterval> | undefined;
   #blockSize: number;
@@ -144,7 +157,7 @@ export class FileStore extends BaseStore {
   #consumers = new Map<string, FileConsumerStore | MemoryConsumerStore>();
 
   constructor(opts: FileStoreOptions) {
-    super(true, opts.limits ?? NO_LIMITS);
+    super(opts.limits ?? NO_LIMITS);
     this.dir = opts.dir.replace(/\/+$/, "") || "/";
     this.#msgDir = `${this.dir}/msgs`;
     this.#blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
@@ -180,7 +193,7 @@ export class FileStore extends BaseStore {
     this.#maxId = ids.length > 0 ? ids[ids.length - 1] : 0;
     const last = this.#blocks[this.#blocks.length - 1];
     if (last !== undefined && last.id === this.#maxId) this.#openForWrite(last);
-    else this.#newBlock();
+    else this.#newBlock(false);
     this.#dropFrontBlocks();
   }
 
@@ -317,17 +330,28 @@ export class FileStore extends BaseStore {
     this.#resetTail();
   }
 
-  /** Starts a new block for writing; the previous one is fsynced and closed first. */
-  #newBlock(): void {
+  /**
+   * Starts a new block for writing. The previous one has its records written now and is
+   * fsynced and closed in the background (they survive the process being killed already).
+   * `background` false: opening the store, where waiting costs nothing, or a purge, which
+   * deletes the previous blocks (no sync for them) once the new one is durable.
+   */
+  #newBlock(background = true): void {
     if (this.#wfd !== null) {
-      if (this.#dirty) this.#fsync();
-      this.#wfd.close();
+      this.flush();
+      const fd = this.#wfd;
       this.#wfd = null;
+      if (this.#dirty && background) this.#syncInBackground(fd, this.#wb.path, true);
+      else this.#closeAfterBgSync(fd);
+      this.#dirty = false;
     }
     const id = ++this.#maxId;
     const b: Block = { id, path: this.#blockPath(id), size: FILE_HEADER_LEN, live: 0 };
     this.#writeFile(b.path, fileHeader(BLOCK_TYPE));
-    syncDir(this.#msgDir);
+    // The new file's directory entry: at once when opening the store or with sync "always",
+    // else (a block filled up under load) in the background.
+    if (this.#syncAlways || !background) syncDir(this.#msgDir);
+    else syncDirInBackground(this.#msgDir);
     this.#addBlock(b);
     this.#openForWrite(b);
   }
@@ -357,34 +381,70 @@ export class FileStore extends BaseStore {
     if (this.#failed !== null) throw this.#failed;
   }
 
-  /** Writes the records in the writer to the current block; returns the offset of the first. */
-  #appendRecords(): number {
+  /**
+   * Makes room for `n` more record bytes in the block being written, rolling over to a new
+   * block when they would not fit. Call before encoding them into the writer.
+   */
+  #room(n: number): void {
+    if (this.#wb.size + n > this.#blockSize && this.#wb.size > FILE_HEADER_LEN) this.#newBlock();
+  }
+
+  /**
+   * The records encoded into the writer from `from` on belong to the block now; they are
+   * written by the next flush. Returns the block offset of the first.
+   */
+  #added(from: number): number {
     const w = this.#w;
-    const bytes = w.buf.subarray(0, w.len);
-    if (this.#wb.size + bytes.length > this.#blockSize && this.#wb.size > FILE_HEADER_LEN) {
-      this.#newBlock();
-    }
-    const b = this.#wb, fd = this.#wfd!;
+    const b = this.#wb;
     const off = b.size;
+    b.size += w.len - from;
+    this.#dirty = true;
+    this.#cacheTail(off, w.buf.subarray(from, w.len));
+    if (w.len >= PENDING_MAX) this.flush();
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#endOfTurn);
+    }
+    return off;
+  }
+
+  #endOfTurn = (): void => {
+    this.#flushQueued = false;
+    if (this.closed) return;
+    try {
+      this.flush();
+    } catch { /* logged by flush; the store refuses writes from now on */ }
+  };
+
+  /** Writes the buffered records (one write call). */
+  flush(): void {
+    // After a failed write, whatever was buffered then is lost: say so to every caller.
+    if (this.#failed !== null) throw this.#failed;
+    const w = this.#w;
+    if (w.len === 0 || this.#wfd === null) return;
+    const b = this.#wb, fd = this.#wfd;
+    const bytes = w.buf.subarray(0, w.len);
+    const off = b.size - bytes.length;
     try {
       let n = 0;
       while (n < bytes.length) n += fd.writeSync(bytes.subarray(n));
     } catch (e) {
       const err = new StoreIoError(b.path, "write", e);
       try {
-        // Leave no partial record behind for the next write to follow.
+        // Leave no partial record behind.
         fd.truncateSync(off);
         fd.seekSync(off, Deno.SeekMode.Start);
-      } catch {
-        this.#failed = err;
-      }
+        b.size = off;
+      } catch { /* the store is failed either way */ }
+      // The index holds what was not written: no more writes until the store is reopened.
+      this.#failed = err;
+      w.reset();
+      this.#resetTail();
       this.#log.error(`JetStream store: ${err.message}`);
       throw err;
     }
-    b.size += bytes.length;
-    this.#dirty = true;
-    this.#cacheTail(off, bytes);
-    return off;
+    w.reset();
+    if (w.buf.length > 4 * PENDING_MAX) w.shrink();
   }
 
   protected msgSize(subjectLen: number, hdrLen: number, dataLen: number): number {
@@ -397,11 +457,10 @@ export class FileStore extends BaseStore {
     subject: string,
     hdr: Uint8Array,
     data: Uint8Array,
-  ): [number, number, undefined] {
+  ): [number, number] {
     this.#checkWritable();
     this.#flushDeletes();
     const w = this.#w;
-    w.reset();
     let sl = subject.length;
     let subjectBytes: Uint8Array | null = null;
     for (let i = 0; i < subject.length; i++) {
@@ -413,6 +472,8 @@ export class FileStore extends BaseStore {
     }
     const bodyLen = sl + hdr.length + data.length;
     if (sl > 0xffff || bodyLen + RECORD_OVERHEAD > MAX_RECORD_LEN) throw new ErrMsgTooLarge();
+    this.#room(bodyLen + RECORD_OVERHEAD);
+    const from = w.len;
     const body = w.begin(Kind.Msg, seq, ts, sl, hdr.length, bodyLen);
     const buf = w.buf;
     if (subjectBytes !== null) buf.set(subjectBytes, body);
@@ -420,9 +481,9 @@ export class FileStore extends BaseStore {
     buf.set(hdr, body + sl);
     buf.set(data, body + sl + hdr.length);
     w.end();
-    const off = this.#appendRecords();
+    const off = this.#added(from);
     this.#wb.live++;
-    return [this.#wb.id, off, undefined];
+    return [this.#wb.id, off];
   }
 
   protected writeSkip(seq: number, ts: number): void {
@@ -432,10 +493,11 @@ export class FileStore extends BaseStore {
 
   #writeMarker(kind: Kind, seq: number, ts: number): void {
     this.#flushDeletes();
-    this.#w.reset();
+    this.#room(RECORD_OVERHEAD);
+    const from = this.#w.len;
     this.#w.begin(kind, seq, ts, 0, 0, 0);
     this.#w.end();
-    this.#appendRecords();
+    this.#added(from);
   }
 
   protected dropped(seq: number, blk: number, off: number, secure: boolean): void {
@@ -460,25 +522,27 @@ export class FileStore extends BaseStore {
     this.#deletes = [];
     if (this.#failed !== null || this.closed) return;
     const w = this.#w;
-    w.reset();
     for (let i = 0; i < d.length; i += MAX_DELETES_PER_RECORD) {
       const n = Math.min(MAX_DELETES_PER_RECORD, d.length - i);
+      this.#room(RECORD_OVERHEAD + 8 * n);
+      const from = w.len;
       const body = w.begin(Kind.Delete, 0, 0, 0, n, 8 * n);
       for (let j = 0; j < n; j++) putU64(w.dv, body + 8 * j, d[i + j]);
       w.end();
+      this.#added(from);
     }
-    this.#appendRecords();
   }
 
   /** Overwrites a message's record with an Erased record of the same length. */
   #eraseInPlace(b: Block | undefined, off: number): void {
     if (b === undefined) return;
+    // The record may still be in the buffer: it must be in the file before it is overwritten.
+    this.flush();
     const got = this.#recordAt(b.id, off);
     if (got === null) return;
     const r = readRecord(got.buf, got.dv, got.pos);
     if (r === null) return;
-    const w = this.#w;
-    w.reset();
+    const w = new RecordWriter();
     w.begin(Kind.Erased, r.seq, r.ts, 0, 0, r.len - RECORD_OVERHEAD); // zeroed body
     w.buf.fill(0, RECORD_HEADER_LEN, r.len - 4);
     w.end();
@@ -504,7 +568,7 @@ export class FileStore extends BaseStore {
     this.#deletes = [];
     const old = this.#blocks.slice();
     // The marker goes first into a fresh block, made durable, then the old blocks go.
-    this.#newBlock();
+    this.#newBlock(false);
     this.#writeMarker(Kind.PurgeBelow, nextSeq, this.idx.lastTs);
     this.#fsync();
     for (const b of old) {
@@ -552,6 +616,7 @@ export class FileStore extends BaseStore {
 
   #fsync(): void {
     if (this.#wfd === null) return;
+    this.flush();
     try {
       this.#wfd.syncDataSync();
     } catch (e) {
@@ -560,12 +625,56 @@ export class FileStore extends BaseStore {
     this.#dirty = false;
   }
 
+  /** The sync interval: what is written gets fsynced, off the main thread. */
   #periodicSync(): void {
+    if (this.closed) return;
     try {
-      this.sync();
+      this.#flushDeletes();
+      this.flush();
+      if (this.#dirty && this.#wfd !== null && this.#bgSync === null) {
+        this.#dirty = false;
+        this.#syncInBackground(this.#wfd, this.#wb.path, false);
+      }
+      for (const cs of this.#consumers.values()) cs.sync();
     } catch (e) {
       this.#log.error(`JetStream store: ${e instanceof Error ? e.message : e}`);
     }
+  }
+
+  /**
+   * fdatasync without blocking, after any background sync already running on that file.
+   * `close`: the block is full; the file is closed after its sync, and the new current block
+   * has no sync running. Otherwise the sync is the current block's (`#bgSync`), which a
+   * rollover or stop waits for before closing the file.
+   */
+  #syncInBackground(fd: Deno.FsFile, path: string, close: boolean): void {
+    const prior = this.#bgSync;
+    const run = async () => {
+      if (prior !== null) await prior;
+      try {
+        await fd.syncData();
+      } catch (e) {
+        this.#log.error(`JetStream store: ${new StoreIoError(path, "fsync", e).message}`);
+      }
+      if (close) fd.close();
+    };
+    const p = run();
+    if (close) {
+      this.#bgSync = null;
+      return;
+    }
+    this.#bgSync = p;
+    p.finally(() => {
+      if (this.#bgSync === p) this.#bgSync = null;
+    });
+  }
+
+  /** Closes a file once a background sync running on it is done. */
+  #closeAfterBgSync(fd: Deno.FsFile): void {
+    const p = this.#bgSync;
+    this.#bgSync = null;
+    if (p === null) fd.close();
+    else p.finally(() => fd.close());
   }
 
   sync(): void {
@@ -627,6 +736,7 @@ export class FileStore extends BaseStore {
     }
     const b = this.#byId.get(blk);
     if (b === undefined || off + 4 > b.size) return null;
+    if (b === this.#wb && this.#w.len > 0) this.flush();
     let buf = this.#readAt(b, off, Math.min(WINDOW, b.size - off));
     let dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const len = dv.getUint32(0, true);
@@ -674,7 +784,20 @@ export class FileStore extends BaseStore {
     this.#cacheUsed = true;
     const n = bytes.length;
     if (this.#tailStart + this.#tailLen !== off || this.#tailLen + n > TAIL) {
-      this.#tail = new Uint8Array(0);
+      const full = this.#tailLen + n > TAIL && this.#tailLen > 0;
+      if (full) {
+        // Still the most likely to be read next: kept as a window, and the next tail is made
+        // full size at once (writes are coming fast) rather than grown by copies.
+        this.#windows.push({
+          blk: this.#wb.id,
+          start: this.#tailStart,
+          buf: this.#tail.subarray(0, this.#tailLen),
+          dv: this.#tailDv,
+        });
+        if (this.#windows.length > MAX_WINDOWS) this.#windows.shift();
+      }
+      this.#tail = full && n <= TAIL ? new Uint8Array(TAIL) : new Uint8Array(0);
+      this.#tailDv = new DataView(this.#tail.buffer);
       this.#tailStart = off;
       this.#tailLen = 0;
       if (n > TAIL) {
@@ -783,7 +906,7 @@ export class FileStore extends BaseStore {
     if (this.#syncTimer !== undefined) clearInterval(this.#syncTimer);
     clearInterval(this.#cacheTimer);
     for (const cs of [...this.#consumers.values()]) cs.stop();
-    this.#wfd?.close();
+    if (this.#wfd !== null) this.#closeAfterBgSync(this.#wfd);
     this.#wfd = null;
     for (const fd of this.#readFds.values()) fd.close();
     this.#readFds.clear();

@@ -1,9 +1,15 @@
 /**
  * Consumer state on disk as a log: every delivery and ack that changes the state is one small
- * record appended with a synchronous write (in the file before the call returns, so a killed
- * process loses nothing it reported), and the log is replayed through the same ConsumerTracker
- * on open. When the log grows, it is replaced atomically (temp file, fsync, rename) by a single
- * record holding the whole state.
+ * record, and the log is replayed through the same ConsumerTracker on open. The records of one
+ * turn of the event loop are written together with one synchronous write (at the end of the
+ * turn, or by `flush()`, which the consumer calls before it confirms an ack to the client), so
+ * a killed process loses nothing it reported. With sync "always" each record is written and
+ * fsynced at once. When the log grows, it is replaced atomically (temp file, fsync, rename) by a
+ * single record holding the whole state.
+ *
+ * nats-server writes a consumer's whole state at most ten times a second, after the fact, so a
+ * killed nats-server forgets up to 100 ms of deliveries and acks (they are redelivered); this
+ * store forgets none that reached the client.
  */
 
 import { ConsumerTracker, copyConsumerState } from "./consumer.ts";
@@ -29,7 +35,9 @@ import {
 
 const LOG_TYPE = "C";
 /** Rewrite the log once it is this big and much bigger than the state it describes. */
-const COMPACT_MIN_BYTES = 1024 * 1024;
+const COMPACT_MIN_BYTES = 8 * 1024 * 1024;
+/** Buffered record bytes that are written at once rather than at the end of the turn. */
+const PENDING_MAX = 256 * 1024;
 
 export class FileConsumerStore implements ConsumerStore {
   readonly dir: string;
@@ -37,7 +45,9 @@ export class FileConsumerStore implements ConsumerStore {
   #t: ConsumerTracker;
   #fd: Deno.FsFile | null = null;
   #size = 0;
+  /** Records not yet written (appended to the log by the next flush). */
   #w = new RecordWriter();
+  #flushQueued = false;
   #dirty = false;
   #hasState = false;
   #syncAlways: boolean;
@@ -124,9 +134,34 @@ export class FileConsumerStore implements ConsumerStore {
     if (this.#closed) throw new ErrStoreClosed();
   }
 
-  #append(): void {
-    const bytes = this.#w.buf.subarray(0, this.#w.len);
-    const fd = this.#fd!;
+  /** A record was encoded into the writer: written at the end of the turn (or now). */
+  #added(): void {
+    this.#dirty = true;
+    this.#hasState = true;
+    if (this.#syncAlways || this.#w.len >= PENDING_MAX) {
+      this.flush();
+      if (this.#syncAlways) this.sync();
+    } else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#endOfTurn);
+    }
+  }
+
+  #endOfTurn = (): void => {
+    this.#flushQueued = false;
+    if (this.#closed) return;
+    try {
+      this.flush();
+    } catch (e) {
+      this.#log.error(`consumer state: ${e instanceof Error ? e.message : e}`);
+    }
+  };
+
+  flush(): void {
+    const w = this.#w;
+    if (w.len === 0 || this.#fd === null) return;
+    const bytes = w.buf.subarray(0, w.len);
+    const fd = this.#fd;
     try {
       let n = 0;
       while (n < bytes.length) n += fd.writeSync(bytes.subarray(n));
@@ -134,17 +169,22 @@ export class FileConsumerStore implements ConsumerStore {
       try {
         fd.truncateSync(this.#size);
         fd.seekSync(this.#size, Deno.SeekMode.Start);
-      } catch { /* the next write reports it */ }
+      } catch { /* the rewrite below replaces the file */ }
+      // The records are lost; the whole state, written anew, covers them.
+      try {
+        this.#rewrite();
+      } catch { /* reported below */ }
       throw new StoreIoError(this.#path, "write", e);
     }
     this.#size += bytes.length;
-    this.#dirty = true;
-    this.#hasState = true;
-    if (this.#syncAlways) this.sync();
-    else if (this.#size > COMPACT_MIN_BYTES && this.#size > 8 * this.#stateBytes()) this.#rewrite();
+    w.reset();
+    if (this.#size > COMPACT_MIN_BYTES && this.#size > 8 * this.#stateBytes()) this.#rewrite();
   }
 
-  /** Replaces the log by one State record (or nothing: a new log), atomically. */
+  /**
+   * Replaces the log by one State record (or nothing: a new log), atomically. Buffered records
+   * are dropped: the state includes them.
+   */
   #rewrite(withState = true): void {
     const w = this.#w;
     w.reset();
@@ -152,6 +192,7 @@ export class FileConsumerStore implements ConsumerStore {
     const bytes = new Uint8Array(FILE_HEADER_LEN + w.len);
     bytes.set(fileHeader(LOG_TYPE));
     bytes.set(w.buf.subarray(0, w.len), FILE_HEADER_LEN);
+    w.reset();
     this.#fd?.close();
     this.#fd = null;
     atomicWriteFile(this.#path, bytes);
@@ -173,10 +214,9 @@ export class FileConsumerStore implements ConsumerStore {
   setStarting(sseq: number): void {
     this.#check();
     this.#t.setStarting(sseq);
-    this.#w.reset();
     this.#w.begin(Kind.Starting, sseq, 0, 0, 0, 0);
     this.#w.end();
-    this.#append();
+    this.#added();
   }
 
   hasState(): boolean {
@@ -187,30 +227,27 @@ export class FileConsumerStore implements ConsumerStore {
     this.#check();
     if (!this.#t.delivered(dseq, sseq, dc, ts)) return;
     const w = this.#w;
-    w.reset();
     const body = w.begin(Kind.Delivered, sseq, ts, 0, dc, 8);
     putU64(w.dv, body, dseq);
     w.end();
-    this.#append();
+    this.#added();
   }
 
   updateAcks(dseq: number, sseq: number): void {
     this.#check();
     if (!this.#t.acked(dseq, sseq)) return;
     const w = this.#w;
-    w.reset();
     const body = w.begin(Kind.Ack, sseq, 0, 0, 0, 8);
     putU64(w.dv, body, dseq);
     w.end();
-    this.#append();
+    this.#added();
   }
 
   update(state: ConsumerState): void {
     this.#check();
     this.#t.replace(state);
-    this.#w.reset();
     encodeState(this.#w, this.#t.s);
-    this.#append();
+    this.#added();
   }
 
   updateConfig(cfg: ConsumerStoreConfig): void {
@@ -231,6 +268,7 @@ export class FileConsumerStore implements ConsumerStore {
   }
 
   sync(): void {
+    this.flush();
     if (!this.#dirty || this.#fd === null) return;
     try {
       this.#fd.syncDataSync();

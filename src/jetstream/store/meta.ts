@@ -25,6 +25,19 @@ export function syncDir(dir: string): void {
   }
 }
 
+/** syncDir off the main thread (nothing waits for it). */
+export function syncDirInBackground(dir: string): void {
+  Deno.open(dir, { read: true }).then(async (d) => {
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  }).catch(() => {
+    // As syncDir: some file systems refuse it, and a directory removed meanwhile is fine.
+  });
+}
+
 export function atomicWriteFile(path: string, bytes: Uint8Array): void {
   const tmp = `${path}.tmp`;
   try {

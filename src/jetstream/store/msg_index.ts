@@ -1,7 +1,7 @@
 /**
  * What both stores know about every live message without touching its bytes: subject, size,
- * time and (file store) where it is. Slots are kept in chunks of 64 sequences of typed arrays,
- * about 30 bytes a message all told, and a chunk is dropped as soon as it holds no live message,
+ * time and where its bytes are (block or segment, offset). Slots are kept in chunks of 64
+ * sequences of typed arrays, about 30 bytes a message all told, and a chunk is dropped as soon as it holds no live message,
  * so memory follows the live messages, not the sequence range (a live message alone in its chunk
  * costs the chunk, ~1.7 KiB: small chunks keep that worst case of sparse survivors cheap).
  *
@@ -15,25 +15,22 @@ const CHUNK = 1 << CHUNK_BITS;
 const MASK = CHUNK - 1;
 
 /** One allocation per chunk: the typed arrays are views on a single buffer. */
-class Chunk<T> {
+class Chunk {
   readonly ts: Float64Array;
   /** Subject id per slot; 0 = no live message. */
   readonly sid: Uint32Array;
   readonly size: Uint32Array;
-  /** File store: block id and record offset per slot. */
-  readonly blk: Uint32Array | null;
-  readonly off: Uint32Array | null;
-  /** Memory store: the message itself per slot. */
-  readonly objs: (T | undefined)[] | null;
+  /** Where the bytes are: block (file) or segment (memory) id, and offset, per slot. */
+  readonly blk: Uint32Array;
+  readonly off: Uint32Array;
   live = 0;
-  constructor(withLocation: boolean) {
-    const buf = new ArrayBuffer(CHUNK * (withLocation ? 24 : 16));
+  constructor() {
+    const buf = new ArrayBuffer(CHUNK * 24);
     this.ts = new Float64Array(buf, 0, CHUNK);
     this.sid = new Uint32Array(buf, CHUNK * 8, CHUNK);
     this.size = new Uint32Array(buf, CHUNK * 12, CHUNK);
-    this.blk = withLocation ? new Uint32Array(buf, CHUNK * 16, CHUNK) : null;
-    this.off = withLocation ? new Uint32Array(buf, CHUNK * 20, CHUNK) : null;
-    this.objs = withLocation ? null : new Array(CHUNK);
+    this.blk = new Uint32Array(buf, CHUNK * 16, CHUNK);
+    this.off = new Uint32Array(buf, CHUNK * 20, CHUNK);
   }
 }
 
@@ -61,11 +58,8 @@ export interface SubjectInfo {
   last: number;
 }
 
-/**
- * `T` is what the memory store keeps per message (the message); the file store keeps a block
- * id and an offset instead (`withLocation`).
- */
-export class MsgIndex<T = never> {
+/** Each message's bytes are found by a block (file) or segment (memory) id and an offset. */
+export class MsgIndex {
   msgs = 0;
   bytes = 0;
   firstSeq = 0;
@@ -76,16 +70,11 @@ export class MsgIndex<T = never> {
   readonly subjects = new Map<string, SubjectInfo>();
   #byId: (SubjectInfo | undefined)[] = [undefined];
   #freeIds: number[] = [];
-  #chunks = new Map<number, Chunk<T>>();
-  #withLocation: boolean;
+  #chunks = new Map<number, Chunk>();
   /** Told about every subject that appears or disappears (the stores' filter cache). */
   onSubjectAdded: ((info: SubjectInfo) => void) | null = null;
   /** null: every subject was dropped at once. */
   onSubjectDropped: ((info: SubjectInfo | null) => void) | null = null;
-
-  constructor(withLocation: boolean) {
-    this.#withLocation = withLocation;
-  }
 
   subjectById(id: number): SubjectInfo | undefined {
     return this.#byId[id];
@@ -106,7 +95,6 @@ export class MsgIndex<T = never> {
     ts: number,
     blk: number,
     off: number,
-    obj?: T,
   ): SubjectInfo {
     let info = this.subjects.get(subject);
     if (info === undefined) {
@@ -122,17 +110,15 @@ export class MsgIndex<T = never> {
     const ci = Math.floor(seq / CHUNK);
     let c = this.#chunks.get(ci);
     if (c === undefined) {
-      c = new Chunk<T>(this.#withLocation);
+      c = new Chunk();
       this.#chunks.set(ci, c);
     }
     const i = seq & MASK;
     c.sid[i] = info.id;
     c.size[i] = size;
     c.ts[i] = ts;
-    if (c.blk !== null) {
-      c.blk[i] = blk;
-      c.off![i] = off;
-    } else c.objs![i] = obj;
+    c.blk[i] = blk;
+    c.off[i] = off;
     c.live++;
     if (this.msgs === 0) {
       this.firstSeq = seq;
@@ -178,22 +164,24 @@ export class MsgIndex<T = never> {
     return c === undefined ? 0 : c.ts[seq & MASK];
   }
 
-  /** The block id of a live message (file store). */
+  /** The block (segment) id of a live message. */
   blkAt(seq: number): number {
     const c = this.#chunks.get(Math.floor(seq / CHUNK));
-    return c?.blk?.[seq & MASK] ?? 0;
+    return c === undefined ? 0 : c.blk[seq & MASK];
   }
 
-  /** The record offset of a live message (file store). */
+  /** The record offset of a live message. */
   offAt(seq: number): number {
     const c = this.#chunks.get(Math.floor(seq / CHUNK));
-    return c?.off?.[seq & MASK] ?? 0;
+    return c === undefined ? 0 : c.off[seq & MASK];
   }
 
-  /** What the memory store keeps for a live message. */
-  objAt(seq: number): T | undefined {
+  /** Moves a live message's bytes (memory store compaction): its new block and offset. */
+  setLocation(seq: number, blk: number, off: number): void {
     const c = this.#chunks.get(Math.floor(seq / CHUNK));
-    return c?.objs?.[seq & MASK];
+    if (c === undefined) return;
+    c.blk[seq & MASK] = blk;
+    c.off[seq & MASK] = off;
   }
 
   get firstTs(): number {
@@ -312,9 +300,8 @@ export class MsgIndex<T = never> {
     const id = c.sid[i];
     if (id === 0) return null;
     const size = c.size[i];
-    const blk = c.blk?.[i] ?? 0, off = c.off?.[i] ?? 0;
+    const blk = c.blk[i], off = c.off[i];
     c.sid[i] = 0;
-    if (c.objs !== null) c.objs[i] = undefined;
     if (--c.live === 0) this.#chunks.delete(ci);
     this.msgs--;
     this.bytes -= size;
@@ -348,14 +335,13 @@ export class MsgIndex<T = never> {
         if (id === 0) continue;
         const size = c.size[i];
         c.sid[i] = 0;
-        if (c.objs !== null) c.objs[i] = undefined;
         c.live--;
         count++;
         bytes += size;
         const info = this.#byId[id]!;
         info.msgs--;
         touched.add(info);
-        each?.(base + i, info, size, c.blk?.[i] ?? 0, c.off?.[i] ?? 0);
+        each?.(base + i, info, size, c.blk[i], c.off[i]);
       }
       if (c.live === 0) this.#chunks.delete(ci);
     }
@@ -398,14 +384,13 @@ export class MsgIndex<T = never> {
         const id = c.sid[i];
         if (id === 0) continue;
         c.sid[i] = 0;
-        if (c.objs !== null) c.objs[i] = undefined;
         c.live--;
         count++;
         bytes += c.size[i];
         const info = this.#byId[id]!;
         info.msgs--;
         touched.add(info);
-        each?.(base + i, info, c.size[i], c.blk?.[i] ?? 0, c.off?.[i] ?? 0);
+        each?.(base + i, info, c.size[i], c.blk[i], c.off[i]);
       }
       if (c.live === 0) this.#chunks.delete(ci);
     }

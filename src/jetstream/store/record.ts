@@ -60,6 +60,45 @@ export function checkFileHeader(buf: Uint8Array, type: string): boolean {
     buf[2] === 0x53 && buf[3] === type.charCodeAt(0) && buf[4] === 1;
 }
 
+/** CRC-32 tables for slicing by 8 (table t at t * 256). */
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256 * 8);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[i] = c;
+  }
+  for (let i = 0; i < 256; i++) {
+    for (let k = 1; k < 8; k++) {
+      t[k * 256 + i] = (t[(k - 1) * 256 + i] >>> 8) ^ t[t[(k - 1) * 256 + i] & 0xff];
+    }
+  }
+  return t;
+})();
+
+/** Records up to this long are summed in JS: a runtime call costs more than the sum. */
+const JS_CRC_MAX = 96;
+
+/**
+ * CRC-32 (IEEE, as zlib's) of `buf[start, end)`. Most records are small (consumer state, short
+ * messages), and for those a runtime call to zlib costs 3-4 times the JS loop; zlib takes the
+ * long ones.
+ */
+export function crc32Of(buf: Uint8Array, start: number, end: number): number {
+  if (end - start > JS_CRC_MAX) return crc32(buf.subarray(start, end));
+  const T = CRC_TABLE;
+  let c = -1;
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    const a = c ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24));
+    c = T[1792 + (a & 0xff)] ^ T[1536 + ((a >>> 8) & 0xff)] ^ T[1280 + ((a >>> 16) & 0xff)] ^
+      T[1024 + (a >>> 24)] ^ T[768 + buf[i + 4]] ^ T[512 + buf[i + 5]] ^ T[256 + buf[i + 6]] ^
+      T[buf[i + 7]];
+  }
+  for (; i < end; i++) c = T[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
 export function putU64(dv: DataView, off: number, v: number): void {
   dv.setUint32(off, v >>> 0, true);
   dv.setUint32(off + 4, Math.floor(v / 0x100000000), true);
@@ -83,6 +122,13 @@ export class RecordWriter {
     this.len = 0;
   }
 
+  /** Gives back a buffer grown large by a big record (only when empty). */
+  shrink(): void {
+    if (this.len !== 0) return;
+    this.buf = new Uint8Array(64 * 1024);
+    this.dv = new DataView(this.buf.buffer);
+  }
+
   /** Reserves a record with `bodyLen` body bytes; returns the body's offset in `buf`. */
   begin(kind: Kind, seq: number, ts: number, subjectLen: number, n: number, bodyLen: number) {
     const total = RECORD_OVERHEAD + bodyLen;
@@ -104,7 +150,7 @@ export class RecordWriter {
   end(): number {
     const o = this.#start;
     const end = this.len - 4;
-    this.dv.setUint32(end, crc32(this.buf.subarray(o, end)), true);
+    this.dv.setUint32(end, crc32Of(this.buf, o, end), true);
     return o;
   }
 
@@ -140,7 +186,7 @@ export function readRecord(buf: Uint8Array, dv: DataView, off: number): RecordVi
   const len = dv.getUint32(off, true);
   if (len < RECORD_OVERHEAD || len > MAX_RECORD_LEN || off + len > buf.length) return null;
   const stored = dv.getUint32(off + len - 4, true);
-  if (crc32(buf.subarray(off, off + len - 4)) !== stored) return null;
+  if (crc32Of(buf, off, off + len - 4) !== stored) return null;
   const subjectLen = dv.getUint16(off + 6, true);
   const n = dv.getUint32(off + 24, true);
   return {

@@ -5,9 +5,11 @@
  * Conventions, chosen for the stream layer's hot path:
  * - Sequences are JS numbers (exact up to 2^53). Timestamps are nanoseconds since the Unix
  *   epoch as a number (a double: exact to ~256 ns today, which no API output needs finer).
- * - Everything is synchronous. The file store writes with Deno's sync file calls, so when
- *   `storeMsg` returns the record is in the file (the kernel has it: it survives the process
- *   being killed); with `sync: "always"` it is also fsynced (it survives the machine).
+ * - Everything is synchronous. The file store collects the records of one turn of the event
+ *   loop and writes them with one sync file call (group commit): when `flush` returns (or the
+ *   turn ends), they are in the file: the kernel has them, so they survive the process being
+ *   killed; with `sync: "always"` each operation is written and fsynced before it returns (it
+ *   survives the machine). Acknowledge a message only after `flush`.
  * - Lookups that commonly find nothing (`loadMsg` of a deleted sequence, `loadNextMsg` at the
  *   end) return `null` instead of throwing; failures and refusals throw the typed errors below.
  * - Returned messages may share memory with the store's caches: treat `hdr` and `data` as
@@ -157,6 +159,12 @@ export interface StreamStore {
   /** Opens (recovering its state) or creates the named consumer's store. */
   consumerStore(name: string, cfg: ConsumerStoreConfig): ConsumerStore;
 
+  /**
+   * Writes what the operations so far have buffered (file store: one write), so it survives
+   * the process being killed; runs by itself at the end of the turn. Throws StoreIoError when
+   * the write fails: the store then refuses writes until it is reopened.
+   */
+  flush(): void;
   /** Makes everything written so far durable (fsync), whatever the sync policy. */
   sync(): void;
   /** Releases files and timers; the data stays. Idempotent. */
@@ -211,6 +219,11 @@ export interface ConsumerStore {
   state(): ConsumerState;
   readMeta(): unknown;
   writeMeta(meta: unknown): void;
+  /**
+   * Writes the updates buffered so far (one write; runs by itself at the end of the turn):
+   * call it before confirming an ack to the client.
+   */
+  flush(): void;
   /** Makes the state durable now. */
   sync(): void;
   stop(): void;
