@@ -297,3 +297,51 @@ Deno.test("a push consumer delivers across a leafnode with the stream subject an
     }
   }
 });
+
+Deno.test("a push consumer's messages imported into another account cross a leafnode with the stream subject and ack reply", async () => {
+  for (const reference of HAVE_NATS_SERVER ? [false, true] : [false]) {
+    const name = reference ? "nats-server" : "ours";
+    const dir = await Deno.makeTempDir({ prefix: "conform_" });
+    const lp = freePort();
+    try {
+      // The hub: account A imports the consumer's deliver subject as a stream; the leaf's
+      // connection is bound to A, so the subscriber's interest reaches JS only through the import.
+      await using hub = await serve(
+        crossAccountConf(dir) +
+          `\nleafnodes { listen: "127.0.0.1:${lp}", ` +
+          `authorization { users [ {user: la, password: la, account: A} ] } }`,
+        reference,
+      );
+      await using leaf = await serve(
+        `server_name: EDGE\nleafnodes { remotes [ { url: "nats-leaf://la:la@127.0.0.1:${lp}" } ] }`,
+        reference,
+      );
+      await streamWithConsumer(hub.port, {
+        durable_name: "push",
+        deliver_subject: "A.push",
+        ack_policy: AckPolicy.Explicit,
+      });
+      const [c] = await RawClient.connectInfo(leaf.port);
+      try {
+        await c.send(`CONNECT {"verbose":false,"headers":true}\r\nSUB A.push 1\r\n`);
+        await c.waitText((t) => t.includes("\r\nhi\r\n"), `${name}: two messages`);
+        assert.equal(
+          mask(c.text),
+          "MSG s.a 1 $JS.ACK.S.push.1.1.1.<ts>.1 5\r\nhello\r\n" +
+            "MSG s.a 1 $JS.ACK.S.push.1.2.2.<ts>.0 2\r\nhi\r\n",
+          name,
+        );
+        // Acks from the leaf reach the consumer through A's $JS.ACK.> import.
+        for (const reply of c.text.matchAll(/ (\$JS\.ACK\.[^ ]+) /g)) {
+          await c.send(`PUB ${reply[1]} 4\r\n+ACK\r\n`);
+        }
+        await c.roundTrip();
+        await waitFor(async () => await numAckPending(hub.port, "push") === 0, `${name}: acks`);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  }
+});
