@@ -32,6 +32,7 @@ import { formatGoDuration, type Permissions } from "./options.ts";
 import type { X509Certificate } from "node:crypto";
 import type { DenyFilter } from "./permissions.ts";
 import { goQuoteBytes, protoSnippet } from "./goquote.ts";
+import { goQuote } from "./conf/go_format.ts";
 import {
   checkClientInfo,
   ConnectDecodeError,
@@ -257,8 +258,30 @@ export class Client implements ParserHost {
     this.nextPing = Math.min(this.nextPing, this.server.now + o.pingIntervalMs);
   }
 
+  /**
+   * How log lines name this connection: nats-server's connection string, which a client's CONNECT
+   * extends with its library's version, language and name (`- "v3.4.0:nats.js"`).
+   */
   get logPrefix(): string {
-    return `${this.peer.host}:${this.peer.port} - cid:${this.cid} - `;
+    return (this.#connString ?? this.baseConnString()) + " - ";
+  }
+
+  /** The connection string before any CONNECT: the address and the connection id. */
+  protected baseConnString(): string {
+    return `${this.peer.host}:${this.peer.port} - cid:${this.cid}`;
+  }
+
+  #connString: string | null = null;
+
+  /** processConnect's addition to the connection string, as nats-server builds it. */
+  #nameConnection(): void {
+    const o = this.opts;
+    let ncs = o.version ? `v${o.version}` : "";
+    if (o.lang) ncs = o.version ? `${ncs}:${o.lang}` : o.lang;
+    if (o.name) ncs = o.version || o.lang ? `${ncs}:${o.name}` : o.name;
+    if (ncs !== "") {
+      this.#connString = `${this.#connString ?? this.baseConnString()} - ${goQuote(ncs)}`;
+    }
   }
 
   /**
@@ -702,8 +725,11 @@ export class Client implements ParserHost {
     if (this.server.opts.noHeaderSupport) o.headers = false;
     const first = !this.connectReceived;
     this.connectReceived = true;
-    // nats-server estimates the RTT from accept to CONNECT until a PING measures it.
-    if (this.kind === CLIENT) this.rtt = Math.max(performance.now() - this.#accepted, 1e-6);
+    if (this.kind === CLIENT) {
+      // nats-server estimates the RTT from accept to CONNECT until a PING measures it.
+      this.rtt = Math.max(performance.now() - this.#accepted, 1e-6);
+      this.#nameConnection();
+    }
     this.#connectTimers();
     // Every CONNECT is authenticated, a repeated one too (nats-server closes on bad credentials).
     const auth = this.authenticate();

@@ -474,3 +474,28 @@ Deno.test("a route that cannot be dialed is logged as an error, in Go's words", 
     await disposeAll(servers);
   }
 });
+
+Deno.test("log lines name a client by its CONNECT's version, lang and name, as nats-server", async () => {
+  const servers = await serveBoth(AUTH);
+  const connects: [Record<string, string>, string][] = [
+    [{ version: "1.2", lang: "go", name: 'my "app"' }, '"v1.2:go:my \\"app\\"" - '],
+    [{ lang: "go", name: "n" }, '"go:n" - '],
+    [{ name: "only" }, '"only" - '],
+    [{ version: "3" }, '"v3" - '],
+    [{}, ""],
+  ];
+  try {
+    for (const s of servers) {
+      for (const [fields, prefix] of connects) {
+        const connect = JSON.stringify({ ...fields, user: "a", pass: "wrong", verbose: false });
+        assert.equal(
+          await exchange(s.port, `CONNECT ${connect}\r\nPING\r\n`),
+          "-ERR 'Authorization Violation'\r\n<EOF>",
+        );
+        await waitLog(s, `[ERR] ${prefix}authentication error`);
+      }
+    }
+  } finally {
+    await disposeAll(servers);
+  }
+});
