@@ -690,7 +690,7 @@ export class Server {
     acc.sublist.insert(sub);
     this.cluster?.localInterest(acc, sub.subject, sub.queue, 1);
     this.leafnodes?.interestChanged(acc, sub, 1, "");
-    if (acc.interestWatchers !== null) { for (const w of acc.interestWatchers) w(sub, true); }
+    acc.notifyInterest(sub, true);
   }
 
   removeSubscription(sub: ClientSub): void {
@@ -698,7 +698,7 @@ export class Server {
     if (!acc.sublist.remove(sub)) return;
     this.cluster?.localInterest(acc, sub.subject, sub.queue, -1);
     this.leafnodes?.interestChanged(acc, sub, -1, "");
-    if (acc.interestWatchers !== null) { for (const w of acc.interestWatchers) w(sub, false); }
+    acc.notifyInterest(sub, false);
   }
 
   /** Subscriptions in every account (what /varz counts). */

@@ -637,11 +637,6 @@ export class JsAccount {
     this.#checkLimits(checked, this.#reserved(cfg.name, cfg.storage), 0);
     if (cfg.template_owner) throw new Error("stream not owned by template");
     if (this.subjectsOverlap(cfg.subjects ?? [], null)) throw jsError("JSStreamSubjectOverlapErr");
-    if (cfg.mirror?.external || cfg.sources?.some((src) => src.external)) {
-      throw new Error(
-        "stream mirrors and sources of other accounts are not supported by this server",
-      );
-    }
     let store: StreamStore;
     if (recovered) {
       store = recovered.store;
