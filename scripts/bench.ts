@@ -17,6 +17,8 @@
  *   reqrep   request/reply latency on the real client (npm @nats-io/transport-node): a responder
  *            and a requester doing sequential requests; p50 and p99 in µs. The client's shared
  *            inbox gives every request its own reply subject (`_INBOX.<id>.<n>`).
+ *   reqraw   the same on raw connections (no client library in the way): the server's own
+ *            turnaround, twice per request, plus the loopback's; p50 and p99 in µs.
  * Real-world shapes, each on a fresh server (so what a load leaves behind is its own), with the
  * server's memory read at the end of the load and again --settle seconds after it stopped: RSS,
  * peak RSS (VmHWM) and, for our server, the V8 heap (through the inspector):
@@ -91,6 +93,7 @@ const SHARED_SCENARIOS = [
   "queue",
   "wspubsub",
   "reqrep",
+  "reqraw",
 ] as const;
 /** Scenarios that each get a fresh server, and whose memory is read after the load. */
 const ISOLATED_SCENARIOS = [
@@ -735,10 +738,10 @@ function clientCpu(agents: Agent[]): number {
   return agents.reduce((s, a) => s + cpuSeconds(a.pid), 0);
 }
 
-async function reqrep(srv: RunningServer, noMux = false): Promise<Sample> {
+async function reqrep(srv: RunningServer, noMux = false, raw = false): Promise<Sample> {
   return await withAgents(1, async ([a]) => {
     a.send({
-      cmd: "reqrep",
+      cmd: raw ? "reqraw" : "reqrep",
       port: srv.port,
       size: SIZE,
       count: REQUESTS,
@@ -874,6 +877,8 @@ async function runScenario(srv: RunningServer, s: ScenarioName): Promise<Sample>
       return await throughput(srv, s, [one], 1, { ws: true });
     case "reqrep":
       return await reqrep(srv);
+    case "reqraw":
+      return await reqrep(srv, false, true);
     case "memory":
       return await memory(srv);
     case "empty": {
@@ -1015,6 +1020,10 @@ const ROWS: Record<ScenarioName, Row[]> = {
   reqrep: [
     latency("reqrep.p50", "request/reply p50", 0.8, (s) => s.value),
     latency("reqrep.p99", "request/reply p99", NaN, (s) => s.value2),
+  ],
+  reqraw: [
+    latency("reqraw.p50", "request/reply p50, raw protocol", 0.8, (s) => s.value),
+    latency("reqraw.p99", "request/reply p99, raw protocol", NaN, (s) => s.value2),
   ],
   empty: [{
     key: "empty",

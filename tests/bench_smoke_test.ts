@@ -43,7 +43,7 @@ function assertPositive(rows: Map<string, string>, label: string, context: strin
 
 Deno.test("bench in quick mode completes and reports non-zero rates for our server", async () => {
   const { rows, context } = await bench(
-    ["--scenario", "memory,pub,pubsub,fanout,queue,wspubsub,reqrep"],
+    ["--scenario", "memory,pub,pubsub,fanout,queue,wspubsub,reqrep,reqraw"],
     28_000,
   );
   for (
@@ -55,6 +55,7 @@ Deno.test("bench in quick mode completes and reports non-zero rates for our serv
       "1:1 pub/sub over websocket",
       "request/reply p50",
       "request/reply p99",
+      "request/reply p50, raw protocol",
       "idle memory (",
     ]
   ) {

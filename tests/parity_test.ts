@@ -245,9 +245,14 @@ Deno.test("a subscriber blocked past write_deadline is closed as a slow consumer
         /Slow Consumer Detected: WriteDeadline of 200ms exceeded with \d+ chunks of \d+ total bytes\./;
       for (let i = 0; i < 400 && !line.test(s.proc.stderr); i++) await pub.send(msg);
       await waitFor(() => line.test(s.proc.stderr), `${who(s)}: slow consumer logged`);
-      const closed = await (await fetch(`http://127.0.0.1:${http}/connz?state=closed`)).json();
-      assert.equal(closed.connections[0].reason, "Slow Consumer (Write Deadline)", who(s));
-      assert.ok(closed.connections[0].pending_bytes > 0, `${who(s)}: pending bytes kept`);
+      // The line is logged as the close starts; the record appears once the close completes.
+      let closed: { connections?: { reason: string; pending_bytes: number }[] } = {};
+      await waitFor(async () => {
+        closed = await (await fetch(`http://127.0.0.1:${http}/connz?state=closed`)).json();
+        return (closed.connections?.length ?? 0) > 0;
+      }, `${who(s)}: the closed connection recorded`);
+      assert.equal(closed.connections![0].reason, "Slow Consumer (Write Deadline)", who(s));
+      assert.ok(closed.connections![0].pending_bytes > 0, `${who(s)}: pending bytes kept`);
       const varz = await (await fetch(`http://127.0.0.1:${http}/varz`)).json();
       assert.equal(varz.slow_consumers, 1, who(s));
       await pub.close();

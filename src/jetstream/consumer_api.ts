@@ -3,7 +3,7 @@
  * subject forms), INFO, NAMES, LIST, DELETE, and pull requests; plus addConsumer (the create and
  * re-create rules) and recoverConsumers (restart). Handlers take the request subject and body and
  * return the response object, already in nats-server's field order; the `$JS.API` router sends
- * it (as compact JSON with Go's escaping: monitor/format.ts goJson).
+ * it (as compact JSON with Go's escaping: go_json.ts goJson).
  */
 
 import { createHash } from "node:crypto";

@@ -9,7 +9,8 @@ import type { Server } from "../server.ts";
 import { nowMs } from "../monitor/format.ts";
 import { goTime } from "../go_time.ts";
 import type { JszOptions } from "../monitor/jsz.ts";
-import { configJsonOf, type JsAccount } from "./jetstream.ts";
+import type { JsAccount } from "./jetstream.ts";
+import { configJsonOf } from "./settings.ts";
 import { jsError } from "./errors.ts";
 
 const DEFAULT_LIMIT = 1024;
