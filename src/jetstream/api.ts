@@ -17,9 +17,8 @@ import type { Server } from "../server.ts";
 import { buildMsg, headersOf, payloadOf, replyOf } from "../message.ts";
 import { isValidSubject, subjectsCollide } from "../subjects.ts";
 import { type ApiError, jsError, jsErrorUnless } from "./errors.ts";
-import { GoJsonError, type GoJsonValue, isEmptyRequest, parseGoJson } from "../go_json.ts";
+import { goJson, GoJsonError, type GoJsonValue, isEmptyRequest, parseGoJson } from "../go_json.ts";
 import { goTimeNs } from "../go_time.ts";
-import { goJson } from "../go_json.ts";
 import {
   decodeMsgDeleteRequest,
   decodeMsgGetRequest,

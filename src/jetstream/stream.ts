@@ -38,9 +38,8 @@ import {
 import { nowNanos } from "./store/base.ts";
 import { type ApiError, jsError, jsErrorUnless } from "./errors.ts";
 import { appendHeaders, getHeader, removeHeader, statusHeader } from "./headers.ts";
-import { parseGoJson } from "../go_json.ts";
+import { goJson, parseGoJson } from "../go_json.ts";
 import { goTimeNs } from "../go_time.ts";
-import { goJson } from "../go_json.ts";
 import { decodeMsgGetRequest } from "./requests.ts";
 import { compileRepublish, type StreamConfig, type StreamSourceJson } from "./stream_config.ts";
 import { type Feed, newFeed } from "./sourcing.ts";
