@@ -712,29 +712,6 @@ export const DURATIONS = list("[]time.Duration", DURATION);
 
 // Request bodies ----------------------------------------------------------------------------------
 
-/** A request option's Go type, in the shorthand the `$SYS.REQ.*` option tables use. */
-export type GoField =
-  | { kind: "string"; go?: string }
-  | { kind: "bool" }
-  | { kind: "int"; go?: string }
-  | { kind: "uint64" }
-  | { kind: "strings" };
-
-function fieldSchema(f: GoField): Schema {
-  switch (f.kind) {
-    case "string":
-      return str(f.go);
-    case "bool":
-      return BOOL;
-    case "int":
-      return f.go === undefined ? INT : int64(f.go);
-    case "uint64":
-      return UINT64;
-    case "strings":
-      return STRINGS;
-  }
-}
-
 /**
  * Decodes a request body into `target` (field values by JSON name), as json.Unmarshal into the
  * nats-server option struct `structName` (e.g. "ConnzEventOptions").
@@ -742,14 +719,10 @@ function fieldSchema(f: GoField): Schema {
 export function unmarshalBody(
   body: Uint8Array,
   structName: string,
-  fields: Record<string, GoField>,
+  fields: Record<string, Schema>,
   target: Record<string, unknown>,
 ): void {
-  const schema = struct(
-    `server.${structName}`,
-    Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, fieldSchema(f)])),
-  );
-  unmarshal(parseGoJson(body), schema, target);
+  unmarshal(parseGoJson(body), struct(`server.${structName}`, fields), target);
 }
 
 // Writing ---------------------------------------------------------------------------------------
