@@ -119,7 +119,7 @@ import { parseArgs } from "node:util";
 import * as os from "node:os";
 import { connectTcp, pingPong, wallMs } from "./bench/raw.ts";
 import { heapSnapshot, type HeapUsage, heapUsage } from "./bench/inspector.ts";
-import { type AgentMode, clientCpu, type Msg, withAgents } from "./bench/agent.ts";
+import { type AgentMode, clientCpu, type Msg, timedRun, withAgents } from "./bench/agent.ts";
 import { killAll, killOnSignals, reap, sleep, timeout, track } from "./bench/children.ts";
 import {
   BUSY_CORES,
@@ -139,6 +139,18 @@ import {
   type ServerSetup,
   startServer,
 } from "./bench/servers.ts";
+import {
+  type CaseReport,
+  f1,
+  fmtRate,
+  latency,
+  printReport,
+  rate,
+  type Results,
+  type Row,
+  type Sample,
+  sampleLine,
+} from "./bench/report.ts";
 import {
   JS_LABELS,
   JS_SCENARIOS,
@@ -359,42 +371,6 @@ killOnSignals();
 
 // ---------------------------------------------------------------- scenarios
 
-interface Sample {
-  /** msgs/s for throughput, µs for latency, KiB/conn for memory. */
-  value: number;
-  /** A second value (reqrep p99). */
-  value2?: number;
-  /** Server CPU ns per delivered message (throughput scenarios). */
-  serverNsPerMsg?: number;
-  /** Server CPU use over the run, % of one core. */
-  serverCpu?: number;
-  /** Bench process (+ agent processes) CPU, % of one core. */
-  clientCpu?: number;
-  /** A third value (churn p99 when value2 is p50). */
-  value3?: number;
-  /** Cores used by other processes during the timed part (machine busy minus ours). */
-  others?: number;
-  /** The server's memory after the load and after it stopped (real-world scenarios). */
-  mem?: MemSample;
-  /** The Deno runtime's own RSS floor, KiB (empty scenario, our server). */
-  floor?: number;
-  note?: string;
-}
-
-interface MemSample {
-  /** VmRSS KiB when the server was ready, before any load. */
-  start: number;
-  /** VmHWM: the highest RSS the server reached, KiB. */
-  peak: number;
-  /** VmRSS KiB right after the load ended. */
-  load: number;
-  /** VmRSS KiB --settle seconds later. */
-  idle: number;
-  /** V8 heap used (bytes) when idle; our server only. */
-  heapIdle?: number;
-  heapTotalIdle?: number;
-}
-
 const WRITE_SIZE = 64 * 1024;
 const READ_SIZE = 64 * 1024;
 /** One throughput run: `subs` subscriber connections (split over subAgents agents). */
@@ -530,29 +506,23 @@ async function throughput(
 }
 
 async function reqrep(srv: RunningServer, noMux = false, raw = false): Promise<Sample> {
-  return await withAgents(AGENTS, 1, async ([a]) => {
-    a.send({
-      cmd: raw ? "reqraw" : "reqrep",
-      port: srv.port,
-      size: SIZE,
-      count: REQUESTS,
-      warmup: Math.min(500, REQUESTS),
-      noMux,
-    });
-    await a.expect("ready", 30_000);
-    const cpu0 = cpuSeconds(srv.pid);
-    const w0 = wallMs();
-    a.send({ cmd: "go" });
-    const d = await a.expect("done", 120_000);
-    const wall = (wallMs() - w0) / 1000;
-    const cpu = cpuSeconds(srv.pid) - cpu0;
-    return {
-      value: d.p50,
-      value2: d.p99,
-      serverCpu: 100 * cpu / wall,
-      note: `mean ${d.mean.toFixed(0)} µs over ${d.n}`,
-    };
-  });
+  const cmd = {
+    cmd: raw ? "reqraw" : "reqrep",
+    port: srv.port,
+    size: SIZE,
+    count: REQUESTS,
+    warmup: Math.min(500, REQUESTS),
+    noMux,
+  };
+  const run = await timedRun(AGENTS, srv.pid, cmd, { readyMs: 30_000, doneMs: 120_000 });
+  const d = run.done;
+  return {
+    value: d.p50,
+    value2: d.p99,
+    serverCpu: 100 * run.serverCpu / run.wall,
+    others: run.others,
+    note: `mean ${d.mean.toFixed(0)} µs over ${d.n}`,
+  };
 }
 
 /** RSS per idle connection; with `withSub`, each connection holds one subscription. */
@@ -590,32 +560,27 @@ async function memory(srv: RunningServer, count = CONNS, withSub = false): Promi
 }
 
 async function churnRun(srv: RunningServer, conns: number, tls: boolean): Promise<Sample> {
-  return await withAgents(AGENTS, 1, async ([a]) => {
-    a.send({
-      cmd: "churn",
-      port: srv.port,
-      conns,
-      storms: STORMS,
-      concurrency: 0,
-      tls: tls ? CA_PEM : undefined,
-    });
-    await a.expect("ready", 30_000);
-    const cpu0 = cpuSeconds(srv.pid);
-    const w0 = wallMs();
-    a.send({ cmd: "go" });
-    const d = await a.expect("done", 600_000);
-    const wall = (wallMs() - w0) / 1000;
-    const cpu = cpuSeconds(srv.pid) - cpu0;
-    return {
-      value: d.rate,
-      value2: d.p50,
-      value3: d.p99,
-      serverCpu: 100 * cpu / wall,
-      note: `${d.n} conns in ${STORMS} storms: ${
-        (d.storms as number[]).map((ms) => (ms / 1000).toFixed(2)).join(", ")
-      } s; server ${(1e6 * cpu / d.n).toFixed(0)} µs CPU/conn`,
-    };
-  });
+  const cmd = {
+    cmd: "churn",
+    port: srv.port,
+    conns,
+    storms: STORMS,
+    concurrency: 0,
+    tls: tls ? CA_PEM : undefined,
+  };
+  const run = await timedRun(AGENTS, srv.pid, cmd, { readyMs: 30_000, doneMs: 600_000 });
+  const d = run.done;
+  const cpu = run.serverCpu;
+  return {
+    value: d.rate,
+    value2: d.p50,
+    value3: d.p99,
+    serverCpu: 100 * cpu / run.wall,
+    others: run.others,
+    note: `${d.n} conns in ${STORMS} storms: ${
+      (d.storms as number[]).map((ms) => (ms / 1000).toFixed(2)).join(", ")
+    } s; server ${(1e6 * cpu / d.n).toFixed(0)} µs CPU/conn`,
+  };
 }
 
 /** The Deno runtime's own RSS floor: `deno run` (with our flags) of a script that only waits. */
@@ -751,49 +716,7 @@ async function runIsolated(kind: ServerKind, c: Case, round: number): Promise<Sa
   }
 }
 
-// ---------------------------------------------------------------- formatting
-
-function fmtRate(v: number): string {
-  if (!Number.isFinite(v)) return "-";
-  if (v >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
-  if (v >= 1e3) return `${(v / 1e3).toFixed(1)}k`;
-  return v.toFixed(0);
-}
-
-function median(xs: number[]): number {
-  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-interface Row {
-  key: string;
-  label: string;
-  unit: string;
-  fmt: (v: number) => string;
-  /** Target ratio ours/nats-server and whether higher is better. */
-  target: number;
-  higher: boolean;
-  pick: (s: Sample) => number | undefined;
-}
-
-const f0 = (v: number) => v.toFixed(0);
-const f1 = (v: number) => v.toFixed(1);
-
-function rate(key: string, label: string, unit: string, target: number): Row {
-  return { key, label, unit, fmt: fmtRate, target, higher: true, pick: (s) => s.value };
-}
-
-function latency(
-  key: string,
-  label: string,
-  target: number,
-  pick: (s: Sample) => number | undefined,
-  unit = "µs",
-): Row {
-  return { key, label, unit, fmt: f0, target, higher: false, pick };
-}
+// ---------------------------------------------------------------- rows
 
 const HICARD_LABEL = `${DISTINCT / 1000}k subjects x ${PASSES}`;
 
@@ -888,14 +811,14 @@ const IDLE_RSS_TARGET: Partial<Record<RealWorldScenario, number>> = {
   churn: 2,
 };
 
-function targetText(r: Row, ratio: number): string {
-  if (!Number.isFinite(r.target)) return "";
-  const met = !Number.isFinite(ratio)
-    ? ""
-    : (r.higher ? ratio >= r.target : ratio <= r.target)
-    ? " ✓"
-    : " ✗";
-  return `${r.higher ? ">=" : "<="} ${r.target.toFixed(1)}x${met}`;
+/** How the report shows a case: its rows, and for a real-world one its memory. */
+function caseReport(c: Case): CaseReport {
+  const s = c.scenario;
+  return {
+    key: c.key,
+    rows: rowsFor(c),
+    memory: isRealWorld(s) ? { inTable: s !== "empty", idleTarget: IDLE_RSS_TARGET[s] } : undefined,
+  };
 }
 
 // ---------------------------------------------------------------- main
@@ -908,32 +831,6 @@ function versionOf(cmd: string, args: string[]): string {
     return "?";
   }
 }
-
-type Results = Record<string, Record<ServerKind, Sample[]>>;
-
-function logSample(round: number, c: Case, kind: ServerKind, sample: Sample): void {
-  const m = sample.mem;
-  const extra = [
-    sample.serverCpu !== undefined ? `server ${sample.serverCpu.toFixed(0)}% CPU` : "",
-    sample.serverNsPerMsg !== undefined ? `${sample.serverNsPerMsg.toFixed(0)} ns/msg` : "",
-    sample.clientCpu !== undefined ? `clients ${sample.clientCpu.toFixed(0)}% CPU` : "",
-    m
-      ? `RSS MiB start ${mib(m.start)} peak ${mib(m.peak)} load ${mib(m.load)} idle ${
-        mib(m.idle)
-      }` +
-        (m.heapIdle !== undefined
-          ? `, idle heap MB ${mb(m.heapIdle)} used of ${mb(m.heapTotalIdle ?? NaN)}`
-          : "")
-      : "",
-    sample.floor !== undefined ? `deno floor ${mib(sample.floor)} MiB` : "",
-    sample.note ?? "",
-  ].filter(Boolean).join(", ");
-  const main = rowsFor(c).map((r) => `${r.fmt(r.pick(sample) ?? NaN)} ${r.unit}`).join(" / ");
-  progress(`  round ${round} ${c.key.padEnd(10)} ${kind.padEnd(11)} ${main}  (${extra})`);
-}
-
-const mib = (kib: number) => (kib / 1024).toFixed(1);
-const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
 /**
  * One measurement, repeated (up to RETRIES more times) when other processes used BUSY_CORES or
@@ -976,7 +873,7 @@ async function measure(
   try {
     const sample = await measureOnce(round, c, srv, kind);
     results[c.key][kind].push(sample);
-    logSample(round, c, kind, sample);
+    progress(sampleLine(round, caseReport(c), kind, sample));
   } catch (e) {
     const msg = `round ${round} ${c.key} on ${kind}: ${(e as Error).message}`;
     errors.push(msg);
@@ -1037,151 +934,15 @@ async function main(): Promise<void> {
     }
   }
 
-  const table: {
-    key: string;
-    label: string;
-    unit: string;
-    ours: number;
-    base: number;
-    ref: number;
-    ratio: number;
-    samples: Record<ServerKind, number[]>;
-  }[] = [];
-  for (const c of CASES) {
-    for (const r of rowsFor(c)) {
-      const pick = (k: ServerKind) => results[c.key][k].map((x) => r.pick(x) ?? NaN);
-      const samples = {
-        "ours": pick("ours"),
-        "base": pick("base"),
-        "nats-server": pick("nats-server"),
-      };
-      const ours = median(samples.ours);
-      const ref = median(samples["nats-server"]);
-      table.push({
-        key: r.key,
-        label: r.label,
-        unit: r.unit,
-        ours,
-        base: median(samples.base),
-        ref,
-        ratio: ours / ref,
-        samples,
-      });
-    }
-  }
-  const memTable = realWorld.map((c) => {
-    const s = c.scenario as RealWorldScenario;
-    const med = (k: ServerKind, f: (m: MemSample) => number | undefined) =>
-      median(results[c.key][k].map((x) => (x.mem ? f(x.mem) : undefined) ?? NaN));
-    const row = (k: ServerKind) => ({
-      peak: med(k, (m) => m.peak),
-      load: med(k, (m) => m.load),
-      idle: med(k, (m) => m.idle),
-      heapIdle: med(k, (m) => m.heapIdle),
-      heapTotal: med(k, (m) => m.heapTotalIdle),
-    });
-    return { scenario: s, ours: row("ours"), base: row("base"), ref: row("nats-server") };
-  });
-  const elapsed = (Date.now() - t0) / 1000;
-  const hasBase = KINDS.includes("base");
-
-  if (flags.json) {
-    console.log(JSON.stringify(
-      {
-        machine,
-        elapsedSeconds: elapsed,
-        servers: KINDS,
-        rows: table,
-        memory: memTable,
-        runs: results,
-        errors,
-      },
-      (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v),
-      2,
-    ));
-  } else {
-    const lines = hasBase
-      ? [
-        "| scenario | ours | base | nats-server | ratio | ours/base | target |",
-        "|---|---:|---:|---:|---:|---:|---|",
-      ]
-      : [
-        "| scenario | ours | nats-server | ratio | target |",
-        "|---|---:|---:|---:|---|",
-      ];
-    for (const c of CASES) {
-      for (const r of rowsFor(c)) {
-        const t = table.find((x) => x.key === r.key)!;
-        const cell = (v: number) => Number.isFinite(v) ? `${r.fmt(v)} ${r.unit}` : "-";
-        const x = (v: number) => Number.isFinite(v) ? `${v.toFixed(2)}x` : "-";
-        const base = hasBase ? ` ${cell(t.base)} |` : "";
-        const vsBase = hasBase ? ` ${x(t.ours / t.base)} |` : "";
-        lines.push(
-          `| ${r.label} | ${cell(t.ours)} |${base} ${cell(t.ref)} | ${x(t.ratio)} |${vsBase} ${
-            targetText(r, t.ratio)
-          } |`,
-        );
-      }
-    }
-    // Server CPU per delivered message: where the time goes on each side.
-    const cpuRows: string[] = [];
-    for (const c of CASES) {
-      const ns = (k: ServerKind) => median(results[c.key][k].map((x) => x.serverNsPerMsg ?? NaN));
-      const o = ns("ours");
-      const n = ns("nats-server");
-      if (Number.isFinite(o) || Number.isFinite(n)) {
-        const f = (v: number) => Number.isFinite(v) ? `${v.toFixed(0)} ns` : "-";
-        cpuRows.push(
-          `| ${rowsFor(c)[0].label} | ${f(o)} |${hasBase ? ` ${f(ns("base"))} |` : ""} ${f(n)} |`,
-        );
-      }
-    }
-    console.log(lines.join("\n"));
-    console.log(
-      "\nratio = ours / nats-server (higher is better for rates, lower for µs, ms, MiB and KiB).",
-    );
-    if (cpuRows.length > 0) {
-      console.log(
-        `\n| server CPU per delivered message | ours |${
-          hasBase ? " base |" : ""
-        } nats-server |\n|---|---:|${hasBase ? "---:|" : ""}---:|`,
-      );
-      console.log(cpuRows.join("\n"));
-    }
-    const memRows = memTable.filter((m) => m.scenario !== "empty");
-    if (memRows.length > 0) {
-      const kinds = KINDS;
-      const head = kinds.map((k) => `${k} RSS peak / load / idle`).join(" | ");
-      console.log(
-        `\n| server memory (MiB; idle = ${SETTLE_MS / 1000} s after the load) | ${head} | ` +
-          `ours idle V8 heap used / total (MB) | idle RSS ratio | target |`,
-      );
-      console.log(`|---|${kinds.map(() => "---:").join("|")}|---:|---:|---|`);
-      for (const m of memRows) {
-        const cell = (r: { peak: number; load: number; idle: number }) =>
-          Number.isFinite(r.peak) ? `${mib(r.peak)} / ${mib(r.load)} / ${mib(r.idle)}` : "-";
-        const byKind = { "ours": m.ours, "base": m.base, "nats-server": m.ref };
-        const ratio = m.ours.idle / m.ref.idle;
-        const target = IDLE_RSS_TARGET[m.scenario];
-        const met = target === undefined || !Number.isFinite(ratio)
-          ? ""
-          : ratio <= target
-          ? " ✓"
-          : " ✗";
-        const heap = Number.isFinite(m.ours.heapIdle)
-          ? `${mb(m.ours.heapIdle)} / ${mb(m.ours.heapTotal)}`
-          : "-";
-        console.log(
-          `| ${ROWS[m.scenario][0].label} | ${kinds.map((k) => cell(byKind[k])).join(" | ")} | ` +
-            `${heap} | ${Number.isFinite(ratio) ? ratio.toFixed(2) + "x" : "-"} | ${
-              target === undefined ? "" : `<= ${target.toFixed(1)}x${met}`
-            } |`,
-        );
-      }
-    }
-    console.log(`\nmachine: ${machine}; ${elapsed.toFixed(0)} s total`);
-    if (errors.length > 0) console.log(`\nerrors:\n${errors.map((e) => `- ${e}`).join("\n")}`);
-  }
+  printReport({
+    machine,
+    elapsedSeconds: (Date.now() - t0) / 1000,
+    kinds: KINDS,
+    cases: CASES.map(caseReport),
+    results,
+    errors,
+    settleMs: SETTLE_MS,
+  }, flags.json);
   killAll();
   Deno.exit(errors.length > 0 ? 1 : 0);
 }

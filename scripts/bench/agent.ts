@@ -4,7 +4,8 @@
  * other or behind the bench.
  */
 
-import { cpuSeconds } from "./procfs.ts";
+import { cpuSeconds, machineJiffies, othersBetween } from "./procfs.ts";
+import { wallMs } from "./raw.ts";
 import { reap, timeout, track } from "./children.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -122,4 +123,46 @@ export async function withAgents<T>(
 export function clientCpu(mode: AgentMode, agents: Agent[]): number {
   if (mode === "worker") return cpuSeconds("self");
   return agents.reduce((s, a) => s + cpuSeconds(a.pid), 0);
+}
+
+/** What one timed agent run used, beside the agent's "done" message. */
+export interface TimedRun {
+  /** The agent's {ev:"done", ...} message. */
+  done: Msg;
+  /** Seconds from "go" to "done". */
+  wall: number;
+  /** CPU seconds the server used meanwhile. */
+  serverCpu: number;
+  /** CPU seconds the agent used meanwhile (Workers: the bench process). */
+  clientCpu: number;
+  /** Cores the rest of the machine used meanwhile. */
+  others: number;
+}
+
+/**
+ * The common shape of a one-agent scenario: send `cmd`, wait for "ready" (setup, untimed), send
+ * "go" and time until "done", reading the server's and the agent's CPU around it.
+ */
+export async function timedRun(
+  mode: AgentMode,
+  serverPid: number,
+  cmd: Msg,
+  waits: { readyMs: number; doneMs: number },
+): Promise<TimedRun> {
+  return await withAgents(mode, 1, async ([a]) => {
+    a.send(cmd);
+    await a.expect("ready", waits.readyMs);
+    const cpu0 = cpuSeconds(serverPid);
+    const client0 = clientCpu(mode, [a]);
+    const j0 = machineJiffies();
+    const w0 = wallMs();
+    a.send({ cmd: "go" });
+    const done = await a.expect("done", waits.doneMs);
+    const wall = (wallMs() - w0) / 1000;
+    const j1 = machineJiffies();
+    const serverCpu = cpuSeconds(serverPid) - cpu0;
+    const clientUsed = clientCpu(mode, [a]) - client0;
+    const others = othersBetween(j0, j1, (serverCpu + clientUsed) / wall);
+    return { done, wall, serverCpu, clientCpu: clientUsed, others };
+  });
 }

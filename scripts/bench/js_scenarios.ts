@@ -4,10 +4,8 @@
  * js.ts) and the timed run itself. Each run creates its stream and deletes it afterwards.
  */
 
-import { type AgentMode, clientCpu, type Msg, withAgents } from "./agent.ts";
+import { type AgentMode, type Msg, timedRun } from "./agent.ts";
 import { JsApi, JsConn } from "./js.ts";
-import { cpuSeconds, machineJiffies, othersBetween } from "./procfs.ts";
-import { wallMs } from "./raw.ts";
 import type { RunningServer } from "./servers.ts";
 
 export const JS_SCENARIOS = [
@@ -148,34 +146,23 @@ export async function jsRun(
   try {
     await api.request(`$JS.API.STREAM.DELETE.${cfg.name}`);
     await api.ok(`$JS.API.STREAM.CREATE.${cfg.name}`, cfg);
-    return await withAgents(agents, 1, async ([a]) => {
-      a.send(agentCommand(srv, s, size, count));
-      await a.expect("ready", 300_000);
-      const cpu0 = cpuSeconds(srv.pid);
-      const client0 = clientCpu(agents, [a]);
-      const j0 = machineJiffies();
-      const w0 = wallMs();
-      a.send({ cmd: "go" });
-      const d = await a.expect("done", 300_000);
-      const wall = (wallMs() - w0) / 1000;
-      const j1 = machineJiffies();
-      const cpu = cpuSeconds(srv.pid) - cpu0;
-      const clientUsed = clientCpu(agents, [a]) - client0;
-      if (d.errors > 0) throw new Error(`${d.errors} failed replies, first: ${d.firstError}`);
-      const secs = (d.t1 - d.t0) / 1000;
-      let note = `${count} ops in ${secs.toFixed(2)} s`;
-      if (d.tLast !== undefined) {
-        note += `, last message after ${((d.tLast - d.t0) / 1000).toFixed(2)} s`;
-      }
-      return {
-        value: count / secs,
-        serverNsPerMsg: cpu * 1e9 / count,
-        serverCpu: 100 * cpu / wall,
-        clientCpu: 100 * clientUsed / wall,
-        others: othersBetween(j0, j1, (cpu + clientUsed) / wall),
-        note,
-      };
-    });
+    const cmd = agentCommand(srv, s, size, count);
+    const run = await timedRun(agents, srv.pid, cmd, { readyMs: 300_000, doneMs: 300_000 });
+    const d = run.done;
+    if (d.errors > 0) throw new Error(`${d.errors} failed replies, first: ${d.firstError}`);
+    const secs = (d.t1 - d.t0) / 1000;
+    let note = `${count} ops in ${secs.toFixed(2)} s`;
+    if (d.tLast !== undefined) {
+      note += `, last message after ${((d.tLast - d.t0) / 1000).toFixed(2)} s`;
+    }
+    return {
+      value: count / secs,
+      serverNsPerMsg: run.serverCpu * 1e9 / count,
+      serverCpu: 100 * run.serverCpu / run.wall,
+      clientCpu: 100 * run.clientCpu / run.wall,
+      others: run.others,
+      note,
+    };
   } finally {
     await api.request(`$JS.API.STREAM.DELETE.${cfg.name}`).catch(() => {});
     await conn.closed();
