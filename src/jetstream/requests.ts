@@ -75,8 +75,15 @@ export function decodeStreamListRequest(v: JsonValue): { offset: number; subject
 }
 
 /** JSApiStreamSnapshotRequest. */
-export function decodeSnapshotRequest(v: JsonValue): { deliverSubject: string } {
-  const r = { deliverSubject: "", noConsumers: false, chunkSize: 0, check: false };
+export interface SnapshotRequest {
+  deliverSubject: string;
+  noConsumers: boolean;
+  chunkSize: number;
+  check: boolean;
+}
+
+export function decodeSnapshotRequest(v: JsonValue): SnapshotRequest {
+  const r: SnapshotRequest = { deliverSubject: "", noConsumers: false, chunkSize: 0, check: false };
   decodeStruct(v, "JSApiStreamSnapshotRequest", {
     deliver_subject: (x) => (r.deliverSubject = decodeString(x) ?? r.deliverSubject),
     no_consumers: (x) => (r.noConsumers = decodeBool(x) ?? r.noConsumers),
@@ -86,7 +93,7 @@ export function decodeSnapshotRequest(v: JsonValue): { deliverSubject: string } 
   return r;
 }
 
-/** JSApiStreamRestoreRequest: the stream's config (its state is not needed to refuse). */
+/** JSApiStreamRestoreRequest: the stream's config (its state is not used, as in nats-server). */
 export function decodeRestoreRequest(v: JsonValue): RawStreamConfig {
   let cfg: RawStreamConfig | null = null;
   decodeStruct(v, "JSApiStreamRestoreRequest", {

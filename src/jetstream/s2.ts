@@ -1,0 +1,288 @@
+/**
+ * The framed S2 stream format (a superset of Snappy's framing) that nats-server compresses its
+ * stream snapshots with: a stream identifier chunk, then chunks of at most 4 MiB, each with a
+ * masked CRC-32C of its uncompressed bytes. We read everything nats-server writes (S2 blocks
+ * with repeat offsets, skippable and padding chunks) and write Snappy-compatible blocks under
+ * the S2 identifier, which S2 readers (nats-server's included) accept.
+ *
+ * Every chunk is checksummed, so a corrupted archive is an error here, never silently restored.
+ */
+
+const MAGIC_S2 = "S2sTwO";
+const MAGIC_SNAPPY = "sNaPpY";
+const CHUNK_COMPRESSED = 0x00;
+const CHUNK_UNCOMPRESSED = 0x01;
+const CHUNK_PADDING = 0xfe;
+const CHUNK_IDENT = 0xff;
+/** Largest uncompressed block an S2 reader accepts. */
+const MAX_BLOCK = 4 << 20;
+/** Block size we write: Snappy's, so any framed-Snappy reader copes too. */
+const WRITE_BLOCK = 64 * 1024;
+
+/** A framed stream that is not valid (texts as klauspost/compress/s2's errors). */
+export class S2Error extends Error {
+  override name = "S2Error";
+}
+
+const CORRUPT = "s2: corrupt input";
+
+// ---- CRC-32C (Castagnoli), masked as the framing format asks ------------------------------
+
+const CRC32C = (() => {
+  const t = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    t[i] = c >>> 0;
+  }
+  return t;
+})();
+
+export function crc32c(b: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = CRC32C[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function maskedCrc(b: Uint8Array): number {
+  const c = crc32c(b);
+  return (((c >>> 15) | (c << 17)) + 0xa282ead8) >>> 0;
+}
+
+// ---- reading ----------------------------------------------------------------------------------
+
+/** Decodes a whole framed stream. Throws S2Error on any damage or a torn end. */
+export function s2Decode(src: Uint8Array): Uint8Array {
+  const out: Uint8Array[] = [];
+  let total = 0;
+  let i = 0;
+  let sawIdent = false;
+  while (i < src.length) {
+    if (src.length - i < 4) throw new S2Error("unexpected EOF");
+    const type = src[i];
+    if (!sawIdent && type !== CHUNK_IDENT) throw new S2Error(CORRUPT);
+    const len = src[i + 1] | (src[i + 2] << 8) | (src[i + 3] << 16);
+    i += 4;
+    if (src.length - i < len) throw new S2Error("unexpected EOF");
+    const body = src.subarray(i, i + len);
+    i += len;
+    switch (type) {
+      case CHUNK_IDENT: {
+        const magic = String.fromCharCode(...body);
+        if (len !== 6 || (magic !== MAGIC_S2 && magic !== MAGIC_SNAPPY)) {
+          throw new S2Error(CORRUPT);
+        }
+        sawIdent = true;
+        break;
+      }
+      case CHUNK_COMPRESSED:
+      case CHUNK_UNCOMPRESSED: {
+        if (len < 4) throw new S2Error(CORRUPT);
+        const want = (body[0] | (body[1] << 8) | (body[2] << 16) | (body[3] << 24)) >>> 0;
+        const data = type === CHUNK_COMPRESSED ? decodeBlock(body.subarray(4)) : body.subarray(4);
+        if (data.length > MAX_BLOCK) throw new S2Error(CORRUPT);
+        if (maskedCrc(data) !== want) throw new S2Error("s2: corrupt input, crc mismatch");
+        out.push(data);
+        total += data.length;
+        break;
+      }
+      default:
+        // 0x02-0x7f are reserved and unskippable; 0x80-0xfd are skippable, 0xfe is padding.
+        if (type <= 0x7f) throw new S2Error("s2: unsupported input");
+        if (type !== CHUNK_PADDING && type < 0x80) throw new S2Error(CORRUPT);
+    }
+  }
+  const r = new Uint8Array(total);
+  let o = 0;
+  for (const b of out) {
+    r.set(b, o);
+    o += b.length;
+  }
+  return r;
+}
+
+function readUvarint(src: Uint8Array, at: number): [number, number] {
+  let v = 0;
+  let mul = 1;
+  for (let i = at; i < src.length && i < at + 5; i++) {
+    const b = src[i];
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) return [v, i + 1];
+    mul *= 128;
+  }
+  throw new S2Error(CORRUPT);
+}
+
+/** One S2 (or Snappy) block: a length, then literals and copies (S2 adds repeat offsets). */
+export function decodeBlock(src: Uint8Array): Uint8Array {
+  const [n, start] = readUvarint(src, 0);
+  if (n > MAX_BLOCK) throw new S2Error(CORRUPT);
+  const dst = new Uint8Array(n);
+  let d = 0;
+  let s = start;
+  let offset = 0;
+  const need = (k: number) => {
+    if (s + k > src.length) throw new S2Error(CORRUPT);
+  };
+  while (s < src.length) {
+    const tag = src[s];
+    let length: number;
+    switch (tag & 3) {
+      case 0: {
+        let x = tag >>> 2;
+        if (x < 60) s++;
+        else {
+          const extra = x - 59;
+          need(1 + extra);
+          x = 0;
+          for (let k = extra; k >= 1; k--) x = x * 256 + src[s + k];
+          s += 1 + extra;
+        }
+        length = x + 1;
+        if (length > n - d || length > src.length - s) throw new S2Error(CORRUPT);
+        dst.set(src.subarray(s, s + length), d);
+        d += length;
+        s += length;
+        continue;
+      }
+      case 1: {
+        need(2);
+        const toffset = ((tag & 0xe0) << 3) | src[s + 1];
+        length = (tag >>> 2) & 7;
+        s += 2;
+        if (toffset === 0) {
+          // S2: a repeat of the previous offset, with longer lengths in extra bytes.
+          if (length === 5) {
+            need(1);
+            length = src[s] + 4;
+            s += 1;
+          } else if (length === 6) {
+            need(2);
+            length = (src[s] | (src[s + 1] << 8)) + (1 << 8);
+            s += 2;
+          } else if (length === 7) {
+            need(3);
+            length = (src[s] | (src[s + 1] << 8) | (src[s + 2] << 16)) + (1 << 16);
+            s += 3;
+          }
+        } else offset = toffset;
+        length += 4;
+        break;
+      }
+      case 2:
+        need(3);
+        offset = src[s + 1] | (src[s + 2] << 8);
+        length = 1 + (tag >>> 2);
+        s += 3;
+        break;
+      default:
+        need(5);
+        offset = (src[s + 1] | (src[s + 2] << 8) | (src[s + 3] << 16) | (src[s + 4] << 24)) >>>
+          0;
+        length = 1 + (tag >>> 2);
+        s += 5;
+    }
+    if (offset <= 0 || d < offset || length > n - d) throw new S2Error(CORRUPT);
+    if (offset >= length) dst.copyWithin(d, d - offset, d - offset + length);
+    else for (let k = 0; k < length; k++) dst[d + k] = dst[d + k - offset];
+    d += length;
+  }
+  if (d !== n) throw new S2Error(CORRUPT);
+  return dst;
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+/** Encodes `data` as a framed stream (S2 identifier, Snappy-compatible blocks). */
+export function s2Encode(data: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [chunkHeader(CHUNK_IDENT, 6), new TextEncoder().encode(MAGIC_S2)];
+  for (let i = 0; i < data.length; i += WRITE_BLOCK) {
+    const block = data.subarray(i, Math.min(data.length, i + WRITE_BLOCK));
+    const packed = encodeBlock(block);
+    const useRaw = packed.length >= block.length - block.length / 8;
+    const body = useRaw ? block : packed;
+    parts.push(chunkHeader(useRaw ? CHUNK_UNCOMPRESSED : CHUNK_COMPRESSED, body.length + 4));
+    const crc = maskedCrc(block);
+    parts.push(new Uint8Array([crc & 0xff, (crc >>> 8) & 0xff, (crc >>> 16) & 0xff, crc >>> 24]));
+    parts.push(body);
+  }
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function chunkHeader(type: number, len: number): Uint8Array {
+  return new Uint8Array([type, len & 0xff, (len >>> 8) & 0xff, (len >>> 16) & 0xff]);
+}
+
+/**
+ * A Snappy block (valid S2): greedy matches of 4+ bytes found through a hash table of
+ * positions, literals between them. Inputs are at most 64 KiB, so 2-byte offsets suffice.
+ */
+export function encodeBlock(src: Uint8Array): Uint8Array {
+  const n = src.length;
+  const out = new Uint8Array(n + Math.ceil(n / 60) + 16);
+  let o = 0;
+  let v = n;
+  while (v >= 0x80) {
+    out[o++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[o++] = v;
+  const table = new Int32Array(1 << 14).fill(-1);
+  const load = (i: number) =>
+    (src[i] | (src[i + 1] << 8) | (src[i + 2] << 16) | (src[i + 3] << 24)) >>> 0;
+  const hash = (x: number) => Math.imul(x, 0x1e35a7bd) >>> 18;
+  let lit = 0;
+  let i = 0;
+  const emitLiteral = (from: number, to: number) => {
+    let len = to - from;
+    if (len === 0) return;
+    len -= 1;
+    if (len < 60) out[o++] = len << 2;
+    else if (len < 0x100) {
+      out[o++] = 60 << 2;
+      out[o++] = len;
+    } else {
+      out[o++] = 61 << 2;
+      out[o++] = len & 0xff;
+      out[o++] = len >>> 8;
+    }
+    out.set(src.subarray(from, to), o);
+    o += to - from;
+  };
+  while (i + 4 <= n) {
+    const x = load(i);
+    const h = hash(x);
+    const cand = table[h];
+    table[h] = i;
+    if (cand < 0 || load(cand) !== x) {
+      i++;
+      continue;
+    }
+    let len = 4;
+    while (i + len < n && src[cand + len] === src[i + len]) len++;
+    emitLiteral(lit, i);
+    const offset = i - cand;
+    let rest = len;
+    while (rest > 0) {
+      // Copies of 1..64 bytes with a 2-byte offset; never leave a tail under 4 for a copy.
+      let l = Math.min(rest, 64);
+      if (rest - l > 0 && rest - l < 4) l = rest - 4;
+      out[o++] = ((l - 1) << 2) | 2;
+      out[o++] = offset & 0xff;
+      out[o++] = offset >>> 8;
+      rest -= l;
+    }
+    i += len;
+    lit = i;
+  }
+  emitLiteral(lit, n);
+  return out.subarray(0, o);
+}

@@ -1,0 +1,349 @@
+/**
+ * Stream snapshot and restore, as nats-server 2.9.10 runs them (jetstream_api.go):
+ *
+ * - SNAPSHOT: the archive (snapshot_archive.ts) is taken in one turn of the event loop, so it is
+ *   consistent; it goes to the request's deliver subject in chunks (chunk_size, 128 KiB by
+ *   default), each with a reply subject `$JS.SNAPSHOT.ACK.<stream>.<id>.<size>.<index>` the client
+ *   acks; past 8 MiB unacknowledged the sender waits for an ack (10 ms at most per chunk, as
+ *   nats-server), stops when the receiver goes away, and ends with an empty message.
+ * - RESTORE: the client sends chunks (each a request) to `$JS.SNAPSHOT.RESTORE.<stream>.<id>`;
+ *   each is acked with an empty reply; an empty message ends the transfer, and its reply gets
+ *   the stream create response (or the error). Nothing of the stream exists until the whole
+ *   archive has been read and checked; a failure part way removes what was made.
+ */
+
+import type { Account } from "../accounts/account.ts";
+import type { ClientSub } from "../client.ts";
+import type { Server } from "../server.ts";
+import { buildMsg, payloadOf, replyOf } from "../message.ts";
+import { Consumer } from "./consumer.ts";
+import { recoverStreamConsumers } from "./consumers.ts";
+import { type ApiError, jsError, jsErrorUnless } from "./errors.ts";
+import type { JsAccount } from "./jetstream.ts";
+import { goJson, goTimeNs, parseRfc3339 } from "./json.ts";
+import { nuid, publishAdvisory, typedEvent } from "./advisories.ts";
+import {
+  type Archive,
+  type ArchiveConsumer,
+  type ArchiveMsg,
+  decodeArchive,
+  encodeArchive,
+} from "./snapshot_archive.ts";
+import type { RawStreamConfig } from "./stream_config.ts";
+import type { Stream } from "./stream.ts";
+import { nowNanos } from "./store/base.ts";
+import type { AckPolicy } from "./store/types.ts";
+
+const DEFAULT_CHUNK = 128 * 1024;
+const WINDOW = 8 * 1024 * 1024;
+const ACK_WAIT_MS = 10;
+const INTEREST_WAIT_MS = 2000;
+const RESTORE_IDLE_MS = 5000;
+const ADV = "$JS.EVENT.ADVISORY.STREAM";
+
+const enc = new TextEncoder();
+
+// ---- snapshot ---------------------------------------------------------------------------------
+
+/** The stream's contents as an archive (messages, and consumers unless left out). */
+export function takeSnapshot(stream: Stream, includeConsumers: boolean): Uint8Array {
+  const store = stream.store;
+  const st = store.state();
+  const msgs: ArchiveMsg[] = [];
+  for (let seq = st.firstSeq; seq <= st.lastSeq;) {
+    const m = store.loadNextMsg("", seq);
+    if (m === null || m.seq > st.lastSeq) break;
+    msgs.push({ seq: m.seq, ts: m.ts, subject: m.subject, hdr: m.hdr, data: m.data });
+    seq = m.seq + 1;
+  }
+  const consumers: ArchiveConsumer[] = [];
+  if (includeConsumers) {
+    for (const c of stream.consumers.values()) {
+      if (!(c instanceof Consumer)) continue;
+      consumers.push({
+        name: c.name,
+        created: goTimeNs(c.created),
+        config: c.config(),
+        state: c.store.state(),
+      });
+    }
+  }
+  const a: Archive = {
+    created: stream.created,
+    config: stream.config(),
+    firstSeq: st.firstSeq,
+    lastSeq: st.lastSeq,
+    msgs,
+    consumers,
+  };
+  return encodeArchive(a, nowNanos());
+}
+
+/** Sends an archive to `deliver` with nats-server's chunking and flow control. */
+export async function sendSnapshot(
+  server: Server,
+  acc: Account,
+  stream: string,
+  archive: Uint8Array,
+  deliver: string,
+  chunkSize: number,
+): Promise<void> {
+  if (chunkSize <= 0) chunkSize = DEFAULT_CHUNK;
+  const hasInterest = () =>
+    acc.sublist.match(deliver).psubs.length > 0 ||
+    acc.sublist.match(deliver).qsubs.length > 0;
+  // Allow some time for the receiver's interest to show up.
+  for (let waited = 0; !hasInterest() && waited < INTEREST_WAIT_MS; waited += 10) {
+    await sleep(10);
+  }
+  let out = 0;
+  let wake: (() => void) | null = null;
+  const ackSubj = `$JS.SNAPSHOT.ACK.${stream}.${nuid()}`;
+  const internal = server.internalClient(acc);
+  const ackSub: ClientSub = internal.subscribe(`${ackSubj}.>`, (_s, _f, _src, pa) => {
+    const size = Number(pa.subject.split(".")[5]);
+    out -= Number.isFinite(size) ? size : 0;
+    if (out < WINDOW && wake !== null) wake();
+  });
+  const publish = (subject: string, reply: string, data: Uint8Array) => {
+    const m = buildMsg(subject, reply, null, data);
+    server.publishInternal(acc, m.buf, m.pa);
+  };
+  try {
+    for (let index = 1, at = 0; at < archive.length; index++) {
+      const chunk = archive.subarray(at, Math.min(archive.length, at + chunkSize));
+      at += chunk.length;
+      if (out > WINDOW) {
+        if (!hasInterest()) break;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            wake = null;
+            resolve();
+          }, ACK_WAIT_MS);
+          wake = () => {
+            clearTimeout(t);
+            wake = null;
+            resolve();
+          };
+        });
+        if (!hasInterest()) break;
+      } else if (index % 16 === 0) await sleep(0); // let the outbound buffers drain
+      publish(deliver, `${ackSubj}.${chunk.length}.${index}`, chunk);
+      out += chunk.length;
+    }
+  } finally {
+    internal.unsubscribe(ackSub);
+  }
+  // The end: an empty message.
+  publish(deliver, "", new Uint8Array(0));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function snapshotAdvisory(
+  server: Server,
+  acc: Account,
+  stream: Stream,
+  client: Record<string, unknown>,
+  domain: string,
+  start?: number,
+): void {
+  if (start === undefined) {
+    publishAdvisory(server, acc, `${ADV}.SNAPSHOT_CREATE.${stream.name}`, {
+      ...typedEvent("io.nats.jetstream.advisory.v1.snapshot_create"),
+      stream: stream.name,
+      state: stream.stateJson(),
+      client,
+      domain: domain || undefined,
+    });
+    return;
+  }
+  publishAdvisory(server, acc, `${ADV}.SNAPSHOT_COMPLETE.${stream.name}`, {
+    ...typedEvent("io.nats.jetstream.advisory.v1.snapshot_complete"),
+    stream: stream.name,
+    start: goTimeNs(start),
+    end: goTimeNs(nowNanos()),
+    client,
+    domain: domain || undefined,
+  });
+}
+
+// ---- restore ----------------------------------------------------------------------------------
+
+/**
+ * One restore in progress: collects the chunks sent to its subject, then builds the stream.
+ * Returns the subject the client sends to.
+ */
+export function startRestore(
+  jsa: JsAccount,
+  cfg: RawStreamConfig,
+  client: Record<string, unknown>,
+  onDone?: (err: ApiError | null) => void,
+): string {
+  const server = jsa.server;
+  const acc = jsa.account;
+  const js = jsa.js;
+  const log = server.log;
+  const name = cfg.name;
+  const domain = js.config.domain;
+  const subject = `$JS.SNAPSHOT.RESTORE.${name}.${nuid()}`;
+  const internal = server.internalClient(acc);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let finished = false;
+  const start = nowNanos();
+  log.notice(`Starting restore for stream '${acc.name} > ${name}'`);
+  publishAdvisory(server, acc, `${ADV}.RESTORE_CREATE.${name}`, {
+    ...typedEvent("io.nats.jetstream.advisory.v1.restore_create"),
+    stream: name,
+    client,
+    domain: domain || undefined,
+  });
+
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const finish = (err: unknown, reply: string) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(idle);
+    internal.unsubscribe(sub);
+    if (reply === "" && err === null) return;
+    let resp: Record<string, unknown>;
+    let apiErr: ApiError | null = null;
+    let stream: Stream | null = null;
+    if (err === null) {
+      try {
+        stream = restoreStream(jsa, cfg, concat(chunks, total));
+      } catch (e) {
+        err = e;
+      }
+    } else log.warn(String((err as Error).message ?? err));
+    const end = nowNanos();
+    publishAdvisory(server, acc, `${ADV}.RESTORE_COMPLETE.${name}`, {
+      ...typedEvent("io.nats.jetstream.advisory.v1.restore_complete"),
+      stream: name,
+      start: goTimeNs(start),
+      end: goTimeNs(end),
+      bytes: total,
+      client,
+      domain: domain || undefined,
+    });
+    const type = "io.nats.jetstream.api.v1.stream_create_response";
+    if (stream === null) {
+      apiErr = jsErrorUnless("JSStreamRestoreErrF", err);
+      resp = { type, error: apiErr };
+      log.warn(`Restore failed for ${total} bytes for stream '${name} > ${acc.name}'`);
+    } else {
+      resp = { type, config: stream.config(), created: stream.created, state: stream.stateJson() };
+      log.notice(`Completed restore of ${total} bytes for stream '${name} > ${acc.name}'`);
+    }
+    if (reply !== "") {
+      const m = buildMsg(reply, "", null, enc.encode(goJson(resp)));
+      server.publishInternal(acc, m.buf, m.pa);
+    }
+    onDone?.(apiErr);
+  };
+  const armIdle = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      if (finished) return;
+      log.warn(`restore for stream '${acc.name} > ${name}' is stalled`);
+      finish(null, "");
+      onDone?.(jsError("JSStreamRestoreErrF", { err: "stalled" }));
+    }, RESTORE_IDLE_MS);
+    Deno.unrefTimer(idle as unknown as number);
+  };
+  const sub = internal.subscribe(subject, (_s, _from, src, pa) => {
+    if (finished) return;
+    const reply = replyOf(src, pa);
+    if (reply === "") {
+      return finish(
+        new Error(
+          `restore for stream '${acc.name} > ${name}' requires reply subject for each chunk`,
+        ),
+        "",
+      );
+    }
+    const data = payloadOf(src, pa);
+    if (data.length === 0) {
+      log.debug(`Finished staging restore for stream '${acc.name} > ${name}'`);
+      return finish(null, reply);
+    }
+    total += data.length;
+    if (js.storeUsed > js.config.maxStore + total) {
+      js.resourcesExceeded();
+      return finish(jsError("JSInsufficientResourcesErr"), reply);
+    }
+    chunks.push(data.slice());
+    armIdle();
+    const m = buildMsg(reply, "", null, new Uint8Array(0));
+    server.publishInternal(acc, m.buf, m.pa);
+  });
+  armIdle();
+  return subject;
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Builds the stream from an archive: everything is decoded and checked first; the stream is
+ * created with the request's config (the new identity, as nats-server), its messages at their
+ * sequences and times, then its consumers with their state. Any failure removes the stream.
+ */
+export function restoreStream(jsa: JsAccount, cfg: RawStreamConfig, bytes: Uint8Array): Stream {
+  const a = decodeArchive(bytes, cfg.name);
+  if (jsa.streams.has(cfg.name)) throw jsError("JSStreamNameExistRestoreFailedErr");
+  const created = knownTime(a.created) !== null ? a.created : goTimeNs(nowNanos());
+  const stream = jsa.addStream(cfg);
+  try {
+    stream.created = created;
+    const store = stream.store;
+    if (a.firstSeq > 1) store.compact(a.firstSeq);
+    for (const m of a.msgs) {
+      while (store.state().lastSeq + 1 < m.seq) store.skipMsg();
+      store.storeMsg(m.subject, m.hdr.length > 0 ? m.hdr : null, m.data, m.ts);
+    }
+    while (store.state().lastSeq < a.lastSeq) store.skipMsg();
+    store.writeMeta(stream.meta());
+    store.flush();
+    for (const c of a.consumers) {
+      const ack = c.config.ack_policy;
+      const ackPolicy: AckPolicy = ack === "none" || ack === "all" ? ack : "explicit";
+      const cs = store.consumerStore(c.name, { ackPolicy });
+      const createdNs = knownTime(c.created) ?? nowNanos();
+      cs.writeMeta({ created: createdNs, name: c.name, config: c.config });
+      cs.update(c.state);
+      cs.flush();
+      cs.stop();
+    }
+    if (a.consumers.length > 0) recoverStreamConsumers(jsa.server, jsa, stream);
+    for (const c of a.consumers) {
+      if (!stream.consumers.has(c.name)) {
+        throw new Error(`error restoring consumer [${JSON.stringify(c.name)}]`);
+      }
+    }
+  } catch (e) {
+    try {
+      jsa.deleteStream(stream);
+    } catch {
+      // already failing: the first error is the one to report
+    }
+    throw e;
+  }
+  return stream;
+}
+
+/** A time from an archive, or null when absent or Go's zero time (then "now" is taken). */
+function knownTime(s: string): number | null {
+  if (s === "" || s.startsWith("0001-01-01")) return null;
+  return parseRfc3339(s);
+}

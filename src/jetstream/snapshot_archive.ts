@@ -1,0 +1,459 @@
+/**
+ * A stream snapshot archive, laid out as nats-server 2.9 lays out its own: a tar of the stream
+ * directory compressed in S2 framing (s2.ts, tar.ts), holding
+ *
+ *   meta.inf                 the stream's FileStreamInfo JSON (created + config)
+ *   msgs/<n>.idx             per block: msgs, bytes, first/last seq and time, deleted seqs
+ *   msgs/<n>.blk             per block: message records (nats-server's record layout)
+ *   obs/<name>/meta.inf      each consumer's FileConsumerInfo JSON (created, name, config)
+ *   obs/<name>/o.dat         each consumer's state (nats-server's binary encoding)
+ *
+ * so that archives of nats-server's file streams restore here. Record checksums (HighwayHash in
+ * nats-server) are written as zero and not checked on read: integrity comes from the S2
+ * chunks' CRC-32C and the tar checksums, so a damaged or truncated archive is refused whole.
+ */
+
+import { parseRfc3339 } from "./json.ts";
+import { s2Decode, s2Encode } from "./s2.ts";
+import { readTar, type TarEntry, writeTar } from "./tar.ts";
+import type { ConsumerState, PendingAck } from "./store/types.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+const MAGIC = 22;
+const HBIT = 0x80000000;
+/** Bit 63 of a record's sequence: an erased message or a tombstone (high word's top bit). */
+const EBIT_HI = 0x80000000;
+const MSG_HDR = 22;
+const CHECKSUM = 8;
+/** How many bytes of records go in one block file (nats-server's default block is 16 MiB). */
+const BLOCK_BYTES = 16 * 1024 * 1024;
+
+/** A restore archive that cannot be used; the message is what the client is told. */
+export class ArchiveError extends Error {
+  override name = "ArchiveError";
+}
+
+export interface ArchiveMsg {
+  seq: number;
+  ts: number;
+  subject: string;
+  hdr: Uint8Array;
+  data: Uint8Array;
+}
+
+export interface ArchiveConsumer {
+  name: string;
+  /** RFC 3339 as nats-server writes times; "" or Go's zero time when unknown. */
+  created: string;
+  config: Record<string, unknown>;
+  state: ConsumerState;
+}
+
+export interface Archive {
+  created: string;
+  config: Record<string, unknown>;
+  /** First and last sequence of the stream (first = last + 1 when it holds nothing). */
+  firstSeq: number;
+  lastSeq: number;
+  msgs: ArchiveMsg[];
+  consumers: ArchiveConsumer[];
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+/** The archive bytes (tar, S2-framed) for a stream's contents. */
+export function encodeArchive(a: Archive, nowNs: number): Uint8Array {
+  const files: TarEntry[] = [];
+  files.push({ name: "meta.inf", data: enc.encode(JSON.stringify(metaInf(a))) });
+  let block: ArchiveMsg[] = [];
+  let size = 0;
+  let index = 1;
+  let blockFirst = a.firstSeq;
+  const flush = (last: number) => {
+    files.push({ name: `msgs/${index}.idx`, data: encodeIndex(block, blockFirst, last) });
+    files.push({ name: `msgs/${index}.blk`, data: encodeBlock(block, last) });
+    index++;
+    block = [];
+    size = 0;
+    blockFirst = last + 1;
+  };
+  for (const m of a.msgs) {
+    if (size >= BLOCK_BYTES) flush(block[block.length - 1].seq);
+    block.push(m);
+    size += recordLen(m);
+  }
+  flush(Math.max(a.lastSeq, blockFirst - 1));
+  for (const c of a.consumers) {
+    const meta = { Created: c.created, Name: c.name, ...c.config };
+    files.push({ name: `obs/${c.name}/meta.inf`, data: enc.encode(JSON.stringify(meta)) });
+    files.push({ name: `obs/${c.name}/o.dat`, data: encodeConsumerState(c.state, nowNs) });
+  }
+  return s2Encode(writeTar(files, Math.floor(nowNs / 1e9)));
+}
+
+/** FileStreamInfo: Go writes the embedded Created field under its own name. */
+function metaInf(a: Archive): Record<string, unknown> {
+  return { Created: a.created, ...a.config };
+}
+
+function recordLen(m: ArchiveMsg): number {
+  const s = enc.encode(m.subject).length;
+  return MSG_HDR + s + (m.hdr.length > 0 ? 4 + m.hdr.length : 0) + m.data.length + CHECKSUM;
+}
+
+function putU64(v: DataView, at: number, n: number, hiFlag = 0): void {
+  v.setUint32(at, n >>> 0, true);
+  v.setUint32(at + 4, (Math.floor(n / 2 ** 32) | hiFlag) >>> 0, true);
+}
+
+/**
+ * One block's records. A block whose last sequence holds no message ends with a tombstone at
+ * that sequence, so the stream's last sequence survives without the index.
+ */
+function encodeBlock(msgs: ArchiveMsg[], last: number): Uint8Array {
+  let total = 0;
+  const subs = msgs.map((m) => enc.encode(m.subject));
+  for (let i = 0; i < msgs.length; i++) {
+    total += MSG_HDR + subs[i].length + (msgs[i].hdr.length > 0 ? 4 + msgs[i].hdr.length : 0) +
+      msgs[i].data.length + CHECKSUM;
+  }
+  const tomb = last > 0 && (msgs.length === 0 || msgs[msgs.length - 1].seq < last);
+  if (tomb) total += MSG_HDR + CHECKSUM;
+  const out = new Uint8Array(total);
+  const v = new DataView(out.buffer);
+  let o = 0;
+  const record = (seq: number, ts: number, subj: Uint8Array, hdr: Uint8Array, data: Uint8Array) => {
+    const rl = MSG_HDR + subj.length + (hdr.length > 0 ? 4 + hdr.length : 0) + data.length +
+      CHECKSUM;
+    v.setUint32(o, (rl | (hdr.length > 0 ? HBIT : 0)) >>> 0, true);
+    putU64(v, o + 4, seq, subj.length === 0 && data.length === 0 ? EBIT_HI : 0);
+    putU64(v, o + 12, ts);
+    v.setUint16(o + 20, subj.length, true);
+    let p = o + MSG_HDR;
+    out.set(subj, p);
+    p += subj.length;
+    if (hdr.length > 0) {
+      v.setUint32(p, hdr.length, true);
+      out.set(hdr, p + 4);
+      p += 4 + hdr.length;
+    }
+    out.set(data, p);
+    o += rl; // the checksum stays zero
+  };
+  for (let i = 0; i < msgs.length; i++) {
+    const m = msgs[i];
+    record(m.seq, m.ts, subs[i], m.hdr, m.data);
+  }
+  if (tomb) record(last, 0, new Uint8Array(0), new Uint8Array(0), new Uint8Array(0));
+  return out;
+}
+
+/** nats-server's block index: header, counts, first/last, the deleted sequences. */
+function encodeIndex(msgs: ArchiveMsg[], first: number, last: number): Uint8Array {
+  const b: number[] = [MAGIC, 1];
+  let bytes = 0;
+  for (const m of msgs) bytes += recordLen(m);
+  const firstTs = msgs.length > 0 ? msgs[0].ts : 0;
+  const lastTs = msgs.length > 0 ? msgs[msgs.length - 1].ts : 0;
+  const deleted: number[] = [];
+  let expect = first;
+  for (const m of msgs) {
+    for (; expect < m.seq; expect++) deleted.push(expect);
+    expect = m.seq + 1;
+  }
+  for (; expect <= last; expect++) deleted.push(expect);
+  const firstSeq = msgs.length > 0 ? first : last + 1;
+  putUvarint(b, msgs.length);
+  putUvarint(b, bytes);
+  putUvarint(b, firstSeq);
+  putVarint(b, firstTs);
+  putUvarint(b, last);
+  putVarint(b, lastTs);
+  const dmap = msgs.length > 0 ? deleted : [];
+  putUvarint(b, dmap.length);
+  for (let i = 0; i < CHECKSUM; i++) b.push(0);
+  for (const d of dmap) putUvarint(b, d - firstSeq);
+  return new Uint8Array(b);
+}
+
+function putUvarint(b: number[], n: number): void {
+  while (n >= 0x80) {
+    b.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  b.push(n);
+}
+
+function putVarint(b: number[], n: number): void {
+  // Zig-zag, as Go's binary.PutVarint (exact for |n| below 2^52).
+  putUvarint(b, n >= 0 ? n * 2 : -n * 2 - 1);
+}
+
+/** nats-server's consumer state encoding (version 2), timestamps in seconds. */
+export function encodeConsumerState(s: ConsumerState, nowNs: number): Uint8Array {
+  const b: number[] = [MAGIC, 2];
+  putUvarint(b, s.ackFloor.consumer);
+  putUvarint(b, s.ackFloor.stream);
+  putUvarint(b, s.delivered.consumer);
+  putUvarint(b, s.delivered.stream);
+  putUvarint(b, s.pending.size);
+  if (s.pending.size > 0) {
+    const mints = Math.round(nowNs / 1e9);
+    putVarint(b, mints);
+    for (const [sseq, p] of s.pending) {
+      putUvarint(b, sseq - s.ackFloor.stream);
+      putUvarint(b, p.sequence - s.ackFloor.consumer);
+      putVarint(b, mints - Math.trunc(p.timestamp / 1e9));
+    }
+  }
+  putUvarint(b, s.redelivered.size);
+  for (const [sseq, n] of s.redelivered) {
+    putUvarint(b, sseq - s.ackFloor.stream);
+    putUvarint(b, n);
+  }
+  return new Uint8Array(b);
+}
+
+// ---- reading ----------------------------------------------------------------------------------
+
+/** Decodes an archive for stream `name`. Throws ArchiveError (or S2Error / TarError). */
+export function decodeArchive(bytes: Uint8Array, name: string): Archive {
+  const files = new Map<string, Uint8Array>();
+  for (const e of readTar(s2Decode(bytes))) {
+    const p = cleanPath(e.name);
+    if (p === null) throw new ArchiveError("unexpected content");
+    files.set(p, e.data);
+  }
+  const metaBytes = files.get("meta.inf");
+  if (metaBytes === undefined) {
+    throw new ArchiveError("open meta.inf: no such file or directory");
+  }
+  const meta = parseObject(metaBytes, "meta.inf");
+  if (meta.name !== name) throw new ArchiveError("stream names do not match");
+  // Go's JSON decoding matches keys without regard to case: "Created" is what it writes.
+  const { Created, created: created_, ...config } = meta;
+  const created = Created ?? created_;
+  const blocks: { index: number; blk: Uint8Array; idx?: Uint8Array }[] = [];
+  for (const [p, data] of files) {
+    const m = /^msgs\/(\d+)\.blk$/.exec(p);
+    if (m) blocks.push({ index: Number(m[1]), blk: data, idx: files.get(`msgs/${m[1]}.idx`) });
+  }
+  blocks.sort((x, y) => x.index - y.index);
+  const msgs: ArchiveMsg[] = [];
+  let firstSeq = 0;
+  let lastSeq = 0;
+  for (const b of blocks) {
+    const idx = b.idx !== undefined ? decodeIndex(b.idx, `msgs/${b.index}.idx`) : null;
+    const recs = decodeRecords(b.blk, `msgs/${b.index}.blk`);
+    for (const r of recs) {
+      if (r.seq > lastSeq) lastSeq = r.seq;
+      if (r.tombstone) continue;
+      if (idx !== null && (r.seq < idx.first || r.seq > idx.last || idx.deleted.has(r.seq))) {
+        continue;
+      }
+      if (msgs.length > 0 && r.seq <= msgs[msgs.length - 1].seq) {
+        throw new ArchiveError(`msgs/${b.index}.blk: sequence ${r.seq} out of order`);
+      }
+      msgs.push(r);
+    }
+    if (idx !== null) {
+      if (idx.last > lastSeq) lastSeq = idx.last;
+      if (firstSeq === 0 && idx.first > 0) firstSeq = idx.first;
+    }
+  }
+  if (msgs.length > 0) firstSeq = msgs[0].seq;
+  else firstSeq = lastSeq + 1;
+  const consumers: ArchiveConsumer[] = [];
+  for (const [p, data] of files) {
+    const m = /^obs\/([^/]+)\/meta\.inf$/.exec(p);
+    if (!m) continue;
+    const cname = m[1];
+    const cmeta = parseObject(data, p);
+    const { Created: cc, created: cc_, Name: _n, ...cconfig } = cmeta;
+    const ccreated = cc ?? cc_;
+    if (cconfig.name === undefined) cconfig.name = cname;
+    const st = files.get(`obs/${cname}/o.dat`);
+    const state = st === undefined ? emptyState() : decodeConsumerState(st, `obs/${cname}/o.dat`);
+    consumers.push({
+      name: cname,
+      created: typeof ccreated === "string" ? ccreated : "",
+      config: cconfig,
+      state,
+    });
+  }
+  consumers.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  return {
+    created: typeof created === "string" && parseRfc3339(created) !== null ? created : "",
+    config,
+    firstSeq,
+    lastSeq,
+    msgs,
+    consumers,
+  };
+}
+
+/** A relative path inside the stream directory, or null (absolute, `..`, empty). */
+function cleanPath(name: string): string | null {
+  const parts: string[] = [];
+  for (const p of name.split("/")) {
+    if (p === "" || p === ".") continue;
+    if (p === "..") return null;
+    parts.push(p);
+  }
+  return name.startsWith("/") || parts.length === 0 ? null : parts.join("/");
+}
+
+function parseObject(b: Uint8Array, file: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(dec.decode(b));
+  } catch (e) {
+    throw new ArchiveError(`${file}: ${(e as Error).message}`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new ArchiveError(`${file}: not a JSON object`);
+  }
+  return v as Record<string, unknown>;
+}
+
+function emptyState(): ConsumerState {
+  return {
+    delivered: { consumer: 0, stream: 0 },
+    ackFloor: { consumer: 0, stream: 0 },
+    pending: new Map(),
+    redelivered: new Map(),
+  };
+}
+
+interface Rec extends ArchiveMsg {
+  tombstone: boolean;
+}
+
+function getU64(v: DataView, at: number): { n: number; flag: boolean } {
+  const lo = v.getUint32(at, true);
+  const hi = v.getUint32(at + 4, true);
+  return { n: (hi & 0x7fffffff) * 2 ** 32 + lo, flag: (hi & EBIT_HI) !== 0 };
+}
+
+function decodeRecords(buf: Uint8Array, file: string): Rec[] {
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out: Rec[] = [];
+  let o = 0;
+  while (o < buf.length) {
+    if (buf.length - o < MSG_HDR + CHECKSUM) throw new ArchiveError(`${file}: short record`);
+    const word = v.getUint32(o, true);
+    const hasHdr = (word & HBIT) !== 0;
+    const rl = word & 0x7fffffff;
+    if (rl < MSG_HDR + CHECKSUM || rl > buf.length - o) {
+      throw new ArchiveError(`${file}: bad record length at offset ${o}`);
+    }
+    const { n: seq, flag: erased } = getU64(v, o + 4);
+    const ts = Number(v.getBigInt64(o + 12, true));
+    const slen = v.getUint16(o + 20, true);
+    let p = o + MSG_HDR;
+    const end = o + rl - CHECKSUM;
+    if (p + slen > end) throw new ArchiveError(`${file}: bad record at offset ${o}`);
+    const subject = dec.decode(buf.subarray(p, p + slen));
+    p += slen;
+    let hdr = new Uint8Array(0);
+    if (hasHdr) {
+      if (p + 4 > end) throw new ArchiveError(`${file}: bad record at offset ${o}`);
+      const hl = v.getUint32(p, true);
+      if (p + 4 + hl > end) throw new ArchiveError(`${file}: bad record at offset ${o}`);
+      hdr = buf.slice(p + 4, p + 4 + hl);
+      p += 4 + hl;
+    }
+    const data = buf.slice(p, end);
+    out.push({ seq, ts, subject, hdr, data, tombstone: erased || seq === 0 });
+    o += rl;
+  }
+  return out;
+}
+
+function reader(buf: Uint8Array, file: string) {
+  let i = 2;
+  const uvarint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (let k = 0; k < 10; k++) {
+      if (i >= buf.length) throw new ArchiveError(`${file}: corrupt state`);
+      const b = buf[i++];
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+    throw new ArchiveError(`${file}: corrupt state`);
+  };
+  const varint = (): number => {
+    const u = uvarint();
+    return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+  };
+  return {
+    uvarint,
+    varint,
+    skip: (n: number) => (i += n),
+    get pos() {
+      return i;
+    },
+  };
+}
+
+function decodeIndex(buf: Uint8Array, file: string) {
+  if (buf.length < 2 || buf[0] !== MAGIC) throw new ArchiveError(`${file}: bad index`);
+  const r = reader(buf, file);
+  r.uvarint(); // msgs
+  r.uvarint(); // bytes
+  const first = r.uvarint();
+  r.varint();
+  const last = r.uvarint();
+  r.varint();
+  const ndel = r.uvarint();
+  r.skip(CHECKSUM);
+  const deleted = new Set<number>();
+  for (let k = 0; k < ndel && r.pos < buf.length; k++) {
+    const d = r.uvarint();
+    if (d === 0) break;
+    deleted.add(d + first);
+  }
+  return { first, last, deleted };
+}
+
+/** nats-server's consumer state (versions 1 and 2). */
+export function decodeConsumerState(buf: Uint8Array, file: string): ConsumerState {
+  if (buf.length < 2 || buf[0] !== MAGIC || (buf[1] !== 1 && buf[1] !== 2)) {
+    throw new ArchiveError(`${file}: corrupt state`);
+  }
+  const version = buf[1];
+  const r = reader(buf, file);
+  const s = emptyState();
+  s.ackFloor.consumer = r.uvarint();
+  s.ackFloor.stream = r.uvarint();
+  s.delivered.consumer = r.uvarint();
+  s.delivered.stream = r.uvarint();
+  if (version === 1) {
+    if (s.ackFloor.consumer > 1) s.delivered.consumer += s.ackFloor.consumer - 1;
+    if (s.ackFloor.stream > 1) s.delivered.stream += s.ackFloor.stream - 1;
+  }
+  const np = r.uvarint();
+  if (np > 0) {
+    const mints = r.varint();
+    for (let k = 0; k < np; k++) {
+      const sseq = r.uvarint() + s.ackFloor.stream;
+      const dseq = version === 2 ? r.uvarint() + s.ackFloor.consumer : 0;
+      const t = r.varint();
+      const ts = (version === 1 ? t + mints : mints - t) * 1e9;
+      const p: PendingAck = { sequence: dseq, timestamp: ts };
+      s.pending.set(sseq, p);
+    }
+  }
+  if (r.pos < buf.length) {
+    const nr = r.uvarint();
+    for (let k = 0; k < nr; k++) {
+      const sseq = r.uvarint() + s.ackFloor.stream;
+      s.redelivered.set(sseq, r.uvarint());
+    }
+  }
+  return s;
+}

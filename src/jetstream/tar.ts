@@ -1,0 +1,156 @@
+/**
+ * The little of the tar format stream snapshots need: regular files in ustar headers (what
+ * nats-server's archives hold, PAX extended headers included for long names), read and written
+ * whole in memory. A header with a bad checksum, a file running past the end, or a missing
+ * end-of-archive marker is an error: a truncated archive never reads as a shorter one.
+ */
+
+const BLOCK = 512;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class TarError extends Error {
+  override name = "TarError";
+}
+
+export interface TarEntry {
+  name: string;
+  data: Uint8Array;
+}
+
+function octal(b: Uint8Array, at: number, len: number): number {
+  const s = dec.decode(b.subarray(at, at + len)).replace(/\0.*$/s, "").trim();
+  if (s === "") return 0;
+  if (!/^[0-7]+$/.test(s)) throw new TarError("archive/tar: invalid tar header");
+  return parseInt(s, 8);
+}
+
+function cstring(b: Uint8Array, at: number, len: number): string {
+  const f = b.subarray(at, at + len);
+  const z = f.indexOf(0);
+  return dec.decode(z < 0 ? f : f.subarray(0, z));
+}
+
+/** The PAX records of an extended header (`<len> <key>=<value>\n` each). */
+function paxRecords(data: Uint8Array): Map<string, string> {
+  const m = new Map<string, string>();
+  const s = dec.decode(data);
+  let i = 0;
+  while (i < s.length) {
+    const sp = s.indexOf(" ", i);
+    const len = parseInt(s.slice(i, sp), 10);
+    if (sp < 0 || !(len > 0)) throw new TarError("archive/tar: invalid tar header");
+    const rec = s.slice(sp + 1, i + len - 1);
+    const eq = rec.indexOf("=");
+    if (eq < 0) throw new TarError("archive/tar: invalid tar header");
+    m.set(rec.slice(0, eq), rec.slice(eq + 1));
+    i += len;
+  }
+  return m;
+}
+
+/** Reads every regular file of an archive. `typeCheck` may refuse other entry types. */
+export function readTar(buf: Uint8Array): TarEntry[] {
+  const out: TarEntry[] = [];
+  let i = 0;
+  let pax: Map<string, string> | null = null;
+  for (;;) {
+    if (buf.length - i < BLOCK) throw new TarError("unexpected EOF");
+    const h = buf.subarray(i, i + BLOCK);
+    if (h.every((x) => x === 0)) {
+      // The end marker is two zero blocks; one alone means the archive was cut.
+      if (buf.length - i < 2 * BLOCK) throw new TarError("unexpected EOF");
+      return out;
+    }
+    let sum = 0;
+    for (let k = 0; k < BLOCK; k++) sum += k >= 148 && k < 156 ? 32 : h[k];
+    if (octal(h, 148, 8) !== sum) throw new TarError("archive/tar: invalid tar header");
+    const type = String.fromCharCode(h[156]);
+    let size = octal(h, 124, 12);
+    let name = cstring(h, 0, 100);
+    const prefix = cstring(h, 345, 155);
+    if (prefix !== "") name = `${prefix}/${name}`;
+    if (pax !== null) {
+      name = pax.get("path") ?? name;
+      const ps = pax.get("size");
+      if (ps !== undefined) size = Number(ps);
+    }
+    i += BLOCK;
+    if (buf.length - i < size) throw new TarError("unexpected EOF");
+    const data = buf.subarray(i, i + size);
+    i += Math.ceil(size / BLOCK) * BLOCK;
+    if (type === "x") {
+      pax = paxRecords(data);
+      continue;
+    }
+    pax = null;
+    if (type === "g") continue;
+    if (type !== "0" && type !== "\0") throw new UnexpectedEntry(name, type);
+    out.push({ name, data });
+  }
+}
+
+/** An entry that is not a regular file (nats-server refuses these as "unexpected content"). */
+export class UnexpectedEntry extends TarError {
+  override name = "UnexpectedEntry";
+  constructor(readonly path: string, readonly type: string) {
+    super(`unexpected tar entry ${JSON.stringify(path)} of type ${JSON.stringify(type)}`);
+  }
+}
+
+function putOctal(h: Uint8Array, at: number, len: number, v: number): void {
+  h.set(enc.encode(v.toString(8).padStart(len - 1, "0")), at);
+}
+
+/** Writes the files as a ustar archive (names over 100 bytes get a PAX header). */
+export function writeTar(files: TarEntry[], mtimeSec: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const header = (name: string, size: number, type: string) => {
+    const h = new Uint8Array(BLOCK);
+    h.set(enc.encode(name).subarray(0, 100), 0);
+    putOctal(h, 100, 8, 0o600);
+    putOctal(h, 108, 8, 0);
+    putOctal(h, 116, 8, 0);
+    putOctal(h, 124, 12, size);
+    putOctal(h, 136, 12, mtimeSec);
+    h[156] = type.charCodeAt(0);
+    h.set(enc.encode("ustar\x0000"), 257);
+    h.set(enc.encode("nats"), 265);
+    h.set(enc.encode("nats"), 297);
+    h.fill(32, 148, 156);
+    let sum = 0;
+    for (const x of h) sum += x;
+    h.set(enc.encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+    parts.push(h);
+  };
+  const body = (data: Uint8Array) => {
+    parts.push(data);
+    const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
+    if (pad > 0) parts.push(new Uint8Array(pad));
+  };
+  for (const f of files) {
+    if (enc.encode(f.name).length > 100) {
+      const rec = (() => {
+        const kv = ` path=${f.name}\n`;
+        let len = enc.encode(kv).length;
+        len += String(len).length;
+        if (String(len).length !== String(len - String(len).length).length) len++;
+        return enc.encode(`${len}${kv}`);
+      })();
+      header("PaxHeaders/" + f.name.slice(0, 80), rec.length, "x");
+      body(rec);
+    }
+    header(f.name, f.data.length, "0");
+    body(f.data);
+  }
+  parts.push(new Uint8Array(2 * BLOCK));
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,366 @@
+/**
+ * Stream snapshot and restore (`$JS.API.STREAM.SNAPSHOT.<stream>` / `RESTORE.<stream>`) driven
+ * as `nats stream backup` / `restore` drive them: the snapshot's chunks acked one by one, the
+ * restore's chunks sent as requests and ended by an empty one. Checked on our server (a file
+ * stream with messages, a deleted one and a durable consumer part way through comes back
+ * whole; bad archives are refused and leave nothing), against nats-server for the answers'
+ * JSON, and across the two servers (an archive of one restores into the other).
+ */
+
+import assert from "node:assert/strict";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
+import {
+  connectTo,
+  HAVE_NATS_SERVER,
+  normalize,
+  startJs,
+  startRefJs,
+} from "./jetstream_helpers.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+interface Snapshot {
+  resp: Record<string, unknown>;
+  archive: Uint8Array;
+  chunks: number;
+}
+
+/** Takes a snapshot as the nats CLI does: subscribe, request, ack every chunk until the end. */
+async function snapshot(
+  nc: NatsConnection,
+  stream: string,
+  req: Record<string, unknown> = {},
+): Promise<Snapshot> {
+  const inbox = `_SNAP.${crypto.randomUUID().replaceAll("-", "")}`;
+  const sub = nc.subscribe(inbox);
+  const parts: Uint8Array[] = [];
+  const done = (async () => {
+    for await (const m of sub) {
+      if (m.data.length === 0) break;
+      parts.push(m.data.slice());
+      if (m.reply) m.respond(new Uint8Array(0));
+    }
+  })();
+  const r = await nc.request(
+    `$JS.API.STREAM.SNAPSHOT.${stream}`,
+    enc.encode(JSON.stringify({ deliver_subject: inbox, ...req })),
+    { timeout: 5000 },
+  );
+  const resp = JSON.parse(dec.decode(r.data));
+  if (resp.error) {
+    sub.unsubscribe();
+    return { resp, archive: new Uint8Array(0), chunks: 0 };
+  }
+  const timer = setTimeout(() => sub.unsubscribe(), 20_000);
+  await done;
+  clearTimeout(timer);
+  sub.unsubscribe();
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const archive = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    archive.set(p, o);
+    o += p.length;
+  }
+  return { resp, archive, chunks: parts.length };
+}
+
+/** Restores as the nats CLI does: the request, each chunk as a request, then an empty one. */
+async function restore(
+  nc: NatsConnection,
+  stream: string,
+  body: Record<string, unknown>,
+  archive: Uint8Array,
+  chunkSize = 64 * 1024,
+): Promise<{ start: Record<string, unknown>; end?: Record<string, unknown> }> {
+  const r = await nc.request(
+    `$JS.API.STREAM.RESTORE.${stream}`,
+    enc.encode(JSON.stringify(body)),
+    { timeout: 5000 },
+  );
+  const start = JSON.parse(dec.decode(r.data));
+  if (start.error) return { start };
+  const subj = start.deliver_subject as string;
+  for (let i = 0; i < archive.length; i += chunkSize) {
+    const ack = await nc.request(subj, archive.subarray(i, i + chunkSize), { timeout: 5000 });
+    assert.equal(ack.data.length, 0, dec.decode(ack.data));
+  }
+  const end = await nc.request(subj, new Uint8Array(0), { timeout: 10_000 });
+  return { start, end: JSON.parse(dec.decode(end.data)) };
+}
+
+/** A file stream with 20 messages (some with headers), seq 5 deleted, a consumer part way. */
+async function populate(nc: NatsConnection): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "ORDERS", subjects: ["orders.>"], storage: "file" as never });
+  const js = jetstream(nc);
+  for (let i = 1; i <= 20; i++) {
+    const h = headers();
+    h.set("X-N", String(i));
+    await js.publish(`orders.${i % 3}`, enc.encode(`order ${i} `.repeat(i)), {
+      headers: i % 2 === 0 ? h : undefined,
+    });
+  }
+  await jsm.streams.deleteMessage("ORDERS", 5);
+  await jsm.consumers.add("ORDERS", { durable_name: "C1", ack_policy: AckPolicy.Explicit });
+  const c = await js.consumers.get("ORDERS", "C1");
+  const iter = await c.fetch({ max_messages: 5, expires: 2000 });
+  let n = 0;
+  for await (const m of iter) {
+    n++;
+    if (n <= 3) m.ack();
+  }
+  await nc.flush();
+  // Acks are asynchronous: wait until the server has them.
+  for (let i = 0; i < 100; i++) {
+    const ci = await jsm.consumers.info("ORDERS", "C1");
+    if (ci.num_ack_pending === 2) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** What must survive a snapshot and restore: stream state, messages, consumer state. */
+async function contents(nc: NatsConnection): Promise<unknown> {
+  const jsm = await jetstreamManager(nc);
+  const si = await jsm.streams.info("ORDERS");
+  const msgs: unknown[] = [];
+  for (let seq = si.state.first_seq; seq <= si.state.last_seq; seq++) {
+    try {
+      const m = await jsm.streams.getMessage("ORDERS", { seq });
+      if (m === null) {
+        msgs.push([seq, null]);
+        continue;
+      }
+      msgs.push([m.seq, m.subject, m.header?.get("X-N") ?? "", dec.decode(m.data), m.time]);
+    } catch (e) {
+      msgs.push([seq, (e as Error).message]);
+    }
+  }
+  const ci = await jsm.consumers.info("ORDERS", "C1");
+  return {
+    config: si.config,
+    created: si.created,
+    state: si.state,
+    msgs,
+    consumer: {
+      name: ci.name,
+      created: ci.created,
+      config: ci.config,
+      // Last activity is not part of a consumer's stored state (nor of nats-server's).
+      delivered: { ...ci.delivered, last_active: undefined },
+      ack_floor: { ...ci.ack_floor, last_active: undefined },
+      num_ack_pending: ci.num_ack_pending,
+      num_pending: ci.num_pending,
+    },
+  };
+}
+
+Deno.test("a file stream and its consumer come back whole from a snapshot", async () => {
+  await using srv = await startJs();
+  const nc = await connectTo(srv.port);
+  try {
+    await populate(nc);
+    const before = await contents(nc);
+    const snap = await snapshot(nc, "ORDERS", { chunk_size: 1024 });
+    assert.equal(snap.resp.type, "io.nats.jetstream.api.v1.stream_snapshot_response");
+    assert.ok(snap.chunks > 1, "chunked");
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete("ORDERS");
+    const { start, end } = await restore(
+      nc,
+      "ORDERS",
+      { config: snap.resp.config, state: snap.resp.state },
+      snap.archive,
+      700,
+    );
+    assert.equal(start.type, "io.nats.jetstream.api.v1.stream_restore_response");
+    assert.match(start.deliver_subject as string, /^\$JS\.SNAPSHOT\.RESTORE\.ORDERS\.\w+$/);
+    assert.equal(end?.type, "io.nats.jetstream.api.v1.stream_create_response");
+    assert.equal(end?.error, undefined, JSON.stringify(end));
+    assert.deepEqual(await contents(nc), before);
+    // The consumer goes on where it was (1-4 and 6 delivered, 4 and 6 unacked): 7 is next.
+    const c = await jetstream(nc).consumers.get("ORDERS", "C1");
+    const m = await c.next({ expires: 2000 });
+    assert.equal(m?.seq, 7);
+  } finally {
+    await nc.close();
+  }
+});
+
+Deno.test("a restored stream survives a restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "js_snap_" });
+  try {
+    const srv = await startJs({}, dir);
+    const nc = await connectTo(srv.port);
+    await populate(nc);
+    const snap = await snapshot(nc, "ORDERS", { no_consumers: true });
+    await (await jetstreamManager(nc)).streams.delete("ORDERS");
+    const { end } = await restore(nc, "ORDERS", { config: snap.resp.config }, snap.archive);
+    assert.equal(end?.error, undefined, JSON.stringify(end));
+    const jsm = await jetstreamManager(nc);
+    assert.equal((await jsm.consumers.list("ORDERS").next()).length, 0);
+    const before = await jsm.streams.info("ORDERS");
+    await nc.close();
+    await srv.stop();
+    await using srv2 = await startJs({}, dir);
+    const nc2 = await connectTo(srv2.port);
+    const si = await (await jetstreamManager(nc2)).streams.info("ORDERS");
+    assert.deepEqual(si.state, before.state);
+    assert.equal(si.created, before.created);
+    assert.equal(si.state.messages, 19);
+    await nc2.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("a damaged or cut archive is refused and leaves no stream", async () => {
+  await using srv = await startJs();
+  const nc = await connectTo(srv.port);
+  try {
+    await populate(nc);
+    const snap = await snapshot(nc, "ORDERS");
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete("ORDERS");
+    const body = { config: snap.resp.config };
+    const corrupt = snap.archive.slice();
+    corrupt[Math.floor(corrupt.length / 2)] ^= 0x55;
+    const cases: [Uint8Array, RegExp][] = [
+      [corrupt, /^restore failed: s2: corrupt input/],
+      [snap.archive.subarray(0, snap.archive.length - 7), /^restore failed: unexpected EOF$/],
+      [snap.archive.subarray(0, 1000), /^restore failed: unexpected EOF$/],
+      [enc.encode("not an archive at all"), /^restore failed: s2: corrupt input$/],
+      [new Uint8Array(0), /^restore failed: unexpected EOF$/],
+    ];
+    for (const [bytes, want] of cases) {
+      const { end } = await restore(nc, "ORDERS", body, bytes, 512);
+      const err = end?.error as { code: number; err_code: number; description: string };
+      assert.equal(err.code, 500);
+      assert.equal(err.err_code, 10062);
+      assert.match(err.description, want);
+      await assert.rejects(jsm.streams.info("ORDERS"), /stream not found/);
+    }
+    // An archive of another stream's name.
+    const { end } = await restore(nc, "OTHER", {
+      config: { ...snap.resp.config as object, name: "OTHER", subjects: ["other"] },
+    }, snap.archive);
+    assert.equal(
+      (end?.error as { description: string }).description,
+      "restore failed: stream names do not match",
+    );
+    await assert.rejects(jsm.streams.info("OTHER"), /stream not found/);
+  } finally {
+    await nc.close();
+  }
+});
+
+/** The answers that do not depend on an archive, as both servers give them. */
+async function answers(port: number): Promise<string[]> {
+  const nc = await connectTo(port);
+  const out: string[] = [];
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "F", subjects: ["f"], storage: "file" as never });
+    await jsm.streams.add({ name: "M", subjects: ["m"], storage: "memory" as never });
+    const req = async (subj: string, body: string) => {
+      const r = await nc.request(subj, enc.encode(body), { timeout: 3000 });
+      const text = normalize(dec.decode(r.data)).replace(
+        /RESTORE\.(\w+)\.\w{22}"/,
+        'RESTORE.$1.<nuid>"',
+      );
+      out.push(`${subj} ${body} -> ${text}`);
+    };
+    const snap = "$JS.API.STREAM.SNAPSHOT.";
+    const rest = "$JS.API.STREAM.RESTORE.";
+    await req(snap + "F", "");
+    await req(snap + "NOPE", '{"deliver_subject":"x"}');
+    await req(snap + "F", "{bad");
+    await req(snap + "F", '{"deliver_subject":"a b"}');
+    await req(snap + "F", "{}");
+    await req(snap + "M", '{"deliver_subject":"snap.m"}');
+    await req(rest + "F", "");
+    await req(rest + "F", "{bad");
+    await req(rest + "F", '{"config":{"name":"F","subjects":["f"]}}');
+    await req(rest + "F", '{"config":{"name":"F","subjects":["f"],"storage":"file"}}');
+    await req(rest + "X", '{"config":{"subjects":["f"],"retention":"bogus"}}');
+    await req(rest + "X", '{"config":{"name":"X","subjects":["f"]}}');
+    const s = await snapshot(nc, "F");
+    out.push(`snapshot of F: ${normalize(JSON.stringify(s.resp))}`);
+  } finally {
+    await nc.close();
+  }
+  return out;
+}
+
+Deno.test("snapshot and restore answer as nats-server does", {
+  ignore: !HAVE_NATS_SERVER,
+}, async () => {
+  await using ours = await startJs();
+  await using ref = await startRefJs();
+  const [a, b] = [await answers(ours.port), await answers(ref.port)];
+  assert.deepEqual(a, b);
+});
+
+/**
+ * `a` with each RFC 3339 time that is within a microsecond of the same place's time in `b`
+ * replaced by it: our store keeps times as doubles (exact to ~256 ns), nats-server to the
+ * nanosecond.
+ */
+function alignTimes(a: unknown, b: unknown): unknown {
+  const ns = (t: string) => {
+    const m = /^(.*T[\d:]+)(?:\.(\d+))?Z$/.exec(t);
+    if (m === null) return null;
+    return BigInt(Date.parse(m[1] + "Z")) * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0"));
+  };
+  if (typeof a === "string" && typeof b === "string") {
+    const x = ns(a);
+    const y = ns(b);
+    if (x !== null && y !== null && (x - y <= 1000n && y - x <= 1000n)) return b;
+    return a;
+  }
+  if (a instanceof Date) return a;
+  if (Array.isArray(a) && Array.isArray(b)) return a.map((v, i) => alignTimes(v, b[i]));
+  if (a !== null && b !== null && typeof a === "object" && typeof b === "object") {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(a)) {
+      o[k] = alignTimes(v, (b as Record<string, unknown>)[k]);
+    }
+    return o;
+  }
+  return a;
+}
+
+Deno.test("archives go between our server and nats-server", {
+  ignore: !HAVE_NATS_SERVER,
+}, async () => {
+  await using ours = await startJs();
+  await using ref = await startRefJs();
+  const oc = await connectTo(ours.port);
+  const rc = await connectTo(ref.port);
+  try {
+    // nats-server's archive restores into our server as into nats-server itself.
+    await populate(rc);
+    const rs = await snapshot(rc, "ORDERS");
+    const rjsm = await jetstreamManager(rc);
+    await rjsm.streams.delete("ORDERS");
+    const r0 = await restore(rc, "ORDERS", { config: rs.resp.config }, rs.archive);
+    assert.equal(r0.end?.error, undefined, JSON.stringify(r0.end));
+    const refRestored = await contents(rc);
+    const r1 = await restore(oc, "ORDERS", { config: rs.resp.config }, rs.archive);
+    assert.equal(r1.end?.error, undefined, JSON.stringify(r1.end));
+    const oursRestored = await contents(oc);
+    assert.deepEqual(alignTimes(oursRestored, refRestored), refRestored);
+    // Ours restores into nats-server.
+    await rjsm.streams.delete("ORDERS");
+    const os = await snapshot(oc, "ORDERS");
+    const r2 = await restore(rc, "ORDERS", { config: os.resp.config }, os.archive);
+    assert.equal(r2.end?.error, undefined, JSON.stringify(r2.end));
+    assert.deepEqual(alignTimes(await contents(rc), oursRestored), oursRestored);
+  } finally {
+    await oc.close();
+    await rc.close();
+  }
+});
