@@ -8,11 +8,16 @@
  *   obs/<name>/meta.inf      each consumer's FileConsumerInfo JSON (created, name, config)
  *   obs/<name>/o.dat         each consumer's state (nats-server's binary encoding)
  *
- * so that archives of nats-server's file streams restore here. Record checksums (HighwayHash in
- * nats-server) are written as zero and not checked on read: integrity comes from the S2
- * chunks' CRC-32C and the tar checksums, so a damaged or truncated archive is refused whole.
+ *   meta.sum, obs/<name>/meta.sum   HighwayHash-64 of the meta.inf beside it, in hex
+ *
+ * so that archives go both ways between our server and nats-server. Each record carries
+ * nats-server's HighwayHash-64 checksum (keyed by the stream name and block index), checked on
+ * read, on top of the S2 chunks' CRC-32C and the tar header checksums: a damaged or truncated
+ * archive is refused whole.
  */
 
+import { createHash } from "node:crypto";
+import { highwayHash64 } from "./highwayhash.ts";
 import { parseRfc3339 } from "./json.ts";
 import { s2Decode, s2Encode } from "./s2.ts";
 import { readTar, type TarEntry, writeTar } from "./tar.ts";
@@ -66,31 +71,52 @@ export interface Archive {
 /** The archive bytes (tar, S2-framed) for a stream's contents. */
 export function encodeArchive(a: Archive, nowNs: number): Uint8Array {
   const files: TarEntry[] = [];
-  files.push({ name: "meta.inf", data: enc.encode(JSON.stringify(metaInf(a))) });
+  const name = String(a.config.name);
+  const meta = enc.encode(JSON.stringify(metaInf(a)));
+  files.push({ name: "meta.inf", data: meta });
+  files.push({ name: "meta.sum", data: metaSum(name, meta) });
   let block: ArchiveMsg[] = [];
   let size = 0;
   let index = 1;
   let blockFirst = a.firstSeq;
   const flush = (last: number) => {
-    files.push({ name: `msgs/${index}.idx`, data: encodeIndex(block, blockFirst, last) });
-    files.push({ name: `msgs/${index}.blk`, data: encodeBlock(block, last) });
+    const { blk, lchk } = encodeBlock(block, blockFirst, last, blockKey(name, index));
+    files.push({ name: `msgs/${index}.idx`, data: encodeIndex(block, blockFirst, last, lchk) });
+    files.push({ name: `msgs/${index}.blk`, data: blk });
     index++;
     block = [];
     size = 0;
     blockFirst = last + 1;
   };
   for (const m of a.msgs) {
-    if (size >= BLOCK_BYTES) flush(block[block.length - 1].seq);
+    // A block ends just before the next message, so each block starts with a message.
+    if (size >= BLOCK_BYTES) flush(m.seq - 1);
     block.push(m);
     size += recordLen(m);
   }
   flush(Math.max(a.lastSeq, blockFirst - 1));
   for (const c of a.consumers) {
-    const meta = { Created: c.created, Name: c.name, ...c.config };
-    files.push({ name: `obs/${c.name}/meta.inf`, data: enc.encode(JSON.stringify(meta)) });
+    const cmeta = enc.encode(JSON.stringify({ Created: c.created, Name: c.name, ...c.config }));
+    files.push({ name: `obs/${c.name}/meta.inf`, data: cmeta });
+    files.push({ name: `obs/${c.name}/meta.sum`, data: metaSum(`${name}/${c.name}`, cmeta) });
     files.push({ name: `obs/${c.name}/o.dat`, data: encodeConsumerState(c.state, nowNs) });
   }
   return s2Encode(writeTar(files, Math.floor(nowNs / 1e9)));
+}
+
+function sha256(s: string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(s).digest());
+}
+
+/** The key of a block's record checksums (nats-server's hashKeyForBlock). */
+function blockKey(stream: string, index: number): Uint8Array {
+  return sha256(`${stream}-${index}`);
+}
+
+/** meta.sum: the hex HighwayHash-64 of meta.inf, keyed by the stream (or stream/consumer). */
+function metaSum(keyName: string, meta: Uint8Array): Uint8Array {
+  const h = highwayHash64(sha256(keyName), meta);
+  return enc.encode(Array.from(h, (x) => x.toString(16).padStart(2, "0")).join(""));
 }
 
 /** FileStreamInfo: Go writes the embedded Created field under its own name. */
@@ -109,21 +135,29 @@ function putU64(v: DataView, at: number, n: number, hiFlag = 0): void {
 }
 
 /**
- * One block's records. A block whose last sequence holds no message ends with a tombstone at
- * that sequence, so the stream's last sequence survives without the index.
+ * One block's records: one per sequence from `first` to `last`, as nats-server's block index
+ * expects (it finds a record by its distance from the first); a sequence with no message is an
+ * erased record (bit 63 of its sequence set, no subject or data). A block with no message has
+ * no records: its index alone says where the sequences stand.
  */
-function encodeBlock(msgs: ArchiveMsg[], last: number): Uint8Array {
-  let total = 0;
+function encodeBlock(
+  msgs: ArchiveMsg[],
+  first: number,
+  last: number,
+  key: Uint8Array,
+): { blk: Uint8Array; lchk: Uint8Array } {
+  const none = new Uint8Array(0);
   const subs = msgs.map((m) => enc.encode(m.subject));
+  let total = 0;
   for (let i = 0; i < msgs.length; i++) {
     total += MSG_HDR + subs[i].length + (msgs[i].hdr.length > 0 ? 4 + msgs[i].hdr.length : 0) +
       msgs[i].data.length + CHECKSUM;
   }
-  const tomb = last > 0 && (msgs.length === 0 || msgs[msgs.length - 1].seq < last);
-  if (tomb) total += MSG_HDR + CHECKSUM;
+  if (msgs.length > 0) total += (last - first + 1 - msgs.length) * (MSG_HDR + CHECKSUM);
   const out = new Uint8Array(total);
   const v = new DataView(out.buffer);
   let o = 0;
+  let lchk: Uint8Array = new Uint8Array(CHECKSUM);
   const record = (seq: number, ts: number, subj: Uint8Array, hdr: Uint8Array, data: Uint8Array) => {
     const rl = MSG_HDR + subj.length + (hdr.length > 0 ? 4 + hdr.length : 0) + data.length +
       CHECKSUM;
@@ -140,18 +174,29 @@ function encodeBlock(msgs: ArchiveMsg[], last: number): Uint8Array {
       p += 4 + hdr.length;
     }
     out.set(data, p);
-    o += rl; // the checksum stays zero
+    lchk = highwayHash64(key, out.subarray(o + 4, o + 20), subj, hdr, data);
+    out.set(lchk, p + data.length);
+    o += rl;
   };
-  for (let i = 0; i < msgs.length; i++) {
-    const m = msgs[i];
-    record(m.seq, m.ts, subs[i], m.hdr, m.data);
+  if (msgs.length > 0) {
+    let i = 0;
+    for (let seq = first; seq <= last; seq++) {
+      if (i < msgs.length && msgs[i].seq === seq) {
+        record(seq, msgs[i].ts, subs[i], msgs[i].hdr, msgs[i].data);
+        i++;
+      } else record(seq, 0, none, none, none);
+    }
   }
-  if (tomb) record(last, 0, new Uint8Array(0), new Uint8Array(0), new Uint8Array(0));
-  return out;
+  return { blk: out, lchk };
 }
 
 /** nats-server's block index: header, counts, first/last, the deleted sequences. */
-function encodeIndex(msgs: ArchiveMsg[], first: number, last: number): Uint8Array {
+function encodeIndex(
+  msgs: ArchiveMsg[],
+  first: number,
+  last: number,
+  lchk: Uint8Array,
+): Uint8Array {
   const b: number[] = [MAGIC, 1];
   let bytes = 0;
   for (const m of msgs) bytes += recordLen(m);
@@ -173,7 +218,7 @@ function encodeIndex(msgs: ArchiveMsg[], first: number, last: number): Uint8Arra
   putVarint(b, lastTs);
   const dmap = msgs.length > 0 ? deleted : [];
   putUvarint(b, dmap.length);
-  for (let i = 0; i < CHECKSUM; i++) b.push(0);
+  for (const x of lchk) b.push(x);
   for (const d of dmap) putUvarint(b, d - firstSeq);
   return new Uint8Array(b);
 }
@@ -246,7 +291,7 @@ export function decodeArchive(bytes: Uint8Array, name: string): Archive {
   let lastSeq = 0;
   for (const b of blocks) {
     const idx = b.idx !== undefined ? decodeIndex(b.idx, `msgs/${b.index}.idx`) : null;
-    const recs = decodeRecords(b.blk, `msgs/${b.index}.blk`);
+    const recs = decodeRecords(b.blk, `msgs/${b.index}.blk`, blockKey(name, b.index));
     for (const r of recs) {
       if (r.seq > lastSeq) lastSeq = r.seq;
       if (r.tombstone) continue;
@@ -337,7 +382,7 @@ function getU64(v: DataView, at: number): { n: number; flag: boolean } {
   return { n: (hi & 0x7fffffff) * 2 ** 32 + lo, flag: (hi & EBIT_HI) !== 0 };
 }
 
-function decodeRecords(buf: Uint8Array, file: string): Rec[] {
+function decodeRecords(buf: Uint8Array, file: string, key: Uint8Array): Rec[] {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: Rec[] = [];
   let o = 0;
@@ -366,6 +411,12 @@ function decodeRecords(buf: Uint8Array, file: string): Rec[] {
       p += 4 + hl;
     }
     const data = buf.slice(p, end);
+    const sum = highwayHash64(key, buf.subarray(o + 4, o + 20), enc.encode(subject), hdr, data);
+    for (let k = 0; k < CHECKSUM; k++) {
+      if (sum[k] !== buf[end + k]) {
+        throw new ArchiveError(`${file}: malformed or corrupt message at offset ${o}`);
+      }
+    }
     out.push({ seq, ts, subject, hdr, data, tombstone: erased || seq === 0 });
     o += rl;
   }
