@@ -17,6 +17,11 @@ import {
   startJs,
   startRefJs,
 } from "./jetstream_helpers.ts";
+import { createHash } from "node:crypto";
+import { highwayHash64 } from "../src/jetstream/highwayhash.ts";
+import { s2Decode, s2Encode, S2Error } from "../src/jetstream/s2.ts";
+import { readTar, TarError, writeTar } from "../src/jetstream/tar.ts";
+import { ArchiveError, decodeArchive } from "../src/jetstream/snapshot_archive.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -363,4 +368,135 @@ Deno.test("archives go between our server and nats-server", {
     await oc.close();
     await rc.close();
   }
+});
+
+Deno.test("a snapshot larger than the flow control window goes through and back", async () => {
+  await using srv = await startJs();
+  const nc = await connectTo(srv.port);
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "BIG", subjects: ["big.>"], storage: "file" as never });
+    const js = jetstream(nc);
+    // Random payloads do not compress: the archive is about as large as the stream (>8 MiB,
+    // and more than one block).
+    const sums: string[] = [];
+    for (let i = 0; i < 1100; i++) {
+      const data = crypto.getRandomValues(new Uint8Array(10_000));
+      sums.push(await digest(data));
+      await js.publish(`big.${i % 7}`, data);
+    }
+    const snap = await snapshot(nc, "BIG");
+    assert.ok(snap.archive.length > 10_000_000, String(snap.archive.length));
+    await jsm.streams.delete("BIG");
+    const { end } = await restore(nc, "BIG", { config: snap.resp.config }, snap.archive);
+    assert.equal(end?.error, undefined, JSON.stringify(end));
+    const si = await jsm.streams.info("BIG");
+    assert.equal(si.state.messages, 1100);
+    for (const seq of [1, 550, 819, 1100]) {
+      const m = await jsm.streams.getMessage("BIG", { seq });
+      assert.equal(m?.subject, `big.${(seq - 1) % 7}`);
+      assert.equal(await digest(m!.data), sums[seq - 1]);
+    }
+    if (!HAVE_NATS_SERVER) return;
+    // nats-server reads the same archive (two blocks).
+    await using ref = await startRefJs();
+    const rc = await connectTo(ref.port);
+    try {
+      const r = await restore(rc, "BIG", { config: snap.resp.config }, snap.archive);
+      assert.equal(r.end?.error, undefined, JSON.stringify(r.end));
+      const rjsm = await jetstreamManager(rc);
+      assert.equal((await rjsm.streams.info("BIG")).state.messages, 1100);
+      for (const seq of [1, 550, 819, 1100]) {
+        const m = await rjsm.streams.getMessage("BIG", { seq });
+        assert.equal(await digest(m!.data), sums[seq - 1]);
+      }
+    } finally {
+      await rc.close();
+    }
+  } finally {
+    await nc.close();
+  }
+});
+
+async function digest(b: Uint8Array): Promise<string> {
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", b.slice()));
+  return Array.from(h, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+// ---- the archive's formats ---------------------------------------------------------------------
+
+Deno.test("HighwayHash-64 gives minio/highwayhash's sums (every remainder path)", () => {
+  // From github.com/minio/highwayhash (what nats-server uses): key sha256("ORDERS"), bytes i*7+1.
+  const want: Record<number, string> = {
+    0: "09cc9df4fa96a66a",
+    1: "83d15baaa9346fe6",
+    3: "ed4907ab74614e42",
+    4: "8781cfdd26a2962d",
+    7: "81f254e358b08809",
+    16: "dc7c0a85be1c4692",
+    17: "55eecec1dde4e615",
+    20: "99568ac01d719aaf",
+    31: "7a601b835ae33b61",
+    32: "70ae0d879d95f8ef",
+    33: "ac9d578d756edb1a",
+    63: "1de5af2af488785c",
+    64: "3fb810c6cdb4cca2",
+    100: "ed7ab89920fa5b4b",
+  };
+  const key = new Uint8Array(createHash("sha256").update("ORDERS").digest());
+  for (const [n, hex] of Object.entries(want)) {
+    const b = new Uint8Array(Number(n)).map((_, i) => (i * 7 + 1) & 0xff);
+    const h = Array.from(highwayHash64(key, b), (x) => x.toString(16).padStart(2, "0")).join("");
+    assert.equal(h, hex, `length ${n}`);
+    // Written in parts, the sum is that of the whole.
+    const k = Math.floor(Number(n) / 3);
+    const parts = highwayHash64(key, b.subarray(0, k), b.subarray(k));
+    assert.deepEqual(parts, highwayHash64(key, b));
+  }
+});
+
+Deno.test("S2 framing round-trips and refuses damage", () => {
+  const random = new Uint8Array(150_000);
+  for (let i = 0; i < random.length; i += 50_000) {
+    crypto.getRandomValues(random.subarray(i, i + 50_000));
+  }
+  const text = enc.encode('order 17 order 17 {"a":1} '.repeat(20_000));
+  for (const data of [new Uint8Array(0), random, text, new Uint8Array(70_000)]) {
+    assert.deepEqual(s2Decode(s2Encode(data)), data);
+  }
+  const packed = s2Encode(text);
+  assert.ok(packed.length < text.length / 5, "repetitive text compresses");
+  const bad = packed.slice();
+  bad[bad.length - 3] ^= 1;
+  assert.throws(() => s2Decode(bad), S2Error);
+  assert.throws(() => s2Decode(packed.subarray(0, packed.length - 1)), /unexpected EOF/);
+  const reserved = new Uint8Array([...packed.subarray(0, 10), 0x02, 0, 0, 0]);
+  assert.throws(() => s2Decode(reserved), /s2: unsupported input/);
+  const skippable = new Uint8Array([...packed.subarray(0, 10), 0x99, 2, 0, 0, 7, 7]);
+  assert.deepEqual(s2Decode(skippable), new Uint8Array(0));
+});
+
+Deno.test("tar archives round-trip; bad headers and cuts are errors", () => {
+  const long = "obs/" + "c".repeat(120) + "/meta.inf";
+  const files = [
+    { name: "meta.inf", data: enc.encode("{}") },
+    { name: long, data: new Uint8Array(1000).fill(7) },
+    { name: "empty", data: new Uint8Array(0) },
+  ];
+  const tar = writeTar(files, 1_700_000_000);
+  assert.deepEqual(readTar(tar), files);
+  const bad = tar.slice();
+  bad[10] ^= 1;
+  assert.throws(() => readTar(bad), /archive\/tar: invalid tar header/);
+  assert.throws(() => readTar(tar.subarray(0, tar.length - 512)), TarError);
+});
+
+Deno.test("an archive reaching outside the stream directory is refused", () => {
+  const tar = writeTar([
+    { name: "meta.inf", data: enc.encode('{"name":"S"}') },
+    { name: "../../etc/x", data: enc.encode("x") },
+  ], 0);
+  assert.throws(() => decodeArchive(s2Encode(tar), "S"), ArchiveError);
+  const noMeta = writeTar([{ name: "msgs/1.blk", data: new Uint8Array(0) }], 0);
+  assert.throws(() => decodeArchive(s2Encode(noMeta), "S"), /meta\.inf/);
 });

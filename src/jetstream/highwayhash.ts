@@ -2,65 +2,78 @@
  * HighwayHash-64 (Google's keyed hash), which nats-server 2.9 uses for the checksums of its
  * file store: each message record in a block, and the `meta.sum` beside each `meta.inf`. Our
  * snapshot archives carry them so that nats-server accepts the archives we write. Written from
- * the published algorithm with BigInt lanes: simple rather than fast (a snapshot hashes each
- * message once).
+ * the published algorithm, with 64-bit lanes as pairs of 32-bit halves (BigInt is ten times
+ * slower).
  */
 
-const M64 = (1n << 64n) - 1n;
-const M32 = 0xffffffffn;
+/** The initial multipliers, as [lo, hi] 32-bit halves per lane. */
+const INIT0 = [0xfe4cce2f, 0xdbe6d5d5, 0x299f31d0, 0xa4093822, 0x03707344, 0x13198a2e, 0x85a308d3,
+  0x243f6a88];
+const INIT1 = [0xcb0ef593, 0x3bd39e10, 0xb5f18a8c, 0xc0acf169, 0x34e90c6c, 0xbe5466cf, 0x38d01377,
+  0x452821e6];
 
-const INIT0 = [0xdbe6d5d5fe4cce2fn, 0xa4093822299f31d0n, 0x13198a2e03707344n, 0x243f6a8885a308d3n];
-const INIT1 = [0x3bd39e10cb0ef593n, 0xc0acf169b5f18a8cn, 0xbe5466cf34e90c6cn, 0x452821e638d01377n];
-
-function swapHalves(x: bigint): bigint {
-  return ((x >> 32n) | (x << 32n)) & M64;
-}
-
+/**
+ * The state: four 64-bit lanes in each of v0, v1, mul0, mul1, kept as 32-bit halves (lane i at
+ * [2i] low, [2i+1] high) so that no step needs BigInt.
+ */
 class State {
-  v0: bigint[];
-  v1: bigint[];
-  mul0: bigint[];
-  mul1: bigint[];
+  readonly v0 = new Uint32Array(8);
+  readonly v1 = new Uint32Array(8);
+  readonly mul0 = new Uint32Array(INIT0);
+  readonly mul1 = new Uint32Array(INIT1);
+  readonly #lanes = new Uint32Array(8);
 
   constructor(key: Uint8Array) {
     const dv = new DataView(key.buffer, key.byteOffset, 32);
-    const k = [0, 1, 2, 3].map((i) => dv.getBigUint64(i * 8, true));
-    this.mul0 = [...INIT0];
-    this.mul1 = [...INIT1];
-    this.v0 = k.map((x, i) => INIT0[i] ^ x);
-    this.v1 = k.map((x, i) => INIT1[i] ^ swapHalves(x));
+    for (let i = 0; i < 8; i += 2) {
+      const lo = dv.getUint32(i * 4, true);
+      const hi = dv.getUint32(i * 4 + 4, true);
+      this.v0[i] = INIT0[i] ^ lo;
+      this.v0[i + 1] = INIT0[i + 1] ^ hi;
+      // v1 takes the key with its halves swapped.
+      this.v1[i] = INIT1[i] ^ hi;
+      this.v1[i + 1] = INIT1[i + 1] ^ lo;
+    }
   }
 
-  update(lanes: bigint[]): void {
+  /** One 32-byte packet, given as 8 little-endian 32-bit words. */
+  update(m: Uint32Array): void {
     const { v0, v1, mul0, mul1 } = this;
-    for (let i = 0; i < 4; i++) {
-      v1[i] = (v1[i] + lanes[i] + mul0[i]) & M64;
-      mul0[i] ^= ((v1[i] & M32) * (v0[i] >> 32n)) & M64;
-      v0[i] = (v0[i] + mul1[i]) & M64;
-      mul1[i] ^= ((v0[i] & M32) * (v1[i] >> 32n)) & M64;
+    for (let i = 0; i < 8; i += 2) {
+      // v1 += packet + mul0
+      add(v1, i, m[i], m[i + 1]);
+      add(v1, i, mul0[i], mul0[i + 1]);
+      // mul0 ^= lo32(v1) * hi32(v0)
+      mul32(v1[i], v0[i + 1]);
+      mul0[i] ^= PLO;
+      mul0[i + 1] ^= PHI;
+      // v0 += mul1
+      add(v0, i, mul1[i], mul1[i + 1]);
+      // mul1 ^= lo32(v0) * hi32(v1)
+      mul32(v0[i], v1[i + 1]);
+      mul1[i] ^= PLO;
+      mul1[i + 1] ^= PHI;
     }
-    zipperMerge(v1, 0, 1, v0);
-    zipperMerge(v1, 2, 3, v0);
-    zipperMerge(v0, 0, 1, v1);
-    zipperMerge(v0, 2, 3, v1);
+    zipperMerge(v1, 0, v0);
+    zipperMerge(v1, 4, v0);
+    zipperMerge(v0, 0, v1);
+    zipperMerge(v0, 4, v1);
   }
 
   packet(b: Uint8Array, at: number): void {
     const dv = new DataView(b.buffer, b.byteOffset + at, 32);
-    this.update([0, 1, 2, 3].map((i) => dv.getBigUint64(i * 8, true)));
+    const w = this.#lanes;
+    for (let i = 0; i < 8; i++) w[i] = dv.getUint32(i * 4, true);
+    this.update(w);
   }
 
   /** The final partial packet (1..31 bytes). */
   remainder(b: Uint8Array): void {
     const n = b.length;
-    const mod = (BigInt(n) << 32n) + BigInt(n);
-    for (let i = 0; i < 4; i++) this.v0[i] = (this.v0[i] + mod) & M64;
-    for (let i = 0; i < 4; i++) {
-      const lo = Number(this.v1[i] & M32);
-      const hi = Number(this.v1[i] >> 32n);
-      const rl = ((lo << n) | (lo >>> (32 - n))) >>> 0;
-      const rh = ((hi << n) | (hi >>> (32 - n))) >>> 0;
-      this.v1[i] = (BigInt(rh) << 32n) | BigInt(rl);
+    for (let i = 0; i < 8; i += 2) add(this.v0, i, n, n);
+    for (let i = 0; i < 8; i++) {
+      const x = this.v1[i];
+      this.v1[i] = (x << n) | (x >>> (32 - n));
     }
     const block = new Uint8Array(32);
     const mod4 = n & 3;
@@ -75,25 +88,73 @@ class State {
     this.packet(block, 0);
   }
 
-  finish(): bigint {
+  /** Four permute-and-update rounds, then the 64-bit result as 8 little-endian bytes. */
+  finish(): Uint8Array {
+    const p = new Uint32Array(8);
+    const v0 = this.v0;
     for (let r = 0; r < 4; r++) {
-      const v0 = this.v0;
-      this.update([swapHalves(v0[2]), swapHalves(v0[3]), swapHalves(v0[0]), swapHalves(v0[1])]);
+      // Lanes 2, 3, 0, 1 of v0, each with its halves swapped.
+      p[0] = v0[5];
+      p[1] = v0[4];
+      p[2] = v0[7];
+      p[3] = v0[6];
+      p[4] = v0[1];
+      p[5] = v0[0];
+      p[6] = v0[3];
+      p[7] = v0[2];
+      this.update(p);
     }
-    return (this.v0[0] + this.v1[0] + this.mul0[0] + this.mul1[0]) & M64;
+    const sum = new Uint32Array(2);
+    for (const x of [this.v0, this.v1, this.mul0, this.mul1]) add(sum, 0, x[0], x[1]);
+    const out = new Uint8Array(8);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, sum[0], true);
+    dv.setUint32(4, sum[1], true);
+    return out;
   }
 }
 
-function zipperMerge(src: bigint[], a: number, b: number, dst: bigint[]): void {
-  const v0 = src[a];
-  const v1 = src[b];
-  const B = (x: bigint, byte: number) => x & (0xffn << BigInt(byte * 8));
-  const d0 = (B(v0, 2) + (B(v1, 7) >> 8n) + ((B(v0, 5) + B(v1, 6)) >> 16n) +
-    ((B(v0, 3) + B(v1, 4)) >> 24n) + (B(v0, 1) << 32n) + ((v0 << 56n) & M64)) & M64;
-  const d1 = ((B(v0, 7) + B(v1, 2)) + (B(v0, 6) >> 8n) + (B(v1, 5) >> 16n) +
-    ((B(v1, 3) + B(v0, 4)) >> 24n) + ((v1 & 0xffn) << 48n) + (B(v1, 1) << 24n)) & M64;
-  dst[a] = (dst[a] + d0) & M64;
-  dst[b] = (dst[b] + d1) & M64;
+/** a[i..i+1] += (hi:lo), modulo 2^64. */
+function add(a: Uint32Array, i: number, lo: number, hi: number): void {
+  const l = a[i] + lo;
+  a[i] = l;
+  a[i + 1] = a[i + 1] + hi + (l > 0xffffffff ? 1 : 0);
+}
+
+/** The 64-bit product of two 32-bit values, left in PLO / PHI. */
+let PLO = 0;
+let PHI = 0;
+function mul32(a: number, b: number): void {
+  const al = a & 0xffff;
+  const ah = a >>> 16;
+  const bl = b & 0xffff;
+  const bh = b >>> 16;
+  const p0 = al * bl;
+  const p1 = al * bh;
+  const p2 = ah * bl;
+  const mid = (p0 >>> 16) + (p1 & 0xffff) + (p2 & 0xffff);
+  PLO = (((mid & 0xffff) << 16) | (p0 & 0xffff)) >>> 0;
+  PHI = (ah * bh + (p1 >>> 16) + (p2 >>> 16) + (mid >>> 16)) >>> 0;
+}
+
+/**
+ * Adds to lanes (at j, j+2 of `dst`) the byte shuffle of lanes (at j, j+2 of `src`): with x, y
+ * the source lanes' bytes (0 lowest), the first gets x3 y4 x2 x5 y6 x1 y7 x0, the second
+ * y3 x4 y2 y5 y1 x6 y0 x7.
+ */
+function zipperMerge(src: Uint32Array, j: number, dst: Uint32Array): void {
+  const xl = src[j];
+  const xh = src[j + 1];
+  const yl = src[j + 2];
+  const yh = src[j + 3];
+  const X = (k: number) => ((k < 4 ? xl >>> (k * 8) : xh >>> ((k - 4) * 8)) & 0xff);
+  const Y = (k: number) => ((k < 4 ? yl >>> (k * 8) : yh >>> ((k - 4) * 8)) & 0xff);
+  const d0lo = (X(3) | (Y(4) << 8) | (X(2) << 16) | (X(5) << 24)) >>> 0;
+  const d0hi = (Y(6) | (X(1) << 8) | (Y(7) << 16) | (X(0) << 24)) >>> 0;
+  const d1lo = (Y(3) | (X(4) << 8) | (Y(2) << 16) | (Y(5) << 24)) >>> 0;
+  const d1hi = (Y(1) | (X(6) << 8) | (Y(0) << 16) | (X(7) << 24)) >>> 0;
+  add(dst, j, d0lo, d0hi);
+  add(dst, j + 2, d1lo, d1hi);
 }
 
 /** HighwayHash-64 of the concatenated `parts` under a 32-byte key, as 8 little-endian bytes. */
@@ -110,7 +171,5 @@ export function highwayHash64(key: Uint8Array, ...parts: Uint8Array[]): Uint8Arr
   const full = total - (total % 32);
   for (let i = 0; i < full; i += 32) s.packet(data, i);
   if (total > full) s.remainder(data.subarray(full));
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, s.finish(), true);
-  return out;
+  return s.finish();
 }

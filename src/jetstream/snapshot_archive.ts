@@ -32,8 +32,8 @@ const HBIT = 0x80000000;
 const EBIT_HI = 0x80000000;
 const MSG_HDR = 22;
 const CHECKSUM = 8;
-/** How many bytes of records go in one block file (nats-server's default block is 16 MiB). */
-const BLOCK_BYTES = 16 * 1024 * 1024;
+/** How many bytes of records go in one block file (nats-server makes blocks of up to 16 MiB). */
+const BLOCK_BYTES = 8 * 1024 * 1024;
 
 /** A restore archive that cannot be used; the message is what the client is told. */
 export class ArchiveError extends Error {
