@@ -97,7 +97,7 @@ async function restore(
   return { start, end: JSON.parse(dec.decode(end.data)) };
 }
 
-/** A file stream with 20 messages (some with headers), seq 5 deleted, a consumer part way. */
+/** A file stream of 20 messages (some with headers), some removed, a consumer part way. */
 async function populate(nc: NatsConnection): Promise<void> {
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: "ORDERS", subjects: ["orders.>"], storage: "file" as never });
@@ -109,7 +109,10 @@ async function populate(nc: NatsConnection): Promise<void> {
       headers: i % 2 === 0 ? h : undefined,
     });
   }
+  // Purged below 3, 5 deleted in the middle, 20 at the end (the last sequence stays 20).
+  await jsm.streams.purge("ORDERS", { seq: 3 });
   await jsm.streams.deleteMessage("ORDERS", 5);
+  await jsm.streams.deleteMessage("ORDERS", 20, false);
   await jsm.consumers.add("ORDERS", { durable_name: "C1", ack_policy: AckPolicy.Explicit });
   const c = await js.consumers.get("ORDERS", "C1");
   const iter = await c.fetch({ max_messages: 5, expires: 2000 });
@@ -186,10 +189,10 @@ Deno.test("a file stream and its consumer come back whole from a snapshot", asyn
     assert.equal(end?.type, "io.nats.jetstream.api.v1.stream_create_response");
     assert.equal(end?.error, undefined, JSON.stringify(end));
     assert.deepEqual(await contents(nc), before);
-    // The consumer goes on where it was (1-4 and 6 delivered, 4 and 6 unacked): 7 is next.
+    // The consumer goes on where it was (3, 4, 6, 7, 8 delivered, 7 and 8 unacked): 9 is next.
     const c = await jetstream(nc).consumers.get("ORDERS", "C1");
     const m = await c.next({ expires: 2000 });
-    assert.equal(m?.seq, 7);
+    assert.equal(m?.seq, 9);
   } finally {
     await nc.close();
   }
@@ -215,7 +218,7 @@ Deno.test("a restored stream survives a restart", async () => {
     const si = await (await jetstreamManager(nc2)).streams.info("ORDERS");
     assert.deepEqual(si.state, before.state);
     assert.equal(si.created, before.created);
-    assert.equal(si.state.messages, 19);
+    assert.equal(si.state.messages, 16);
     await nc2.close();
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -7,10 +7,26 @@
  */
 
 /** The initial multipliers, as [lo, hi] 32-bit halves per lane. */
-const INIT0 = [0xfe4cce2f, 0xdbe6d5d5, 0x299f31d0, 0xa4093822, 0x03707344, 0x13198a2e, 0x85a308d3,
-  0x243f6a88];
-const INIT1 = [0xcb0ef593, 0x3bd39e10, 0xb5f18a8c, 0xc0acf169, 0x34e90c6c, 0xbe5466cf, 0x38d01377,
-  0x452821e6];
+const INIT0 = [
+  0xfe4cce2f,
+  0xdbe6d5d5,
+  0x299f31d0,
+  0xa4093822,
+  0x03707344,
+  0x13198a2e,
+  0x85a308d3,
+  0x243f6a88,
+];
+const INIT1 = [
+  0xcb0ef593,
+  0x3bd39e10,
+  0xb5f18a8c,
+  0xc0acf169,
+  0x34e90c6c,
+  0xbe5466cf,
+  0x38d01377,
+  0x452821e6,
+];
 
 /**
  * The state: four 64-bit lanes in each of v0, v1, mul0, mul1, kept as 32-bit halves (lane i at

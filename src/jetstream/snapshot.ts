@@ -73,6 +73,7 @@ export function takeSnapshot(stream: Stream, includeConsumers: boolean): Uint8Ar
     config: stream.config(),
     firstSeq: st.firstSeq,
     lastSeq: st.lastSeq,
+    lastTs: st.lastTs,
     msgs,
     consumers,
   };
@@ -312,7 +313,9 @@ export function restoreStream(jsa: JsAccount, cfg: RawStreamConfig, bytes: Uint8
       while (store.state().lastSeq + 1 < m.seq) store.skipMsg();
       store.storeMsg(m.subject, m.hdr.length > 0 ? m.hdr : null, m.data, m.ts);
     }
-    while (store.state().lastSeq < a.lastSeq) store.skipMsg();
+    for (let seq = store.state().lastSeq + 1; seq <= a.lastSeq; seq++) {
+      store.skipMsg(seq === a.lastSeq && a.lastTs > 0 ? a.lastTs : undefined);
+    }
     store.writeMeta(stream.meta());
     store.flush();
     for (const c of a.consumers) {

@@ -62,6 +62,8 @@ export interface Archive {
   /** First and last sequence of the stream (first = last + 1 when it holds nothing). */
   firstSeq: number;
   lastSeq: number;
+  /** The last sequence's time (ns; kept when that message was removed), 0 when unknown. */
+  lastTs: number;
   msgs: ArchiveMsg[];
   consumers: ArchiveConsumer[];
 }
@@ -79,9 +81,10 @@ export function encodeArchive(a: Archive, nowNs: number): Uint8Array {
   let size = 0;
   let index = 1;
   let blockFirst = a.firstSeq;
-  const flush = (last: number) => {
+  const flush = (last: number, lastTs?: number) => {
     const { blk, lchk } = encodeBlock(block, blockFirst, last, blockKey(name, index));
-    files.push({ name: `msgs/${index}.idx`, data: encodeIndex(block, blockFirst, last, lchk) });
+    const idx = encodeIndex(block, blockFirst, last, lchk, lastTs);
+    files.push({ name: `msgs/${index}.idx`, data: idx });
     files.push({ name: `msgs/${index}.blk`, data: blk });
     index++;
     block = [];
@@ -94,7 +97,7 @@ export function encodeArchive(a: Archive, nowNs: number): Uint8Array {
     block.push(m);
     size += recordLen(m);
   }
-  flush(Math.max(a.lastSeq, blockFirst - 1));
+  flush(Math.max(a.lastSeq, blockFirst - 1), a.lastTs);
   for (const c of a.consumers) {
     const cmeta = enc.encode(JSON.stringify({ Created: c.created, Name: c.name, ...c.config }));
     files.push({ name: `obs/${c.name}/meta.inf`, data: cmeta });
@@ -196,12 +199,13 @@ function encodeIndex(
   first: number,
   last: number,
   lchk: Uint8Array,
+  lastTsOf?: number,
 ): Uint8Array {
   const b: number[] = [MAGIC, 1];
   let bytes = 0;
   for (const m of msgs) bytes += recordLen(m);
   const firstTs = msgs.length > 0 ? msgs[0].ts : 0;
-  const lastTs = msgs.length > 0 ? msgs[msgs.length - 1].ts : 0;
+  const lastTs = lastTsOf || (msgs.length > 0 ? msgs[msgs.length - 1].ts : 0);
   const deleted: number[] = [];
   let expect = first;
   for (const m of msgs) {
@@ -289,6 +293,7 @@ export function decodeArchive(bytes: Uint8Array, name: string): Archive {
   const msgs: ArchiveMsg[] = [];
   let firstSeq = 0;
   let lastSeq = 0;
+  let lastTs = 0;
   for (const b of blocks) {
     const idx = b.idx !== undefined ? decodeIndex(b.idx, `msgs/${b.index}.idx`) : null;
     const recs = decodeRecords(b.blk, `msgs/${b.index}.blk`, blockKey(name, b.index));
@@ -304,12 +309,15 @@ export function decodeArchive(bytes: Uint8Array, name: string): Archive {
       msgs.push(r);
     }
     if (idx !== null) {
+      if (idx.last >= lastSeq) lastTs = idx.lastTs;
       if (idx.last > lastSeq) lastSeq = idx.last;
       if (firstSeq === 0 && idx.first > 0) firstSeq = idx.first;
     }
   }
   if (msgs.length > 0) firstSeq = msgs[0].seq;
   else firstSeq = lastSeq + 1;
+  const lastMsg = msgs[msgs.length - 1];
+  if (lastTs === 0 && lastMsg !== undefined && lastMsg.seq === lastSeq) lastTs = lastMsg.ts;
   const consumers: ArchiveConsumer[] = [];
   for (const [p, data] of files) {
     const m = /^obs\/([^/]+)\/meta\.inf$/.exec(p);
@@ -334,6 +342,7 @@ export function decodeArchive(bytes: Uint8Array, name: string): Archive {
     config,
     firstSeq,
     lastSeq,
+    lastTs,
     msgs,
     consumers,
   };
@@ -459,7 +468,7 @@ function decodeIndex(buf: Uint8Array, file: string) {
   const first = r.uvarint();
   r.varint();
   const last = r.uvarint();
-  r.varint();
+  const lastTs = r.varint();
   const ndel = r.uvarint();
   r.skip(CHECKSUM);
   const deleted = new Set<number>();
@@ -468,7 +477,7 @@ function decodeIndex(buf: Uint8Array, file: string) {
     if (d === 0) break;
     deleted.add(d + first);
   }
-  return { first, last, deleted };
+  return { first, last, lastTs, deleted };
 }
 
 /** nats-server's consumer state (versions 1 and 2). */
