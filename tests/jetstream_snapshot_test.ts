@@ -503,3 +503,34 @@ Deno.test("an archive reaching outside the stream directory is refused", () => {
   const noMeta = writeTar([{ name: "msgs/1.blk", data: new Uint8Array(0) }], 0);
   assert.throws(() => decodeArchive(s2Encode(noMeta), "S"), /meta\.inf/);
 });
+
+/** A restore whose chunk comes without a reply subject ends there, as in nats-server. */
+async function chunkWithoutReply(port: number): Promise<string[]> {
+  const nc = await connectTo(port);
+  try {
+    const r = await nc.request(
+      "$JS.API.STREAM.RESTORE.R",
+      enc.encode('{"config":{"name":"R","subjects":["r"]}}'),
+      { timeout: 3000 },
+    );
+    const subj = JSON.parse(dec.decode(r.data)).deliver_subject;
+    nc.publish(subj, enc.encode("chunk"));
+    const end = await nc.request(subj, new Uint8Array(0), { timeout: 1000 }).then(
+      (m) => dec.decode(m.data),
+      (e) => (e as Error).message.replace(/RESTORE\.R\.\w+/, "RESTORE.R.<nuid>"),
+    );
+    const names = await nc.request("$JS.API.STREAM.NAMES", new Uint8Array(0));
+    return [end, normalize(dec.decode(names.data))];
+  } finally {
+    await nc.close();
+  }
+}
+
+Deno.test("a restore chunk without a reply subject ends the restore", async () => {
+  await using ours = await startJs();
+  const a = await chunkWithoutReply(ours.port);
+  assert.equal(a[0], "no responders: '$JS.SNAPSHOT.RESTORE.R.<nuid>'");
+  if (!HAVE_NATS_SERVER) return;
+  await using ref = await startRefJs();
+  assert.deepEqual(a, await chunkWithoutReply(ref.port));
+});
