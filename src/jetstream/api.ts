@@ -39,7 +39,7 @@ import type { Stream } from "./stream.ts";
 import { apiAudit, clientInfo } from "./advisories.ts";
 import { CONSUMER_HANDLERS, consumerContext, type ConsumerOp } from "./consumers.ts";
 import type { JetStream, JsAccount } from "./jetstream.ts";
-import { errorText, StoreFailed } from "./jetstream.ts";
+import { errorText, friendlyBytes, StoreFailed } from "./jetstream.ts";
 import { sendSnapshot, snapshotAdvisory, startRestore, takeSnapshot } from "./snapshot.ts";
 import { nowNanos } from "./store/base.ts";
 
@@ -614,6 +614,7 @@ function streamSnapshot(r: ApiRequest): void {
     return r.error(type, jsErrorUnless("JSStreamSnapshotErrF", e));
   }
   r.respond({ type: T + type, config: s.config(), state: s.stateJson() });
+  const bytes = s.store.state().bytes;
   const client = clientInfo(r.server, r.from);
   const domain = r.js.config.domain;
   snapshotAdvisory(r.server, r.account, s, client, domain);
@@ -623,7 +624,7 @@ function streamSnapshot(r: ApiRequest): void {
     .finally(() => {
       snapshotting.delete(s);
       snapshotAdvisory(r.server, r.account, s, client, domain, start);
-      log.notice(`Completed snapshot of ${archive.length} bytes for ${what}`);
+      log.notice(`Completed snapshot of ${friendlyBytes(bytes)} for ${what}`);
     });
 }
 

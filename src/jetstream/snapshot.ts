@@ -18,8 +18,8 @@ import type { Server } from "../server.ts";
 import { buildMsg, payloadOf, replyOf } from "../message.ts";
 import { Consumer } from "./consumer.ts";
 import { recoverStreamConsumers } from "./consumers.ts";
-import { type ApiError, jsError, jsErrorUnless } from "./errors.ts";
-import type { JsAccount } from "./jetstream.ts";
+import { jsError, jsErrorUnless } from "./errors.ts";
+import { friendlyBytes, type JsAccount } from "./jetstream.ts";
 import { goJson, goTimeNs, parseRfc3339 } from "./json.ts";
 import { nuid, publishAdvisory, typedEvent } from "./advisories.ts";
 import {
@@ -181,7 +181,6 @@ export function startRestore(
   jsa: JsAccount,
   cfg: RawStreamConfig,
   client: Record<string, unknown>,
-  onDone?: (err: ApiError | null) => void,
 ): string {
   const server = jsa.server;
   const acc = jsa.account;
@@ -211,7 +210,6 @@ export function startRestore(
     internal.unsubscribe(sub);
     if (reply === "" && err === null) return;
     let resp: Record<string, unknown>;
-    let apiErr: ApiError | null = null;
     let stream: Stream | null = null;
     if (err === null) {
       try {
@@ -232,18 +230,17 @@ export function startRestore(
     });
     const type = "io.nats.jetstream.api.v1.stream_create_response";
     if (stream === null) {
-      apiErr = jsErrorUnless("JSStreamRestoreErrF", err);
-      resp = { type, error: apiErr };
-      log.warn(`Restore failed for ${total} bytes for stream '${name} > ${acc.name}'`);
+      resp = { type, error: jsErrorUnless("JSStreamRestoreErrF", err) };
+      // (sic) nats-server names the stream before the account here.
+      log.warn(`Restore failed for ${friendlyBytes(total)} for stream '${name} > ${acc.name}'`);
     } else {
       resp = { type, config: stream.config(), created: stream.created, state: stream.stateJson() };
-      log.notice(`Completed restore of ${total} bytes for stream '${name} > ${acc.name}'`);
+      log.notice(`Completed restore of ${friendlyBytes(total)} for stream '${name} > ${acc.name}'`);
     }
     if (reply !== "") {
       const m = buildMsg(reply, "", null, enc.encode(goJson(resp)));
       server.publishInternal(acc, m.buf, m.pa);
     }
-    onDone?.(apiErr);
   };
   const armIdle = () => {
     clearTimeout(idle);
@@ -251,7 +248,6 @@ export function startRestore(
       if (finished) return;
       log.warn(`restore for stream '${acc.name} > ${name}' is stalled`);
       finish(null, "");
-      onDone?.(jsError("JSStreamRestoreErrF", { err: "stalled" }));
     }, RESTORE_IDLE_MS);
     Deno.unrefTimer(idle as unknown as number);
   };
