@@ -268,7 +268,10 @@ export function startRestore(
       return finish(null, reply);
     }
     total += data.length;
-    if (js.storeUsed > js.config.maxStore + total) {
+    // nats-server stages to a file and checks `used > max + total` (which never trips); the
+    // chunks are held in memory here, so an archive larger than the free store is refused
+    // (its messages could not be stored anyway: an archive is never larger than its data).
+    if (js.storeUsed + total > js.config.maxStore) {
       js.resourcesExceeded();
       return finish(jsError("JSInsufficientResourcesErr"), reply);
     }
