@@ -51,19 +51,23 @@ function maskedCrc(b: Uint8Array): number {
 
 // ---- reading ----------------------------------------------------------------------------------
 
-/** Decodes a whole framed stream. Throws S2Error on any damage or a torn end. */
+/**
+ * Decodes a whole framed stream. Throws S2Error on any damage or a stream cut inside a chunk;
+ * one cut between chunks decodes (the tar inside then finds its end missing).
+ */
 export function s2Decode(src: Uint8Array): Uint8Array {
   const out: Uint8Array[] = [];
   let total = 0;
   let i = 0;
   let sawIdent = false;
   while (i < src.length) {
-    if (src.length - i < 4) throw new S2Error("unexpected EOF");
+    // A stream cut inside a chunk (its header or its body) is corrupt, as the S2 reader says.
+    if (src.length - i < 4) throw new S2Error(CORRUPT);
     const type = src[i];
     if (!sawIdent && type !== CHUNK_IDENT) throw new S2Error(CORRUPT);
     const len = src[i + 1] | (src[i + 2] << 8) | (src[i + 3] << 16);
     i += 4;
-    if (src.length - i < len) throw new S2Error("unexpected EOF");
+    if (src.length - i < len) throw new S2Error(CORRUPT);
     const body = src.subarray(i, i + len);
     i += len;
     switch (type) {
