@@ -298,7 +298,11 @@ async function answers(port: number): Promise<string[]> {
     await req(rest + "F", '{"config":{"name":"F","subjects":["f"],"storage":"file"}}');
     await req(rest + "X", '{"config":{"subjects":["f"],"retention":"bogus"}}');
     await req(rest + "X", '{"config":{"name":"X","subjects":["f"]}}');
-    const s = await snapshot(nc, "F");
+    const js = jetstream(nc);
+    for (let i = 0; i < 4; i++) await js.publish("f", enc.encode(`m${i}`));
+    await jsm.streams.deleteMessage("F", 2);
+    await jsm.consumers.add("F", { durable_name: "d", ack_policy: AckPolicy.Explicit });
+    const s = await snapshot(nc, "F", { no_consumers: true, chunk_size: 100 });
     out.push(`snapshot of F: ${normalize(JSON.stringify(s.resp))}`);
   } finally {
     await nc.close();
