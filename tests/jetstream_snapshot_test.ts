@@ -658,3 +658,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a file stream's archive restores into a memory stream", async () => {
+  await using srv = await startJs();
+  const nc = await connectTo(srv.port);
+  try {
+    await populate(nc);
+    const before = await contents(nc);
+    const snap = await snapshot(nc, "ORDERS");
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete("ORDERS");
+    const config = { ...snap.resp.config as Record<string, unknown>, storage: "memory" };
+    const { end } = await restore(nc, "ORDERS", { config }, snap.archive);
+    assert.equal(end?.error, undefined, JSON.stringify(end));
+    type Contents = { config: Record<string, unknown>; state: Record<string, unknown> };
+    const after = await contents(nc) as Contents;
+    const want = before as Contents;
+    // Memory streams count bytes their own way; everything else is the same.
+    assert.equal(after.config.storage, "memory");
+    assert.deepEqual(
+      {
+        ...after,
+        config: { ...after.config, storage: "file" },
+        state: { ...after.state, bytes: 0 },
+      },
+      { ...want, state: { ...want.state, bytes: 0 } },
+    );
+  } finally {
+    await nc.close();
+  }
+});

@@ -17,7 +17,13 @@ import { unlimitedJetStreamAccount } from "../options.ts";
 import type { Server } from "../server.ts";
 import { subjectsCollide } from "../subjects.ts";
 import { type ApiError, jsError } from "./errors.ts";
-import { FileStore, MemoryStore, NO_LIMITS, type StreamStore } from "./store/mod.ts";
+import {
+  FileStore,
+  MemoryStore,
+  NO_LIMITS,
+  type StoreLimits,
+  type StreamStore,
+} from "./store/mod.ts";
 import { nowNanos } from "./store/base.ts";
 import { goTimeNs, parseRfc3339 } from "./json.ts";
 import {
@@ -646,19 +652,7 @@ export class JsAccount {
     if (recovered) {
       store = recovered.store;
       store.updateLimits(storeLimits(cfg));
-    } else {
-      try {
-        store = cfg.storage === "memory"
-          ? new MemoryStore({ limits: storeLimits(cfg) })
-          : new FileStore({
-            dir: `${this.storeDir}/${STREAMS_DIR}/${cfg.name}`,
-            limits: storeLimits(cfg),
-            logger: this.server.log,
-          });
-      } catch (e) {
-        throw new StoreFailed(e);
-      }
-    }
+    } else store = this.newStore(cfg, storeLimits(cfg));
     const stream = new Stream(this, cfg, store, recovered?.created ?? goTimeNs(nowNanos()));
     if (!recovered) store.writeMeta(stream.meta());
     this.streams.set(cfg.name, stream);
@@ -670,6 +664,22 @@ export class JsAccount {
     streamAction(this.server, this.account, cfg.name, "create", this.js.config.domain);
     for (const s of this.streams.values()) if (s !== stream) s.originAppeared(stream);
     return stream;
+  }
+
+  /**
+   * A new, empty store for a stream of this config (in the stream's directory, for a file
+   * stream: `fresh` first removes whatever an earlier stream of that name left there, as a
+   * restore does). Throws StoreFailed.
+   */
+  newStore(cfg: StreamConfig, limits: StoreLimits, fresh = false): StreamStore {
+    try {
+      if (cfg.storage === "memory") return new MemoryStore({ limits });
+      const dir = `${this.storeDir}/${STREAMS_DIR}/${cfg.name}`;
+      if (fresh && exists(dir)) Deno.removeSync(dir, { recursive: true });
+      return new FileStore({ dir, limits, logger: this.server.log });
+    } catch (e) {
+      throw new StoreFailed(e);
+    }
   }
 
   /** A stream's update (configUpdateCheck, overlap, then applied). Returns the new config. */

@@ -17,7 +17,8 @@ import type { ClientSub } from "../client.ts";
 import type { Server } from "../server.ts";
 import { buildMsg, payloadOf, replyOf } from "../message.ts";
 import { Consumer } from "./consumer.ts";
-import { recoverStreamConsumers } from "./consumers.ts";
+import { restoreStreamConsumer } from "./consumers.ts";
+import type { ConsumerMeta } from "./consumer_config.ts";
 import { jsError, jsErrorUnless } from "./errors.ts";
 import { friendlyBytes, type JsAccount } from "./jetstream.ts";
 import { goJson, goTimeNs, parseRfc3339 } from "./json.ts";
@@ -29,10 +30,10 @@ import {
   decodeArchive,
   encodeArchive,
 } from "./snapshot_archive.ts";
-import type { RawStreamConfig } from "./stream_config.ts";
+import { checkStreamConfig, configJson, type RawStreamConfig } from "./stream_config.ts";
 import type { Stream } from "./stream.ts";
 import { nowNanos } from "./store/base.ts";
-import type { AckPolicy } from "./store/types.ts";
+import { type AckPolicy, NO_LIMITS, type StreamStore } from "./store/types.ts";
 
 const DEFAULT_CHUNK = 128 * 1024;
 const WINDOW = 8 * 1024 * 1024;
@@ -295,53 +296,69 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
 }
 
 /**
- * Builds the stream from an archive: everything is decoded and checked first; the stream is
- * created with the request's config (the new identity, as nats-server), its messages at their
- * sequences and times, then its consumers with their state. Any failure removes the stream.
+ * Builds the stream from an archive: everything is decoded and checked first; then a new store
+ * is filled (messages at their sequences and times, consumers with their state) and the stream
+ * is created over it with the request's config (the new identity, as nats-server), as a stream
+ * recovered at startup is; its limits apply once it is whole. Any failure removes it all.
  */
-export function restoreStream(jsa: JsAccount, cfg: RawStreamConfig, bytes: Uint8Array): Stream {
-  const a = decodeArchive(bytes, cfg.name);
-  if (jsa.streams.has(cfg.name)) throw jsError("JSStreamNameExistRestoreFailedErr");
+export function restoreStream(jsa: JsAccount, raw: RawStreamConfig, bytes: Uint8Array): Stream {
+  const a = decodeArchive(bytes, raw.name);
+  if (jsa.streams.has(raw.name)) throw jsError("JSStreamNameExistRestoreFailedErr");
   const created = knownTime(a.created) !== null ? a.created : goTimeNs(nowNanos());
-  const stream = jsa.addStream(cfg);
+  const cfg = configJson(checkStreamConfig(raw, jsa.configContext()));
+  const store = jsa.newStore(cfg, NO_LIMITS, true);
+  let stream: Stream | null = null;
   try {
-    stream.created = created;
-    const store = stream.store;
-    if (a.firstSeq > 1) store.compact(a.firstSeq);
-    for (const m of a.msgs) {
-      while (store.state().lastSeq + 1 < m.seq) store.skipMsg();
-      store.storeMsg(m.subject, m.hdr.length > 0 ? m.hdr : null, m.data, m.ts);
-    }
-    for (let seq = store.state().lastSeq + 1; seq <= a.lastSeq; seq++) {
-      store.skipMsg(seq === a.lastSeq && a.lastTs > 0 ? a.lastTs : undefined);
-    }
-    store.writeMeta(stream.meta());
+    const metas = fill(store, a);
+    store.writeMeta({ created, config: cfg });
     store.flush();
-    for (const c of a.consumers) {
-      const ack = c.config.ack_policy;
-      const ackPolicy: AckPolicy = ack === "none" || ack === "all" ? ack : "explicit";
-      const cs = store.consumerStore(c.name, { ackPolicy });
-      const createdNs = knownTime(c.created) ?? nowNanos();
-      cs.writeMeta({ created: createdNs, name: c.name, config: c.config });
-      cs.update(c.state);
-      cs.flush();
-      cs.stop();
-    }
-    if (a.consumers.length > 0) recoverStreamConsumers(jsa.server, jsa, stream);
-    for (const c of a.consumers) {
-      if (!stream.consumers.has(c.name)) {
-        throw new Error(`error restoring consumer [${JSON.stringify(c.name)}]`);
-      }
-    }
+    stream = jsa.addStream(raw, { store, created });
+    store.writeMeta(stream.meta());
+    for (const meta of metas) restoreStreamConsumer(jsa.server, jsa, stream, meta);
+    return stream;
   } catch (e) {
     try {
-      jsa.deleteStream(stream);
+      if (stream !== null) jsa.deleteStream(stream);
+      else store.delete();
     } catch {
       // already failing: the first error is the one to report
     }
     throw e;
   }
-  return stream;
+}
+
+/**
+ * The archive's messages and consumer states into an empty store. The consumer stores stay
+ * open with their state, for the consumers to take up; returns their configs.
+ */
+function fill(store: StreamStore, a: Archive): ConsumerMeta[] {
+  if (a.firstSeq > 1) store.compact(a.firstSeq);
+  // Sequences with no message in between are skipped; the last keeps the stream's last time.
+  let next = store.state().lastSeq + 1;
+  for (const m of a.msgs) {
+    for (; next < m.seq; next++) store.skipMsg();
+    store.storeMsg(m.subject, m.hdr.length > 0 ? m.hdr : null, m.data, m.ts);
+    next++;
+  }
+  for (; next <= a.lastSeq; next++) {
+    store.skipMsg(next === a.lastSeq && a.lastTs > 0 ? a.lastTs : undefined);
+  }
+  const metas: ConsumerMeta[] = [];
+  for (const c of a.consumers) {
+    const ack = c.config.ack_policy;
+    const ackPolicy: AckPolicy = ack === "none" || ack === "all" ? ack : "explicit";
+    const cs = store.consumerStore(c.name, { ackPolicy });
+    const meta: ConsumerMeta = {
+      created: knownTime(c.created) ?? nowNanos(),
+      name: c.name,
+      config: c.config,
+    };
+    cs.writeMeta(meta);
+    cs.update(c.state);
+    cs.flush();
+    metas.push(meta);
+  }
+  return metas;
 }
 
 /** A time from an archive, or null when absent or Go's zero time (then "now" is taken). */
