@@ -688,3 +688,25 @@ Deno.test("a file stream's archive restores into a memory stream", async () => {
     await nc.close();
   }
 });
+
+Deno.test("a restored stream still knows its recent message ids (de-duplication)", async () => {
+  await using srv = await startJs();
+  const nc = await connectTo(srv.port);
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "D", subjects: ["d"], storage: "file" as never });
+    const js = jetstream(nc);
+    await js.publish("d", enc.encode("one"), { msgID: "id-1" });
+    await js.publish("d", enc.encode("two"), { msgID: "id-2" });
+    const snap = await snapshot(nc, "D");
+    await jsm.streams.delete("D");
+    const { end } = await restore(nc, "D", { config: snap.resp.config }, snap.archive);
+    assert.equal(end?.error, undefined, JSON.stringify(end));
+    const again = await js.publish("d", enc.encode("one"), { msgID: "id-1" });
+    assert.deepEqual([again.seq, again.duplicate], [1, true]);
+    const fresh = await js.publish("d", enc.encode("three"), { msgID: "id-3" });
+    assert.deepEqual([fresh.seq, fresh.duplicate], [3, false]);
+  } finally {
+    await nc.close();
+  }
+});
