@@ -91,9 +91,10 @@ export async function sendSnapshot(
   chunkSize: number,
 ): Promise<void> {
   if (chunkSize <= 0) chunkSize = DEFAULT_CHUNK;
-  const hasInterest = () =>
-    acc.sublist.match(deliver).psubs.length > 0 ||
-    acc.sublist.match(deliver).qsubs.length > 0;
+  const hasInterest = () => {
+    const r = acc.sublist.match(deliver);
+    return r.psubs.length + r.qsubs.length > 0;
+  };
   // Allow some time for the receiver's interest to show up.
   for (let waited = 0; !hasInterest() && waited < INTEREST_WAIT_MS; waited += 10) {
     await sleep(10);
@@ -102,6 +103,7 @@ export async function sendSnapshot(
   let wake: (() => void) | null = null;
   const ackSubj = `$JS.SNAPSHOT.ACK.${stream}.${nuid()}`;
   const internal = server.internalClient(acc);
+  // An ack's subject is the chunk's reply subject: ...<id>.<size>.<index>.
   const ackSub: ClientSub = internal.subscribe(`${ackSubj}.>`, (_s, _f, _src, pa) => {
     const size = Number(pa.subject.split(".")[5]);
     out -= Number.isFinite(size) ? size : 0;
@@ -144,6 +146,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** The snapshot create advisory (without `start`) or the complete advisory (with it). */
 export function snapshotAdvisory(
   server: Server,
   acc: Account,
@@ -250,7 +253,7 @@ export function startRestore(
       log.warn(`restore for stream '${acc.name} > ${name}' is stalled`);
       finish(null, "");
     }, RESTORE_IDLE_MS);
-    Deno.unrefTimer(idle as unknown as number);
+    Deno.unrefTimer(Number(idle));
   };
   const sub = internal.subscribe(subject, (_s, _from, src, pa) => {
     if (finished) return;
