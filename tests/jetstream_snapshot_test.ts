@@ -22,6 +22,7 @@ import { highwayHash64 } from "../src/jetstream/highwayhash.ts";
 import { s2Decode, s2Encode, S2Error } from "../src/jetstream/s2.ts";
 import { readTar, TarError, writeTar } from "../src/jetstream/tar.ts";
 import { ArchiveError, decodeArchive } from "../src/jetstream/snapshot_archive.ts";
+import { sendSnapshot } from "../src/jetstream/snapshot.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -706,6 +707,50 @@ Deno.test("a restored stream still knows its recent message ids (de-duplication)
     assert.deepEqual([again.seq, again.duplicate], [1, true]);
     const fresh = await js.publish("d", enc.encode("three"), { msgID: "id-3" });
     assert.deepEqual([fresh.seq, fresh.duplicate], [3, false]);
+  } finally {
+    await nc.close();
+  }
+});
+
+Deno.test("a snapshot that cannot be finished still ends, and its archive is refused", async () => {
+  await using srv = await startJs();
+  const nc = await connectTo(srv.port);
+  try {
+    await populate(nc);
+    const whole = await snapshot(nc, "ORDERS");
+    // The archive's source fails part way (as when the stream goes away meanwhile).
+    function* failing(): Generator<Uint8Array> {
+      yield whole.archive.subarray(0, 300);
+      throw new Error("store is closed");
+    }
+    const sub = nc.subscribe("cut.snapshot");
+    const got: Uint8Array[] = [];
+    const done = (async () => {
+      for await (const m of sub) {
+        if (m.data.length === 0) break;
+        got.push(m.data.slice());
+        m.respond(new Uint8Array(0));
+      }
+    })();
+    await nc.flush();
+    const server = srv.server!;
+    const sent = await sendSnapshot(
+      server,
+      server.globalAccount,
+      "ORDERS",
+      failing(),
+      "cut.snapshot",
+      100,
+    );
+    await done;
+    assert.equal(sent, 300);
+    assert.equal(got.length, 3);
+    assert.ok(srv.log.lines.some((l) => /Snapshot of stream .* failed: store is closed/.test(l)));
+    await (await jetstreamManager(nc)).streams.delete("ORDERS");
+    const cut = new Uint8Array(300);
+    cut.set(whole.archive.subarray(0, 300));
+    const { end } = await restore(nc, "ORDERS", { config: whole.resp.config }, cut);
+    assert.equal((end?.error as { err_code: number }).err_code, 10062);
   } finally {
     await nc.close();
   }

@@ -603,7 +603,7 @@ function streamSnapshot(r: ApiRequest): void {
   const what = `stream '${r.account.name} > ${s.name}'`;
   log.notice(`Starting ${req.check ? "health check and " : ""}snapshot for ${what}`);
   const start = nowNanos();
-  let archive: Uint8Array;
+  let archive: Iterator<Uint8Array>;
   try {
     // nats-server's memory store has no snapshot.
     if (s.store.type === "memory") throw new Error("no impl");

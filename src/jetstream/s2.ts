@@ -197,21 +197,67 @@ export function decodeBlock(src: Uint8Array): Uint8Array {
 
 // ---- writing ----------------------------------------------------------------------------------
 
-/** Encodes `data` as a framed stream (S2 identifier, Snappy-compatible blocks). */
-export function s2Encode(data: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [chunkHeader(CHUNK_IDENT, 6), new TextEncoder().encode(MAGIC_S2)];
-  for (let i = 0; i < data.length; i += WRITE_BLOCK) {
-    const block = data.subarray(i, Math.min(data.length, i + WRITE_BLOCK));
+/**
+ * Writes a framed stream a piece at a time: `write` returns the frames of the blocks it
+ * completed (the stream identifier first), `end` those of the rest.
+ */
+export class S2Writer {
+  #pending: Uint8Array[] = [];
+  #pendingLen = 0;
+  #started = false;
+
+  write(data: Uint8Array): Uint8Array[] {
+    const out = this.#start();
+    let i = 0;
+    while (i < data.length) {
+      const take = Math.min(WRITE_BLOCK - this.#pendingLen, data.length - i);
+      this.#pending.push(data.subarray(i, i + take));
+      this.#pendingLen += take;
+      i += take;
+      if (this.#pendingLen === WRITE_BLOCK) out.push(...this.#flush());
+    }
+    return out;
+  }
+
+  end(): Uint8Array[] {
+    const out = this.#start();
+    if (this.#pendingLen > 0) out.push(...this.#flush());
+    return out;
+  }
+
+  #start(): Uint8Array[] {
+    if (this.#started) return [];
+    this.#started = true;
+    return [chunkHeader(CHUNK_IDENT, 6), new TextEncoder().encode(MAGIC_S2)];
+  }
+
+  #flush(): Uint8Array[] {
+    const block = concat(this.#pending, this.#pendingLen);
+    this.#pending = [];
+    this.#pendingLen = 0;
     const packed = encodeBlock(block);
     const useRaw = packed.length >= block.length - block.length / 8;
     const body = useRaw ? block : packed;
-    parts.push(chunkHeader(useRaw ? CHUNK_UNCOMPRESSED : CHUNK_COMPRESSED, body.length + 4));
     const crc = maskedCrc(block);
-    parts.push(new Uint8Array([crc & 0xff, (crc >>> 8) & 0xff, (crc >>> 16) & 0xff, crc >>> 24]));
-    parts.push(body);
+    return [
+      chunkHeader(useRaw ? CHUNK_UNCOMPRESSED : CHUNK_COMPRESSED, body.length + 4),
+      new Uint8Array([crc & 0xff, (crc >>> 8) & 0xff, (crc >>> 16) & 0xff, crc >>> 24]),
+      body,
+    ];
   }
+}
+
+/** Encodes `data` as a whole framed stream (S2 identifier, Snappy-compatible blocks). */
+export function s2Encode(data: Uint8Array): Uint8Array {
+  const w = new S2Writer();
+  const parts = [...w.write(data), ...w.end()];
   let total = 0;
   for (const p of parts) total += p.length;
+  return concat(parts, total);
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
   const out = new Uint8Array(total);
   let o = 0;
   for (const p of parts) {

@@ -1,9 +1,9 @@
 /**
  * Stream snapshot and restore, as nats-server 2.9.10 runs them (jetstream_api.go):
  *
- * - SNAPSHOT: the archive (snapshot_archive.ts) is taken in one turn of the event loop, so it is
- *   consistent; it goes to the request's deliver subject in chunks (chunk_size, 128 KiB by
- *   default), each with a reply subject `$JS.SNAPSHOT.ACK.<stream>.<id>.<size>.<index>` the client
+ * - SNAPSHOT: the archive (snapshot_archive.ts) is made as it is sent, a block at a time, from
+ *   the stream's bounds and consumer states at the request; it goes to the request's deliver
+ *   subject in chunks (chunk_size, 128 KiB by default), each with a reply subject `$JS.SNAPSHOT.ACK.<stream>.<id>.<size>.<index>` the client
  *   acks; past 8 MiB unacknowledged the sender waits for an ack (10 ms at most per chunk, as
  *   nats-server), stops when the receiver goes away, and ends with an empty message.
  * - RESTORE: the client sends chunks (each a request) to `$JS.SNAPSHOT.RESTORE.<stream>.<id>`;
@@ -20,15 +20,15 @@ import { Consumer } from "./consumer.ts";
 import { restoreStreamConsumer } from "./consumers.ts";
 import type { ConsumerMeta } from "./consumer_config.ts";
 import { jsError, jsErrorUnless } from "./errors.ts";
-import { friendlyBytes, type JsAccount } from "./jetstream.ts";
+import { errorText, friendlyBytes, type JsAccount } from "./jetstream.ts";
 import { goJson, goTimeNs, parseRfc3339 } from "./json.ts";
 import { nuid, publishAdvisory, typedEvent } from "./advisories.ts";
 import {
   type Archive,
+  archiveChunks,
   type ArchiveConsumer,
   type ArchiveMsg,
   decodeArchive,
-  encodeArchive,
 } from "./snapshot_archive.ts";
 import { checkStreamConfig, configJson, type RawStreamConfig } from "./stream_config.ts";
 import type { Stream } from "./stream.ts";
@@ -46,17 +46,16 @@ const enc = new TextEncoder();
 
 // ---- snapshot ---------------------------------------------------------------------------------
 
-/** The stream's contents as an archive (messages, and consumers unless left out). */
-export function takeSnapshot(stream: Stream, includeConsumers: boolean): Uint8Array {
+/**
+ * The stream's archive (messages, and consumers unless left out) as it stands now, produced a
+ * piece at a time as it is sent: its bounds, configs and consumer states are taken now, its
+ * messages (up to the current last sequence) block by block. A message removed meanwhile is
+ * left out (its sequence becomes a deleted one), as nats-server's snapshot goes on beside
+ * changes to the stream.
+ */
+export function takeSnapshot(stream: Stream, includeConsumers: boolean): Iterator<Uint8Array> {
   const store = stream.store;
   const st = store.state();
-  const msgs: ArchiveMsg[] = [];
-  for (let seq = st.firstSeq; seq <= st.lastSeq;) {
-    const m = store.loadNextMsg("", seq);
-    if (m === null || m.seq > st.lastSeq) break;
-    msgs.push({ seq: m.seq, ts: m.ts, subject: m.subject, hdr: m.hdr, data: m.data });
-    seq = m.seq + 1;
-  }
   const consumers: ArchiveConsumer[] = [];
   if (includeConsumers) {
     for (const c of stream.consumers.values()) {
@@ -69,27 +68,39 @@ export function takeSnapshot(stream: Stream, includeConsumers: boolean): Uint8Ar
       });
     }
   }
+  function* msgs(): Generator<ArchiveMsg> {
+    for (let seq = st.firstSeq; seq <= st.lastSeq;) {
+      const m = store.loadNextMsg("", seq);
+      if (m === null || m.seq > st.lastSeq) return;
+      yield { seq: m.seq, ts: m.ts, subject: m.subject, hdr: m.hdr, data: m.data };
+      seq = m.seq + 1;
+    }
+  }
   const a: Archive = {
     created: stream.created,
     config: stream.config(),
     firstSeq: st.firstSeq,
     lastSeq: st.lastSeq,
     lastTs: st.lastTs,
-    msgs,
+    msgs: msgs(),
     consumers,
   };
-  return encodeArchive(a, nowNanos());
+  return archiveChunks(a, nowNanos());
 }
 
-/** Sends an archive to `deliver` with nats-server's chunking and flow control. */
+/**
+ * Sends an archive to `deliver` with nats-server's chunking and flow control, and the empty
+ * message that ends it (also when the archive cannot be finished: the receiver then holds a
+ * truncated archive, which a restore refuses). Returns the bytes sent.
+ */
 export async function sendSnapshot(
   server: Server,
   acc: Account,
   stream: string,
-  archive: Uint8Array,
+  archive: Iterator<Uint8Array>,
   deliver: string,
   chunkSize: number,
-): Promise<void> {
+): Promise<number> {
   if (chunkSize <= 0) chunkSize = DEFAULT_CHUNK;
   const hasInterest = () => {
     const r = acc.sublist.match(deliver);
@@ -100,6 +111,7 @@ export async function sendSnapshot(
     await sleep(10);
   }
   let out = 0;
+  let sent = 0;
   let wake: (() => void) | null = null;
   const ackSubj = `$JS.SNAPSHOT.ACK.${stream}.${nuid()}`;
   const internal = server.internalClient(acc);
@@ -113,10 +125,48 @@ export async function sendSnapshot(
     const m = buildMsg(subject, reply, null, data);
     server.publishInternal(acc, m.buf, m.pa);
   };
+  // The archive's pieces cut into chunks of chunkSize (the last may be shorter).
+  let piece: Uint8Array = new Uint8Array(0);
+  let done = false;
+  const nextChunk = (): Uint8Array | null => {
+    const parts: Uint8Array[] = [];
+    let len = 0;
+    while (len < chunkSize) {
+      if (piece.length === 0) {
+        if (done) break;
+        const r = archive.next();
+        if (r.done) {
+          done = true;
+          break;
+        }
+        piece = r.value;
+        continue;
+      }
+      const take = piece.subarray(0, chunkSize - len);
+      piece = piece.subarray(take.length);
+      parts.push(take);
+      len += take.length;
+    }
+    if (len === 0) return null;
+    if (parts.length === 1) return parts[0];
+    const chunk = new Uint8Array(len);
+    let o = 0;
+    for (const p of parts) {
+      chunk.set(p, o);
+      o += p.length;
+    }
+    return chunk;
+  };
   try {
-    for (let index = 1, at = 0; at < archive.length; index++) {
-      const chunk = archive.subarray(at, Math.min(archive.length, at + chunkSize));
-      at += chunk.length;
+    for (let index = 1;; index++) {
+      let chunk: Uint8Array | null;
+      try {
+        chunk = nextChunk();
+      } catch (e) {
+        server.log.warn(`Snapshot of stream '${acc.name} > ${stream}' failed: ${errorText(e)}`);
+        break;
+      }
+      if (chunk === null) break;
       if (out > WINDOW) {
         if (!hasInterest()) break;
         await new Promise<void>((resolve) => {
@@ -134,12 +184,14 @@ export async function sendSnapshot(
       } else if (index % 16 === 0) await sleep(0); // let the outbound buffers drain
       publish(deliver, `${ackSubj}.${chunk.length}.${index}`, chunk);
       out += chunk.length;
+      sent += chunk.length;
     }
   } finally {
     internal.unsubscribe(ackSub);
   }
   // The end: an empty message.
   publish(deliver, "", new Uint8Array(0));
+  return sent;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -19,8 +19,8 @@
 import { createHash } from "node:crypto";
 import { highwayHash64 } from "./highwayhash.ts";
 import { parseRfc3339 } from "./json.ts";
-import { s2Decode, s2Encode } from "./s2.ts";
-import { readTar, type TarEntry, writeTar } from "./tar.ts";
+import { s2Decode, S2Writer } from "./s2.ts";
+import { readTar, tarEnd, tarEntry } from "./tar.ts";
 import type { ConsumerState, PendingAck } from "./store/types.ts";
 
 const enc = new TextEncoder();
@@ -64,19 +64,30 @@ export interface Archive {
   lastSeq: number;
   /** The last sequence's time (ns; kept when that message was removed), 0 when unknown. */
   lastTs: number;
-  msgs: ArchiveMsg[];
+  /** In sequence order (taken lazily when writing). */
+  msgs: Iterable<ArchiveMsg>;
   consumers: ArchiveConsumer[];
 }
 
 // ---- writing ----------------------------------------------------------------------------------
 
-/** The archive bytes (tar, S2-framed) for a stream's contents. */
-export function encodeArchive(a: Archive, nowNs: number): Uint8Array {
-  const files: TarEntry[] = [];
+/**
+ * The archive (tar, S2-framed) for a stream's contents, a piece at a time: messages are taken
+ * from `a.msgs` only as each block is written, so memory holds one block (8 MiB), not the
+ * stream.
+ */
+export function* archiveChunks(a: Archive, nowNs: number): Generator<Uint8Array> {
+  const s2 = new S2Writer();
+  const mtime = Math.floor(nowNs / 1e9);
+  const file = (name: string, data: Uint8Array) => {
+    const out: Uint8Array[] = [];
+    for (const part of tarEntry({ name, data }, mtime)) out.push(...s2.write(part));
+    return out;
+  };
   const name = String(a.config.name);
   const meta = enc.encode(JSON.stringify(metaInf(a)));
-  files.push({ name: "meta.inf", data: meta });
-  files.push({ name: "meta.sum", data: metaSum(name, meta) });
+  yield* file("meta.inf", meta);
+  yield* file("meta.sum", metaSum(name, meta));
   let block: ArchiveMsg[] = [];
   let size = 0;
   let index = 1;
@@ -84,27 +95,42 @@ export function encodeArchive(a: Archive, nowNs: number): Uint8Array {
   const flush = (last: number, lastTs?: number) => {
     const { blk, lchk } = encodeBlock(block, blockFirst, last, blockKey(name, index));
     const idx = encodeIndex(block, blockFirst, last, lchk, lastTs);
-    files.push({ name: `msgs/${index}.idx`, data: idx });
-    files.push({ name: `msgs/${index}.blk`, data: blk });
+    const out = [...file(`msgs/${index}.idx`, idx), ...file(`msgs/${index}.blk`, blk)];
     index++;
     block = [];
     size = 0;
     blockFirst = last + 1;
+    return out;
   };
   for (const m of a.msgs) {
     // A block ends just before the next message, so each block starts with a message.
-    if (size >= BLOCK_BYTES) flush(m.seq - 1);
+    if (size >= BLOCK_BYTES) yield* flush(m.seq - 1);
     block.push(m);
     size += recordLen(m);
   }
-  flush(Math.max(a.lastSeq, blockFirst - 1), a.lastTs);
+  yield* flush(Math.max(a.lastSeq, blockFirst - 1), a.lastTs);
   for (const c of a.consumers) {
     const cmeta = enc.encode(JSON.stringify({ Created: c.created, Name: c.name, ...c.config }));
-    files.push({ name: `obs/${c.name}/meta.inf`, data: cmeta });
-    files.push({ name: `obs/${c.name}/meta.sum`, data: metaSum(`${name}/${c.name}`, cmeta) });
-    files.push({ name: `obs/${c.name}/o.dat`, data: encodeConsumerState(c.state, nowNs) });
+    yield* file(`obs/${c.name}/meta.inf`, cmeta);
+    yield* file(`obs/${c.name}/meta.sum`, metaSum(`${name}/${c.name}`, cmeta));
+    yield* file(`obs/${c.name}/o.dat`, encodeConsumerState(c.state, nowNs));
   }
-  return s2Encode(writeTar(files, Math.floor(nowNs / 1e9)));
+  yield* s2.write(tarEnd());
+  yield* s2.end();
+}
+
+/** The whole archive at once (archiveChunks joined). */
+export function encodeArchive(a: Archive, nowNs: number): Uint8Array {
+  const parts = [...archiveChunks(a, nowNs)];
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 function sha256(s: string): Uint8Array {

@@ -102,8 +102,11 @@ function putOctal(h: Uint8Array, at: number, len: number, v: number): void {
   h.set(enc.encode(v.toString(8).padStart(len - 1, "0")), at);
 }
 
-/** Writes the files as a ustar archive (names over 100 bytes get a PAX header). */
-export function writeTar(files: TarEntry[], mtimeSec: number): Uint8Array {
+/**
+ * One file as tar blocks (a PAX header first when its name is over 100 bytes): what a writer
+ * sends for it, without the end-of-archive marker (tarEnd).
+ */
+export function tarEntry(f: TarEntry, mtimeSec: number): Uint8Array[] {
   const parts: Uint8Array[] = [];
   const header = (name: string, size: number, type: string) => {
     const h = new Uint8Array(BLOCK);
@@ -128,22 +131,29 @@ export function writeTar(files: TarEntry[], mtimeSec: number): Uint8Array {
     const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
     if (pad > 0) parts.push(new Uint8Array(pad));
   };
-  for (const f of files) {
-    if (enc.encode(f.name).length > 100) {
-      const rec = (() => {
-        const kv = ` path=${f.name}\n`;
-        let len = enc.encode(kv).length;
-        len += String(len).length;
-        if (String(len).length !== String(len - String(len).length).length) len++;
-        return enc.encode(`${len}${kv}`);
-      })();
-      header("PaxHeaders/" + f.name.slice(0, 80), rec.length, "x");
-      body(rec);
-    }
-    header(f.name, f.data.length, "0");
-    body(f.data);
+  if (enc.encode(f.name).length > 100) {
+    const kv = ` path=${f.name}\n`;
+    let len = enc.encode(kv).length;
+    len += String(len).length;
+    if (String(len).length !== String(len - String(len).length).length) len++;
+    const rec = enc.encode(`${len}${kv}`);
+    header("PaxHeaders/" + f.name.slice(0, 80), rec.length, "x");
+    body(rec);
   }
-  parts.push(new Uint8Array(2 * BLOCK));
+  header(f.name, f.data.length, "0");
+  body(f.data);
+  return parts;
+}
+
+/** The end-of-archive marker: two zero blocks. */
+export function tarEnd(): Uint8Array {
+  return new Uint8Array(2 * BLOCK);
+}
+
+/** Writes the files as a whole ustar archive. */
+export function writeTar(files: TarEntry[], mtimeSec: number): Uint8Array {
+  const parts = files.flatMap((f) => tarEntry(f, mtimeSec));
+  parts.push(tarEnd());
   let total = 0;
   for (const p of parts) total += p.length;
   const out = new Uint8Array(total);
