@@ -8,6 +8,8 @@
  * Every chunk is checksummed, so a corrupted archive is an error here, never silently restored.
  */
 
+import { ByteQueue } from "./byte_queue.ts";
+
 const MAGIC_S2 = "S2sTwO";
 const MAGIC_SNAPPY = "sNaPpY";
 const CHUNK_COMPRESSED = 0x00;
@@ -52,57 +54,69 @@ function maskedCrc(b: Uint8Array): number {
 // ---- reading ----------------------------------------------------------------------------------
 
 /**
+ * Reads a framed stream a piece at a time: `push` returns the data of the chunks it completed,
+ * `end` says whether the stream stopped inside a chunk. Every chunk's CRC-32C is checked.
+ */
+export class S2Reader {
+  readonly #q = new ByteQueue();
+  #sawIdent = false;
+
+  push(src: Uint8Array): Uint8Array[] {
+    this.#q.push(src);
+    const out: Uint8Array[] = [];
+    const q = this.#q;
+    while (q.length >= 4) {
+      const h = q.peek(4);
+      const type = h[0];
+      if (!this.#sawIdent && type !== CHUNK_IDENT) throw new S2Error(CORRUPT);
+      const len = h[1] | (h[2] << 8) | (h[3] << 16);
+      if (q.length < 4 + len) break;
+      q.skip(4);
+      const body = q.take(len);
+      switch (type) {
+        case CHUNK_IDENT: {
+          const magic = String.fromCharCode(...body);
+          if (len !== 6 || (magic !== MAGIC_S2 && magic !== MAGIC_SNAPPY)) {
+            throw new S2Error(CORRUPT);
+          }
+          this.#sawIdent = true;
+          break;
+        }
+        case CHUNK_COMPRESSED:
+        case CHUNK_UNCOMPRESSED: {
+          if (len < 4) throw new S2Error(CORRUPT);
+          const want = (body[0] | (body[1] << 8) | (body[2] << 16) | (body[3] << 24)) >>> 0;
+          const data = type === CHUNK_COMPRESSED ? decodeBlock(body.subarray(4)) : body.slice(4);
+          if (data.length > MAX_BLOCK) throw new S2Error(CORRUPT);
+          if (maskedCrc(data) !== want) throw new S2Error("s2: corrupt input, crc mismatch");
+          out.push(data);
+          break;
+        }
+        default:
+          // 0x02-0x7f are reserved and unskippable; 0x80-0xfd are skippable, 0xfe is padding.
+          if (type <= 0x7f) throw new S2Error("s2: unsupported input");
+      }
+    }
+    return out;
+  }
+
+  /** A stream cut inside a chunk (its header or its body) is corrupt, as S2's reader says. */
+  end(): void {
+    if (this.#q.length > 0) throw new S2Error(CORRUPT);
+  }
+}
+
+/**
  * Decodes a whole framed stream. Throws S2Error on any damage or a stream cut inside a chunk;
  * one cut between chunks decodes (the tar inside then finds its end missing).
  */
 export function s2Decode(src: Uint8Array): Uint8Array {
-  const out: Uint8Array[] = [];
+  const r = new S2Reader();
+  const parts = r.push(src);
+  r.end();
   let total = 0;
-  let i = 0;
-  let sawIdent = false;
-  while (i < src.length) {
-    // A stream cut inside a chunk (its header or its body) is corrupt, as the S2 reader says.
-    if (src.length - i < 4) throw new S2Error(CORRUPT);
-    const type = src[i];
-    if (!sawIdent && type !== CHUNK_IDENT) throw new S2Error(CORRUPT);
-    const len = src[i + 1] | (src[i + 2] << 8) | (src[i + 3] << 16);
-    i += 4;
-    if (src.length - i < len) throw new S2Error(CORRUPT);
-    const body = src.subarray(i, i + len);
-    i += len;
-    switch (type) {
-      case CHUNK_IDENT: {
-        const magic = String.fromCharCode(...body);
-        if (len !== 6 || (magic !== MAGIC_S2 && magic !== MAGIC_SNAPPY)) {
-          throw new S2Error(CORRUPT);
-        }
-        sawIdent = true;
-        break;
-      }
-      case CHUNK_COMPRESSED:
-      case CHUNK_UNCOMPRESSED: {
-        if (len < 4) throw new S2Error(CORRUPT);
-        const want = (body[0] | (body[1] << 8) | (body[2] << 16) | (body[3] << 24)) >>> 0;
-        const data = type === CHUNK_COMPRESSED ? decodeBlock(body.subarray(4)) : body.subarray(4);
-        if (data.length > MAX_BLOCK) throw new S2Error(CORRUPT);
-        if (maskedCrc(data) !== want) throw new S2Error("s2: corrupt input, crc mismatch");
-        out.push(data);
-        total += data.length;
-        break;
-      }
-      default:
-        // 0x02-0x7f are reserved and unskippable; 0x80-0xfd are skippable, 0xfe is padding.
-        if (type <= 0x7f) throw new S2Error("s2: unsupported input");
-        if (type !== CHUNK_PADDING && type < 0x80) throw new S2Error(CORRUPT);
-    }
-  }
-  const r = new Uint8Array(total);
-  let o = 0;
-  for (const b of out) {
-    r.set(b, o);
-    o += b.length;
-  }
-  return r;
+  for (const p of parts) total += p.length;
+  return concat(parts, total);
 }
 
 function readUvarint(src: Uint8Array, at: number): [number, number] {

@@ -5,6 +5,8 @@
  * end-of-archive marker is an error: a truncated archive never reads as a shorter one.
  */
 
+import { ByteQueue } from "./byte_queue.ts";
+
 const BLOCK = 512;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -49,19 +51,64 @@ function paxRecords(data: Uint8Array): Map<string, string> {
   return m;
 }
 
-/** Reads every regular file of an archive. `typeCheck` may refuse other entry types. */
-export function readTar(buf: Uint8Array): TarEntry[] {
-  const out: TarEntry[] = [];
-  let i = 0;
-  let pax: Map<string, string> | null = null;
-  for (;;) {
-    if (buf.length - i < BLOCK) throw new TarError("unexpected EOF");
-    const h = buf.subarray(i, i + BLOCK);
-    if (h.every((x) => x === 0)) {
-      // The end marker is two zero blocks; one alone means the archive was cut.
-      if (buf.length - i < 2 * BLOCK) throw new TarError("unexpected EOF");
-      return out;
+/** Entries larger than this are refused rather than gathered in memory. */
+const MAX_ENTRY = 256 * 1024 * 1024;
+
+/**
+ * Reads an archive a piece at a time: `push` returns the regular files it completed; `end`
+ * throws unless the end-of-archive marker was seen (what follows the marker is ignored).
+ */
+export class TarReader {
+  readonly #q = new ByteQueue();
+  #pax: Map<string, string> | null = null;
+  /** The header of the entry whose data is awaited. */
+  #entry: { name: string; type: string; size: number } | null = null;
+  #zeroBlocks = 0;
+  #ended = false;
+
+  push(b: Uint8Array): TarEntry[] {
+    if (this.#ended) return [];
+    const q = this.#q;
+    q.push(b);
+    const out: TarEntry[] = [];
+    for (;;) {
+      if (this.#entry === null) {
+        if (q.length < BLOCK) break;
+        const h = q.take(BLOCK);
+        if (h.every((x) => x === 0)) {
+          // The end marker is two zero blocks.
+          if (++this.#zeroBlocks === 2) {
+            this.#ended = true;
+            break;
+          }
+          continue;
+        }
+        if (this.#zeroBlocks > 0) throw new TarError("archive/tar: invalid tar header");
+        this.#entry = this.#header(h);
+        continue;
+      }
+      const e = this.#entry;
+      const padded = Math.ceil(e.size / BLOCK) * BLOCK;
+      if (q.length < padded) break;
+      const data = q.take(padded).subarray(0, e.size);
+      this.#entry = null;
+      if (e.type === "x") {
+        this.#pax = paxRecords(data);
+        continue;
+      }
+      this.#pax = null;
+      if (e.type === "g") continue;
+      if (e.type !== "0" && e.type !== "\0") throw new UnexpectedEntry(e.name, e.type);
+      out.push({ name: e.name, data });
     }
+    return out;
+  }
+
+  end(): void {
+    if (!this.#ended) throw new TarError("unexpected EOF");
+  }
+
+  #header(h: Uint8Array): { name: string; type: string; size: number } {
     let sum = 0;
     for (let k = 0; k < BLOCK; k++) sum += k >= 148 && k < 156 ? 32 : h[k];
     if (octal(h, 148, 8) !== sum) throw new TarError("archive/tar: invalid tar header");
@@ -70,24 +117,28 @@ export function readTar(buf: Uint8Array): TarEntry[] {
     let name = cstring(h, 0, 100);
     const prefix = cstring(h, 345, 155);
     if (prefix !== "") name = `${prefix}/${name}`;
+    const pax = this.#pax;
     if (pax !== null) {
       name = pax.get("path") ?? name;
       const ps = pax.get("size");
       if (ps !== undefined) size = Number(ps);
     }
-    i += BLOCK;
-    if (buf.length - i < size) throw new TarError("unexpected EOF");
-    const data = buf.subarray(i, i + size);
-    i += Math.ceil(size / BLOCK) * BLOCK;
-    if (type === "x") {
-      pax = paxRecords(data);
-      continue;
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new TarError("archive/tar: invalid tar header");
     }
-    pax = null;
-    if (type === "g") continue;
-    if (type !== "0" && type !== "\0") throw new UnexpectedEntry(name, type);
-    out.push({ name, data });
+    if (size > MAX_ENTRY) {
+      throw new TarError(`archive/tar: entry ${JSON.stringify(name)} too large`);
+    }
+    return { name, type, size };
   }
+}
+
+/** Reads every regular file of a whole archive. */
+export function readTar(buf: Uint8Array): TarEntry[] {
+  const r = new TarReader();
+  const out = r.push(buf);
+  r.end();
+  return out;
 }
 
 /** An entry that is not a regular file (nats-server refuses these as "unexpected content"). */
