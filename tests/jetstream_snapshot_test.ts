@@ -254,6 +254,10 @@ Deno.test("a damaged or cut archive is refused and leaves no stream", async () =
       assert.equal(err.err_code, 10062);
       assert.match(err.description, want);
       await assert.rejects(jsm.streams.info("ORDERS"), /stream not found/);
+      // Nothing staged or placed is left on disk.
+      for (const d of ["__snapshots__", "streams/ORDERS"]) {
+        await assert.rejects(Deno.stat(`${srv.dir}/jetstream/$G/${d}`), Deno.errors.NotFound);
+      }
     }
     // An archive of another stream's name.
     const { end } = await restore(nc, "OTHER", {
@@ -754,4 +758,49 @@ Deno.test("a snapshot that cannot be finished still ends, and its archive is ref
   } finally {
     await nc.close();
   }
+});
+
+/** A stream of the same name made while a restore is in transfer wins; the restore fails. */
+async function createDuringRestore(port: number, archive: Uint8Array, config: unknown) {
+  const nc = await connectTo(port);
+  try {
+    const r = await nc.request(
+      "$JS.API.STREAM.RESTORE.ORDERS",
+      enc.encode(JSON.stringify({ config })),
+      { timeout: 3000 },
+    );
+    const subj = JSON.parse(dec.decode(r.data)).deliver_subject;
+    const half = Math.floor(archive.length / 2);
+    await nc.request(subj, archive.subarray(0, half), { timeout: 3000 });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "ORDERS", subjects: ["orders.>"], storage: "file" as never });
+    await jetstream(nc).publish("orders.new", enc.encode("made meanwhile"));
+    await nc.request(subj, archive.subarray(half), { timeout: 3000 });
+    const end = await nc.request(subj, new Uint8Array(0), { timeout: 5000 });
+    const si = await jsm.streams.info("ORDERS");
+    return [JSON.parse(dec.decode(end.data)).error, si.state.messages];
+  } finally {
+    await nc.close();
+  }
+}
+
+Deno.test("a stream made during a restore's transfer is kept; the restore fails", async () => {
+  await using srv = await startJs();
+  const nc = await connectTo(srv.port);
+  let snap: Snapshot;
+  try {
+    await populate(nc);
+    snap = await snapshot(nc, "ORDERS");
+    await (await jetstreamManager(nc)).streams.delete("ORDERS");
+  } finally {
+    await nc.close();
+  }
+  const ours = await createDuringRestore(srv.port, snap.archive, snap.resp.config);
+  assert.deepEqual(ours, [
+    { code: 400, err_code: 10130, description: "stream name already in use, cannot restore" },
+    1,
+  ]);
+  if (!HAVE_NATS_SERVER) return;
+  await using ref = await startRefJs();
+  assert.deepEqual(await createDuringRestore(ref.port, snap.archive, snap.resp.config), ours);
 });

@@ -46,6 +46,8 @@ import { growth, limitsJson, reservedBy, tiersJson, ZERO_LIMITS } from "./accoun
 
 export const JS_STORE_DIR = "jetstream";
 const STREAMS_DIR = "streams";
+/** Where restores are staged (nats-server's snapsDir). */
+const SNAPSHOTS_DIR = "__snapshots__";
 /** nats-server's JetStreamMaxMemDefault, when the machine's memory cannot be read. */
 const MAX_MEM_DEFAULT = 256 * 1024 * 1024;
 /** nats-server's JetStreamMaxStoreDefault (1 TB), when the disk cannot be asked. */
@@ -666,19 +668,61 @@ export class JsAccount {
     return stream;
   }
 
-  /**
-   * A new, empty store for a stream of this config (in the stream's directory, for a file
-   * stream: `fresh` first removes whatever an earlier stream of that name left there, as a
-   * restore does). Throws StoreFailed.
-   */
-  newStore(cfg: StreamConfig, limits: StoreLimits, fresh = false): StreamStore {
+  /** A new, empty store for a stream of this config (a file stream's in its directory). */
+  newStore(cfg: StreamConfig, limits: StoreLimits): StreamStore {
     try {
       if (cfg.storage === "memory") return new MemoryStore({ limits });
       const dir = `${this.storeDir}/${STREAMS_DIR}/${cfg.name}`;
-      if (fresh && exists(dir)) Deno.removeSync(dir, { recursive: true });
       return new FileStore({ dir, limits, logger: this.server.log });
     } catch (e) {
       throw new StoreFailed(e);
+    }
+  }
+
+  /**
+   * A store to restore a stream into, out of the way of the account's streams until it is
+   * whole (a file stream's in `<account>/__snapshots__/`, as nats-server stages restores; a
+   * memory stream's is the store it keeps). Throws StoreFailed.
+   */
+  stagingStore(cfg: StreamConfig): StreamStore {
+    try {
+      if (cfg.storage === "memory") return new MemoryStore({ limits: NO_LIMITS });
+      const dir = `${this.storeDir}/${SNAPSHOTS_DIR}/snap-${crypto.randomUUID()}`;
+      return new FileStore({ dir, limits: NO_LIMITS, logger: this.server.log });
+    } catch (e) {
+      throw new StoreFailed(e);
+    }
+  }
+
+  /**
+   * A whole staged store moved into the stream's place (whatever an earlier stream of that name
+   * left there goes first), and opened there. Throws StoreFailed.
+   */
+  adoptStaged(cfg: StreamConfig, staged: StreamStore): StreamStore {
+    if (!(staged instanceof FileStore)) return staged;
+    try {
+      staged.stop();
+      const dir = `${this.storeDir}/${STREAMS_DIR}/${cfg.name}`;
+      if (exists(dir)) Deno.removeSync(dir, { recursive: true });
+      Deno.mkdirSync(`${this.storeDir}/${STREAMS_DIR}`, { recursive: true });
+      Deno.renameSync(staged.dir, dir);
+      removeIfEmpty(`${this.storeDir}/${SNAPSHOTS_DIR}`);
+      return new FileStore({ dir, limits: NO_LIMITS, logger: this.server.log });
+    } catch (e) {
+      throw new StoreFailed(e);
+    }
+  }
+
+  /** A staged store given up: its data goes. */
+  dropStaged(staged: StreamStore): void {
+    try {
+      staged.delete();
+    } catch {
+      // nothing more to do
+    }
+    if (staged instanceof FileStore) {
+      removeIfEmpty(`${this.storeDir}/${SNAPSHOTS_DIR}`);
+      removeIfEmpty(this.storeDir);
     }
   }
 

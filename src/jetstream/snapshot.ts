@@ -8,8 +8,9 @@
  *   nats-server), stops when the receiver goes away, and ends with an empty message.
  * - RESTORE: the client sends chunks (each a request) to `$JS.SNAPSHOT.RESTORE.<stream>.<id>`;
  *   each is acked with an empty reply; an empty message ends the transfer, and its reply gets
- *   the stream create response (or the error). Nothing of the stream exists until the whole
- *   archive has been read and checked; a failure part way removes what was made.
+ *   the stream create response (or the error). The archive is read as it comes, into a staged
+ *   store out of the account's way; the stream exists only once all of it was read and checked,
+ *   and a failure at any point removes what was staged.
  */
 
 import type { Account } from "../accounts/account.ts";
@@ -27,13 +28,20 @@ import {
   type Archive,
   archiveChunks,
   type ArchiveConsumer,
+  ArchiveError,
+  type ArchiveHead,
   type ArchiveMsg,
-  decodeArchive,
+  ArchiveReader,
 } from "./snapshot_archive.ts";
-import { checkStreamConfig, configJson, type RawStreamConfig } from "./stream_config.ts";
+import {
+  checkStreamConfig,
+  configJson,
+  type RawStreamConfig,
+  type StreamConfig,
+} from "./stream_config.ts";
 import type { Stream } from "./stream.ts";
 import { nowNanos } from "./store/base.ts";
-import { type AckPolicy, NO_LIMITS, type StreamStore } from "./store/types.ts";
+import type { AckPolicy, StreamStore } from "./store/types.ts";
 
 const DEFAULT_CHUNK = 128 * 1024;
 const WINDOW = 8 * 1024 * 1024;
@@ -246,7 +254,9 @@ export function startRestore(
   const domain = js.config.domain;
   const subject = `$JS.SNAPSHOT.RESTORE.${name}.${nuid()}`;
   const internal = server.internalClient(acc);
-  const chunks: Uint8Array[] = [];
+  const work = new Restore(jsa, cfg);
+  // The first error in the archive; reported when the transfer ends, as nats-server does.
+  let failed: unknown = null;
   let total = 0;
   let finished = false;
   const start = nowNanos();
@@ -264,16 +274,21 @@ export function startRestore(
     finished = true;
     clearTimeout(idle);
     internal.unsubscribe(sub);
-    if (reply === "" && err === null) return;
-    let resp: Record<string, unknown>;
+    if (reply === "" && err === null) {
+      work.abort();
+      return;
+    }
     let stream: Stream | null = null;
     if (err === null) {
       try {
-        stream = restoreStream(jsa, cfg, concat(chunks, total));
+        stream = work.finish();
       } catch (e) {
         err = e;
       }
-    } else log.warn(String((err as Error).message ?? err));
+    } else {
+      work.abort();
+      log.warn(String((err as Error).message ?? err));
+    }
     const end = nowNanos();
     publishAdvisory(server, acc, `${ADV}.RESTORE_COMPLETE.${name}`, {
       ...typedEvent("io.nats.jetstream.advisory.v1.restore_complete"),
@@ -285,6 +300,7 @@ export function startRestore(
       domain: domain || undefined,
     });
     const type = "io.nats.jetstream.api.v1.stream_create_response";
+    let resp: Record<string, unknown>;
     if (stream === null) {
       resp = { type, error: jsErrorUnless("JSStreamRestoreErrF", err) };
       // (sic) nats-server names the stream before the account here.
@@ -321,17 +337,22 @@ export function startRestore(
     const data = payloadOf(src, pa);
     if (data.length === 0) {
       log.debug(`Finished staging restore for stream '${acc.name} > ${name}'`);
-      return finish(null, reply);
+      return finish(failed, reply);
     }
     total += data.length;
-    // nats-server stages to a file and checks `used > max + total` (which never trips); the
-    // chunks are held in memory here, so an archive larger than the free store is refused
-    // (its messages could not be stored anyway: an archive is never larger than its data).
     if (js.storeUsed + total > js.config.maxStore) {
       js.resourcesExceeded();
       return finish(jsError("JSInsufficientResourcesErr"), reply);
     }
-    chunks.push(data.slice());
+    if (failed === null) {
+      try {
+        // A copy: the payload is the connection's read buffer, valid during this call only.
+        work.push(data.slice());
+      } catch (e) {
+        failed = e;
+        work.abort();
+      }
+    }
     armIdle();
     const m = buildMsg(reply, "", null, new Uint8Array(0));
     server.publishInternal(acc, m.buf, m.pa);
@@ -340,80 +361,115 @@ export function startRestore(
   return subject;
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /**
- * Builds the stream from an archive: everything is decoded and checked first; then a new store
- * is filled (messages at their sequences and times, consumers with their state) and the stream
- * is created over it with the request's config (the new identity, as nats-server), as a stream
- * recovered at startup is; its limits apply once it is whole. Any failure removes it all.
+ * One restore's work: the archive read as it arrives (ArchiveReader), its messages and
+ * consumer states written into a staged store; at the end the store takes the stream's place
+ * and the stream is made over it, with the request's config (the new identity, as
+ * nats-server), as a stream recovered at startup is (its limits apply once it is whole). A
+ * failure at any point removes everything made.
  */
-export function restoreStream(jsa: JsAccount, raw: RawStreamConfig, bytes: Uint8Array): Stream {
-  const a = decodeArchive(bytes, raw.name);
-  if (jsa.streams.has(raw.name)) throw jsError("JSStreamNameExistRestoreFailedErr");
-  const created = knownTime(a.created) !== null ? a.created : goTimeNs(nowNanos());
-  const cfg = configJson(checkStreamConfig(raw, jsa.configContext()));
-  const store = jsa.newStore(cfg, NO_LIMITS, true);
-  let stream: Stream | null = null;
-  try {
-    const metas = fill(store, a);
-    store.writeMeta({ created, config: cfg });
-    store.flush();
-    stream = jsa.addStream(raw, { store, created });
-    store.writeMeta(stream.meta());
-    for (const meta of metas) restoreStreamConsumer(jsa.server, jsa, stream, meta);
-    return stream;
-  } catch (e) {
-    try {
-      if (stream !== null) jsa.deleteStream(stream);
-      else store.delete();
-    } catch {
-      // already failing: the first error is the one to report
+class Restore {
+  readonly #reader: ArchiveReader;
+  #store: StreamStore | null = null;
+  #cfg: StreamConfig | null = null;
+  #created = "";
+  /** The next sequence the store gives; 0 before the first message. */
+  #next = 0;
+
+  constructor(readonly jsa: JsAccount, readonly raw: RawStreamConfig) {
+    this.#reader = new ArchiveReader(raw.name, {
+      head: (h) => this.#head(h),
+      msg: (m) => this.#msg(m),
+    });
+  }
+
+  push(bytes: Uint8Array): void {
+    this.#reader.push(bytes);
+  }
+
+  #head(h: ArchiveHead): void {
+    if (this.#store !== null) throw new ArchiveError("unexpected content");
+    this.#created = knownTime(h.created) !== null ? h.created : goTimeNs(nowNanos());
+    this.#cfg = configJson(checkStreamConfig(this.raw, this.jsa.configContext()));
+    this.#store = this.jsa.stagingStore(this.#cfg);
+  }
+
+  #msg(m: ArchiveMsg): void {
+    const store = this.#store!;
+    if (this.#next === 0) {
+      if (m.seq > 1) store.compact(m.seq);
+      this.#next = m.seq;
     }
-    throw e;
+    // Sequences with no message in between are skipped.
+    for (; this.#next < m.seq; this.#next++) store.skipMsg();
+    store.storeMsg(m.subject, m.hdr.length > 0 ? m.hdr : null, m.data, m.ts);
+    this.#next++;
+  }
+
+  finish(): Stream {
+    const jsa = this.jsa;
+    let stream: Stream | null = null;
+    try {
+      const tail = this.#reader.end();
+      const store = this.#store!;
+      const cfg = this.#cfg!;
+      if (this.#next === 0) {
+        if (tail.firstSeq > 1) store.compact(tail.firstSeq);
+        this.#next = store.state().lastSeq + 1;
+      }
+      // The last sequence keeps the stream's last time when its message was removed.
+      for (; this.#next <= tail.lastSeq; this.#next++) {
+        store.skipMsg(this.#next === tail.lastSeq && tail.lastTs > 0 ? tail.lastTs : undefined);
+      }
+      const metas = tail.consumers.map((c) => consumerState(store, c));
+      if (jsa.streams.has(cfg.name)) throw jsError("JSStreamNameExistRestoreFailedErr");
+      store.writeMeta({ created: this.#created, config: cfg });
+      store.flush();
+      const placed = jsa.adoptStaged(cfg, store);
+      this.#store = placed;
+      stream = jsa.addStream(this.raw, { store: placed, created: this.#created });
+      this.#store = null;
+      placed.writeMeta(stream.meta());
+      for (const meta of metas) restoreStreamConsumer(jsa.server, jsa, stream, meta);
+      return stream;
+    } catch (e) {
+      if (stream !== null) {
+        try {
+          jsa.deleteStream(stream);
+        } catch {
+          // already failing: the first error is the one to report
+        }
+      }
+      this.abort();
+      throw e;
+    }
+  }
+
+  /** Gives up: whatever was staged goes. */
+  abort(): void {
+    if (this.#store !== null) this.jsa.dropStaged(this.#store);
+    this.#store = null;
   }
 }
 
 /**
- * The archive's messages and consumer states into an empty store. The consumer stores stay
- * open with their state, for the consumers to take up; returns their configs.
+ * A consumer's state and config written into the restored stream's store, which keeps its
+ * consumer store open for the consumer to take up; returns its config as the consumer layer
+ * stores it.
  */
-function fill(store: StreamStore, a: Archive): ConsumerMeta[] {
-  if (a.firstSeq > 1) store.compact(a.firstSeq);
-  // Sequences with no message in between are skipped; the last keeps the stream's last time.
-  let next = store.state().lastSeq + 1;
-  for (const m of a.msgs) {
-    for (; next < m.seq; next++) store.skipMsg();
-    store.storeMsg(m.subject, m.hdr.length > 0 ? m.hdr : null, m.data, m.ts);
-    next++;
-  }
-  for (; next <= a.lastSeq; next++) {
-    store.skipMsg(next === a.lastSeq && a.lastTs > 0 ? a.lastTs : undefined);
-  }
-  const metas: ConsumerMeta[] = [];
-  for (const c of a.consumers) {
-    const ack = c.config.ack_policy;
-    const ackPolicy: AckPolicy = ack === "none" || ack === "all" ? ack : "explicit";
-    const cs = store.consumerStore(c.name, { ackPolicy });
-    const meta: ConsumerMeta = {
-      created: knownTime(c.created) ?? nowNanos(),
-      name: c.name,
-      config: c.config,
-    };
-    cs.writeMeta(meta);
-    cs.update(c.state);
-    cs.flush();
-    metas.push(meta);
-  }
-  return metas;
+function consumerState(store: StreamStore, c: ArchiveConsumer): ConsumerMeta {
+  const ack = c.config.ack_policy;
+  const ackPolicy: AckPolicy = ack === "none" || ack === "all" ? ack : "explicit";
+  const cs = store.consumerStore(c.name, { ackPolicy });
+  const meta: ConsumerMeta = {
+    created: knownTime(c.created) ?? nowNanos(),
+    name: c.name,
+    config: c.config,
+  };
+  cs.writeMeta(meta);
+  cs.update(c.state);
+  cs.flush();
+  return meta;
 }
 
 /** A time from an archive, or null when absent or Go's zero time (then "now" is taken). */

@@ -19,8 +19,8 @@
 import { createHash } from "node:crypto";
 import { highwayHash64 } from "./highwayhash.ts";
 import { parseRfc3339 } from "./json.ts";
-import { s2Decode, S2Writer } from "./s2.ts";
-import { readTar, tarEnd, tarEntry } from "./tar.ts";
+import { S2Reader, S2Writer } from "./s2.ts";
+import { tarEnd, tarEntry, TarReader } from "./tar.ts";
 import type { ConsumerState, PendingAck } from "./store/types.ts";
 
 const enc = new TextEncoder();
@@ -293,85 +293,163 @@ export function encodeConsumerState(s: ConsumerState, nowNs: number): Uint8Array
 
 // ---- reading ----------------------------------------------------------------------------------
 
-/** Decodes an archive for stream `name`. Throws ArchiveError (or S2Error / TarError). */
-export function decodeArchive(bytes: Uint8Array, name: string): Archive {
-  const files = new Map<string, Uint8Array>();
-  for (const e of readTar(s2Decode(bytes))) {
-    const p = cleanPath(e.name);
+/** What an archive says of its stream before its messages (its meta.inf). */
+export interface ArchiveHead {
+  /** RFC 3339, "" when absent. */
+  created: string;
+  config: Record<string, unknown>;
+}
+
+/** What is known of an archive once all of it was read. */
+export interface ArchiveTail {
+  firstSeq: number;
+  lastSeq: number;
+  lastTs: number;
+  consumers: ArchiveConsumer[];
+}
+
+/** Where an ArchiveReader hands what it reads. */
+export interface ArchiveSink {
+  /** The stream's meta.inf (the first file of an archive; its name is checked already). */
+  head(h: ArchiveHead): void;
+  /** The next message, in sequence order. */
+  msg(m: ArchiveMsg): void;
+}
+
+/**
+ * Reads an archive for stream `name` a piece at a time (restore chunks as they come), handing
+ * its messages on a block at a time, so memory holds one block rather than the archive. Throws
+ * ArchiveError, S2Error or TarError; `end` throws too unless the archive was whole.
+ */
+export class ArchiveReader {
+  readonly #s2 = new S2Reader();
+  readonly #tar = new TarReader();
+  #head = false;
+  #idx = new Map<number, BlockIndex>();
+  /** A block whose index has not come (nats-server writes the index first). */
+  #pending: { index: number; blk: Uint8Array } | null = null;
+  #lastIndex = 0;
+  #emitted = 0;
+  #firstSeq = 0;
+  #lastSeq = 0;
+  #lastTs = 0;
+  #lastMsg: ArchiveMsg | null = null;
+  #consumerMeta = new Map<string, Uint8Array>();
+  #consumerState = new Map<string, Uint8Array>();
+
+  constructor(readonly name: string, readonly sink: ArchiveSink) {}
+
+  push(bytes: Uint8Array): void {
+    for (const data of this.#s2.push(bytes)) {
+      for (const e of this.#tar.push(data)) this.#file(e.name, e.data);
+    }
+  }
+
+  end(): ArchiveTail {
+    this.#s2.end();
+    this.#tar.end();
+    this.#flushPending();
+    if (!this.#head) throw new ArchiveError("open meta.inf: no such file or directory");
+    const firstSeq = this.#emitted > 0 ? this.#firstSeq : this.#lastSeq + 1;
+    let lastTs = this.#lastTs;
+    const last = this.#lastMsg;
+    if (lastTs === 0 && last !== null && last.seq === this.#lastSeq) lastTs = last.ts;
+    const consumers: ArchiveConsumer[] = [];
+    for (const [cname, data] of this.#consumerMeta) {
+      const file = `obs/${cname}/meta.inf`;
+      const { Created: cc, created: cc_, Name: _n, ...config } = parseObject(data, file);
+      const created = cc ?? cc_;
+      if (config.name === undefined) config.name = cname;
+      const st = this.#consumerState.get(cname);
+      consumers.push({
+        name: cname,
+        created: typeof created === "string" ? created : "",
+        config,
+        state: st === undefined ? emptyState() : decodeConsumerState(st, `obs/${cname}/o.dat`),
+      });
+    }
+    consumers.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    return { firstSeq, lastSeq: this.#lastSeq, lastTs, consumers };
+  }
+
+  #file(name: string, data: Uint8Array): void {
+    const p = cleanPath(name);
     if (p === null) throw new ArchiveError("unexpected content");
-    files.set(p, e.data);
+    if (p === "meta.inf") {
+      const meta = parseObject(data, "meta.inf");
+      if (meta.name !== this.name) throw new ArchiveError("stream names do not match");
+      // Go's JSON decoding matches keys without regard to case: "Created" is what it writes.
+      const { Created, created: created_, ...config } = meta;
+      const created = Created ?? created_;
+      this.#head = true;
+      this.sink.head({
+        created: typeof created === "string" && parseRfc3339(created) !== null ? created : "",
+        config,
+      });
+      return;
+    }
+    // A snapshot that failed part way (nats-server writes why in errors.txt).
+    if (p === "errors.txt") throw new ArchiveError(`snapshot error: ${dec.decode(data)}`);
+    let m = /^msgs\/(\d+)\.(idx|blk)$/.exec(p);
+    if (m !== null) {
+      // meta.inf comes first in every archive (nats-server's and ours).
+      if (!this.#head) throw new ArchiveError("open meta.inf: no such file or directory");
+      const index = Number(m[1]);
+      if (m[2] === "idx") {
+        if (this.#pending !== null && this.#pending.index !== index) this.#flushPending();
+        this.#idx.set(index, decodeIndex(data, p));
+        if (this.#pending !== null) this.#flushPending();
+      } else {
+        this.#flushPending();
+        this.#pending = { index, blk: data };
+        if (this.#idx.has(index)) this.#flushPending();
+      }
+      return;
+    }
+    m = /^obs\/([^/]+)\/(meta\.inf|o\.dat)$/.exec(p);
+    if (m !== null) {
+      (m[2] === "o.dat" ? this.#consumerState : this.#consumerMeta).set(m[1], data);
+    }
   }
-  const metaBytes = files.get("meta.inf");
-  if (metaBytes === undefined) {
-    throw new ArchiveError("open meta.inf: no such file or directory");
-  }
-  const meta = parseObject(metaBytes, "meta.inf");
-  if (meta.name !== name) throw new ArchiveError("stream names do not match");
-  // Go's JSON decoding matches keys without regard to case: "Created" is what it writes.
-  const { Created, created: created_, ...config } = meta;
-  const created = Created ?? created_;
-  const blocks: { index: number; blk: Uint8Array; idx?: Uint8Array }[] = [];
-  for (const [p, data] of files) {
-    const m = /^msgs\/(\d+)\.blk$/.exec(p);
-    if (m) blocks.push({ index: Number(m[1]), blk: data, idx: files.get(`msgs/${m[1]}.idx`) });
-  }
-  blocks.sort((x, y) => x.index - y.index);
-  const msgs: ArchiveMsg[] = [];
-  let firstSeq = 0;
-  let lastSeq = 0;
-  let lastTs = 0;
-  for (const b of blocks) {
-    const idx = b.idx !== undefined ? decodeIndex(b.idx, `msgs/${b.index}.idx`) : null;
-    const recs = decodeRecords(b.blk, `msgs/${b.index}.blk`, blockKey(name, b.index));
-    for (const r of recs) {
-      if (r.seq > lastSeq) lastSeq = r.seq;
+
+  /** The messages of the block waiting for its index (with it when it came). */
+  #flushPending(): void {
+    const b = this.#pending;
+    if (b === null) return;
+    this.#pending = null;
+    const file = `msgs/${b.index}.blk`;
+    if (b.index <= this.#lastIndex) throw new ArchiveError(`${file}: block out of order`);
+    this.#lastIndex = b.index;
+    const idx = this.#idx.get(b.index) ?? null;
+    this.#idx.delete(b.index);
+    for (const r of decodeRecords(b.blk, file, blockKey(this.name, b.index))) {
+      if (r.seq > this.#lastSeq) this.#lastSeq = r.seq;
       if (r.tombstone) continue;
       if (idx !== null && (r.seq < idx.first || r.seq > idx.last || idx.deleted.has(r.seq))) {
         continue;
       }
-      if (msgs.length > 0 && r.seq <= msgs[msgs.length - 1].seq) {
-        throw new ArchiveError(`msgs/${b.index}.blk: sequence ${r.seq} out of order`);
+      if (this.#lastMsg !== null && r.seq <= this.#lastMsg.seq) {
+        throw new ArchiveError(`${file}: sequence ${r.seq} out of order`);
       }
-      msgs.push(r);
+      if (this.#emitted++ === 0) this.#firstSeq = r.seq;
+      this.#lastMsg = r;
+      this.sink.msg(r);
     }
     if (idx !== null) {
-      if (idx.last >= lastSeq) lastTs = idx.lastTs;
-      if (idx.last > lastSeq) lastSeq = idx.last;
-      if (firstSeq === 0 && idx.first > 0) firstSeq = idx.first;
+      if (idx.last >= this.#lastSeq) this.#lastTs = idx.lastTs;
+      if (idx.last > this.#lastSeq) this.#lastSeq = idx.last;
     }
   }
-  if (msgs.length > 0) firstSeq = msgs[0].seq;
-  else firstSeq = lastSeq + 1;
-  const lastMsg = msgs[msgs.length - 1];
-  if (lastTs === 0 && lastMsg !== undefined && lastMsg.seq === lastSeq) lastTs = lastMsg.ts;
-  const consumers: ArchiveConsumer[] = [];
-  for (const [p, data] of files) {
-    const m = /^obs\/([^/]+)\/meta\.inf$/.exec(p);
-    if (!m) continue;
-    const cname = m[1];
-    const cmeta = parseObject(data, p);
-    const { Created: cc, created: cc_, Name: _n, ...cconfig } = cmeta;
-    const ccreated = cc ?? cc_;
-    if (cconfig.name === undefined) cconfig.name = cname;
-    const st = files.get(`obs/${cname}/o.dat`);
-    const state = st === undefined ? emptyState() : decodeConsumerState(st, `obs/${cname}/o.dat`);
-    consumers.push({
-      name: cname,
-      created: typeof ccreated === "string" ? ccreated : "",
-      config: cconfig,
-      state,
-    });
-  }
-  consumers.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
-  return {
-    created: typeof created === "string" && parseRfc3339(created) !== null ? created : "",
-    config,
-    firstSeq,
-    lastSeq,
-    lastTs,
-    msgs,
-    consumers,
-  };
+}
+
+/** Decodes a whole archive for stream `name` (ArchiveReader over all of it). */
+export function decodeArchive(bytes: Uint8Array, name: string): Archive {
+  let head: ArchiveHead = { created: "", config: {} };
+  const msgs: ArchiveMsg[] = [];
+  const r = new ArchiveReader(name, { head: (h) => (head = h), msg: (m) => msgs.push(m) });
+  r.push(bytes);
+  const tail = r.end();
+  return { ...head, ...tail, msgs };
 }
 
 /** A relative path inside the stream directory, or null (absolute, `..`, empty). */
@@ -486,7 +564,14 @@ function reader(buf: Uint8Array, file: string) {
   };
 }
 
-function decodeIndex(buf: Uint8Array, file: string) {
+interface BlockIndex {
+  first: number;
+  last: number;
+  lastTs: number;
+  deleted: Set<number>;
+}
+
+function decodeIndex(buf: Uint8Array, file: string): BlockIndex {
   if (buf.length < 2 || buf[0] !== MAGIC) throw new ArchiveError(`${file}: bad index`);
   const r = reader(buf, file);
   r.uvarint(); // msgs
