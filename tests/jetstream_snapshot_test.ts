@@ -804,3 +804,20 @@ Deno.test("a stream made during a restore's transfer is kept; the restore fails"
   await using ref = await startRefJs();
   assert.deepEqual(await createDuringRestore(ref.port, snap.archive, snap.resp.config), ours);
 });
+
+Deno.test("an unfinished restore's staged store is cleared at the next start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "js_snap_" });
+  try {
+    const staged = `${dir}/jetstream/$G/__snapshots__/snap-left`;
+    await Deno.mkdir(`${staged}/msgs`, { recursive: true });
+    await Deno.writeTextFile(`${staged}/msgs/1.blk`, "partial");
+    await using srv = await startJs({}, dir);
+    await assert.rejects(Deno.stat(staged), Deno.errors.NotFound);
+    const nc = await connectTo(srv.port);
+    const names = await nc.request("$JS.API.STREAM.NAMES", new Uint8Array(0));
+    assert.equal(JSON.parse(dec.decode(names.data)).total, 0);
+    await nc.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

@@ -784,6 +784,15 @@ export class JsAccount {
   /** The file streams this account had, brought back (then their consumers). */
   recover(): void {
     const log = this.server.log;
+    // A restore cut short by a stop leaves its staged store behind: it is of no use now.
+    const staged = `${this.storeDir}/${SNAPSHOTS_DIR}`;
+    if (exists(staged)) {
+      try {
+        Deno.removeSync(staged, { recursive: true });
+      } catch (e) {
+        log.warn(`Could not remove unfinished restores in ${JSON.stringify(staged)}: ${e}`);
+      }
+    }
     const sdir = `${this.storeDir}/${STREAMS_DIR}`;
     if (!exists(sdir)) {
       // Only a writability check, as nats-server's: nothing is left behind.
