@@ -35,11 +35,14 @@ const INIT1 = [
 class State {
   readonly v0 = new Uint32Array(8);
   readonly v1 = new Uint32Array(8);
-  readonly mul0 = new Uint32Array(INIT0);
-  readonly mul1 = new Uint32Array(INIT1);
+  readonly mul0 = new Uint32Array(8);
+  readonly mul1 = new Uint32Array(8);
   readonly #lanes = new Uint32Array(8);
 
-  constructor(key: Uint8Array) {
+  /** Starts over under `key` (one State serves every hash: all of it is synchronous). */
+  reset(key: Uint8Array): void {
+    this.mul0.set(INIT0);
+    this.mul1.set(INIT1);
     const dv = new DataView(key.buffer, key.byteOffset, 32);
     for (let i = 0; i < 8; i += 2) {
       const lo = dv.getUint32(i * 4, true);
@@ -77,9 +80,10 @@ class State {
   }
 
   packet(b: Uint8Array, at: number): void {
-    const dv = new DataView(b.buffer, b.byteOffset + at, 32);
     const w = this.#lanes;
-    for (let i = 0; i < 8; i++) w[i] = dv.getUint32(i * 4, true);
+    for (let i = 0, o = at; i < 8; i++, o += 4) {
+      w[i] = b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24);
+    }
     this.update(w);
   }
 
@@ -163,29 +167,42 @@ function zipperMerge(src: Uint32Array, j: number, dst: Uint32Array): void {
   const xh = src[j + 1];
   const yl = src[j + 2];
   const yh = src[j + 3];
-  const X = (k: number) => ((k < 4 ? xl >>> (k * 8) : xh >>> ((k - 4) * 8)) & 0xff);
-  const Y = (k: number) => ((k < 4 ? yl >>> (k * 8) : yh >>> ((k - 4) * 8)) & 0xff);
-  const d0lo = (X(3) | (Y(4) << 8) | (X(2) << 16) | (X(5) << 24)) >>> 0;
-  const d0hi = (Y(6) | (X(1) << 8) | (Y(7) << 16) | (X(0) << 24)) >>> 0;
-  const d1lo = (Y(3) | (X(4) << 8) | (Y(2) << 16) | (Y(5) << 24)) >>> 0;
-  const d1hi = (Y(1) | (X(6) << 8) | (Y(0) << 16) | (X(7) << 24)) >>> 0;
-  add(dst, j, d0lo, d0hi);
-  add(dst, j + 2, d1lo, d1hi);
+  // Bytes x3 y4 x2 x5 | y6 x1 y7 x0, and y3 x4 y2 y5 | y1 x6 y0 x7.
+  const d0lo = (xl >>> 24) | ((yh & 0xff) << 8) | (xl & 0xff0000) | ((xh & 0xff00) << 16);
+  const d0hi = ((yh >>> 16) & 0xff) | (xl & 0xff00) | ((yh >>> 24) << 16) | ((xl & 0xff) << 24);
+  const d1lo = (yl >>> 24) | ((xh & 0xff) << 8) | (yl & 0xff0000) | ((yh & 0xff00) << 16);
+  const d1hi = ((yl >>> 8) & 0xff) | ((xh & 0xff0000) >>> 8) | ((yl & 0xff) << 16) |
+    (xh & 0xff000000);
+  add(dst, j, d0lo >>> 0, d0hi >>> 0);
+  add(dst, j + 2, d1lo >>> 0, d1hi >>> 0);
 }
+
+const STATE = new State();
+const TAIL = new Uint8Array(32);
 
 /** HighwayHash-64 of the concatenated `parts` under a 32-byte key, as 8 little-endian bytes. */
 export function highwayHash64(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const data = new Uint8Array(total);
-  let o = 0;
+  const s = STATE;
+  s.reset(key);
+  // Whole packets straight from each part; a packet spanning parts is gathered in TAIL.
+  let fill = 0;
   for (const p of parts) {
-    data.set(p, o);
-    o += p.length;
+    let i = 0;
+    if (fill > 0) {
+      const take = Math.min(32 - fill, p.length);
+      TAIL.set(p.subarray(0, take), fill);
+      fill += take;
+      i = take;
+      if (fill < 32) continue;
+      s.packet(TAIL, 0);
+      fill = 0;
+    }
+    for (; i + 32 <= p.length; i += 32) s.packet(p, i);
+    if (i < p.length) {
+      TAIL.set(p.subarray(i), 0);
+      fill = p.length - i;
+    }
   }
-  const s = new State(key);
-  const full = total - (total % 32);
-  for (let i = 0; i < full; i += 32) s.packet(data, i);
-  if (total > full) s.remainder(data.subarray(full));
+  if (fill > 0) s.remainder(TAIL.slice(0, fill));
   return s.finish();
 }
