@@ -513,7 +513,7 @@ function decodeRecords(buf: Uint8Array, file: string, key: Uint8Array): Rec[] {
     let p = o + MSG_HDR;
     const end = o + rl - CHECKSUM;
     if (p + slen > end) throw new ArchiveError(`${file}: bad record at offset ${o}`);
-    const subject = dec.decode(buf.subarray(p, p + slen));
+    const subj = buf.subarray(p, p + slen);
     p += slen;
     let hdr = new Uint8Array(0);
     if (hasHdr) {
@@ -524,12 +524,13 @@ function decodeRecords(buf: Uint8Array, file: string, key: Uint8Array): Rec[] {
       p += 4 + hl;
     }
     const data = buf.slice(p, end);
-    const sum = highwayHash64(key, buf.subarray(o + 4, o + 20), enc.encode(subject), hdr, data);
+    const sum = highwayHash64(key, buf.subarray(o + 4, o + 20), subj, hdr, data);
     for (let k = 0; k < CHECKSUM; k++) {
       if (sum[k] !== buf[end + k]) {
         throw new ArchiveError(`${file}: malformed or corrupt message at offset ${o}`);
       }
     }
+    const subject = dec.decode(subj);
     out.push({ seq, ts, subject, hdr, data, tombstone: erased || seq === 0 });
     o += rl;
   }
