@@ -468,6 +468,20 @@ Deno.test("HighwayHash-64 gives minio/highwayhash's sums (every remainder path)"
     const parts = highwayHash64(key, b.subarray(0, k), b.subarray(k));
     assert.deepEqual(parts, highwayHash64(key, b));
   }
+  // Other keys and longer inputs (key bytes i*37+n*101+255, data bytes i*i*7+n*3+200).
+  const more: Record<number, string> = {
+    37: "46fdf12cab1eae08",
+    333: "dc57ef6de6880433",
+    999: "c27dfc8f9adb3a3e",
+    1998: "db67b1604a6f28c6",
+  };
+  for (const [ns, hex] of Object.entries(more)) {
+    const n = Number(ns);
+    const k2 = new Uint8Array(32).map((_, i) => (i * 37 + n * 101 + 255) & 0xff);
+    const b = new Uint8Array(n).map((_, i) => (i * i * 7 + n * 3 + 200) & 0xff);
+    const h = Array.from(highwayHash64(k2, b), (x) => x.toString(16).padStart(2, "0")).join("");
+    assert.equal(h, hex, `length ${n}`);
+  }
 });
 
 Deno.test("S2 framing round-trips and refuses damage", () => {

@@ -59,19 +59,31 @@ class State {
   update(m: Uint32Array): void {
     const { v0, v1, mul0, mul1 } = this;
     for (let i = 0; i < 8; i += 2) {
-      // v1 += packet + mul0
-      add(v1, i, m[i], m[i + 1]);
-      add(v1, i, mul0[i], mul0[i + 1]);
+      // v1 += packet + mul0 (64-bit, as two halves with a carry)
+      let lo = v1[i] + m[i] + mul0[i];
+      let hi = v1[i + 1] + m[i + 1] + mul0[i + 1] + Math.floor(lo / 4294967296);
+      const v1lo = lo >>> 0;
+      const v1hi = hi >>> 0;
+      v1[i] = v1lo;
+      v1[i + 1] = v1hi;
       // mul0 ^= lo32(v1) * hi32(v0)
-      mul32(v1[i], v0[i + 1]);
-      mul0[i] ^= PLO;
-      mul0[i + 1] ^= PHI;
+      let a = v1lo;
+      let b = v0[i + 1];
+      let plo = Math.imul(a, b) >>> 0;
+      mul0[i] ^= plo;
+      mul0[i + 1] ^= Math.round((a * b - plo) / 4294967296);
       // v0 += mul1
-      add(v0, i, mul1[i], mul1[i + 1]);
+      lo = v0[i] + mul1[i];
+      hi = v0[i + 1] + mul1[i + 1] + (lo > 0xffffffff ? 1 : 0);
+      const v0lo = lo >>> 0;
+      v0[i] = v0lo;
+      v0[i + 1] = hi;
       // mul1 ^= lo32(v0) * hi32(v1)
-      mul32(v0[i], v1[i + 1]);
-      mul1[i] ^= PLO;
-      mul1[i + 1] ^= PHI;
+      a = v0lo;
+      b = v1hi;
+      plo = Math.imul(a, b) >>> 0;
+      mul1[i] ^= plo;
+      mul1[i + 1] ^= Math.round((a * b - plo) / 4294967296);
     }
     zipperMerge(v1, 0, v0);
     zipperMerge(v1, 4, v0);
@@ -139,22 +151,6 @@ function add(a: Uint32Array, i: number, lo: number, hi: number): void {
   const l = a[i] + lo;
   a[i] = l;
   a[i + 1] = a[i + 1] + hi + (l > 0xffffffff ? 1 : 0);
-}
-
-/** The 64-bit product of two 32-bit values, left in PLO / PHI. */
-let PLO = 0;
-let PHI = 0;
-function mul32(a: number, b: number): void {
-  const al = a & 0xffff;
-  const ah = a >>> 16;
-  const bl = b & 0xffff;
-  const bh = b >>> 16;
-  const p0 = al * bl;
-  const p1 = al * bh;
-  const p2 = ah * bl;
-  const mid = (p0 >>> 16) + (p1 & 0xffff) + (p2 & 0xffff);
-  PLO = (((mid & 0xffff) << 16) | (p0 & 0xffff)) >>> 0;
-  PHI = (ah * bh + (p1 >>> 16) + (p2 >>> 16) + (mid >>> 16)) >>> 0;
 }
 
 /**
