@@ -321,15 +321,20 @@ export function encodeBlock(src: Uint8Array): Uint8Array {
     out.set(src.subarray(from, to), o);
     o += to - from;
   };
+  // Snappy's heuristic: the longer no match is found, the further each next probe jumps, so
+  // incompressible data is passed over quickly.
+  let skip = 32;
   while (i + 4 <= n) {
     const x = load(i);
     const h = hash(x);
     const cand = table[h];
     table[h] = i;
     if (cand < 0 || load(cand) !== x) {
-      i++;
+      i += skip >> 5;
+      skip++;
       continue;
     }
+    skip = 32;
     let len = 4;
     while (i + len < n && src[cand + len] === src[i + len]) len++;
     emitLiteral(lit, i);
