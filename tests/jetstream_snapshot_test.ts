@@ -484,6 +484,21 @@ Deno.test("HighwayHash-64 gives minio/highwayhash's sums (every remainder path)"
   }
 });
 
+Deno.test("CRC-32C gives Go's hash/crc32 Castagnoli sums", () => {
+  assert.equal(crc32c(enc.encode("123456789")), 0xe3069283);
+  const want: Record<number, number> = {
+    7: 0xec16504c,
+    8: 0x315c0e8e,
+    9: 0x067b8821,
+    17: 0x22caa839,
+    100: 0xdb1b8f67,
+  };
+  for (const [n, sum] of Object.entries(want)) {
+    const b = new Uint8Array(Number(n)).map((_, i) => (i * 29 + 3) & 0xff);
+    assert.equal(crc32c(b), sum, `length ${n}`);
+  }
+});
+
 Deno.test("S2 framing round-trips and refuses damage", () => {
   const random = new Uint8Array(150_000);
   for (let i = 0; i < random.length; i += 50_000) {
