@@ -19,7 +19,7 @@ import {
 } from "./jetstream_helpers.ts";
 import { createHash } from "node:crypto";
 import { highwayHash64 } from "../src/jetstream/highwayhash.ts";
-import { s2Decode, s2Encode, S2Error } from "../src/jetstream/s2.ts";
+import { crc32c, s2Decode, s2Encode, S2Error } from "../src/jetstream/s2.ts";
 import { readTar, TarError, writeTar } from "../src/jetstream/tar.ts";
 import { ArchiveError, decodeArchive } from "../src/jetstream/snapshot_archive.ts";
 import { sendSnapshot } from "../src/jetstream/snapshot.ts";
