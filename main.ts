@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   // The pid file exists before the listeners, as nats-server writes it early in its start.
   if (opts.pidFile !== "") await Deno.writeTextFile(opts.pidFile, `${Deno.pid}`);
   try {
-    server.start();
+    await server.start();
   } catch (e) {
     logger.fatal((e as Error).message);
     await logger.close();

@@ -24,7 +24,13 @@ import {
 } from "./parser.ts";
 import { Outbound } from "./outbound.ts";
 import type { PeerAddress, Transport } from "./transport.ts";
-import { bytesOf, isValidLiteralSubject, isValidSubject, type Subscription } from "./sublist.ts";
+import {
+  bytesOf,
+  isValidLiteralSubject,
+  isValidSubject,
+  type SublistResult,
+  type Subscription,
+} from "./sublist.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
 import { rewriteMsg } from "./message.ts";
@@ -32,6 +38,7 @@ import { formatGoDuration, type Permissions } from "./options.ts";
 import type { X509Certificate } from "node:crypto";
 import type { DenyFilter } from "./permissions.ts";
 import { goQuoteBytes, protoSnippet } from "./goquote.ts";
+import { goQuote } from "./conf/go_format.ts";
 import {
   checkClientInfo,
   ConnectDecodeError,
@@ -209,8 +216,11 @@ export class Client implements ParserHost {
   #rbuf = new Uint8Array(MIN_READ);
   #shortReads = 0;
   #trace: boolean;
-  // Direct-mapped cache from subject bytes to the decoded subject and its sublist result.
+  // Direct-mapped cache from subject bytes to the decoded subject and its sublist result. A
+  // slot's bytes are copied once it is hit (a subject that comes back), not when it is filled:
+  // a copy costs an ArrayBuffer, and with a subject per message it would never be used.
   #cacheStr: string[] | null = null;
+  #cacheBytes: (Uint8Array | undefined)[] | null = null;
   #cacheRes: unknown[] | null = null;
   #cacheGen: Int32Array | null = null;
 
@@ -257,8 +267,30 @@ export class Client implements ParserHost {
     this.nextPing = Math.min(this.nextPing, this.server.now + o.pingIntervalMs);
   }
 
+  /**
+   * How log lines name this connection: nats-server's connection string, which a client's CONNECT
+   * extends with its library's version, language and name (`- "v3.4.0:nats.js"`).
+   */
   get logPrefix(): string {
-    return `${this.peer.host}:${this.peer.port} - cid:${this.cid} - `;
+    return (this.#connString ?? this.baseConnString()) + " - ";
+  }
+
+  /** The connection string before any CONNECT: the address and the connection id. */
+  protected baseConnString(): string {
+    return `${this.peer.host}:${this.peer.port} - cid:${this.cid}`;
+  }
+
+  #connString: string | null = null;
+
+  /** processConnect's addition to the connection string, as nats-server builds it. */
+  #nameConnection(): void {
+    const o = this.opts;
+    let ncs = o.version ? `v${o.version}` : "";
+    if (o.lang) ncs = o.version ? `${ncs}:${o.lang}` : o.lang;
+    if (o.name) ncs = o.version || o.lang ? `${ncs}:${o.name}` : o.name;
+    if (ncs !== "") {
+      this.#connString = `${this.#connString ?? this.baseConnString()} - ${goQuote(ncs)}`;
+    }
   }
 
   /**
@@ -278,7 +310,7 @@ export class Client implements ParserHost {
           n = pre;
           pre = 0;
         } else {
-          n = await this.conn.read(this.#rbuf.subarray(len));
+          n = await this.conn.read(len === 0 ? this.#rbuf : this.#rbuf.subarray(len));
         }
         if (n === null) break;
         if (this.closed) break;
@@ -468,7 +500,7 @@ export class Client implements ParserHost {
       this.close(ClosedState.MaxPayloadExceeded);
       return false;
     }
-    pa.subject = this.#subjectOf(buf, pa.subjectStart, pa.subjectEnd, parser.hash0);
+    this.#lookupSubject(buf, pa.subjectStart, pa.subjectEnd, parser.hash0);
     if (this.opts.pedantic && !isValidLiteralSubject(pa.subject)) {
       this.sendErr("Invalid Publish Subject");
     }
@@ -490,7 +522,7 @@ export class Client implements ParserHost {
     pa.sizeStart = pa.sizeEnd = start;
     pa.size = 0;
     pa.hdr = -1;
-    pa.subject = this.#subjectOf(buf, start, start, 0);
+    this.#lookupSubject(buf, start, start, 0x811c9dc5 | 0);
     return true;
   }
 
@@ -500,12 +532,14 @@ export class Client implements ParserHost {
     this.inMsgs++;
     this.inBytes += pa.size;
     const acc = this.account;
-    let subject = pa.subject;
+    // The offsets are into this buffer now (a payload cut by a read moved the message).
+    pa.src = buf;
     let src = buf;
     let args = pa;
     // Mappings rewrite the subject before anything else looks at it (permissions included), as
     // nats-server maps at the PUB line. Accounts without mappings pay one null check.
     if (acc.mappings !== null) {
+      const subject = pa.subject;
       const mapped = acc.mappings.map(subject, this.server.cluster?.name ?? "");
       if (mapped === "") {
         if (this.opts.verbose) this.sendOK();
@@ -516,12 +550,13 @@ export class Client implements ParserHost {
         const m = rewriteMsg(buf, pa, mapped, null);
         src = m.buf;
         args = m.pa;
-        subject = mapped;
       }
     }
     if (
-      this.perms !== null && !this.perms.canPublish(subject) && !this.#mayRespond(subject)
+      this.perms !== null && !this.perms.canPublish(args.subject) &&
+      !this.#mayRespond(args.subject)
     ) {
+      const subject = args.subject;
       this.sendErr(`Permissions Violation for Publish to ${JSON.stringify(subject)}`);
       this.server.log.errorc(
         this,
@@ -540,7 +575,7 @@ export class Client implements ParserHost {
     }
     if (this.opts.verbose) this.sendOK();
     const server = this.server;
-    const res = args === pa ? this.#cachedMatch(subject) : acc.sublist.match(subject);
+    const res = args === pa ? this.#cachedMatch() : acc.sublist.match(args.subject);
     const delivered = server.routeMessage(this, acc, res, src, args);
     if (!delivered && args.replyEnd > args.replyStart && this.opts.no_responders) {
       this.#sendNoResponders(src, args);
@@ -625,7 +660,7 @@ export class Client implements ParserHost {
       this.close(ClosedState.MaxAccountConnectionsExceeded);
       return false;
     }
-    const subs = [...this.subs.values()];
+    const subs = this.subs.size === 0 ? [] : [...this.subs.values()];
     for (const sub of subs) this.server.removeSubscription(sub);
     this.account.clients.delete(this);
     this.account = acc;
@@ -702,8 +737,11 @@ export class Client implements ParserHost {
     if (this.server.opts.noHeaderSupport) o.headers = false;
     const first = !this.connectReceived;
     this.connectReceived = true;
-    // nats-server estimates the RTT from accept to CONNECT until a PING measures it.
-    if (this.kind === CLIENT) this.rtt = Math.max(performance.now() - this.#accepted, 1e-6);
+    if (this.kind === CLIENT) {
+      // nats-server estimates the RTT from accept to CONNECT until a PING measures it.
+      this.rtt = Math.max(performance.now() - this.#accepted, 1e-6);
+      this.#nameConnection();
+    }
     this.#connectTimers();
     // Every CONNECT is authenticated, a repeated one too (nats-server closes on bad credentials).
     const auth = this.authenticate();
@@ -860,51 +898,97 @@ export class Client implements ParserHost {
   // ---- Subject cache ----
 
   /**
-   * Decodes a subject at most once per distinct subject per connection (DENO-NET.md §6). A hit
-   * compares the bytes with the cached string's character codes: equal codes mean the bytes are
-   * ASCII and decode to that very string (a byte >= 128 never decodes to its own code), so no
-   * copy of the bytes is kept, and a miss (every message, with a subject per device) allocates
-   * only the string.
+   * Looks the subject up in this connection's cache (DENO-NET.md §6): a hit gives the message
+   * its subject string, a miss leaves it to be decoded only if someone asks (see PubArg.subject).
+   * Until a slot has been hit, the bytes are compared with the cached string's character codes:
+   * equal codes mean the bytes are ASCII and decode to that very string (a byte >= 128 never
+   * decodes to its own code).
    */
-  #subjectOf(buf: Uint8Array, start: number, end: number, h: number): string {
+  #lookupSubject(buf: Uint8Array, start: number, end: number, h: number): void {
+    const pa = this.pa;
+    this.#subjectHash = h;
     if (isAckSubject(buf, start, end)) {
       // Unique per message: caching it would only evict subjects that do come back.
       this.#slot = -1;
-      return dec.decode(buf.subarray(start, end));
+      this.#slotHit = false;
+      pa.subjectFrom(buf);
+      return;
     }
     const slot = (h >>> 0) & (SUBJECT_CACHE_SLOTS - 1);
+    this.#slot = slot;
     if (this.#cacheStr === null) {
       this.#cacheStr = new Array(SUBJECT_CACHE_SLOTS).fill("");
+      this.#cacheBytes = new Array(SUBJECT_CACHE_SLOTS).fill(undefined);
       this.#cacheRes = new Array(SUBJECT_CACHE_SLOTS).fill(null);
       this.#cacheGen = new Int32Array(SUBJECT_CACHE_SLOTS).fill(-1);
     }
-    const cs = this.#cacheStr[slot];
     const len = end - start;
-    this.#slot = slot;
-    if (cs.length === len) {
-      let i = 0;
-      while (i < len && cs.charCodeAt(i) === buf[start + i]) i++;
-      if (i === len) return cs;
+    const cb = this.#cacheBytes![slot];
+    let hit = false;
+    if (cb !== undefined) {
+      if (cb.length === len) {
+        let i = 0;
+        while (i < len && cb[i] === buf[start + i]) i++;
+        hit = i === len;
+      }
+    } else {
+      const cs = this.#cacheStr[slot];
+      if (cs.length === len) {
+        let i = 0;
+        while (i < len && cs.charCodeAt(i) === buf[start + i]) i++;
+        // Seen again: worth a copy of its bytes, compared twice as fast as the string's codes.
+        if (i === len) {
+          hit = true;
+          this.#cacheBytes![slot] = buf.slice(start, end);
+        }
+      }
     }
-    const s = dec.decode(buf.subarray(start, end));
-    this.#cacheStr[slot] = s;
-    this.#cacheGen![slot] = -1;
-    return s;
+    if (hit) {
+      pa.src = buf;
+      pa.subject = this.#cacheStr[slot];
+      this.#slotHit = true;
+      return;
+    }
+    pa.subjectFrom(buf);
+    this.#slotHit = false;
   }
   #slot = 0;
+  #slotHit = false;
+  #subjectHash = 0;
 
-  #cachedMatch(subject: string) {
+  /**
+   * The subject list's result for the message in `pa`: from this connection's cache, else from
+   * the account's list, searched by the subject's bytes (a subject seen once is never decoded).
+   */
+  #cachedMatch(): SublistResult<Client> {
     const sl = this.account.sublist;
     const slot = this.#slot;
-    if (slot < 0) return sl.match(subject);
-    const gen = sl.generation | 0;
-    if (this.#cacheGen![slot] === gen && this.#cacheStr![slot] === subject) {
-      return this.#cacheRes![slot] as ReturnType<typeof sl.match>;
+    const pa = this.pa;
+    if (slot < 0) {
+      // An ack subject: neither this connection's cache nor the list's keeps it.
+      const m = sl.matchBytes(pa.src, pa.subjectStart, pa.subjectEnd, this.#subjectHash, false);
+      if (m.subject !== null) pa.subject = m.subject;
+      return m.result;
     }
-    const res = sl.match(subject);
-    this.#cacheRes![slot] = res;
-    this.#cacheGen![slot] = gen;
-    return res;
+    const gen = sl.generation | 0;
+    if (this.#slotHit) {
+      if (this.#cacheGen![slot] === gen) return this.#cacheRes![slot] as SublistResult<Client>;
+      const res = sl.match(this.#cacheStr![slot]);
+      this.#cacheRes![slot] = res;
+      this.#cacheGen![slot] = gen;
+      return res;
+    }
+    const m = sl.matchBytes(pa.src, pa.subjectStart, pa.subjectEnd, this.#subjectHash);
+    // The list decoded the subject to cache it: this connection keeps it too. Otherwise (a
+    // subject the list does not expect to see again) the slot keeps what it had.
+    if (m.subject !== null) {
+      pa.subject = m.subject;
+      this.#cacheStr![slot] = m.subject;
+      this.#cacheBytes![slot] = undefined;
+      this.#cacheRes![slot] = m.result;
+      this.#cacheGen![slot] = gen;
+    }
+    return m.result;
   }
 
   // ---- Output ----
@@ -1151,7 +1235,7 @@ export class Client implements ParserHost {
     const finish = (): void => {
       this.out.release();
       this.#rbuf = NO_BYTES;
-      this.#cacheStr = this.#cacheRes = null;
+      this.#cacheStr = this.#cacheRes = this.#cacheBytes = null;
       this.#cacheGen = null;
       try {
         this.conn.close();

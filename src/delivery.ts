@@ -1,13 +1,17 @@
 /**
- * JetStream deliveries between servers (over routes and leafnodes). A consumer's message is routed by its deliver subject
- * (a pull request's inbox, a push consumer's deliver subject) but reaches the client with the
- * stream's subject: locally the message's bytes carry the stream subject while `pa.subject` is
- * the deliver subject. Another server cannot see that difference, so nats-server sends such a
- * message on the deliver subject with the stream subject after the reply: `<reply>@<subject>`
- * (only for `$JS.ACK.` replies), and the receiving server splits it again.
+ * JetStream deliveries on their way to a client. A consumer's message is routed by its deliver
+ * subject (a pull request's inbox, a push consumer's deliver subject) but reaches the client with
+ * the stream's subject: locally the message's bytes carry the stream subject while `pa.subject`
+ * is the deliver subject (nats-server's `pa.deliver`); a delivery is a `$JS.ACK.` reply on such
+ * a message. It keeps showing the stream subject where it is moved on:
+ * - into another account by a service or stream import (rerouteMsg);
+ * - to another server over a route or leafnode, which cannot see the difference, so nats-server
+ *   sends it on the deliver subject with the stream subject after the reply,
+ *   `<reply>@<subject>` (encodeDelivery), and the receiving server splits it again
+ *   (decodeDelivery).
  */
 
-import { buildMsg, type Msg } from "./message.ts";
+import { buildMsg, type Msg, rewriteMsg } from "./message.ts";
 import type { PubArg } from "./parser.ts";
 
 const enc = new TextEncoder();
@@ -36,17 +40,44 @@ function carries(buf: Uint8Array, start: number, end: number, subject: string): 
 }
 
 /**
- * For a JetStream delivery (a `$JS.ACK.` reply, routed on another subject than its bytes
- * carry): the subject and reply to send, `<deliver subject>` and `<reply>@<stream subject>`.
- * Null for any other message (the common case costs one byte comparison).
+ * Whether the message is a JetStream delivery: a `$JS.ACK.` reply, routed on another subject
+ * than its bytes carry. The common case (any other reply, or none) costs one byte comparison.
+ */
+export function isDelivery(src: Uint8Array, pa: PubArg): boolean {
+  if (pa.replyEnd - pa.replyStart <= JS_ACK.length || src[pa.replyStart] !== 0x24) return false;
+  if (!startsWithJsAck(src, pa.replyStart, pa.replyEnd)) return false;
+  return !carries(src, pa.subjectStart, pa.subjectEnd, pa.subject);
+}
+
+/**
+ * The message routed on `subject` instead, with another reply (`null` keeps it) and optionally
+ * one header set, as message.ts's rewriteMsg; a JetStream delivery keeps the stream subject it
+ * carries, so an import moving it into another account still hands the client the stream's
+ * subject and `$JS.ACK.` reply (what nats-server's cross-account pull and push consumers see).
+ */
+export function rerouteMsg(
+  src: Uint8Array,
+  pa: PubArg,
+  subject: string,
+  reply: string | null,
+  header?: [string, string],
+): Msg {
+  if (!isDelivery(src, pa)) return rewriteMsg(src, pa, subject, reply, header);
+  const shown = dec.decode(src.subarray(pa.subjectStart, pa.subjectEnd));
+  const m = rewriteMsg(src, pa, shown, reply, header);
+  m.pa.subject = subject;
+  return m;
+}
+
+/**
+ * For a JetStream delivery (isDelivery): the subject and reply to send to another server,
+ * `<deliver subject>` and `<reply>@<stream subject>`. Null for any other message.
  */
 export function encodeDelivery(
   src: Uint8Array,
   pa: PubArg,
 ): { subject: Uint8Array; reply: Uint8Array } | null {
-  if (pa.replyEnd - pa.replyStart <= JS_ACK.length || src[pa.replyStart] !== 0x24) return null;
-  if (!startsWithJsAck(src, pa.replyStart, pa.replyEnd)) return null;
-  if (carries(src, pa.subjectStart, pa.subjectEnd, pa.subject)) return null;
+  if (!isDelivery(src, pa)) return null;
   const orig = src.subarray(pa.subjectStart, pa.subjectEnd);
   const reply = new Uint8Array(pa.replyEnd - pa.replyStart + 1 + orig.length);
   reply.set(src.subarray(pa.replyStart, pa.replyEnd));

@@ -178,10 +178,7 @@ export class NatsServer {
       for (const w of warnings) logger.warn(w);
       await probeUrlResolver(opts);
       const server = new Server(opts, logger);
-      server.start();
-      // start() binds every listener before it returns; the await keeps this API free to do
-      // asynchronous start work (stores to recover, say) without changing its shape.
-      await Promise.resolve();
+      await server.start();
       return new NatsServer(server, captured, close);
     } catch (e) {
       await close();

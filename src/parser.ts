@@ -94,6 +94,9 @@ export const LEAF_OP_INDEX = indexOps(LEAF_OPS);
  * Arguments of the message op being parsed, as offsets into the current buffer. One instance per
  * connection, reused for every message.
  */
+const NO_BYTES = new Uint8Array(0);
+const SUBJECT_DECODER = new TextDecoder();
+
 export class PubArg {
   subjectStart = 0;
   subjectEnd = 0;
@@ -114,8 +117,31 @@ export class PubArg {
   queuesStart = 0;
   queuesEnd = 0;
   payloadStart = 0;
-  /** The decoded subject: set once per op by the connection (usually from its subject cache). */
-  subject = "";
+  /** The buffer the offsets point into, for the subject when it is decoded lazily. */
+  src: Uint8Array = NO_BYTES;
+  #subject: string | null = "";
+
+  /**
+   * The subject as a string: given by the connection when it has one (its subject cache), else
+   * decoded from `src` on first read. Most messages are routed without it (the subject list is
+   * searched by bytes), so a subject seen once is never decoded; it is read only while the
+   * message is being processed, when `src` still holds it.
+   */
+  get subject(): string {
+    return this.#subject ??= SUBJECT_DECODER.decode(
+      this.src.subarray(this.subjectStart, this.subjectEnd),
+    );
+  }
+
+  set subject(s: string) {
+    this.#subject = s;
+  }
+
+  /** The subject is src[subjectStart, subjectEnd), to be decoded if someone asks for it. */
+  subjectFrom(src: Uint8Array): void {
+    this.src = src;
+    this.#subject = null;
+  }
 
   shift(delta: number): void {
     this.subjectStart += delta;

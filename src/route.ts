@@ -416,11 +416,13 @@ export class Route extends Client {
       };
       this.remoteSubs.set(key, { sub, acc, weight, origin });
       acc.sublist.insert(sub);
+      acc.notifyInterest(sub, true);
       leafnodes?.interestChanged(acc, sub, weight, origin);
     } else if (existing) {
       existing.sub.closed = true;
       this.remoteSubs.delete(key);
       existing.acc.sublist.remove(existing.sub);
+      existing.acc.notifyInterest(existing.sub, false);
       leafnodes?.interestChanged(acc, existing.sub, -existing.weight, existing.origin);
     }
     return true;
@@ -555,6 +557,7 @@ export class Route extends Client {
     for (const { sub, acc, weight, origin } of this.remoteSubs.values()) {
       sub.closed = true;
       acc.sublist.remove(sub);
+      acc.notifyInterest(sub, false);
       leafnodes?.interestChanged(acc, sub, -weight, origin);
     }
     this.remoteSubs.clear();

@@ -50,7 +50,9 @@ import { checkResolverReload } from "./operator/validate.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
 import { WebsocketListener } from "./websocket/listener.ts";
-import { accountLimits, getHash, JetStream } from "./jetstream/jetstream.ts";
+import type { JetStream } from "./jetstream/jetstream.ts";
+import { accountLimits } from "./jetstream/account_limits.ts";
+import { getHash } from "./jetstream/settings.ts";
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -268,9 +270,14 @@ export class Server {
     }
   }
 
-  /** Binds the client listener and starts accepting. Resolves once listening. */
-  start(): void {
+  /**
+   * Binds the client listener and starts accepting. Resolves once listening. JetStream's modules
+   * are loaded here, and only when it is enabled: most of the code, and of an idle server's
+   * memory, is JetStream's.
+   */
+  async start(): Promise<void> {
     const o = this.opts;
+    const jetstreamModule = o.jetstream ? await import("./jetstream/jetstream.ts") : null;
     this.log.notice("Starting nats-server");
     this.log.notice(`  Version:  ${VERSION}`);
     this.log.notice(`  Git:      [not set]`);
@@ -300,13 +307,13 @@ export class Server {
           throw new StartError(`Can't start monitoring: ${(e as Error).message}`);
         }
       }
-      if (o.jetstream) {
+      if (jetstreamModule !== null) {
         // nats-server refuses this before JetStream starts, with no "Can't start" in front.
         if (this.systemAccount !== null && accountLimits(this, this.systemAccount) !== null) {
           throw new StartError("Not allowed to enable JetStream on the system account");
         }
         try {
-          this.jetstream = JetStream.enable(this);
+          this.jetstream = jetstreamModule.JetStream.enable(this);
         } catch (e) {
           throw new StartError(`Can't start JetStream: ${(e as Error).message}`);
         }
@@ -690,7 +697,7 @@ export class Server {
     acc.sublist.insert(sub);
     this.cluster?.localInterest(acc, sub.subject, sub.queue, 1);
     this.leafnodes?.interestChanged(acc, sub, 1, "");
-    if (acc.interestWatchers !== null) { for (const w of acc.interestWatchers) w(sub, true); }
+    acc.notifyInterest(sub, true);
   }
 
   removeSubscription(sub: ClientSub): void {
@@ -698,7 +705,7 @@ export class Server {
     if (!acc.sublist.remove(sub)) return;
     this.cluster?.localInterest(acc, sub.subject, sub.queue, -1);
     this.leafnodes?.interestChanged(acc, sub, -1, "");
-    if (acc.interestWatchers !== null) { for (const w of acc.interestWatchers) w(sub, false); }
+    acc.notifyInterest(sub, false);
   }
 
   /** Subscriptions in every account (what /varz counts). */
@@ -751,6 +758,8 @@ export class Server {
     this.stats.inBytes += pa.size;
     acc.inMsgs++;
     acc.inBytes += pa.size;
+    // No interest at all (telemetry nobody listens to): nothing to route, nothing deferred.
+    if (res.psubs.length === 0 && res.qsubs.length === 0) return false;
     const delivered = this.routeIn(from, acc, res, src, pa, queues);
     if (this.#deferred.length > 0) this.#drainInternal();
     return delivered;

@@ -58,6 +58,37 @@ function sameKey(key: string, s: string, start: number, end: number): boolean {
   return true;
 }
 
+/** Whether buf[start, end) is exactly `key` (an ASCII subject: one byte per character). */
+function sameBytes(key: string, buf: Uint8Array, start: number, end: number): boolean {
+  const n = key.length;
+  if (n !== end - start) return false;
+  for (let i = 0; i < n; i++) if (key.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
+
+const SUBJECT_DECODER = new TextDecoder();
+
+/** What scanSubject found in a subject's bytes. */
+const ASCII = 0;
+const NOT_ASCII = 1;
+const EMPTY_TOKEN = 2;
+
+/**
+ * One pass over a subject's bytes: a byte over 127 (NOT_ASCII: the string path), else an empty
+ * token ("a..b", ".a", "a.", "": EMPTY_TOKEN, matches nothing), else ASCII.
+ */
+function scanSubject(buf: Uint8Array, start: number, end: number): number {
+  let prev = 46;
+  let empty = false;
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (b > 127) return NOT_ASCII;
+    if (b === 46 && prev === 46) empty = true;
+    prev = b;
+  }
+  return empty || prev === 46 ? EMPTY_TOKEN : ASCII;
+}
+
 /**
  * The subscriptions of one node: an array while few (a Set costs ~240 bytes even for one member,
  * and most nodes have one), a Set past SMALL_MEMBERS so removal stays O(1) on a subject with
@@ -111,8 +142,19 @@ class Node<C extends Subscriber> {
   psubs: Members<C> | null = null;
   qsubs: Map<string, Members<C>> | null = null;
 
+  /** This node's members as a match result, made when first asked (see result()). */
+  #result: SublistResult<C> | null = null;
+
   constructor(key: string) {
     this.key = key;
+  }
+
+  /**
+   * This node's members as a result, kept until they change: a subject matched by one wildcard
+   * subscription node alone (`dev.>` under a subject per device) then costs no allocation.
+   */
+  result(): SublistResult<C> {
+    return this.#result ??= literalResult(this);
   }
 
   get hasSubs(): boolean {
@@ -124,6 +166,7 @@ class Node<C extends Subscriber> {
   }
 
   add(sub: Subscription<C>): void {
+    this.#result = null;
     if (sub.queue === "") {
       this.psubs = addMember(this.psubs, sub);
       return;
@@ -134,6 +177,7 @@ class Node<C extends Subscriber> {
 
   /** Returns false when `sub` was not here. */
   remove(sub: Subscription<C>): boolean {
+    this.#result = null;
     if (sub.queue === "") {
       const m = removeMember(this.psubs, sub);
       if (m === undefined) return false;
@@ -162,6 +206,15 @@ class NodeMap<C extends Subscriber> {
     if (b === undefined) return undefined;
     if (!Array.isArray(b)) return sameKey(b.key, s, start, end) ? b : undefined;
     for (const n of b) if (sameKey(n.key, s, start, end)) return n;
+    return undefined;
+  }
+
+  /** The node whose key is the ASCII bytes buf[start, end), whose hash is h. */
+  getBytes(buf: Uint8Array, start: number, end: number, h: number): Node<C> | undefined {
+    const b = this.#map.get(h);
+    if (b === undefined) return undefined;
+    if (!Array.isArray(b)) return sameBytes(b.key, buf, start, end) ? b : undefined;
+    for (const n of b) if (sameBytes(n.key, buf, start, end)) return n;
     return undefined;
   }
 
@@ -232,6 +285,12 @@ const CACHE_PRUNE = CACHE_MAX / 4;
 const CACHE_WINDOW = 1024;
 const CACHE_LOW_HITS = 4;
 const CACHE_SAMPLE = 16;
+
+/** What matchBytes found; see there. */
+export interface ByteMatch<C extends Subscriber> {
+  subject: string | null;
+  result: SublistResult<C>;
+}
 
 interface CacheEntry<C extends Subscriber> {
   subject: string;
@@ -383,21 +442,91 @@ export class Sublist<C extends Subscriber = Subscriber> {
     this.matches++;
     if (++this.#windowLookups === CACHE_WINDOW) this.#endWindow();
     const h = subjectHash(subject);
-    const cache = this.#cache;
-    const e = cache.get(h);
+    const e = this.#cache.get(h);
     if (e !== undefined && e.subject === subject) {
       this.cacheHits++;
       this.#windowHits++;
       return e.result;
     }
     const result = this.#count === 0 ? EMPTY_RESULT : this.#resolve(subject, h);
-    if (this.#sampling && ++this.#misses % CACHE_SAMPLE !== 0) return result;
+    if (!this.#sampling || ++this.#misses % CACHE_SAMPLE === 0) this.#store(e, h, subject, result);
+    return result;
+  }
+
+  /**
+   * match() for a subject still in the bytes it arrived in: buf[start, end), whose FNV-1a hash
+   * (as subjectHash computes it, which the parser computes while scanning) is h. An ASCII
+   * subject is looked up without being decoded; it is decoded only to be cached, and the string
+   * is returned then (else `subject` is null). The returned object is reused by the next call.
+   * `cache` false: a subject known to be unique (a JetStream ack, one per message) is neither
+   * looked up in the cache nor stored, where it would only evict subjects that do come back;
+   * nor does it count towards the cache's hit rate.
+   */
+  matchBytes(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    h: number,
+    cache = true,
+  ): ByteMatch<C> {
+    const out = this.#byteMatch;
+    this.matches++;
+    if (!cache) {
+      out.subject = null;
+      out.result = this.#uncached(buf, start, end, h);
+      return out;
+    }
+    if (++this.#windowLookups === CACHE_WINDOW) this.#endWindow();
+    const e = this.#cache.get(h);
+    if (e !== undefined && sameBytes(e.subject, buf, start, end)) {
+      this.cacheHits++;
+      this.#windowHits++;
+      out.subject = e.subject;
+      out.result = e.result;
+      return out;
+    }
+    const kind = scanSubject(buf, start, end);
+    if (kind === NOT_ASCII) {
+      const subject = SUBJECT_DECODER.decode(buf.subarray(start, end));
+      this.matches--;
+      out.result = this.match(subject);
+      out.subject = subject;
+      return out;
+    }
+    const result = this.#count === 0 || kind === EMPTY_TOKEN
+      ? EMPTY_RESULT
+      : this.#resolveBytes(buf, start, end, h);
+    out.result = result;
+    if (this.#sampling && ++this.#misses % CACHE_SAMPLE !== 0) {
+      out.subject = null;
+      return out;
+    }
+    const subject = SUBJECT_DECODER.decode(buf.subarray(start, end));
+    this.#store(e, h, subject, result);
+    out.subject = subject;
+    return out;
+  }
+
+  #byteMatch: ByteMatch<C> = { subject: null, result: EMPTY_RESULT };
+
+  /** The result for buf[start, end), not cached: by its bytes when ASCII, else decoded. */
+  #uncached(buf: Uint8Array, start: number, end: number, h: number): SublistResult<C> {
+    if (this.#count === 0) return EMPTY_RESULT;
+    const kind = scanSubject(buf, start, end);
+    if (kind === EMPTY_TOKEN) return EMPTY_RESULT;
+    if (kind === ASCII) return this.#resolveBytes(buf, start, end, h);
+    const subject = SUBJECT_DECODER.decode(buf.subarray(start, end));
+    return this.#resolve(subject, subjectHash(subject));
+  }
+
+  #store(e: CacheEntry<C> | undefined, h: number, subject: string, result: SublistResult<C>) {
     if (e !== undefined) {
       // Another subject with the same hash: this one takes the slot.
       e.subject = subject;
       e.result = result;
-      return result;
+      return;
     }
+    const cache = this.#cache;
     if (cache.size >= CACHE_MAX) {
       // Map keeps insertion order: the first keys are the oldest.
       let n = 0;
@@ -407,7 +536,18 @@ export class Sublist<C extends Subscriber = Subscriber> {
       }
     }
     cache.set(h, { subject, result });
-    return result;
+  }
+
+  /** #resolve for an ASCII subject in bytes, with no empty token. */
+  #resolveBytes(buf: Uint8Array, start: number, end: number, h: number): SublistResult<C> {
+    const literal = this.#literal.size === 0
+      ? undefined
+      : this.#literal.getBytes(buf, start, end, h);
+    if (this.#wildcards === 0) return literal === undefined ? EMPTY_RESULT : literalResult(literal);
+    const nodes = MATCHED as Node<C>[];
+    collectMatchesBytes(this.#root, buf, start, end, nodes);
+    if (literal !== undefined) nodes.push(literal);
+    return resultOf(nodes, literal);
   }
 
   #endWindow(): void {
@@ -426,26 +566,13 @@ export class Sublist<C extends Subscriber = Subscriber> {
       : this.#literal.get(subject, 0, subject.length, h);
     if (this.#wildcards === 0) {
       if (literal === undefined || hasEmptyToken(subject)) return EMPTY_RESULT;
-      const psubs: Subscription<C>[] = [];
-      if (literal.psubs !== null) pushMembers(psubs, literal.psubs);
-      const qsubs: Subscription<C>[][] = [];
-      if (literal.qsubs !== null) {
-        for (const m of literal.qsubs.values()) {
-          const q: Subscription<C>[] = [];
-          pushMembers(q, m);
-          qsubs.push(q);
-        }
-      }
-      return { psubs, qsubs };
+      return literalResult(literal);
     }
     if (hasEmptyToken(subject)) return EMPTY_RESULT;
-    const m = new Matcher<C>(subject);
-    m.level(this.#root, 0);
-    if (literal !== undefined) m.add(literal);
-    if (m.psubs === null && m.queues === null) return EMPTY_RESULT;
-    const qsubs: Subscription<C>[][] = [];
-    if (m.queues !== null) { for (const q of m.queues.values()) qsubs.push(q); }
-    return { psubs: m.psubs ?? [], qsubs };
+    const nodes = MATCHED as Node<C>[];
+    collectMatches(this.#root, subject, 0, nodes);
+    if (literal !== undefined) nodes.push(literal);
+    return resultOf(nodes, literal);
   }
 
   /** Fanout over cached results, for /subsz (as nats-server's Sublist.Stats()). */
@@ -484,51 +611,117 @@ export class Sublist<C extends Subscriber = Subscriber> {
 }
 
 /**
- * One match's walk of the wildcard tree over the tokens of `subject`, found by position (no
- * token is cut out as a string); its arrays are made only when something matches.
+ * The nodes one match reaches, in walk order. Matching is synchronous and never re-entered, so
+ * one array serves every match.
  */
-class Matcher<C extends Subscriber> {
-  readonly subject: string;
-  psubs: Subscription<C>[] | null = null;
-  queues: Map<string, Subscription<C>[]> | null = null;
+const MATCHED: Node<Subscriber>[] = [];
 
-  constructor(subject: string) {
-    this.subject = subject;
+/** The result of the nodes a match reached (and empties the list). */
+function resultOf<C extends Subscriber>(
+  nodes: Node<C>[],
+  literal: Node<C> | undefined,
+): SublistResult<C> {
+  const n = nodes.length;
+  let result: SublistResult<C>;
+  if (n === 0) result = EMPTY_RESULT;
+  // Tree nodes keep their result; a literal node does not (one per subject would add up).
+  else if (n === 1) result = nodes[0] === literal ? literalResult(literal) : nodes[0].result();
+  else result = mergeResults(nodes);
+  nodes.length = 0;
+  return result;
+}
+
+/** A node's members as a new result. */
+function literalResult<C extends Subscriber>(node: Node<C>): SublistResult<C> {
+  const psubs: Subscription<C>[] = [];
+  if (node.psubs !== null) pushMembers(psubs, node.psubs);
+  const qsubs: Subscription<C>[][] = [];
+  if (node.qsubs !== null) {
+    for (const m of node.qsubs.values()) {
+      const q: Subscription<C>[] = [];
+      pushMembers(q, m);
+      qsubs.push(q);
+    }
   }
+  return { psubs, qsubs };
+}
 
-  add(node: Node<C>): void {
-    if (node.psubs !== null) pushMembers(this.psubs ??= [], node.psubs);
-    if (node.qsubs !== null) {
-      const queues = this.queues ??= new Map();
-      for (const [name, members] of node.qsubs) {
-        let q = queues.get(name);
-        if (!q) {
-          q = [];
-          queues.set(name, q);
-        }
-        pushMembers(q, members);
+/** The members of several nodes as one result: plain ones in order, queue groups by name. */
+function mergeResults<C extends Subscriber>(nodes: Node<C>[]): SublistResult<C> {
+  let psubs: Subscription<C>[] | null = null;
+  let queues: Map<string, Subscription<C>[]> | null = null;
+  for (const node of nodes) {
+    if (node.psubs !== null) pushMembers(psubs ??= [], node.psubs);
+    if (node.qsubs === null) continue;
+    queues ??= new Map();
+    for (const [name, members] of node.qsubs) {
+      let q = queues.get(name);
+      if (!q) {
+        q = [];
+        queues.set(name, q);
       }
+      pushMembers(q, members);
     }
   }
+  if (psubs === null && queues === null) return EMPTY_RESULT;
+  const qsubs: Subscription<C>[][] = [];
+  if (queues !== null) { for (const q of queues.values()) qsubs.push(q); }
+  return { psubs: psubs ?? [], qsubs };
+}
 
-  /** Matches the token starting at `start` against `level`. */
-  level(level: Level<C>, start: number): void {
-    const subject = this.subject;
-    const dot = subject.indexOf(".", start);
-    const last = dot < 0;
-    if (level.fwc) this.add(level.fwc);
-    if (level.pwc) {
-      if (last) this.add(level.pwc);
-      else if (level.pwc.next) this.level(level.pwc.next, dot + 1);
-    }
-    // Literal tokens of wildcard subscriptions: "a" in "a.*", "b" in "*.b".
-    if (level.nodes === null) return;
-    const end = last ? subject.length : dot;
-    const node = level.nodes.get(subject, start, end, subjectHash(subject, start, end));
-    if (node) {
-      if (last) this.add(node);
-      else if (node.next) this.level(node.next, dot + 1);
-    }
+/**
+ * Walks the wildcard tree over the tokens of `subject`, found by position (no token is cut out
+ * as a string), from the token starting at `start`; adds every node with members it reaches.
+ */
+function collectMatches<C extends Subscriber>(
+  level: Level<C>,
+  subject: string,
+  start: number,
+  out: Node<C>[],
+): void {
+  const dot = subject.indexOf(".", start);
+  const last = dot < 0;
+  if (level.fwc !== null && level.fwc.hasSubs) out.push(level.fwc);
+  if (level.pwc !== null) {
+    if (last) {
+      if (level.pwc.hasSubs) out.push(level.pwc);
+    } else if (level.pwc.next !== null) collectMatches(level.pwc.next, subject, dot + 1, out);
+  }
+  // Literal tokens of wildcard subscriptions: "a" in "a.*", "b" in "*.b".
+  if (level.nodes === null) return;
+  const end = last ? subject.length : dot;
+  const node = level.nodes.get(subject, start, end, subjectHash(subject, start, end));
+  if (node !== undefined) {
+    if (last) {
+      if (node.hasSubs) out.push(node);
+    } else if (node.next !== null) collectMatches(node.next, subject, dot + 1, out);
+  }
+}
+
+/** collectMatches over the ASCII bytes buf[pos, end) of a subject, tokens hashed as they go. */
+function collectMatchesBytes<C extends Subscriber>(
+  level: Level<C>,
+  buf: Uint8Array,
+  pos: number,
+  end: number,
+  out: Node<C>[],
+): void {
+  let dot = pos;
+  let h = 0x811c9dc5 | 0;
+  while (dot < end && buf[dot] !== 46) h = Math.imul(h ^ buf[dot++], 0x01000193);
+  const last = dot === end;
+  if (level.fwc !== null && level.fwc.hasSubs) out.push(level.fwc);
+  if (level.pwc !== null) {
+    if (last) {
+      if (level.pwc.hasSubs) out.push(level.pwc);
+    } else if (level.pwc.next !== null) collectMatchesBytes(level.pwc.next, buf, dot + 1, end, out);
+  }
+  if (level.nodes === null) return;
+  const node = level.nodes.getBytes(buf, pos, dot, h);
+  if (node !== undefined) {
+    if (last) {
+      if (node.hasSubs) out.push(node);
+    } else if (node.next !== null) collectMatchesBytes(node.next, buf, dot + 1, end, out);
   }
 }
 
@@ -550,8 +743,9 @@ function collect<C extends Subscriber>(level: Level<C>, out: Subscription<C>[]):
 
 /** The bytes buf[start, end) as a plain array (see Subscription.sidBytes). */
 export function bytesOf(buf: Uint8Array, start = 0, end = buf.length): number[] {
-  const out = new Array<number>(end - start);
-  for (let i = start; i < end; i++) out[i - start] = buf[i];
+  // Pushed, not preallocated: a preallocated array is "holey", and every read checks for holes.
+  const out: number[] = [];
+  for (let i = start; i < end; i++) out.push(buf[i]);
   return out;
 }
 

@@ -25,14 +25,14 @@ interface Target {
   stop(): Promise<void>;
 }
 
-function startOurs(conf: string, extra = ""): Promise<Target> {
+async function startOurs(conf: string, extra = ""): Promise<Target> {
   const port = freePort();
   const text = `listen: "127.0.0.1:${port}"\n${extra}\n${conf}`;
   const layer = parseConfigString(text, "accounts.conf");
   const opts = mergeOptions(defaultOptions(), layer);
   const server = new Server(opts, new MemoryLogger());
-  server.start();
-  return Promise.resolve({ name: "ours", port, server, stop: () => server.shutdown() });
+  await server.start();
+  return { name: "ours", port, server, stop: () => server.shutdown() };
 }
 
 async function startNatsServer(conf: string, extra = ""): Promise<Target> {

@@ -145,7 +145,7 @@ export async function startServer(
   log.debugEnabled = logFlags.debug ?? false;
   log.traceEnabled = logFlags.trace ?? false;
   const server = new Server(opts, log);
-  server.start();
+  await server.start();
   return {
     server,
     port: server.port,

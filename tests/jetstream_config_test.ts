@@ -209,7 +209,7 @@ Deno.test("JetStream on the system account is refused at start", async () => {
     storeDir: dir,
   });
   const s = new Server(opts, new MemoryLogger());
-  assert.throws(
+  await assert.rejects(
     () => s.start(),
     /^StartError: Not allowed to enable JetStream on the system account$/,
   );

@@ -26,7 +26,7 @@ const server = new Server(
   mergeOptions(defaultOptions(), { host: "127.0.0.1", port: Number(port) }),
   quiet,
 );
-server.start();
+await server.start();
 const js = new TestJetStream(server, server.globalAccount, dir);
 js.addStream({ name: "S", subjects: ["s.>"], storage: "file" });
 console.log("ready");

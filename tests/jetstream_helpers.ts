@@ -40,7 +40,7 @@ export async function startJs(
   });
   const log = new MemoryLogger();
   const server = new Server(opts, log);
-  server.start();
+  await server.start();
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

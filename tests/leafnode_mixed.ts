@@ -31,7 +31,7 @@ export async function start(kind: Kind, conf: string): Promise<Node> {
     log.debugEnabled = true;
     const opts = mergeOptions(defaultOptions(), parseConfigString(text));
     const server = new Server(opts, log);
-    server.start();
+    await server.start();
     return {
       kind,
       port: server.port,

@@ -403,7 +403,7 @@ Deno.test("a system account JWT with JetStream limits stops the start as in nats
     mergeOptions(defaultOptions(), loadConfig(file).options),
     new MemoryLogger(),
   );
-  assert.throws(
+  await assert.rejects(
     () => s.start(),
     /^StartError: Not allowed to enable JetStream on the system account$/,
   );

@@ -245,9 +245,14 @@ Deno.test("a subscriber blocked past write_deadline is closed as a slow consumer
         /Slow Consumer Detected: WriteDeadline of 200ms exceeded with \d+ chunks of \d+ total bytes\./;
       for (let i = 0; i < 400 && !line.test(s.proc.stderr); i++) await pub.send(msg);
       await waitFor(() => line.test(s.proc.stderr), `${who(s)}: slow consumer logged`);
-      const closed = await (await fetch(`http://127.0.0.1:${http}/connz?state=closed`)).json();
-      assert.equal(closed.connections[0].reason, "Slow Consumer (Write Deadline)", who(s));
-      assert.ok(closed.connections[0].pending_bytes > 0, `${who(s)}: pending bytes kept`);
+      // The line is logged as the close starts; the record appears once the close completes.
+      let closed: { connections?: { reason: string; pending_bytes: number }[] } = {};
+      await waitFor(async () => {
+        closed = await (await fetch(`http://127.0.0.1:${http}/connz?state=closed`)).json();
+        return (closed.connections?.length ?? 0) > 0;
+      }, `${who(s)}: the closed connection recorded`);
+      assert.equal(closed.connections![0].reason, "Slow Consumer (Write Deadline)", who(s));
+      assert.ok(closed.connections![0].pending_bytes > 0, `${who(s)}: pending bytes kept`);
       const varz = await (await fetch(`http://127.0.0.1:${http}/varz`)).json();
       assert.equal(varz.slow_consumers, 1, who(s));
       await pub.close();
@@ -469,6 +474,31 @@ Deno.test("a route that cannot be dialed is logged as an error, in Go's words", 
         `[ERR] Error trying to connect to route (attempt 1): dial tcp 127.0.0.1:${closed}: ` +
           "connect: connection refused",
       );
+    }
+  } finally {
+    await disposeAll(servers);
+  }
+});
+
+Deno.test("log lines name a client by its CONNECT's version, lang and name, as nats-server", async () => {
+  const servers = await serveBoth(AUTH);
+  const connects: [Record<string, string>, string][] = [
+    [{ version: "1.2", lang: "go", name: 'my "app"' }, '"v1.2:go:my \\"app\\"" - '],
+    [{ lang: "go", name: "n" }, '"go:n" - '],
+    [{ name: "only" }, '"only" - '],
+    [{ version: "3" }, '"v3" - '],
+    [{}, ""],
+  ];
+  try {
+    for (const s of servers) {
+      for (const [fields, prefix] of connects) {
+        const connect = JSON.stringify({ ...fields, user: "a", pass: "wrong", verbose: false });
+        assert.equal(
+          await exchange(s.port, `CONNECT ${connect}\r\nPING\r\n`),
+          "-ERR 'Authorization Violation'\r\n<EOF>",
+        );
+        await waitLog(s, `[ERR] ${prefix}authentication error`);
+      }
     }
   } finally {
     await disposeAll(servers);

@@ -40,8 +40,25 @@ function expected(all: Subscription<Fake>[], subject: string) {
   };
 }
 
-function actual(sl: Sublist<Fake>, subject: string) {
-  const r = sl.match(subject);
+const enc = new TextEncoder();
+
+/**
+ * A match by string, or by the subject's bytes inside a larger buffer (`cache` false: as a
+ * unique subject, a JetStream ack, which the cache neither serves nor keeps).
+ */
+function actual(sl: Sublist<Fake>, subject: string, bytes = false, cache = true) {
+  let r;
+  if (bytes) {
+    const b = enc.encode(`PUB ${subject} 0`);
+    const end = b.length - 2;
+    // The hash the parser computes over the bytes: subjectHash over them as Latin-1.
+    const h = subjectHash(String.fromCharCode(...b.subarray(4, end)));
+    const m = sl.matchBytes(b, 4, end, h, cache);
+    if (m.subject !== null) assert.equal(m.subject, subject);
+    r = m.result;
+  } else {
+    r = sl.match(subject);
+  }
   return {
     psubs: r.psubs.map((s) => s.sid).sort(),
     qsubs: r.qsubs.map((g) => `${g[0].queue}:${g.map((s) => s.sid).sort()}`).sort(),
@@ -57,7 +74,7 @@ function rng(seed: number): () => number {
   };
 }
 
-const TOKENS = ["a", "b", "c", "dev", "1"];
+const TOKENS = ["a", "b", "c", "dev", "1", "é", ""];
 
 function randomSubject(r: () => number, wildcards: boolean): string {
   const n = 1 + Math.floor(r() * 4);
@@ -90,7 +107,8 @@ Deno.test("sublist matches as brute force through random inserts, removals and c
     } else {
       // Published subjects may hold `*` and `>` tokens too (they are literal tokens then).
       const p = randomSubject(r, r() < 0.1);
-      assert.deepEqual(actual(sl, p), expected(live, p), `step ${step}: ${p}`);
+      const by = r();
+      assert.deepEqual(actual(sl, p, by < 0.6, by > 0.4), expected(live, p), `step ${step}: ${p}`);
     }
     assert.deepEqual(sl.count, live.length);
   }
@@ -116,7 +134,10 @@ Deno.test("sublist: literal token nodes of wildcard subscriptions, empty tokens,
   assert.deepEqual(r.psubs.at(-1), lit);
   assert.deepEqual(new Set(r.psubs), new Set([lit, mid, tail, star]));
   assert.deepEqual(sl.match("a.x.c").psubs.map((s) => s.subject).sort(), ["a.*.c", "a.>"]);
-  for (const bad of ["a..c", ".a.b.c", "a.b.c.", ""]) assert.deepEqual(sl.match(bad).psubs, []);
+  for (const bad of ["a..c", ".a.b.c", "a.b.c.", ""]) {
+    assert.deepEqual(sl.match(bad).psubs, []);
+    assert.deepEqual(actual(sl, bad, true).psubs, []);
+  }
   // A published "*" token is literal: it meets wildcard subscriptions only.
   assert.deepEqual(new Set(sl.match("a.*.c").psubs), new Set([mid, tail]));
   sl.remove(mid);
@@ -134,6 +155,21 @@ Deno.test("sublist: many subscribers on one subject, and a cache that stays boun
   for (let i = 0; i < 10_000; i++) sl.match(`dev.${i}.t`);
   assert.ok(sl.cacheSize <= 1024, `cache holds ${sl.cacheSize}`);
   assert.deepEqual(sl.match("fan.out").psubs.length, 66);
+});
+
+Deno.test("sublist: unique subjects (acks) matched by bytes are not cached", () => {
+  const sl = new Sublist<Fake>();
+  const acks = sub("$JS.ACK.S.C.*.*.*.*.*");
+  sl.insert(acks);
+  for (let i = 0; i < 100; i++) {
+    const subject = `$JS.ACK.S.C.1.${i}.${i}.1700000000000000000.0`;
+    assert.deepEqual(actual(sl, subject, true, false).psubs, [acks.sid]);
+    // Not ASCII: decoded, and still not cached.
+    assert.deepEqual(actual(sl, `$JS.ACK.S.C.é.${i}.1.1.0`, true, false).psubs, [acks.sid]);
+    assert.deepEqual(actual(sl, `$JS.ACK.S.C..${i}.1.1.0`, true, false).psubs, []);
+  }
+  assert.equal(sl.cacheSize, 0);
+  assert.equal(sl.cacheHits, 0);
 });
 
 Deno.test("sublist: subjects and tokens whose hashes collide stay apart", () => {

@@ -1317,7 +1317,7 @@ Deno.test("log lines name websocket clients wid:N, after the X-Forwarded-For add
   });
 });
 
-Deno.test("a websocket port in use stops the start with nats-server's message", () => {
+Deno.test("a websocket port in use stops the start with nats-server's message", async () => {
   const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (busy.addr as Deno.NetAddr).port;
   try {
@@ -1328,7 +1328,7 @@ Deno.test("a websocket port in use stops the start with nats-server's message", 
       ),
     );
     const s = new Server(opts, new MemoryLogger());
-    assert.throws(
+    await assert.rejects(
       () => s.start(),
       new RegExp(
         `^StartError: Unable to listen for websocket connections: listen tcp 127\\.0\\.0\\.1:${port}: bind: address already in use$`,

@@ -39,7 +39,7 @@ export async function startOurs(conf: string, http = false): Promise<WsServer> {
   const opts = mergeOptions(defaultOptions(), parseConfigString(text, "ws.conf"));
   const log = new MemoryLogger();
   const server = new Server(opts, log);
-  server.start();
+  await server.start();
   await Promise.resolve();
   return {
     name: "ours",

@@ -5,10 +5,10 @@
  * talks to the bench over JSON messages: postMessage in a Worker, one JSON object per line on
  * stdin/stdout in a child process. The same code drives every server measured.
  *
- * Messages in: {cmd:"pub"|"sub"|"reqrep"|"churn", ...}, then {cmd:"go"} (pub, reqrep, churn),
- * {cmd:"stat"} and {cmd:"stop"} (sub). JetStream roles (js.ts): {cmd:"requests"|"consume", ...},
- * then {cmd:"go"}. Messages out: {ev:"ready"}, {ev:"done", ...}, {ev:"stat", ...},
- * {ev:"error", message}.
+ * Messages in: {cmd:"pub"|"sub"|"reqrep"|"reqraw"|"churn", ...}, then {cmd:"go"} (pub, reqrep,
+ * reqraw, churn), {cmd:"stat"} and {cmd:"stop"} (sub). JetStream roles (js.ts):
+ * {cmd:"requests"|"consume", ...}, then {cmd:"go"}. Messages out: {ev:"ready"}, {ev:"done", ...},
+ * {ev:"stat", ...}, {ev:"error", message}.
  */
 
 import {
@@ -373,6 +373,66 @@ async function reqrep(c: ReqRepCmd): Promise<void> {
   send({ ev: "done", p50: pick(0.5), p99: pick(0.99), mean, n: lat.length });
 }
 
+/**
+ * Request/reply on raw connections (no client library): a responder answering each request and
+ * a requester sending the next one on the answer, each request with its own reply subject. What
+ * it measures is the server's turnaround, twice per request, plus the loopback's.
+ */
+async function reqraw(c: ReqRepCmd): Promise<void> {
+  const responder = await connectTcp(c.port);
+  const requester = await connectTcp(c.port);
+  responder.setNoDelay(true);
+  requester.setNoDelay(true);
+  await pingPong(responder, CONNECT + "SUB bench.rr 1\r\n");
+  await pingPong(requester, CONNECT + "SUB _INBOX.bench.* 1\r\n");
+  const data = new TextDecoder().decode(payload(c.size));
+  let stop = false;
+  // The responder answers every request it reads (requests are sequential: one per read).
+  const answering = (async () => {
+    const buf = new Uint8Array(64 * 1024);
+    const dec = new TextDecoder();
+    while (!stop) {
+      const n = await responder.read(buf).catch(() => null);
+      if (n === null) return;
+      const text = dec.decode(buf.subarray(0, n));
+      const m = /MSG bench\.rr 1 (\S+) /.exec(text);
+      if (m) await writeAll(responder, enc.encode(`PUB ${m[1]} ${c.size}\r\n${data}\r\n`));
+    }
+  })();
+  send({ ev: "ready" });
+  await nextCmd(); // go
+  const lat: number[] = [];
+  const buf = new Uint8Array(64 * 1024);
+  for (let i = 0; i < c.warmup + c.count; i++) {
+    const t = performance.now();
+    await writeAll(
+      requester,
+      enc.encode(`PUB bench.rr _INBOX.bench.${i} ${c.size}\r\n${data}\r\n`),
+    );
+    // The reply is one MSG frame of a known length (a server PING would come on its own).
+    const want = `MSG _INBOX.bench.${i} 1 ${c.size}\r\n`.length + c.size + 2;
+    let got = 0;
+    while (got < want) {
+      const n = await requester.read(buf);
+      if (n === null) throw new Error("requester: connection closed");
+      if (buf[0] === 80 && buf[1] === 73) {
+        await writeAll(requester, enc.encode("PONG\r\n"));
+        continue;
+      }
+      got += n;
+    }
+    if (i >= c.warmup) lat.push(performance.now() - t);
+  }
+  stop = true;
+  requester.close();
+  responder.close();
+  await answering;
+  lat.sort((a, b) => a - b);
+  const pick = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] * 1000;
+  const mean = lat.reduce((a, b) => a + b, 0) / lat.length * 1000;
+  send({ ev: "done", p50: pick(0.5), p99: pick(0.99), mean, n: lat.length });
+}
+
 /** JetStream requests (publish with ack, KV put/get): prefill, ready, go, done. */
 async function jsRequests(c: RequestsCmd): Promise<void> {
   const conn = await JsConn.open(c.port);
@@ -421,6 +481,7 @@ async function run(m: Msg): Promise<void> {
     else if (m.cmd === "consume") await jsConsume(m as ConsumeCmd);
     else if (m.cmd === "sub") await subscriber(m as SubCmd);
     else if (m.cmd === "reqrep") await reqrep(m as ReqRepCmd);
+    else if (m.cmd === "reqraw") await reqraw(m as ReqRepCmd);
     else if (m.cmd === "churn") await churn(m as ChurnCmd, send, nextCmd);
     else throw new Error(`unknown command ${m.cmd}`);
   } catch (e) {

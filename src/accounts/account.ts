@@ -42,8 +42,23 @@ export interface ResponseImport {
   ts: number;
 }
 
-/** Told when a local subscription is added or removed (JetStream push consumers watch these). */
-export type InterestWatcher = (sub: ClientSub, added: boolean) => void;
+/**
+ * An account that imports some of this account's subjects as a stream: `rename` gives the
+ * subject a message on `subject` (which may hold wildcards) is delivered under there.
+ */
+export interface StreamImporter {
+  importer: Account;
+  subject: string;
+  rename(subject: string): string;
+  /** The import's subscription in this account (closed once the import is gone). */
+  sub: ClientSub;
+}
+
+/**
+ * Told when a subscription is added to or removed from an account: a local one, or interest
+ * from a route or leafnode (JetStream push consumers watch these).
+ */
+export type InterestWatcher = (sub: ClientSub, added: boolean, acc: Account) => void;
 
 export const NO_LIMITS: AccountLimits = {
   maxConnections: -1,
@@ -72,6 +87,8 @@ export class Account {
   readonly responses = new Map<string, ResponseImport>();
   /** `_R_.xxxxxx.`: the prefix of this account's service replies, made when first needed. */
   replyPrefix = "";
+  /** Accounts importing from this one as a stream (push consumers watch their interest). */
+  streamImporters: StreamImporter[] = [];
   /** Subscriptions made for this account's imports (some live in the exporters). */
   importSubs: ClientSub[] = [];
   /** The wildcard subscription on replyPrefix + ">" answering this account's service replies. */
@@ -99,6 +116,12 @@ export class Account {
   newServiceReply(): string {
     if (this.replyPrefix === "") this.replyPrefix = "_R_." + randomToken(6) + ".";
     return this.replyPrefix + randomToken(6);
+  }
+
+  /** Tells the interest watchers, if any, that `sub` came or went. */
+  notifyInterest(sub: ClientSub, added: boolean): void {
+    if (this.interestWatchers === null) return;
+    for (const w of this.interestWatchers) w(sub, added, this);
   }
 
   /** Subscriptions in this account, local and remote interest alike. */

@@ -21,7 +21,8 @@ import { ROUTER } from "../client.ts";
 import type { Server } from "../server.ts";
 import type { AccountOptions, ResponseType, ServiceExportOptions } from "../options.ts";
 import type { PubArg } from "../parser.ts";
-import { replyOf, rewriteMsg } from "../message.ts";
+import { replyOf } from "../message.ts";
+import { rerouteMsg } from "../delivery.ts";
 import { subjectMatches } from "../sublist.ts";
 import { SubjectTransform } from "./transform.ts";
 
@@ -29,6 +30,7 @@ import { SubjectTransform } from "./transform.ts";
 export const DEFAULT_RESPONSE_THRESHOLD_MS = 2 * 60 * 1000;
 
 const REQUEST_INFO = "Nats-Request-Info";
+const JS_ACK_PREFIX = "$JS.ACK.";
 
 /** Installs every account's imports (after all accounts and exports exist). */
 export function installImports(server: Server, configured: AccountOptions[]): void {
@@ -56,10 +58,14 @@ export function removeImports(server: Server): void {
   }
 }
 
-/** Removes one account's import subscriptions. */
+/** Removes one account's import subscriptions (and its place among the exporters' importers). */
 export function removeAccountImports(acc: Account): void {
   for (const sub of acc.importSubs) {
-    if (sub.client.account.internal) sub.client.account.internal.unsubscribe(sub);
+    const exporter = sub.client.account;
+    if (exporter.streamImporters.length > 0) {
+      exporter.streamImporters = exporter.streamImporters.filter((si) => si.sub !== sub);
+    }
+    if (exporter.internal) exporter.internal.unsubscribe(sub);
   }
   acc.importSubs = [];
 }
@@ -80,11 +86,12 @@ export function addStreamImport(
   }
   const handler = (_sub: ClientSub, from: Client, src: Uint8Array, pa: PubArg): void => {
     const subj = rename(pa.subject);
-    const m = rewriteMsg(src, pa, subj, null);
+    const m = rerouteMsg(src, pa, subj, null);
     server.routeLocal(from, importer, importer.sublist.match(subj), m.buf, m.pa, null);
   };
   const sub = server.internalClient(exporter).subscribe(subject, handler);
   importer.importSubs.push(sub);
+  exporter.streamImporters.push({ importer, subject, rename, sub });
 }
 
 export function addServiceImport(
@@ -108,30 +115,46 @@ export function addServiceImport(
     if (mapped) subject = mapped;
     const se = serviceExportFor(exporter, subject);
     const reply = replyOf(src, pa);
-    let nrr = "";
-    let ri: ResponseImport | null = null;
-    if (reply !== "") {
-      nrr = exporter.newServiceReply();
-      ensureResponseSub(server, exporter);
-      ri = {
-        from: nrr,
-        to: reply,
-        dest: importer,
-        type: (se?.responseType ?? "Singleton") as ResponseType,
-        thresholdMs: se?.responseThresholdMs || DEFAULT_RESPONSE_THRESHOLD_MS,
-        ts: Date.now(),
-      };
-      exporter.responses.set(nrr, ri);
-    }
+    const ri = responseImport(
+      server,
+      exporter,
+      importer,
+      reply,
+      (se?.responseType ?? "Singleton") as ResponseType,
+      se?.responseThresholdMs || DEFAULT_RESPONSE_THRESHOLD_MS,
+    );
+    const nrr = ri?.from ?? reply;
     // The responder learns who asks (account and RTT), as nats-server's Nats-Request-Info.
     const info: Record<string, unknown> = { acc: from.account.name };
     if (from.rtt > 0) info.rtt = Math.round(from.rtt * 1e6);
-    const m = rewriteMsg(src, pa, subject, nrr, [REQUEST_INFO, JSON.stringify(info)]);
+    const m = rerouteMsg(src, pa, subject, nrr, [REQUEST_INFO, JSON.stringify(info)]);
     const delivered = server.routeIn(from, exporter, exporter.sublist.match(subject), m.buf, m.pa);
-    if (!delivered && ri) exporter.responses.delete(nrr);
+    if (!delivered && ri) exporter.responses.delete(ri.from);
   };
   const sub = server.internalClient(importer).subscribe(local, handler);
   importer.importSubs.push(sub);
+}
+
+/**
+ * Maps `reply` (in `dest`) to a fresh `_R_.` reply of `acc`, so an answer published in `acc`
+ * reaches it. None for no reply, and none for a JetStream ack reply (`$JS.ACK.`): those pass
+ * unchanged, the importing account reaching the stream's account through its `$JS.ACK.>`
+ * import (nats-server's exception, which keeps pull consumers working across accounts).
+ */
+function responseImport(
+  server: Server,
+  acc: Account,
+  dest: Account,
+  reply: string,
+  type: ResponseType,
+  thresholdMs: number,
+): ResponseImport | null {
+  if (reply === "" || reply.startsWith(JS_ACK_PREFIX)) return null;
+  const from = acc.newServiceReply();
+  ensureResponseSub(server, acc);
+  const ri = { from, to: reply, dest, type, thresholdMs, ts: Date.now() };
+  acc.responses.set(from, ri);
+  return ri;
 }
 
 /** The exporter's one subscription for all replies to its service imports. */
@@ -140,7 +163,16 @@ function ensureResponseSub(server: Server, exporter: Account): void {
   const handler = (_sub: ClientSub, from: Client, src: Uint8Array, pa: PubArg): void => {
     const ri = exporter.responses.get(pa.subject);
     if (!ri) return;
-    const m = rewriteMsg(src, pa, ri.to, "");
+    // An answer that itself asks for a reply gets one back through the same import.
+    const back = responseImport(
+      server,
+      ri.dest,
+      exporter,
+      replyOf(src, pa),
+      ri.type,
+      ri.thresholdMs,
+    );
+    const m = rerouteMsg(src, pa, ri.to, back?.from ?? replyOf(src, pa));
     const delivered = server.routeIn(from, ri.dest, ri.dest.sublist.match(ri.to), m.buf, m.pa);
     // An empty message ends a stream or chunked reply, as nats-server reads it.
     if (!delivered || ri.type === "Singleton" || pa.size === 0) exporter.responses.delete(ri.from);

@@ -5,7 +5,9 @@
  * account JWTs (`tiered_limits`); this server's streams are all in tier R1.
  */
 
+import type { Account } from "../accounts/account.ts";
 import type { JetStreamAccountLimits } from "../options.ts";
+import type { Server } from "../server.ts";
 
 export const ZERO_LIMITS: JetStreamAccountLimits = {
   maxMemory: 0,
@@ -86,4 +88,14 @@ export function tiersJson(
     out[t] = { ...(t === "R1" ? used : none), limits: limitsJson(tiers[t] ?? ZERO_LIMITS) };
   }
   return out;
+}
+
+/**
+ * The JetStream limits configured for an account (in the config, or in its account JWT), or
+ * null (not enabled for it).
+ */
+export function accountLimits(server: Server, acc: Account): JetStreamAccountLimits | null {
+  if (acc.jwt !== null) return acc.jwt.jetstream;
+  const a = server.opts.accounts.find((x) => x.name === acc.name);
+  return a?.jetstreamLimits ?? null;
 }

@@ -51,24 +51,32 @@ function num(s: string, start: number, end: number): number {
 
 /**
  * Parses an ack subject; null when it is not a nine-token `$JS.ACK.` subject. It runs for every
- * ack, so it walks the dots in place rather than splitting (each ack subject is unique, and
- * splitting such strings is slow in V8; see tokenize in sublist.ts).
+ * ack, so it finds the dots in place rather than splitting (each ack subject is unique, and
+ * splitting such strings is slow in V8; see tokenEnds in sublist.ts). `prefixLen`: the length
+ * of a `$JS.ACK.<stream>.<consumer>.` prefix the caller knows the subject has (its
+ * subscription's), so the scan starts after it.
  */
-export function parseAckSubject(subject: string): AckInfo | null {
-  if (!subject.startsWith("$JS.ACK.")) return null;
-  // Tokens 2 to 8 follow the prefix; `tok` is the one that ends at the next dot.
-  let dc = 0, sseq = 0, dseq = 0;
-  let tok = 2, start = 8;
-  for (let i = 8; i <= subject.length; i++) {
-    if (i < subject.length && subject.charCodeAt(i) !== 46) continue;
-    if (tok === 4) dc = num(subject, start, i);
-    else if (tok === 5) sseq = num(subject, start, i);
-    else if (tok === 6) dseq = num(subject, start, i);
-    tok++;
-    start = i + 1;
+export function parseAckSubject(subject: string, prefixLen = 0): AckInfo | null {
+  let at = prefixLen;
+  if (at === 0) {
+    if (!subject.startsWith("$JS.ACK.")) return null;
+    // Stream and consumer tokens.
+    const s = subject.indexOf(".", 8);
+    if (s < 0) return null;
+    const c = subject.indexOf(".", s + 1);
+    if (c < 0) return null;
+    at = c + 1;
   }
-  if (tok !== 9) return null;
-  return { dc, sseq, dseq };
+  const d1 = subject.indexOf(".", at);
+  const d2 = d1 < 0 ? -1 : subject.indexOf(".", d1 + 1);
+  const d3 = d2 < 0 ? -1 : subject.indexOf(".", d2 + 1);
+  const d4 = d3 < 0 ? -1 : subject.indexOf(".", d3 + 1);
+  if (d4 < 0 || subject.indexOf(".", d4 + 1) >= 0) return null;
+  return {
+    dc: num(subject, at, d1),
+    sseq: num(subject, d1 + 1, d2),
+    dseq: num(subject, d2 + 1, d3),
+  };
 }
 
 /** The kinds of acknowledgement a consumer understands. */

@@ -12,7 +12,8 @@
  * expiry, inactivity, paced delivery), never per message.
  */
 
-import type { InterestWatcher } from "../accounts/account.ts";
+import type { Account, InterestWatcher } from "../accounts/account.ts";
+import { subjectMatches } from "../sublist.ts";
 import type { ClientSub } from "../client.ts";
 import type { Client } from "../client.ts";
 import { payloadOf, replyOf, utf8 } from "../message.ts";
@@ -166,6 +167,8 @@ export class Consumer implements ConsumerHandle {
   #subs: ClientSub[] = [];
   #unlisten: (() => void) | null = null;
   #interestWatch: InterestWatcher | null = null;
+  /** The accounts #interestWatch is registered in. */
+  #watched: Account[] = [];
   #events: EventTarget;
   #ackPre: string;
   #ackPreBytes: Uint8Array;
@@ -511,6 +514,8 @@ export class Consumer implements ConsumerHandle {
     if (this.#pending.size > 0) this.#forceExpirePending();
     this.#dsubj = subject;
     this.cfg.deliverSubject = subject;
+    this.#unwatchInterest();
+    this.#watchInterest();
     this.#updateDeliveryInterest(this.#hasDeliveryInterest());
   }
 
@@ -549,12 +554,28 @@ export class Consumer implements ConsumerHandle {
    */
   #hasDeliveryInterest(): boolean {
     if (this.isPull || this.#dsubj === "") return false;
-    const r = this.stream.account.sublist.match(this.#dsubj);
     const group = this.cfg.deliverGroup;
-    if (group === "") return r.psubs.some((sub) => sub.subject === this.#dsubj);
-    return r.qsubs.some((g) =>
-      g.length > 0 && g[0].subject === this.#dsubj && g[0].queue === group
-    );
+    return this.#deliveryTargets().some(({ acc, subject }) => {
+      const r = acc.sublist.match(subject);
+      if (group === "") return r.psubs.some((sub) => sub.subject === subject);
+      return r.qsubs.some((g) => g.length > 0 && g[0].subject === subject && g[0].queue === group);
+    });
+  }
+
+  /**
+   * Where a subscription to the deliver subject counts: this account, and each account that
+   * imports it as a stream, under the subject it arrives as there (nats-server carries such a
+   * subscription into the exporting account as a literal shadow subscription).
+   */
+  #deliveryTargets(): { acc: Account; subject: string }[] {
+    const acc = this.stream.account;
+    const targets = [{ acc, subject: this.#dsubj }];
+    for (const si of acc.streamImporters) {
+      if (!si.sub.closed && subjectMatches(si.subject, this.#dsubj)) {
+        targets.push({ acc: si.importer, subject: si.rename(this.#dsubj) });
+      }
+    }
+    return targets;
   }
 
   /** Anyone at all on the deliver subject (wildcards count). */
@@ -564,11 +585,10 @@ export class Consumer implements ConsumerHandle {
   }
 
   #watchInterest(): void {
-    const acc = this.stream.account;
-    const watch: InterestWatcher = (sub, added) => {
-      if (this.#closed || sub.subject !== this.#dsubj || sub.queue !== this.cfg.deliverGroup) {
-        return;
-      }
+    const targets = this.#deliveryTargets();
+    const watch: InterestWatcher = (sub, added, acc) => {
+      if (this.#closed || sub.queue !== this.cfg.deliverGroup) return;
+      if (!targets.some((t) => t.acc === acc && t.subject === sub.subject)) return;
       // Settle after the subscription change is complete (it may be one of several).
       queueMicrotask(() => {
         if (this.#closed) return;
@@ -578,14 +598,19 @@ export class Consumer implements ConsumerHandle {
       });
     };
     this.#interestWatch = watch;
-    acc.interestWatchers ??= new Set();
-    acc.interestWatchers.add(watch);
+    this.#watched = targets.map((t) => t.acc);
+    for (const acc of this.#watched) {
+      acc.interestWatchers ??= new Set();
+      acc.interestWatchers.add(watch);
+    }
   }
 
   #unwatchInterest(): void {
-    const acc = this.stream.account;
-    if (this.#interestWatch !== null) acc.interestWatchers?.delete(this.#interestWatch);
-    if (acc.interestWatchers?.size === 0) acc.interestWatchers = null;
+    for (const acc of this.#watched) {
+      if (this.#interestWatch !== null) acc.interestWatchers?.delete(this.#interestWatch);
+      if (acc.interestWatchers?.size === 0) acc.interestWatchers = null;
+    }
+    this.#watched = [];
     this.#interestWatch = null;
   }
 
@@ -1086,12 +1111,13 @@ export class Consumer implements ConsumerHandle {
     if (this.#closed) return;
     const reply = replyOf(src, pa);
     const msg = payloadOf(src, pa);
-    this.processAck(pa.subject, reply, msg);
+    // The subscription (`<ack prefix>*.*.*.*.*`) vouches for the prefix.
+    this.processAck(pa.subject, reply, msg, this.#ackPre.length);
   }
 
   /** An acknowledgement on `$JS.ACK...` (`reply` asks for a confirmation). */
-  processAck(subject: string, reply: string, msg: Uint8Array): void {
-    const info = parseAckSubject(subject);
+  processAck(subject: string, reply: string, msg: Uint8Array, prefixLen = 0): void {
+    const info = parseAckSubject(subject, prefixLen);
     const sseq = info?.sseq ?? 0, dseq = info?.dseq ?? 0, dc = info?.dc ?? 0;
     let skipAckReply = sseq === 0;
     switch (ackKind(msg)) {

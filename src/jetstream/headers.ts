@@ -53,6 +53,13 @@ export function getHeader(hdr: Uint8Array | null, key: string): string {
 
 /** Go's http.Header value cleaning: CR and LF become spaces, outer spaces are trimmed. */
 function cleanValue(v: string): string {
+  // The common value (a number, a stream name, a time) needs nothing: checked without regexes.
+  let plain = v.length > 0 && v.charCodeAt(0) > 32 && v.charCodeAt(v.length - 1) > 32;
+  for (let i = 0; plain && i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 13 || c === 10) plain = false;
+  }
+  if (plain || v === "") return v;
   return v.replace(/[\r\n]/g, " ").replace(/^[ \t]+|[ \t]+$/g, "");
 }
 

@@ -8,7 +8,6 @@
  * Memory streams are not kept across restarts (nor are they by nats-server).
  */
 
-import { createHash } from "node:crypto";
 import { statfsSync } from "node:fs";
 import type { Account } from "../accounts/account.ts";
 import type { ClientSub } from "../client.ts";
@@ -42,7 +41,15 @@ import { streamAction } from "./advisories.ts";
 import { installApi } from "./api.ts";
 import { recoverStreamConsumers } from "./consumers.ts";
 import { applyDomainMappings } from "./domain.ts";
-import { growth, limitsJson, reservedBy, tiersJson, ZERO_LIMITS } from "./account_limits.ts";
+import {
+  accountLimits,
+  growth,
+  limitsJson,
+  reservedBy,
+  tiersJson,
+  ZERO_LIMITS,
+} from "./account_limits.ts";
+import type { JetStreamConfig } from "./settings.ts";
 
 export const JS_STORE_DIR = "jetstream";
 const STREAMS_DIR = "streams";
@@ -52,34 +59,6 @@ const SNAPSHOTS_DIR = "__snapshots__";
 const MAX_MEM_DEFAULT = 256 * 1024 * 1024;
 /** nats-server's JetStreamMaxStoreDefault (1 TB), when the disk cannot be asked. */
 const MAX_STORE_DEFAULT = 1024 ** 4;
-
-export interface JetStreamConfig {
-  maxMemory: number;
-  maxStore: number;
-  storeDir: string;
-  domain: string;
-  /** Set when both limits were configured, as nats-server's Start() passes it through. */
-  compressOk: boolean;
-}
-
-/** nats-server's JetStreamConfig JSON (/varz, /jsz). */
-export function configJsonOf(c: JetStreamConfig): Record<string, unknown> {
-  const o: Record<string, unknown> = { max_memory: c.maxMemory, max_storage: c.maxStore };
-  if (c.storeDir) o.store_dir = c.storeDir;
-  if (c.domain) o.domain = c.domain;
-  if (c.compressOk) o.compress_ok = true;
-  return o;
-}
-
-const HASH_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/** nats-server's getHash: 8 base-62 digits of the name's SHA-256 (the log's "Node:"). */
-export function getHash(name: string): string {
-  const b = createHash("sha256").update(name).digest();
-  let s = "";
-  for (let i = 0; i < 8; i++) s += HASH_DIGITS[b[i] % 62];
-  return s;
-}
 
 /** nats-server's friendlyBytes: "512 B", "1.50 KB", "17.66 GB". */
 export function friendlyBytes(bytes: number): string {
@@ -507,16 +486,6 @@ export class JetStream {
   }
 }
 
-/**
- * The JetStream limits configured for an account (in the config, or in its account JWT), or
- * null (not enabled for it).
- */
-export function accountLimits(server: Server, acc: Account): JetStreamAccountLimits | null {
-  if (acc.jwt !== null) return acc.jwt.jetstream;
-  const a = server.opts.accounts.find((x) => x.name === acc.name);
-  return a?.jetstreamLimits ?? null;
-}
-
 /** One account's JetStream: its streams, limits, usage and API counters. */
 export class JsAccount {
   readonly js: JetStream;
@@ -645,11 +614,6 @@ export class JsAccount {
     this.#checkLimits(checked, this.#reserved(cfg.name, cfg.storage), 0);
     if (cfg.template_owner) throw new Error("stream not owned by template");
     if (this.subjectsOverlap(cfg.subjects ?? [], null)) throw jsError("JSStreamSubjectOverlapErr");
-    if (cfg.mirror?.external || cfg.sources?.some((src) => src.external)) {
-      throw new Error(
-        "stream mirrors and sources of other accounts are not supported by this server",
-      );
-    }
     let store: StreamStore;
     if (recovered) {
       store = recovered.store;

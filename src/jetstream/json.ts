@@ -182,10 +182,21 @@ export function goTimeNs(ns: number): string {
   if (ns === 0) return ZERO_TIME;
   const ms = Math.floor(ns / 1e6);
   const sub = Math.max(0, Math.min(999_999, Math.round(ns - ms * 1e6)));
-  const d = new Date(ms);
-  let frac = pad(d.getUTCMilliseconds(), 3) + pad(sub, 6);
-  frac = frac.replace(/0+$/, "");
-  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}` +
-    (frac === "" ? "" : `.${frac}`) + "Z";
+  const sec = Math.floor(ms / 1000);
+  if (sec !== cachedSec) {
+    // Direct gets and consumer infos format many times within one second: the date part once.
+    const d = new Date(sec * 1000);
+    cachedSec = sec;
+    cachedSecText = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-` +
+      `${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:` +
+      pad(d.getUTCSeconds());
+  }
+  let frac = pad(ms - sec * 1000, 3) + pad(sub, 6);
+  let cut = frac.length;
+  while (cut > 0 && frac.charCodeAt(cut - 1) === 48) cut--;
+  frac = frac.slice(0, cut);
+  return cachedSecText + (frac === "" ? "" : `.${frac}`) + "Z";
 }
+
+let cachedSec = NaN;
+let cachedSecText = "";

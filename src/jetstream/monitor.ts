@@ -8,7 +8,8 @@
 import type { Server } from "../server.ts";
 import { goTime, nowMs } from "../monitor/format.ts";
 import type { JszOptions } from "../monitor/jsz.ts";
-import { configJsonOf, type JsAccount } from "./jetstream.ts";
+import type { JsAccount } from "./jetstream.ts";
+import { configJsonOf } from "./settings.ts";
 import { jsError } from "./errors.ts";
 
 const DEFAULT_LIMIT = 1024;

@@ -154,17 +154,27 @@ function plainArgs(subject: string, sl: number, sd: number, size: number, line: 
 /** Writes n's `nd` digits at `at` (nd = digits(n), passed when the caller has it). */
 function writeDigits(buf: Uint8Array, at: number, n: number, nd = digits(n)): void {
   let end = at + nd;
-  // Below 2^31 the arithmetic stays in small integers.
-  if (n < 0x80000000) {
-    do {
-      const q = (n / 10) | 0;
-      buf[--end] = 48 + n - q * 10;
-      n = q;
-    } while (n > 0);
-    return;
+  if (n >= 0x80000000) {
+    // Timestamps and such: the low 8 digits in small-integer arithmetic, then the rest.
+    const hi = Math.floor(n / 1e8);
+    let lo = n - hi * 1e8;
+    for (let k = 0; k < 8; k++) {
+      const q = (lo / 10) | 0;
+      buf[--end] = 48 + lo - q * 10;
+      lo = q;
+    }
+    n = hi;
+    if (n >= 0x80000000) {
+      do {
+        const q = Math.floor(n / 10);
+        buf[--end] = 48 + n - q * 10;
+        n = q;
+      } while (n > 0);
+      return;
+    }
   }
   do {
-    const q = Math.floor(n / 10);
+    const q = (n / 10) | 0;
     buf[--end] = 48 + n - q * 10;
     n = q;
   } while (n > 0);

@@ -12,7 +12,8 @@
  *   until the origin appears.
  *
  * Catching up is done in slices of BATCH messages per turn of the event loop, so a large origin
- * never stalls the server. Origins in other accounts or domains (`external`) are refused.
+ * never stalls the server. Origins reached through an API prefix (`external`: another account
+ * or domain) are fed by external_feed.ts.
  */
 
 import type { StoredMsg } from "./store/types.ts";
@@ -22,12 +23,20 @@ import { parseRfc3339 } from "./json.ts";
 import { appendHeaders, getHeader, removeHeader } from "./headers.ts";
 import type { StreamSourceJson } from "./stream_config.ts";
 import type { Stream } from "./stream.ts";
+import { ExternalFeed } from "./external_feed.ts";
 
 export const STREAM_SOURCE = "Nats-Stream-Source";
 const BATCH = 4096;
 
-/** One mirror, or one source of a stream. */
-export class Feed {
+/** A mirror or source: of a stream of this account, or an external one. */
+export type Feed = LocalFeed | ExternalFeed;
+
+export function newFeed(target: Stream, spec: StreamSourceJson, kind: "mirror" | "source"): Feed {
+  return spec.external ? new ExternalFeed(target, spec, kind) : new LocalFeed(target, spec, kind);
+}
+
+/** One mirror, or one source of a stream, whose origin is in the same account. */
+export class LocalFeed {
   readonly kind: "mirror" | "source";
   readonly spec: StreamSourceJson;
   readonly #target: Stream;

@@ -41,7 +41,7 @@ import { appendHeaders, getHeader, removeHeader, statusHeader } from "./headers.
 import { goJson, goTimeNs, type JsonObject, parseJson } from "./json.ts";
 import { decodeMsgGetRequest } from "./requests.ts";
 import { compileRepublish, type StreamConfig, type StreamSourceJson } from "./stream_config.ts";
-import { Feed } from "./sourcing.ts";
+import { type Feed, newFeed } from "./sourcing.ts";
 import { streamAction } from "./advisories.ts";
 import type { JsAccount } from "./jetstream.ts";
 import { asciiBytes, fastMsg, MsgScratch } from "./reply.ts";
@@ -198,8 +198,8 @@ export class Stream implements StreamHandle {
     if (this.#cfg.allow_direct) this.#subscribeDirect();
     this.#active = true;
     const cfg = this.#cfg;
-    if (cfg.mirror) this.#feeds = [new Feed(this, cfg.mirror, "mirror")];
-    else this.#feeds = (cfg.sources ?? []).map((src) => new Feed(this, src, "source"));
+    if (cfg.mirror) this.#feeds = [newFeed(this, cfg.mirror, "mirror")];
+    else this.#feeds = (cfg.sources ?? []).map((src) => newFeed(this, src, "source"));
     for (const f of this.#feeds) f.start();
   }
 
@@ -345,7 +345,7 @@ export class Stream implements StreamHandle {
         continue;
       }
       cur?.stop();
-      const f = new Feed(this, src, "source");
+      const f = newFeed(this, src, "source");
       next.push(f);
       f.start();
     }

@@ -471,7 +471,8 @@ function validateExports(a: Account, vr: ValidationResults): void {
   overlappingExports("stream", streams, vr);
 }
 
-const JS_KEYS = [
+/** The JetStream limits of an account JWT, in the order jwt.OperatorLimits lists them. */
+export const JS_KEYS = [
   "mem_storage",
   "disk_storage",
   "streams",
@@ -481,7 +482,8 @@ const JS_KEYS = [
   "disk_max_stream_bytes",
   "max_bytes_required",
 ] as const;
-const NATS_ACCOUNT_KEYS = [
+/** The NATS limits of an account JWT, in the order jwt.OperatorLimits lists them. */
+export const NATS_ACCOUNT_KEYS = [
   "subs",
   "data",
   "payload",

@@ -803,6 +803,7 @@ export class Leaf extends Client {
     };
     this.leafSubs.set(key, { sub, weight });
     acc.sublist.insert(sub);
+    acc.notifyInterest(sub, true);
     this.leafnodes.leafInterest(this, sub, weight);
     return true;
   }
@@ -816,6 +817,7 @@ export class Leaf extends Client {
     this.leafSubs.delete(key);
     ls.sub.closed = true;
     this.account.sublist.remove(ls.sub);
+    this.account.notifyInterest(ls.sub, false);
     this.leafnodes.leafInterest(this, ls.sub, -ls.weight);
     return true;
   }

@@ -426,6 +426,7 @@ export class LeafNodes {
     for (const { sub, weight } of leaf.leafSubs.values()) {
       sub.closed = true;
       acc.sublist.remove(sub);
+      acc.notifyInterest(sub, false);
       this.leafInterest(leaf, sub, -weight);
     }
     leaf.leafSubs.clear();

@@ -18,6 +18,7 @@ import type {
   SigningKey,
   UserPermissionLimits,
 } from "../jwt/types.ts";
+import { JS_KEYS, NATS_ACCOUNT_KEYS } from "../jwt/validate.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -139,25 +140,7 @@ export function exportJson(e: Export): Obj {
   return o;
 }
 
-const LIMIT_KEYS = [
-  "subs",
-  "data",
-  "payload",
-  "imports",
-  "exports",
-  "wildcards",
-  "disallow_bearer",
-  "conn",
-  "leaf",
-  "mem_storage",
-  "disk_storage",
-  "streams",
-  "consumer",
-  "max_ack_pending",
-  "mem_max_stream_bytes",
-  "disk_max_stream_bytes",
-  "max_bytes_required",
-] as const;
+const LIMIT_KEYS = [...NATS_ACCOUNT_KEYS, ...JS_KEYS];
 
 /** jwt.AccountClaims. */
 export function accountClaimsJson(c: AccountClaims): Obj {

@@ -16,6 +16,7 @@ import {
   authenticatedJwtLog,
   authenticateJwtUser,
   effectiveClientLimits,
+  type JwtAuthAccepted,
 } from "../jwt/user_auth.ts";
 import { MAX_PAYLOAD_MAX_SIZE, type Permissions } from "../options.ts";
 import { subjectMatches } from "../sublist.ts";
@@ -25,17 +26,46 @@ import type { OperatorMode } from "./mode.ts";
 import { clearLongTimer, type ClientJwt, longTimer } from "./state.ts";
 
 export async function authenticateJwtClient(mode: OperatorMode, c: Client): Promise<boolean> {
-  const server = mode.server;
-  const co = c.opts;
-  let account: Account | null = null;
   // A websocket client without a JWT in its CONNECT uses the jwt_cookie's (nats-server's rule).
-  if (!co.jwt && c.conn instanceof WsTransport) co.jwt = c.conn.upgrade.cookieJwt;
+  if (!c.opts.jwt && c.conn instanceof WsTransport) c.opts.jwt = c.conn.upgrade.cookieJwt;
+  const v = await verifyJwtConnect(mode, c, c.connectionType as ConnectionType);
+  if (v === null) {
+    if (!c.closed) mode.server.authViolation(c);
+    return false;
+  }
+  const { r, acc } = v;
+  c.user = r.user.sub;
+  c.jwt = jwtSession(c, r);
+  // Over the account's connection limit, nats-server logs the refusal twice and stops there.
+  if (!c.setAccount(acc)) {
+    mode.server.log.errorc(c, "maximum account active connections exceeded");
+    return false;
+  }
+  c.setPermissions(compilePermissions(r.permissions ?? undefined));
+  jetstreamDeniedNotice(c, r.permissions, "Client");
+  startJwtExpiry(c, r);
+  logJwtAuthenticated(c, r, acc, "Client");
+  return true;
+}
+
+/**
+ * What a client's and a leafnode's JWT CONNECT share: the user JWT checked against the trusted
+ * operators and its account (looked up, fetched if need be), a refusal logged with nats-server's
+ * line and level. Null when refused or closed meanwhile.
+ */
+export async function verifyJwtConnect(
+  mode: OperatorMode,
+  c: Client,
+  connectionType: ConnectionType,
+): Promise<{ r: JwtAuthAccepted; acc: Account } | null> {
+  const server = mode.server;
+  let account: Account | null = null;
   const r = await authenticateJwtUser(
     {
-      jwt: co.jwt,
-      sig: co.sig,
+      jwt: c.opts.jwt,
+      sig: c.opts.sig,
       nonce: c.nonce,
-      connectionType: c.connectionType as ConnectionType,
+      connectionType,
       clientIp: c.peer.host,
     },
     {
@@ -49,44 +79,51 @@ export async function authenticateJwtClient(mode: OperatorMode, c: Client): Prom
       },
     },
   );
-  if (c.closed) return false;
+  if (c.closed) return null;
   if (!r.ok) {
     if (r.reason === "account_not_pinned") mode.pinnedAccountFails++;
     if (r.level === "error") server.log.errorc(c, r.log);
     else server.log.debugc(c, r.log);
-    server.authViolation(c);
-    return false;
+    return null;
   }
   const acc = account as Account | null;
-  if (acc === null) return false;
+  if (acc === null) return null;
   for (const d of r.debug) server.log.debugc(c, d);
-  c.user = r.user.sub;
-  c.jwt = {
-    jwt: co.jwt ?? "",
+  return { r, acc };
+}
+
+/** The JWT a connection logged in with, as it keeps it (its expiry timer not started yet). */
+export function jwtSession(c: Client, r: JwtAuthAccepted): ClientJwt {
+  return {
+    jwt: c.opts.jwt ?? "",
     claims: r.user,
     signingKey: r.signingKey ?? "",
     limits: { subs: r.limits.subs, payload: r.limits.payload },
     expiryTimer: undefined,
   };
-  // Over the account's connection limit, nats-server logs the refusal twice and stops there.
-  if (!c.setAccount(acc)) {
-    server.log.errorc(c, "maximum account active connections exceeded");
-    return false;
-  }
-  c.setPermissions(compilePermissions(r.permissions ?? undefined));
-  jetstreamDeniedNotice(c, r.permissions, "Client");
-  if (r.expiresInMs !== null) {
-    c.jwt.expiryTimer = longTimer(r.expiresInMs, () => {
-      c.sendErr("User Authentication Expired");
-      server.log.debugc(c, "User Authentication Expired");
-      c.close(ClosedState.AuthenticationExpired);
-    });
-  }
-  server.log.debugc(
+}
+
+/** Closes the connection when its JWT expires or its connect window ends, as nats-server does. */
+export function startJwtExpiry(c: Client, r: JwtAuthAccepted): void {
+  if (r.expiresInMs === null || c.jwt === null) return;
+  c.jwt.expiryTimer = longTimer(r.expiresInMs, () => {
+    c.sendErr("User Authentication Expired");
+    c.server.log.debugc(c, "User Authentication Expired");
+    c.close(ClosedState.AuthenticationExpired);
+  });
+}
+
+/** nats-server's debug line for a JWT login, naming the account's pointer. */
+export function logJwtAuthenticated(
+  c: Client,
+  r: JwtAuthAccepted,
+  acc: Account,
+  kind: "Client" | "Leafnode",
+): void {
+  c.server.log.debugc(
     c,
-    `${authenticatedJwtLog(r, "Client", acc.mappings !== null)} accused ${accountId(acc)}`,
+    `${authenticatedJwtLog(r, kind, acc.mappings !== null)} accused ${accountId(acc)}`,
   );
-  return true;
 }
 
 /** nats-server's denyAllJs: the JetStream subjects a user's deny lists are checked against. */

@@ -35,10 +35,10 @@ export class WsClient extends Client {
   }
 
   /** nats-server's: "wid" for websocket clients, X-Forwarded-For in front of the address. */
-  override get logPrefix(): string {
+  protected override baseConnString(): string {
     const fwd = this.ws.upgrade.clientIp;
     const ip = fwd === "" ? "" : (fwd.includes(":") ? `[${fwd}]/` : `${fwd}/`);
-    return `${ip}${this.peer.host}:${this.peer.port} - wid:${this.cid} - `;
+    return `${ip}${this.peer.host}:${this.peer.port} - wid:${this.cid}`;
   }
 
   override authRequired(): boolean {
