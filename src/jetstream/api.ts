@@ -33,7 +33,9 @@ import type { Stream } from "./stream.ts";
 import { apiAudit, clientInfo } from "./advisories.ts";
 import { CONSUMER_HANDLERS, consumerContext, type ConsumerOp } from "./consumers.ts";
 import type { JetStream, JsAccount } from "./jetstream.ts";
-import { StoreFailed } from "./jetstream.ts";
+import { errorText, friendlyBytes, StoreFailed } from "./jetstream.ts";
+import { sendSnapshot, snapshotAdvisory, startRestore, takeSnapshot } from "./snapshot.ts";
+import { nowNanos } from "./store/base.ts";
 
 const T = "io.nats.jetstream.api.v1.";
 const NAMES_LIMIT = 1024;
@@ -576,20 +578,48 @@ function base64(b: Uint8Array): string {
   return btoa(s);
 }
 
+/** Streams whose snapshot is being sent (nats-server allows one at a time per stream). */
+const snapshotting = new WeakSet<Stream>();
+
 function streamSnapshot(r: ApiRequest): void {
   const type = "stream_snapshot_response";
   const jsa = r.requireJs(type);
   if (jsa === null) return;
   if (isEmptyRequest(r.body)) return r.error(type, jsError("JSBadRequestErr"));
-  if (r.stream(jsa, r.streamName) === undefined) {
-    return r.error(type, jsError("JSStreamNotFoundErr"));
-  }
+  const s = r.stream(jsa, r.streamName);
+  if (s === undefined) return r.error(type, jsError("JSStreamNotFoundErr"));
   const req = r.decode(type, decodeSnapshotRequest);
   if (req === undefined) return;
   if (!isValidSubject(req.deliverSubject)) {
     return r.error(type, jsError("JSSnapshotDeliverSubjectInvalidErr"));
   }
-  r.error(type, jsError("JSStreamSnapshotErrF", { err: "not supported by this server" }));
+  const log = r.server.log;
+  const what = `stream '${r.account.name} > ${s.name}'`;
+  log.notice(`Starting ${req.check ? "health check and " : ""}snapshot for ${what}`);
+  const start = nowNanos();
+  let archive: Iterator<Uint8Array>;
+  try {
+    // nats-server's memory store has no snapshot.
+    if (s.store.type === "memory") throw new Error("no impl");
+    if (snapshotting.has(s)) throw new Error("snapshot in progress");
+    archive = takeSnapshot(s, !req.noConsumers);
+  } catch (e) {
+    log.warn(`Snapshot of ${what} failed: ${errorText(e)}`);
+    return r.error(type, jsErrorUnless("JSStreamSnapshotErrF", e));
+  }
+  r.respond({ type: T + type, config: s.config(), state: s.stateJson() });
+  const bytes = s.store.state().bytes;
+  const client = clientInfo(r.server, r.from);
+  const domain = r.js.config.domain;
+  snapshotAdvisory(r.server, r.account, s, client, domain);
+  snapshotting.add(s);
+  sendSnapshot(r.server, r.account, s.name, archive, req.deliverSubject, req.chunkSize)
+    .catch((e) => log.warn(`Snapshot of ${what} failed: ${errorText(e)}`))
+    .finally(() => {
+      snapshotting.delete(s);
+      snapshotAdvisory(r.server, r.account, s, client, domain, start);
+      log.notice(`Completed snapshot of ${friendlyBytes(bytes)} for ${what}`);
+    });
 }
 
 function streamRestore(r: ApiRequest): void {
@@ -611,7 +641,8 @@ function streamRestore(r: ApiRequest): void {
   if (r.stream(jsa, r.streamName) !== undefined) {
     return r.error(type, jsError("JSStreamNameExistRestoreFailedErr"), extra);
   }
-  r.error(type, jsError("JSStreamRestoreErrF", { err: "not supported by this server" }), extra);
+  const subject = startRestore(jsa, req, clientInfo(r.server, r.from));
+  r.respond({ type: T + type, deliver_subject: subject });
 }
 
 function clusterOnly(type: string): Handler {

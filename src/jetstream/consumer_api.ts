@@ -415,21 +415,42 @@ export function recoverConsumers(
       log.warn(`    Error reading consumer ${JSON.stringify(name)}: ${e}`);
       continue;
     }
-    const parsed = meta?.config === undefined ? undefined : parse(JSON.stringify(meta.config));
-    const cfg = parsed === undefined ? null : decodeConsumerConfig(parsed);
-    if (meta === undefined || cfg === null) {
+    if (meta === undefined) {
       log.warn(`    Missing or bad consumer metafile for ${JSON.stringify(name)}`);
       continue;
     }
-    const ephemeral = cfg.durable === "";
-    if (ephemeral) cfg.durable = name;
-    const o = addConsumer(stream, cfg, ctx, { recovering: true, created: meta.created });
+    const o = restoreConsumer(stream, name, meta, ctx);
+    if (o === null) {
+      log.warn(`    Missing or bad consumer metafile for ${JSON.stringify(name)}`);
+      continue;
+    }
     if (o instanceof ApiError) {
       log.warn(`    Error adding consumer ${JSON.stringify(name)}: ${o.message}`);
       continue;
     }
-    if (ephemeral) o.switchToEphemeral();
     out.push(o);
   }
   return out;
+}
+
+/**
+ * Recreates one consumer from its stored config (`meta`) over the state its store holds (a
+ * restart, a stream restore); an ephemeral comes back as an ephemeral. Null when the config
+ * cannot be read.
+ */
+export function restoreConsumer(
+  stream: StreamHandle,
+  name: string,
+  meta: ConsumerMeta,
+  ctx: Omit<ConsumerApiContext, "lookupStream"> = {},
+): Consumer | ApiError | null {
+  const parsed = meta.config === undefined ? undefined : parse(JSON.stringify(meta.config));
+  const cfg = parsed === undefined ? null : decodeConsumerConfig(parsed);
+  if (cfg === null) return null;
+  const ephemeral = cfg.durable === "";
+  if (ephemeral) cfg.durable = name;
+  const o = addConsumer(stream, cfg, ctx, { recovering: true, created: meta.created });
+  if (o instanceof ApiError) return o;
+  if (ephemeral) o.switchToEphemeral();
+  return o;
 }

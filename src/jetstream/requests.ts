@@ -75,13 +75,31 @@ const SNAPSHOT = struct("server.JSApiStreamSnapshotRequest", {
 });
 
 /** JSApiStreamSnapshotRequest. */
-export function decodeSnapshotRequest(v: GoJsonValue): { deliverSubject: string } {
-  return { deliverSubject: unmarshal(v, SNAPSHOT, { deliver_subject: "" }).deliver_subject };
+export interface SnapshotRequest {
+  deliverSubject: string;
+  noConsumers: boolean;
+  chunkSize: number;
+  check: boolean;
+}
+
+export function decodeSnapshotRequest(v: GoJsonValue): SnapshotRequest {
+  const r = unmarshal(v, SNAPSHOT, {
+    deliver_subject: "",
+    no_consumers: false,
+    chunk_size: 0,
+    jsck: false,
+  });
+  return {
+    deliverSubject: r.deliver_subject,
+    noConsumers: r.no_consumers,
+    chunkSize: r.chunk_size,
+    check: r.jsck,
+  };
 }
 
 const RESTORE = struct("server.JSApiStreamRestoreRequest", { config: STREAM_CONFIG });
 
-/** JSApiStreamRestoreRequest: the stream's config (its state is not needed to refuse). */
+/** JSApiStreamRestoreRequest: the stream's config (its state is not used, as in nats-server). */
 export function decodeRestoreRequest(v: GoJsonValue): RawStreamConfig {
   return rawFromDecoded(unmarshal(v, RESTORE, { config: {} }).config);
 }
