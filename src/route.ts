@@ -11,14 +11,7 @@
  */
 
 import { decodeDelivery, encodeDelivery } from "./delivery.ts";
-import {
-  Client,
-  type ClientSub,
-  ClosedState,
-  firstPingDelay,
-  quoteBytes,
-  ROUTER,
-} from "./client.ts";
+import { Client, ClosedState, firstPingDelay, quoteBytes, ROUTER } from "./client.ts";
 import {
   OP_CONNECT,
   OP_ERR,
@@ -44,7 +37,7 @@ import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } fro
 import { type ClusterOptions, GO_VERSION, VERSION } from "./options.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
-import { bytesOf } from "./sublist.ts";
+import { countInterest, RemoteSubs } from "./remote_interest.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -69,14 +62,6 @@ export interface RouteInfo {
   leafnode_urls?: string[];
 }
 
-/** A remote subscription: its account, queue weight and origin cluster (LS+ over a route). */
-interface RemoteSub {
-  sub: ClientSub;
-  acc: Account;
-  weight: number;
-  origin: string;
-}
-
 export class Route extends Client {
   override readonly kind: number = ROUTER;
   override readonly opIndex = ROUTE_OP_INDEX;
@@ -86,8 +71,11 @@ export class Route extends Client {
   remoteId = "";
   remoteName = "";
   remoteInfo: RouteInfo | null = null;
-  /** Remote interest, by "account subject queue" key, with the account it lives in. */
-  readonly remoteSubs = new Map<string, RemoteSub>();
+  /** Remote interest, by "account subject queue" key; leafnodes hear of its changes. */
+  readonly remoteSubs = new RemoteSubs(
+    this,
+    (rs, delta) => this.server.leafnodes?.interestChanged(rs.acc, rs.sub, delta, rs.origin),
+  );
   /** The remote understands LS+/LMSG carrying a leafnode cluster's name (nats-server's lnoc). */
   lnoc = false;
   /** The origin cluster of the message being processed ("" unless it came as LMSG). */
@@ -391,39 +379,11 @@ export class Route extends Client {
     const subject = parts[1];
     const queue = parts.length >= 3 ? parts[2] : "";
     const key = queue === "" ? `${parts[0]} ${subject}` : `${parts[0]} ${subject} ${queue}`;
-    const existing = this.remoteSubs.get(key);
-    const leafnodes = this.server.leafnodes;
     if (add) {
       const weight = queue === "" ? 1 : Math.max(1, Number(parts[3]) || 1);
-      if (existing) {
-        // A queue's weight changed: leafnodes are told the difference.
-        if (queue !== "" && weight !== existing.weight) {
-          const delta = weight - existing.weight;
-          existing.weight = weight;
-          leafnodes?.interestChanged(acc, existing.sub, delta, existing.origin);
-        }
-        return true;
-      }
-      const sub: ClientSub = {
-        client: this,
-        subject,
-        queue,
-        sid: key,
-        sidBytes: bytesOf(enc.encode(key)),
-        max: 0,
-        delivered: 0,
-        closed: false,
-      };
-      this.remoteSubs.set(key, { sub, acc, weight, origin });
-      acc.sublist.insert(sub);
-      acc.notifyInterest(sub, true);
-      leafnodes?.interestChanged(acc, sub, weight, origin);
-    } else if (existing) {
-      existing.sub.closed = true;
-      this.remoteSubs.delete(key);
-      existing.acc.sublist.remove(existing.sub);
-      existing.acc.notifyInterest(existing.sub, false);
-      leafnodes?.interestChanged(acc, existing.sub, -existing.weight, existing.origin);
+      this.remoteSubs.add(acc, key, subject, queue, weight, origin);
+    } else {
+      this.remoteSubs.remove(key);
     }
     return true;
   }
@@ -549,18 +509,6 @@ export class Route extends Client {
     else line = queue === "" ? minus : `${minus} ${queue}`;
     if (this.server.log.traceEnabled) this.traceOut(line.slice(0, 3), line.slice(4));
     this.queue(enc.encode(line + "\r\n"));
-  }
-
-  /** Drops all interest this route registered (it closed). */
-  removeRemoteSubs(): void {
-    const leafnodes = this.server.leafnodes;
-    for (const { sub, acc, weight, origin } of this.remoteSubs.values()) {
-      sub.closed = true;
-      acc.sublist.remove(sub);
-      acc.notifyInterest(sub, false);
-      leafnodes?.interestChanged(acc, sub, -weight, origin);
-    }
-    this.remoteSubs.clear();
   }
 }
 
@@ -856,7 +804,7 @@ export class Cluster {
 
   removeRoute(r: Route): void {
     if (!this.routes.delete(r.cid)) return;
-    r.removeRemoteSubs();
+    r.remoteSubs.removeAll();
     if (this.byId.get(r.remoteId) === r) {
       this.byId.delete(r.remoteId);
       this.remoteWsUrls.delete(r.remoteId);
@@ -881,16 +829,10 @@ export class Cluster {
    */
   localInterest(acc: Account, subject: string, queue: string, delta: number, origin = ""): void {
     const key = queue === "" ? `${acc.name} ${subject}` : `${acc.name} ${subject} ${queue}`;
-    const before = this.interest.get(key) ?? 0;
-    const after = before + delta;
-    if (after <= 0) this.interest.delete(key);
-    else this.interest.set(key, after);
-    // Plain interest changes only at 0 <-> 1; queue weights are sent on every change.
-    if (queue === "" && before > 0 && after > 0) return;
+    const n = countInterest(this.interest, key, queue !== "", delta);
+    if (n < 0) return;
     for (const r of this.routes.values()) {
-      if (r.remoteInfo !== null && !r.closed) {
-        r.sendInterest(acc.name, subject, queue, Math.max(0, after), origin);
-      }
+      if (r.remoteInfo !== null && !r.closed) r.sendInterest(acc.name, subject, queue, n, origin);
     }
   }
 }

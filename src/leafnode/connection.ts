@@ -39,7 +39,7 @@ import type { PeerAddress, Transport } from "../transport.ts";
 import { formatGoDuration, VERSION } from "../options.ts";
 import type { Permissions } from "../options.ts";
 import { rewriteMsg } from "../message.ts";
-import { bytesOf } from "../sublist.ts";
+import { RemoteSubs } from "../remote_interest.ts";
 import { goJson } from "../monitor/format.ts";
 import { protoSnippet } from "../goquote.ts";
 import { LeafPermissions } from "./perms.ts";
@@ -109,12 +109,6 @@ interface LeafInfo {
   remote_account?: string;
 }
 
-/** Interest the other side registered, with its queue weight. */
-export interface LeafSub {
-  sub: ClientSub;
-  weight: number;
-}
-
 function isLiteral(subject: string): boolean {
   for (const t of subject.split(".")) if (t === "*" || t === ">") return false;
   return true;
@@ -145,8 +139,14 @@ export class Leaf extends Client {
   remoteDomain = "";
   /** The account the other side bound this connection to (from its INFO). */
   remoteAccount = "";
-  /** Interest the other side registered (LS+), by "subject" or "subject queue". */
-  readonly leafSubs = new Map<string, LeafSub>();
+  /**
+   * Interest the other side registered (LS+), by "subject" or "subject queue"; routes and the
+   * other leafs hear of its changes (LeafNodes.leafInterest).
+   */
+  readonly leafSubs = new RemoteSubs(
+    this,
+    (rs, delta) => this.leafnodes.leafInterest(this, rs.sub, delta),
+  );
   /** Interest we told the other side about, with its count (nats-server's smap). */
   smap: Map<string, number> | null = null;
   leafPerms: LeafPermissions | null = null;
@@ -776,49 +776,21 @@ export class Leaf extends Client {
       return ok;
     }
     const key = queue === "" ? subject : `${subject} ${queue}`;
-    const existing = this.leafSubs.get(key);
-    if (existing) {
-      if (queue === "" || existing.weight === weight) return true;
-      const delta = weight - existing.weight;
-      existing.weight = weight;
-      this.leafnodes.leafInterest(this, existing.sub, delta);
-      return true;
-    }
     // The server's, the account's and a JWT user's limit (Client.applyLimits; -1: none at all).
     const maxSubs = this.maxSubs;
-    if (maxSubs !== 0 && this.leafSubs.size >= maxSubs) {
+    if (!this.leafSubs.has(key) && maxSubs !== 0 && this.leafSubs.size >= maxSubs) {
       this.server.log.errorc(this, "maximum subscriptions exceeded");
       this.sendErr("maximum subscriptions exceeded");
       return true;
     }
-    const sub: ClientSub = {
-      client: this,
-      subject,
-      queue,
-      sid: key,
-      sidBytes: bytesOf(enc.encode(key)),
-      max: 0,
-      delivered: 0,
-      closed: false,
-    };
-    this.leafSubs.set(key, { sub, weight });
-    acc.sublist.insert(sub);
-    acc.notifyInterest(sub, true);
-    this.leafnodes.leafInterest(this, sub, weight);
+    this.leafSubs.add(acc, key, subject, queue, weight, this.remoteCluster);
     return true;
   }
 
   /** LS- <subject> [<queue>]. */
   #processLeafUnsub(text: string): boolean {
     if (this.server.log.traceEnabled) this.traceIn("LS-", text);
-    const key = text.split(/[ \t]+/).filter((a) => a !== "").join(" ");
-    const ls = this.leafSubs.get(key);
-    if (!ls) return true;
-    this.leafSubs.delete(key);
-    ls.sub.closed = true;
-    this.account.sublist.remove(ls.sub);
-    this.account.notifyInterest(ls.sub, false);
-    this.leafnodes.leafInterest(this, ls.sub, -ls.weight);
+    this.leafSubs.remove(text.split(/[ \t]+/).filter((a) => a !== "").join(" "));
     return true;
   }
 

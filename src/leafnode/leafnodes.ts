@@ -423,13 +423,7 @@ export class LeafNodes {
     set?.delete(leaf);
     if (set?.size === 0) this.byAccount.delete(leaf.account);
     const acc = leaf.account;
-    for (const { sub, weight } of leaf.leafSubs.values()) {
-      sub.closed = true;
-      acc.sublist.remove(sub);
-      acc.notifyInterest(sub, false);
-      this.leafInterest(leaf, sub, -weight);
-    }
-    leaf.leafSubs.clear();
+    leaf.leafSubs.removeAll();
     leaf.smap = null;
     if (leaf.registered && acc !== s.globalAccount) s.events?.accountConnsChanged(acc);
     const name = leaf.bound ? label(acc) : "";
