@@ -34,7 +34,7 @@ import { hostPort } from "./server.ts";
 import { protoSnippet } from "./goquote.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } from "./tls.ts";
-import { type ClusterOptions, GO_VERSION, VERSION } from "./options.ts";
+import type { ClusterOptions } from "./options.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
 import { countInterest, RemoteSubs } from "./remote_interest.ts";
@@ -598,16 +598,8 @@ export class Cluster {
   routeInfo(): Record<string, unknown> {
     const s = this.server;
     const o = this.opts;
-    const info: Record<string, unknown> = {
-      server_id: s.id,
-      server_name: s.name,
-      version: VERSION,
-      proto: 1,
-      go: GO_VERSION,
-      host: o.host,
-      port: this.port,
-      headers: true,
-    };
+    const info = s.infoHead(o.host, this.port);
+    info.headers = true;
     // cluster_advertise: other servers (and gossip) dial this address instead.
     if (o.advertise !== "") {
       const m = /^(?:nats(?:-route)?:\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?/.exec(o.advertise);
