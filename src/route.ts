@@ -10,7 +10,8 @@
  * INFO to its other routes, which then connect to it (implicit routes).
  */
 
-import { decodeDelivery, encodeDelivery } from "./delivery.ts";
+import { decodeDelivery } from "./delivery.ts";
+import { HMSG_, LMSG_, RMSG_, sendRoutedMsg } from "./routed_msg.ts";
 import { Client, ClosedState, firstPingDelay, quoteBytes, ROUTER } from "./client.ts";
 import {
   OP_CONNECT,
@@ -41,8 +42,7 @@ import { countInterest, RemoteSubs } from "./remote_interest.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const RMSG_ = enc.encode("RMSG ");
-const HMSG_ = enc.encode("HMSG ");
+const ZERO = enc.encode("0");
 
 /** What a route learned from the remote's INFO. */
 export interface RouteInfo {
@@ -395,105 +395,20 @@ export class Route extends Client {
    */
   sendRouted(acc: Account, src: Uint8Array, pa: PubArg, queues: string[], origin = ""): void {
     if (this.closed) return;
+    const body = src.subarray(pa.payloadStart, pa.payloadStart + pa.size);
+    const size = src.subarray(pa.sizeStart, pa.sizeEnd);
     if (origin !== "" && this.lnoc) {
-      this.#sendOriginMsg(acc, src, pa, queues, origin);
+      // LMSG <origin> <account> ...: always with a header size, 0 without headers.
+      const hdr = pa.hdr > 0 ? src.subarray(pa.hdrStart, pa.hdrEnd) : ZERO;
+      const from = enc.encode(`${origin} ${acc.name}`);
+      sendRoutedMsg(this, LMSG_, from, src, pa, queues, hdr, size, body);
       return;
     }
-    const out = this.out;
-    const hdr = pa.hdr >= 0;
-    const hasReply = pa.replyEnd > pa.replyStart;
-    let middle = "";
-    if (queues.length > 0) middle = hasReply ? "+ " : "| ";
-    const q = queues.length > 0 ? " " + queues.join(" ") : "";
-    let subj = src.subarray(pa.subjectStart, pa.subjectEnd);
-    let reply = src.subarray(pa.replyStart, pa.replyEnd);
-    const delivery = hasReply ? encodeDelivery(src, pa) : null;
-    if (delivery !== null) {
-      subj = delivery.subject;
-      reply = delivery.reply;
+    if (pa.hdr < 0) sendRoutedMsg(this, RMSG_, acc.nameBytes, src, pa, queues, null, size, body);
+    else {
+      const hdr = src.subarray(pa.hdrStart, pa.hdrEnd);
+      sendRoutedMsg(this, HMSG_, acc.nameBytes, src, pa, queues, hdr, size, body);
     }
-    const midBytes = middle === "" ? null : enc.encode(middle);
-    const qBytes = q === "" ? null : enc.encode(q);
-    const sizeLen = pa.sizeEnd - pa.sizeStart;
-    const hdrLen = hdr ? pa.hdrEnd - pa.hdrStart + 1 : 0;
-    const accName = acc.nameBytes;
-    const need = 6 + accName.length + subj.length + 1 + (midBytes?.length ?? 0) +
-      (hasReply ? reply.length + 1 : 0) +
-      (qBytes?.length ?? 0) + hdrLen + sizeLen + 2 + pa.size + 2;
-    const b = out.reserve(need);
-    let p = out.len;
-    b.set(hdr ? HMSG_ : RMSG_, p);
-    p += 5;
-    b.set(accName, p);
-    p += accName.length;
-    b[p++] = 32;
-    b.set(subj, p);
-    p += subj.length;
-    b[p++] = 32;
-    if (midBytes) {
-      b.set(midBytes, p);
-      p += midBytes.length;
-    }
-    if (hasReply) {
-      b.set(reply, p);
-      p += reply.length;
-      // `+ <reply> <queues..>`: the queues keep their separating space.
-      if (qBytes) {
-        b.set(qBytes, p);
-        p += qBytes.length;
-      }
-      b[p++] = 32;
-    } else if (qBytes) {
-      b.set(qBytes.subarray(1), p);
-      p += qBytes.length - 1;
-      b[p++] = 32;
-    }
-    if (hdr) {
-      b.set(src.subarray(pa.hdrStart, pa.hdrEnd), p);
-      p += pa.hdrEnd - pa.hdrStart;
-      b[p++] = 32;
-    }
-    b.set(src.subarray(pa.sizeStart, pa.sizeEnd), p);
-    p += sizeLen;
-    b[p++] = 13;
-    b[p++] = 10;
-    b.set(src.subarray(pa.payloadStart, pa.payloadStart + pa.size), p);
-    p += pa.size;
-    b[p++] = 13;
-    b[p++] = 10;
-    out.len = p;
-    this.outMsgs++;
-    this.outBytes += pa.size;
-    if (this.server.log.traceEnabled) {
-      const parts = [acc.name, pa.subject];
-      if (queues.length > 0) parts.push(hasReply ? "+" : "|");
-      if (hasReply) parts.push(dec.decode(reply));
-      parts.push(...queues);
-      if (hdr) parts.push(String(pa.hdr));
-      parts.push(String(pa.size));
-      this.traceOut(hdr ? "HMSG" : "RMSG", parts.join(" "));
-    }
-    this.server.scheduleFlush(this);
-  }
-
-  /** LMSG <origin> <account> <subject> [+ reply queues | | queues | reply] <hdr> <size>. */
-  #sendOriginMsg(acc: Account, src: Uint8Array, pa: PubArg, queues: string[], origin: string) {
-    const hasReply = pa.replyEnd > pa.replyStart;
-    const parts = [origin, acc.name, pa.subject];
-    if (queues.length > 0) parts.push(hasReply ? "+" : "|");
-    if (hasReply) {
-      const delivery = encodeDelivery(src, pa);
-      parts.push(dec.decode(delivery?.reply ?? src.subarray(pa.replyStart, pa.replyEnd)));
-    }
-    parts.push(...queues, String(pa.hdr > 0 ? pa.hdr : 0), String(pa.size));
-    const line = parts.join(" ");
-    if (this.server.log.traceEnabled) this.traceOut("LMSG", line);
-    const out = this.out;
-    out.append(enc.encode(`LMSG ${line}\r\n`));
-    out.append(src.subarray(pa.payloadStart, pa.payloadStart + pa.size + 2));
-    this.outMsgs++;
-    this.outBytes += pa.size;
-    this.server.scheduleFlush(this);
   }
 
   /**

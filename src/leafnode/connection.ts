@@ -48,7 +48,8 @@ import type { LeafNodes } from "./leafnodes.ts";
 import { authenticateLeaf } from "./auth.ts";
 import { versionAtLeast, versionComponents } from "./options.ts";
 import { leafClientHandshake } from "./tls.ts";
-import { decodeDelivery, encodeDelivery } from "../delivery.ts";
+import { decodeDelivery } from "../delivery.ts";
+import { HMSG_, LMSG_, sendRoutedMsg } from "../routed_msg.ts";
 import { solicitWebsocket } from "./websocket.ts";
 import { WsTransport } from "../websocket/transport.ts";
 import { parseCreds } from "../jwt/creds.ts";
@@ -56,8 +57,6 @@ import { readCredsFile } from "./solicit.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const LMSG_ = enc.encode("LMSG ");
-const HMSG_ = enc.encode("HMSG ");
 
 /** nats-server's delays before a spoke tries again after a loop, a refusal or a name clash. */
 export const LOOP_DELAY_MS = 30_000;
@@ -820,61 +819,17 @@ export class Leaf extends Client {
    */
   sendRouted(_acc: Account, src: Uint8Array, pa: PubArg, queues: string[], _origin = ""): void {
     if (this.closed) return;
-    const hasHdr = pa.hdr > 0;
-    const keepHdr = hasHdr && this.opts.headers;
-    const hasReply = pa.replyEnd > pa.replyStart;
-    let mid = "";
-    if (queues.length > 0) mid = hasReply ? "+ " : "| ";
-    const qtext = queues.length > 0 ? queues.join(" ") + " " : "";
-    let subj = src.subarray(pa.subjectStart, pa.subjectEnd);
-    let reply = src.subarray(pa.replyStart, pa.replyEnd);
-    const delivery = hasReply ? encodeDelivery(src, pa) : null;
-    if (delivery !== null) {
-      subj = delivery.subject;
-      reply = delivery.reply;
+    const body = src.subarray(pa.payloadStart, pa.payloadStart + pa.size);
+    const size = src.subarray(pa.sizeStart, pa.sizeEnd);
+    if (pa.hdr <= 0) sendRoutedMsg(this, LMSG_, null, src, pa, queues, null, size, body);
+    else if (this.opts.headers) {
+      const hdr = src.subarray(pa.hdrStart, pa.hdrEnd);
+      sendRoutedMsg(this, HMSG_, null, src, pa, queues, hdr, size, body);
+    } else {
+      const payload = body.subarray(pa.hdr);
+      const n = enc.encode(String(payload.length));
+      sendRoutedMsg(this, LMSG_, null, src, pa, queues, null, n, payload);
     }
-    const body = hasHdr && !keepHdr
-      ? src.subarray(pa.payloadStart + pa.hdr, pa.payloadStart + pa.size)
-      : src.subarray(pa.payloadStart, pa.payloadStart + pa.size);
-    let sizes: string;
-    if (keepHdr) sizes = `${pa.hdr} ${pa.size}`;
-    else sizes = String(body.length);
-    const head = enc.encode(mid);
-    const tail = enc.encode(qtext + sizes + "\r\n");
-    const out = this.out;
-    const need = 5 + subj.length + 1 + head.length + (hasReply ? reply.length + 1 : 0) +
-      tail.length + body.length + 2;
-    const b = out.reserve(need);
-    let p = out.len;
-    b.set(keepHdr ? HMSG_ : LMSG_, p);
-    p += 5;
-    b.set(subj, p);
-    p += subj.length;
-    b[p++] = 32;
-    b.set(head, p);
-    p += head.length;
-    if (hasReply) {
-      b.set(reply, p);
-      p += reply.length;
-      b[p++] = 32;
-    }
-    b.set(tail, p);
-    p += tail.length;
-    b.set(body, p);
-    p += body.length;
-    b[p++] = 13;
-    b[p++] = 10;
-    out.len = p;
-    this.outMsgs++;
-    this.outBytes += body.length;
-    if (this.server.log.traceEnabled) {
-      const parts = [pa.subject];
-      if (mid !== "") parts.push(mid.trim());
-      if (hasReply) parts.push(dec.decode(reply));
-      parts.push(...queues, sizes);
-      this.traceOut(keepHdr ? "HMSG" : "LMSG", parts.join(" "));
-    }
-    this.server.scheduleFlush(this);
   }
 
   /** A delivery outside the forwarding paths still goes out as a leafnode message. */
