@@ -39,12 +39,8 @@ import type { X509Certificate } from "node:crypto";
 import type { DenyFilter } from "./permissions.ts";
 import { goQuoteBytes, protoSnippet } from "./goquote.ts";
 import { goQuote } from "./conf/go_format.ts";
-import {
-  checkClientInfo,
-  ConnectDecodeError,
-  type ConnectOptions,
-  decodeConnect,
-} from "./connect.ts";
+import { checkClientInfo, type ConnectOptions, decodeConnect } from "./connect.ts";
+import { GoJsonError } from "./go_json.ts";
 
 export type { ConnectOptions };
 import type { ClientJwt } from "./operator/state.ts";
@@ -729,7 +725,7 @@ export class Client implements ParserHost {
     try {
       decodeConnect(buf.subarray(start, end), o);
     } catch (e) {
-      if (!(e instanceof ConnectDecodeError)) throw e;
+      if (!(e instanceof GoJsonError)) throw e;
       this.server.log.errorc(this, e.message);
       this.close(ClosedState.ProtocolViolation);
       return false;
@@ -764,7 +760,7 @@ export class Client implements ParserHost {
       checkClientInfo(buf.subarray(start, end));
       return true;
     } catch (e) {
-      if (!(e instanceof ConnectDecodeError)) throw e;
+      if (!(e instanceof GoJsonError)) throw e;
       return this.#protoViolation(e.message);
     }
   }

@@ -1,31 +1,46 @@
 /**
- * JSON read the way Go's encoding/json reads it, for the two places where nats-server's error
- * texts reach users: JWTs (a mistyped claim is "json: cannot unmarshal string into Go struct
- * field Permission.nats.pub.allow of type jwt.StringList") and the bodies of `$SYS.REQ.*`
- * requests ("json: cannot unmarshal string into Go struct field ConnzEventOptions.limit of
- * type int"). What matters from Go:
+ * JSON read the way Go's encoding/json reads it, for every request body and document that
+ * nats-server decodes with json.Unmarshal: CONNECT (a bad one closes the connection with Go's
+ * text), JetStream API requests (answered "invalid JSON" where Go fails), a pull request's body
+ * (its `400 Bad Request - ...` quotes Go's text), the bodies of `$SYS.REQ.*` requests ("json:
+ * cannot unmarshal string into Go struct field ConnzEventOptions.limit of type int") and JWTs.
+ * What matters from Go:
  *
  * - the scanner checks the whole document first, with its texts ("invalid character '}'
  *   looking for beginning of value", "unexpected end of JSON input") and its nesting limit;
- * - keys match field names exactly or, failing that, case-insensitively; unknown keys are
- *   ignored; `null` leaves a field at its zero value (here: absent), except for types with their
- *   own UnmarshalJSON, which see the literal `null`;
+ *   strings decode as Go decodes them (each byte of bad UTF-8 and each lone surrogate is U+FFFD);
+ * - number literals stay as written until a field decodes them (`1e3` is not an int to Go);
+ * - an object keeps its members in order, duplicates included: Go decodes each one in turn, so
+ *   a repeated struct key merges into the same struct and a type error in an earlier copy counts;
+ * - keys match field names exactly or, failing that, case-insensitively (Go's folding);
+ *   unknown keys are ignored; `null` leaves a field at its zero value (here: absent), except for
+ *   types with their own UnmarshalJSON, which see the literal `null`;
  * - a value of the wrong JSON kind is a type error that is remembered (the first one wins) while
  *   decoding goes on; an error from a custom unmarshaler aborts at once and wins over it;
  * - the error names the Go struct that holds the field and the path of JSON names from the top.
  *
  * Absent and present-but-empty lists stay apart (undefined vs []), because nats-server compares
  * claims with reflect.DeepEqual, where a nil slice and an empty one differ.
+ *
+ * Writing: encoding/json's Marshal and MarshalIndent (goJson). Go's time text is go_time.ts.
  */
+
+import { parseRfc3339 } from "./go_time.ts";
+import { decodeRune, quoteRune } from "./goquote.ts";
 
 // Values ------------------------------------------------------------------------------------------
 
-/**
- * A number whose text is not a plain safe integer: kept with its source so integer fields read
- * it as Go does (strconv.ParseInt of the literal) and errors quote the literal ("number 1e3").
- */
-export class RawNumber {
-  constructor(readonly source: string, readonly value: number) {}
+/** A parsed value: numbers keep their literal text, objects their members in order. */
+export type GoJsonValue = null | boolean | string | GoNumber | GoJsonValue[] | GoObject;
+
+/** A number literal as written; the field that receives it decides what it may be. */
+export class GoNumber {
+  constructor(readonly raw: string) {}
+}
+
+/** An object's members in document order, repeated keys included. */
+export class GoObject {
+  constructor(readonly entries: [string, GoJsonValue][]) {}
 }
 
 /**
@@ -42,24 +57,28 @@ export class GoJsonError extends Error {
 }
 
 /** The JSON kind of a value as Go's errors name it. */
-export function jsonKind(v: unknown): string {
+export function jsonKind(v: GoJsonValue): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "array";
-  if (v instanceof RawNumber) return "number";
-  switch (typeof v) {
-    case "string":
-      return "string";
-    case "number":
-      return "number";
-    case "boolean":
-      return "bool";
-    default:
-      return "object";
-  }
+  if (v instanceof GoNumber) return "number";
+  if (v instanceof GoObject) return "object";
+  return typeof v === "boolean" ? "bool" : "string";
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof RawNumber);
+/** An object as Go's map[string]interface{} holds it: one value per key, the last one. */
+export function asMap(o: GoObject): Map<string, GoJsonValue> {
+  return new Map(o.entries);
+}
+
+/** nats-server's isEmptyRequest: no body, `{}`, or a JSON object without members. */
+export function isEmptyRequest(body: Uint8Array | string): boolean {
+  if (body.length === 0) return true;
+  try {
+    const v = parseGoJson(body);
+    return v instanceof GoObject && v.entries.length === 0;
+  } catch {
+    return false;
+  }
 }
 
 // Scanning ----------------------------------------------------------------------------------------
@@ -67,24 +86,14 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 /** encoding/json's maxNestingDepth. */
 const MAX_DEPTH = 10000;
 
-/** Go's quoteChar: how the scanner shows the offending byte. */
+/**
+ * Go's quoteChar: the offending byte as a one-character Go string literal in single quotes. A
+ * byte above 0x7F is taken as the code point of that value (Latin-1), as Go's string(byte) does.
+ */
 function quoteChar(c: number): string {
-  if (c === 0x27) return `'\\''`;
-  if (c === 0x22) return `'"'`;
-  const ch = String.fromCharCode(c);
-  let q: string;
-  if (ch === "\\") q = "\\\\";
-  else if (ch === "\n") q = "\\n";
-  else if (ch === "\r") q = "\\r";
-  else if (ch === "\t") q = "\\t";
-  else if (c === 7) q = "\\a";
-  else if (c === 8) q = "\\b";
-  else if (c === 0x0c) q = "\\f";
-  else if (c === 0x0b) q = "\\v";
-  else if (c < 0x20 || c === 0x7f) q = "\\x" + c.toString(16).padStart(2, "0");
-  else if (c >= 0x80 && c < 0xa0) q = "\\u00" + c.toString(16).padStart(2, "0");
-  else q = ch;
-  return `'${q}'`;
+  if (c === 0x27) return "'\\''";
+  if (c === 0x22) return "'\"'";
+  return `'${quoteRune(c)}'`;
 }
 
 /**
@@ -102,23 +111,16 @@ const SPACE_OK = new Set([
 
 /** An array or object being read: its elements so far, or its members and the pending key. */
 interface Frame {
-  list: unknown[] | null;
-  obj: Record<string, unknown> | null;
+  list: GoJsonValue[] | null;
+  obj: [string, GoJsonValue][] | null;
   key: string;
 }
 
-const dec = new TextDecoder();
+const enc = new TextEncoder();
+/** Valid UTF-8 only (anything else is decoded rune by rune, as Go does); a BOM is kept. */
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
-
-/** Sets a member as JSON.parse would: `__proto__` is an own property like any other key. */
-function setMember(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === "__proto__") {
-    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  } else {
-    o[k] = v;
-  }
-}
 
 class Scanner {
   i = 0;
@@ -141,12 +143,12 @@ class Scanner {
    * One value, iteratively (an explicit stack of open arrays and objects), so nesting as deep as
    * Go allows costs no call stack.
    */
-  value(): unknown {
+  value(): GoJsonValue {
     const stack: Frame[] = [];
     while (true) {
       this.ws();
       const c = this.b[this.i];
-      let v: unknown;
+      let v: GoJsonValue;
       if (c === 0x7b || c === 0x5b) {
         if (++this.depth > MAX_DEPTH) this.fail("exceeded max depth");
         this.i++;
@@ -155,12 +157,12 @@ class Scanner {
         if (this.b[this.i] === close) {
           this.i++;
           this.depth--;
-          v = c === 0x7b ? {} : [];
+          v = c === 0x7b ? new GoObject([]) : [];
         } else if (c === 0x5b) {
           stack.push({ list: [], obj: null, key: "" });
           continue;
         } else {
-          stack.push({ list: null, obj: {}, key: this.key() });
+          stack.push({ list: null, obj: [], key: this.key() });
           continue;
         }
       } else if (c === 0x22) v = this.string();
@@ -184,14 +186,14 @@ class Scanner {
           if (n !== 0x5d) this.fail("after array element");
           v = top.list;
         } else {
-          setMember(top.obj!, top.key, v);
+          top.obj!.push([top.key, v]);
           if (n === 0x2c) {
             this.i++;
             top.key = this.key();
             break;
           }
           if (n !== 0x7d) this.fail("after object key:value pair");
-          v = top.obj;
+          v = new GoObject(top.obj!);
         }
         this.i++;
         this.depth--;
@@ -220,7 +222,7 @@ class Scanner {
     return v;
   }
 
-  number(): number | RawNumber {
+  number(): GoNumber {
     const start = this.i;
     const digit = () => isDigit(this.b[this.i]);
     if (this.b[this.i] === 0x2d) {
@@ -240,51 +242,141 @@ class Scanner {
       if (!digit()) this.fail("in exponent of numeric literal");
       while (digit()) this.i++;
     }
-    const source = dec.decode(this.b.subarray(start, this.i));
-    const value = Number(source);
-    return Number.isSafeInteger(value) && String(value) === source
-      ? value
-      : new RawNumber(source, value);
+    return new GoNumber(utf8(this.b, start, this.i));
   }
 
+  /** A string: escapes decoded, invalid UTF-8 and lone surrogates become U+FFFD, as in Go. */
   string(): string {
-    const start = ++this.i;
-    let escaped = false;
+    const b = this.b;
+    let i = ++this.i;
+    let run = i;
+    let out = "";
     while (true) {
-      if (this.i >= this.b.length) this.fail("in string literal");
-      const c = this.b[this.i];
-      if (c === 0x22) break;
-      if (c < 0x20) this.fail("in string literal");
-      if (c === 0x5c) {
-        escaped = true;
-        this.i++;
-        const e = this.b[this.i];
-        if (e === 0x75) {
-          for (let k = 0; k < 4; k++) {
-            this.i++;
-            const h = this.b[this.i];
-            const hex = isDigit(h) || (h >= 0x41 && h <= 0x46) || (h >= 0x61 && h <= 0x66);
-            if (!hex) this.fail("in \\u hexadecimal character escape");
-          }
-        } else if (this.i >= this.b.length || !'"\\/bfnrt'.includes(String.fromCharCode(e))) {
-          this.fail("in string escape code");
-        }
+      if (i >= b.length) {
+        this.i = i;
+        this.fail("in string literal");
       }
+      const c = b[i];
+      if (c === 0x22) break;
+      if (c < 0x20) {
+        this.i = i;
+        this.fail("in string literal");
+      }
+      if (c !== 0x5c) {
+        i++;
+        continue;
+      }
+      out += utf8(b, run, i);
+      const e = b[++i];
+      const simple = e === undefined ? undefined : SIMPLE_ESCAPES[e];
+      if (simple !== undefined) {
+        out += simple;
+        i++;
+      } else if (e === 0x75) {
+        this.i = i + 1;
+        out += this.unicodeEscape();
+        i = this.i;
+      } else {
+        this.i = i;
+        this.fail("in string escape code");
+      }
+      run = i;
+    }
+    out += utf8(b, run, i);
+    this.i = i + 1;
+    return out;
+  }
+
+  /**
+   * After `\u`: four hex digits. A high surrogate followed by an escaped low one makes one
+   * character; any other surrogate is U+FFFD, and an escape after it stands on its own.
+   */
+  unicodeEscape(): string {
+    const hi = this.hex4();
+    if (hi < 0xd800 || hi > 0xdfff) return String.fromCharCode(hi);
+    const b = this.b;
+    const i = this.i;
+    if (hi < 0xdc00 && b[i] === 0x5c && b[i + 1] === 0x75) {
+      let lo = 0;
+      for (let k = 2; k < 6 && lo >= 0; k++) {
+        const d = hexDigit(b[i + k]);
+        lo = d < 0 ? -1 : lo * 16 + d;
+      }
+      if (lo >= 0xdc00 && lo <= 0xdfff) {
+        this.i += 6;
+        return String.fromCharCode(hi, lo);
+      }
+    }
+    return "\ufffd";
+  }
+
+  hex4(): number {
+    let n = 0;
+    for (let k = 0; k < 4; k++) {
+      const d = hexDigit(this.b[this.i]);
+      if (d < 0) this.fail("in \\u hexadecimal character escape");
+      n = n * 16 + d;
       this.i++;
     }
-    const s = escaped
-      ? JSON.parse(dec.decode(this.b.subarray(start - 1, this.i + 1)))
-      : dec.decode(this.b.subarray(start, this.i));
-    this.i++;
-    return s;
+    return n;
+  }
+}
+
+const SIMPLE_ESCAPES: Record<number, string> = {
+  0x22: '"',
+  0x5c: "\\",
+  0x2f: "/",
+  0x62: "\b",
+  0x66: "\f",
+  0x6e: "\n",
+  0x72: "\r",
+  0x74: "\t",
+};
+
+function hexDigit(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}
+
+/** Runs up to this long are checked for ASCII and built without TextDecoder. */
+const SHORT = 64;
+
+/** Bytes b[start:end] as a string, as Go decodes UTF-8: each byte of a bad sequence is U+FFFD. */
+function utf8(b: Uint8Array, start: number, end: number): string {
+  if (start === end) return "";
+  if (end - start <= SHORT) {
+    // Keys and small values: ASCII is built here, cheaper than a call into the decoder.
+    let i = start;
+    while (i < end && b[i] < 0x80) i++;
+    if (i === end) return String.fromCharCode.apply(null, b.subarray(start, end) as never);
+  }
+  try {
+    return strict.decode(b.subarray(start, end));
+  } catch {
+    let out = "";
+    let i = start;
+    while (i < end) {
+      let j = i;
+      while (j < end && b[j] < 0x80) j++;
+      if (j > i) out += strict.decode(b.subarray(i, j));
+      if (j === end) break;
+      const [cp, size] = decodeRune(b, j, end);
+      out += String.fromCodePoint(cp);
+      i = j + size;
+    }
+    return out;
   }
 }
 
 /**
- * Parses a JSON document as json.Unmarshal sees it, with the texts of Go's scanner; numbers that
- * are not canonical safe integers are kept as {@link RawNumber}. Throws {@link GoJsonError}.
+ * Parses a JSON document as json.Unmarshal sees it, with the texts of Go's scanner. Throws
+ * {@link GoJsonError}.
  */
-export function parseGoJson(bytes: Uint8Array): unknown {
+export function parseGoJson(doc: Uint8Array | string): GoJsonValue {
+  const bytes = typeof doc === "string" ? enc.encode(doc) : doc;
   const s = new Scanner(bytes);
   const v = s.value();
   s.ws();
@@ -292,13 +384,19 @@ export function parseGoJson(bytes: Uint8Array): unknown {
   return v;
 }
 
-/** An integer field's value from a JSON number, as strconv.ParseInt; null when Go refuses it. */
-export function goInt(v: number | RawNumber, min: bigint, max: bigint): number | null {
-  if (typeof v === "number") {
-    return Number.isInteger(v) && BigInt(v) >= min && BigInt(v) <= max ? v : null;
+/**
+ * An integer field's value from a number literal, as strconv.ParseInt (ParseUint when `min` is
+ * 0) reads it; null when Go refuses it.
+ */
+function goInt(raw: string, min: bigint, max: bigint): number | null {
+  // strconv.ParseUint takes no sign, not even for "-0".
+  if (!/^-?\d+$/.test(raw) || (min === 0n && raw[0] === "-")) return null;
+  if (raw.length <= 15) {
+    // Exact as a double: no BigInt needed (+ 0 makes "-0" a plain 0).
+    const n = Number(raw) + 0;
+    return n >= Number(min) && n <= Number(max) ? n : null;
   }
-  if (!/^-?\d+$/.test(v.source)) return null;
-  const b = BigInt(v.source);
+  const b = BigInt(raw);
   if (b < min || b > max) return null;
   return Number(b);
 }
@@ -313,7 +411,7 @@ export type Schema =
   | { kind: "list"; go: string; elem: Schema }
   | { kind: "map"; go: string; elem: Schema }
   | StructSchema
-  | { kind: "custom"; decode: (v: unknown, ctx: DecodeContext) => unknown };
+  | { kind: "custom"; decode: (v: GoJsonValue, ctx: DecodeContext) => unknown };
 
 export interface StructSchema {
   kind: "struct";
@@ -324,6 +422,8 @@ export interface StructSchema {
   /** Go struct name as errors name the holder of a field ("Permission"). */
   name: string;
   fields: Record<string, Schema>;
+  /** Folded field names, for Go's case-insensitive key match (built on first use). */
+  folded?: Map<string, string>;
 }
 
 /** Where in the document decoding is, for error texts. */
@@ -356,9 +456,9 @@ export class DecodeContext {
  * Decodes `v` into the shape `schema` describes; returns undefined for JSON null or for a value
  * whose type error was saved in `ctx`.
  */
-export function decodeValue(v: unknown, schema: Schema, ctx: DecodeContext): unknown {
+export function decodeValue(v: GoJsonValue, schema: Schema, ctx: DecodeContext): unknown {
   if (schema.kind === "custom") return schema.decode(v, ctx);
-  if (v === null || v === undefined) return undefined;
+  if (v === null) return undefined;
   switch (schema.kind) {
     case "string":
       if (typeof v === "string") return v;
@@ -369,10 +469,10 @@ export function decodeValue(v: unknown, schema: Schema, ctx: DecodeContext): unk
       ctx.save(jsonKind(v), "bool");
       return undefined;
     case "int":
-      if (typeof v === "number" || v instanceof RawNumber) {
-        const n = goInt(v, schema.min, schema.max);
+      if (v instanceof GoNumber) {
+        const n = goInt(v.raw, schema.min, schema.max);
         if (n !== null) return n;
-        ctx.save(`number ${v instanceof RawNumber ? v.source : v}`, schema.go);
+        ctx.save(`number ${v.raw}`, schema.go);
         return undefined;
       }
       ctx.save(jsonKind(v), schema.go);
@@ -390,12 +490,12 @@ export function decodeValue(v: unknown, schema: Schema, ctx: DecodeContext): unk
       return out;
     }
     case "map": {
-      if (!isObject(v)) {
+      if (!(v instanceof GoObject)) {
         ctx.save(jsonKind(v), schema.go);
         return undefined;
       }
       const out: Record<string, unknown> = {};
-      for (const [k, e] of Object.entries(v)) {
+      for (const [k, e] of v.entries) {
         const d = decodeValue(e, schema.elem, ctx);
         setMember(out, k, d ?? zeroOf(schema.elem));
       }
@@ -403,6 +503,15 @@ export function decodeValue(v: unknown, schema: Schema, ctx: DecodeContext): unk
     }
     case "struct":
       return decodeStruct(v, schema, ctx, {});
+  }
+}
+
+/** Sets a member as JSON.parse would: `__proto__` is an own property like any other key. */
+function setMember(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === "__proto__") {
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  } else {
+    o[k] = v;
   }
 }
 
@@ -422,32 +531,38 @@ function zeroOf(schema: Schema): unknown {
   }
 }
 
+/** A decoded struct (not null, not a list): what a repeated key decodes into again. */
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 /**
  * Fills `into` (which may carry defaults, as Go code pre-sets limits to -1 before unmarshalling)
- * from the object `v`. Keys are matched exactly first, then case-insensitively.
+ * from the object `v`, member by member in document order. Keys are matched exactly first, then
+ * case-insensitively; a struct field given again decodes into the same struct, as in Go.
  */
 export function decodeStruct(
-  v: unknown,
+  v: GoJsonValue,
   schema: StructSchema,
   ctx: DecodeContext,
   into: Record<string, unknown>,
 ): Record<string, unknown> | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (!isObject(v)) {
+  if (v === null) return undefined;
+  if (!(v instanceof GoObject)) {
     ctx.save(jsonKind(v), schema.go);
     return undefined;
   }
-  const folded = foldedNames(schema);
+  schema.folded ??= new Map(Object.keys(schema.fields).map((n) => [fold(n), n]));
   const outerStruct = ctx.struct;
   const depth = ctx.path.length;
-  for (const [key, value] of Object.entries(v)) {
-    const name = Object.hasOwn(schema.fields, key) ? key : folded.get(key.toLowerCase());
+  for (const [key, value] of v.entries) {
+    const name = Object.hasOwn(schema.fields, key) ? key : schema.folded.get(fold(key));
     if (name === undefined) continue;
     ctx.struct = schema.name;
     ctx.path.push(name);
     const field = schema.fields[name];
     const existing = into[name];
-    const d = field.kind === "struct" && isObject(existing) && !field.ptr
+    const d = field.kind === "struct" && isRecord(existing)
       ? decodeStruct(value, field, ctx, existing)
       : decodeValue(value, field, ctx);
     if (d !== undefined) into[name] = d;
@@ -458,16 +573,15 @@ export function decodeStruct(
   return into;
 }
 
-const FOLDED = new WeakMap<StructSchema, Map<string, string>>();
-
-/** Lower-cased field names of a struct, for Go's case-insensitive key match. */
-function foldedNames(schema: StructSchema): Map<string, string> {
-  let m = FOLDED.get(schema);
-  if (m === undefined) {
-    m = new Map(Object.keys(schema.fields).map((n) => [n.toLowerCase(), n]));
-    FOLDED.set(schema, m);
-  }
-  return m;
+/**
+ * A key as Go's field-name match folds it: ASCII letters in any case, and the Kelvin sign and
+ * long s that Unicode folds onto k and s (field names are ASCII, so nothing else can match).
+ */
+function fold(key: string): string {
+  return key.replace(
+    /[A-Z\u212a\u017f]/g,
+    (c) => c === "\u212a" ? "k" : c === "\u017f" ? "s" : c.toLowerCase(),
+  );
 }
 
 /** Go sets slices, maps and pointers to nil on `null` and leaves everything else alone. */
@@ -479,24 +593,24 @@ function nullClears(field: Schema): boolean {
  * Decodes a whole parsed document into `schema` (a struct), as json.Unmarshal into a fresh value
  * with `defaults` pre-set. Throws {@link GoJsonError} with Go's text for the error Go returns.
  */
-export function unmarshal(
-  v: unknown,
+export function unmarshal<T extends object = Record<string, unknown>>(
+  v: GoJsonValue,
   schema: StructSchema,
-  defaults: Record<string, unknown> = {},
-): Record<string, unknown> {
+  defaults: T = {} as T,
+): T {
   const ctx = new DecodeContext();
-  let out: Record<string, unknown> | undefined;
+  const into = defaults as Record<string, unknown>;
   try {
-    if (!isObject(v)) {
+    if (!(v instanceof GoObject)) {
       if (v === null) return defaults;
       throw ctx.typeError(jsonKind(v), schema.go);
     }
-    out = decodeStruct(v, schema, ctx, defaults);
+    decodeStruct(v, schema, ctx, into);
   } catch (e) {
     throw e instanceof AbortDecode ? e.error : e;
   }
   if (ctx.saved) throw ctx.saved;
-  return out ?? defaults;
+  return defaults;
 }
 
 /**
@@ -528,13 +642,19 @@ export const int64 = (go = "int64"): Schema => ({
   min: INT64_MIN,
   max: INT64_MAX,
 });
+export const int32 = (go = "int32"): Schema => ({
+  kind: "int",
+  go,
+  min: -(2n ** 31n),
+  max: 2n ** 31n - 1n,
+});
 export const uint = (go: string, bits: number): Schema => ({
   kind: "int",
   go,
   min: 0n,
   max: 2n ** BigInt(bits) - 1n,
 });
-export const bool: Schema = { kind: "bool" };
+export const BOOL: Schema = { kind: "bool" };
 export const list = (go: string, elem: Schema): Schema => ({ kind: "list", go, elem });
 export const map = (go: string, elem: Schema): Schema => ({ kind: "map", go, elem });
 export const struct = (go: string, fields: Record<string, Schema>): StructSchema => ({
@@ -544,35 +664,53 @@ export const struct = (go: string, fields: Record<string, Schema>): StructSchema
   fields,
 });
 export const ptr = (s: StructSchema): StructSchema => ({ ...s, ptr: true });
-export const custom = (decode: (v: unknown, ctx: DecodeContext) => unknown): Schema => ({
+export const custom = (decode: (v: GoJsonValue, ctx: DecodeContext) => unknown): Schema => ({
   kind: "custom",
   decode,
 });
 
-// Request bodies ------------------------------------------------------------------------------------
+/**
+ * A string enum with its own UnmarshalJSON (RetentionPolicy, AckPolicy, ...): the JSON string
+ * names its value (`anyCase`: in any case); anything else, `null` included, aborts decoding.
+ */
+export const goEnum = (values: Record<string, string>, anyCase = false): Schema =>
+  custom((v) => {
+    const s = typeof v === "string" ? (anyCase ? v.toLowerCase() : v) : undefined;
+    if (s !== undefined && Object.hasOwn(values, s)) return values[s];
+    throw AbortDecode.text(`can not unmarshal ${JSON.stringify(jsonText(v))}`);
+  });
 
-/** A request option's Go type, in the shorthand the `$SYS.REQ.*` option tables use. */
-export type GoField =
-  | { kind: "string"; go?: string }
-  | { kind: "bool" }
-  | { kind: "int"; go?: string }
-  | { kind: "uint64" }
-  | { kind: "strings" };
-
-function fieldSchema(f: GoField): Schema {
-  switch (f.kind) {
-    case "string":
-      return str(f.go);
-    case "bool":
-      return bool;
-    case "int":
-      return int64(f.go ?? "int");
-    case "uint64":
-      return uint("uint64", 64);
-    case "strings":
-      return list("[]string", str());
-  }
+/** A value's JSON text as written, but for arrays and objects (for unmarshaler error texts). */
+function jsonText(v: GoJsonValue): string {
+  if (v instanceof GoNumber) return v.raw;
+  if (v instanceof GoObject) return "{...}";
+  if (Array.isArray(v)) return "[...]";
+  return JSON.stringify(v);
 }
+
+/**
+ * A *time.Time: RFC 3339 text, kept as a GoTime (so it prints back as written); `null` sets it
+ * to nil. Anything else aborts decoding, as time.Time's UnmarshalJSON does.
+ */
+export const timePtr: Schema = custom((v) => {
+  if (v === null) return null;
+  if (typeof v !== "string") {
+    throw AbortDecode.text("Time.UnmarshalJSON: input is not a JSON string");
+  }
+  const t = parseRfc3339(v);
+  if (t === null) throw AbortDecode.text(`parsing time ${JSON.stringify(v)}`);
+  return t;
+});
+
+/** The Go types requests use most. */
+export const INT = int64("int");
+export const UINT64 = uint("uint64", 64);
+export const DURATION = int64("time.Duration");
+export const STRING = str();
+export const STRINGS = list("[]string", STRING);
+export const DURATIONS = list("[]time.Duration", DURATION);
+
+// Request bodies ----------------------------------------------------------------------------------
 
 /**
  * Decodes a request body into `target` (field values by JSON name), as json.Unmarshal into the
@@ -581,12 +719,55 @@ function fieldSchema(f: GoField): Schema {
 export function unmarshalBody(
   body: Uint8Array,
   structName: string,
-  fields: Record<string, GoField>,
+  fields: Record<string, Schema>,
   target: Record<string, unknown>,
 ): void {
-  const schema = struct(
-    `server.${structName}`,
-    Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, fieldSchema(f)])),
+  unmarshal(parseGoJson(body), struct(`server.${structName}`, fields), target);
+}
+
+// Writing ---------------------------------------------------------------------------------------
+
+/** encoding/json MarshalIndent(v, "", "  "), including Go's HTML-safe escapes in strings. */
+export function goJson(v: unknown, indent = true): string {
+  return write(v, indent ? "\n" : "");
+}
+
+const ESCAPES: Record<string, string> = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026" };
+
+function quote(s: string): string {
+  return JSON.stringify(s).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => ESCAPES[c] ?? "\\u" + c.charCodeAt(0).toString(16),
   );
-  unmarshal(parseGoJson(body), schema, target);
+}
+
+/** Object keys in insertion order, `undefined` members left out, bigint written as its digits. */
+function write(v: unknown, nl: string): string {
+  if (v === null || v === undefined) return "null";
+  switch (typeof v) {
+    case "string":
+      return quote(v);
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    case "bigint":
+      return v.toString();
+    case "boolean":
+      return v ? "true" : "false";
+  }
+  if (typeof (v as { toJSON?: unknown }).toJSON === "function") {
+    return write((v as { toJSON(): unknown }).toJSON(), nl);
+  }
+  const inner = nl === "" ? "" : nl + "  ";
+  const sep = nl === "" ? ":" : ": ";
+  if (Array.isArray(v)) {
+    if (v.length === 0) return "[]";
+    return "[" + inner + v.map((e) => write(e, inner)).join("," + inner) + nl + "]";
+  }
+  const parts: string[] = [];
+  for (const [k, e] of Object.entries(v as Record<string, unknown>)) {
+    if (e === undefined) continue;
+    parts.push(quote(k) + sep + write(e, inner));
+  }
+  if (parts.length === 0) return "{}";
+  return "{" + inner + parts.join("," + inner) + nl + "}";
 }

@@ -25,23 +25,26 @@ export function goQuoteBytes(buf: Uint8Array, start = 0, end = buf.length): stri
   while (i < end) {
     const c = buf[i];
     if (c < 0x80) {
-      const e = ESCAPES[c];
-      if (e !== undefined) out += e;
-      else if (c < 0x20 || c === 0x7f) out += "\\x" + hex(c, 2);
-      else out += String.fromCharCode(c);
+      out += quoteRune(c);
       i++;
       continue;
     }
     const [cp, size] = decodeRune(buf, i, end);
-    if (size === 1) out += "\\x" + hex(c, 2);
-    else {
-      const ch = String.fromCodePoint(cp);
-      if (PRINTABLE.test(ch)) out += ch;
-      else out += cp < 0x10000 ? "\\u" + hex(cp, 4) : "\\U" + hex(cp, 8);
-    }
+    out += size === 1 ? "\\x" + hex(c, 2) : quoteRune(cp);
     i += size;
   }
   return out + '"';
+}
+
+/** One code point as strconv.Quote writes it inside its double quotes. */
+export function quoteRune(cp: number): string {
+  const e = ESCAPES[cp];
+  if (e !== undefined) return e;
+  if (cp < 0x20 || cp === 0x7f) return "\\x" + hex(cp, 2);
+  if (cp < 0x80) return String.fromCharCode(cp);
+  const ch = String.fromCodePoint(cp);
+  if (PRINTABLE.test(ch)) return ch;
+  return cp < 0x10000 ? "\\u" + hex(cp, 4) : "\\U" + hex(cp, 8);
 }
 
 function hex(n: number, width: number): string {

@@ -7,14 +7,8 @@
 
 import { hostPort, type Server } from "./server.ts";
 import { VERSION } from "./options.ts";
-import {
-  decodeBool,
-  decodeInt,
-  decodeUint64,
-  goJson,
-  nowMs,
-  QueryError,
-} from "./monitor/format.ts";
+import { decodeBool, decodeInt, decodeUint64, nowMs, QueryError } from "./monitor/format.ts";
+import { goJson } from "./go_json.ts";
 import { dashboardHtml } from "./monitor/dashboard.ts";
 import { dashboardCsp } from "./monitor/live.ts";
 import { normalizeBasePath, varz } from "./monitor/varz.ts";

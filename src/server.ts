@@ -766,6 +766,8 @@ export class Server {
     this.stats.inBytes += pa.size;
     acc.inMsgs++;
     acc.inBytes += pa.size;
+    // No interest at all (telemetry nobody listens to): nothing to route, nothing deferred.
+    if (res.psubs.length === 0 && res.qsubs.length === 0) return false;
     const delivered = this.routeIn(from, acc, res, src, pa, queues);
     if (this.#deferred.length > 0) this.#drainInternal();
     return delivered;

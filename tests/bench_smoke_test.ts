@@ -1,7 +1,8 @@
 /**
  * The benchmark still runs: `scripts/bench.ts --quick --only ours` completes, prints the table
- * header and a non-zero result for every scenario (the shared-server scenarios in one run, the
- * real-world ones, each on a fresh server, in another).
+ * header and a non-zero result for every scenario (one run per family: the shared-server
+ * scenarios, the real-world ones, each on a fresh server, and the JetStream ones through the
+ * `deno task bench:js` alias).
  */
 
 const BENCH = new URL("../scripts/bench.ts", import.meta.url).pathname;
@@ -11,10 +12,14 @@ function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
 }
 
-/** Runs the bench; returns the table rows (label -> our cell) and the output for messages. */
-async function bench(args: string[], ms: number) {
+/**
+ * Runs the bench (or, with `task`, that deno task of deno.json); returns the table rows
+ * (label -> our cell) and the output for messages.
+ */
+async function bench(args: string[], ms: number, task?: string) {
+  const run = task === undefined ? ["run", "-A", BENCH] : ["task", "--quiet", task];
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", BENCH, "--quick", "--only", "ours", ...args],
+    args: [...run, "--quick", "--only", "ours", ...args],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -88,4 +93,36 @@ Deno.test("bench's real-world scenarios complete, with the server's memory after
     assertPositive(rows, label, context);
   }
   assert(stdout.includes("| server memory (MiB"), `no memory table${context}`);
+});
+
+Deno.test("bench:js runs the JetStream family at both payload sizes, and nothing else", async () => {
+  const { rows, context } = await bench([], 60_000, "bench:js");
+  for (const size of ["16 B", "1 KiB"]) {
+    for (
+      const label of [
+        "JS publish, sync (1 in flight), file",
+        "JS publish, sync (1 in flight), memory",
+        "JS publish, async (1000 in flight), file",
+        "JS publish, async (1000 in flight), memory",
+        "JS pull consume + ack, file",
+        "JS pull consume + ack, memory",
+        "KV put (1 in flight)",
+        "KV get, direct (1 in flight)",
+      ]
+    ) {
+      assertPositive(rows, `${label}, ${size}`, context);
+    }
+  }
+  assert(!rows.has("publish-only"), `a core scenario ran under bench:js${context}`);
+});
+
+Deno.test("bench selects JetStream scenarios by name prefix beside the others", async () => {
+  const { rows, context } = await bench(
+    ["--scenario", "pub,js-pub-async", "--js-sizes", "16"],
+    30_000,
+  );
+  assertPositive(rows, "publish-only", context);
+  assertPositive(rows, "JS publish, async (1000 in flight), file, 16 B", context);
+  assertPositive(rows, "JS publish, async (1000 in flight), memory, 16 B", context);
+  assert(!rows.has("JS publish, sync (1 in flight), file, 16 B"), `js-pub-sync ran${context}`);
 });

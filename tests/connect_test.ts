@@ -4,12 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  checkClientInfo,
-  ConnectDecodeError,
-  type ConnectOptions,
-  decodeConnect,
-} from "../src/connect.ts";
+import { checkClientInfo, type ConnectOptions, decodeConnect } from "../src/connect.ts";
+import { GoJsonError } from "../src/go_json.ts";
 
 function defaults(): ConnectOptions {
   return {
@@ -135,7 +131,7 @@ Deno.test("decodeConnect refuses what Go refuses, with Go's message", () => {
   ];
   for (const [input, message] of cases) {
     assert.throws(() => decode(input), (e: Error) => {
-      assert.ok(e instanceof ConnectDecodeError, String(e));
+      assert.ok(e instanceof GoJsonError, String(e));
       assert.equal(e.message, message, JSON.stringify(input.slice(0, 40)));
       return true;
     });

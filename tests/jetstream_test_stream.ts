@@ -20,7 +20,8 @@ import {
   consumerNamesRequest,
   recoverConsumers,
 } from "../src/jetstream/consumer_api.ts";
-import { goJsonText, goTimeNs } from "../src/jetstream/go_json.ts";
+import { goJson } from "../src/go_json.ts";
+import { goTimeNs } from "../src/go_time.ts";
 import { nowNanos } from "../src/jetstream/store/base.ts";
 import type { ClientSub } from "../src/client.ts";
 import type { InternalClient } from "../src/internal_client.ts";
@@ -51,7 +52,7 @@ export class TestStream implements StreamHandle {
         const seq = this.publish(pa.subject, headersOf(src, pa), payloadOf(src, pa));
         const reply = replyOf(src, pa);
         if (reply !== "") {
-          const m = buildMsg(reply, "", null, utf8(goJsonText({ stream: this.name, seq })));
+          const m = buildMsg(reply, "", null, utf8(goJson({ stream: this.name, seq }, false)));
           server.publishInternal(account, m.buf, m.pa);
         }
       }));
@@ -131,7 +132,7 @@ export class TestJetStream {
       if (reply === "") return;
       const res = this.handle(pa.subject, payloadOf(src, pa));
       if (res === null) return;
-      const m = buildMsg(reply, "", null, utf8(goJsonText(res)));
+      const m = buildMsg(reply, "", null, utf8(goJson(res, false)));
       server.publishInternal(account, m.buf, m.pa);
     }));
   }

@@ -9,7 +9,9 @@ import { RawClient, REFERENCE, startServer, type TestServer, waitFor } from "./h
 import { defaultOptions, defaultTlsOptions, mergeOptions } from "../src/options.ts";
 import { Server } from "../src/server.ts";
 import { MAX_LIST_SIZE, startMonitoring } from "../src/monitor.ts";
-import { goDuration, goJson, goTime, myUptime, rttString } from "../src/monitor/format.ts";
+import { goDuration, myUptime, rttString } from "../src/monitor/format.ts";
+import { goJson } from "../src/go_json.ts";
+import { goTime } from "../src/go_time.ts";
 import { jsonShape, MemoryLogger } from "./helpers.ts";
 import { RELEASE_VERSION } from "../src/version.ts";
 import { ACCOUNTS, ACCOUNTS_CONF } from "./accounts_fixture.ts";

@@ -9,7 +9,8 @@ import type { Account } from "../accounts/account.ts";
 import type { Client } from "../client.ts";
 import type { Server } from "../server.ts";
 import { buildMsg, utf8 } from "../message.ts";
-import { goJson, goTimeNs } from "./json.ts";
+import { goTimeNs } from "../go_time.ts";
+import { goJson } from "../go_json.ts";
 import { nowNanos } from "./store/base.ts";
 
 export const ADVISORY_PREFIX = "$JS.EVENT.ADVISORY";
@@ -39,7 +40,7 @@ export function publishAdvisory(
   subject: string,
   body: unknown,
 ): void {
-  const m = buildMsg(subject, "", null, utf8(goJson(body)));
+  const m = buildMsg(subject, "", null, utf8(goJson(body, false)));
   server.publishInternal(acc, m.buf, m.pa);
 }
 

@@ -17,14 +17,8 @@ import type { Server } from "../server.ts";
 import { buildMsg, headersOf, payloadOf, replyOf } from "../message.ts";
 import { isValidSubject, subjectsCollide } from "../subjects.ts";
 import { type ApiError, jsError, jsErrorUnless } from "./errors.ts";
-import {
-  goJson,
-  goTimeNs,
-  isEmptyRequest,
-  JsonDecodeError,
-  type JsonValue,
-  parseJson,
-} from "./json.ts";
+import { goJson, GoJsonError, type GoJsonValue, isEmptyRequest, parseGoJson } from "../go_json.ts";
+import { goTimeNs } from "../go_time.ts";
 import {
   decodeMsgDeleteRequest,
   decodeMsgGetRequest,
@@ -39,7 +33,9 @@ import type { Stream } from "./stream.ts";
 import { apiAudit, clientInfo } from "./advisories.ts";
 import { CONSUMER_HANDLERS, consumerContext, type ConsumerOp } from "./consumers.ts";
 import type { JetStream, JsAccount } from "./jetstream.ts";
-import { StoreFailed } from "./jetstream.ts";
+import { errorText, friendlyBytes, StoreFailed } from "./jetstream.ts";
+import { sendSnapshot, snapshotAdvisory, startRestore, takeSnapshot } from "./snapshot.ts";
+import { nowNanos } from "./store/base.ts";
 
 const T = "io.nats.jetstream.api.v1.";
 const NAMES_LIMIT = 1024;
@@ -86,7 +82,7 @@ class ApiRequest {
    * for MSG.DELETE's outcomes), replied, audited.
    */
   respond(resp: Record<string, unknown>, countError = true): void {
-    const text = goJson(resp);
+    const text = goJson(resp, false);
     const isErr = countError && resp.error !== undefined;
     const jsa = this.jsa;
     if (jsa !== null) {
@@ -127,9 +123,9 @@ class ApiRequest {
   }
 
   /** The body as JSON, or the "invalid JSON" answer (then undefined). */
-  json(type: string, extra: Record<string, unknown> = {}): JsonValue | undefined {
+  json(type: string, extra: Record<string, unknown> = {}): GoJsonValue | undefined {
     try {
-      return parseJson(this.body);
+      return parseGoJson(this.body);
     } catch {
       this.error(type, jsError("JSInvalidJSONErr"), extra);
       return undefined;
@@ -139,7 +135,7 @@ class ApiRequest {
   /** Decodes the body with `decode`, or answers "invalid JSON" (then undefined). */
   decode<R>(
     type: string,
-    decode: (v: JsonValue) => R,
+    decode: (v: GoJsonValue) => R,
     extra: Record<string, unknown> = {},
   ): R | undefined {
     const v = this.json(type, extra);
@@ -147,7 +143,7 @@ class ApiRequest {
     try {
       return decode(v);
     } catch (e) {
-      if (!(e instanceof JsonDecodeError)) throw e;
+      if (!(e instanceof GoJsonError)) throw e;
       this.error(type, jsError("JSInvalidJSONErr"), extra);
       return undefined;
     }
@@ -571,7 +567,7 @@ function msgGet(r: ApiRequest): void {
   if (m.hdr.length > 0) message.hdrs = base64(m.hdr);
   if (m.data.length > 0) message.data = base64(m.data);
   message.time = goTimeNs(m.ts);
-  r.send(goJson({ type: T + type, message }));
+  r.send(goJson({ type: T + type, message }, false));
 }
 
 function base64(b: Uint8Array): string {
@@ -582,20 +578,48 @@ function base64(b: Uint8Array): string {
   return btoa(s);
 }
 
+/** Streams whose snapshot is being sent (nats-server allows one at a time per stream). */
+const snapshotting = new WeakSet<Stream>();
+
 function streamSnapshot(r: ApiRequest): void {
   const type = "stream_snapshot_response";
   const jsa = r.requireJs(type);
   if (jsa === null) return;
   if (isEmptyRequest(r.body)) return r.error(type, jsError("JSBadRequestErr"));
-  if (r.stream(jsa, r.streamName) === undefined) {
-    return r.error(type, jsError("JSStreamNotFoundErr"));
-  }
+  const s = r.stream(jsa, r.streamName);
+  if (s === undefined) return r.error(type, jsError("JSStreamNotFoundErr"));
   const req = r.decode(type, decodeSnapshotRequest);
   if (req === undefined) return;
   if (!isValidSubject(req.deliverSubject)) {
     return r.error(type, jsError("JSSnapshotDeliverSubjectInvalidErr"));
   }
-  r.error(type, jsError("JSStreamSnapshotErrF", { err: "not supported by this server" }));
+  const log = r.server.log;
+  const what = `stream '${r.account.name} > ${s.name}'`;
+  log.notice(`Starting ${req.check ? "health check and " : ""}snapshot for ${what}`);
+  const start = nowNanos();
+  let archive: Iterator<Uint8Array>;
+  try {
+    // nats-server's memory store has no snapshot.
+    if (s.store.type === "memory") throw new Error("no impl");
+    if (snapshotting.has(s)) throw new Error("snapshot in progress");
+    archive = takeSnapshot(s, !req.noConsumers);
+  } catch (e) {
+    log.warn(`Snapshot of ${what} failed: ${errorText(e)}`);
+    return r.error(type, jsErrorUnless("JSStreamSnapshotErrF", e));
+  }
+  r.respond({ type: T + type, config: s.config(), state: s.stateJson() });
+  const bytes = s.store.state().bytes;
+  const client = clientInfo(r.server, r.from);
+  const domain = r.js.config.domain;
+  snapshotAdvisory(r.server, r.account, s, client, domain);
+  snapshotting.add(s);
+  sendSnapshot(r.server, r.account, s.name, archive, req.deliverSubject, req.chunkSize)
+    .catch((e) => log.warn(`Snapshot of ${what} failed: ${errorText(e)}`))
+    .finally(() => {
+      snapshotting.delete(s);
+      snapshotAdvisory(r.server, r.account, s, client, domain, start);
+      log.notice(`Completed snapshot of ${friendlyBytes(bytes)} for ${what}`);
+    });
 }
 
 function streamRestore(r: ApiRequest): void {
@@ -617,7 +641,8 @@ function streamRestore(r: ApiRequest): void {
   if (r.stream(jsa, r.streamName) !== undefined) {
     return r.error(type, jsError("JSStreamNameExistRestoreFailedErr"), extra);
   }
-  r.error(type, jsError("JSStreamRestoreErrF", { err: "not supported by this server" }), extra);
+  const subject = startRestore(jsa, req, clientInfo(r.server, r.from));
+  r.respond({ type: T + type, deliver_subject: subject });
 }
 
 function clusterOnly(type: string): Handler {

@@ -35,7 +35,8 @@ import {
   sendMaxDeliveriesAdvisory,
 } from "./consumer_events.ts";
 import type { ConsumerHandle, StreamHandle } from "./contract.ts";
-import { GoNumber, GoObject, goTimeNs, parseGoJson } from "./go_json.ts";
+import { DURATION, GoJsonError, parseGoJson, struct, unmarshal } from "../go_json.ts";
+import { goTimeNs } from "../go_time.ts";
 import { PullRequests } from "./pull_request.ts";
 import { ackReplyLength, emptyMsg, fastMsg, MsgScratch } from "./reply.ts";
 import { nextPending } from "./store/consumer.ts";
@@ -1386,21 +1387,17 @@ function byteLen(s: string): number {
   return s.length;
 }
 
+/** ConsumerNakOptions: `{"delay": ns}`. */
+const NAK_OPTIONS = struct("server.ConsumerNakOptions", { delay: DURATION });
+
 /** A NAK delay: `{"delay": ns}` or a Go duration ("1s"); null when it parses as neither. */
 function parseNakDelay(arg: string): number | null {
   if (arg[0] === "{") {
     try {
-      const v = parseGoJson(arg);
-      if (!(v instanceof GoObject)) return v === null ? 0 : null;
-      let d = 0;
-      for (const [k, val] of v.entries) {
-        if (k.toLowerCase() !== "delay" || val === null) continue;
-        if (!(val instanceof GoNumber) || !/^-?\d+$/.test(val.raw)) return null;
-        d = Number(val.raw);
-      }
-      return d;
-    } catch {
-      return null;
+      return unmarshal(parseGoJson(arg), NAK_OPTIONS, { delay: 0 }).delay;
+    } catch (e) {
+      if (e instanceof GoJsonError) return null;
+      throw e;
     }
   }
   const ms = parseGoDuration(arg);

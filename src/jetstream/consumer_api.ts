@@ -3,7 +3,7 @@
  * subject forms), INFO, NAMES, LIST, DELETE, and pull requests; plus addConsumer (the create and
  * re-create rules) and recoverConsumers (restart). Handlers take the request subject and body and
  * return the response object, already in nats-server's field order; the `$JS.API` router sends
- * it (as compact JSON with Go's escaping: go_json.ts goJsonText).
+ * it (as compact JSON with Go's escaping: go_json.ts goJson).
  */
 
 import { createHash } from "node:crypto";
@@ -22,13 +22,14 @@ import {
 import { ApiError, JSErr } from "./consumer_errors.ts";
 import type { StreamHandle } from "./contract.ts";
 import {
-  decodeStruct,
   GoJsonError,
   type GoJsonValue,
-  GoObject,
   INT,
+  isEmptyRequest,
   parseGoJson,
-} from "./go_json.ts";
+  struct,
+  unmarshal,
+} from "../go_json.ts";
 import { subjectIsSubsetMatch } from "../subjects.ts";
 
 export const CONSUMER_CREATE_RESPONSE = "io.nats.jetstream.api.v1.consumer_create_response";
@@ -195,19 +196,11 @@ export function addConsumer(
 
 function parse(body: Uint8Array | string): GoJsonValue | undefined {
   try {
-    return parseGoJson(typeof body === "string" ? body : new TextDecoder().decode(body));
+    return parseGoJson(body);
   } catch (e) {
     if (e instanceof GoJsonError) return undefined;
     throw e;
   }
-}
-
-/** nats-server's isEmptyRequest: nothing, or a JSON object with no fields. */
-export function isEmptyRequest(body: Uint8Array | string): boolean {
-  const text = typeof body === "string" ? body : new TextDecoder().decode(body);
-  if (text.length === 0 || text === "{}") return true;
-  const v = parse(text);
-  return v instanceof GoObject && v.entries.length === 0;
 }
 
 /**
@@ -310,22 +303,21 @@ export function consumerDeleteRequest(
   return { type: CONSUMER_DELETE_RESPONSE, success: true };
 }
 
+/** JSApiConsumersRequest: a page offset. */
+const PAGE_REQUEST = struct("server.JSApiConsumersRequest", { offset: INT });
+
 /** The offset of a paged request; null for invalid JSON. */
 function pageOffset(body: Uint8Array | string): number | null {
   if (isEmptyRequest(body)) return 0;
   const v = parse(body);
   if (v === undefined) return null;
-  const { values, error } = decodeStruct(
-    v,
-    "JSApiConsumersRequest",
-    "server.JSApiConsumersRequest",
-    {
-      offset: INT,
-    },
-  );
-  if (error !== null) return null;
-  // A negative offset would make nats-server panic; it is read as 0 here.
-  return Math.max(0, (values.get("offset") as number | undefined) ?? 0);
+  try {
+    // A negative offset would make nats-server panic; it is read as 0 here.
+    return Math.max(0, unmarshal(v, PAGE_REQUEST, { offset: 0 }).offset);
+  } catch (e) {
+    if (e instanceof GoJsonError) return null;
+    throw e;
+  }
 }
 
 function sortedNames(stream: StreamHandle): string[] {
@@ -423,21 +415,42 @@ export function recoverConsumers(
       log.warn(`    Error reading consumer ${JSON.stringify(name)}: ${e}`);
       continue;
     }
-    const parsed = meta?.config === undefined ? undefined : parse(JSON.stringify(meta.config));
-    const cfg = parsed === undefined ? null : decodeConsumerConfig(parsed);
-    if (meta === undefined || cfg === null) {
+    if (meta === undefined) {
       log.warn(`    Missing or bad consumer metafile for ${JSON.stringify(name)}`);
       continue;
     }
-    const ephemeral = cfg.durable === "";
-    if (ephemeral) cfg.durable = name;
-    const o = addConsumer(stream, cfg, ctx, { recovering: true, created: meta.created });
+    const o = restoreConsumer(stream, name, meta, ctx);
+    if (o === null) {
+      log.warn(`    Missing or bad consumer metafile for ${JSON.stringify(name)}`);
+      continue;
+    }
     if (o instanceof ApiError) {
       log.warn(`    Error adding consumer ${JSON.stringify(name)}: ${o.message}`);
       continue;
     }
-    if (ephemeral) o.switchToEphemeral();
     out.push(o);
   }
   return out;
+}
+
+/**
+ * Recreates one consumer from its stored config (`meta`) over the state its store holds (a
+ * restart, a stream restore); an ephemeral comes back as an ephemeral. Null when the config
+ * cannot be read.
+ */
+export function restoreConsumer(
+  stream: StreamHandle,
+  name: string,
+  meta: ConsumerMeta,
+  ctx: Omit<ConsumerApiContext, "lookupStream"> = {},
+): Consumer | ApiError | null {
+  const parsed = meta.config === undefined ? undefined : parse(JSON.stringify(meta.config));
+  const cfg = parsed === undefined ? null : decodeConsumerConfig(parsed);
+  if (cfg === null) return null;
+  const ephemeral = cfg.durable === "";
+  if (ephemeral) cfg.durable = name;
+  const o = addConsumer(stream, cfg, ctx, { recovering: true, created: meta.created });
+  if (o instanceof ApiError) return o;
+  if (ephemeral) o.switchToEphemeral();
+  return o;
 }

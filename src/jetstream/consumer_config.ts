@@ -9,17 +9,20 @@ import type { StreamConfigJson } from "./contract.ts";
 import { type ApiError, JSErr } from "./consumer_errors.ts";
 import {
   BOOL,
-  decodeStruct,
   DURATION,
-  type FieldKind,
-  formatGoTime,
+  DURATIONS,
+  goEnum,
+  GoJsonError,
   type GoJsonValue,
-  GoObject,
-  type GoTime,
   INT,
+  type Schema,
   STRING,
+  struct,
+  timePtr,
   UINT64,
-} from "./go_json.ts";
+  unmarshal,
+} from "../go_json.ts";
+import { formatGoTime, type GoTime } from "../go_time.ts";
 import type { AckPolicy } from "./store/types.ts";
 
 export type DeliverPolicy =
@@ -109,26 +112,20 @@ const DELIVER_POLICIES: Record<string, DeliverPolicy> = {
   last_per_subject: "last_per_subject",
 };
 
-/** JSON name -> [config key, kind], in Go's field order (also the output order). */
-const FIELDS: [string, keyof ConsumerConfig, FieldKind][] = [
+/** JSON name -> [config key, Go type], in Go's field order (also the output order). */
+const FIELDS: [string, keyof ConsumerConfig, Schema][] = [
   ["durable_name", "durable", STRING],
   ["name", "name", STRING],
   ["description", "description", STRING],
-  ["deliver_policy", "deliverPolicy", { t: "enum", values: DELIVER_POLICIES }],
+  ["deliver_policy", "deliverPolicy", goEnum(DELIVER_POLICIES)],
   ["opt_start_seq", "optStartSeq", UINT64],
-  ["opt_start_time", "optStartTime", { t: "time" }],
-  ["ack_policy", "ackPolicy", {
-    t: "enum",
-    values: { none: "none", all: "all", explicit: "explicit" },
-  }],
+  ["opt_start_time", "optStartTime", timePtr],
+  ["ack_policy", "ackPolicy", goEnum({ none: "none", all: "all", explicit: "explicit" })],
   ["ack_wait", "ackWait", DURATION],
   ["max_deliver", "maxDeliver", INT],
-  ["backoff", "backoff", { t: "durations" }],
+  ["backoff", "backoff", DURATIONS],
   ["filter_subject", "filterSubject", STRING],
-  ["replay_policy", "replayPolicy", {
-    t: "enum",
-    values: { instant: "instant", original: "original" },
-  }],
+  ["replay_policy", "replayPolicy", goEnum({ instant: "instant", original: "original" })],
   ["rate_limit_bps", "rateLimit", UINT64],
   ["sample_freq", "sampleFreq", STRING],
   ["max_waiting", "maxWaiting", INT],
@@ -147,68 +144,51 @@ const FIELDS: [string, keyof ConsumerConfig, FieldKind][] = [
   ["direct", "direct", BOOL],
 ];
 
-const FIELD_KINDS: Record<string, FieldKind> = Object.fromEntries(
-  FIELDS.map(([json, , kind]) => [json, kind]),
+const CONSUMER_CONFIG = struct(
+  "server.ConsumerConfig",
+  Object.fromEntries(FIELDS.map(([json, , schema]) => [json, schema])),
 );
+
+/** The CreateConsumerRequest: `{"stream_name":..,"config":{..}}`. */
+const CREATE_REQUEST = struct("server.CreateConsumerRequest", {
+  stream_name: STRING,
+  config: CONSUMER_CONFIG,
+});
+
+/** A decoded ConsumerConfig (by JSON name) over the empty config: what Go's struct holds. */
+function fromDecoded(d: Record<string, unknown>): ConsumerConfig {
+  const cfg = emptyConsumerConfig() as unknown as Record<string, unknown>;
+  for (const [json, key] of FIELDS) if (Object.hasOwn(d, json)) cfg[key] = d[json];
+  return cfg as unknown as ConsumerConfig;
+}
 
 /**
  * A ConsumerConfig from its JSON (already parsed), or null when Go would refuse to decode it
  * (a type mismatch, an unknown policy): the API then answers "invalid JSON".
  */
 export function decodeConsumerConfig(v: GoJsonValue): ConsumerConfig | null {
-  let decoded;
   try {
-    decoded = decodeStruct(v, "ConsumerConfig", "server.ConsumerConfig", FIELD_KINDS);
-  } catch {
-    return null;
+    return fromDecoded(unmarshal(v, CONSUMER_CONFIG));
+  } catch (e) {
+    if (e instanceof GoJsonError) return null;
+    throw e;
   }
-  if (decoded.error !== null) return null;
-  const cfg = emptyConsumerConfig() as unknown as Record<string, unknown>;
-  for (const [json, key] of FIELDS) {
-    if (decoded.values.has(json)) {
-      const value = decoded.values.get(json);
-      cfg[key] = value === null ? (key === "backoff" ? [] : null) : value;
-    }
-  }
-  return cfg as unknown as ConsumerConfig;
 }
 
-/** The CreateConsumerRequest: `{"stream_name":..,"config":{..}}`; null for "invalid JSON". */
+/** The CreateConsumerRequest; null for "invalid JSON". */
 export function decodeCreateRequest(
   v: GoJsonValue,
 ): { stream: string; config: ConsumerConfig } | null {
-  if (!(v instanceof GoObject) && v !== null) return null;
-  let decoded;
   try {
-    decoded = decodeStruct(v, "CreateConsumerRequest", "server.CreateConsumerRequest", {
-      stream_name: STRING,
-    });
-  } catch {
-    return null;
+    const r = unmarshal(v, CREATE_REQUEST, { stream_name: "", config: {} });
+    return {
+      stream: r.stream_name as string,
+      config: fromDecoded(r.config as Record<string, unknown>),
+    };
+  } catch (e) {
+    if (e instanceof GoJsonError) return null;
+    throw e;
   }
-  if (decoded.error !== null) return null;
-  let config = emptyConsumerConfig();
-  if (v instanceof GoObject) {
-    // Go matches "config" case-insensitively too; the last one given wins.
-    for (const [key, val] of v.entries) {
-      if (key.toLowerCase() !== "config" || val === null) continue;
-      if (!(val instanceof GoObject)) return null;
-      const c = decodeConsumerConfig(val);
-      if (c === null) return null;
-      config = mergeDecoded(config, val, c);
-    }
-  }
-  return { stream: (decoded.values.get("stream_name") as string | undefined) ?? "", config };
-}
-
-/** Go decodes a repeated object key into the same struct: later fields override earlier ones. */
-function mergeDecoded(prev: ConsumerConfig, obj: GoObject, next: ConsumerConfig): ConsumerConfig {
-  const out = { ...prev } as unknown as Record<string, unknown>;
-  const given = new Set(obj.entries.map(([k]) => k.toLowerCase()));
-  for (const [json, key] of FIELDS) {
-    if (given.has(json)) out[key] = (next as unknown as Record<string, unknown>)[key];
-  }
-  return out as unknown as ConsumerConfig;
 }
 
 // ---- JSON out ---------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 import type { Account } from "../accounts/account.ts";
 import { buildMsg, utf8 } from "../message.ts";
 import type { Server } from "../server.ts";
-import { goJsonText, goTimeNs } from "./go_json.ts";
+import { goJson } from "../go_json.ts";
+import { goTimeNs } from "../go_time.ts";
 import { nuid } from "./nuid.ts";
 import { nowNanos } from "./store/base.ts";
 
@@ -39,7 +40,7 @@ export interface EventTarget {
 
 function publish(t: EventTarget, prefix: string, body: Record<string, unknown>): void {
   const subject = `${prefix}.${t.stream}.${t.consumer}`;
-  const m = buildMsg(subject, "", null, utf8(goJsonText(body)));
+  const m = buildMsg(subject, "", null, utf8(goJson(body, false)));
   t.server.publishInternal(t.account, m.buf, m.pa);
 }
 

@@ -15,7 +15,9 @@ import {
   consumerListRequest,
   consumerNamesRequest,
   recoverConsumers,
+  restoreConsumer,
 } from "./consumer_api.ts";
+import type { ConsumerMeta } from "./consumer_config.ts";
 
 export type ConsumerOp = "create" | "names" | "list" | "info" | "delete";
 
@@ -63,4 +65,22 @@ export function consumerContext(
 export function recoverStreamConsumers(server: Server, jsa: JsAccount, stream: StreamHandle) {
   const { lookupStream: _, ...ctx } = consumerContext(server, jsa, jsa.js.config.domain);
   recoverConsumers(stream, ctx);
+}
+
+/**
+ * A stream restore: one consumer recreated from its config over the state already in the
+ * stream's store (left open there). Throws with nats-server's text when it cannot be.
+ */
+export function restoreStreamConsumer(
+  server: Server,
+  jsa: JsAccount,
+  stream: StreamHandle,
+  meta: ConsumerMeta,
+): void {
+  const { lookupStream: _, ...ctx } = consumerContext(server, jsa, jsa.js.config.domain);
+  const o = restoreConsumer(stream, meta.name, meta, ctx);
+  if (o === null || o instanceof Error) {
+    const why = o === null ? "bad consumer config" : o.message;
+    throw new Error(`error restoring consumer [${JSON.stringify(meta.name)}]: ${why}`);
+  }
 }

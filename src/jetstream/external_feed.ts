@@ -13,7 +13,7 @@ import { buildMsg, headersOf, payloadOf, replyOf, utf8 } from "../message.ts";
 import type { PubArg } from "../parser.ts";
 import { appendHeaders, getHeader, removeHeader } from "./headers.ts";
 import { nuid } from "./nuid.ts";
-import { parseRfc3339 } from "./json.ts";
+import { parseRfc3339 } from "../go_time.ts";
 import { nowNanos } from "./store/base.ts";
 import type { StreamSourceJson } from "./stream_config.ts";
 import type { Stream } from "./stream.ts";

@@ -16,9 +16,15 @@ import { unlimitedJetStreamAccount } from "../options.ts";
 import type { Server } from "../server.ts";
 import { subjectsCollide } from "../subjects.ts";
 import { type ApiError, jsError } from "./errors.ts";
-import { FileStore, MemoryStore, NO_LIMITS, type StreamStore } from "./store/mod.ts";
+import {
+  FileStore,
+  MemoryStore,
+  NO_LIMITS,
+  type StoreLimits,
+  type StreamStore,
+} from "./store/mod.ts";
 import { nowNanos } from "./store/base.ts";
-import { goTimeNs, parseRfc3339 } from "./json.ts";
+import { goTimeNs, parseRfc3339 } from "../go_time.ts";
 import {
   checkStreamConfig,
   checkStreamUpdate,
@@ -47,6 +53,8 @@ import type { JetStreamConfig } from "./settings.ts";
 
 export const JS_STORE_DIR = "jetstream";
 const STREAMS_DIR = "streams";
+/** Where restores are staged (nats-server's snapsDir). */
+const SNAPSHOTS_DIR = "__snapshots__";
 /** nats-server's JetStreamMaxMemDefault, when the machine's memory cannot be read. */
 const MAX_MEM_DEFAULT = 256 * 1024 * 1024;
 /** nats-server's JetStreamMaxStoreDefault (1 TB), when the disk cannot be asked. */
@@ -610,19 +618,7 @@ export class JsAccount {
     if (recovered) {
       store = recovered.store;
       store.updateLimits(storeLimits(cfg));
-    } else {
-      try {
-        store = cfg.storage === "memory"
-          ? new MemoryStore({ limits: storeLimits(cfg) })
-          : new FileStore({
-            dir: `${this.storeDir}/${STREAMS_DIR}/${cfg.name}`,
-            limits: storeLimits(cfg),
-            logger: this.server.log,
-          });
-      } catch (e) {
-        throw new StoreFailed(e);
-      }
-    }
+    } else store = this.newStore(cfg, storeLimits(cfg));
     const stream = new Stream(this, cfg, store, recovered?.created ?? goTimeNs(nowNanos()));
     if (!recovered) store.writeMeta(stream.meta());
     this.streams.set(cfg.name, stream);
@@ -634,6 +630,64 @@ export class JsAccount {
     streamAction(this.server, this.account, cfg.name, "create", this.js.config.domain);
     for (const s of this.streams.values()) if (s !== stream) s.originAppeared(stream);
     return stream;
+  }
+
+  /** A new, empty store for a stream of this config (a file stream's in its directory). */
+  newStore(cfg: StreamConfig, limits: StoreLimits): StreamStore {
+    try {
+      if (cfg.storage === "memory") return new MemoryStore({ limits });
+      const dir = `${this.storeDir}/${STREAMS_DIR}/${cfg.name}`;
+      return new FileStore({ dir, limits, logger: this.server.log });
+    } catch (e) {
+      throw new StoreFailed(e);
+    }
+  }
+
+  /**
+   * A store to restore a stream into, out of the way of the account's streams until it is
+   * whole (a file stream's in `<account>/__snapshots__/`, as nats-server stages restores; a
+   * memory stream's is the store it keeps). Throws StoreFailed.
+   */
+  stagingStore(cfg: StreamConfig): StreamStore {
+    try {
+      if (cfg.storage === "memory") return new MemoryStore({ limits: NO_LIMITS });
+      const dir = `${this.storeDir}/${SNAPSHOTS_DIR}/snap-${crypto.randomUUID()}`;
+      return new FileStore({ dir, limits: NO_LIMITS, logger: this.server.log });
+    } catch (e) {
+      throw new StoreFailed(e);
+    }
+  }
+
+  /**
+   * A whole staged store moved into the stream's place (whatever an earlier stream of that name
+   * left there goes first), and opened there. Throws StoreFailed.
+   */
+  adoptStaged(cfg: StreamConfig, staged: StreamStore): StreamStore {
+    if (!(staged instanceof FileStore)) return staged;
+    try {
+      staged.stop();
+      const dir = `${this.storeDir}/${STREAMS_DIR}/${cfg.name}`;
+      if (exists(dir)) Deno.removeSync(dir, { recursive: true });
+      Deno.mkdirSync(`${this.storeDir}/${STREAMS_DIR}`, { recursive: true });
+      Deno.renameSync(staged.dir, dir);
+      removeIfEmpty(`${this.storeDir}/${SNAPSHOTS_DIR}`);
+      return new FileStore({ dir, limits: NO_LIMITS, logger: this.server.log });
+    } catch (e) {
+      throw new StoreFailed(e);
+    }
+  }
+
+  /** A staged store given up: its data goes. */
+  dropStaged(staged: StreamStore): void {
+    try {
+      staged.delete();
+    } catch {
+      // nothing more to do
+    }
+    if (staged instanceof FileStore) {
+      removeIfEmpty(`${this.storeDir}/${SNAPSHOTS_DIR}`);
+      removeIfEmpty(this.storeDir);
+    }
   }
 
   /** A stream's update (configUpdateCheck, overlap, then applied). Returns the new config. */
@@ -694,6 +748,15 @@ export class JsAccount {
   /** The file streams this account had, brought back (then their consumers). */
   recover(): void {
     const log = this.server.log;
+    // A restore cut short by a stop leaves its staged store behind: it is of no use now.
+    const staged = `${this.storeDir}/${SNAPSHOTS_DIR}`;
+    if (exists(staged)) {
+      try {
+        Deno.removeSync(staged, { recursive: true });
+      } catch (e) {
+        log.warn(`Could not remove unfinished restores in ${JSON.stringify(staged)}: ${e}`);
+      }
+    }
     const sdir = `${this.storeDir}/${STREAMS_DIR}`;
     if (!exists(sdir)) {
       // Only a writability check, as nats-server's: nothing is left behind.

@@ -6,7 +6,8 @@
  */
 
 import type { Server } from "../server.ts";
-import { goTime, nowMs } from "../monitor/format.ts";
+import { nowMs } from "../monitor/format.ts";
+import { goTime } from "../go_time.ts";
 import type { JszOptions } from "../monitor/jsz.ts";
 import type { JsAccount } from "./jetstream.ts";
 import { configJsonOf } from "./settings.ts";

@@ -7,7 +7,7 @@
 
 import type { Account } from "../accounts/account.ts";
 import { goDuration } from "../monitor/format.ts";
-import { BOOL, decodeStruct, DURATION, type GoJsonError, INT, parseGoJson } from "./go_json.ts";
+import { BOOL, DURATION, INT, parseGoJson, struct, unmarshal } from "../go_json.ts";
 
 export interface NextRequest {
   /** Absolute deadline in ms (Date.now() clock), 0 for none. */
@@ -25,6 +25,15 @@ function isSpace(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0x85 || c === 0xa0;
 }
 
+/** nats-server's JSApiConsumerGetNextRequest. */
+const NEXT_REQUEST = struct("server.JSApiConsumerGetNextRequest", {
+  expires: DURATION,
+  batch: INT,
+  max_bytes: INT,
+  no_wait: BOOL,
+  idle_heartbeat: DURATION,
+});
+
 /** nats-server's nextReqFromMsg; throws Error with the text of the 400 it answers. */
 export function parseNextRequest(msg: Uint8Array, now: number): NextRequest {
   let s = 0, e = msg.length;
@@ -34,25 +43,18 @@ export function parseNextRequest(msg: Uint8Array, now: number): NextRequest {
   if (s === e) return req;
   const text = dec.decode(msg.subarray(s, e));
   if (msg[s] === 0x7b) {
-    let v;
-    try {
-      v = parseGoJson(text);
-    } catch (err) {
-      throw new Error((err as GoJsonError).message);
-    }
-    const { values, error } = decodeStruct(
-      v,
-      "JSApiConsumerGetNextRequest",
-      "server.JSApiConsumerGetNextRequest",
-      { expires: DURATION, batch: INT, max_bytes: INT, no_wait: BOOL, idle_heartbeat: DURATION },
-    );
-    if (error !== null) throw new Error(error);
-    const expiresNs = (values.get("expires") as number | undefined) ?? 0;
-    const hbNs = (values.get("idle_heartbeat") as number | undefined) ?? 0;
+    const r = unmarshal(parseGoJson(msg.subarray(s, e)), NEXT_REQUEST, {
+      expires: 0,
+      batch: 0,
+      max_bytes: 0,
+      no_wait: false,
+      idle_heartbeat: 0,
+    });
+    const expiresNs = r.expires, hbNs = r.idle_heartbeat;
     if (hbNs > 0 && hbNs * 2 > expiresNs) throw new Error("heartbeat value too large");
-    req.batch = (values.get("batch") as number | undefined) ?? 0;
-    req.maxBytes = (values.get("max_bytes") as number | undefined) ?? 0;
-    req.noWait = (values.get("no_wait") as boolean | undefined) ?? false;
+    req.batch = r.batch;
+    req.maxBytes = r.max_bytes;
+    req.noWait = r.no_wait;
     req.heartbeat = hbNs / 1e6;
     if (expiresNs !== 0) req.expires = now + expiresNs / 1e6;
     return req;

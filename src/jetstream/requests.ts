@@ -1,17 +1,10 @@
 /**
- * The bodies of JetStream API requests, decoded with Go's rules (json.ts) into what the
- * handlers need; a body Go would refuse throws JsonDecodeError ("invalid JSON" to the client).
+ * The bodies of JetStream API requests, decoded with Go's rules (go_json.ts) into what the
+ * handlers need; a body Go would refuse throws GoJsonError ("invalid JSON" to the client).
  */
 
-import {
-  decodeBool,
-  decodeInt,
-  decodeString,
-  decodeStruct,
-  decodeUint,
-  type JsonValue,
-} from "./json.ts";
-import { decodeStreamConfig, type RawStreamConfig } from "./stream_config.ts";
+import { BOOL, type GoJsonValue, INT, STRING, struct, UINT64, unmarshal } from "../go_json.ts";
+import { rawFromDecoded, type RawStreamConfig, STREAM_CONFIG } from "./stream_config.ts";
 
 /** JSApiMsgGetRequest (MSG.GET, DIRECT.GET). */
 export interface MsgGetRequest {
@@ -20,77 +13,93 @@ export interface MsgGetRequest {
   next: string;
 }
 
-export function decodeMsgGetRequest(v: JsonValue): MsgGetRequest {
-  const r: MsgGetRequest = { seq: 0, last: "", next: "" };
-  decodeStruct(v, "JSApiMsgGetRequest", {
-    seq: (x) => (r.seq = decodeUint(x) ?? r.seq),
-    last_by_subj: (x) => (r.last = decodeString(x) ?? r.last),
-    next_by_subj: (x) => (r.next = decodeString(x) ?? r.next),
-  });
-  return r;
+const MSG_GET = struct("server.JSApiMsgGetRequest", {
+  seq: UINT64,
+  last_by_subj: STRING,
+  next_by_subj: STRING,
+});
+
+export function decodeMsgGetRequest(v: GoJsonValue): MsgGetRequest {
+  const r = unmarshal(v, MSG_GET, { seq: 0, last_by_subj: "", next_by_subj: "" });
+  return { seq: r.seq, last: r.last_by_subj, next: r.next_by_subj };
 }
+
+const MSG_DELETE = struct("server.JSApiMsgDeleteRequest", { seq: UINT64, no_erase: BOOL });
 
 /** JSApiMsgDeleteRequest. */
-export function decodeMsgDeleteRequest(v: JsonValue): { seq: number; noErase: boolean } {
-  const r = { seq: 0, noErase: false };
-  decodeStruct(v, "JSApiMsgDeleteRequest", {
-    seq: (x) => (r.seq = decodeUint(x) ?? r.seq),
-    no_erase: (x) => (r.noErase = decodeBool(x) ?? r.noErase),
-  });
-  return r;
+export function decodeMsgDeleteRequest(v: GoJsonValue): { seq: number; noErase: boolean } {
+  const r = unmarshal(v, MSG_DELETE, { seq: 0, no_erase: false });
+  return { seq: r.seq, noErase: r.no_erase };
 }
 
+const PURGE = struct("server.JSApiStreamPurgeRequest", {
+  seq: UINT64,
+  filter: STRING,
+  keep: UINT64,
+});
+
 /** JSApiStreamPurgeRequest. */
-export function decodePurgeRequest(v: JsonValue): { seq: number; subject: string; keep: number } {
-  const r = { seq: 0, subject: "", keep: 0 };
-  decodeStruct(v, "JSApiStreamPurgeRequest", {
-    seq: (x) => (r.seq = decodeUint(x) ?? r.seq),
-    filter: (x) => (r.subject = decodeString(x) ?? r.subject),
-    keep: (x) => (r.keep = decodeUint(x) ?? r.keep),
-  });
-  return r;
+export function decodePurgeRequest(
+  v: GoJsonValue,
+): { seq: number; subject: string; keep: number } {
+  const r = unmarshal(v, PURGE, { seq: 0, filter: "", keep: 0 });
+  return { seq: r.seq, subject: r.filter, keep: r.keep };
 }
+
+const STREAM_INFO = struct("server.JSApiStreamInfoRequest", {
+  offset: INT,
+  deleted_details: BOOL,
+  subjects_filter: STRING,
+});
 
 /** JSApiStreamInfoRequest. */
 export function decodeStreamInfoRequest(
-  v: JsonValue,
+  v: GoJsonValue,
 ): { offset: number; details: boolean; subjects: string } {
-  const r = { offset: 0, details: false, subjects: "" };
-  decodeStruct(v, "JSApiStreamInfoRequest", {
-    offset: (x) => (r.offset = decodeInt(x) ?? r.offset),
-    deleted_details: (x) => (r.details = decodeBool(x) ?? r.details),
-    subjects_filter: (x) => (r.subjects = decodeString(x) ?? r.subjects),
-  });
-  return r;
+  const r = unmarshal(v, STREAM_INFO, { offset: 0, deleted_details: false, subjects_filter: "" });
+  return { offset: r.offset, details: r.deleted_details, subjects: r.subjects_filter };
 }
+
+const STREAM_NAMES = struct("server.JSApiStreamNamesRequest", { offset: INT, subject: STRING });
 
 /** JSApiStreamNamesRequest / JSApiStreamListRequest: a page offset and a subject filter. */
-export function decodeStreamListRequest(v: JsonValue): { offset: number; subject: string } {
-  const r = { offset: 0, subject: "" };
-  decodeStruct(v, "JSApiStreamNamesRequest", {
-    offset: (x) => (r.offset = decodeInt(x) ?? r.offset),
-    subject: (x) => (r.subject = decodeString(x) ?? r.subject),
-  });
-  return r;
+export function decodeStreamListRequest(v: GoJsonValue): { offset: number; subject: string } {
+  return unmarshal(v, STREAM_NAMES, { offset: 0, subject: "" });
 }
+
+const SNAPSHOT = struct("server.JSApiStreamSnapshotRequest", {
+  deliver_subject: STRING,
+  no_consumers: BOOL,
+  chunk_size: INT,
+  jsck: BOOL,
+});
 
 /** JSApiStreamSnapshotRequest. */
-export function decodeSnapshotRequest(v: JsonValue): { deliverSubject: string } {
-  const r = { deliverSubject: "", noConsumers: false, chunkSize: 0, check: false };
-  decodeStruct(v, "JSApiStreamSnapshotRequest", {
-    deliver_subject: (x) => (r.deliverSubject = decodeString(x) ?? r.deliverSubject),
-    no_consumers: (x) => (r.noConsumers = decodeBool(x) ?? r.noConsumers),
-    chunk_size: (x) => (r.chunkSize = decodeInt(x) ?? r.chunkSize),
-    jsck: (x) => (r.check = decodeBool(x) ?? r.check),
-  });
-  return r;
+export interface SnapshotRequest {
+  deliverSubject: string;
+  noConsumers: boolean;
+  chunkSize: number;
+  check: boolean;
 }
 
-/** JSApiStreamRestoreRequest: the stream's config (its state is not needed to refuse). */
-export function decodeRestoreRequest(v: JsonValue): RawStreamConfig {
-  let cfg: RawStreamConfig | null = null;
-  decodeStruct(v, "JSApiStreamRestoreRequest", {
-    config: (x) => (cfg = decodeStreamConfig(x)),
+export function decodeSnapshotRequest(v: GoJsonValue): SnapshotRequest {
+  const r = unmarshal(v, SNAPSHOT, {
+    deliver_subject: "",
+    no_consumers: false,
+    chunk_size: 0,
+    jsck: false,
   });
-  return cfg ?? decodeStreamConfig(null);
+  return {
+    deliverSubject: r.deliver_subject,
+    noConsumers: r.no_consumers,
+    chunkSize: r.chunk_size,
+    check: r.jsck,
+  };
+}
+
+const RESTORE = struct("server.JSApiStreamRestoreRequest", { config: STREAM_CONFIG });
+
+/** JSApiStreamRestoreRequest: the stream's config (its state is not used, as in nats-server). */
+export function decodeRestoreRequest(v: GoJsonValue): RawStreamConfig {
+  return rawFromDecoded(unmarshal(v, RESTORE, { config: {} }).config);
 }

@@ -19,7 +19,7 @@
 import type { StoredMsg } from "./store/types.ts";
 import { nowNanos } from "./store/base.ts";
 import { type ApiError, jsError } from "./errors.ts";
-import { parseRfc3339 } from "./json.ts";
+import { parseRfc3339 } from "../go_time.ts";
 import { appendHeaders, getHeader, removeHeader } from "./headers.ts";
 import type { StreamSourceJson } from "./stream_config.ts";
 import type { Stream } from "./stream.ts";
@@ -119,8 +119,8 @@ export class LocalFeed {
     }
     if ((this.spec.opt_start_seq ?? 0) > 0) return this.spec.opt_start_seq!;
     if (this.spec.opt_start_time) {
-      const ns = parseRfc3339(this.spec.opt_start_time);
-      if (ns !== null) return origin.store.seqFromTime(ns);
+      const t = parseRfc3339(this.spec.opt_start_time);
+      if (t !== null) return origin.store.seqFromTime(t.ns);
     }
     return 1;
   }

@@ -38,7 +38,8 @@ import {
 import { nowNanos } from "./store/base.ts";
 import { type ApiError, jsError, jsErrorUnless } from "./errors.ts";
 import { appendHeaders, getHeader, removeHeader, statusHeader } from "./headers.ts";
-import { goJson, goTimeNs, type JsonObject, parseJson } from "./json.ts";
+import { goJson, parseGoJson } from "../go_json.ts";
+import { goTimeNs } from "../go_time.ts";
 import { decodeMsgGetRequest } from "./requests.ts";
 import { compileRepublish, type StreamConfig, type StreamSourceJson } from "./stream_config.ts";
 import { type Feed, newFeed } from "./sourcing.ts";
@@ -99,7 +100,7 @@ export function stateJson(
   st: StreamState,
   deleted: number[] | null,
   subjects?: Record<string, number>,
-): JsonObject {
+): Record<string, unknown> {
   const o: Record<string, unknown> = {
     messages: st.msgs,
     bytes: st.bytes,
@@ -114,7 +115,7 @@ export function stateJson(
   if (numDeleted > 0) o.num_deleted = numDeleted;
   if (deleted && deleted.length > 0) o.deleted = deleted;
   o.consumer_count = st.consumers;
-  return o as JsonObject;
+  return o;
 }
 
 export class Stream implements StreamHandle {
@@ -340,7 +341,7 @@ export class Stream implements StreamHandle {
     const next: Feed[] = [];
     for (const src of sources) {
       const cur = this.#feeds.find((f) => f.name === src.name);
-      if (cur !== undefined && goJson(cur.spec) === goJson(src)) {
+      if (cur !== undefined && goJson(cur.spec, false) === goJson(src, false)) {
         next.push(cur);
         continue;
       }
@@ -384,7 +385,7 @@ export class Stream implements StreamHandle {
   }
 
   /** Stream state as STREAM.INFO shows it (deleted sequences listed when asked). */
-  stateJson(details = false): JsonObject {
+  stateJson(details = false): Record<string, unknown> {
     if (this.#closed) {
       return stateJson({
         msgs: 0,
@@ -638,7 +639,7 @@ export class Stream implements StreamHandle {
 
   /** An error publish ack: `{"error":{...},"stream":"NAME","seq":0}`. */
   #sendError(reply: string, err: ApiError): void {
-    this.#answer(reply, goJson({ error: err, stream: this.name, seq: 0 }));
+    this.#answer(reply, goJson({ error: err, stream: this.name, seq: 0 }, false));
   }
 
   /** The publish ack of a message stored at `seq`. */
@@ -689,7 +690,7 @@ export class Stream implements StreamHandle {
             error: jsErrorUnless("JSStreamStoreFailedF", failed),
             stream: this.name,
             seq: 0,
-          }),
+          }, false),
         );
       }
     }
@@ -775,7 +776,7 @@ export class Stream implements StreamHandle {
     let last = "";
     let next = "";
     try {
-      const req = decodeMsgGetRequest(parseJson(body));
+      const req = decodeMsgGetRequest(parseGoJson(body));
       ({ seq, last, next } = req);
     } catch {
       return this.#directStatus(reply, "408 Malformed Request");

@@ -1,6 +1,6 @@
 /**
  * A stream's configuration as nats-server 2.9.10 accepts it: decoded from the API's JSON with
- * Go's rules (json.ts), completed with its defaults and checked with its errors and texts
+ * Go's rules (go_json.ts), completed with its defaults and checked with its errors and texts
  * (stream.go checkStreamCfg), and for updates the rules about what may change
  * (configUpdateCheck). The config is kept in its JSON shape, keys in nats-server's order, so
  * that what the API answers, what the store's metadata holds and what consumers read are one
@@ -8,18 +8,25 @@
  */
 
 import {
-  decodeBool,
-  decodeInt,
-  decodeString,
-  decodeStrings,
-  decodeStruct,
-  decodeTime,
-  decodeUint,
+  BOOL,
+  DURATION,
+  goEnum,
   goJson,
-  goTimeNs,
-  JsonDecodeError,
-  type JsonValue,
-} from "./json.ts";
+  type GoJsonValue,
+  INT,
+  int32,
+  int64,
+  list,
+  ptr,
+  type Schema,
+  STRING,
+  STRINGS,
+  struct,
+  timePtr,
+  UINT64,
+  unmarshal,
+} from "../go_json.ts";
+import { formatGoTime, type GoTime } from "../go_time.ts";
 import { invalidConfig, jsError } from "./errors.ts";
 import {
   isValidPublishSubject,
@@ -158,116 +165,103 @@ export function emptyRawConfig(): RawStreamConfig {
   };
 }
 
-function enumOf<T extends string>(v: JsonValue, values: readonly T[], fold = false): T {
-  // Go's custom UnmarshalJSON sees `null` too and refuses it like any unknown value.
-  if (typeof v === "string") {
-    const s = fold ? v.toLowerCase() : v;
-    if ((values as readonly string[]).includes(s)) return s as T;
-  }
-  throw new JsonDecodeError(`can not unmarshal ${JSON.stringify(v)}`);
-}
+const EXTERNAL = ptr(struct("server.ExternalStream", { api: STRING, deliver: STRING }));
 
-function decodeSource(v: JsonValue): StreamSourceJson | null {
-  if (v === null) return null;
-  const s: StreamSourceJson = { name: "" };
-  let optStartTime: number | undefined;
-  decodeStruct(v, "StreamSource", {
-    name: (x) => (s.name = decodeString(x) ?? s.name),
-    opt_start_seq: (x) => (s.opt_start_seq = decodeUint(x) ?? s.opt_start_seq),
-    opt_start_time: (x) => (optStartTime = x === null ? undefined : decodeTime(x)),
-    filter_subject: (x) => (s.filter_subject = decodeString(x) ?? s.filter_subject),
-    external: (x) => {
-      if (x === null) {
-        delete s.external;
-        return;
-      }
-      const e: ExternalStreamJson = { api: "", deliver: "" };
-      decodeStruct(x, "ExternalStream", {
-        api: (y) => (e.api = decodeString(y) ?? e.api),
-        deliver: (y) => (e.deliver = decodeString(y) ?? e.deliver),
-      });
-      s.external = e;
-    },
-  });
-  const out: StreamSourceJson = { name: s.name };
-  if (s.opt_start_seq) out.opt_start_seq = s.opt_start_seq;
-  if (optStartTime !== undefined) out.opt_start_time = goTimeNs(optStartTime);
-  if (s.filter_subject) out.filter_subject = s.filter_subject;
-  if (s.external) out.external = s.external;
+const SOURCE = ptr(struct("server.StreamSource", {
+  name: STRING,
+  opt_start_seq: UINT64,
+  opt_start_time: timePtr,
+  filter_subject: STRING,
+  external: EXTERNAL,
+}));
+
+/** A decoded StreamSource as its JSON (omitempty), its start time as Go writes it back. */
+function sourceFrom(d: Record<string, unknown>): StreamSourceJson {
+  const out: StreamSourceJson = { name: (d.name as string | undefined) ?? "" };
+  if (d.opt_start_seq) out.opt_start_seq = d.opt_start_seq as number;
+  if (d.opt_start_time) out.opt_start_time = formatGoTime(d.opt_start_time as GoTime);
+  if (d.filter_subject) out.filter_subject = d.filter_subject as string;
+  const e = d.external as Record<string, string | undefined> | undefined;
+  if (e !== undefined) out.external = { api: e.api ?? "", deliver: e.deliver ?? "" };
   return out;
 }
 
-/** Decodes a StreamConfig request body; throws JsonDecodeError where Go's decoder fails. */
-export function decodeStreamConfig(v: JsonValue): RawStreamConfig {
-  const c = emptyRawConfig();
-  if (v !== null && (typeof v !== "object" || Array.isArray(v))) {
-    throw new JsonDecodeError("cannot unmarshal into StreamConfig");
+const PLACEMENT = ptr(struct("server.Placement", { cluster: STRING, tags: STRINGS }));
+
+/** A decoded Placement as its JSON (omitempty). */
+function placementFrom(p: Record<string, unknown>): PlacementJson {
+  return {
+    ...(p.cluster ? { cluster: p.cluster as string } : {}),
+    ...(p.tags && (p.tags as string[]).length > 0 ? { tags: p.tags as string[] } : {}),
+  };
+}
+
+const REPUBLISH = ptr(
+  struct("server.RePublish", { src: STRING, dest: STRING, headers_only: BOOL }),
+);
+
+type Decoded = Record<string, unknown>;
+
+/** StreamConfig's fields: JSON name -> [RawStreamConfig key, Go type, decoded -> raw]. */
+const FIELDS: [string, keyof RawStreamConfig, Schema, ((v: unknown) => unknown)?][] = [
+  ["name", "name", STRING],
+  ["description", "description", STRING],
+  ["subjects", "subjects", STRINGS],
+  [
+    "retention",
+    "retention",
+    goEnum({ limits: "limits", interest: "interest", workqueue: "workqueue" }),
+  ],
+  ["max_consumers", "maxConsumers", INT],
+  ["max_msgs", "maxMsgs", int64()],
+  ["max_bytes", "maxBytes", int64()],
+  ["max_age", "maxAge", DURATION],
+  ["max_msgs_per_subject", "maxMsgsPer", int64()],
+  ["max_msg_size", "maxMsgSize", int32()],
+  ["discard", "discard", goEnum({ old: "old", new: "new" }, true)],
+  ["storage", "storage", goEnum({ file: "file", memory: "memory", any: "any" })],
+  ["num_replicas", "replicas", INT],
+  ["no_ack", "noAck", BOOL],
+  ["template_owner", "template", STRING],
+  ["duplicate_window", "duplicates", DURATION],
+  ["placement", "placement", PLACEMENT, (p) => placementFrom(p as Decoded)],
+  ["mirror", "mirror", SOURCE, (m) => sourceFrom(m as Decoded)],
+  // A nil *StreamSource in the list is an unnamed source.
+  [
+    "sources",
+    "sources",
+    list("[]*server.StreamSource", SOURCE),
+    (l) => (l as (Decoded | null)[]).map((e) => e === null ? { name: "" } : sourceFrom(e)),
+  ],
+  ["republish", "republish", REPUBLISH, (r) => ({ dest: "", ...(r as Decoded) })],
+  ["allow_direct", "allowDirect", BOOL],
+  ["mirror_direct", "mirrorDirect", BOOL],
+  ["discard_new_per_subject", "discardNewPer", BOOL],
+  ["sealed", "sealed", BOOL],
+  ["deny_delete", "denyDelete", BOOL],
+  ["deny_purge", "denyPurge", BOOL],
+  ["allow_rollup_hdrs", "allowRollup", BOOL],
+];
+
+/** nats-server's StreamConfig as Go decodes it. */
+export const STREAM_CONFIG = struct(
+  "server.StreamConfig",
+  Object.fromEntries(FIELDS.map(([json, , schema]) => [json, schema])),
+);
+
+/** A decoded StreamConfig (by JSON name) over Go's zero values. */
+export function rawFromDecoded(d: Decoded): RawStreamConfig {
+  const c = emptyRawConfig() as unknown as Record<string, unknown>;
+  for (const [json, key, , convert] of FIELDS) {
+    if (!Object.hasOwn(d, json)) continue;
+    c[key] = convert === undefined ? d[json] : convert(d[json]);
   }
-  const int = (x: JsonValue, cur: number, bits: 32 | 64 = 64) => decodeInt(x, bits) ?? cur;
-  const bool = (x: JsonValue, cur: boolean) => decodeBool(x) ?? cur;
-  decodeStruct(v, "StreamConfig", {
-    name: (x) => (c.name = decodeString(x) ?? c.name),
-    description: (x) => (c.description = decodeString(x) ?? c.description),
-    subjects: (x) => (c.subjects = decodeStrings(x)),
-    retention: (x) => (c.retention = enumOf(x, ["limits", "interest", "workqueue"])),
-    max_consumers: (x) => (c.maxConsumers = int(x, c.maxConsumers)),
-    max_msgs: (x) => (c.maxMsgs = int(x, c.maxMsgs)),
-    max_bytes: (x) => (c.maxBytes = int(x, c.maxBytes)),
-    max_age: (x) => (c.maxAge = int(x, c.maxAge)),
-    max_msgs_per_subject: (x) => (c.maxMsgsPer = int(x, c.maxMsgsPer)),
-    max_msg_size: (x) => (c.maxMsgSize = int(x, c.maxMsgSize, 32)),
-    discard: (x) => (c.discard = enumOf(x, ["old", "new"], true)),
-    storage: (x) => (c.storage = enumOf(x, ["file", "memory", "any"])),
-    num_replicas: (x) => (c.replicas = int(x, c.replicas)),
-    no_ack: (x) => (c.noAck = bool(x, c.noAck)),
-    template_owner: (x) => (c.template = decodeString(x) ?? c.template),
-    duplicate_window: (x) => (c.duplicates = int(x, c.duplicates)),
-    placement: (x) => {
-      if (x === null) {
-        c.placement = null;
-        return;
-      }
-      const p: PlacementJson = {};
-      decodeStruct(x, "Placement", {
-        cluster: (y) => (p.cluster = decodeString(y) ?? p.cluster),
-        tags: (y) => (p.tags = decodeStrings(y) ?? undefined),
-      });
-      c.placement = {
-        ...(p.cluster ? { cluster: p.cluster } : {}),
-        ...(p.tags && p.tags.length > 0 ? { tags: p.tags } : {}),
-      };
-    },
-    mirror: (x) => (c.mirror = decodeSource(x)),
-    sources: (x) => {
-      if (x === null) {
-        c.sources = null;
-        return;
-      }
-      if (!Array.isArray(x)) throw new JsonDecodeError("cannot unmarshal into []*StreamSource");
-      c.sources = x.map((e) => decodeSource(e) ?? { name: "" });
-    },
-    republish: (x) => {
-      if (x === null) {
-        c.republish = null;
-        return;
-      }
-      const r: RePublishJson = { dest: "" };
-      decodeStruct(x, "RePublish", {
-        src: (y) => (r.src = decodeString(y) ?? r.src),
-        dest: (y) => (r.dest = decodeString(y) ?? r.dest),
-        headers_only: (y) => (r.headers_only = decodeBool(y) ?? r.headers_only),
-      });
-      c.republish = r;
-    },
-    allow_direct: (x) => (c.allowDirect = bool(x, c.allowDirect)),
-    mirror_direct: (x) => (c.mirrorDirect = bool(x, c.mirrorDirect)),
-    discard_new_per_subject: (x) => (c.discardNewPer = bool(x, c.discardNewPer)),
-    sealed: (x) => (c.sealed = bool(x, c.sealed)),
-    deny_delete: (x) => (c.denyDelete = bool(x, c.denyDelete)),
-    deny_purge: (x) => (c.denyPurge = bool(x, c.denyPurge)),
-    allow_rollup_hdrs: (x) => (c.allowRollup = bool(x, c.allowRollup)),
-  });
-  return c;
+  return c as unknown as RawStreamConfig;
+}
+
+/** Decodes a StreamConfig request body; throws GoJsonError where Go's decoder fails. */
+export function decodeStreamConfig(v: GoJsonValue): RawStreamConfig {
+  return rawFromDecoded(unmarshal(v, STREAM_CONFIG));
 }
 
 /** A stored (already checked) config back into the raw form, for re-checking on recovery. */
@@ -340,7 +334,7 @@ export function configJson(c: RawStreamConfig): StreamConfig {
 
 /** Go's reflect.DeepEqual of two configs, as far as their JSON tells. */
 export function sameConfig(a: StreamConfig, b: StreamConfig): boolean {
-  return goJson(a) === goJson(b);
+  return goJson(a, false) === goJson(b, false);
 }
 
 /** What the config checks need to know about the account and the server. */
@@ -631,10 +625,10 @@ export function checkStreamUpdate(old: StreamConfig, next: RawStreamConfig): Raw
   if (!cfg.denyPurge && old.deny_purge) {
     throw invalidConfig("stream configuration update can not cancel deny purge");
   }
-  if (goJson(cfg.mirror ?? null) !== goJson(old.mirror ?? null)) {
+  if (goJson(cfg.mirror ?? null, false) !== goJson(old.mirror ?? null, false)) {
     throw jsError("JSStreamMirrorNotUpdatableErr");
   }
-  if (goJson(cfg.republish ?? null) !== goJson(old.republish ?? null)) {
+  if (goJson(cfg.republish ?? null, false) !== goJson(old.republish ?? null, false)) {
     throw invalidConfig("stream configuration update can not change RePublish");
   }
   if (cfg.discardNewPer) {

@@ -19,18 +19,22 @@ import {
 import { goQuote } from "../conf/go_format.ts";
 import {
   AbortDecode,
-  bool,
+  asMap,
+  BOOL,
   custom,
   type DecodeContext,
+  DURATION,
   GoJsonError,
+  type GoJsonValue,
+  GoNumber,
+  GoObject,
+  INT,
   int64,
-  isObject,
   jsonKind,
   list,
   map,
   parseGoJson,
   ptr,
-  RawNumber,
   type Schema,
   str,
   struct,
@@ -76,13 +80,13 @@ const claimsData = {
 const genericFields = {
   tags: list("jwt.TagList", str()),
   type: str("jwt.ClaimType"),
-  version: int64("int"),
+  version: INT,
 };
 
 const stringList = () => list("jwt.StringList", str());
 const permission = struct("jwt.Permission", { allow: stringList(), deny: stringList() });
 const responsePermission = ptr(
-  struct("jwt.ResponsePermission", { max: int64("int"), ttl: int64("time.Duration") }),
+  struct("jwt.ResponsePermission", { max: INT, ttl: DURATION }),
 );
 const timeRange = struct("jwt.TimeRange", { start: str(), end: str() });
 
@@ -115,10 +119,10 @@ const exportType = custom((v, ctx) => {
 const samplingRate = custom((v, ctx) => {
   if (typeof v === "string" && v.toLowerCase() === "headers") return 0;
   if (v === null) return 0;
-  if (typeof v === "number" || v instanceof RawNumber) {
-    const n = typeof v === "number" ? v : Number(v.source);
+  if (v instanceof GoNumber) {
+    const n = Number(v.raw);
     if (Number.isInteger(n) && Math.abs(n) < 2 ** 63) return n;
-    throw AbortDecode.type(ctx, `number ${v instanceof RawNumber ? v.source : v}`, "int");
+    throw AbortDecode.type(ctx, `number ${v.raw}`, "int");
   }
   throw AbortDecode.type(ctx, jsonKind(v), "int");
 });
@@ -140,7 +144,7 @@ const userPermissionLimits = {
   subs: int64(),
   data: int64(),
   payload: int64(),
-  bearer_token: bool,
+  bearer_token: BOOL,
   allowed_connection_types: stringList(),
 };
 
@@ -152,12 +156,11 @@ const userScope = struct("jwt.UserScope", {
 });
 
 /** Go's %q of an interface{} value from a decoded JSON map. */
-function goQuoteAny(v: unknown): string {
+function goQuoteAny(v: GoJsonValue | undefined): string {
   if (v === undefined || v === null) return "%!q(<nil>)";
   if (typeof v === "string") return goQuote(v);
   if (typeof v === "boolean") return `%!q(bool=${v})`;
-  if (typeof v === "number") return `%!q(float64=${v})`;
-  if (v instanceof RawNumber) return `%!q(float64=${v.value})`;
+  if (v instanceof GoNumber) return `%!q(float64=${Number(v.raw)})`;
   return `%!q(${Array.isArray(v) ? "[]interface {}" : "map[string]interface {}"}=...)`;
 }
 
@@ -165,14 +168,10 @@ function goQuoteAny(v: unknown): string {
  * Numbers as Go sees them after a round trip through interface{} (float64) and json.Marshal:
  * SigningKeys.UnmarshalJSON re-encodes each scope object before decoding it.
  */
-function asFloats(v: unknown): unknown {
-  if (v instanceof RawNumber) {
-    return Number.isInteger(v.value) && Math.abs(v.value) < 1e21
-      ? v.value
-      : new RawNumber(String(v.value), v.value);
-  }
+function asFloats(v: GoJsonValue): GoJsonValue {
+  if (v instanceof GoNumber) return new GoNumber(String(Number(v.raw)));
   if (Array.isArray(v)) return v.map(asFloats);
-  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, asFloats(e)]));
+  if (v instanceof GoObject) return new GoObject([...asMap(v)].map(([k, e]) => [k, asFloats(e)]));
   return v;
 }
 
@@ -188,9 +187,10 @@ const signingKeys = custom((v, ctx: DecodeContext) => {
   for (const e of v) {
     if (typeof e === "string") {
       keys.set(e, e);
-    } else if (isObject(e)) {
-      if (e.kind !== "user_scope") {
-        throw AbortDecode.text(`unknown signing key scope ${goQuoteAny(e.type)}`);
+    } else if (e instanceof GoObject) {
+      const m = asMap(e);
+      if (m.get("kind") !== "user_scope") {
+        throw AbortDecode.text(`unknown signing key scope ${goQuoteAny(m.get("type"))}`);
       }
       let scope: UserScope;
       try {
@@ -220,15 +220,15 @@ const exportSchema = ptr(struct("jwt.Export", {
   name: str(),
   subject: str("jwt.Subject"),
   type: exportType,
-  token_req: bool,
+  token_req: BOOL,
   revocations,
   response_type: str("jwt.ResponseType"),
-  response_threshold: int64("time.Duration"),
+  response_threshold: DURATION,
   service_latency: ptr(
     struct("jwt.ServiceLatency", { sampling: samplingRate, results: str("jwt.Subject") }),
   ),
   account_token_position: uint("uint", 64),
-  advertise: bool,
+  advertise: BOOL,
   ...info,
 }));
 
@@ -240,15 +240,15 @@ const importSchema = ptr(struct("jwt.Import", {
   to: str("jwt.Subject"),
   local_subject: str("jwt.RenamingSubject"),
   type: exportType,
-  share: bool,
+  share: BOOL,
 }));
 
 const natsLimits = { subs: int64(), data: int64(), payload: int64() };
 const accountLimits = {
   imports: int64(),
   exports: int64(),
-  wildcards: bool,
-  disallow_bearer: bool,
+  wildcards: BOOL,
+  disallow_bearer: BOOL,
   conn: int64(),
   leaf: int64(),
 };
@@ -260,7 +260,7 @@ const jetStreamLimits = {
   max_ack_pending: int64(),
   mem_max_stream_bytes: int64(),
   disk_max_stream_bytes: int64(),
-  max_bytes_required: bool,
+  max_bytes_required: BOOL,
 };
 
 const permissions = struct("jwt.Permissions", {
@@ -319,7 +319,7 @@ const operatorSchema = struct("jwt.OperatorClaims", {
     operator_service_urls: stringList(),
     system_account: str(),
     assert_server_version: str(),
-    strict_signing_key_usage: bool,
+    strict_signing_key_usage: BOOL,
     ...genericFields,
   }),
 });
@@ -337,10 +337,12 @@ const activationSchema = struct("jwt.ActivationClaims", {
 /** interface{}: any JSON, numbers as float64. */
 const anyValue: Schema = custom((v) => asPlain(v));
 
-function asPlain(v: unknown): unknown {
-  if (v instanceof RawNumber) return v.value;
+function asPlain(v: GoJsonValue): unknown {
+  if (v instanceof GoNumber) return Number(v.raw);
   if (Array.isArray(v)) return v.map(asPlain);
-  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, asPlain(e)]));
+  if (v instanceof GoObject) {
+    return Object.fromEntries([...asMap(v)].map(([k, e]) => [k, asPlain(e)]));
+  }
   return v;
 }
 
@@ -373,7 +375,7 @@ const v1UserSchema = struct("jwt.v1UserClaims", {
     times: list("[]jwt.TimeRange", timeRange),
     times_location: str(),
     ...natsLimits,
-    bearer_token: bool,
+    bearer_token: BOOL,
     max: int64(),
   }),
 });
@@ -421,7 +423,7 @@ const v1ActivationSchema = struct("jwt.v1ActivationClaims", {
 
 type Raw = Record<string, unknown>;
 
-function load(data: unknown, schema: StructSchema, defaults: Raw = {}): Raw {
+function load(data: GoJsonValue, schema: StructSchema, defaults: Raw = {}): Raw {
   try {
     return unmarshal(data, schema, defaults);
   } catch (e) {
@@ -465,7 +467,7 @@ function unsupportedVersion(version: number): JwtError {
   );
 }
 
-function loadUser(data: unknown, version: number): UserClaims {
+function loadUser(data: GoJsonValue, version: number): UserClaims {
   if (version === 2) {
     const doc = load(data, userSchema);
     return { ...base(doc), nats: { type: "", version: 0, ...nats(doc) } } as UserClaims;
@@ -483,7 +485,7 @@ function loadUser(data: unknown, version: number): UserClaims {
 
 const JS_LIMIT_KEYS = Object.keys(jetStreamLimits);
 
-function loadAccount(data: unknown, version: number): AccountClaims {
+function loadAccount(data: GoJsonValue, version: number): AccountClaims {
   if (version === 2) {
     const doc = load(data, accountSchema, { nats: { signing_keys: [] } });
     const acc = { type: "", version: 0, limits: {}, default_permissions: {}, ...nats(doc) };
@@ -508,7 +510,7 @@ function loadAccount(data: unknown, version: number): AccountClaims {
   return { ...base(doc), nats: acc } as unknown as AccountClaims;
 }
 
-function loadOperator(data: unknown, version: number): OperatorClaims {
+function loadOperator(data: GoJsonValue, version: number): OperatorClaims {
   if (version === 2) {
     const doc = load(data, operatorSchema);
     return { ...base(doc), nats: { type: "", version: 0, ...nats(doc) } } as OperatorClaims;
@@ -524,7 +526,7 @@ function loadOperator(data: unknown, version: number): OperatorClaims {
   return { ...base(doc), nats: op } as unknown as OperatorClaims;
 }
 
-function loadActivation(data: unknown, version: number): ActivationClaims {
+function loadActivation(data: GoJsonValue, version: number): ActivationClaims {
   if (version === 2) {
     const doc = load(data, activationSchema);
     return { ...base(doc), nats: { type: "", version: 0, ...nats(doc) } } as ActivationClaims;
@@ -541,7 +543,7 @@ function loadActivation(data: unknown, version: number): ActivationClaims {
 }
 
 /** loadClaims: the kind and format version from `type` / `nats.type|version`, then the claims. */
-function loadClaims(data: unknown): { version: number; decoded: DecodedJwt } {
+function loadClaims(data: GoJsonValue): { version: number; decoded: DecodedJwt } {
   const id = load(data, identifierSchema);
   const idNats = (id.nats as Raw | undefined) ?? {};
   const topType = (id.type as string | undefined) ?? "";
@@ -597,7 +599,7 @@ export function decodeBase64Url(s: string): Uint8Array<ArrayBuffer> {
   return base64RawUrlDecode(s)!;
 }
 
-function parseJson(bytes: Uint8Array): unknown {
+function parseJson(bytes: Uint8Array): GoJsonValue {
   try {
     return parseGoJson(bytes);
   } catch (e) {

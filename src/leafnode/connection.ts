@@ -40,7 +40,7 @@ import { formatGoDuration, VERSION } from "../options.ts";
 import type { Permissions } from "../options.ts";
 import { rewriteMsg } from "../message.ts";
 import { RemoteSubs } from "../remote_interest.ts";
-import { goJson } from "../monitor/format.ts";
+import { goJson } from "../go_json.ts";
 import { protoSnippet } from "../goquote.ts";
 import { LeafPermissions } from "./perms.ts";
 import type { RemoteLeaf } from "./solicit.ts";

@@ -14,7 +14,7 @@ import { acceptLoop, isWildcardHost, listenTcp, type PeerAddress, peerOf } from 
 import type { WsTransport } from "../websocket/transport.ts";
 import { loadTlsContext, serverHandshake, type TlsContext } from "../tls.ts";
 import { newNonce } from "../nkeys.ts";
-import { goJson } from "../monitor/format.ts";
+import { goJson } from "../go_json.ts";
 import { LDS_PREFIX, Leaf } from "./connection.ts";
 import { readCredsFile, RemoteLeaf } from "./solicit.ts";
 import { parseCreds } from "../jwt/creds.ts";

@@ -4,7 +4,8 @@
  */
 
 import type { Server } from "../server.ts";
-import { goTime, nowMs, rttString } from "../monitor/format.ts";
+import { nowMs, rttString } from "../monitor/format.ts";
+import { goTime } from "../go_time.ts";
 import type { Leaf } from "./connection.ts";
 
 /** Registered leaf connections, oldest first (nats-server's order is its map's). */

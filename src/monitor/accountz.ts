@@ -11,7 +11,8 @@ import { GLOBAL_ACCOUNT } from "../accounts/account.ts";
 import type { MappingOptions, ResponseType, ServiceExportOptions } from "../options.ts";
 import type { Server } from "../server.ts";
 import { systemImports } from "../system/imports.ts";
-import { goTime, nowMs, QueryError } from "./format.ts";
+import { nowMs, QueryError } from "./format.ts";
+import { goTime } from "../go_time.ts";
 import { sublistStats } from "./subs.ts";
 import { jwtAccountInfo, jwtMappings } from "../operator/accountz.ts";
 

@@ -8,7 +8,8 @@
 import type { Server } from "../server.ts";
 import type { ConnView } from "./closed.ts";
 import { GLOBAL_ACCOUNT } from "../accounts/account.ts";
-import { goTime, myUptime, nowMs, QueryError, rttString } from "./format.ts";
+import { myUptime, nowMs, QueryError, rttString } from "./format.ts";
+import { goTime } from "../go_time.ts";
 import { DEFAULT_LIST_SIZE, MAX_LIST_SIZE, subDetails, subList } from "./subs.ts";
 
 /** nats-server's ConnState: 0 open, 1 closed, 2 all (other values select nothing). */

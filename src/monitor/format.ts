@@ -1,29 +1,12 @@
 /**
  * Formatting and query decoding for the monitoring endpoints, shaped like nats-server's Go output:
- * RFC 3339 times with trimmed fractions, Go durations ("1.5ms"), nats-server's uptime ("1m2s"),
- * Go's strconv error texts for bad query values, and encoding/json's MarshalIndent.
+ * Go durations ("1.5ms"), nats-server's uptime ("1m2s") and Go's strconv error texts for bad query
+ * values. Go's time text is go_time.ts, encoding/json's output go_json.ts.
  */
 
 /** Wall clock in ms with sub-millisecond precision (for `now` fields). */
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
-}
-
-function pad(n: number, w = 2): string {
-  return String(n).padStart(w, "0");
-}
-
-/** Go's time.Time JSON (RFC 3339 with nanoseconds, trailing zeros trimmed), in UTC. */
-export function goTime(ms: number): string {
-  const whole = Math.floor(ms);
-  const d = new Date(whole);
-  // Microseconds are as far as a double holding epoch milliseconds is exact.
-  const micros = Math.round((ms - whole) * 1000);
-  let frac = pad(d.getUTCMilliseconds(), 3) + pad(Math.min(micros, 999), 3);
-  frac = frac.replace(/0+$/, "");
-  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}` +
-    (frac === "" ? "" : `.${frac}`) + "Z";
 }
 
 /** nats-server's myUptime: whole seconds, as 1y2d3h4m5s with leading zero units dropped. */
@@ -148,49 +131,4 @@ export function decodeUint64(q: URLSearchParams, name: string): number {
   const v = BigInt(s);
   if (v > UINT64_MAX) throw fail("value out of range");
   return Number(v);
-}
-
-/** encoding/json MarshalIndent(v, "", "  "), including Go's HTML-safe escapes in strings. */
-export function goJson(v: unknown, indent = true): string {
-  return write(v, indent ? "\n" : "");
-}
-
-const ESCAPES: Record<string, string> = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026" };
-
-function quote(s: string): string {
-  return JSON.stringify(s).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => ESCAPES[c] ?? "\\u" + c.charCodeAt(0).toString(16),
-  );
-}
-
-/** Object keys in insertion order, `undefined` members left out, bigint written as its digits. */
-function write(v: unknown, nl: string): string {
-  if (v === null || v === undefined) return "null";
-  switch (typeof v) {
-    case "string":
-      return quote(v);
-    case "number":
-      return Number.isFinite(v) ? String(v) : "null";
-    case "bigint":
-      return v.toString();
-    case "boolean":
-      return v ? "true" : "false";
-  }
-  if (typeof (v as { toJSON?: unknown }).toJSON === "function") {
-    return write((v as { toJSON(): unknown }).toJSON(), nl);
-  }
-  const inner = nl === "" ? "" : nl + "  ";
-  const sep = nl === "" ? ":" : ": ";
-  if (Array.isArray(v)) {
-    if (v.length === 0) return "[]";
-    return "[" + inner + v.map((e) => write(e, inner)).join("," + inner) + nl + "]";
-  }
-  const parts: string[] = [];
-  for (const [k, e] of Object.entries(v as Record<string, unknown>)) {
-    if (e === undefined) continue;
-    parts.push(quote(k) + sep + write(e, inner));
-  }
-  if (parts.length === 0) return "{}";
-  return "{" + inner + parts.join("," + inner) + nl + "}";
 }

@@ -1,7 +1,8 @@
 /** /gatewayz and `$SYS.REQ.SERVER.PING.GATEWAYZ`: answered as nats-server without gateways. */
 
 import type { Server } from "../server.ts";
-import { goTime, nowMs } from "./format.ts";
+import { nowMs } from "./format.ts";
+import { goTime } from "../go_time.ts";
 
 /** nats-server's GatewayzOptions (no gateways here, so they select nothing). */
 export interface GatewayzOptions {

@@ -5,7 +5,8 @@
 
 import type { Server } from "../server.ts";
 import { jszObject } from "../jetstream/monitor.ts";
-import { goTime, nowMs, QueryError, SkipResponse } from "./format.ts";
+import { nowMs, QueryError, SkipResponse } from "./format.ts";
+import { goTime } from "../go_time.ts";
 
 /** nats-server's JSzOptions. */
 export interface JszOptions {

@@ -6,7 +6,8 @@
 import type { Client } from "../client.ts";
 import type { Server } from "../server.ts";
 import type { Subscription } from "../sublist.ts";
-import { goTime, myUptime, nowMs, rttString } from "./format.ts";
+import { myUptime, nowMs, rttString } from "./format.ts";
+import { goTime } from "../go_time.ts";
 import { MAX_LIST_SIZE, subDetails, subList } from "./subs.ts";
 
 /** nats-server's RoutezOptions (JSON names as the NATS request body carries them). */

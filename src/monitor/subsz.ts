@@ -8,7 +8,8 @@ import type { Client } from "../client.ts";
 import type { Server } from "../server.ts";
 import type { Subscription } from "../sublist.ts";
 import { isValidLiteralSubject, subjectMatches } from "../sublist.ts";
-import { goTime, nowMs, QueryError } from "./format.ts";
+import { nowMs, QueryError } from "./format.ts";
+import { goTime } from "../go_time.ts";
 import {
   DEFAULT_LIST_SIZE,
   MAX_LIST_SIZE,

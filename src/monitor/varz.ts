@@ -9,7 +9,8 @@ import { websocketVarz } from "../websocket/varz.ts";
 import { jetstreamVarz } from "../jetstream/monitor.ts";
 import { leafVarz } from "../leafnode/monitor.ts";
 import type { Server } from "../server.ts";
-import { goTime, myUptime, nowMs } from "./format.ts";
+import { myUptime, nowMs } from "./format.ts";
+import { goTime } from "../go_time.ts";
 import { routeList } from "./routez.ts";
 import { operatorClaimsJson } from "../operator/claims_json.ts";
 

@@ -9,7 +9,7 @@ import type { Account } from "../accounts/account.ts";
 import type { Import } from "../jwt/types.ts";
 import { decodeAccountClaimsSync } from "../jwt/claims.ts";
 import { validateAccountSync } from "../jwt/validate.ts";
-import { goTime } from "../monitor/format.ts";
+import { goTime } from "../go_time.ts";
 import type { MappingOptions, ServiceExportOptions, ServiceImportOptions } from "../options.ts";
 import type { Server } from "../server.ts";
 import { systemImports } from "../system/imports.ts";

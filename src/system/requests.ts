@@ -30,16 +30,27 @@ import { routez } from "../monitor/routez.ts";
 import { defaultSubszOptions, subsz } from "../monitor/subsz.ts";
 import { varz } from "../monitor/varz.ts";
 import type { Compression, SystemEvents } from "./events.ts";
-import { type GoField, GoJsonError, unmarshalBody } from "../go_json.ts";
+import {
+  BOOL,
+  GoJsonError,
+  INT,
+  int64,
+  type Schema,
+  str as goString,
+  STRING,
+  STRINGS,
+  UINT64,
+  unmarshalBody,
+} from "../go_json.ts";
 import { installDebug } from "./debug.ts";
 
 /** nats-server's EventFilterOptions, part of every request's options. */
-const FILTER_FIELDS: Record<string, GoField> = {
-  server_name: { kind: "string" },
-  cluster: { kind: "string" },
-  host: { kind: "string" },
-  tags: { kind: "strings" },
-  domain: { kind: "string" },
+export const FILTER_FIELDS: Record<string, Schema> = {
+  server_name: STRING,
+  cluster: STRING,
+  host: STRING,
+  tags: STRINGS,
+  domain: STRING,
 };
 
 interface Filter {
@@ -64,7 +75,7 @@ type Respond = (o: Record<string, unknown>, req: Request) => unknown;
 interface Endpoint {
   /** The Go options struct, as type errors name it. */
   struct: string;
-  fields: Record<string, GoField>;
+  fields: Record<string, Schema>;
   respond: Respond;
 }
 
@@ -114,66 +125,67 @@ export function installRequests(ev: SystemEvents): void {
 
 // ---- Options as nats-server's JSON names them ----
 
-const CONNZ_FIELDS: Record<string, GoField> = {
-  sort: { kind: "string", go: "server.SortOpt" },
-  auth: { kind: "bool" },
-  subscriptions: { kind: "bool" },
-  subscriptions_detail: { kind: "bool" },
-  offset: { kind: "int" },
-  limit: { kind: "int" },
-  cid: { kind: "uint64" },
-  mqtt_client: { kind: "string" },
-  state: { kind: "int", go: "server.ConnState" },
-  user: { kind: "string" },
-  acc: { kind: "string" },
-  filter_subject: { kind: "string" },
+/** nats-server's ConnzEventOptions (without the filter). */
+export const CONNZ_FIELDS: Record<string, Schema> = {
+  sort: goString("server.SortOpt"),
+  auth: BOOL,
+  subscriptions: BOOL,
+  subscriptions_detail: BOOL,
+  offset: INT,
+  limit: INT,
+  cid: UINT64,
+  mqtt_client: STRING,
+  state: int64("server.ConnState"),
+  user: STRING,
+  acc: STRING,
+  filter_subject: STRING,
 };
 
-const SUBSZ_FIELDS: Record<string, GoField> = {
-  offset: { kind: "int" },
-  limit: { kind: "int" },
-  subscriptions: { kind: "bool" },
-  account: { kind: "string" },
-  test: { kind: "string" },
+const SUBSZ_FIELDS: Record<string, Schema> = {
+  offset: INT,
+  limit: INT,
+  subscriptions: BOOL,
+  account: STRING,
+  test: STRING,
 };
 
-const ROUTEZ_FIELDS: Record<string, GoField> = {
-  subscriptions: { kind: "bool" },
-  subscriptions_detail: { kind: "bool" },
+const ROUTEZ_FIELDS: Record<string, Schema> = {
+  subscriptions: BOOL,
+  subscriptions_detail: BOOL,
 };
 
-const GATEWAYZ_FIELDS: Record<string, GoField> = {
-  name: { kind: "string" },
-  accounts: { kind: "bool" },
-  account_name: { kind: "string" },
+const GATEWAYZ_FIELDS: Record<string, Schema> = {
+  name: STRING,
+  accounts: BOOL,
+  account_name: STRING,
 };
 
-const LEAFZ_FIELDS: Record<string, GoField> = {
-  subscriptions: { kind: "bool" },
-  account: { kind: "string" },
+const LEAFZ_FIELDS: Record<string, Schema> = {
+  subscriptions: BOOL,
+  account: STRING,
 };
 
-const ACCOUNTZ_FIELDS: Record<string, GoField> = { account: { kind: "string" } };
+const ACCOUNTZ_FIELDS: Record<string, Schema> = { account: STRING };
 
-const ACCSTATZ_FIELDS: Record<string, GoField> = {
-  accounts: { kind: "strings" },
-  include_unused: { kind: "bool" },
+const ACCSTATZ_FIELDS: Record<string, Schema> = {
+  accounts: STRINGS,
+  include_unused: BOOL,
 };
 
-const JSZ_FIELDS: Record<string, GoField> = {
-  account: { kind: "string" },
-  accounts: { kind: "bool" },
-  streams: { kind: "bool" },
-  consumer: { kind: "bool" },
-  config: { kind: "bool" },
-  leader_only: { kind: "bool" },
-  offset: { kind: "int" },
-  limit: { kind: "int" },
+const JSZ_FIELDS: Record<string, Schema> = {
+  account: STRING,
+  accounts: BOOL,
+  streams: BOOL,
+  consumer: BOOL,
+  config: BOOL,
+  leader_only: BOOL,
+  offset: INT,
+  limit: INT,
 };
 
-const HEALTHZ_FIELDS: Record<string, GoField> = {
-  "js-enabled-only": { kind: "bool" },
-  "js-server-only": { kind: "bool" },
+const HEALTHZ_FIELDS: Record<string, Schema> = {
+  "js-enabled-only": BOOL,
+  "js-server-only": BOOL,
 };
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");

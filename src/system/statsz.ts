@@ -4,7 +4,7 @@
  */
 
 import type { Server } from "../server.ts";
-import { goTime } from "../monitor/format.ts";
+import { goTime } from "../go_time.ts";
 import type { SystemEvents } from "./events.ts";
 
 /** `{server, statsz}`; `server` is filled when the message is sent. */

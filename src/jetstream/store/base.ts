@@ -152,10 +152,9 @@ export abstract class BaseStore implements StreamStore {
     return seq;
   }
 
-  skipMsg(): number {
+  skipMsg(ts: number = nowNanos()): number {
     if (this.closed) throw new ErrStoreClosed();
     const seq = this.idx.lastSeq + 1;
-    const ts = nowNanos();
     this.writeSkip(seq, ts);
     this.idx.skip(seq, ts);
     this.endOp();

@@ -152,6 +152,7 @@ export class MemoryConsumerStore implements ConsumerStore {
   #t: ConsumerTracker;
   #meta: unknown = undefined;
   #closed = false;
+  #replaced = false;
   #onClose: () => void;
 
   constructor(readonly name: string, cfg: ConsumerStoreConfig, onClose: () => void) {
@@ -167,8 +168,9 @@ export class MemoryConsumerStore implements ConsumerStore {
     this.#check();
     this.#t.setStarting(sseq);
   }
+  /** True once a whole state was set (a stream restore hands one to the consumer it makes). */
   hasState(): boolean {
-    return false;
+    return this.#replaced;
   }
   updateDelivered(dseq: number, sseq: number, dc: number, ts: number): void {
     this.#check();
@@ -181,6 +183,7 @@ export class MemoryConsumerStore implements ConsumerStore {
   update(state: ConsumerState): void {
     this.#check();
     this.#t.replace(state);
+    this.#replaced = true;
   }
   updateConfig(cfg: ConsumerStoreConfig): void {
     this.#t.ackPolicy = cfg.ackPolicy;

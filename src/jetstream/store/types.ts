@@ -112,8 +112,11 @@ export interface StreamStore {
    * ErrMaxMsgs / ErrMaxBytes / ErrMaxMsgsPerSubject (discard "new"), StoreIoError.
    */
   storeMsg(subject: string, hdr: Uint8Array | null, data: Uint8Array, ts?: number): number;
-  /** Consumes the next sequence without a message (it then counts as deleted). */
-  skipMsg(): number;
+  /**
+   * Consumes the next sequence without a message (it then counts as deleted). `ts` defaults to
+   * now; a restore passes the time the stream had for it (its last_ts when it is the last).
+   */
+  skipMsg(ts?: number): number;
 
   /** The message at `seq`, or null (deleted, or beyond lastSeq: compare with state()). */
   loadMsg(seq: number): StoredMsg | null;
