@@ -13,9 +13,10 @@ import {
   ROUTER,
 } from "./client.ts";
 import { Cluster, type Route } from "./route.ts";
-import { LeafNodes } from "./leafnode/leafnodes.ts";
+import type { LeafNodes } from "./leafnode/leafnodes.ts";
 import { configuredClusterName, leafnodeReloadError } from "./leafnode/options.ts";
-import { type Leaf, leafTakes } from "./leafnode/connection.ts";
+import type { Leaf } from "./leafnode/connection.ts";
+import { leafTakes } from "./leafnode/takes.ts";
 import type { PubArg } from "./parser.ts";
 import {
   DEFAULT_TLS_TIMEOUT_S,
@@ -49,7 +50,7 @@ import { OperatorMode } from "./operator/mode.ts";
 import { checkResolverReload } from "./operator/validate.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
-import { WebsocketListener } from "./websocket/listener.ts";
+import type { WebsocketListener } from "./websocket/listener.ts";
 import type { JetStream } from "./jetstream/jetstream.ts";
 import { accountLimits } from "./jetstream/account_limits.ts";
 import { getHash } from "./jetstream/settings.ts";
@@ -271,13 +272,17 @@ export class Server {
   }
 
   /**
-   * Binds the client listener and starts accepting. Resolves once listening. JetStream's modules
-   * are loaded here, and only when it is enabled: most of the code, and of an idle server's
-   * memory, is JetStream's.
+   * Binds the client listener and starts accepting. Resolves once listening. The modules of the
+   * optional subsystems (JetStream, websocket, leafnodes) are loaded here, and only when the
+   * options enable them: loaded source costs an idle server memory (most of it is JetStream's).
    */
   async start(): Promise<void> {
     const o = this.opts;
     const jetstreamModule = o.jetstream ? await import("./jetstream/jetstream.ts") : null;
+    const websocketModule = o.websocket.port !== 0 ? await import("./websocket/listener.ts") : null;
+    const leafnodeModule = o.leafnode.port !== 0 || o.leafnode.remotes.length > 0
+      ? await import("./leafnode/leafnodes.ts")
+      : null;
     this.log.notice("Starting nats-server");
     this.log.notice(`  Version:  ${VERSION}`);
     this.log.notice(`  Git:      [not set]`);
@@ -319,8 +324,8 @@ export class Server {
         }
       }
       // nats-server starts websocket before the client listener.
-      if (o.websocket.port !== 0) {
-        this.websocket = new WebsocketListener(this);
+      if (websocketModule !== null) {
+        this.websocket = new websocketModule.WebsocketListener(this);
         try {
           this.websocket.start();
         } catch (e) {
@@ -328,8 +333,8 @@ export class Server {
         }
       }
       // Then leafnodes (nats-server's order): routes made later carry our leafnode URL.
-      if (o.leafnode.port !== 0 || o.leafnode.remotes.length > 0) {
-        this.leafnodes = new LeafNodes(this);
+      if (leafnodeModule !== null) {
+        this.leafnodes = new leafnodeModule.LeafNodes(this);
         this.leafnodes.start();
       }
       const port = o.port === -1 ? 0 : o.port;
