@@ -17,7 +17,6 @@ import { createLogger } from "./src/log.ts";
 import { defaultOptions, mergeOptions, type Options } from "./src/options.ts";
 import { Server } from "./src/server.ts";
 import { loadConfig } from "./src/config.ts";
-import { probeUrlResolver } from "./src/operator/resolver.ts";
 
 /**
  * The ports file is named after the executable, as nats-server names it: the compiled binary's
@@ -118,8 +117,7 @@ async function main(): Promise<void> {
   for (const w of flags.warnings) logger.warn(w);
   let server: Server;
   try {
-    await probeUrlResolver(opts);
-    server = new Server(opts, logger);
+    server = await Server.create(opts, logger);
   } catch (e) {
     await logger.close();
     die((e as Error).message);

@@ -46,7 +46,7 @@ import { closedConn, type ConnView } from "./monitor/closed.ts";
 import { IdleCollector } from "./idle_gc.ts";
 import { SystemEvents } from "./system/events.ts";
 import { installRequests } from "./system/requests.ts";
-import { OperatorMode } from "./operator/mode.ts";
+import type { OperatorMode } from "./operator/mode.ts";
 import { checkResolverReload } from "./operator/validate.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
@@ -54,6 +54,14 @@ import type { WebsocketListener } from "./websocket/listener.ts";
 import type { JetStream } from "./jetstream/jetstream.ts";
 import { accountLimits } from "./jetstream/account_limits.ts";
 import { getHash } from "./jetstream/settings.ts";
+
+/** src/operator/mode.ts, once Server.create has loaded it for a server in operator mode. */
+let operatorModule: typeof import("./operator/mode.ts") | null = null;
+
+/** Whether these options put the server in operator mode (trusted operators or keys). */
+function inOperatorMode(opts: Options): boolean {
+  return opts.trustedOperators.length > 0 || opts.trustedKeys !== null;
+}
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -217,10 +225,31 @@ export class Server {
     this.name = opts.serverName || this.id;
     this.#done = new Promise((r) => (this.#resolveDone = r));
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
-    this.operator = OperatorMode.create(this, opts);
+    if (inOperatorMode(opts)) {
+      if (operatorModule === null) {
+        throw new Error(
+          "a server in operator mode is made by Server.create (it loads the modules)",
+        );
+      }
+      this.operator = operatorModule.OperatorMode.create(this, opts);
+    }
     configureAccounts(this, opts);
     this.#configureAuth();
     this.tls = opts.tls && opts.tlsConfig ? loadTlsContext(opts.tlsConfig) : null;
+  }
+
+  /**
+   * Makes a server, after what has to come before its constructor: the URL resolver's probe and
+   * loading operator mode's modules (src/operator/, src/jwt/), which only a server in operator
+   * mode loads. `new Server` does for any other configuration.
+   */
+  static async create(opts: Options, logger: Logger): Promise<Server> {
+    if (inOperatorMode(opts)) {
+      const { probeUrlResolver } = await import("./operator/resolver.ts");
+      await probeUrlResolver(opts);
+      operatorModule ??= await import("./operator/mode.ts");
+    }
+    return new Server(opts, logger);
   }
 
   get now(): number {
