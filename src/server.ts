@@ -148,6 +148,8 @@ export class Server {
   readonly log: ServerLog;
   readonly id = newServerId();
   readonly name: string;
+  /** nats-server's getHash of the name (jetstream/settings.ts), set by start. */
+  hash = "";
   /** Every account by name: `$G`, the system account, and those configured. */
   readonly accounts = new Map<string, Account>();
   readonly globalAccount = new Account(GLOBAL_ACCOUNT);
@@ -307,6 +309,7 @@ export class Server {
    */
   async start(): Promise<void> {
     const o = this.opts;
+    this.hash = await getHash(this.name);
     const jetstreamModule = o.jetstream ? await import("./jetstream/jetstream.ts") : null;
     const websocketModule = o.websocket.port !== 0 ? await import("./websocket/listener.ts") : null;
     const leafnodeModule = o.leafnode.port !== 0 || o.leafnode.remotes.length > 0
@@ -327,7 +330,7 @@ export class Server {
       if (clusterName !== "") this.log.notice(`  Cluster:  ${clusterName}`);
     }
     this.log.notice(`  Name:     ${this.name}`);
-    if (o.jetstream) this.log.notice(`  Node:     ${getHash(this.name)}`);
+    if (o.jetstream) this.log.notice(`  Node:     ${this.hash}`);
     this.log.notice(`  ID:       ${this.id}`);
     this.#startupWarnings();
     this.operator?.logStartup();
