@@ -80,6 +80,7 @@ export const PROGRAMS: readonly Program[] = [
       "--allow-env", // $VARIABLE references in config files
       "--allow-sys", // hostname, memory and CPU figures for /varz
       "--allow-run", // --signal: Deno.kill on another server's pid needs it
+      "--allow-ffi", // glibc's malloc_trim once a load is over (src/malloc_trim.ts)
     ],
     include: ["src/bcrypt_worker.ts"],
     v8Flags: SERVER_V8_FLAGS,

@@ -10,15 +10,9 @@
  * INFO to its other routes, which then connect to it (implicit routes).
  */
 
-import { decodeDelivery, encodeDelivery } from "./delivery.ts";
-import {
-  Client,
-  type ClientSub,
-  ClosedState,
-  firstPingDelay,
-  quoteBytes,
-  ROUTER,
-} from "./client.ts";
+import { decodeDelivery } from "./delivery.ts";
+import { HMSG_, LMSG_, RMSG_, sendRoutedMsg } from "./routed_msg.ts";
+import { Client, ClosedState, firstPingDelay, quoteBytes, ROUTER } from "./client.ts";
 import {
   OP_CONNECT,
   OP_ERR,
@@ -41,15 +35,14 @@ import { hostPort } from "./server.ts";
 import { protoSnippet } from "./goquote.ts";
 import { checkPassword, isBcrypt } from "./password.ts";
 import { clientHandshake, loadTlsContext, serverHandshake, type TlsContext } from "./tls.ts";
-import { type ClusterOptions, GO_VERSION, VERSION } from "./options.ts";
+import type { ClusterOptions } from "./options.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./accounts/account.ts";
-import { bytesOf } from "./sublist.ts";
+import { countInterest, RemoteSubs } from "./remote_interest.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const RMSG_ = enc.encode("RMSG ");
-const HMSG_ = enc.encode("HMSG ");
+const ZERO = enc.encode("0");
 
 /** What a route learned from the remote's INFO. */
 export interface RouteInfo {
@@ -69,14 +62,6 @@ export interface RouteInfo {
   leafnode_urls?: string[];
 }
 
-/** A remote subscription: its account, queue weight and origin cluster (LS+ over a route). */
-interface RemoteSub {
-  sub: ClientSub;
-  acc: Account;
-  weight: number;
-  origin: string;
-}
-
 export class Route extends Client {
   override readonly kind: number = ROUTER;
   override readonly opIndex = ROUTE_OP_INDEX;
@@ -86,8 +71,11 @@ export class Route extends Client {
   remoteId = "";
   remoteName = "";
   remoteInfo: RouteInfo | null = null;
-  /** Remote interest, by "account subject queue" key, with the account it lives in. */
-  readonly remoteSubs = new Map<string, RemoteSub>();
+  /** Remote interest, by "account subject queue" key; leafnodes hear of its changes. */
+  readonly remoteSubs = new RemoteSubs(
+    this,
+    (rs, delta) => this.server.leafnodes?.interestChanged(rs.acc, rs.sub, delta, rs.origin),
+  );
   /** The remote understands LS+/LMSG carrying a leafnode cluster's name (nats-server's lnoc). */
   lnoc = false;
   /** The origin cluster of the message being processed ("" unless it came as LMSG). */
@@ -391,39 +379,11 @@ export class Route extends Client {
     const subject = parts[1];
     const queue = parts.length >= 3 ? parts[2] : "";
     const key = queue === "" ? `${parts[0]} ${subject}` : `${parts[0]} ${subject} ${queue}`;
-    const existing = this.remoteSubs.get(key);
-    const leafnodes = this.server.leafnodes;
     if (add) {
       const weight = queue === "" ? 1 : Math.max(1, Number(parts[3]) || 1);
-      if (existing) {
-        // A queue's weight changed: leafnodes are told the difference.
-        if (queue !== "" && weight !== existing.weight) {
-          const delta = weight - existing.weight;
-          existing.weight = weight;
-          leafnodes?.interestChanged(acc, existing.sub, delta, existing.origin);
-        }
-        return true;
-      }
-      const sub: ClientSub = {
-        client: this,
-        subject,
-        queue,
-        sid: key,
-        sidBytes: bytesOf(enc.encode(key)),
-        max: 0,
-        delivered: 0,
-        closed: false,
-      };
-      this.remoteSubs.set(key, { sub, acc, weight, origin });
-      acc.sublist.insert(sub);
-      acc.notifyInterest(sub, true);
-      leafnodes?.interestChanged(acc, sub, weight, origin);
-    } else if (existing) {
-      existing.sub.closed = true;
-      this.remoteSubs.delete(key);
-      existing.acc.sublist.remove(existing.sub);
-      existing.acc.notifyInterest(existing.sub, false);
-      leafnodes?.interestChanged(acc, existing.sub, -existing.weight, existing.origin);
+      this.remoteSubs.add(acc, key, subject, queue, weight, origin);
+    } else {
+      this.remoteSubs.remove(key);
     }
     return true;
   }
@@ -435,105 +395,20 @@ export class Route extends Client {
    */
   sendRouted(acc: Account, src: Uint8Array, pa: PubArg, queues: string[], origin = ""): void {
     if (this.closed) return;
+    const body = src.subarray(pa.payloadStart, pa.payloadStart + pa.size);
+    const size = src.subarray(pa.sizeStart, pa.sizeEnd);
     if (origin !== "" && this.lnoc) {
-      this.#sendOriginMsg(acc, src, pa, queues, origin);
+      // LMSG <origin> <account> ...: always with a header size, 0 without headers.
+      const hdr = pa.hdr > 0 ? src.subarray(pa.hdrStart, pa.hdrEnd) : ZERO;
+      const from = enc.encode(`${origin} ${acc.name}`);
+      sendRoutedMsg(this, LMSG_, from, src, pa, queues, hdr, size, body);
       return;
     }
-    const out = this.out;
-    const hdr = pa.hdr >= 0;
-    const hasReply = pa.replyEnd > pa.replyStart;
-    let middle = "";
-    if (queues.length > 0) middle = hasReply ? "+ " : "| ";
-    const q = queues.length > 0 ? " " + queues.join(" ") : "";
-    let subj = src.subarray(pa.subjectStart, pa.subjectEnd);
-    let reply = src.subarray(pa.replyStart, pa.replyEnd);
-    const delivery = hasReply ? encodeDelivery(src, pa) : null;
-    if (delivery !== null) {
-      subj = delivery.subject;
-      reply = delivery.reply;
+    if (pa.hdr < 0) sendRoutedMsg(this, RMSG_, acc.nameBytes, src, pa, queues, null, size, body);
+    else {
+      const hdr = src.subarray(pa.hdrStart, pa.hdrEnd);
+      sendRoutedMsg(this, HMSG_, acc.nameBytes, src, pa, queues, hdr, size, body);
     }
-    const midBytes = middle === "" ? null : enc.encode(middle);
-    const qBytes = q === "" ? null : enc.encode(q);
-    const sizeLen = pa.sizeEnd - pa.sizeStart;
-    const hdrLen = hdr ? pa.hdrEnd - pa.hdrStart + 1 : 0;
-    const accName = acc.nameBytes;
-    const need = 6 + accName.length + subj.length + 1 + (midBytes?.length ?? 0) +
-      (hasReply ? reply.length + 1 : 0) +
-      (qBytes?.length ?? 0) + hdrLen + sizeLen + 2 + pa.size + 2;
-    const b = out.reserve(need);
-    let p = out.len;
-    b.set(hdr ? HMSG_ : RMSG_, p);
-    p += 5;
-    b.set(accName, p);
-    p += accName.length;
-    b[p++] = 32;
-    b.set(subj, p);
-    p += subj.length;
-    b[p++] = 32;
-    if (midBytes) {
-      b.set(midBytes, p);
-      p += midBytes.length;
-    }
-    if (hasReply) {
-      b.set(reply, p);
-      p += reply.length;
-      // `+ <reply> <queues..>`: the queues keep their separating space.
-      if (qBytes) {
-        b.set(qBytes, p);
-        p += qBytes.length;
-      }
-      b[p++] = 32;
-    } else if (qBytes) {
-      b.set(qBytes.subarray(1), p);
-      p += qBytes.length - 1;
-      b[p++] = 32;
-    }
-    if (hdr) {
-      b.set(src.subarray(pa.hdrStart, pa.hdrEnd), p);
-      p += pa.hdrEnd - pa.hdrStart;
-      b[p++] = 32;
-    }
-    b.set(src.subarray(pa.sizeStart, pa.sizeEnd), p);
-    p += sizeLen;
-    b[p++] = 13;
-    b[p++] = 10;
-    b.set(src.subarray(pa.payloadStart, pa.payloadStart + pa.size), p);
-    p += pa.size;
-    b[p++] = 13;
-    b[p++] = 10;
-    out.len = p;
-    this.outMsgs++;
-    this.outBytes += pa.size;
-    if (this.server.log.traceEnabled) {
-      const parts = [acc.name, pa.subject];
-      if (queues.length > 0) parts.push(hasReply ? "+" : "|");
-      if (hasReply) parts.push(dec.decode(reply));
-      parts.push(...queues);
-      if (hdr) parts.push(String(pa.hdr));
-      parts.push(String(pa.size));
-      this.traceOut(hdr ? "HMSG" : "RMSG", parts.join(" "));
-    }
-    this.server.scheduleFlush(this);
-  }
-
-  /** LMSG <origin> <account> <subject> [+ reply queues | | queues | reply] <hdr> <size>. */
-  #sendOriginMsg(acc: Account, src: Uint8Array, pa: PubArg, queues: string[], origin: string) {
-    const hasReply = pa.replyEnd > pa.replyStart;
-    const parts = [origin, acc.name, pa.subject];
-    if (queues.length > 0) parts.push(hasReply ? "+" : "|");
-    if (hasReply) {
-      const delivery = encodeDelivery(src, pa);
-      parts.push(dec.decode(delivery?.reply ?? src.subarray(pa.replyStart, pa.replyEnd)));
-    }
-    parts.push(...queues, String(pa.hdr > 0 ? pa.hdr : 0), String(pa.size));
-    const line = parts.join(" ");
-    if (this.server.log.traceEnabled) this.traceOut("LMSG", line);
-    const out = this.out;
-    out.append(enc.encode(`LMSG ${line}\r\n`));
-    out.append(src.subarray(pa.payloadStart, pa.payloadStart + pa.size + 2));
-    this.outMsgs++;
-    this.outBytes += pa.size;
-    this.server.scheduleFlush(this);
   }
 
   /**
@@ -549,18 +424,6 @@ export class Route extends Client {
     else line = queue === "" ? minus : `${minus} ${queue}`;
     if (this.server.log.traceEnabled) this.traceOut(line.slice(0, 3), line.slice(4));
     this.queue(enc.encode(line + "\r\n"));
-  }
-
-  /** Drops all interest this route registered (it closed). */
-  removeRemoteSubs(): void {
-    const leafnodes = this.server.leafnodes;
-    for (const { sub, acc, weight, origin } of this.remoteSubs.values()) {
-      sub.closed = true;
-      acc.sublist.remove(sub);
-      acc.notifyInterest(sub, false);
-      leafnodes?.interestChanged(acc, sub, -weight, origin);
-    }
-    this.remoteSubs.clear();
   }
 }
 
@@ -650,16 +513,8 @@ export class Cluster {
   routeInfo(): Record<string, unknown> {
     const s = this.server;
     const o = this.opts;
-    const info: Record<string, unknown> = {
-      server_id: s.id,
-      server_name: s.name,
-      version: VERSION,
-      proto: 1,
-      go: GO_VERSION,
-      host: o.host,
-      port: this.port,
-      headers: true,
-    };
+    const info = s.infoHead(o.host, this.port);
+    info.headers = true;
     // cluster_advertise: other servers (and gossip) dial this address instead.
     if (o.advertise !== "") {
       const m = /^(?:nats(?:-route)?:\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?/.exec(o.advertise);
@@ -856,7 +711,7 @@ export class Cluster {
 
   removeRoute(r: Route): void {
     if (!this.routes.delete(r.cid)) return;
-    r.removeRemoteSubs();
+    r.remoteSubs.removeAll();
     if (this.byId.get(r.remoteId) === r) {
       this.byId.delete(r.remoteId);
       this.remoteWsUrls.delete(r.remoteId);
@@ -881,16 +736,10 @@ export class Cluster {
    */
   localInterest(acc: Account, subject: string, queue: string, delta: number, origin = ""): void {
     const key = queue === "" ? `${acc.name} ${subject}` : `${acc.name} ${subject} ${queue}`;
-    const before = this.interest.get(key) ?? 0;
-    const after = before + delta;
-    if (after <= 0) this.interest.delete(key);
-    else this.interest.set(key, after);
-    // Plain interest changes only at 0 <-> 1; queue weights are sent on every change.
-    if (queue === "" && before > 0 && after > 0) return;
+    const n = countInterest(this.interest, key, queue !== "", delta);
+    if (n < 0) return;
     for (const r of this.routes.values()) {
-      if (r.remoteInfo !== null && !r.closed) {
-        r.sendInterest(acc.name, subject, queue, Math.max(0, after), origin);
-      }
+      if (r.remoteInfo !== null && !r.closed) r.sendInterest(acc.name, subject, queue, n, origin);
     }
   }
 }

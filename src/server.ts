@@ -574,19 +574,27 @@ export class Server {
     c.queue(enc.encode(`INFO ${JSON.stringify({ ...this.infoFor(c), ...extra })} \r\n`));
   }
 
-  /** The INFO sent to a client, in nats-server's field order. */
-  infoFor(c: Client): Record<string, unknown> {
-    const o = this.opts;
-    const info: Record<string, unknown> = {
+  /**
+   * The fields every INFO starts with (client, route and leafnode ports alike), in nats-server's
+   * order; each port's own fields follow.
+   */
+  infoHead(host: string, port: number): Record<string, unknown> {
+    return {
       server_id: this.id,
       server_name: this.name,
       version: VERSION,
       proto: PROTO,
       go: GO_VERSION,
-      host: o.host,
-      port: this.port,
-      headers: !o.noHeaderSupport,
+      host,
+      port,
     };
+  }
+
+  /** The INFO sent to a client, in nats-server's field order. */
+  infoFor(c: Client): Record<string, unknown> {
+    const o = this.opts;
+    const info = this.infoHead(o.host, this.port);
+    info.headers = !o.noHeaderSupport;
     // A connection without credentials is welcome under no_auth_user, so INFO does not ask.
     if (this.authRequired && o.noAuthUser === "") info.auth_required = true;
     if (this.tls) {

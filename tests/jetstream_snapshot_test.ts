@@ -752,10 +752,10 @@ Deno.test("a snapshot that cannot be finished still ends, and its archive is ref
     await populate(nc);
     const whole = await snapshot(nc, "ORDERS");
     // The archive's source fails part way (as when the stream goes away meanwhile).
-    function* failing(): Generator<Uint8Array> {
+    const failing = function* (): Generator<Uint8Array> {
       yield whole.archive.subarray(0, 300);
       throw new Error("store is closed");
-    }
+    };
     const sub = nc.subscribe("cut.snapshot");
     const got: Uint8Array[] = [];
     const done = (async () => {

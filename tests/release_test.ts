@@ -39,7 +39,7 @@ const releaseCli = (args: string[]) =>
   run(Deno.execPath(), ["run", "-A", "scripts/release.ts", ...args]);
 
 const SERVER_FLAGS = "--allow-net --allow-read --allow-write --allow-env --allow-sys " +
-  "--allow-run --unstable-net " +
+  "--allow-run --allow-ffi --unstable-net " +
   "--v8-flags=--expose-gc,--max-old-space-size=65536,--max-semi-space-size=4 " +
   "--include src/bcrypt_worker.ts";
 

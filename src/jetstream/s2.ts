@@ -14,7 +14,6 @@ const MAGIC_S2 = "S2sTwO";
 const MAGIC_SNAPPY = "sNaPpY";
 const CHUNK_COMPRESSED = 0x00;
 const CHUNK_UNCOMPRESSED = 0x01;
-const CHUNK_PADDING = 0xfe;
 const CHUNK_IDENT = 0xff;
 /** Largest uncompressed block an S2 reader accepts. */
 const MAX_BLOCK = 4 << 20;
@@ -110,7 +109,8 @@ export class S2Reader {
           break;
         }
         default:
-          // 0x02-0x7f are reserved and unskippable; 0x80-0xfd are skippable, 0xfe is padding.
+          // 0x02-0x7f are reserved and unskippable; 0x80-0xfd are skippable, 0xfe is padding
+          // (skipped too).
           if (type <= 0x7f) throw new S2Error("s2: unsupported input");
       }
     }

@@ -37,7 +37,7 @@ import type { PeerAddress, Transport } from "../transport.ts";
 import { formatGoDuration, VERSION } from "../options.ts";
 import type { Permissions } from "../options.ts";
 import { rewriteMsg } from "../message.ts";
-import { bytesOf } from "../sublist.ts";
+import { RemoteSubs } from "../remote_interest.ts";
 import { goJson } from "../go_json.ts";
 import { protoSnippet } from "../goquote.ts";
 import { LeafPermissions } from "./perms.ts";
@@ -46,7 +46,8 @@ import type { LeafNodes } from "./leafnodes.ts";
 import { authenticateLeaf } from "./auth.ts";
 import { versionAtLeast, versionComponents } from "./options.ts";
 import { leafClientHandshake } from "./tls.ts";
-import { decodeDelivery, encodeDelivery } from "../delivery.ts";
+import { decodeDelivery } from "../delivery.ts";
+import { HMSG_, LMSG_, sendRoutedMsg } from "../routed_msg.ts";
 import { leafTakes } from "./takes.ts";
 import { solicitWebsocket } from "./websocket.ts";
 import { WsTransport } from "../websocket/transport.ts";
@@ -55,8 +56,6 @@ import { readCredsFile } from "./solicit.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const LMSG_ = enc.encode("LMSG ");
-const HMSG_ = enc.encode("HMSG ");
 
 /** nats-server's delays before a spoke tries again after a loop, a refusal or a name clash. */
 export const LOOP_DELAY_MS = 30_000;
@@ -108,12 +107,6 @@ interface LeafInfo {
   remote_account?: string;
 }
 
-/** Interest the other side registered, with its queue weight. */
-export interface LeafSub {
-  sub: ClientSub;
-  weight: number;
-}
-
 function isLiteral(subject: string): boolean {
   for (const t of subject.split(".")) if (t === "*" || t === ">") return false;
   return true;
@@ -144,8 +137,14 @@ export class Leaf extends Client {
   remoteDomain = "";
   /** The account the other side bound this connection to (from its INFO). */
   remoteAccount = "";
-  /** Interest the other side registered (LS+), by "subject" or "subject queue". */
-  readonly leafSubs = new Map<string, LeafSub>();
+  /**
+   * Interest the other side registered (LS+), by "subject" or "subject queue"; routes and the
+   * other leafs hear of its changes (LeafNodes.leafInterest).
+   */
+  readonly leafSubs = new RemoteSubs(
+    this,
+    (rs, delta) => this.leafnodes.leafInterest(this, rs.sub, delta),
+  );
   /** Interest we told the other side about, with its count (nats-server's smap). */
   smap: Map<string, number> | null = null;
   leafPerms: LeafPermissions | null = null;
@@ -775,49 +774,21 @@ export class Leaf extends Client {
       return ok;
     }
     const key = queue === "" ? subject : `${subject} ${queue}`;
-    const existing = this.leafSubs.get(key);
-    if (existing) {
-      if (queue === "" || existing.weight === weight) return true;
-      const delta = weight - existing.weight;
-      existing.weight = weight;
-      this.leafnodes.leafInterest(this, existing.sub, delta);
-      return true;
-    }
     // The server's, the account's and a JWT user's limit (Client.applyLimits; -1: none at all).
     const maxSubs = this.maxSubs;
-    if (maxSubs !== 0 && this.leafSubs.size >= maxSubs) {
+    if (!this.leafSubs.has(key) && maxSubs !== 0 && this.leafSubs.size >= maxSubs) {
       this.server.log.errorc(this, "maximum subscriptions exceeded");
       this.sendErr("maximum subscriptions exceeded");
       return true;
     }
-    const sub: ClientSub = {
-      client: this,
-      subject,
-      queue,
-      sid: key,
-      sidBytes: bytesOf(enc.encode(key)),
-      max: 0,
-      delivered: 0,
-      closed: false,
-    };
-    this.leafSubs.set(key, { sub, weight });
-    acc.sublist.insert(sub);
-    acc.notifyInterest(sub, true);
-    this.leafnodes.leafInterest(this, sub, weight);
+    this.leafSubs.add(acc, key, subject, queue, weight, this.remoteCluster);
     return true;
   }
 
   /** LS- <subject> [<queue>]. */
   #processLeafUnsub(text: string): boolean {
     if (this.server.log.traceEnabled) this.traceIn("LS-", text);
-    const key = text.split(/[ \t]+/).filter((a) => a !== "").join(" ");
-    const ls = this.leafSubs.get(key);
-    if (!ls) return true;
-    this.leafSubs.delete(key);
-    ls.sub.closed = true;
-    this.account.sublist.remove(ls.sub);
-    this.account.notifyInterest(ls.sub, false);
-    this.leafnodes.leafInterest(this, ls.sub, -ls.weight);
+    this.leafSubs.remove(text.split(/[ \t]+/).filter((a) => a !== "").join(" "));
     return true;
   }
 
@@ -847,61 +818,17 @@ export class Leaf extends Client {
    */
   sendRouted(_acc: Account, src: Uint8Array, pa: PubArg, queues: string[], _origin = ""): void {
     if (this.closed) return;
-    const hasHdr = pa.hdr > 0;
-    const keepHdr = hasHdr && this.opts.headers;
-    const hasReply = pa.replyEnd > pa.replyStart;
-    let mid = "";
-    if (queues.length > 0) mid = hasReply ? "+ " : "| ";
-    const qtext = queues.length > 0 ? queues.join(" ") + " " : "";
-    let subj = src.subarray(pa.subjectStart, pa.subjectEnd);
-    let reply = src.subarray(pa.replyStart, pa.replyEnd);
-    const delivery = hasReply ? encodeDelivery(src, pa) : null;
-    if (delivery !== null) {
-      subj = delivery.subject;
-      reply = delivery.reply;
+    const body = src.subarray(pa.payloadStart, pa.payloadStart + pa.size);
+    const size = src.subarray(pa.sizeStart, pa.sizeEnd);
+    if (pa.hdr <= 0) sendRoutedMsg(this, LMSG_, null, src, pa, queues, null, size, body);
+    else if (this.opts.headers) {
+      const hdr = src.subarray(pa.hdrStart, pa.hdrEnd);
+      sendRoutedMsg(this, HMSG_, null, src, pa, queues, hdr, size, body);
+    } else {
+      const payload = body.subarray(pa.hdr);
+      const n = enc.encode(String(payload.length));
+      sendRoutedMsg(this, LMSG_, null, src, pa, queues, null, n, payload);
     }
-    const body = hasHdr && !keepHdr
-      ? src.subarray(pa.payloadStart + pa.hdr, pa.payloadStart + pa.size)
-      : src.subarray(pa.payloadStart, pa.payloadStart + pa.size);
-    let sizes: string;
-    if (keepHdr) sizes = `${pa.hdr} ${pa.size}`;
-    else sizes = String(body.length);
-    const head = enc.encode(mid);
-    const tail = enc.encode(qtext + sizes + "\r\n");
-    const out = this.out;
-    const need = 5 + subj.length + 1 + head.length + (hasReply ? reply.length + 1 : 0) +
-      tail.length + body.length + 2;
-    const b = out.reserve(need);
-    let p = out.len;
-    b.set(keepHdr ? HMSG_ : LMSG_, p);
-    p += 5;
-    b.set(subj, p);
-    p += subj.length;
-    b[p++] = 32;
-    b.set(head, p);
-    p += head.length;
-    if (hasReply) {
-      b.set(reply, p);
-      p += reply.length;
-      b[p++] = 32;
-    }
-    b.set(tail, p);
-    p += tail.length;
-    b.set(body, p);
-    p += body.length;
-    b[p++] = 13;
-    b[p++] = 10;
-    out.len = p;
-    this.outMsgs++;
-    this.outBytes += body.length;
-    if (this.server.log.traceEnabled) {
-      const parts = [pa.subject];
-      if (mid !== "") parts.push(mid.trim());
-      if (hasReply) parts.push(dec.decode(reply));
-      parts.push(...queues, sizes);
-      this.traceOut(keepHdr ? "HMSG" : "LMSG", parts.join(" "));
-    }
-    this.server.scheduleFlush(this);
   }
 
   /** A delivery outside the forwarding paths still goes out as a leafnode message. */

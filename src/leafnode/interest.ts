@@ -18,6 +18,7 @@ import { ACCOUNT, SYSTEM } from "../internal_client.ts";
 import type { Route } from "../route.ts";
 import type { Account } from "../accounts/account.ts";
 import { LDS_PREFIX, type Leaf } from "./connection.ts";
+import { countInterest } from "../remote_interest.ts";
 
 /** nats-server's JETSTREAM kind, for internal clients JetStream may add. */
 const JETSTREAM = 5;
@@ -123,10 +124,6 @@ function updateSmap(ln: Leaf, sub: ClientSub, delta: number): void {
   const smap = ln.smap!;
   if (ln.isSpoke && !spokeForwards(sub.client)) return;
   const key = keyOf(sub);
-  const n = smap.get(key) ?? 0;
-  const update = sub.queue !== "" || n === 0 || n + delta <= 0;
-  const next = n + delta;
-  if (next > 0) smap.set(key, next);
-  else smap.delete(key);
-  if (update) ln.sendLeafSub(key, next);
+  const n = countInterest(smap, key, sub.queue !== "", delta);
+  if (n >= 0) ln.sendLeafSub(key, n);
 }

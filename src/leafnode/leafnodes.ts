@@ -9,7 +9,7 @@ import { type ClientSub, ClosedState } from "../client.ts";
 import type { Server } from "../server.ts";
 import { hostPort, StartError } from "../server.ts";
 import type { Account } from "../accounts/account.ts";
-import { GO_VERSION, type SubjectPermission, VERSION } from "../options.ts";
+import type { SubjectPermission } from "../options.ts";
 import { acceptLoop, isWildcardHost, listenTcp, type PeerAddress, peerOf } from "../transport.ts";
 import type { WsTransport } from "../websocket/transport.ts";
 import { loadTlsContext, serverHandshake, type TlsContext } from "../tls.ts";
@@ -216,17 +216,9 @@ export class LeafNodes {
   /** The leafnode INFO, with nats-server's fields in its order. */
   info(x: InfoExtras = {}): string {
     const s = this.server;
-    const info: Record<string, unknown> = {
-      server_id: s.id,
-      server_name: s.name,
-      version: VERSION,
-      proto: 1,
-      go: GO_VERSION,
-      host: this.#infoHost,
-      port: this.#infoPort,
-      headers: !s.opts.noHeaderSupport,
-      auth_required: true,
-    };
+    const info = s.infoHead(this.#infoHost, this.#infoPort);
+    info.headers = !s.opts.noHeaderSupport;
+    info.auth_required = true;
     if (this.tls) {
       info.tls_required = true;
       if (this.tls.verify) info.tls_verify = true;
@@ -423,13 +415,7 @@ export class LeafNodes {
     set?.delete(leaf);
     if (set?.size === 0) this.byAccount.delete(leaf.account);
     const acc = leaf.account;
-    for (const { sub, weight } of leaf.leafSubs.values()) {
-      sub.closed = true;
-      acc.sublist.remove(sub);
-      acc.notifyInterest(sub, false);
-      this.leafInterest(leaf, sub, -weight);
-    }
-    leaf.leafSubs.clear();
+    leaf.leafSubs.removeAll();
     leaf.smap = null;
     if (leaf.registered && acc !== s.globalAccount) s.events?.accountConnsChanged(acc);
     const name = leaf.bound ? label(acc) : "";
