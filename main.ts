@@ -16,8 +16,6 @@ import {
 import { createLogger } from "./src/log.ts";
 import { defaultOptions, mergeOptions, type Options } from "./src/options.ts";
 import { Server } from "./src/server.ts";
-import { loadConfig } from "./src/config.ts";
-import { probeUrlResolver } from "./src/operator/resolver.ts";
 
 /**
  * The ports file is named after the executable, as nats-server names it: the compiled binary's
@@ -35,11 +33,17 @@ function die(msg: string, code = 1): never {
 
 /**
  * Builds the options: defaults < config file < flags, as nats-server layers them. Config
- * warnings (deprecated forms, features this server ignores) go to `warnings`.
+ * warnings (deprecated forms, features this server ignores) go to `warnings`. The config file
+ * parser (src/config.ts, src/conf/, and the JWT modules it needs for `operator`) is loaded only
+ * when there is a file to read: a server run with flags alone does not pay its memory.
  */
-export function resolveOptions(flags: FlagResult, warnings: string[] = []): Options {
+export async function resolveOptions(
+  flags: FlagResult,
+  warnings: string[] = [],
+): Promise<Options> {
   let opts = defaultOptions();
   if (flags.configFile !== "") {
+    const { loadConfig } = await import("./src/config.ts");
     const loaded = loadConfig(flags.configFile);
     for (const w of loaded.warnings) warnings.push(w.message);
     opts = mergeOptions(opts, loaded.options);
@@ -102,7 +106,7 @@ async function main(): Promise<void> {
   let opts: Options;
   const warnings: string[] = [];
   try {
-    opts = resolveOptions(flags, warnings);
+    opts = await resolveOptions(flags, warnings);
   } catch (e) {
     die((e as Error).message);
   }
@@ -118,8 +122,7 @@ async function main(): Promise<void> {
   for (const w of flags.warnings) logger.warn(w);
   let server: Server;
   try {
-    await probeUrlResolver(opts);
-    server = new Server(opts, logger);
+    server = await Server.create(opts, logger);
   } catch (e) {
     await logger.close();
     die((e as Error).message);
@@ -149,12 +152,12 @@ async function main(): Promise<void> {
       await server.enterLameDuckMode();
       await stop("lame duck");
     });
-    Deno.addSignalListener("SIGHUP", () => {
+    Deno.addSignalListener("SIGHUP", async () => {
       // A reload that fails leaves everything as it was, the logger included.
       let fresh: ReturnType<typeof createLogger> | null = null;
       try {
         const warnings: string[] = [];
-        const next = resolveOptions(flags, warnings);
+        const next = await resolveOptions(flags, warnings);
         for (const w of warnings) logger.warn(w);
         fresh = createLogger(next);
         server.reload(next, fresh);

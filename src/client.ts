@@ -43,8 +43,7 @@ import { checkClientInfo, type ConnectOptions, decodeConnect } from "./connect.t
 import { GoJsonError } from "./go_json.ts";
 
 export type { ConnectOptions };
-import type { ClientJwt } from "./operator/state.ts";
-import { applyJwtLimits, releaseJwt } from "./operator/client_jwt.ts";
+import { type ClientJwt, releaseJwt } from "./operator/state.ts";
 
 export const CLIENT = 0;
 export const ROUTER = 1;
@@ -679,8 +678,9 @@ export class Client implements ParserHost {
     const o = this.server.opts;
     const lim = this.account.limits;
     if (this.jwt !== null) {
-      // A JWT user's own limits count too (src/operator/client_jwt.ts).
-      const l = applyJwtLimits(this, this.jwt);
+      // A JWT user's own limits count too (src/operator/client_jwt.ts); a client has a JWT only
+      // in operator mode.
+      const l = this.server.operator!.clientLimits(this, this.jwt);
       this.#maxPayload = l.maxPayload;
       this.maxSubs = l.maxSubs;
       return;

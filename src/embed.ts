@@ -12,7 +12,6 @@ import { ConfigError, type ConfigResult, parseConfigStringWithWarnings } from ".
 import { createLogger } from "./log.ts";
 import { defaultOptions, mergeOptions, type Options } from "./options.ts";
 import { type Logger, Server } from "./server.ts";
-import { probeUrlResolver } from "./operator/resolver.ts";
 
 /** A value in a config object: what a NATS config file can hold. */
 export type ConfigValue = string | number | boolean | ConfigValue[] | ConfigObject;
@@ -176,8 +175,7 @@ export class NatsServer {
     }
     try {
       for (const w of warnings) logger.warn(w);
-      await probeUrlResolver(opts);
-      const server = new Server(opts, logger);
+      const server = await Server.create(opts, logger);
       await server.start();
       return new NatsServer(server, captured, close);
     } catch (e) {

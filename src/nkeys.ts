@@ -17,7 +17,8 @@
  * nkeys dependency.
  */
 
-import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import type * as nodeCrypto from "node:crypto";
+import { nodeBuiltin } from "./node_builtin.ts";
 
 /**
  * The nkey prefix bytes (the first decoded byte, chosen so the base32 text starts with the
@@ -363,6 +364,8 @@ export async function verifyEd25519(
 export function verifyEd25519Sync(key: Uint8Array, data: Uint8Array, sig: Uint8Array): boolean {
   if (sig.length !== SIG_LEN || key.length !== KEY_LEN) return false;
   try {
+    // node:crypto only when a JWT is checked: a plain server never loads it (node_builtin.ts).
+    const { createPublicKey, verify: nodeVerify } = nodeBuiltin<typeof nodeCrypto>("node:crypto");
     const k = createPublicKey({
       key: { kty: "OKP", crv: "Ed25519", x: base64RawUrlEncode(key) },
       format: "jwk",

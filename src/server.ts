@@ -13,9 +13,10 @@ import {
   ROUTER,
 } from "./client.ts";
 import { Cluster, type Route } from "./route.ts";
-import { LeafNodes } from "./leafnode/leafnodes.ts";
+import type { LeafNodes } from "./leafnode/leafnodes.ts";
 import { configuredClusterName, leafnodeReloadError } from "./leafnode/options.ts";
-import { type Leaf, leafTakes } from "./leafnode/connection.ts";
+import type { Leaf } from "./leafnode/connection.ts";
+import { leafTakes } from "./leafnode/takes.ts";
 import type { PubArg } from "./parser.ts";
 import {
   DEFAULT_TLS_TIMEOUT_S,
@@ -45,14 +46,22 @@ import { closedConn, type ConnView } from "./monitor/closed.ts";
 import { IdleCollector } from "./idle_gc.ts";
 import { SystemEvents } from "./system/events.ts";
 import { installRequests } from "./system/requests.ts";
-import { OperatorMode } from "./operator/mode.ts";
+import type { OperatorMode } from "./operator/mode.ts";
 import { checkResolverReload } from "./operator/validate.ts";
 import { certIdentities, loadTlsContext, sameDN, serverHandshake, type TlsContext } from "./tls.ts";
 import type { X509Certificate } from "node:crypto";
-import { WebsocketListener } from "./websocket/listener.ts";
+import type { WebsocketListener } from "./websocket/listener.ts";
 import type { JetStream } from "./jetstream/jetstream.ts";
 import { accountLimits } from "./jetstream/account_limits.ts";
 import { getHash } from "./jetstream/settings.ts";
+
+/** src/operator/mode.ts, once Server.create has loaded it for a server in operator mode. */
+let operatorModule: typeof import("./operator/mode.ts") | null = null;
+
+/** Whether these options put the server in operator mode (trusted operators or keys). */
+function inOperatorMode(opts: Options): boolean {
+  return opts.trustedOperators.length > 0 || opts.trustedKeys !== null;
+}
 
 /** What the server needs from a logger (see log.ts). */
 export interface Logger {
@@ -139,6 +148,8 @@ export class Server {
   readonly log: ServerLog;
   readonly id = newServerId();
   readonly name: string;
+  /** nats-server's getHash of the name (jetstream/settings.ts), set by start. */
+  hash = "";
   /** Every account by name: `$G`, the system account, and those configured. */
   readonly accounts = new Map<string, Account>();
   readonly globalAccount = new Account(GLOBAL_ACCOUNT);
@@ -216,10 +227,31 @@ export class Server {
     this.name = opts.serverName || this.id;
     this.#done = new Promise((r) => (this.#resolveDone = r));
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
-    this.operator = OperatorMode.create(this, opts);
+    if (inOperatorMode(opts)) {
+      if (operatorModule === null) {
+        throw new Error(
+          "a server in operator mode is made by Server.create (it loads the modules)",
+        );
+      }
+      this.operator = operatorModule.OperatorMode.create(this, opts);
+    }
     configureAccounts(this, opts);
     this.#configureAuth();
     this.tls = opts.tls && opts.tlsConfig ? loadTlsContext(opts.tlsConfig) : null;
+  }
+
+  /**
+   * Makes a server, after what has to come before its constructor: the URL resolver's probe and
+   * loading operator mode's modules (src/operator/, src/jwt/), which only a server in operator
+   * mode loads. `new Server` does for any other configuration.
+   */
+  static async create(opts: Options, logger: Logger): Promise<Server> {
+    if (inOperatorMode(opts)) {
+      const { probeUrlResolver } = await import("./operator/resolver.ts");
+      await probeUrlResolver(opts);
+      operatorModule ??= await import("./operator/mode.ts");
+    }
+    return new Server(opts, logger);
   }
 
   get now(): number {
@@ -271,13 +303,18 @@ export class Server {
   }
 
   /**
-   * Binds the client listener and starts accepting. Resolves once listening. JetStream's modules
-   * are loaded here, and only when it is enabled: most of the code, and of an idle server's
-   * memory, is JetStream's.
+   * Binds the client listener and starts accepting. Resolves once listening. The modules of the
+   * optional subsystems (JetStream, websocket, leafnodes) are loaded here, and only when the
+   * options enable them: loaded source costs an idle server memory (most of it is JetStream's).
    */
   async start(): Promise<void> {
     const o = this.opts;
+    this.hash = await getHash(this.name);
     const jetstreamModule = o.jetstream ? await import("./jetstream/jetstream.ts") : null;
+    const websocketModule = o.websocket.port !== 0 ? await import("./websocket/listener.ts") : null;
+    const leafnodeModule = o.leafnode.port !== 0 || o.leafnode.remotes.length > 0
+      ? await import("./leafnode/leafnodes.ts")
+      : null;
     this.log.notice("Starting nats-server");
     this.log.notice(`  Version:  ${VERSION}`);
     this.log.notice(`  Git:      [not set]`);
@@ -293,7 +330,7 @@ export class Server {
       if (clusterName !== "") this.log.notice(`  Cluster:  ${clusterName}`);
     }
     this.log.notice(`  Name:     ${this.name}`);
-    if (o.jetstream) this.log.notice(`  Node:     ${getHash(this.name)}`);
+    if (o.jetstream) this.log.notice(`  Node:     ${this.hash}`);
     this.log.notice(`  ID:       ${this.id}`);
     this.#startupWarnings();
     this.operator?.logStartup();
@@ -319,8 +356,8 @@ export class Server {
         }
       }
       // nats-server starts websocket before the client listener.
-      if (o.websocket.port !== 0) {
-        this.websocket = new WebsocketListener(this);
+      if (websocketModule !== null) {
+        this.websocket = new websocketModule.WebsocketListener(this);
         try {
           this.websocket.start();
         } catch (e) {
@@ -328,8 +365,8 @@ export class Server {
         }
       }
       // Then leafnodes (nats-server's order): routes made later carry our leafnode URL.
-      if (o.leafnode.port !== 0 || o.leafnode.remotes.length > 0) {
-        this.leafnodes = new LeafNodes(this);
+      if (leafnodeModule !== null) {
+        this.leafnodes = new leafnodeModule.LeafNodes(this);
         this.leafnodes.start();
       }
       const port = o.port === -1 ? 0 : o.port;

@@ -30,7 +30,7 @@ async function startOurs(conf: string, extra = ""): Promise<Target> {
   const text = `listen: "127.0.0.1:${port}"\n${extra}\n${conf}`;
   const layer = parseConfigString(text, "accounts.conf");
   const opts = mergeOptions(defaultOptions(), layer);
-  const server = new Server(opts, new MemoryLogger());
+  const server = await Server.create(opts, new MemoryLogger());
   await server.start();
   return { name: "ours", port, server, stop: () => server.shutdown() };
 }

@@ -144,7 +144,7 @@ export async function startServer(
   const log = new MemoryLogger();
   log.debugEnabled = logFlags.debug ?? false;
   log.traceEnabled = logFlags.trace ?? false;
-  const server = new Server(opts, log);
+  const server = await Server.create(opts, log);
   await server.start();
   return {
     server,

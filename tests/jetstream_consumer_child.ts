@@ -22,7 +22,7 @@ const quiet: Logger = {
   debug() {},
   trace() {},
 };
-const server = new Server(
+const server = await Server.create(
   mergeOptions(defaultOptions(), { host: "127.0.0.1", port: Number(port) }),
   quiet,
 );

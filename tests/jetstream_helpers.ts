@@ -39,7 +39,7 @@ export async function startJs(
     ...layer,
   });
   const log = new MemoryLogger();
-  const server = new Server(opts, log);
+  const server = await Server.create(opts, log);
   await server.start();
   let stopped = false;
   const stop = async () => {

@@ -30,7 +30,7 @@ export async function start(kind: Kind, conf: string): Promise<Node> {
     const log = new MemoryLogger();
     log.debugEnabled = true;
     const opts = mergeOptions(defaultOptions(), parseConfigString(text));
-    const server = new Server(opts, log);
+    const server = await Server.create(opts, log);
     await server.start();
     return {
       kind,

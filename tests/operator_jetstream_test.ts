@@ -399,7 +399,7 @@ Deno.test("a system account JWT with JetStream limits stops the start as in nats
   const { defaultOptions, mergeOptions } = await import("../src/options.ts");
   const { Server } = await import("../src/server.ts");
   const { MemoryLogger } = await import("./helpers.ts");
-  const s = new Server(
+  const s = await Server.create(
     mergeOptions(defaultOptions(), loadConfig(file).options),
     new MemoryLogger(),
   );

@@ -359,7 +359,7 @@ async function ourStartError(file: string): Promise<string> {
   const { Server } = await import("../src/server.ts");
   const { MemoryLogger } = await import("./helpers.ts");
   try {
-    const s = new Server(
+    const s = await Server.create(
       mergeOptions(defaultOptions(), loadConfig(file).options),
       new MemoryLogger(),
     );

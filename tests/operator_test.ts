@@ -12,7 +12,6 @@ import assert from "node:assert/strict";
 import { credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { loadConfig, parseConfigString } from "../src/config.ts";
 import { defaultOptions, mergeOptions } from "../src/options.ts";
-import { probeUrlResolver } from "../src/operator/resolver.ts";
 import { Server } from "../src/server.ts";
 import { HAVE_NATS_SERVER, jsonShape, MemoryLogger, waitFor } from "./helpers.ts";
 import { freePort, ServerProcess } from "./process_helpers.ts";
@@ -47,8 +46,7 @@ async function startError(file: string): Promise<{ ours: string; ref: string | n
   let ours = "started";
   try {
     const opts = mergeOptions(defaultOptions(), loadConfig(file).options);
-    await probeUrlResolver(opts);
-    const s = new Server(opts, new MemoryLogger());
+    const s = await Server.create(opts, new MemoryLogger());
     s.operator?.stop();
   } catch (e) {
     ours = (e as Error).message;

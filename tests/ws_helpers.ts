@@ -38,7 +38,7 @@ export async function startOurs(conf: string, http = false): Promise<WsServer> {
   const text = `listen: "127.0.0.1:-1"\n${http ? 'http: "127.0.0.1:-1"\n' : ""}${conf}`;
   const opts = mergeOptions(defaultOptions(), parseConfigString(text, "ws.conf"));
   const log = new MemoryLogger();
-  const server = new Server(opts, log);
+  const server = await Server.create(opts, log);
   await server.start();
   await Promise.resolve();
   return {

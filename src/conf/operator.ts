@@ -9,7 +9,8 @@
  * account) run when the server is made (src/operator/validate.ts).
  */
 
-import { resolve } from "node:path";
+import type * as nodePath from "node:path";
+import { nodeBuiltin } from "../node_builtin.ts";
 import { decodeAccountClaimsSync } from "../jwt/claims.ts";
 import { readOperatorJwtSync } from "../jwt/trust.ts";
 import { isValidPublicNkey, NkeyPrefix } from "../nkeys.ts";
@@ -136,7 +137,7 @@ function parseDirResolver(m: Mapper, v: ConfMap, node: ConfNode): ResolverOption
   const timeoutMs = duration("timeout");
   if (err !== null) m.abandon(node.pos, err);
   if (dir === "") m.abandon(node.pos, "dir has no value and needs to point to a directory");
-  const abs = resolve(dir);
+  const abs = nodeBuiltin<typeof nodePath>("node:path").resolve(dir);
   const info = statOrNull(abs);
   if (info && (!info.isDirectory || ((info.mode ?? 0o777) & 0o200) === 0)) {
     m.abandon(node.pos, "dir needs to point to an accessible directory");

@@ -5,9 +5,6 @@
  * without it does not pay their memory.
  */
 
-import { nodeBuiltin } from "../node_builtin.ts";
-import type * as crypto from "node:crypto";
-
 export interface JetStreamConfig {
   maxMemory: number;
   maxStore: number;
@@ -28,9 +25,15 @@ export function configJsonOf(c: JetStreamConfig): Record<string, unknown> {
 
 const HASH_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/** nats-server's getHash: 8 base-62 digits of the name's SHA-256 (the log's "Node:"). */
-export function getHash(name: string): string {
-  const b = nodeBuiltin<typeof crypto>("node:crypto").createHash("sha256").update(name).digest();
+/**
+ * nats-server's getHash: 8 base-62 digits of the name's SHA-256 (the log's "Node:", the system
+ * account's `$SYS._INBOX.<hash>`). WebCrypto's digest, not node:crypto's: loading Deno's Node
+ * layer for it would cost every server a few MB of memory (see node_builtin.ts).
+ */
+export async function getHash(name: string): Promise<string> {
+  const b = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(name)),
+  );
   let s = "";
   for (let i = 0; i < 8; i++) s += HASH_DIGITS[b[i] % 62];
   return s;

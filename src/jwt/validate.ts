@@ -10,6 +10,7 @@ import { isValidPublicNkey, NkeyPrefix } from "../nkeys.ts";
 import { goQuote } from "../conf/go_format.ts";
 import { decodeActivationClaimsSync } from "./claims.ts";
 import { parseCIDR } from "./cidr.ts";
+import { atoi, parseServerVersion } from "./operator_checks.ts";
 import { loadLocationError, parseClock } from "./time_window.ts";
 import type {
   Account,
@@ -268,13 +269,6 @@ export function validateActivation(a: ActivationClaims, now = unixNow()): Valida
 function countTokenWildcards(s: string): number {
   if (s === "*") return 1;
   return s.split(".").filter((t) => t === "*").length;
-}
-
-/** strconv.Atoi, for `$N` references. */
-function atoi(s: string): number | null {
-  if (!/^[+-]?\d+$/.test(s)) return null;
-  const n = Number(s);
-  return Math.abs(n) < 2 ** 63 ? n : null;
 }
 
 /** jwt.RenamingSubject.ToSubject: `$N` references become `*`. */
@@ -590,25 +584,6 @@ export function validateAccountSync(a: AccountClaims, now = unixNow()): Validati
 }
 
 // Operators -------------------------------------------------------------------------------------
-
-/** jwt.ParseServerVersion: [major, minor, update], or the error text. */
-export function parseServerVersion(v: string): [number, number, number] | string {
-  if (v === "") return [0, 0, 0];
-  const parts = v.split(".");
-  if (parts.length !== 3) {
-    return "asserted server version must be of the form <major>.<minor>.<update>";
-  }
-  const nums: number[] = [];
-  for (const p of parts) {
-    const n = atoi(p);
-    if (n === null) return `asserted server version cant parse ${p} to int`;
-    nums.push(n);
-  }
-  if (nums.some((n) => n < 0)) {
-    return `asserted server version can'b contain negative values: ${v}`;
-  }
-  return nums as [number, number, number];
-}
 
 function validateOperatorServiceUrl(v: string): string | null {
   const u = goUrlParse(v);

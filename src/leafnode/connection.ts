@@ -16,7 +16,6 @@ import {
   firstPingDelay,
   LEAF,
   removePassFromTrace,
-  ROUTER,
 } from "../client.ts";
 import {
   LEAF_OP_INDEX,
@@ -34,7 +33,6 @@ import {
 } from "../parser.ts";
 import type { Server } from "../server.ts";
 import type { Account } from "../accounts/account.ts";
-import type { Route } from "../route.ts";
 import type { PeerAddress, Transport } from "../transport.ts";
 import { formatGoDuration, VERSION } from "../options.ts";
 import type { Permissions } from "../options.ts";
@@ -50,6 +48,7 @@ import { versionAtLeast, versionComponents } from "./options.ts";
 import { leafClientHandshake } from "./tls.ts";
 import { decodeDelivery } from "../delivery.ts";
 import { HMSG_, LMSG_, sendRoutedMsg } from "../routed_msg.ts";
+import { leafTakes } from "./takes.ts";
 import { solicitWebsocket } from "./websocket.ts";
 import { WsTransport } from "../websocket/transport.ts";
 import { parseCreds } from "../jwt/creds.ts";
@@ -842,28 +841,4 @@ export class Leaf extends Client {
 
 function str(v: unknown): string {
   return typeof v === "string" ? v : "";
-}
-
-/** nats-server's isServiceReply: replies of service imports cross to any leafnode. */
-function isServiceReply(subject: string): boolean {
-  return subject.startsWith("_R_.");
-}
-
-/**
- * Whether a message from `from` goes to `leaf` (nats-server's rules): never back where it came
- * from; from a route only to leafnodes we are the hub of (a spoke's hub got it on its own), or
- * when it answers a service import; never into the leafnode cluster it came from; and only on
- * subjects the connection's permissions let us send.
- */
-export function leafTakes(from: Client, leaf: Leaf, subject: string): boolean {
-  if (leaf === from || leaf.closed || !leaf.registered) return false;
-  if (from.kind === ROUTER) {
-    if (leaf.isSpoke && !isServiceReply(subject)) return false;
-    const origin = (from as Route).msgOrigin;
-    if (origin !== "" && origin === leaf.remoteCluster) return false;
-  } else if (from.kind === LEAF) {
-    const cluster = (from as Leaf).remoteCluster;
-    if (cluster !== "" && cluster === leaf.remoteCluster) return false;
-  }
-  return leaf.leafPerms === null || leaf.leafPerms.canPublish(subject);
 }

@@ -14,7 +14,6 @@ import { systemImports } from "../system/imports.ts";
 import { nowMs, QueryError } from "./format.ts";
 import { goTime } from "../go_time.ts";
 import { sublistStats } from "./subs.ts";
-import { jwtAccountInfo, jwtMappings } from "../operator/accountz.ts";
 
 export interface AccountzOptions {
   account: string;
@@ -56,7 +55,7 @@ export function accountInfo(server: Server, name: string): Record<string, unknow
   info.subscriptions = acc.sublist.count;
   const mappings = mappingsOf(
     acc.jwt
-      ? jwtMappings(acc)
+      ? server.operator!.jwtMappings(acc)
       : name === GLOBAL_ACCOUNT
       ? [...server.opts.mappings, ...(conf?.mappings ?? [])]
       : conf?.mappings,
@@ -84,7 +83,7 @@ export function accountInfo(server: Server, name: string): Record<string, unknow
     info.responses = responses;
   }
   // Accounts made from account JWTs show their claims (src/operator/accountz.ts).
-  return acc.jwt ? jwtAccountInfo(server, acc, info) : info;
+  return acc.jwt ? server.operator!.jwtAccountInfo(acc, info) : info;
 }
 
 function exportsOf(acc: Account): Record<string, unknown>[] {

@@ -12,7 +12,6 @@ import type { Server } from "../server.ts";
 import { myUptime, nowMs } from "./format.ts";
 import { goTime } from "../go_time.ts";
 import { routeList } from "./routez.ts";
-import { operatorClaimsJson } from "../operator/claims_json.ts";
 
 const NS_PER_MS = 1_000_000;
 
@@ -99,7 +98,9 @@ export function varz(server: Server): Record<string, unknown> {
   if (o.tags.length > 0) v.tags = o.tags;
   if (o.trustedOperators.length > 0) {
     v.trusted_operators_jwt = o.trustedOperators.map((op) => op.jwt);
-    v.trusted_operators_claim = o.trustedOperators.map((op) => operatorClaimsJson(op.claims));
+    v.trusted_operators_claim = o.trustedOperators.map((op) =>
+      s.operator!.operatorClaimsJson(op.claims)
+    );
   }
   if (s.systemAccount) v.system_account = s.systemAccount.name;
   if (s.operator?.pinnedAccountFails) v.pinned_account_fails = s.operator.pinnedAccountFails;

@@ -23,7 +23,7 @@ import { subjectMatches } from "../sublist.ts";
 import { WsTransport } from "../websocket/transport.ts";
 import { compilePermissions } from "../permissions.ts";
 import type { OperatorMode } from "./mode.ts";
-import { clearLongTimer, type ClientJwt, longTimer } from "./state.ts";
+import { type ClientJwt, longTimer } from "./state.ts";
 
 export async function authenticateJwtClient(mode: OperatorMode, c: Client): Promise<boolean> {
   // A websocket client without a JWT in its CONNECT uses the jwt_cookie's (nats-server's rule).
@@ -192,10 +192,4 @@ export function applyJwtLimits(c: Client, jwt: ClientJwt): { maxPayload: number;
     maxPayload: l.maxPayload === -1 ? MAX_PAYLOAD_MAX_SIZE : l.maxPayload,
     maxSubs: l.maxSubs === -1 ? 0 : l.maxSubs === 0 ? -1 : l.maxSubs,
   };
-}
-
-/** The client closed: its expiry timer goes. */
-export function releaseJwt(jwt: ClientJwt): void {
-  clearLongTimer(jwt.expiryTimer);
-  jwt.expiryTimer = undefined;
 }

@@ -24,18 +24,26 @@ import type { AccountClaims } from "../jwt/types.ts";
 import { validateAccountSync } from "../jwt/validate.ts";
 import { payloadOf, replyOf } from "../message.ts";
 import { isValidPublicNkey, NkeyPrefix } from "../nkeys.ts";
-import { formatGoDuration, type Options, type TrustedOperator } from "../options.ts";
+import {
+  formatGoDuration,
+  type MappingOptions,
+  type Options,
+  type TrustedOperator,
+} from "../options.ts";
+import type { OperatorClaims } from "../jwt/types.ts";
 import type { PubArg } from "../parser.ts";
 import type { Server } from "../server.ts";
 import { applyAccountClaims, label } from "./account_claims.ts";
-import { authenticateJwtClient } from "./client_jwt.ts";
+import { applyJwtLimits, authenticateJwtClient } from "./client_jwt.ts";
 import { authenticateJwtLeaf } from "./leaf_jwt.ts";
 import { configureJetStream, lookupStoredAccounts } from "./jetstream.ts";
 import type { JetStream } from "../jetstream/jetstream.ts";
 import type { Leaf } from "../leafnode/connection.ts";
 import { DirResolver } from "./dir_resolver.ts";
 import { type AccountResolver, MemoryResolver, UrlResolver } from "./resolver.ts";
-import { clearLongTimer, newAccountJwt } from "./state.ts";
+import { clearLongTimer, type ClientJwt, newAccountJwt } from "./state.ts";
+import { jwtAccountInfo, jwtMappings } from "./accountz.ts";
+import { operatorClaimsJson } from "./claims_json.ts";
 import { removeAccountImports } from "../accounts/imports.ts";
 
 /** Account JWT updates for resolvers that do not track them: the old subject and the new. */
@@ -484,7 +492,30 @@ export class OperatorMode {
     c.close(ClosedState.MaxAccountConnectionsExceeded);
   }
 
+  // ---- Monitoring: the operator parts of /accountz and /varz, here so a plain server never loads
+  // them (monitor/ reaches them through Server.operator) ----
+
+  /** /accountz's mappings of an account made from a JWT (accountz.ts). */
+  jwtMappings(acc: Account): MappingOptions[] {
+    return jwtMappings(acc);
+  }
+
+  /** /accountz's entry of an account made from a JWT: `base` with its claims (accountz.ts). */
+  jwtAccountInfo(acc: Account, base: Record<string, unknown>): Record<string, unknown> {
+    return jwtAccountInfo(this.server, acc, base);
+  }
+
+  /** An operator JWT's claims as /varz shows them (claims_json.ts). */
+  operatorClaimsJson(c: OperatorClaims): Record<string, unknown> {
+    return operatorClaimsJson(c);
+  }
+
   // ---- Clients ----
+
+  /** A JWT client's limits (applyJwtLimits), for Client.applyLimits. */
+  clientLimits(c: Client, jwt: ClientJwt): { maxPayload: number; maxSubs: number } {
+    return applyJwtLimits(c, jwt);
+  }
 
   /** A client's CONNECT in operator mode (a user JWT and the nonce's signature). */
   authenticate(c: Client): Promise<boolean> {

@@ -100,3 +100,9 @@ export function clearLongTimer(id: number | undefined): void {
     cur = next;
   }
 }
+
+/** The client closed: its expiry timer goes. */
+export function releaseJwt(jwt: ClientJwt): void {
+  clearLongTimer(jwt.expiryTimer);
+  jwt.expiryTimer = undefined;
+}

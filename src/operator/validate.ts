@@ -3,7 +3,11 @@
  * combine, checked before the server is made, with nats-server's error texts.
  */
 
-import { operatorVersionError, trustedKeysError, trustFromOperators } from "../jwt/trust.ts";
+import {
+  operatorVersionError,
+  trustedKeysError,
+  trustFromOperators,
+} from "../jwt/operator_checks.ts";
 import { isValidPublicNkey, NkeyPrefix } from "../nkeys.ts";
 import { type Options, VERSION } from "../options.ts";
 

@@ -7,25 +7,14 @@
  * `$SYS._INBOX.<hash>.*`.
  */
 
-import type * as crypto from "node:crypto";
-import { nodeBuiltin } from "../node_builtin.ts";
 import type { Account } from "../accounts/account.ts";
 import { CLIENT, type Client } from "../client.ts";
 import { headersOf, payloadOf, replyOf } from "../message.ts";
 import { subjectMatches } from "../sublist.ts";
 import type { SystemEvents } from "./events.ts";
 
-const DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const GATHER_MS = 500;
 const dec = new TextDecoder();
-
-/** nats-server's getHash: 8 base62 characters from the SHA-256 of a server name. */
-export function serverHash(name: string): string {
-  const b = nodeBuiltin<typeof crypto>("node:crypto").createHash("sha256").update(name).digest();
-  let s = "";
-  for (let i = 0; i < 8; i++) s += DIGITS[b[i] % 62];
-  return s;
-}
 
 /** Client subscriptions in `acc` matching `subject` (literal or wildcard) and `queue`. */
 function countSubs(acc: Account, subject: string, queue: string | null): number {
@@ -49,7 +38,7 @@ function subsetMatch(subject: string, test: string): boolean {
 
 export function installDebug(ev: SystemEvents): void {
   const s = ev.server;
-  const inboxPrefix = `$SYS._INBOX.${serverHash(s.name)}.`;
+  const inboxPrefix = `$SYS._INBOX.${s.hash}.`;
   const pending = new Map<string, (n: number) => void>();
   let seq = 0;
 
