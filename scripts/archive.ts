@@ -6,6 +6,8 @@
  * bytes, which is all a release needs.
  */
 
+import { concatBytes } from "../src/bytes.ts";
+
 export interface ArchiveEntry {
   /** Path inside the archive, `/`-separated; a trailing `/` makes a directory. */
   path: string;
@@ -33,7 +35,7 @@ export function tar(entries: readonly ArchiveEntry[], mtime: number): Uint8Array
     parts.push(data, new Uint8Array((512 - (data.length % 512)) % 512));
   }
   parts.push(new Uint8Array(1024)); // two zero blocks end the archive
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 function tarHeader(path: string, size: number, mode: number, mtime: number, dir: boolean) {
@@ -92,7 +94,7 @@ export async function zip(entries: readonly ArchiveEntry[], mtime: number): Prom
     local.setUint32(22, raw.length, true);
     local.setUint16(26, name.length, true);
     local.setUint16(28, 0, true);
-    const localBytes = concat([new Uint8Array(local.buffer), name, packed]);
+    const localBytes = concatBytes([new Uint8Array(local.buffer), name, packed]);
 
     const cd = new DataView(new ArrayBuffer(46));
     cd.setUint32(0, 0x02014b50, true);
@@ -115,14 +117,14 @@ export async function zip(entries: readonly ArchiveEntry[], mtime: number): Prom
     locals.push(localBytes);
     offset += localBytes.length;
   }
-  const cdBytes = concat(central);
+  const cdBytes = concatBytes(central);
   const end = new DataView(new ArrayBuffer(22));
   end.setUint32(0, 0x06054b50, true);
   end.setUint16(8, entries.length, true);
   end.setUint16(10, entries.length, true);
   end.setUint32(12, cdBytes.length, true);
   end.setUint32(16, offset, true);
-  return concat([...locals, cdBytes, new Uint8Array(end.buffer)]);
+  return concatBytes([...locals, cdBytes, new Uint8Array(end.buffer)]);
 }
 
 /** MS-DOS time and date (2-second steps, years from 1980) of a Unix time, in UTC. */
@@ -155,18 +157,6 @@ async function compress(data: Uint8Array, format: CompressionFormat): Promise<Ui
   const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream()
     .pipeThrough(new CompressionStream(format));
   return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Lowercase hex SHA-256, as `sha256sum` prints it. */

@@ -23,6 +23,7 @@ import { crc32c, s2Decode, s2Encode, S2Error } from "../src/jetstream/s2.ts";
 import { readTar, TarError, writeTar } from "../src/jetstream/tar.ts";
 import { ArchiveError, decodeArchive } from "../src/jetstream/snapshot_archive.ts";
 import { sendSnapshot } from "../src/jetstream/snapshot.ts";
+import { concatBytes } from "../src/bytes.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -63,15 +64,7 @@ async function snapshot(
   await done;
   clearTimeout(timer);
   sub.unsubscribe();
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const archive = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    archive.set(p, o);
-    o += p.length;
-  }
-  return { resp, archive, chunks: parts.length };
+  return { resp, archive: concatBytes(parts), chunks: parts.length };
 }
 
 /** Restores as the nats CLI does: the request, each chunk as a request, then an empty one. */

@@ -11,6 +11,8 @@
  * and its `\x` escapes produce raw bytes.
  */
 
+import { concatBytes } from "../bytes.ts";
+
 export type TokenKind =
   | "error"
   | "eof"
@@ -117,7 +119,7 @@ export class Lexer {
   emit(kind: TokenKind, clearParts = false): void {
     let bytes = this.src.subarray(this.start, this.pos);
     if (this.parts.length > 0) {
-      bytes = concat([...this.parts, bytes]);
+      bytes = concatBytes([...this.parts, bytes]);
       if (clearParts) this.parts = [];
     }
     const col = this.pos - this.tokenLineStart - bytes.length;
@@ -226,18 +228,6 @@ function decodeRune(b: Uint8Array, i: number): [number, number] {
     return r < 0x10000 || r > 0x10ffff ? bad : [r, 4];
   }
   return bad;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 // ---- states ----

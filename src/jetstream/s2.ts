@@ -9,6 +9,7 @@
  */
 
 import { ByteQueue } from "./byte_queue.ts";
+import { concatBytes } from "../bytes.ts";
 
 const MAGIC_S2 = "S2sTwO";
 const MAGIC_SNAPPY = "sNaPpY";
@@ -131,9 +132,7 @@ export function s2Decode(src: Uint8Array): Uint8Array {
   const r = new S2Reader();
   const parts = r.push(src);
   r.end();
-  let total = 0;
-  for (const p of parts) total += p.length;
-  return concat(parts, total);
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
 }
 
 function readUvarint(src: Uint8Array, at: number): [number, number] {
@@ -263,7 +262,8 @@ export class S2Writer {
   }
 
   #flush(): Uint8Array[] {
-    const block = concat(this.#pending, this.#pendingLen);
+    const pending = this.#pending;
+    const block = pending.length === 1 ? pending[0] : concatBytes(pending);
     this.#pending = [];
     this.#pendingLen = 0;
     const packed = encodeBlock(block);
@@ -282,22 +282,8 @@ export class S2Writer {
 export function s2Encode(data: Uint8Array): Uint8Array {
   const w = new S2Writer();
   const parts = [...w.write(data), ...w.end()];
-  let total = 0;
-  for (const p of parts) total += p.length;
-  return concat(parts, total);
+  return concatBytes(parts);
 }
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 function chunkHeader(type: number, len: number): Uint8Array {
   return new Uint8Array([type, len & 0xff, (len >>> 8) & 0xff, (len >>> 16) & 0xff]);
 }

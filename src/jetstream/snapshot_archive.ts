@@ -22,6 +22,7 @@ import { parseRfc3339 } from "../go_time.ts";
 import { S2Reader, S2Writer } from "./s2.ts";
 import { tarEnd, tarEntry, TarReader } from "./tar.ts";
 import type { ConsumerState, PendingAck } from "./store/types.ts";
+import { concatBytes } from "../bytes.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -121,16 +122,7 @@ export function* archiveChunks(a: Archive, nowNs: number): Generator<Uint8Array>
 
 /** The whole archive at once (archiveChunks joined). */
 export function encodeArchive(a: Archive, nowNs: number): Uint8Array {
-  const parts = [...archiveChunks(a, nowNs)];
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes([...archiveChunks(a, nowNs)]);
 }
 
 function sha256(s: string): Uint8Array {

@@ -6,6 +6,7 @@
  */
 
 import { ByteQueue } from "./byte_queue.ts";
+import { concatBytes } from "../bytes.ts";
 
 const BLOCK = 512;
 const enc = new TextEncoder();
@@ -205,13 +206,5 @@ export function tarEnd(): Uint8Array {
 export function writeTar(files: TarEntry[], mtimeSec: number): Uint8Array {
   const parts = files.flatMap((f) => tarEntry(f, mtimeSec));
   parts.push(tarEnd());
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
