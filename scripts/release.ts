@@ -45,7 +45,8 @@ export interface Program {
   binary: string;
   /**
    * Granted at compile time, because a compiled server has nobody to answer permission prompts.
-   * Listed rather than --allow-all so the binary cannot load FFI libraries or import remote code.
+   * Listed rather than --allow-all so the binary cannot import remote code; FFI is granted for
+   * one call, glibc's malloc_trim after a load (src/malloc_trim.ts).
    * The portable bundle is documented to run with the same list (README).
    */
   permissions: readonly string[];
