@@ -48,24 +48,40 @@ export function numberedMsg(
     body[body.length - 1] = suffix;
     return buildMsg(subject, "", null, body);
   }
-  const nd = digits(n);
-  const size = prefix.length + nd + 1;
-  const sd = digits(size);
+  const size = prefix.length + digits(n) + 1;
+  const buf = new Uint8Array(subject.length + 3 + digits(size) + size + 2);
+  const pa = new PubArg();
+  writeNumbered(buf, pa, subject, size, prefix, n, suffix);
+  return { buf, pa };
+}
+
+/**
+ * numberedMsg's bytes into `buf` and its arguments into `pa`: `subject` SP (empty reply) SP (no
+ * header size) SP size, as buildMsg writes the line, then the body.
+ */
+function writeNumbered(
+  buf: Uint8Array,
+  pa: PubArg,
+  subject: string,
+  size: number,
+  prefix: Uint8Array,
+  n: number,
+  suffix: number,
+): void {
   const sl = subject.length;
-  // `subject` SP (empty reply) SP (no header size) SP size, as buildMsg writes the line.
+  const sd = digits(size);
   const line = sl + 3 + sd;
-  const buf = new Uint8Array(line + size + 2);
   for (let i = 0; i < sl; i++) buf[i] = subject.charCodeAt(i);
   buf[sl] = 32;
   buf[sl + 1] = 32;
   buf[sl + 2] = 32;
-  writeDigits(buf, sl + 3, size);
+  writeDigits(buf, sl + 3, size, sd);
   buf.set(prefix, line);
   writeDigits(buf, line + prefix.length, n);
   buf[line + size - 1] = suffix;
   buf[line + size] = 13;
   buf[line + size + 1] = 10;
-  return { buf, pa: plainArgs(subject, sl, sd, size, line) };
+  setArgs(pa, subject, sl, 0, 0, sd, -1, size);
 }
 
 /** buildMsg(subject, reply, hdr, data), for ASCII subject and reply. */
@@ -89,20 +105,58 @@ export function fastMsg(
   for (let i = 0; i < sl; i++) buf[i] = subject.charCodeAt(i);
   buf[sl] = 32;
   for (let i = 0; i < rl; i++) buf[sl + 1 + i] = reply.charCodeAt(i);
+  writeTail(buf, hdrStart, hd, sd, hdr, data, size);
+  const pa = new PubArg();
+  setArgs(pa, subject, sl, rl, hd, sd, hdr === null ? -1 : hl, size);
+  return { buf, pa };
+}
+
+/**
+ * Everything after the reply in a message laid out as buildMsg lays it out: SP [header size] SP
+ * size CRLF, then header, data and CRLF. `hd` and `sd` are the digits of the two sizes.
+ */
+function writeTail(
+  buf: Uint8Array,
+  hdrStart: number,
+  hd: number,
+  sd: number,
+  hdr: Uint8Array | null,
+  data: Uint8Array,
+  size: number,
+): void {
+  const sizeStart = hdrStart + hd + 1;
+  const line = sizeStart + sd;
   buf[hdrStart - 1] = 32;
-  if (hdr !== null) writeDigits(buf, hdrStart, hl);
+  if (hdr !== null) writeDigits(buf, hdrStart, hdr.length, hd);
   buf[sizeStart - 1] = 32;
-  writeDigits(buf, sizeStart, size);
+  writeDigits(buf, sizeStart, size, sd);
   let p = line;
   if (hdr !== null) {
     buf.set(hdr, p);
-    p += hl;
+    p += hdr.length;
   }
   if (data.length <= 32) { for (let i = 0; i < data.length; i++) buf[p + i] = data[i]; }
   else buf.set(data, p);
   buf[line + size] = 13;
   buf[line + size + 1] = 10;
-  const pa = new PubArg();
+}
+
+/**
+ * The arguments of a message laid out as buildMsg lays it out: `subject` SP reply (rl bytes) SP
+ * header size (hd digits) SP size (sd digits); `hl` the header's length, -1 for none.
+ */
+function setArgs(
+  pa: PubArg,
+  subject: string,
+  sl: number,
+  rl: number,
+  hd: number,
+  sd: number,
+  hl: number,
+  size: number,
+): void {
+  const hdrStart = sl + rl + 2;
+  const sizeStart = hdrStart + hd + 1;
   pa.subjectStart = 0;
   pa.subjectEnd = sl;
   pa.replyStart = sl + 1;
@@ -111,11 +165,10 @@ export function fastMsg(
   pa.hdrEnd = hdrStart + hd;
   pa.sizeStart = sizeStart;
   pa.sizeEnd = sizeStart + sd;
-  pa.hdr = hdr === null ? -1 : hl;
+  pa.hdr = hl;
   pa.size = size;
-  pa.payloadStart = line;
+  pa.payloadStart = sizeStart + sd;
   pa.subject = subject;
-  return { buf, pa };
 }
 
 /** An empty message to `subject` (an ack confirmation). */
@@ -131,24 +184,9 @@ export function emptyMsg(subject: string): Msg {
   buf[sl + 3] = 48; // "0"
   buf[line] = 13;
   buf[line + 1] = 10;
-  return { buf, pa: plainArgs(subject, sl, 1, 0, line) };
-}
-
-function plainArgs(subject: string, sl: number, sd: number, size: number, line: number): PubArg {
   const pa = new PubArg();
-  pa.subjectStart = 0;
-  pa.subjectEnd = sl;
-  pa.replyStart = sl + 1;
-  pa.replyEnd = sl + 1;
-  pa.hdrStart = sl + 2;
-  pa.hdrEnd = sl + 2;
-  pa.sizeStart = sl + 3;
-  pa.sizeEnd = sl + 3 + sd;
-  pa.hdr = -1;
-  pa.size = size;
-  pa.payloadStart = line;
-  pa.subject = subject;
-  return pa;
+  setArgs(pa, subject, sl, 0, 0, 1, -1, 0);
+  return { buf, pa };
 }
 
 /** Writes n's `nd` digits at `at` (nd = digits(n), passed when the caller has it). */
@@ -234,35 +272,9 @@ export class MsgScratch {
   /** As numberedMsg, into this buffer. */
   numbered(subject: string, prefix: Uint8Array, n: number, suffix: number): Msg {
     if (!isAscii(subject)) return numberedMsg(subject, prefix, n, suffix);
-    const nd = digits(n);
-    const size = prefix.length + nd + 1;
-    const sd = digits(size);
-    const sl = subject.length;
-    const line = sl + 3 + sd;
-    const buf = this.#reserve(line + size + 2);
-    for (let i = 0; i < sl; i++) buf[i] = subject.charCodeAt(i);
-    buf[sl] = 32;
-    buf[sl + 1] = 32;
-    buf[sl + 2] = 32;
-    writeDigits(buf, sl + 3, size);
-    buf.set(prefix, line);
-    writeDigits(buf, line + prefix.length, n);
-    buf[line + size - 1] = suffix;
-    buf[line + size] = 13;
-    buf[line + size + 1] = 10;
-    const pa = this.#pa;
-    pa.subjectStart = 0;
-    pa.subjectEnd = sl;
-    pa.replyStart = sl + 1;
-    pa.replyEnd = sl + 1;
-    pa.hdrStart = sl + 2;
-    pa.hdrEnd = sl + 2;
-    pa.sizeStart = sl + 3;
-    pa.sizeEnd = sl + 3 + sd;
-    pa.hdr = -1;
-    pa.size = size;
-    pa.payloadStart = line;
-    pa.subject = subject;
+    const size = prefix.length + digits(n) + 1;
+    const buf = this.#reserve(subject.length + 3 + digits(size) + size + 2);
+    writeNumbered(buf, this.#pa, subject, size, prefix, n, suffix);
     return this.#msg;
   }
 
@@ -314,32 +326,8 @@ export class MsgScratch {
     p = writeNanos(buf, p, ts);
     buf[p++] = 46;
     writeDigits(buf, p, pending, pd);
-    buf[hdrStart - 1] = 32;
-    if (hdr !== null) writeDigits(buf, hdrStart, hl, hd);
-    buf[sizeStart - 1] = 32;
-    writeDigits(buf, sizeStart, size, sd);
-    p = line;
-    if (hdr !== null) {
-      buf.set(hdr, p);
-      p += hl;
-    }
-    if (data.length <= 32) { for (let i = 0; i < data.length; i++) buf[p + i] = data[i]; }
-    else buf.set(data, p);
-    buf[line + size] = 13;
-    buf[line + size + 1] = 10;
-    const pa = this.#pa;
-    pa.subjectStart = 0;
-    pa.subjectEnd = sl;
-    pa.replyStart = sl + 1;
-    pa.replyEnd = sl + 1 + rl;
-    pa.hdrStart = hdrStart;
-    pa.hdrEnd = hdrStart + hd;
-    pa.sizeStart = sizeStart;
-    pa.sizeEnd = sizeStart + sd;
-    pa.hdr = hdr === null ? -1 : hl;
-    pa.size = size;
-    pa.payloadStart = line;
-    pa.subject = dest;
+    writeTail(buf, hdrStart, hd, sd, hdr, data, size);
+    setArgs(this.#pa, dest, sl, rl, hd, sd, hdr === null ? -1 : hl, size);
     return this.#msg;
   }
 }
