@@ -42,8 +42,11 @@ import { goQuote } from "./conf/go_format.ts";
 import { checkClientInfo, type ConnectOptions, decodeConnect } from "./connect.ts";
 import { GoJsonError } from "./go_json.ts";
 
-export type { ConnectOptions };
 import { type ClientJwt, releaseJwt } from "./operator/state.ts";
+import { FNV_OFFSET, NO_BYTES } from "./bytes.ts";
+import { isJsAck } from "./delivery.ts";
+
+export type { ConnectOptions };
 
 export const CLIENT = 0;
 export const ROUTER = 1;
@@ -95,8 +98,6 @@ const HMSG_ = enc.encode("HMSG ");
 const MIN_READ = 512;
 /** Argument positions of SUB/UNSUB, filled and read in one synchronous call: shared. */
 const SUB_ARGS = new Int32Array(10);
-/** What a closed connection's read buffer becomes (nothing to keep). */
-const NO_BYTES = new Uint8Array(0);
 const MAX_READ = 64 * 1024;
 const SUBJECT_CACHE_SLOTS = 256;
 
@@ -517,7 +518,7 @@ export class Client implements ParserHost {
     pa.sizeStart = pa.sizeEnd = start;
     pa.size = 0;
     pa.hdr = -1;
-    this.#lookupSubject(buf, start, start, 0x811c9dc5 | 0);
+    this.#lookupSubject(buf, start, start, FNV_OFFSET);
     return true;
   }
 
@@ -903,7 +904,7 @@ export class Client implements ParserHost {
   #lookupSubject(buf: Uint8Array, start: number, end: number, h: number): void {
     const pa = this.pa;
     this.#subjectHash = h;
-    if (isAckSubject(buf, start, end)) {
+    if (isJsAck(buf, start, end)) {
       // Unique per message: caching it would only evict subjects that do come back.
       this.#slot = -1;
       this.#slotHit = false;
@@ -1310,10 +1311,9 @@ function isReservedReply(b: Uint8Array, start: number, end: number): boolean {
   ) {
     return true; // _R_.
   }
-  return (n > 8 && startsWith(b, start, JS_ACK)) || (n > 5 && startsWith(b, start, GW_REPLY));
+  return isJsAck(b, start, end) || (n > 5 && startsWith(b, start, GW_REPLY));
 }
 
-const JS_ACK = enc.encode("$JS.ACK.");
 const GW_REPLY = enc.encode("_GR_.");
 
 function startsWith(b: Uint8Array, start: number, prefix: Uint8Array): boolean {
@@ -1329,13 +1329,4 @@ export function quoteBytes(buf: Uint8Array, start: number, end: number): string 
 /** Hides the password in a traced CONNECT, as nats-server does. */
 export function removePassFromTrace(text: string): string {
   return text.replace(/("pass"\s*:\s*")((?:[^"\\]|\\.)*)(")/, "$1[REDACTED]$3");
-}
-
-/** `$JS.ACK.`: JetStream ack subjects, one per delivered message, never seen twice. */
-const ACK_PREFIX = [36, 74, 83, 46, 65, 67, 75, 46];
-
-function isAckSubject(buf: Uint8Array, start: number, end: number): boolean {
-  if (end - start <= 8 || buf[start] !== 36) return false;
-  for (let i = 1; i < 8; i++) if (buf[start + i] !== ACK_PREFIX[i]) return false;
-  return true;
 }

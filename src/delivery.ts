@@ -20,7 +20,11 @@ const dec = new TextDecoder();
 const JS_ACK = enc.encode("$JS.ACK.");
 const AT = 0x40;
 
-function startsWithJsAck(buf: Uint8Array, start: number, end: number): boolean {
+/**
+ * Whether buf[start, end) is a JetStream ack subject (`$JS.ACK.` and more): one per delivered
+ * message, never seen twice, and a reply clients may not publish with.
+ */
+export function isJsAck(buf: Uint8Array, start: number, end: number): boolean {
   if (end - start <= JS_ACK.length) return false;
   for (let i = 0; i < JS_ACK.length; i++) if (buf[start + i] !== JS_ACK[i]) return false;
   return true;
@@ -45,7 +49,7 @@ function carries(buf: Uint8Array, start: number, end: number, subject: string): 
  */
 export function isDelivery(src: Uint8Array, pa: PubArg): boolean {
   if (pa.replyEnd - pa.replyStart <= JS_ACK.length || src[pa.replyStart] !== 0x24) return false;
-  if (!startsWithJsAck(src, pa.replyStart, pa.replyEnd)) return false;
+  if (!isJsAck(src, pa.replyStart, pa.replyEnd)) return false;
   return !carries(src, pa.subjectStart, pa.subjectEnd, pa.subject);
 }
 
@@ -94,7 +98,7 @@ export function encodeDelivery(
 export function decodeDelivery(src: Uint8Array, pa: PubArg): Msg | null {
   const rs = pa.replyStart;
   const re = pa.replyEnd;
-  if (re - rs <= JS_ACK.length || src[rs] !== 0x24 || !startsWithJsAck(src, rs, re)) return null;
+  if (re - rs <= JS_ACK.length || src[rs] !== 0x24 || !isJsAck(src, rs, re)) return null;
   const at = src.subarray(rs, re).lastIndexOf(AT);
   if (at < 0 || rs + at >= re - 1) return null;
   const subject = dec.decode(src.subarray(rs + at + 1, re));

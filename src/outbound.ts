@@ -7,9 +7,9 @@
  */
 
 import type { Transport } from "./transport.ts";
+import { NO_BYTES } from "./bytes.ts";
 
 const MIN_SIZE = 512;
-const NO_BYTES = new Uint8Array(0);
 /** A quiet connection's buffer larger than this is given back (see shrinkIfIdle). */
 const KEEP_SIZE = 64 * 1024;
 

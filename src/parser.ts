@@ -8,6 +8,8 @@
  * first wrong byte arrives, as nats-server does; arguments are located with one newline search.
  */
 
+import { FNV_OFFSET, FNV_PRIME, NO_BYTES } from "./bytes.ts";
+
 export const OP_PUB = 1;
 export const OP_HPUB = 2;
 export const OP_SUB = 3;
@@ -90,13 +92,12 @@ const PUB_OP = CLIENT_OPS[0];
 export const ROUTE_OP_INDEX = indexOps(ROUTE_OPS);
 export const LEAF_OP_INDEX = indexOps(LEAF_OPS);
 
+const SUBJECT_DECODER = new TextDecoder();
+
 /**
  * Arguments of the message op being parsed, as offsets into the current buffer. One instance per
  * connection, reused for every message.
  */
-const NO_BYTES = new Uint8Array(0);
-const SUBJECT_DECODER = new TextDecoder();
-
 export class PubArg {
   subjectStart = 0;
   subjectEnd = 0;
@@ -377,12 +378,12 @@ export class Parser {
     const max = t.length >> 1;
     let n = 0;
     let s = -1;
-    let h = 0x811c9dc5 | 0;
+    let h = FNV_OFFSET;
     let i = a;
     // nats-server takes the argument's first byte as it is, even a CR or LF.
     if (buf[a] === 10 || buf[a] === 13) {
       s = a;
-      h = Math.imul(h ^ buf[a], 0x01000193);
+      h = Math.imul(h ^ buf[a], FNV_PRIME);
       i = a + 1;
     }
     for (; i < end; i++) {
@@ -397,12 +398,12 @@ export class Parser {
           else if (n === 1) this.hash1 = h;
           n++;
           s = -1;
-          h = 0x811c9dc5 | 0;
+          h = FNV_OFFSET;
         }
         if (b === 10) break;
       } else {
         if (s < 0) s = i;
-        h = Math.imul(h ^ b, 0x01000193);
+        h = Math.imul(h ^ b, FNV_PRIME);
       }
     }
     this.ntokens = n;

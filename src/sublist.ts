@@ -7,6 +7,8 @@
  * published over and over; the cache is invalidated precisely (only the entries a change can
  * affect), so churn on one subject does not cool every other subject.
  */
+
+import { FNV_OFFSET, FNV_PRIME } from "./bytes.ts";
 /** Anything that can hold a subscription: a client or a route. */
 export interface Subscriber {
   readonly kind: number;
@@ -45,8 +47,8 @@ export interface SublistResult<C extends Subscriber = Subscriber> {
  * Keys are always verified against the string, so a collision only shares a bucket.
  */
 export function subjectHash(s: string, start = 0, end = s.length): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
   return h;
 }
 
@@ -707,8 +709,8 @@ function collectMatchesBytes<C extends Subscriber>(
   out: Node<C>[],
 ): void {
   let dot = pos;
-  let h = 0x811c9dc5 | 0;
-  while (dot < end && buf[dot] !== 46) h = Math.imul(h ^ buf[dot++], 0x01000193);
+  let h = FNV_OFFSET;
+  while (dot < end && buf[dot] !== 46) h = Math.imul(h ^ buf[dot++], FNV_PRIME);
   const last = dot === end;
   if (level.fwc !== null && level.fwc.hasSubs) out.push(level.fwc);
   if (level.pwc !== null) {

@@ -46,6 +46,7 @@ import { turnNanos } from "./clock.ts";
 import type { ConsumerState, ConsumerStore, PendingAck, StoredMsg } from "./store/types.ts";
 import { Timer } from "./timer.ts";
 import { goDuration as parseGoDuration } from "../config.ts";
+import { NO_BYTES } from "../bytes.ts";
 
 /** Flow control: the most bytes in flight (nats-server's JsFlowControlMaxPending). */
 const FC_MAX_PENDING = 32 * 1024 * 1024;
@@ -53,7 +54,6 @@ const FC_MAX_PENDING = 32 * 1024 * 1024;
 const BUDGET_MSGS = 512;
 const BUDGET_BYTES = 4 * 1024 * 1024;
 
-const EMPTY = new Uint8Array(0);
 /** Where deliveries are laid out, one at a time (see MsgScratch). */
 const scratch = new MsgScratch();
 const enc = new TextEncoder();
@@ -859,7 +859,7 @@ export class Consumer implements ConsumerHandle {
     let hdr = msg.hdr, data = msg.data;
     if (this.cfg.headersOnly) {
       hdr = headersOnly(hdr, data.length);
-      data = EMPTY;
+      data = NO_BYTES;
     }
     const sz = byteLen(msg.subject) + rlen + hdr.length + data.length;
     let dsubj: string;
@@ -1365,7 +1365,7 @@ export class Consumer implements ConsumerHandle {
 
   /** Publishes a message the consumer makes (status, flow control, ack confirmations). */
   #send(subject: string, reply: string, hdr: Uint8Array | null): boolean {
-    const m = fastMsg(subject, reply, hdr, EMPTY);
+    const m = fastMsg(subject, reply, hdr, NO_BYTES);
     return this.stream.server.publishInternal(this.stream.account, m.buf, m.pa);
   }
 }

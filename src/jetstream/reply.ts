@@ -7,8 +7,8 @@
 
 import { buildMsg, type Msg } from "../message.ts";
 import { PubArg } from "../parser.ts";
+import { NO_BYTES } from "../bytes.ts";
 
-const EMPTY = new Uint8Array(0);
 const enc = new TextEncoder();
 
 /** Decimal digits of a non-negative integer below 2^53. */
@@ -173,7 +173,7 @@ function setArgs(
 
 /** An empty message to `subject` (an ack confirmation). */
 export function emptyMsg(subject: string): Msg {
-  if (!isAscii(subject)) return buildMsg(subject, "", null, EMPTY);
+  if (!isAscii(subject)) return buildMsg(subject, "", null, NO_BYTES);
   const sl = subject.length;
   const line = sl + 4;
   const buf = new Uint8Array(line + 2);

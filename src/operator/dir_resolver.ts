@@ -28,12 +28,12 @@ import type { ClientSub } from "../client.ts";
 import { DirJwtStore } from "./dir_store.ts";
 import type { OperatorMode } from "./mode.ts";
 import type { AccountResolver } from "./resolver.ts";
+import { NO_BYTES } from "../bytes.ts";
 
 type DirOptions = Extract<ResolverOptions, { type: "full" | "cache" }>;
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
-const EMPTY = new Uint8Array(0);
 
 export class DirResolver implements AccountResolver {
   readonly type: "full" | "cache";
@@ -97,7 +97,7 @@ export class DirResolver implements AccountResolver {
           reject(e);
         }
       });
-      events.send(`$SYS.REQ.ACCOUNT.${name}.CLAIMS.LOOKUP`, inbox, EMPTY, false);
+      events.send(`$SYS.REQ.ACCOUNT.${name}.CLAIMS.LOOKUP`, inbox, NO_BYTES, false);
     });
   }
 
@@ -291,7 +291,7 @@ export class DirResolver implements AccountResolver {
     const theirs = payloadOf(src, pa);
     const ours = this.dir.hash();
     if (sameBytes(theirs, ours)) {
-      events.send(reply, "", EMPTY, false);
+      events.send(reply, "", NO_BYTES, false);
       mode.server.log.debug(`pack request matches hash ${hex(ours)}`);
       return;
     }
@@ -304,7 +304,7 @@ export class DirResolver implements AccountResolver {
     mode.server.log.debug(
       `pack request hash ${hex(theirs)} - finished responding with hash ${hex(ours)}`,
     );
-    events.send(reply, "", EMPTY, false);
+    events.send(reply, "", NO_BYTES, false);
   }
 
   #packResponse(src: Uint8Array, pa: PubArg): void {

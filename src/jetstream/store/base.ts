@@ -26,8 +26,7 @@ import {
   type StreamState,
   type StreamStore,
 } from "./types.ts";
-
-export const EMPTY = new Uint8Array(0);
+import { NO_BYTES } from "../../bytes.ts";
 
 /** UTF-8 length of a string; subjects are nearly always ASCII, which is counted without encoding. */
 export function utf8Length(s: string): number {
@@ -121,7 +120,7 @@ export abstract class BaseStore implements StreamStore {
 
   storeMsg(subject: string, hdr: Uint8Array | null, data: Uint8Array, ts?: number): number {
     if (this.closed) throw new ErrStoreClosed();
-    hdr ??= EMPTY;
+    hdr ??= NO_BYTES;
     const lim = this.limits;
     const info = this.idx.subjects.get(subject);
     const atSubjectLimit = lim.maxMsgsPerSubject > 0 && info !== undefined &&

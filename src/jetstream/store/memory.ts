@@ -17,7 +17,8 @@
  *   record: u32 header length, u32 payload length, header, payload
  */
 
-import { BaseStore, EMPTY } from "./base.ts";
+import { BaseStore } from "./base.ts";
+import { NO_BYTES } from "../../bytes.ts";
 import { MemoryConsumerStore } from "./consumer.ts";
 import {
   type ConsumerStore,
@@ -147,7 +148,7 @@ export class MemoryStore extends BaseStore {
       seq,
       ts,
       subject,
-      hdr: hl === 0 ? EMPTY : seg.buf.subarray(h, h + hl),
+      hdr: hl === 0 ? NO_BYTES : seg.buf.subarray(h, h + hl),
       data: seg.buf.subarray(h + hl, h + hl + dl),
     };
   }
