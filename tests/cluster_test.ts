@@ -9,6 +9,7 @@ import {
   type TestServer,
   waitFor,
 } from "./helpers.ts";
+import { freePort } from "./process_helpers.ts";
 
 const QUIET = 'CONNECT {"verbose":false,"pedantic":false,"headers":true,"protocol":1}\r\n';
 
@@ -175,13 +176,6 @@ Deno.test("our server and nats-server form a cluster", {
     await child.status;
   }
 });
-
-async function freePort(): Promise<number> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return await Promise.resolve(port);
-}
 
 Deno.test("/routez lists routes; clients learn the cluster's connect_urls", async () => {
   await using a = await startServer({

@@ -11,6 +11,7 @@ import {
   type User,
 } from "../src/options.ts";
 import { type Logger, Server } from "../src/server.ts";
+import { freePort } from "./process_helpers.ts";
 
 export class MemoryLogger implements Logger {
   lines: string[] = [];
@@ -90,13 +91,6 @@ function usersForConf(users: User[]): unknown[] {
       }
       : {}),
   }));
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function startReference(layer: PartialOptions): Promise<TestServer> {

@@ -15,6 +15,7 @@ import { goTime } from "../src/go_time.ts";
 import { jsonShape, MemoryLogger } from "./helpers.ts";
 import { RELEASE_VERSION } from "../src/version.ts";
 import { ACCOUNTS, ACCOUNTS_CONF } from "./accounts_fixture.ts";
+import { freePort } from "./process_helpers.ts";
 
 const ignore = REFERENCE;
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
@@ -912,13 +913,6 @@ async function natsServerInstalled(): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 Deno.test({

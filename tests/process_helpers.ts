@@ -17,11 +17,24 @@ function command(args: string[], reference: boolean): [string, string[]] {
   return reference ? ["nats-server", args] : [Deno.execPath(), ["run", "-A", "main.ts", ...args]];
 }
 
+/** Ports already handed out by this test process (see freePort). */
+const handedOut = new Set<number>();
+
+/**
+ * A loopback port nothing listens on now, never one this process handed out before: the kernel
+ * may give a port it just closed again, and two ports asked for one server's listeners (client
+ * and leafnode, say) must differ.
+ */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  for (;;) {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export class ServerProcess {

@@ -14,6 +14,7 @@ import { Server } from "../src/server.ts";
 import { jsonShape, MemoryLogger } from "./helpers.ts";
 import { crc32c } from "../src/system/snappy.ts";
 import { account, ACCOUNTS, ACCOUNTS_CONF } from "./accounts_fixture.ts";
+import { freePort } from "./process_helpers.ts";
 
 const ignore = REFERENCE;
 const refIgnore = REFERENCE || !HAVE_NATS_SERVER;
@@ -26,13 +27,6 @@ interface Target {
   httpPort: number;
   id: string;
   stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function ours(layer: PartialOptions = {}): Promise<Target & { server: Server }> {
