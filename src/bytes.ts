@@ -17,10 +17,3 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
 
 /** An empty byte array, shared: nothing can be written into it. */
 export const NO_BYTES = new Uint8Array(0);
-
-/**
- * FNV-1a, 32 bits: the subject hash the parser computes while scanning a message line and the
- * subject list keys its maps with (sublist.ts subjectHash).
- */
-export const FNV_OFFSET = 0x811c9dc5 | 0;
-export const FNV_PRIME = 0x01000193;

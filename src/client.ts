@@ -43,7 +43,7 @@ import { checkClientInfo, type ConnectOptions, decodeConnect } from "./connect.t
 import { GoJsonError } from "./go_json.ts";
 
 import { type ClientJwt, releaseJwt } from "./operator/state.ts";
-import { FNV_OFFSET, NO_BYTES } from "./bytes.ts";
+import { NO_BYTES } from "./bytes.ts";
 import { isJsAck } from "./delivery.ts";
 
 export type { ConnectOptions };
@@ -518,7 +518,7 @@ export class Client implements ParserHost {
     pa.sizeStart = pa.sizeEnd = start;
     pa.size = 0;
     pa.hdr = -1;
-    this.#lookupSubject(buf, start, start, FNV_OFFSET);
+    this.#lookupSubject(buf, start, start, 0x811c9dc5 | 0);
     return true;
   }
 

@@ -8,7 +8,7 @@
  * first wrong byte arrives, as nats-server does; arguments are located with one newline search.
  */
 
-import { FNV_OFFSET, FNV_PRIME, NO_BYTES } from "./bytes.ts";
+import { NO_BYTES } from "./bytes.ts";
 
 export const OP_PUB = 1;
 export const OP_HPUB = 2;
@@ -378,12 +378,12 @@ export class Parser {
     const max = t.length >> 1;
     let n = 0;
     let s = -1;
-    let h = FNV_OFFSET;
+    let h = 0x811c9dc5 | 0;
     let i = a;
     // nats-server takes the argument's first byte as it is, even a CR or LF.
     if (buf[a] === 10 || buf[a] === 13) {
       s = a;
-      h = Math.imul(h ^ buf[a], FNV_PRIME);
+      h = Math.imul(h ^ buf[a], 0x01000193);
       i = a + 1;
     }
     for (; i < end; i++) {
@@ -398,12 +398,12 @@ export class Parser {
           else if (n === 1) this.hash1 = h;
           n++;
           s = -1;
-          h = FNV_OFFSET;
+          h = 0x811c9dc5 | 0;
         }
         if (b === 10) break;
       } else {
         if (s < 0) s = i;
-        h = Math.imul(h ^ b, FNV_PRIME);
+        h = Math.imul(h ^ b, 0x01000193);
       }
     }
     this.ntokens = n;
